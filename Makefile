@@ -1,0 +1,44 @@
+# krill: build, test, demo, bench. See README.md.
+MVN ?= mvn -B -q
+DIST := $(CURDIR)/dist
+
+.PHONY: build test unit-test native-test e2e-test demo bench clean deps testprogs
+
+build:
+	$(MVN) install -DskipTests
+	$(MAKE) -s -C native OUT=$(DIST)/bin
+	rm -rf $(DIST)/lib && mkdir -p $(DIST)/lib/native
+	cp shim/target/dist-lib/*.jar shim/target/krill-shim-*.jar $(DIST)/lib/
+	cp runtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
+
+deps:
+	bash scripts/install-deps.sh
+
+testprogs:
+	$(MAKE) -s -C integration-tests
+
+unit-test:
+	$(MVN) test -pl containerd-api,ttrpc,oci,runtime,shim
+
+native-test: build
+	$(MAKE) -s -C native test OUT=$(DIST)/bin
+
+e2e-test: build testprogs
+	$(MVN) test -pl integration-tests -DskipITs=false
+
+test: deps
+	$(MAKE) build
+	$(MAKE) unit-test
+	$(MAKE) native-test
+	$(MAKE) e2e-test
+
+demo: deps build testprogs
+	bash scripts/demo.sh
+
+bench: deps build testprogs
+	bash scripts/bench.sh
+
+clean:
+	$(MVN) clean
+	$(MAKE) -s -C native clean OUT=$(DIST)/bin
+	rm -rf $(DIST)

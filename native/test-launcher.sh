@@ -1,0 +1,419 @@
+#!/bin/bash
+# Exercises containerd-shim-krill-v1 against a fake "java" (a Python stand-in
+# for io.krill.shim.Daemon), so no JVM or containerd is needed.
+# Usage: test-launcher.sh [path/to/containerd-shim-krill-v1]
+# Needs root (the socket lives in /run/containerd/s) and python3.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+BIN=${1:-$here/../dist/bin/containerd-shim-krill-v1}
+PY=$(command -v python3) || { echo "FAIL: python3 is required" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "FAIL: $BIN is not built" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "FAIL: must run as root (socket dir /run/containerd/s)" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/krill-launcher-test.XXXXXX)
+KH=$T/home
+SHIM=$KH/bin/containerd-shim-krill-v1
+NS=krilltest
+# Unique per run so the socket hash never matches a real daemon.
+TAG="$$-$(date +%s%N)"
+ADDR1=/run/containerd/krill-test-$TAG-1.sock
+ADDR2=/run/containerd/krill-test-$TAG-2.sock
+ADDR3=/run/containerd/krill-test-$TAG-3.sock
+ADDR4=/run/containerd/krill-test-$TAG-4.sock
+made_run_containerd=0
+made_sock_dir=0
+[ -d /run/containerd ] || made_run_containerd=1
+[ -d /run/containerd/s ] || made_sock_dir=1
+
+hash() { printf '%s' "$1/$NS/krill" | sha256sum | cut -c1-64; }
+H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4")
+
+cleanup() {
+    if [ -f "$T/pids" ]; then
+        while read -r pid; do
+            kill "$pid" 2>/dev/null
+        done <"$T/pids"
+    fi
+    for h in "$H1" "$H2" "$H3" "$H4"; do
+        rm -f "/run/containerd/s/$h"
+    done
+    rm -rf "$T"
+    [ "$made_sock_dir" = 1 ] && rmdir /run/containerd/s 2>/dev/null
+    [ "$made_run_containerd" = 1 ] && rmdir /run/containerd 2>/dev/null
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok:   $*"; }
+
+mkdir -p "$KH/bin" "$KH/lib/native" "$T/run" "$T/emptypath"
+cp "$BIN" "$SHIM"
+export KRILL_RUN_DIR=$T/run
+export FAKE_LOG=$T/spawns.jsonl FAKE_PIDS=$T/pids FAKE_REQS=$T/requests.log
+unset KRILL_JAVA JAVA_HOME KRILL_JAVA_OPTS NAMESPACE GRPC_ADDRESS
+export TTRPC_ADDRESS=/run/containerd/krill-test-$TAG.ttrpc
+# The launcher must strip these before the daemon sees them.
+export JAVA_TOOL_OPTIONS=-Dshould.not.leak=1
+
+# Builds DeleteResponse bytes / decodes them (varints parsed by hand).
+cat >"$T/pb.py" <<'EOF'
+import sys, time
+
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7f
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+def read_varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = read_varint(b, i)
+        f, w = key >> 3, key & 7
+        if w == 0:
+            v, i = read_varint(b, i)
+        elif w == 2:
+            n, i = read_varint(b, i)
+            v = b[i:i + n]; i += n
+        elif w == 1:
+            v = b[i:i + 8]; i += 8
+        elif w == 5:
+            v = b[i:i + 4]; i += 4
+        else:
+            raise ValueError("bad wire type %d" % w)
+        yield f, w, v
+
+def encode(pid, status, sec, nanos):
+    ts = (varint(1 << 3) + varint(sec) if sec else b"") + (varint(2 << 3) + varint(nanos) if nanos else b"")
+    out = (varint(1 << 3) + varint(pid) if pid else b"") + (varint(2 << 3) + varint(status) if status else b"")
+    return out + varint(3 << 3 | 2) + varint(len(ts)) + ts
+
+if sys.argv[1] == "encode":
+    sys.stdout.write(encode(*map(int, sys.argv[2:])).hex())
+elif sys.argv[1] == "decode":
+    d = {"pid": 0, "exit_status": 0, "seconds": 0, "nanos": 0, "has_exited_at": 0}
+    for f, w, v in fields(open(sys.argv[2], "rb").read()):
+        if f == 1 and w == 0: d["pid"] = v
+        elif f == 2 and w == 0: d["exit_status"] = v
+        elif f == 3 and w == 2:
+            d["has_exited_at"] = 1
+            for tf, tw, tv in fields(v):
+                if tf == 1: d["seconds"] = tv
+                elif tf == 2: d["nanos"] = tv
+    print(" ".join("%s=%s" % kv for kv in d.items()))
+EOF
+
+# Fake java: records how it was launched, then serves the Cleanup ttrpc call.
+cat >"$T/fake-java" <<EOF
+#!$PY
+import json, os, socket, struct, sys, time
+sys.path.insert(0, "$T")
+import pb
+
+args = sys.argv[1:]
+def flag(name):
+    return args[args.index(name) + 1] if name in args else None
+
+fds = {}
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        fds[fd] = os.readlink("/proc/self/fd/" + fd)
+    except OSError:
+        pass
+with open(os.environ["FAKE_LOG"], "a") as f:
+    f.write(json.dumps({"argv": sys.argv, "pid": os.getpid(), "sid": os.getsid(0),
+                        "cwd": os.getcwd(), "fds": fds,
+                        "jto": os.environ.get("JAVA_TOOL_OPTIONS")}) + "\n")
+with open(os.environ["FAKE_PIDS"], "a") as f:
+    f.write("%d\n" % os.getpid())
+print("fake daemon starting")
+sys.stdout.flush()
+time.sleep(float(os.environ.get("FAKE_DELAY", "0.3")))
+if os.environ.get("FAKE_FAIL"):
+    print("boom: fake JVM could not start", file=sys.stderr)
+    sys.exit(3)
+
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(flag("-socket"))
+srv.listen(128)
+
+def recv_exact(c, n):
+    data = b""
+    while len(data) < n:
+        chunk = c.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+while True:
+    c, _ = srv.accept()
+    c.settimeout(5)
+    try:
+        hdr = recv_exact(c, 10)
+        if hdr is None:
+            continue
+        length, stream, typ, flags = struct.unpack(">IIBB", hdr)
+        body = recv_exact(c, length)
+        req = {f: v for f, w, v in pb.fields(body)}
+        service, method = req.get(1, b"").decode(), req.get(2, b"").decode()
+        rid = {f: v for f, w, v in pb.fields(req.get(3, b""))}.get(1, b"").decode()
+        with open(os.environ["FAKE_REQS"], "a") as f:
+            f.write("%s %s %s stream=%d type=%d\n" % (service, method, rid, stream, typ))
+        if rid == "known":
+            payload = bytes.fromhex(os.environ["FAKE_OK_HEX"])
+            # A zero status code is omitted, like protobuf does; add an unknown field too.
+            resp = pb.varint(2 << 3 | 2) + pb.varint(len(payload)) + payload + bytes([0x7a, 0x01, 0x41])
+        else:
+            msg = b"task not found"
+            status = pb.varint(1 << 3) + pb.varint(5) + pb.varint(2 << 3 | 2) + pb.varint(len(msg)) + msg
+            resp = pb.varint(1 << 3 | 2) + pb.varint(len(status)) + status
+        # An unrelated frame first: the launcher must wait for its own stream.
+        c.sendall(struct.pack(">IIBB", 0, 3, 2, 0))
+        c.sendall(struct.pack(">IIBB", len(resp), stream, 2, 0) + resp)
+    except Exception as e:
+        print("fake daemon: %r" % e, file=sys.stderr)
+    finally:
+        c.close()
+EOF
+chmod +x "$T/fake-java"
+export KRILL_JAVA=$T/fake-java
+export FAKE_OK_HEX=$($PY "$T/pb.py" encode 4242 7 1700000000 5)
+
+spawns_for() { grep -c "/run/containerd/s/$1\"" "$FAKE_LOG" 2>/dev/null || true; }
+
+# run_shim BUNDLE OUTPREFIX ARGS... : runs in BUNDLE (containerd's cwd) with a deadline.
+run_shim() {
+    local bundle=$1 out=$2
+    shift 2
+    (cd "$bundle" && printf 'bootstrap-params' | timeout 40 "$SHIM" "$@" >"$out.out" 2>"$out.err")
+    echo $? >"$out.rc"
+}
+start_args() { echo -namespace "$NS" -address "$1" -publish-binary /usr/bin/containerd -id "$2"; }
+
+# ---------------------------------------------------------------- -v
+expected=$(printf 'containerd-shim-krill-v1:\n  Version: 0.1.0\n  Revision: krill\n  Go version: none (native launcher)\n')
+if [ "$("$SHIM" -v)" = "$expected" ] && "$SHIM" -v >/dev/null; then pass "-v"; else fail "-v output: $("$SHIM" -v)"; fi
+
+# ---------------------------------------------------------------- first start
+B1=$T/bundles/b1; mkdir -p "$B1"
+run_shim "$B1" "$T/s1" $(start_args "$ADDR1" c1) start
+want="unix:///run/containerd/s/$H1"
+if [ "$(cat "$T/s1.rc")" = 0 ] && [ "$(cat "$T/s1.out")" = "$want" ] && [ ! -s "$T/s1.err" ]; then
+    pass "start prints $want, stderr empty"
+else
+    fail "start: rc=$(cat "$T/s1.rc") out=$(cat "$T/s1.out") err=$(cat "$T/s1.err")"
+fi
+[[ "$want" =~ ^unix:///run/containerd/s/[0-9a-f]{64}$ ]] || fail "socket path format: $want"
+if [ "$(cat "$B1/address" 2>/dev/null)" = "$want" ] && [ "$(wc -c <"$B1/address")" = "${#want}" ]; then
+    pass "address file"
+else
+    fail "address file: $(cat "$B1/address" 2>&1)"
+fi
+[ "$(spawns_for "$H1")" = 1 ] && pass "one spawn" || fail "spawns after first start: $(spawns_for "$H1")"
+ls "$B1"/.address.* >/dev/null 2>&1 && fail "temporary address file left behind"
+
+# How the daemon was launched.
+if $PY - "$FAKE_LOG" "$H1" "$KH" "$KRILL_RUN_DIR" "$ADDR1" "$TTRPC_ADDRESS" <<'EOF'; then pass "daemon argv/env/fds/session"; else fail "daemon launch details"; fi
+import json, sys
+log, h, kh, rundir, addr, ttrpc = sys.argv[1:]
+rec = [json.loads(l) for l in open(log) if "/run/containerd/s/" + h in l][0]
+a = rec["argv"]
+def after(flag): return a[a.index(flag) + 1]
+errs = []
+if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto"]: errs.append("jvm flags %r" % a[1:5])
+for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
+    if want not in a: errs.append("missing " + want)
+if after("-cp") != kh + "/lib/*": errs.append("cp " + after("-cp"))
+if a.index("-cp") > a.index("io.krill.shim.Daemon"): errs.append("-cp after main class")
+checks = {"-socket": "/run/containerd/s/" + h, "-namespace": "krilltest", "-address": addr,
+          "-ttrpc-address": ttrpc, "-publish-binary": "/usr/bin/containerd",
+          "-run-dir": rundir + "/shim/" + h}
+for k, v in checks.items():
+    if after(k) != v: errs.append("%s=%s" % (k, after(k)))
+if "-debug" in a: errs.append("-debug without -debug")
+if rec["jto"] is not None: errs.append("JAVA_TOOL_OPTIONS leaked")
+if rec["sid"] != rec["pid"]: errs.append("not a session leader")
+if rec["cwd"] != "/": errs.append("cwd " + rec["cwd"])
+fds = rec["fds"]
+if fds.get("0") != "/dev/null": errs.append("stdin " + str(fds.get("0")))
+for fd in ("1", "2"):
+    if fds.get(fd) != rundir + "/shim/" + h + "/daemon.log": errs.append("fd %s -> %s" % (fd, fds.get(fd)))
+for fd, target in fds.items():
+    if target.endswith("/lock") or (int(fd) > 2 and ("pipe:" in target or "socket:" in target)):
+        errs.append("leaked fd %s -> %s" % (fd, target))
+if errs:
+    print("  " + "; ".join(errs))
+    sys.exit(1)
+EOF
+perm=$(stat -c %a "$KRILL_RUN_DIR/shim/$H1")
+[ "$perm" = 700 ] && pass "run dir mode 0700" || fail "run dir mode $perm"
+[ "$made_sock_dir" = 0 ] || { p=$(stat -c %a /run/containerd/s); [ "$p" = 711 ] && pass "socket dir mode 0711" || fail "socket dir mode $p"; }
+
+# ---------------------------------------------------------------- reuse
+B1b=$T/bundles/b1b; mkdir -p "$B1b"
+run_shim "$B1b" "$T/s2" $(start_args "$ADDR1" c1b) start
+if [ "$(cat "$T/s2.rc")" = 0 ] && [ "$(cat "$T/s2.out")" = "$want" ] && [ ! -s "$T/s2.err" ] && [ "$(spawns_for "$H1")" = 1 ]; then
+    pass "second start reuses the daemon"
+else
+    fail "second start: rc=$(cat "$T/s2.rc") spawns=$(spawns_for "$H1") err=$(cat "$T/s2.err")"
+fi
+# Flag spellings: --flag, -flag=value, -bundle instead of cwd, unknown flags.
+B1c=$T/bundles/b1c; mkdir -p "$B1c"
+run_shim "$T" "$T/s3" --namespace="$NS" -address="$ADDR1" -publish-binary /x --id c1c -bundle "$B1c" -future-flag val -debug=false start
+if [ "$(cat "$T/s3.rc")" = 0 ] && [ "$(cat "$B1c/address" 2>/dev/null)" = "$want" ] && [ ! -e "$T/address" ]; then
+    pass "flag variants and -bundle"
+else
+    fail "flag variants: rc=$(cat "$T/s3.rc") err=$(cat "$T/s3.err")"
+fi
+t0=$(date +%s%N)
+for _ in $(seq 20); do (cd "$B1b" && "$SHIM" $(start_args "$ADDR1" c1b) start </dev/null >/dev/null 2>&1); done
+t1=$(date +%s%N)
+avg_us=$(((t1 - t0) / 20000))
+echo "info: warm start takes ${avg_us} us on average (incl. fork/exec of the shell loop)"
+[ "$avg_us" -lt 100000 ] || fail "warm start too slow: ${avg_us} us"
+
+# ---------------------------------------------------------------- concurrent starts
+pids=()
+for i in $(seq 10); do
+    mkdir -p "$T/bundles/c$i"
+    run_shim "$T/bundles/c$i" "$T/c$i" $(start_args "$ADDR2" "c$i") start &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+ok=1
+for i in $(seq 10); do
+    if [ "$(cat "$T/c$i.rc")" != 0 ] || [ "$(cat "$T/c$i.out")" != "unix:///run/containerd/s/$H2" ] || [ -s "$T/c$i.err" ]; then
+        ok=0; echo "  start $i: rc=$(cat "$T/c$i.rc") out=$(cat "$T/c$i.out") err=$(cat "$T/c$i.err")"
+    fi
+done
+[ "$ok" = 1 ] && [ "$(spawns_for "$H2")" = 1 ] && pass "10 concurrent starts, one spawn" \
+    || fail "concurrent starts: spawns=$(spawns_for "$H2")"
+
+# ---------------------------------------------------------------- java missing
+B3=$T/bundles/b3; mkdir -p "$B3"
+(cd "$B3" && timeout 20 env -u KRILL_JAVA -u JAVA_HOME PATH="$T/emptypath" "$SHIM" $(start_args "$ADDR3" c3) start </dev/null >"$T/m.out" 2>"$T/m.err"; echo $? >"$T/m.rc")
+msg=$(cat "$T/m.out" "$T/m.err")
+if [ "$(cat "$T/m.rc")" = 1 ] && [[ "$msg" == "krill: cannot start the krill daemon for namespace $NS: java not found"* ]] && [ "$(printf '%s\n' "$msg" | wc -l)" = 1 ]; then
+    pass "java missing: $msg"
+else
+    fail "java missing: rc=$(cat "$T/m.rc") msg=$msg"
+fi
+(cd "$B3" && KRILL_JAVA=$T/nope timeout 20 "$SHIM" $(start_args "$ADDR3" c3) start </dev/null >"$T/m2.out" 2>&1; echo $? >"$T/m2.rc")
+if [ "$(cat "$T/m2.rc")" = 1 ] && grep -q KRILL_JAVA "$T/m2.out"; then pass "bad KRILL_JAVA: $(cat "$T/m2.out")"; else fail "bad KRILL_JAVA: $(cat "$T/m2.out")"; fi
+[ -e "$B3/address" ] && fail "address written although start failed"
+
+# ---------------------------------------------------------------- daemon dies during startup
+B4=$T/bundles/b4; mkdir -p "$B4"
+(cd "$B4" && FAKE_FAIL=1 FAKE_DELAY=0 timeout 40 "$SHIM" $(start_args "$ADDR4" c4) start </dev/null >"$T/d.out" 2>"$T/d.err"; echo $? >"$T/d.rc")
+msg=$(cat "$T/d.out" "$T/d.err")
+if [ "$(cat "$T/d.rc")" = 1 ] && [[ "$msg" == *"exited with status 3"* ]] && [[ "$msg" == *"boom: fake JVM could not start"* ]] && [ "$(printf '%s\n' "$msg" | wc -l)" = 1 ]; then
+    pass "daemon death reported with log tail"
+else
+    fail "daemon death: rc=$(cat "$T/d.rc") msg=$msg"
+fi
+
+# ---------------------------------------------------------------- delete
+delete() { # BUNDLE PREFIX ADDR ID
+    run_shim "$1" "$2" -namespace "$NS" -address "$3" -publish-binary /usr/bin/containerd -id "$4" -bundle "$1" delete
+}
+decode() { $PY "$T/pb.py" decode "$1"; }
+
+D1=$T/bundles/d1; mkdir -p "$D1/rootfs"
+printf 'pid=99\nstatus=running\n' >"$D1/krill.state"
+delete "$D1" "$T/del1" "$ADDR1" known
+if [ "$(cat "$T/del1.rc")" = 0 ] && [ "$(xxd -p "$T/del1.out" | tr -d '\n')" = "$FAKE_OK_HEX" ] && [ ! -s "$T/del1.err" ]; then
+    pass "delete via daemon: $(decode "$T/del1.out")"
+else
+    fail "delete via daemon: rc=$(cat "$T/del1.rc") out=$(xxd -p "$T/del1.out") err=$(cat "$T/del1.err")"
+fi
+[ -e "$D1/krill.state" ] && fail "krill.state not removed"
+grep -q "^krill.shim.v1.Shim Cleanup known stream=1 type=1$" "$FAKE_REQS" && pass "ttrpc request shape" || fail "request: $(cat "$FAKE_REQS")"
+
+D2=$T/bundles/d2; mkdir -p "$D2"
+printf 'pid=1234\nstatus=stopped\nexit_status=3\nexited_at=1700000123.000456789\n' >"$D2/krill.state"
+delete "$D2" "$T/del2" "$ADDR1" unknown-to-daemon
+r=$(decode "$T/del2.out")
+[ "$(cat "$T/del2.rc")" = 0 ] && [ "$r" = "pid=1234 exit_status=3 seconds=1700000123 nanos=456789 has_exited_at=1" ] && [ ! -s "$T/del2.err" ] \
+    && pass "delete, daemon says NOT_FOUND, stopped state: $r" || fail "delete NOT_FOUND: $r err=$(cat "$T/del2.err")"
+
+# Stop the fake daemons; the ADDR1 socket file stays behind (stale).
+while read -r pid; do kill "$pid" 2>/dev/null; done <"$T/pids"
+for _ in $(seq 100); do
+    alive=0
+    # Zombies count as dead: PID 1 in some containers never reaps orphans.
+    while read -r pid; do
+        st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+        [ -n "$st" ] && [ "$st" != Z ] && alive=1
+    done <"$T/pids"
+    [ "$alive" = 0 ] && break
+    sleep 0.05
+done
+
+D3=$T/bundles/d3; mkdir -p "$D3"
+printf 'pid=1234\nstatus=stopped\nexit_status=3\nexited_at=1700000123.5\n' >"$D3/krill.state"
+delete "$D3" "$T/del3" "$ADDR1" known
+r=$(decode "$T/del3.out")
+[ "$(cat "$T/del3.rc")" = 0 ] && [ "$r" = "pid=1234 exit_status=3 seconds=1700000123 nanos=500000000 has_exited_at=1" ] && [ ! -s "$T/del3.err" ] \
+    && pass "delete, daemon gone (stale socket), stopped state: $r" || fail "delete stale: $r err=$(cat "$T/del3.err")"
+[ -e "$D3/krill.state" ] && fail "krill.state not removed (no daemon)"
+
+D4=$T/bundles/d4; mkdir -p "$D4"
+now=$(date +%s)
+delete "$D4" "$T/del4" "$ADDR3" c4
+r=$(decode "$T/del4.out")
+sec=$(sed -n 's/.*seconds=\([0-9]*\).*/\1/p' <<<"$r")
+if [ "$(cat "$T/del4.rc")" = 0 ] && [[ "$r" == "pid=0 exit_status=137 "* ]] && [ $((sec - now)) -ge -2 ] && [ $((sec - now)) -le 5 ] && [ ! -s "$T/del4.err" ]; then
+    pass "delete, no daemon, no state: $r"
+else
+    fail "delete no state: $r err=$(cat "$T/del4.err")"
+fi
+
+D5=$T/bundles/d5; mkdir -p "$D5"
+printf 'pid=77\nstatus=running\n' >"$D5/krill.state"
+(cd "$D5" && timeout 20 "$SHIM" -namespace "$NS" -address "$ADDR3" -id c5 delete </dev/null >"$T/del5.out" 2>"$T/del5.err"; echo $? >"$T/del5.rc")
+r=$(decode "$T/del5.out")
+[ "$(cat "$T/del5.rc")" = 0 ] && [[ "$r" == "pid=77 exit_status=137 "* ]] && [ ! -e "$D5/krill.state" ] \
+    && pass "delete uses cwd as bundle, running state -> 137: $r" || fail "delete cwd bundle: $r"
+delete "$D5" "$T/del6" "$ADDR3" c5
+r=$(decode "$T/del6.out")
+[ "$(cat "$T/del6.rc")" = 0 ] && [[ "$r" == "pid=0 exit_status=137 "* ]] && [ ! -s "$T/del6.err" ] \
+    && pass "delete is idempotent: $r" || fail "second delete: $r err=$(cat "$T/del6.err")"
+
+# Unmount of <bundle>/rootfs, if this environment lets us mount at all.
+D7=$T/bundles/d7; mkdir -p "$D7/rootfs"
+if mount -t tmpfs krill-test "$D7/rootfs" 2>/dev/null; then
+    delete "$D7" "$T/del7" "$ADDR3" c7
+    if mountpoint -q "$D7/rootfs"; then umount "$D7/rootfs"; fail "rootfs still mounted after delete"; else pass "delete unmounts rootfs"; fi
+else
+    echo "skip: cannot mount tmpfs here, rootfs unmount not tested"
+fi
+
+# ---------------------------------------------------------------- restart after the daemon died
+B6=$T/bundles/b6; mkdir -p "$B6"
+run_shim "$B6" "$T/s6" $(start_args "$ADDR1" c6) start
+[ "$(cat "$T/s6.rc")" = 0 ] && [ "$(cat "$T/s6.out")" = "$want" ] && [ "$(spawns_for "$H1")" = 2 ] \
+    && pass "start replaces a stale socket with a new daemon" || fail "restart: rc=$(cat "$T/s6.rc") spawns=$(spawns_for "$H1") err=$(cat "$T/s6.err")"
+
+if [ "$failures" = 0 ]; then
+    echo "all launcher tests passed"
+    exit 0
+fi
+echo "$failures launcher test(s) failed"
+exit 1

@@ -1,0 +1,117 @@
+package io.krill.oci;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The parts of an OCI runtime bundle's {@code config.json} that a wasm runtime uses. Everything else
+ * (capabilities, seccomp, namespaces we do not enter, ...) is ignored on purpose.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record RuntimeSpec(
+    String ociVersion,
+    Process process,
+    Root root,
+    List<Mount> mounts,
+    Map<String, String> annotations,
+    Linux linux,
+    String hostname) {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  public RuntimeSpec {
+    mounts = mounts == null ? List.of() : List.copyOf(mounts);
+    annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+  }
+
+  /** Reads {@code <bundle>/config.json}. */
+  public static RuntimeSpec read(Path bundle) throws IOException {
+    Path file = bundle.resolve("config.json");
+    try {
+      return parse(Files.readAllBytes(file));
+    } catch (NoSuchFileException e) {
+      throw new IOException("bundle " + bundle + " has no config.json", e);
+    }
+  }
+
+  public static RuntimeSpec parse(byte[] json) throws IOException {
+    return JSON.readValue(json, RuntimeSpec.class);
+  }
+
+  /** The root filesystem path on the host: relative paths are relative to the bundle. */
+  public Path rootPath(Path bundle) {
+    String p = root == null || root.path() == null || root.path().isEmpty() ? "rootfs" : root.path();
+    return bundle.resolve(p).normalize();
+  }
+
+  /** {@code linux.resources.memory.limit}, when set to a positive value. */
+  public Optional<Long> memoryLimit() {
+    if (linux == null || linux.resources() == null || linux.resources().memory() == null) {
+      return Optional.empty();
+    }
+    Long limit = linux.resources().memory().limit();
+    return limit == null || limit <= 0 ? Optional.empty() : Optional.of(limit);
+  }
+
+  public List<String> args() {
+    return process == null || process.args() == null ? List.of() : process.args();
+  }
+
+  public List<String> env() {
+    return process == null || process.env() == null ? List.of() : process.env();
+  }
+
+  public String cwd() {
+    return process == null || process.cwd() == null || process.cwd().isEmpty() ? "/" : process.cwd();
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Process(List<String> args, List<String> env, String cwd, Boolean terminal) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Root(String path, Boolean readonly) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Mount(String destination, String type, String source, List<String> options) {
+    public Mount {
+      options = options == null ? List.of() : List.copyOf(options);
+    }
+
+    public boolean isBind() {
+      return "bind".equals(type) || options.contains("bind") || options.contains("rbind");
+    }
+
+    public boolean readOnly() {
+      return options.contains("ro");
+    }
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Linux(Resources resources, List<Namespace> namespaces) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Resources(Memory memory) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Memory(Long limit) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Namespace(String type, String path) {}
+
+  /** Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit. */
+  public static Optional<Long> memoryLimitOfResources(byte[] json) throws IOException {
+    Resources r = JSON.readValue(json, Resources.class);
+    return r.memory() == null || r.memory().limit() == null || r.memory().limit() <= 0
+        ? Optional.empty()
+        : Optional.of(r.memory().limit());
+  }
+}

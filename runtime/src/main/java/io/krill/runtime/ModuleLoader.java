@@ -1,0 +1,140 @@
+package io.krill.runtime;
+
+import io.krill.oci.RuntimeSpec;
+import io.krill.runtime.engine.GuestSpec;
+import io.krill.runtime.engine.Preopen;
+import io.krill.runtime.os.RootfsPath;
+import io.krill.runtime.wasm.WasmBinary;
+import io.krill.runtime.wasm.WasmFormatException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a bundle into a {@link GuestSpec}: finds the module named by {@code process.args[0]}
+ * ({@code path[#function]}, runwasi's convention) inside the rootfs, checks that it is a core wasm
+ * module exporting that function, caps its memory, and lists the directories to preopen. Every
+ * refusal names the container and says what to change.
+ */
+final class ModuleLoader {
+  static final String DEFAULT_ENTRY = "_start";
+  private static final long MAX_MODULE_BYTES = 512L << 20;
+
+  private ModuleLoader() {}
+
+  /** The module as found in the image, before any memory cap. */
+  record Found(String modulePath, String entry, byte[] bytes, WasmBinary binary) {}
+
+  static Found find(String id, RuntimeSpec spec, Path rootfs) {
+    List<String> args = spec.args();
+    if (args.isEmpty() || args.get(0).isEmpty()) {
+      throw invalid(id, "has no command: set the image entrypoint or pass the module path (e.g. /app.wasm)");
+    }
+    String ref = args.get(0);
+    int hash = ref.lastIndexOf('#');
+    String path = hash >= 0 ? ref.substring(0, hash) : ref;
+    String entry = hash >= 0 && hash < ref.length() - 1 ? ref.substring(hash + 1) : DEFAULT_ENTRY;
+    if (!path.startsWith("/")) {
+      path = "/" + path;
+    }
+    Path host;
+    try {
+      host = RootfsPath.resolve(rootfs, path);
+    } catch (IOException e) {
+      throw invalid(id, "module " + path + ": " + e.getMessage());
+    }
+    if (!Files.isRegularFile(host)) {
+      throw invalid(id, "module " + path + " not found in the container's root filesystem"
+          + " (process.args[0] must be the path of a .wasm file in the image, optionally path#function)");
+    }
+    byte[] bytes;
+    try {
+      long size = Files.size(host);
+      if (size > MAX_MODULE_BYTES) {
+        throw invalid(id, "module " + path + " is " + (size >> 20) + " MiB, larger than krill's limit of "
+            + (MAX_MODULE_BYTES >> 20) + " MiB");
+      }
+      bytes = Files.readAllBytes(host);
+    } catch (IOException e) {
+      throw invalid(id, "cannot read module " + path + ": " + e.getMessage());
+    }
+    if (!WasmBinary.looksLikeWasm(bytes)) {
+      if (looksLikeWat(bytes)) {
+        return new Found(path, entry, bytes, null);
+      }
+      String what = bytes.length >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F'
+          ? "a Linux executable (ELF), not WebAssembly: run it with runc, not krill"
+          : "not a WebAssembly module (no \\0asm header): point process.args[0] at a .wasm file";
+      throw invalid(id, path + " is " + what);
+    }
+    WasmBinary binary;
+    try {
+      binary = WasmBinary.parse(bytes);
+    } catch (WasmFormatException e) {
+      throw invalid(id, "module " + path + ": " + e.getMessage());
+    }
+    if (!binary.functionExports().contains(entry)) {
+      throw invalid(id, "module " + path + " has no exported function \"" + entry + "\" (it exports "
+          + binary.functionExports() + "); name one with " + path + "#<function>");
+    }
+    return new Found(path, entry, bytes, binary);
+  }
+
+  /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
+  static GuestSpec guestSpec(TaskSpec task, RuntimeSpec spec, Path rootfs, Found module, long memoryLimit,
+      Path stdinFifo) {
+    byte[] bytes = module.bytes();
+    if (memoryLimit > 0 && module.binary() != null) {
+      try {
+        bytes = module.binary().withMemoryMaximum(Math.max(1, memoryLimit / WasmBinary.PAGE));
+      } catch (WasmFormatException e) {
+        throw invalid(task.id(), "module " + module.modulePath() + ": " + e.getMessage()
+            + "; raise the container's memory limit");
+      }
+    }
+    List<String> argv = new ArrayList<>();
+    argv.add(module.modulePath());
+    argv.addAll(spec.args().subList(1, spec.args().size()));
+    List<Preopen> preopens = new ArrayList<>();
+    boolean rootReadOnly = spec.root() != null && Boolean.TRUE.equals(spec.root().readonly());
+    preopens.add(new Preopen(rootfs, "/", rootReadOnly));
+    for (RuntimeSpec.Mount m : spec.mounts()) {
+      if (!m.isBind() || m.source() == null || m.destination() == null) {
+        continue;
+      }
+      Path source = task.bundle().resolve(m.source());
+      if (Files.isDirectory(source)) {
+        preopens.add(new Preopen(source, m.destination(), m.readOnly()));
+      }
+    }
+    return new GuestSpec(task.id(), module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
+        stdinFifo, stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()));
+  }
+
+  static Path stdioPath(String id, String uri) {
+    if (uri == null) {
+      return null;
+    }
+    if (uri.startsWith("binary://")) {
+      throw invalid(id, "binary:// logging is not supported by krill; use fifo or file stdio");
+    }
+    String p = uri.startsWith("file://") ? uri.substring(7) : uri.startsWith("fifo://") ? uri.substring(7) : uri;
+    return Path.of(p);
+  }
+
+  private static boolean looksLikeWat(byte[] bytes) {
+    String head = new String(bytes, 0, Math.min(bytes.length, 256), StandardCharsets.UTF_8).stripLeading();
+    while (head.startsWith(";;")) {
+      int nl = head.indexOf('\n');
+      head = nl < 0 ? "" : head.substring(nl + 1).stripLeading();
+    }
+    return head.startsWith("(module");
+  }
+
+  static KrillException invalid(String id, String message) {
+    return new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + id + ": " + message);
+  }
+}

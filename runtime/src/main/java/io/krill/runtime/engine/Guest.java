@@ -1,0 +1,18 @@
+package io.krill.runtime.engine;
+
+/**
+ * One prepared wasm instance-to-be. {@link #run()} blocks its caller (the task's own thread) until
+ * the guest ends; {@link #interrupt()} may be called from any thread at any time, also before run.
+ */
+public interface Guest extends AutoCloseable {
+  GuestResult run();
+
+  void interrupt();
+
+  /** Resident bytes of the guest's linear memory, or 0 when not known (not started, ended). */
+  long linearMemoryBytes();
+
+  /** Frees every native resource. Safe to call more than once; never while {@link #run()} runs. */
+  @Override
+  void close();
+}

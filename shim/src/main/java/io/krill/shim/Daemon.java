@@ -1,0 +1,117 @@
+package io.krill.shim;
+
+import io.krill.containerd.task.v2.DeleteRequest;
+import io.krill.runtime.EventSink;
+import io.krill.runtime.TaskManager;
+import io.krill.runtime.engine.WasmEngine;
+import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.ttrpc.TtrpcServer;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The krill daemon: one JVM per containerd address and namespace, hosting every wasm task of that
+ * namespace. The composition root: everything is built here and handed down.
+ */
+public final class Daemon {
+  private static final System.Logger LOG = System.getLogger("krill.daemon");
+  /** Private service of the launcher's {@code delete}: kill if needed, then delete. */
+  static final String SHIM_SERVICE = "krill.shim.v1.Shim";
+
+  private final DaemonOptions options;
+  private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
+  private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+  private Daemon(DaemonOptions options) {
+    this.options = options;
+  }
+
+  public static void main(String[] args) throws Exception {
+    DaemonOptions options;
+    try {
+      options = DaemonOptions.parse(args, System.getenv());
+    } catch (IllegalArgumentException e) {
+      System.err.println("krill daemon: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    LogFormat.install(options.debug());
+    new Daemon(options).run();
+    System.exit(0);
+  }
+
+  private void run() throws Exception {
+    ThreadFactoryWithNames names = new ThreadFactoryWithNames();
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(names.named("timer"));
+    ExecutorService handlers = Executors.newCachedThreadPool(names.named("ttrpc-handler"));
+    int pid = (int) ProcessHandle.current().pid();
+    StateFiles states = new StateFiles();
+    EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
+    EventSink sink = event -> {
+      states.record(event);
+      publisher.publish(event);
+    };
+    WasmEngine engine = new WasmtimeEngine(options.cacheDir());
+    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit());
+    TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
+      touch();
+      command.run();
+    }));
+    new TaskService(tasks, this::touch).registerOn(server);
+    TaskService.register(server, SHIM_SERVICE, "Cleanup", DeleteRequest::parseFrom,
+        r -> CompletableFuture.completedFuture(TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
+    server.onAccept(this::touch);
+    server.start();
+    LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", pid,
+        options.namespace(), options.socket(), options.address());
+    timer.execute(() -> warmUp(engine));
+    long idleNanos = options.idleTimeout().toNanos();
+    timer.scheduleWithFixedDelay(() -> {
+      if (tasks.isEmpty() && System.nanoTime() - lastActivity.get() > idleNanos) {
+        stopped.complete(null);
+      }
+    }, 200, 200, TimeUnit.MILLISECONDS);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+    stopped.join();
+    LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", pid, options.idleTimeout().toSeconds());
+    server.close();
+    publisher.close();
+    engine.close();
+  }
+
+  private void touch() {
+    lastActivity.set(System.nanoTime());
+  }
+
+  /** Loads the native engine before the first Create needs it. */
+  private static void warmUp(WasmEngine engine) {
+    try {
+      engine.prepare(new io.krill.runtime.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
+          java.util.List.of(), java.util.List.of(), java.util.List.of(), null, null, null)).close();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "engine warm-up failed: {0}", e.getMessage());
+    }
+  }
+
+  /** {@code (module (func (export "_start")))} */
+  private static final byte[] WARM_UP_MODULE = {
+    0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's', 't', 'a', 'r', 't', 0, 0,
+    10, 4, 1, 2, 0, 0x0b
+  };
+
+  private static final class ThreadFactoryWithNames {
+    java.util.concurrent.ThreadFactory named(String prefix) {
+      AtomicLong n = new AtomicLong();
+      return r -> {
+        Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      };
+    }
+  }
+}

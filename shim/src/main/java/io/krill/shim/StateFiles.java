@@ -1,0 +1,63 @@
+package io.krill.shim;
+
+import io.krill.runtime.ExitStatus;
+import io.krill.runtime.TaskEvent;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Keeps {@code <bundle>/krill.state} current, so that the launcher's {@code delete} can answer
+ * truthfully when the daemon is gone: {@code pid=}, {@code status=created|running|stopped},
+ * {@code exit_status=}, {@code exited_at=<seconds>.<nanos>}.
+ */
+final class StateFiles {
+  static final String FILE = "krill.state";
+  private static final System.Logger LOG = System.getLogger("krill.state");
+  private final Map<String, Path> bundles = new ConcurrentHashMap<>();
+
+  void record(TaskEvent event) {
+    if (event instanceof TaskEvent.Created c) {
+      bundles.put(c.containerId(), c.bundle());
+      write(c.containerId(), c.pid(), "created", null);
+    } else if (event instanceof TaskEvent.Started s) {
+      write(s.containerId(), s.pid(), "running", null);
+    } else if (event instanceof TaskEvent.Exited e) {
+      write(e.containerId(), e.pid(), "stopped", e.status());
+    } else if (event instanceof TaskEvent.Deleted d) {
+      Path bundle = bundles.remove(d.containerId());
+      if (bundle != null) {
+        try {
+          Files.deleteIfExists(bundle.resolve(FILE));
+        } catch (IOException e) {
+          LOG.log(Level.WARNING, "container {0}: cannot remove {1}: {2}", d.containerId(), FILE, e.getMessage());
+        }
+      }
+    }
+  }
+
+  private void write(String id, int pid, String status, ExitStatus exit) {
+    Path bundle = bundles.get(id);
+    if (bundle == null) {
+      return;
+    }
+    StringBuilder text = new StringBuilder().append("pid=").append(pid).append('\n')
+        .append("status=").append(status).append('\n');
+    if (exit != null) {
+      text.append("exit_status=").append(exit.code()).append('\n')
+          .append("exited_at=").append(exit.exitedAt().getEpochSecond()).append('.')
+          .append(String.format("%09d", exit.exitedAt().getNano())).append('\n');
+    }
+    try {
+      Path tmp = bundle.resolve(FILE + ".tmp");
+      Files.writeString(tmp, text);
+      Files.move(tmp, bundle.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "container {0}: cannot write {1}: {2}", id, FILE, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,217 @@
+package io.krill.shim;
+
+import com.google.protobuf.Empty;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.krill.containerd.cgroups.v2.CPUStat;
+import io.krill.containerd.cgroups.v2.MemoryStat;
+import io.krill.containerd.cgroups.v2.Metrics;
+import io.krill.containerd.cgroups.v2.PidsStat;
+import io.krill.containerd.task.v2.CloseIORequest;
+import io.krill.containerd.task.v2.ConnectRequest;
+import io.krill.containerd.task.v2.ConnectResponse;
+import io.krill.containerd.task.v2.CreateTaskRequest;
+import io.krill.containerd.task.v2.CreateTaskResponse;
+import io.krill.containerd.task.v2.DeleteRequest;
+import io.krill.containerd.task.v2.DeleteResponse;
+import io.krill.containerd.task.v2.KillRequest;
+import io.krill.containerd.task.v2.PidsRequest;
+import io.krill.containerd.task.v2.PidsResponse;
+import io.krill.containerd.task.v2.ShutdownRequest;
+import io.krill.containerd.task.v2.StartRequest;
+import io.krill.containerd.task.v2.StartResponse;
+import io.krill.containerd.task.v2.StateRequest;
+import io.krill.containerd.task.v2.StateResponse;
+import io.krill.containerd.task.v2.StatsRequest;
+import io.krill.containerd.task.v2.StatsResponse;
+import io.krill.containerd.task.v2.UpdateTaskRequest;
+import io.krill.containerd.task.v2.WaitRequest;
+import io.krill.containerd.task.v2.WaitResponse;
+import io.krill.containerd.types.task.ProcessInfo;
+import io.krill.containerd.types.task.Status;
+import io.krill.oci.RuntimeSpec;
+import io.krill.runtime.ExitStatus;
+import io.krill.runtime.TaskInfo;
+import io.krill.runtime.TaskManager;
+import io.krill.runtime.TaskSpec;
+import io.krill.runtime.TaskStats;
+import io.krill.ttrpc.Code;
+import io.krill.ttrpc.TtrpcException;
+import io.krill.ttrpc.TtrpcServer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * {@code containerd.task.v2.Task} over ttrpc: decodes requests, calls the {@link TaskManager},
+ * encodes replies. No lifecycle logic lives here.
+ */
+final class TaskService {
+  static final String SERVICE = "containerd.task.v2.Task";
+  static final String VERSION = "0.1.0";
+
+  private final TaskManager tasks;
+  private final Runnable onIdleCandidate;
+
+  TaskService(TaskManager tasks, Runnable onIdleCandidate) {
+    this.tasks = tasks;
+    this.onIdleCandidate = onIdleCandidate;
+  }
+
+  @FunctionalInterface
+  interface Parser<T> {
+    T parse(byte[] bytes) throws InvalidProtocolBufferException;
+  }
+
+  @FunctionalInterface
+  interface Call<T> {
+    CompletionStage<? extends MessageLite> apply(T request) throws Exception;
+  }
+
+  static <T> void register(TtrpcServer server, String service, String method, Parser<T> parser, Call<T> call) {
+    server.register(service, method, (ctx, payload) -> {
+      T request;
+      try {
+        request = parser.parse(payload);
+      } catch (InvalidProtocolBufferException e) {
+        throw new TtrpcException(Code.INVALID_ARGUMENT, method + ": malformed request: " + e.getMessage());
+      }
+      try {
+        return call.apply(request).handle((reply, error) -> {
+          if (error != null) {
+            throw Errors.toTtrpc(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                ? c.getCause() : error);
+          }
+          return reply.toByteArray();
+        });
+      } catch (Exception e) {
+        throw Errors.toTtrpc(e);
+      }
+    });
+  }
+
+  private static <T extends MessageLite> CompletionStage<T> done(T reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+
+  void registerOn(TtrpcServer s) {
+    register(s, SERVICE, "Create", CreateTaskRequest::parseFrom, this::create);
+    register(s, SERVICE, "Start", StartRequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      return done(StartResponse.newBuilder().setPid(tasks.start(r.getId())).build());
+    });
+    register(s, SERVICE, "State", StateRequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      return done(state(tasks.info(r.getId())));
+    });
+    register(s, SERVICE, "Wait", WaitRequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      return tasks.waitFor(r.getId()).thenApply(e -> WaitResponse.newBuilder()
+          .setExitStatus(e.code()).setExitedAt(Protos.timestamp(e.exitedAt())).build());
+    });
+    register(s, SERVICE, "Kill", KillRequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      tasks.kill(r.getId(), r.getSignal());
+      return done(Empty.getDefaultInstance());
+    });
+    register(s, SERVICE, "Delete", DeleteRequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      return done(deleteResponse(tasks.delete(r.getId()), tasks.pid()));
+    });
+    register(s, SERVICE, "Pids", PidsRequest::parseFrom, r -> {
+      tasks.info(r.getId());
+      return done(PidsResponse.newBuilder().addProcesses(ProcessInfo.newBuilder().setPid(tasks.pid())).build());
+    });
+    register(s, SERVICE, "Connect", ConnectRequest::parseFrom, r -> {
+      tasks.info(r.getId());
+      return done(ConnectResponse.newBuilder().setShimPid(tasks.pid()).setTaskPid(tasks.pid())
+          .setVersion(VERSION).build());
+    });
+    register(s, SERVICE, "Shutdown", ShutdownRequest::parseFrom, r -> {
+      // containerd sends this after every delete; the daemon leaves only once it hosts nothing.
+      onIdleCandidate.run();
+      return done(Empty.getDefaultInstance());
+    });
+    register(s, SERVICE, "Stats", StatsRequest::parseFrom, r -> done(stats(tasks.stats(r.getId()))));
+    register(s, SERVICE, "Update", UpdateTaskRequest::parseFrom, this::update);
+    register(s, SERVICE, "CloseIO", CloseIORequest::parseFrom, r -> {
+      noExec(r.getExecId());
+      if (r.getStdin()) {
+        tasks.closeStdin(r.getId());
+      }
+      return done(Empty.getDefaultInstance());
+    });
+    for (String m : new String[] {"Pause", "Resume", "Checkpoint", "Exec", "ResizePty"}) {
+      s.register(SERVICE, m, (ctx, payload) -> {
+        throw Errors.unimplemented(m);
+      });
+    }
+  }
+
+  private CompletionStage<CreateTaskResponse> create(CreateTaskRequest r) {
+    if (!r.getCheckpoint().isEmpty()) {
+      throw Errors.unimplemented("Checkpoint restore");
+    }
+    TaskSpec spec = new TaskSpec(r.getId(), Path.of(r.getBundle()), Protos.rootfs(r.getRootfsList()),
+        r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal());
+    return done(CreateTaskResponse.newBuilder().setPid(tasks.create(spec)).build());
+  }
+
+  private CompletionStage<Empty> update(UpdateTaskRequest r) throws IOException {
+    if (r.hasResources() && !r.getResources().getValue().isEmpty()) {
+      var limit = RuntimeSpec.memoryLimitOfResources(r.getResources().getValue().toByteArray());
+      if (limit.isPresent()) {
+        tasks.updateMemoryLimit(r.getId(), limit.get());
+      }
+    } else {
+      tasks.info(r.getId());
+    }
+    return done(Empty.getDefaultInstance());
+  }
+
+  private static void noExec(String execId) {
+    if (!execId.isEmpty()) {
+      throw new TtrpcException(Code.NOT_FOUND, "exec " + execId + " not found: krill does not run execs yet");
+    }
+  }
+
+  static DeleteResponse deleteResponse(ExitStatus e, int pid) {
+    return DeleteResponse.newBuilder().setPid(pid).setExitStatus(e.code())
+        .setExitedAt(Protos.timestamp(e.exitedAt())).build();
+  }
+
+  private static StateResponse state(TaskInfo t) {
+    StateResponse.Builder b = StateResponse.newBuilder().setId(t.id()).setBundle(t.bundle().toString())
+        .setPid(t.pid()).setTerminal(t.terminal());
+    b.setStatus(switch (t.state()) {
+      case CREATED -> Status.CREATED;
+      case RUNNING -> Status.RUNNING;
+      case STOPPED, DELETED -> Status.STOPPED;
+    });
+    if (t.stdin() != null) {
+      b.setStdin(t.stdin());
+    }
+    if (t.stdout() != null) {
+      b.setStdout(t.stdout());
+    }
+    if (t.stderr() != null) {
+      b.setStderr(t.stderr());
+    }
+    if (t.exit() != null) {
+      b.setExitStatus(t.exit().code()).setExitedAt(Protos.timestamp(t.exit().exitedAt()));
+    }
+    return b.build();
+  }
+
+  private static StatsResponse stats(TaskStats s) {
+    Metrics m = Metrics.newBuilder()
+        .setPids(PidsStat.newBuilder().setCurrent(1))
+        .setCpu(CPUStat.newBuilder().setUsageUsec(s.cpuNanos() / 1000).setUserUsec(s.cpuNanos() / 1000))
+        .setMemory(MemoryStat.newBuilder().setUsage(s.memoryBytes()).setAnon(s.memoryBytes())
+            .setUsageLimit(s.memoryLimitBytes()))
+        .build();
+    return StatsResponse.newBuilder().setStats(Protos.any(m)).build();
+  }
+
+}
