@@ -8,6 +8,8 @@ import io.krill.runtime.engine.WasmEngine;
 import io.krill.runtime.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -159,6 +161,7 @@ public final class TaskManager {
   }
 
   private void runGuest(Task task) {
+    FileChannel stderr = holdStderr(task);
     GuestResult result;
     try {
       result = task.guest.run();
@@ -167,14 +170,16 @@ public final class TaskManager {
     }
     task.recordFinalCpu();
     ExitStatus status;
+    String message = null;
     if (result instanceof GuestResult.Exited e) {
       status = ExitStatus.now(e.code(), e.code() == 0 ? "Completed" : "Error");
     } else if (result instanceof GuestResult.Trapped t) {
-      writeToStderr(task, "krill: container " + task.id() + ": " + t.message() + "\n");
+      message = "krill: container " + task.id() + ": " + t.message() + "\n";
       status = ExitStatus.now(ExitStatus.TRAP, t.message());
     } else {
       status = killedStatus(task);
     }
+    writeAndClose(task, stderr, message);
     task.guest.close();
     finish(task, status);
   }
@@ -199,14 +204,34 @@ public final class TaskManager {
     task.exit.complete(status);
   }
 
-  private static void writeToStderr(Task task, String message) {
+  /**
+   * Holds a write end of the stderr FIFO while the guest runs: krill's own message about a trap
+   * is written after the guest's stdio has closed, and containerd stops reading at the first EOF.
+   * Opened read-write so that it never blocks, even if nobody reads.
+   */
+  private static FileChannel holdStderr(Task task) {
     Path stderr = ModuleLoader.stdioPath(task.id(), task.spec.stderr());
+    if (stderr == null) {
+      return null;
+    }
+    try {
+      return Files.isRegularFile(stderr)
+          ? FileChannel.open(stderr, StandardOpenOption.WRITE, StandardOpenOption.APPEND)
+          : FileChannel.open(stderr, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "container {0}: cannot open stderr: {1}", task.id(), e.getMessage());
+      return null;
+    }
+  }
+
+  private static void writeAndClose(Task task, FileChannel stderr, String message) {
     if (stderr == null) {
       return;
     }
-    StandardOpenOption mode = Files.isRegularFile(stderr) ? StandardOpenOption.APPEND : StandardOpenOption.WRITE;
-    try {
-      Files.write(stderr, message.getBytes(StandardCharsets.UTF_8), mode);
+    try (stderr) {
+      if (message != null) {
+        stderr.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
+      }
     } catch (IOException e) {
       LOG.log(Level.WARNING, "container {0}: cannot write to stderr: {1}", task.id(), e.getMessage());
     }

@@ -67,7 +67,7 @@ public final class Daemon {
         r -> CompletableFuture.completedFuture(TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
     server.onAccept(this::touch);
     server.start();
-    LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", pid,
+    LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", String.valueOf(pid),
         options.namespace(), options.socket(), options.address());
     timer.execute(() -> warmUp(engine));
     long idleNanos = options.idleTimeout().toNanos();
@@ -78,7 +78,8 @@ public final class Daemon {
     }, 200, 200, TimeUnit.MILLISECONDS);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close));
     stopped.join();
-    LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", pid, options.idleTimeout().toSeconds());
+    LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", String.valueOf(pid),
+        String.valueOf(options.idleTimeout().toSeconds()));
     server.close();
     publisher.close();
     engine.close();
