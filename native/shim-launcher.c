@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -825,12 +825,15 @@ static int cmd_start(const struct options *in)
         start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)",
                    d.run_dir, strerror(errno));
 
-    /* Many tasks start at once; exactly one of them may spawn the daemon. */
+    /* Many tasks start at once; exactly one of them may spawn the daemon. A POSIX record lock,
+     * not flock(2): the daemon takes the same lock (Java's FileLock is fcntl-based) before it
+     * leaves on idle, so it never exits under a start that has just found it alive. */
     char *lock_path = xasprintf("%s/lock", d.run_dir);
     int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0)
         start_fail("cannot open %s: %s", lock_path, strerror(errno));
-    while (flock(lock_fd, LOCK_EX) != 0) {
+    struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    while (fcntl(lock_fd, F_SETLKW, &whole) != 0) {
         if (errno != EINTR)
             start_fail("cannot lock %s: %s", lock_path, strerror(errno));
     }

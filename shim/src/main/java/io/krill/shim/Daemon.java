@@ -6,7 +6,11 @@ import io.krill.runtime.TaskManager;
 import io.krill.runtime.engine.WasmEngine;
 import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
 import io.krill.ttrpc.TtrpcServer;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -72,7 +76,7 @@ public final class Daemon {
     timer.execute(() -> warmUp(engine));
     long idleNanos = options.idleTimeout().toNanos();
     timer.scheduleWithFixedDelay(() -> {
-      if (tasks.isEmpty() && System.nanoTime() - lastActivity.get() > idleNanos) {
+      if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
         stopped.complete(null);
       }
     }, 200, 200, TimeUnit.MILLISECONDS);
@@ -83,6 +87,34 @@ public final class Daemon {
     server.close();
     publisher.close();
     engine.close();
+  }
+
+  private boolean isIdle(TaskManager tasks, long idleNanos) {
+    return tasks.isEmpty() && System.nanoTime() - lastActivity.get() > idleNanos;
+  }
+
+  /**
+   * Leaves only under the launcher's lock: a {@code start} that found this daemon alive holds the
+   * lock until it has printed our address, and its probe connection counts as activity, so a
+   * container that is about to arrive keeps the daemon up.
+   */
+  private boolean stopIfStillIdle(TaskManager tasks, long idleNanos, TtrpcServer server) {
+    if (options.runDir() == null) {
+      server.close();
+      return true;
+    }
+    try (FileChannel lockFile = FileChannel.open(options.runDir().resolve("lock"), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
+      if (!isIdle(tasks, idleNanos)) {
+        return false;
+      }
+      server.close();
+      return true;
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "cannot take the daemon lock: {0}", e.getMessage());
+      server.close();
+      return true;
+    }
   }
 
   private void touch() {
