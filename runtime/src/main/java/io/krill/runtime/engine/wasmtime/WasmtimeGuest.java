@@ -155,10 +155,14 @@ final class WasmtimeGuest implements Guest {
     return Pointer.nativeValue(p);
   }
 
+  /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
   @Override
-  public void interrupt() {
-    interrupted.countDown();
+  public synchronized void interrupt() {
+    if (closed) {
+      return;
+    }
     engine.incrementEpoch();
+    interrupted.countDown();
   }
 
   @Override
