@@ -86,7 +86,11 @@ final class WasmtimeGuest implements Guest {
           () -> new IllegalStateException("export " + spec.entry() + " disappeared"));
       natives.add(entry);
       running = true;
-      // An interrupt that raced with instantiation has already bumped the epoch: the call traps.
+      // interrupt() counts down before it bumps the epoch: either we see the latch here, or the
+      // bump comes after the deadline was set and the call traps.
+      if (interrupted.getCount() == 0) {
+        return new GuestResult.Interrupted();
+      }
       entry.call(store);
       return new GuestResult.Exited(0);
     } catch (WasmFunctionError.I32ExitError e) {
@@ -161,8 +165,8 @@ final class WasmtimeGuest implements Guest {
     if (closed) {
       return;
     }
-    engine.incrementEpoch();
     interrupted.countDown();
+    engine.incrementEpoch();
   }
 
   @Override
