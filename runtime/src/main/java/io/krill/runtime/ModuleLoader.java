@@ -84,8 +84,7 @@ final class ModuleLoader {
   }
 
   /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
-  static GuestSpec guestSpec(TaskSpec task, RuntimeSpec spec, Path rootfs, Found module, long memoryLimit,
-      Path stdinFifo) {
+  static GuestSpec guestSpec(TaskSpec task, RuntimeSpec spec, Path rootfs, Found module, long memoryLimit) {
     byte[] bytes = module.bytes();
     if (memoryLimit > 0 && module.binary() != null) {
       try {
@@ -111,7 +110,7 @@ final class ModuleLoader {
       }
     }
     return new GuestSpec(task.id(), module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
-        stdinFifo, stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()));
+        stdioPath(task.id(), task.stdin()), stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()));
   }
 
   static Path stdioPath(String id, String uri) {

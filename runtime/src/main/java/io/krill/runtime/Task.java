@@ -16,7 +16,6 @@ final class Task {
   final long memoryLimit;
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
   Guest guest;
-  StdinRelay stdin;
   TaskState state = TaskState.CREATED;
   volatile Thread thread;
   volatile int killSignal;

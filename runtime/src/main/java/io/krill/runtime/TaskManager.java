@@ -92,8 +92,7 @@ public final class TaskManager {
       try {
         ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs);
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
-        Path stdinFifo = spec.stdin() == null ? null : spec.bundle().resolve("krill-stdin");
-        GuestSpec guestSpec = ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit, stdinFifo);
+        GuestSpec guestSpec = ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit);
         Guest guest = engine.prepare(guestSpec);
         Task task = new Task(spec, rootfs, mounted, limit);
         task.guest = guest;
@@ -140,15 +139,6 @@ public final class TaskManager {
     Task task = get(id);
     synchronized (task) {
       task.state = task.state.moveTo(TaskState.RUNNING, id);
-      if (task.spec.stdin() != null) {
-        try {
-          task.stdin = new StdinRelay(id, Path.of(task.spec.stdin()), task.spec.bundle().resolve("krill-stdin"));
-          task.stdin.start();
-        } catch (IOException e) {
-          task.state = TaskState.CREATED;
-          throw new KrillException(ErrorCode.INTERNAL, "container " + id + ": cannot connect stdin: " + e.getMessage(), e);
-        }
-      }
       // Published before the thread exists, so no exit event can overtake it.
       events.publish(new TaskEvent.Started(id, pid));
       Thread thread = new Thread(null, () -> runGuest(task), "guest-" + id, GUEST_STACK_BYTES);
@@ -195,9 +185,6 @@ public final class TaskManager {
         return;
       }
       task.state = TaskState.STOPPED;
-      if (task.stdin != null) {
-        task.stdin.close();
-      }
       LOG.log(Level.INFO, "container {0}: exited with status {1} ({2})", task.id(), status.code(), status.reason());
       events.publish(new TaskEvent.Exited(task.id(), pid, status));
     }
@@ -265,9 +252,6 @@ public final class TaskManager {
           }
           LOG.log(Level.INFO, "container {0}: stopping on signal {1}", id, signal);
           task.guest.interrupt();
-          if (task.stdin != null) {
-            task.stdin.close();
-          }
         }
       }
     }
@@ -340,11 +324,7 @@ public final class TaskManager {
   /** Ends the guest's stdin (CloseIO). */
   public void closeStdin(String id) {
     Task task = get(id);
-    synchronized (task) {
-      if (task.stdin != null) {
-        task.stdin.close();
-      }
-    }
+    task.guest.closeStdin();
   }
 
   /**

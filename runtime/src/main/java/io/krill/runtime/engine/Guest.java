@@ -9,6 +9,9 @@ public interface Guest extends AutoCloseable {
 
   void interrupt();
 
+  /** Ends the guest's stdin: a pending or later read sees end-of-file. */
+  default void closeStdin() {}
+
   /** Resident bytes of the guest's linear memory, or 0 when not known (not started, ended). */
   long linearMemoryBytes();
 

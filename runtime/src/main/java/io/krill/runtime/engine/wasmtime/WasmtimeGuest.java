@@ -42,6 +42,7 @@ final class WasmtimeGuest implements Guest {
   private final Engine engine;
   private final Module module;
   private final CountDownLatch interrupted = new CountDownLatch(1);
+  private final GuestStdin stdin;
   private volatile long memoryAddress;
   private volatile boolean running;
   private boolean closed;
@@ -50,6 +51,7 @@ final class WasmtimeGuest implements Guest {
     this.spec = spec;
     this.engine = engine;
     this.module = module;
+    this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
   }
 
   @Override
@@ -69,7 +71,7 @@ final class WasmtimeGuest implements Guest {
       WasiCtx.addToLinker(linker);
       List<Extern> imports = new ArrayList<>();
       for (ImportType imp : module.imports()) {
-        Extern ext = resolveImport(store, linker, imp);
+        Extern ext = resolveImport(s, linker, imp, natives);
         imports.add(ext);
         if (ext.type() == Extern.Type.FUNC) {
           natives.add(ext.func());
@@ -104,6 +106,7 @@ final class WasmtimeGuest implements Guest {
     } finally {
       running = false;
       memoryAddress = 0;
+      closeStdin();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -117,10 +120,18 @@ final class WasmtimeGuest implements Guest {
     }
   }
 
-  private Extern resolveImport(Store<Void> store, Linker linker, ImportType imp) {
+  private Extern resolveImport(Store<Void> store, Linker linker, ImportType imp, List<AutoCloseable> natives) {
     if ("poll_oneoff".equals(imp.name())) {
-      Optional<Extern> original = linker.get(store, imp.module(), imp.name());
-      return Extern.fromFunc(PollOneoff.create(store, original.map(Extern::func).orElse(null), interrupted));
+      Func original = linker.get(store, imp.module(), imp.name()).map(Extern::func).orElse(null);
+      if (original != null) {
+        natives.add(original);
+      }
+      return Extern.fromFunc(PollOneoff.create(store, original, interrupted));
+    }
+    if ("fd_read".equals(imp.name()) && stdin != null) {
+      Func original = linker.get(store, imp.module(), imp.name()).map(Extern::func).orElseThrow();
+      natives.add(original);
+      return Extern.fromFunc(FdRead.create(store, original, stdin, interrupted));
     }
     return linker.get(store, imp.module(), imp.name()).orElseThrow(() -> new IllegalStateException(
         "WASI import " + imp.module() + "." + imp.name() + " is not provided by this Wasmtime build"));
@@ -136,7 +147,8 @@ final class WasmtimeGuest implements Guest {
       }
     }
     if (spec.stdin() != null) {
-      b.stdin(spec.stdin());
+      // Only so that fd 0 exists for fdstat and friends; reads are served by FdRead.
+      b.stdin(java.nio.file.Path.of("/dev/null"));
     }
     if (spec.stdout() != null) {
       b.stdout(spec.stdout());
@@ -167,6 +179,14 @@ final class WasmtimeGuest implements Guest {
     }
     interrupted.countDown();
     engine.incrementEpoch();
+    closeStdin();
+  }
+
+  @Override
+  public void closeStdin() {
+    if (stdin != null) {
+      stdin.close();
+    }
   }
 
   @Override
