@@ -1,0 +1,24 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (1024 * 1024)
+
+/* Publishing each chunk through a volatile pointer keeps the compiler from eliding malloc + memset. */
+static void *volatile head;
+
+int main(void) {
+    unsigned long mib = 0;
+    for (;;) {
+        void **p = malloc(CHUNK);
+        if (!p)
+            break;
+        /* Touch every page so the memory is really committed, not just reserved. */
+        memset(p, (int)mib | 1, CHUNK);
+        *p = head;
+        head = p;
+        mib++;
+    }
+    printf("allocated %lu MiB\n", mib);
+    return 0;
+}
