@@ -63,6 +63,11 @@ final class ModuleLoader {
     }
     if (!WasmBinary.looksLikeWasm(bytes)) {
       if (looksLikeWat(bytes)) {
+        // Text modules are compiled by Wasmtime directly; an export is declared as (export "name").
+        if (!new String(bytes, StandardCharsets.UTF_8).contains("(export \"" + entry + "\"")) {
+          throw invalid(id, "module " + path + " has no exported function \"" + entry + "\"; name one with "
+              + path + "#<function>");
+        }
         return new Found(path, entry, bytes, null);
       }
       String what = bytes.length >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F'
@@ -86,7 +91,11 @@ final class ModuleLoader {
   /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
   static GuestSpec guestSpec(TaskSpec task, RuntimeSpec spec, Path rootfs, Found module, long memoryLimit) {
     byte[] bytes = module.bytes();
-    if (memoryLimit > 0 && module.binary() != null) {
+    if (memoryLimit > 0 && module.binary() == null) {
+      throw invalid(task.id(), "module " + module.modulePath() + " is WebAssembly text; a memory limit can only be"
+          + " enforced on a binary module (compile it with wat2wasm) or run it without a limit");
+    }
+    if (memoryLimit > 0) {
       try {
         bytes = module.binary().withMemoryMaximum(Math.max(1, memoryLimit / WasmBinary.PAGE));
       } catch (WasmFormatException e) {
@@ -125,7 +134,7 @@ final class ModuleLoader {
   }
 
   private static boolean looksLikeWat(byte[] bytes) {
-    String head = new String(bytes, 0, Math.min(bytes.length, 256), StandardCharsets.UTF_8).stripLeading();
+    String head = new String(bytes, 0, Math.min(bytes.length, 64 * 1024), StandardCharsets.UTF_8).stripLeading();
     while (head.startsWith(";;")) {
       int nl = head.indexOf('\n');
       head = nl < 0 ? "" : head.substring(nl + 1).stripLeading();

@@ -96,6 +96,9 @@ public final class TaskManager {
         Guest guest = engine.prepare(guestSpec);
         Task task = new Task(spec, rootfs, mounted, limit);
         task.guest = guest;
+        // Published before the task is visible, so no Start can overtake /tasks/create.
+        events.publish(new TaskEvent.Created(id, spec.bundle(), spec.rootfs(), spec.stdin(), spec.stdout(),
+            spec.stderr(), spec.terminal(), pid));
         tasks.put(id, task);
       } catch (RuntimeException e) {
         if (mounted) {
@@ -109,8 +112,6 @@ public final class TaskManager {
       }
     }
     LOG.log(Level.INFO, "container {0}: created", id);
-    events.publish(new TaskEvent.Created(id, spec.bundle(), spec.rootfs(), spec.stdin(), spec.stdout(),
-        spec.stderr(), spec.terminal(), pid));
     return pid;
   }
 
@@ -170,8 +171,9 @@ public final class TaskManager {
       status = killedStatus(task);
     }
     writeAndClose(task, stderr, message);
-    task.guest.close();
     finish(task, status);
+    // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
+    task.guest.close();
   }
 
   private static ExitStatus killedStatus(Task task) {
@@ -231,11 +233,14 @@ public final class TaskManager {
   public void kill(String id, int signal) {
     Task task = get(id);
     synchronized (task) {
+      if (IGNORED_SIGNALS.contains(signal) && task.state != TaskState.STOPPED && task.state != TaskState.DELETED) {
+        return;
+      }
       switch (task.state) {
         case STOPPED, DELETED -> throw new KrillException(ErrorCode.NOT_FOUND,
             "container " + id + ": process already finished");
         case CREATED -> {
-          task.killSignal = signal == 0 ? 9 : signal;
+          task.killSignal = signal;
           task.state = TaskState.STOPPED;
           task.guest.close();
           ExitStatus status = killedStatus(task);
@@ -244,9 +249,6 @@ public final class TaskManager {
           return;
         }
         case RUNNING -> {
-          if (IGNORED_SIGNALS.contains(signal)) {
-            return;
-          }
           if (task.killSignal == 0 || signal == 9) {
             task.killSignal = signal;
           }

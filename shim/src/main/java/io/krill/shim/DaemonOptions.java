@@ -22,6 +22,9 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
     for (int i = 0; i < args.length; i++) {
       String a = args[i].replaceFirst("^--?", "");
       String value = i + 1 < args.length ? args[i + 1] : null;
+      if (value == null && !a.equals("debug")) {
+        throw new IllegalArgumentException("option " + args[i] + " needs a value");
+      }
       switch (a) {
         case "debug" -> debug = true;
         case "socket" -> { socket = value; i++; }

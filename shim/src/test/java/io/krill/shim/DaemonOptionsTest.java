@@ -1,0 +1,138 @@
+package io.krill.shim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class DaemonOptionsTest {
+  private static DaemonOptions parse(Map<String, String> env, String... args) {
+    return DaemonOptions.parse(args, env);
+  }
+
+  @Test
+  void parse_singleDashFlags_readsValues() {
+    DaemonOptions o = parse(Map.of(), "-socket", "/run/k.sock", "-namespace", "k8s.io", "-address",
+        "/run/containerd/containerd.sock", "-ttrpc-address", "/run/containerd/containerd.sock.ttrpc",
+        "-run-dir", "/run/krill", "-debug");
+    assertEquals(Path.of("/run/k.sock"), o.socket());
+    assertEquals("k8s.io", o.namespace());
+    assertEquals("/run/containerd/containerd.sock", o.address());
+    assertEquals(Path.of("/run/containerd/containerd.sock.ttrpc"), o.ttrpcAddress());
+    assertEquals(Path.of("/run/krill"), o.runDir());
+    assertTrue(o.debug());
+  }
+
+  @Test
+  void parse_doubleDashFlags_readsValues() {
+    DaemonOptions o = parse(Map.of(), "--socket", "/run/k.sock", "--namespace", "ns1", "--debug");
+    assertEquals(Path.of("/run/k.sock"), o.socket());
+    assertEquals("ns1", o.namespace());
+    assertTrue(o.debug());
+  }
+
+  @Test
+  void parse_onlySocket_defaults() {
+    DaemonOptions o = parse(Map.of(), "-socket", "/s");
+    assertEquals("default", o.namespace());
+    assertEquals("", o.address());
+    assertNull(o.ttrpcAddress());
+    assertNull(o.runDir());
+    assertFalse(o.debug());
+    assertEquals(Duration.ofSeconds(30), o.idleTimeout());
+    assertEquals(Optional.of(Path.of("/var/lib/krill/cache")), o.cacheDir());
+    assertEquals(0, o.defaultMemoryLimit());
+  }
+
+  @Test
+  void parse_noTtrpcFlag_usesTtrpcAddressEnvWithoutUnixScheme() {
+    DaemonOptions o = parse(Map.of("TTRPC_ADDRESS", "unix:///run/containerd/containerd.sock.ttrpc"),
+        "-socket", "/s", "-address", "/run/containerd/containerd.sock");
+    assertEquals(Path.of("/run/containerd/containerd.sock.ttrpc"), o.ttrpcAddress());
+  }
+
+  @Test
+  void parse_noTtrpcFlagNoEnv_derivesFromAddress() {
+    DaemonOptions o = parse(Map.of(), "-socket", "/s", "-address", "/run/c.sock");
+    assertEquals(Path.of("/run/c.sock.ttrpc"), o.ttrpcAddress());
+  }
+
+  @Test
+  void parse_emptyTtrpcFlag_fallsBackToEnv() {
+    DaemonOptions o = parse(Map.of("TTRPC_ADDRESS", "/env.ttrpc"), "-socket", "/s", "-ttrpc-address", "");
+    assertEquals(Path.of("/env.ttrpc"), o.ttrpcAddress());
+  }
+
+  @Test
+  void parse_ttrpcFlag_winsOverEnv() {
+    DaemonOptions o = parse(Map.of("TTRPC_ADDRESS", "/env.ttrpc"), "-socket", "/s", "-ttrpc-address", "/flag.ttrpc");
+    assertEquals(Path.of("/flag.ttrpc"), o.ttrpcAddress());
+  }
+
+  @Test
+  void parse_idleTimeoutSeconds_read() {
+    assertEquals(Duration.ofSeconds(5), parse(Map.of("KRILL_IDLE_TIMEOUT", "5"), "-socket", "/s").idleTimeout());
+  }
+
+  @Test
+  void parse_fractionalIdleTimeout_keepsMilliseconds() {
+    assertEquals(Duration.ofMillis(2500), parse(Map.of("KRILL_IDLE_TIMEOUT", "2.5"), "-socket", "/s").idleTimeout());
+    assertEquals(Duration.ofMillis(100), parse(Map.of("KRILL_IDLE_TIMEOUT", "0.1"), "-socket", "/s").idleTimeout());
+  }
+
+  @Test
+  void parse_badIdleTimeout_illegalArgument() {
+    assertThrows(IllegalArgumentException.class, () -> parse(Map.of("KRILL_IDLE_TIMEOUT", "soon"), "-socket", "/s"));
+  }
+
+  @Test
+  void parse_cacheDirAndMemoryEnv_read() {
+    DaemonOptions o = parse(Map.of("KRILL_CACHE_DIR", "/tmp/c", "KRILL_DEFAULT_MEMORY_LIMIT", "1048576"),
+        "-socket", "/s");
+    assertEquals(Optional.of(Path.of("/tmp/c")), o.cacheDir());
+    assertEquals(1048576, o.defaultMemoryLimit());
+  }
+
+  @Test
+  void parse_emptyCacheDir_disablesCache() {
+    assertEquals(Optional.empty(), parse(Map.of("KRILL_CACHE_DIR", ""), "-socket", "/s").cacheDir());
+  }
+
+  @Test
+  void parse_launcherOnlyFlags_skippedWithTheirValues() {
+    DaemonOptions o = parse(Map.of(), "-publish-binary", "/usr/bin/containerd", "-id", "c1", "-bundle", "/b",
+        "-socket", "/s");
+    assertEquals(Path.of("/s"), o.socket());
+  }
+
+  @Test
+  void parse_emptyPublishBinary_skippedWithItsValue() {
+    DaemonOptions o = parse(Map.of(), "-publish-binary", "", "-socket", "/s");
+    assertEquals(Path.of("/s"), o.socket());
+  }
+
+  @Test
+  void parse_missingSocket_illegalArgument() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(Map.of(), "-debug"));
+    assertTrue(e.getMessage().contains("-socket"), e.getMessage());
+  }
+
+  @Test
+  void parse_unknownFlag_illegalArgumentNamingIt() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse(Map.of(), "-socket", "/s", "-frobnicate", "x"));
+    assertTrue(e.getMessage().contains("-frobnicate"), e.getMessage());
+  }
+
+  @Test
+  void parse_trailingFlagWithoutValue_illegalArgument() {
+    assertThrows(IllegalArgumentException.class, () -> parse(Map.of(), "-socket", "/s", "-namespace"));
+  }
+}
