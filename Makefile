@@ -17,13 +17,14 @@ deps:
 testprogs:
 	$(MAKE) -s -C integration-tests
 
+# The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
 	$(MVN) test -pl containerd-api,ttrpc,oci,runtime,shim
 
-native-test: build
+native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin
 
-e2e-test: build testprogs
+e2e-test: testprogs
 	$(MVN) test -pl integration-tests -DskipITs=false
 
 test: deps
