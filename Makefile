@@ -1,5 +1,7 @@
 # krill: build, test, demo, bench. See README.md.
 MVN ?= mvn -B -q
+# Tests print Surefire's per-class and summary lines.
+MVN_TEST ?= mvn -B --no-transfer-progress
 DIST := $(CURDIR)/dist
 
 .PHONY: build test unit-test native-test e2e-test demo bench clean deps testprogs
@@ -19,13 +21,13 @@ testprogs:
 
 # The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
-	$(MVN) test -pl containerd-api,ttrpc,oci,runtime,shim
+	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,runtime,shim
 
 native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin
 
 e2e-test: testprogs
-	$(MVN) test -pl integration-tests -DskipITs=false
+	$(MVN_TEST) test -pl integration-tests -DskipITs=false
 
 test: deps
 	$(MAKE) build
