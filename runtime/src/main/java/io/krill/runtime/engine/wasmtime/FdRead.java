@@ -22,12 +22,12 @@ final class FdRead {
 
   private FdRead() {}
 
-  static Func create(Store<Void> store, Func original, GuestStdin stdin, CountDownLatch interrupted) {
+  static Func create(Store<Void> store, WasiDelegates wasi, GuestStdin stdin, CountDownLatch interrupted) {
     Val.Type i32 = Val.Type.I32;
     FuncType type = new FuncType(new Val.Type[] {i32, i32, i32, i32}, new Val.Type[] {i32});
     return new Func(store, type, (caller, params, results) -> {
       if (params[0].i32() != 0) {
-        results[0] = original.call(store, params)[0];
+        results[0] = wasi.fdRead(store, params);
         return;
       }
       Extern memExport = caller.getExport("memory").orElse(null);

@@ -25,7 +25,7 @@ final class PollOneoff {
 
   private PollOneoff() {}
 
-  static Func create(Store<Void> store, Func original, CountDownLatch interrupted) {
+  static Func create(Store<Void> store, WasiDelegates wasi, CountDownLatch interrupted) {
     Val.Type i32 = Val.Type.I32;
     FuncType type = new FuncType(new Val.Type[] {i32, i32, i32, i32}, new Val.Type[] {i32});
     return new Func(store, type, (caller, params, results) -> {
@@ -42,12 +42,11 @@ final class PollOneoff {
         int n = params[2].i32();
         int neventsPtr = params[3].i32();
         long sleepNanos = relativeSleep(mem, in, n);
-        if (sleepNanos < 0 && original != null) {
-          Val[] r = original.call(store, params);
-          results[0] = r[0];
+        if (sleepNanos < 0) {
+          results[0] = wasi.pollOneoff(store, params);
           return;
         }
-        if (sleepNanos < 0 || n <= 0) {
+        if (n <= 0) {
           results[0] = Val.fromI32(ERRNO_INVAL);
           return;
         }

@@ -60,10 +60,12 @@ final class WasmtimeGuest implements Guest {
       return new GuestResult.Interrupted();
     }
     List<AutoCloseable> natives = new ArrayList<>();
+    WasiDelegates wasi = new WasiDelegates();
+    natives.add(wasi);
     Store<Void> store = null;
     try {
-      WasiCtx wasi = wasiContext();
-      final Store<Void> s = new Store<>(null, engine, wasi);
+      WasiCtx ctx = wasiContext();
+      final Store<Void> s = new Store<>(null, engine, ctx);
       store = s;
       s.setEpochDeadline(1);
       Linker linker = new Linker(engine);
@@ -71,7 +73,7 @@ final class WasmtimeGuest implements Guest {
       WasiCtx.addToLinker(linker);
       List<Extern> imports = new ArrayList<>();
       for (ImportType imp : module.imports()) {
-        Extern ext = resolveImport(s, linker, imp, natives);
+        Extern ext = resolveImport(s, linker, imp, wasi);
         imports.add(ext);
         if (ext.type() == Extern.Type.FUNC) {
           natives.add(ext.func());
@@ -83,6 +85,7 @@ final class WasmtimeGuest implements Guest {
       if (memory.isPresent()) {
         natives.add(memory.get());
         memoryAddress = address(memory.get().buffer(s));
+        wasi.connect(engine, s, linker, memory.get());
       }
       Func entry = instance.getFunc(store, spec.entry()).orElseThrow(
           () -> new IllegalStateException("export " + spec.entry() + " disappeared"));
@@ -120,18 +123,12 @@ final class WasmtimeGuest implements Guest {
     }
   }
 
-  private Extern resolveImport(Store<Void> store, Linker linker, ImportType imp, List<AutoCloseable> natives) {
+  private Extern resolveImport(Store<Void> store, Linker linker, ImportType imp, WasiDelegates wasi) {
     if ("poll_oneoff".equals(imp.name())) {
-      Func original = linker.get(store, imp.module(), imp.name()).map(Extern::func).orElse(null);
-      if (original != null) {
-        natives.add(original);
-      }
-      return Extern.fromFunc(PollOneoff.create(store, original, interrupted));
+      return Extern.fromFunc(PollOneoff.create(store, wasi, interrupted));
     }
     if ("fd_read".equals(imp.name()) && stdin != null) {
-      Func original = linker.get(store, imp.module(), imp.name()).map(Extern::func).orElseThrow();
-      natives.add(original);
-      return Extern.fromFunc(FdRead.create(store, original, stdin, interrupted));
+      return Extern.fromFunc(FdRead.create(store, wasi, stdin, interrupted));
     }
     return linker.get(store, imp.module(), imp.name()).orElseThrow(() -> new IllegalStateException(
         "WASI import " + imp.module() + "." + imp.name() + " is not provided by this Wasmtime build"));
