@@ -44,7 +44,7 @@ public final class Daemon {
       System.exit(2);
       return;
     }
-    LogFormat.install(options.debug());
+    LogFormat.install(options);
     new Daemon(options).run();
     System.exit(0);
   }

@@ -4,15 +4,23 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Level;
 
 /**
- * The daemon's settings: flags from the launcher (Go style: {@code -name value}) and environment
- * variables that containerd passes through to its shims.
+ * The daemon's settings: flags from the launcher (Go style: {@code -name value}), then environment
+ * variables that containerd passes through to its shims, then the node's settings file
+ * ({@link DaemonConfigFile}), then defaults.
  */
 record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAddress, Path runDir,
-    boolean debug, Duration idleTimeout, Optional<Path> cacheDir, long defaultMemoryLimit) {
+    boolean debug, Duration idleTimeout, Optional<Path> cacheDir, long defaultMemoryLimit, Level logLevel,
+    long logMaxBytes) {
+  static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   static DaemonOptions parse(String[] args, Map<String, String> env) {
+    return parse(args, env, DaemonConfigFile.load(env));
+  }
+
+  static DaemonOptions parse(String[] args, Map<String, String> env, DaemonConfigFile file) {
     String socket = null;
     String namespace = "default";
     String address = "";
@@ -43,11 +51,23 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
       ttrpc = env.getOrDefault("TTRPC_ADDRESS", address.isEmpty() ? "" : address + ".ttrpc");
     }
     ttrpc = ttrpc.replaceFirst("^unix://", "");
-    Duration idle = Duration.ofMillis((long) (Double.parseDouble(env.getOrDefault("KRILL_IDLE_TIMEOUT", "30")) * 1000));
-    String cache = env.getOrDefault("KRILL_CACHE_DIR", "/var/lib/krill/cache");
-    long memory = Long.parseLong(env.getOrDefault("KRILL_DEFAULT_MEMORY_LIMIT", "0"));
+    Duration idle = Duration.ofMillis((long) (Double.parseDouble(file.get("idle_timeout", env, "30")) * 1000));
+    String cache = file.get("cache_dir", env, "/var/lib/krill/cache");
+    long memory = Long.parseLong(file.get("default_memory_limit", env, "0"));
+    Level level = debug ? Level.FINE : level(file.get("log_level", env, "info"));
+    long logMax = Long.parseLong(file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
     return new DaemonOptions(Path.of(socket), namespace, address, ttrpc.isEmpty() ? null : Path.of(ttrpc),
-        runDir == null ? null : Path.of(runDir), debug, idle,
-        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory);
+        runDir == null ? null : Path.of(runDir), debug || level.intValue() <= Level.FINE.intValue(), idle,
+        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory, level, logMax);
+  }
+
+  private static Level level(String name) {
+    return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+      case "debug" -> Level.FINE;
+      case "info" -> Level.INFO;
+      case "warn", "warning" -> Level.WARNING;
+      case "error" -> Level.SEVERE;
+      default -> throw new IllegalArgumentException("log_level must be debug, info, warn or error, not " + name);
+    };
   }
 }
