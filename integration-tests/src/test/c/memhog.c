@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Allocates 1 MiB chunks until malloc fails, reports how many it got, then aborts. */
+
 #define CHUNK (1024 * 1024)
 
 /* Publishing each chunk through a volatile pointer keeps the compiler from eliding malloc + memset. */
@@ -19,6 +21,8 @@ int main(void) {
         head = p;
         mib++;
     }
+    /* Like most programs, give up when memory runs out: krill reports that as OOMKilled. */
     printf("allocated %lu MiB\n", mib);
-    return 0;
+    fflush(stdout);
+    abort();
 }

@@ -188,6 +188,8 @@ class ShimE2ETest extends KrillE2E {
             Matcher m = Pattern.compile("allocated (\\d+) MiB").matcher(r.stdout());
             assertTrue(m.find(), "memhog did not report its allocation: " + r);
             assertTrue(Integer.parseInt(m.group(1)) < 64, "allocated beyond the 64 MiB limit: " + r);
+            assertExit(c, 137, r);
+            assertTrue(r.stderr().contains("out of memory"), r.toString());
             assertEquals(HELLO, runOk(c, NS, image, id("hello"), "/hello.wasm").stdout());
             c.assertNoLeaks();
         }

@@ -107,6 +107,26 @@ public record RuntimeSpec(
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Namespace(String type, String path) {}
 
+  /** The same spec with another process (an exec runs in its container's context). */
+  public RuntimeSpec withProcess(Process p) {
+    return new RuntimeSpec(ociVersion, p, root, mounts, annotations, linux, hostname);
+  }
+
+  /** Parses the JSON of an OCI {@code Process}, as Exec sends it. */
+  public static Process parseProcess(byte[] json) throws IOException {
+    return JSON.readValue(json, Process.class);
+  }
+
+  /** The path of the namespace of {@code type} ("network", "ipc", ...) the spec asks to join. */
+  public Optional<String> namespacePath(String type) {
+    if (linux == null || linux.namespaces() == null) {
+      return Optional.empty();
+    }
+    return linux.namespaces().stream()
+        .filter(n -> type.equals(n.type()) && n.path() != null && !n.path().isEmpty())
+        .map(Namespace::path).findFirst();
+  }
+
   /** Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit. */
   public static Optional<Long> memoryLimitOfResources(byte[] json) throws IOException {
     Resources r = JSON.readValue(json, Resources.class);

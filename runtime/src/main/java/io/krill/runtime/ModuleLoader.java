@@ -119,7 +119,13 @@ final class ModuleLoader {
       }
     }
     return new GuestSpec(task.id(), module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
-        stdioPath(task.id(), task.stdin()), stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()));
+        stdioPath(task.id(), task.stdin()), stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()),
+        memoryLimit);
+  }
+
+  static String stdioPathString(String id, String uri) {
+    Path p = stdioPath(id, uri);
+    return p == null ? null : p.toString();
   }
 
   static Path stdioPath(String id, String uri) {

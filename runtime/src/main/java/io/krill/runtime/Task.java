@@ -1,49 +1,42 @@
 package io.krill.runtime;
 
-import io.krill.runtime.engine.Guest;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
+import io.krill.oci.RuntimeSpec;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
-/** One container: its spec, prepared guest, state and exit. Mutated only by {@link TaskManager}. */
+/** One container: its bundle, root filesystem, own process and execs. */
 final class Task {
-  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-
   final TaskSpec spec;
+  final RuntimeSpec runtimeSpec;
   final Path rootfs;
   final boolean mountedRootfs;
   final long memoryLimit;
-  final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
-  Guest guest;
-  TaskState state = TaskState.CREATED;
-  volatile Thread thread;
-  volatile int killSignal;
-  private volatile long finalCpuNanos = -1;
+  final GuestProcess init;
+  final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();
 
-  Task(TaskSpec spec, Path rootfs, boolean mountedRootfs, long memoryLimit) {
+  Task(TaskSpec spec, RuntimeSpec runtimeSpec, Path rootfs, boolean mountedRootfs, long memoryLimit,
+      GuestProcess init) {
     this.spec = spec;
+    this.runtimeSpec = runtimeSpec;
     this.rootfs = rootfs;
     this.mountedRootfs = mountedRootfs;
     this.memoryLimit = memoryLimit;
+    this.init = init;
   }
 
   String id() {
     return spec.id();
   }
 
-  long cpuNanos() {
-    Thread t = thread;
-    if (finalCpuNanos >= 0 || t == null) {
-      return Math.max(finalCpuNanos, 0);
+  GuestProcess process(String execId) {
+    if (execId == null || execId.isEmpty()) {
+      return init;
     }
-    long n = THREADS.getThreadCpuTime(t.getId());
-    return Math.max(n, 0);
-  }
-
-  /** Called on the guest thread as it ends, while its CPU time can still be read. */
-  void recordFinalCpu() {
-    long n = THREADS.getThreadCpuTime(Thread.currentThread().getId());
-    finalCpuNanos = Math.max(n, 0);
+    GuestProcess p = execs.get(execId);
+    if (p == null) {
+      throw new KrillException(ErrorCode.NOT_FOUND, "container " + id() + ": exec " + execId + " not found");
+    }
+    return p;
   }
 }

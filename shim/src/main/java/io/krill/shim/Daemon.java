@@ -61,7 +61,7 @@ public final class Daemon {
       publisher.publish(event);
     };
     WasmEngine engine = new WasmtimeEngine(options.cacheDir());
-    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit());
+    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher());
     TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
       touch();
       command.run();
@@ -115,6 +115,12 @@ public final class Daemon {
       server.close();
       return true;
     }
+  }
+
+  /** The launcher binary (its {@code pause} command stands in for pod sandboxes). */
+  private static java.nio.file.Path launcher() {
+    String home = System.getProperty("krill.home");
+    return home == null ? null : java.nio.file.Path.of(home, "bin", "containerd-shim-krill-v1");
   }
 
   private void touch() {

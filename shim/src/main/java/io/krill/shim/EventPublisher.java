@@ -3,6 +3,8 @@ package io.krill.shim;
 import com.google.protobuf.Any;
 import io.krill.containerd.events.TaskCreate;
 import io.krill.containerd.events.TaskDelete;
+import io.krill.containerd.events.TaskExecAdded;
+import io.krill.containerd.events.TaskExecStarted;
 import io.krill.containerd.events.TaskExit;
 import io.krill.containerd.events.TaskIO;
 import io.krill.containerd.events.TaskOOM;
@@ -69,14 +71,22 @@ final class EventPublisher implements EventSink, AutoCloseable {
       return new Item("/tasks/start", Protos.any(TaskStart.newBuilder().setContainerId(s.containerId())
           .setPid(s.pid()).build()), now, s.containerId());
     }
+    if (event instanceof TaskEvent.ExecAdded a) {
+      return new Item("/tasks/exec-added", Protos.any(TaskExecAdded.newBuilder().setContainerId(a.containerId())
+          .setExecId(a.execId()).build()), now, a.containerId());
+    }
+    if (event instanceof TaskEvent.ExecStarted x) {
+      return new Item("/tasks/exec-started", Protos.any(TaskExecStarted.newBuilder().setContainerId(x.containerId())
+          .setExecId(x.execId()).setPid(x.pid()).build()), now, x.containerId());
+    }
     if (event instanceof TaskEvent.Exited e) {
       return new Item("/tasks/exit", Protos.any(TaskExit.newBuilder().setContainerId(e.containerId())
-          .setId(e.containerId()).setPid(e.pid()).setExitStatus(e.status().code())
+          .setId(e.processId()).setPid(e.pid()).setExitStatus(e.status().code())
           .setExitedAt(Protos.timestamp(e.status().exitedAt())).build()), now, e.containerId());
     }
     if (event instanceof TaskEvent.Deleted d) {
       return new Item("/tasks/delete", Protos.any(TaskDelete.newBuilder().setContainerId(d.containerId())
-          .setPid(d.pid()).setExitStatus(d.status().code())
+          .setId(d.isExec() ? d.processId() : "").setPid(d.pid()).setExitStatus(d.status().code())
           .setExitedAt(Protos.timestamp(d.status().exitedAt())).build()), now, d.containerId());
     }
     TaskEvent.OutOfMemory o = (TaskEvent.OutOfMemory) event;

@@ -26,9 +26,9 @@ final class StateFiles {
       write(c.containerId(), c.pid(), "created", null);
     } else if (event instanceof TaskEvent.Started s) {
       write(s.containerId(), s.pid(), "running", null);
-    } else if (event instanceof TaskEvent.Exited e) {
+    } else if (event instanceof TaskEvent.Exited e && !e.isExec()) {
       write(e.containerId(), e.pid(), "stopped", e.status());
-    } else if (event instanceof TaskEvent.Deleted d) {
+    } else if (event instanceof TaskEvent.Deleted d && !d.isExec()) {
       Path bundle = bundles.remove(d.containerId());
       if (bundle != null) {
         try {

@@ -14,6 +14,7 @@ import io.krill.containerd.task.v2.CreateTaskRequest;
 import io.krill.containerd.task.v2.CreateTaskResponse;
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.containerd.task.v2.DeleteResponse;
+import io.krill.containerd.task.v2.ExecProcessRequest;
 import io.krill.containerd.task.v2.KillRequest;
 import io.krill.containerd.task.v2.PidsRequest;
 import io.krill.containerd.task.v2.PidsResponse;
@@ -97,37 +98,29 @@ final class TaskService {
 
   void registerOn(TtrpcServer s) {
     register(s, SERVICE, "Create", CreateTaskRequest::parseFrom, this::create);
-    register(s, SERVICE, "Start", StartRequest::parseFrom, r -> {
-      noExec(r.getExecId());
-      return done(StartResponse.newBuilder().setPid(tasks.start(r.getId())).build());
-    });
-    register(s, SERVICE, "State", StateRequest::parseFrom, r -> {
-      noExec(r.getExecId());
-      return done(state(tasks.info(r.getId())));
-    });
-    register(s, SERVICE, "Wait", WaitRequest::parseFrom, r -> {
-      noExec(r.getExecId());
-      return tasks.waitFor(r.getId()).thenApply(e -> WaitResponse.newBuilder()
-          .setExitStatus(e.code()).setExitedAt(Protos.timestamp(e.exitedAt())).build());
-    });
+    register(s, SERVICE, "Start", StartRequest::parseFrom,
+        r -> done(StartResponse.newBuilder().setPid(tasks.start(r.getId(), r.getExecId())).build()));
+    register(s, SERVICE, "State", StateRequest::parseFrom, r -> done(state(tasks.info(r.getId(), r.getExecId()),
+        r.getExecId())));
+    register(s, SERVICE, "Wait", WaitRequest::parseFrom, r -> tasks.waitFor(r.getId(), r.getExecId())
+        .thenApply(e -> WaitResponse.newBuilder().setExitStatus(e.code())
+            .setExitedAt(Protos.timestamp(e.exitedAt())).build()));
     register(s, SERVICE, "Kill", KillRequest::parseFrom, r -> {
-      noExec(r.getExecId());
-      tasks.kill(r.getId(), r.getSignal());
+      tasks.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
       return done(Empty.getDefaultInstance());
     });
     register(s, SERVICE, "Delete", DeleteRequest::parseFrom, r -> {
-      noExec(r.getExecId());
-      return done(deleteResponse(tasks.delete(r.getId()), tasks.pid()));
+      int pid = tasks.info(r.getId(), r.getExecId()).pid();
+      return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
     });
+    register(s, SERVICE, "Exec", ExecProcessRequest::parseFrom, this::exec);
     register(s, SERVICE, "Pids", PidsRequest::parseFrom, r -> {
-      tasks.info(r.getId());
-      return done(PidsResponse.newBuilder().addProcesses(ProcessInfo.newBuilder().setPid(tasks.pid())).build());
+      PidsResponse.Builder b = PidsResponse.newBuilder();
+      tasks.pids(r.getId()).forEach(pid -> b.addProcesses(ProcessInfo.newBuilder().setPid(pid)));
+      return done(b.build());
     });
-    register(s, SERVICE, "Connect", ConnectRequest::parseFrom, r -> {
-      tasks.info(r.getId());
-      return done(ConnectResponse.newBuilder().setShimPid(tasks.pid()).setTaskPid(tasks.pid())
-          .setVersion(VERSION).build());
-    });
+    register(s, SERVICE, "Connect", ConnectRequest::parseFrom, r -> done(ConnectResponse.newBuilder()
+        .setShimPid(tasks.pid()).setTaskPid(tasks.info(r.getId()).pid()).setVersion(VERSION).build()));
     register(s, SERVICE, "Shutdown", ShutdownRequest::parseFrom, r -> {
       // containerd sends this after every delete; the daemon leaves only once it hosts nothing.
       onIdleCandidate.run();
@@ -136,13 +129,12 @@ final class TaskService {
     register(s, SERVICE, "Stats", StatsRequest::parseFrom, r -> done(stats(tasks.stats(r.getId()))));
     register(s, SERVICE, "Update", UpdateTaskRequest::parseFrom, this::update);
     register(s, SERVICE, "CloseIO", CloseIORequest::parseFrom, r -> {
-      noExec(r.getExecId());
       if (r.getStdin()) {
-        tasks.closeStdin(r.getId());
+        tasks.closeStdin(r.getId(), r.getExecId());
       }
       return done(Empty.getDefaultInstance());
     });
-    for (String m : new String[] {"Pause", "Resume", "Checkpoint", "Exec", "ResizePty"}) {
+    for (String m : new String[] {"Pause", "Resume", "Checkpoint", "ResizePty"}) {
       s.register(SERVICE, m, (ctx, payload) -> {
         throw Errors.unimplemented(m);
       });
@@ -170,10 +162,14 @@ final class TaskService {
     return done(Empty.getDefaultInstance());
   }
 
-  private static void noExec(String execId) {
-    if (!execId.isEmpty()) {
-      throw new TtrpcException(Code.NOT_FOUND, "exec " + execId + " not found: krill does not run execs yet");
+  private CompletionStage<Empty> exec(ExecProcessRequest r) throws IOException {
+    if (!r.hasSpec() || r.getSpec().getValue().isEmpty()) {
+      throw new TtrpcException(Code.INVALID_ARGUMENT, "container " + r.getId() + ": exec " + r.getExecId()
+          + " has no process spec");
     }
+    RuntimeSpec.Process process = RuntimeSpec.parseProcess(r.getSpec().getValue().toByteArray());
+    tasks.exec(r.getId(), r.getExecId(), process, r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal());
+    return done(Empty.getDefaultInstance());
   }
 
   static DeleteResponse deleteResponse(ExitStatus e, int pid) {
@@ -181,9 +177,9 @@ final class TaskService {
         .setExitedAt(Protos.timestamp(e.exitedAt())).build();
   }
 
-  private static StateResponse state(TaskInfo t) {
+  private static StateResponse state(TaskInfo t, String execId) {
     StateResponse.Builder b = StateResponse.newBuilder().setId(t.id()).setBundle(t.bundle().toString())
-        .setPid(t.pid()).setTerminal(t.terminal());
+        .setPid(t.pid()).setTerminal(t.terminal()).setExecId(execId);
     b.setStatus(switch (t.state()) {
       case CREATED -> Status.CREATED;
       case RUNNING -> Status.RUNNING;

@@ -82,8 +82,8 @@ class EventPublisherTest {
             List.of(new TaskSpec.RootfsMount("overlay", "overlay", List.of("lowerdir=/l"))), null, "/run/out",
             "/run/err", false, 77),
         new TaskEvent.Started(id, 77),
-        new TaskEvent.Exited(id, 77, exit),
-        new TaskEvent.Deleted(id, 77, exit));
+        new TaskEvent.Exited(id, id, 77, exit),
+        new TaskEvent.Deleted(id, id, 77, exit));
   }
 
   @Test

@@ -44,29 +44,29 @@ class StateFilesTest {
   void record_exited_writesStoppedExitStatusAndNanosecondTimestamp() throws IOException {
     states.record(created("c1", bundle));
     states.record(new TaskEvent.Started("c1", 42));
-    states.record(new TaskEvent.Exited("c1", 42, new ExitStatus(137, Instant.ofEpochSecond(1700000000, 5000), "killed")));
+    states.record(new TaskEvent.Exited("c1", "c1", 42, new ExitStatus(137, Instant.ofEpochSecond(1700000000, 5000), "killed")));
     assertEquals("pid=42\nstatus=stopped\nexit_status=137\nexited_at=1700000000.000005000\n", state());
   }
 
   @Test
   void record_exitedAtWholeSecond_stillNineFractionDigits() throws IOException {
     states.record(created("c1", bundle));
-    states.record(new TaskEvent.Exited("c1", 42, new ExitStatus(0, Instant.ofEpochSecond(12), "")));
+    states.record(new TaskEvent.Exited("c1", "c1", 42, new ExitStatus(0, Instant.ofEpochSecond(12), "")));
     assertTrue(state().contains("\nexited_at=12.000000000\n"), state());
   }
 
   @Test
   void record_deleted_removesFile() {
     states.record(created("c1", bundle));
-    states.record(new TaskEvent.Deleted("c1", 42, ExitStatus.now(0, "")));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
     assertFalse(Files.exists(bundle.resolve(StateFiles.FILE)));
   }
 
   @Test
   void record_eventsOfUnknownTask_writeNothing() throws IOException {
     states.record(new TaskEvent.Started("ghost", 42));
-    states.record(new TaskEvent.Exited("ghost", 42, ExitStatus.now(1, "")));
-    states.record(new TaskEvent.Deleted("ghost", 42, ExitStatus.now(1, "")));
+    states.record(new TaskEvent.Exited("ghost", "ghost", 42, ExitStatus.now(1, "")));
+    states.record(new TaskEvent.Deleted("ghost", "ghost", 42, ExitStatus.now(1, "")));
     try (var files = Files.list(bundle)) {
       assertEquals(List.of(), files.toList());
     }
@@ -96,6 +96,6 @@ class StateFilesTest {
     Files.delete(gone.resolve(StateFiles.FILE));
     Files.delete(gone);
     states.record(new TaskEvent.Started("c1", 42));
-    states.record(new TaskEvent.Deleted("c1", 42, ExitStatus.now(0, "")));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
   }
 }

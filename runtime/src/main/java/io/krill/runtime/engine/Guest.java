@@ -12,6 +12,11 @@ public interface Guest extends AutoCloseable {
   /** Ends the guest's stdin: a pending or later read sees end-of-file. */
   default void closeStdin() {}
 
+  /** After {@link #run()}: whether the guest's linear memory had reached its limit. */
+  default boolean memoryExhausted() {
+    return false;
+  }
+
   /** Resident bytes of the guest's linear memory, or 0 when not known (not started, ended). */
   long linearMemoryBytes();
 

@@ -37,6 +37,8 @@ final class WasmtimeGuest implements Guest {
       FileCaps.FILESTAT_GET, FileCaps.POLL_READWRITE, FileCaps.ADVISE, FileCaps.FDSTAT_SET_FLAGS);
   /** Linear memories are 4 GiB reservations (Wasmtime's static memory style on 64-bit hosts). */
   private static final long RESERVATION = 4L << 30;
+  /** How close to its cap a guest's memory must be for a failure to count as out-of-memory. */
+  private static final long EXHAUSTION_MARGIN = (1L << 20) + 65536;
 
   private final GuestSpec spec;
   private final Engine engine;
@@ -45,6 +47,7 @@ final class WasmtimeGuest implements Guest {
   private final GuestStdin stdin;
   private volatile long memoryAddress;
   private volatile boolean running;
+  private volatile boolean memoryExhausted;
   private boolean closed;
 
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
@@ -60,6 +63,7 @@ final class WasmtimeGuest implements Guest {
       return new GuestResult.Interrupted();
     }
     List<AutoCloseable> natives = new ArrayList<>();
+    Memory guestMemory = null;
     WasiDelegates wasi = new WasiDelegates();
     natives.add(wasi);
     Store<Void> store = null;
@@ -83,6 +87,7 @@ final class WasmtimeGuest implements Guest {
       natives.add(instance);
       Optional<Memory> memory = instance.getMemory(store, "memory");
       if (memory.isPresent()) {
+        guestMemory = memory.get();
         natives.add(memory.get());
         memoryAddress = address(memory.get().buffer(s));
         wasi.connect(engine, s, linker, memory.get());
@@ -107,6 +112,11 @@ final class WasmtimeGuest implements Guest {
       return interrupted.getCount() == 0 ? new GuestResult.Interrupted()
           : new GuestResult.Trapped(WasmtimeEngine.firstLine(e.getMessage()));
     } finally {
+      if (store != null && guestMemory != null && spec.memoryLimitBytes() > 0) {
+        // A failed grow leaves the memory within one allocation of its cap.
+        long bytes = guestMemory.size(store) * 65536L;
+        memoryExhausted = bytes + EXHAUSTION_MARGIN >= spec.memoryLimitBytes();
+      }
       running = false;
       memoryAddress = 0;
       closeStdin();
@@ -184,6 +194,11 @@ final class WasmtimeGuest implements Guest {
     if (stdin != null) {
       stdin.close();
     }
+  }
+
+  @Override
+  public boolean memoryExhausted() {
+    return memoryExhausted;
   }
 
   @Override

@@ -1,0 +1,222 @@
+package io.krill.runtime;
+
+import io.krill.runtime.engine.Guest;
+import io.krill.runtime.engine.GuestResult;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One process of a container — its own guest or an exec — from start to exit, on its own thread.
+ * State changes happen under this object's lock; events leave in lifecycle order.
+ */
+final class GuestProcess {
+  private static final System.Logger LOG = System.getLogger("krill.tasks");
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  private static final long GUEST_STACK_BYTES = 8L << 20;
+  /** A killed guest is reported stopped within this time, even if its thread is stuck. */
+  static final long KILL_GRACE_MILLIS = 700;
+  private static final Set<Integer> IGNORED_SIGNALS = Set.of(0, 17, 18, 23, 28);
+
+  final String containerId;
+  /** The container id for the container's own process, else the exec id. */
+  final String processId;
+  final int pid;
+  final Guest guest;
+  final String stdin;
+  final String stdout;
+  final String stderr;
+  final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+  private final EventSink events;
+  private final ScheduledExecutorService timer;
+  TaskState state = TaskState.CREATED;
+  private volatile Thread thread;
+  private volatile int killSignal;
+  private volatile long finalCpuNanos = -1;
+
+  GuestProcess(String containerId, String processId, int pid, Guest guest, String stdin, String stdout,
+      String stderr, EventSink events, ScheduledExecutorService timer) {
+    this.containerId = containerId;
+    this.processId = processId;
+    this.pid = pid;
+    this.guest = guest;
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.events = events;
+    this.timer = timer;
+  }
+
+  boolean isExec() {
+    return !containerId.equals(processId);
+  }
+
+  private String label() {
+    return isExec() ? "container " + containerId + " exec " + processId : "container " + containerId;
+  }
+
+  synchronized void start() {
+    state = state.moveTo(TaskState.RUNNING, containerId);
+    // Published before the thread exists, so no exit event can overtake it.
+    events.publish(isExec() ? new TaskEvent.ExecStarted(containerId, processId, pid)
+        : new TaskEvent.Started(containerId, pid));
+    Thread t = new Thread(null, this::run, "guest-" + processId, GUEST_STACK_BYTES);
+    t.setDaemon(true);
+    thread = t;
+    t.start();
+    LOG.log(Level.INFO, "{0}: started", label());
+  }
+
+  private void run() {
+    FileChannel err = holdStderr();
+    GuestResult result;
+    try {
+      result = guest.run();
+    } catch (Throwable t) {
+      result = new GuestResult.Trapped("krill internal error: " + t);
+    }
+    long cpu = THREADS.getThreadCpuTime(Thread.currentThread().getId());
+    finalCpuNanos = Math.max(cpu, 0);
+    String message = null;
+    ExitStatus status;
+    boolean failed = result instanceof GuestResult.Trapped
+        || result instanceof GuestResult.Exited e && e.code() != 0;
+    if (failed && guest.memoryExhausted()) {
+      // Like the kernel's OOM killer for a cgroup: the guest wanted more than its limit and failed.
+      events.publish(new TaskEvent.OutOfMemory(containerId));
+      message = "krill: " + label() + ": out of memory: the guest reached its memory limit and failed\n";
+      status = ExitStatus.now(137, "OOMKilled");
+    } else if (result instanceof GuestResult.Exited e) {
+      status = ExitStatus.now(e.code(), e.code() == 0 ? "Completed" : "Error");
+    } else if (result instanceof GuestResult.Trapped t) {
+      message = "krill: " + label() + ": " + t.message() + "\n";
+      status = ExitStatus.now(ExitStatus.TRAP, t.message());
+    } else {
+      status = killedStatus();
+    }
+    writeAndClose(err, message);
+    finish(status);
+    // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
+    guest.close();
+  }
+
+  private ExitStatus killedStatus() {
+    int sig = killSignal == 0 ? 9 : killSignal;
+    return ExitStatus.now(128 + sig, sig == 9 ? "Killed" : "killed by signal " + sig);
+  }
+
+  private void finish(ExitStatus status) {
+    synchronized (this) {
+      if (state != TaskState.RUNNING && state != TaskState.CREATED) {
+        return;
+      }
+      state = TaskState.STOPPED;
+      LOG.log(Level.INFO, "{0}: exited with status {1} ({2})", label(), status.code(), status.reason());
+      events.publish(new TaskEvent.Exited(containerId, processId, pid, status));
+    }
+    exit.complete(status);
+  }
+
+  /**
+   * Delivers a signal. There are no signal handlers in WASI, so every terminating signal stops the
+   * guest (exit status 128+signal); signals whose default action is to ignore are ignored.
+   */
+  void kill(int signal) {
+    synchronized (this) {
+      if (state == TaskState.STOPPED || state == TaskState.DELETED) {
+        throw new KrillException(ErrorCode.NOT_FOUND, label() + ": process already finished");
+      }
+      if (IGNORED_SIGNALS.contains(signal)) {
+        return;
+      }
+      if (killSignal == 0 || signal == 9) {
+        killSignal = signal;
+      }
+      if (state == TaskState.CREATED) {
+        guest.close();
+        finish(killedStatus());
+        return;
+      }
+      LOG.log(Level.INFO, "{0}: stopping on signal {1}", label(), signal);
+      guest.interrupt();
+    }
+    timer.schedule(() -> {
+      if (state == TaskState.RUNNING) {
+        LOG.log(Level.WARNING, "{0}: guest did not stop within {1} ms; reporting it stopped", label(),
+            KILL_GRACE_MILLIS);
+        finish(killedStatus());
+      }
+    }, KILL_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  /** Marks the process deleted and returns how it ended; a never-started one is freed here. */
+  synchronized ExitStatus delete() {
+    if (state == TaskState.RUNNING) {
+      throw new KrillException(ErrorCode.FAILED_PRECONDITION,
+          label() + " is still running: kill it before deleting it");
+    }
+    boolean neverStarted = state == TaskState.CREATED;
+    state = state.moveTo(TaskState.DELETED, containerId);
+    if (neverStarted) {
+      guest.close();
+      return ExitStatus.now(0, "never started");
+    }
+    return exit.join();
+  }
+
+  synchronized TaskState state() {
+    return state;
+  }
+
+  long cpuNanos() {
+    Thread t = thread;
+    if (finalCpuNanos >= 0 || t == null) {
+      return Math.max(finalCpuNanos, 0);
+    }
+    return Math.max(THREADS.getThreadCpuTime(t.getId()), 0);
+  }
+
+  /**
+   * Holds a write end of the stderr FIFO while the guest runs: krill's own message about a trap
+   * is written after the guest's stdio has closed, and containerd stops reading at the first EOF.
+   * Opened read-write so that it never blocks, even if nobody reads.
+   */
+  private FileChannel holdStderr() {
+    if (stderr == null) {
+      return null;
+    }
+    Path path = Path.of(stderr);
+    try {
+      return Files.isRegularFile(path)
+          ? FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.APPEND)
+          : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "{0}: cannot open stderr: {1}", label(), e.getMessage());
+      return null;
+    }
+  }
+
+  private void writeAndClose(FileChannel err, String message) {
+    if (err == null) {
+      return;
+    }
+    try (err) {
+      if (message != null) {
+        err.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
+      }
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "{0}: cannot write to stderr: {1}", label(), e.getMessage());
+    }
+  }
+}
