@@ -47,6 +47,27 @@ class ShimLifecycleE2ETest extends KrillE2E {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void execRunsAnotherEntryInTheContainer(ContainerdVersion v) {
+        try (Containerd c = Containerd.start(v)) {
+            String image = TestImages.PROGS.importInto(c, NS);
+            String id = id("exec");
+            runDetached(c, NS, image, id, "/sleep.wasm", "300");
+
+            Result hello = c.ok("-n", NS, "task", "exec", "--exec-id", "e1", id, "/hello.wasm");
+            assertEquals(HELLO, hello.stdout());
+            Result three = c.ctr("-n", NS, "task", "exec", "--exec-id", "e2", id, "/exit.wasm", "3");
+            assertExit(c, 3, three);
+            Result missing = c.ctr("-n", NS, "task", "exec", "--exec-id", "e3", id, "/nope.wasm");
+            assertTrue(missing.exitCode() != 0 && missing.stderr().contains("not found")
+                    && missing.stderr().contains(id), missing.toString());
+
+            killAndRemove(c, NS, id);
+            c.assertNoLeaks();
+        }
+    }
+
     static Stream<Arguments> killCases() {
         List<Arguments> out = new ArrayList<>();
         for (ContainerdVersion v : ContainerdVersion.values()) {
