@@ -39,23 +39,31 @@ public final class Containerd implements AutoCloseable {
     private final Path log;
     private final Path runDir;
     private final Path extraBin;
+    /** CRI plugin config (TOML tables) or null, which disables CRI. */
+    private final String criConfig;
     private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
     private final List<CtrProcess> background = new ArrayList<>();
     private Process process;
 
     /** A containerd that can run krill tasks; fails when the distribution is not built. */
     public static Containerd start(ContainerdVersion version) {
-        return new Containerd(version, Dist.binDir());
+        return new Containerd(version, Dist.binDir(), null);
+    }
+
+    /** A containerd that serves CRI too, configured by {@code criConfig} (see {@link CriContainerd}). */
+    static Containerd startWithCri(ContainerdVersion version, String criConfig) {
+        return new Containerd(version, Dist.binDir(), criConfig);
     }
 
     /** A containerd for checks that need no krill (the harness itself, runc comparisons). */
     public static Containerd startWithoutKrill(ContainerdVersion version) {
-        return new Containerd(version, null);
+        return new Containerd(version, null, null);
     }
 
-    private Containerd(ContainerdVersion version, Path extraBin) {
+    private Containerd(ContainerdVersion version, Path extraBin, String criConfig) {
         this.version = version;
         this.extraBin = extraBin;
+        this.criConfig = criConfig;
         try {
             // Under /tmp, not java.io.tmpdir: the socket path must stay well below the 108-byte sun_path limit.
             dir = Files.createTempDirectory(Path.of("/tmp"), "krill-it-").toRealPath();
@@ -85,7 +93,7 @@ public final class Containerd implements AutoCloseable {
             b.append("temp = ").append(q(dir.resolve("tmp"))).append('\n');
         }
         // CRI would want CNI, a sandbox image and global paths; NRI listens on a global socket.
-        List<String> disabled = version.isV2()
+        List<String> disabled = criConfig != null ? List.of("io.containerd.nri.v1.nri") : version.isV2()
                 ? List.of("io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime",
                         "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri")
                 : List.of("io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri");
@@ -96,6 +104,9 @@ public final class Containerd implements AutoCloseable {
                 .append("\"\n");
         b.append("\n[plugins.\"io.containerd.internal.v1.opt\"]\n  path = ").append(q(dir.resolve("opt")))
                 .append('\n');
+        if (criConfig != null) {
+            b.append('\n').append(criConfig);
+        }
         return b.toString();
     }
 
