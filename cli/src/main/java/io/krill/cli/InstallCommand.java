@@ -1,0 +1,151 @@
+package io.krill.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code krill install}: install tree, shim on containerd's PATH, krill's runtime in containerd's
+ * config, a default {@code /etc/krill/config.toml}. Every step is idempotent; the config is the
+ * last thing written, so containerd never sees a runtime whose shim is not there yet.
+ */
+final class InstallCommand implements Command {
+  @Override
+  public String name() {
+    return "install";
+  }
+
+  @Override
+  public String summary() {
+    return "put krill on this node and add its runtime to containerd's config";
+  }
+
+  @Override
+  public String usage() {
+    return "[--root DIR] [--config PATH] [--containerd BIN] [--handler NAME] [--dry-run]";
+  }
+
+  /** The edit {@code install} would make, worked out before anything is touched. */
+  record ConfigPlan(Optional<String> before, String after, int version, String table) {
+    boolean changes() {
+      return before.isEmpty() || !before.get().equals(after);
+    }
+  }
+
+  static ConfigPlan plan(Node node, String handler, Optional<String> containerdBin, Console console) throws IOException {
+    Optional<String> before = AtomicFile.read(node.containerdConfig());
+    ContainerdConfig current = new ContainerdConfig(before.orElse(""));
+    current.parse();
+    ContainerdConfig base = current.withoutBlock();
+    JsonNode baseDoc = base.parse();
+    int version;
+    boolean declare = false;
+    if (baseDoc.has("version")) {
+      version = baseDoc.get("version").asInt();
+    } else if (baseDoc.isEmpty()) {
+      ContainerdBinary bin = ContainerdBinary.find(containerdBin, node, console.env()).orElseThrow(() ->
+          new Console.Refusal("no containerd config and no containerd binary to ask for its version; pass --containerd"));
+      version = bin.configVersion();
+      declare = true;
+      console.out().println("containerd " + bin.version() + " (" + bin.path() + "): config version " + version);
+    } else {
+      throw new Console.Refusal(node.containerdConfig() + " has settings but no `version` key (a version 1 config);"
+          + " convert it with `containerd config migrate` first");
+    }
+    String table = ContainerdConfig.runtimesTable(version) + "." + handler;
+    if (ContainerdConfig.runtime(baseDoc, version, handler).isPresent()) {
+      console.out().println("runtime " + handler + " is already configured outside krill's block; config left as is");
+      return new ConfigPlan(before, current.text(), version, table);
+    }
+    ContainerdConfig after = current.withBlock(handler, version, declare);
+    JsonNode runtime = ContainerdConfig.runtime(after.parse(), version, handler)
+        .orElseThrow(() -> new Console.Refusal("internal error: edited config has no " + table));
+    if (!ContainerdConfig.RUNTIME_TYPE.equals(runtime.path("runtime_type").asText())) {
+      throw new Console.Refusal("edited config does not give " + table + " runtime_type " + ContainerdConfig.RUNTIME_TYPE);
+    }
+    for (JsonNode d : baseDoc.path("disabled_plugins")) {
+      if (d.asText().contains(".cri") || d.asText().equals("cri")) {
+        console.err().println("warning: containerd config disables " + d.asText()
+            + "; Kubernetes pods cannot use krill until it is enabled (ctr run --runtime still works)");
+      }
+    }
+    return new ConfigPlan(before, after.text(), version, table);
+  }
+
+  @Override
+  public int run(List<String> argv, Console console) throws Exception {
+    Args args = Args.parse(argv, Set.of("root", "config", "containerd", "handler"), Set.of("dry-run"));
+    Node node = Node.of(Path.of(args.value("root").orElse("/")), args.value("config").map(Path::of).orElse(null));
+    String handler = args.value("handler").orElse("krill");
+    if (!handler.matches("[A-Za-z0-9_-]+")) {
+      throw new IllegalArgumentException("--handler must be letters, digits, - or _");
+    }
+    ConfigPlan plan = plan(node, handler, args.value("containerd"), console);
+    boolean copyTree = !sameFile(console.home(), node.installTree());
+    if (args.flag("dry-run")) {
+      List<String> steps = new ArrayList<>();
+      if (copyTree) {
+        steps.add("copy " + console.home() + " to " + node.installTree());
+      }
+      steps.add("link " + node.shimLink() + " and " + node.cliLink() + " into " + node.installTree() + "/bin");
+      if (!Files.exists(node.krillConfig())) {
+        steps.add("write default " + node.krillConfig());
+      }
+      steps.forEach(s -> console.out().println("would " + s));
+      String diff = UnifiedDiff.of(node.containerdConfig().toString(), plan.before().orElse(""),
+          node.containerdConfig().toString(), plan.after());
+      console.out().print(plan.changes() ? diff.isEmpty() ? "would create an empty config\n" : diff
+          : "containerd config already has runtime " + handler + "\n");
+      return 0;
+    }
+    if (copyTree) {
+      InstallTree.copy(console.home(), node.installTree());
+      console.out().println("copied krill to " + node.installTree());
+    }
+    InstallTree.link(node.shimLink(), node.installTree().resolve("bin").resolve(Node.SHIM));
+    InstallTree.link(node.cliLink(), node.installTree().resolve("bin/krill"));
+    console.out().println("linked " + node.shimLink());
+    if (!Files.exists(node.krillConfig())) {
+      AtomicFile.write(node.krillConfig(), resource("config.toml"));
+      console.out().println("wrote " + node.krillConfig());
+    }
+    if (plan.changes()) {
+      if (plan.before().isPresent()) {
+        AtomicFile.write(node.backup(), plan.before().get());
+      }
+      AtomicFile.write(node.containerdConfig(), plan.after());
+      console.out().println("added [" + plan.table() + "] to " + node.containerdConfig()
+          + (plan.before().isPresent() ? " (previous file: " + node.backup() + ")" : ""));
+      console.out().println("restart containerd to load it, e.g. systemctl restart containerd");
+    } else {
+      console.out().println("containerd config already has runtime " + handler + " (" + node.containerdConfig() + ")");
+    }
+    console.out().println("\nFor Kubernetes, apply this RuntimeClass once per cluster:\n");
+    console.out().print(resource("runtimeclass.yaml").replace("handler: krill", "handler: " + handler));
+    return 0;
+  }
+
+  private static boolean sameFile(Path a, Path b) {
+    try {
+      return Files.exists(b) && Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static String resource(String name) throws IOException {
+    try (InputStream in = InstallCommand.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IOException("missing resource " + name + " in the krill CLI jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}

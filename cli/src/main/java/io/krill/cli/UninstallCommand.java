@@ -1,0 +1,61 @@
+package io.krill.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code krill uninstall}: removes exactly what install added to containerd's config (the marked
+ * block), and krill's links from PATH. The install tree and {@code /etc/krill} stay, so running
+ * daemons are not pulled from under containerd; delete {@code /opt/krill} after a restart.
+ */
+final class UninstallCommand implements Command {
+  @Override
+  public String name() {
+    return "uninstall";
+  }
+
+  @Override
+  public String summary() {
+    return "remove krill's runtime from containerd's config and the shim from PATH";
+  }
+
+  @Override
+  public String usage() {
+    return "[--root DIR] [--config PATH]";
+  }
+
+  @Override
+  public int run(List<String> argv, Console console) throws Exception {
+    Args args = Args.parse(argv, Set.of("root", "config"), Set.of());
+    Node node = Node.of(Path.of(args.value("root").orElse("/")), args.value("config").map(Path::of).orElse(null));
+    Optional<String> text = AtomicFile.read(node.containerdConfig());
+    if (text.isPresent() && new ContainerdConfig(text.get()).hasBlock()) {
+      ContainerdConfig without = new ContainerdConfig(text.get()).withoutBlock();
+      if (without.text().isEmpty()) {
+        // Only krill's block was left: install created this file, so the node goes back to having none.
+        Files.delete(node.containerdConfig());
+        console.out().println("removed " + node.containerdConfig() + " (krill had created it)");
+      } else {
+        without.parse();
+        AtomicFile.write(node.containerdConfig(), without.text());
+        console.out().println("removed krill's runtime from " + node.containerdConfig());
+      }
+      Optional<String> backup = AtomicFile.read(node.backup());
+      if (backup.isPresent() && backup.get().equals(without.text())) {
+        Files.delete(node.backup());
+      }
+      console.out().println("restart containerd to unload it, e.g. systemctl restart containerd");
+    } else {
+      console.out().println("no krill runtime block in " + node.containerdConfig());
+    }
+    for (Path link : List.of(node.shimLink(), node.cliLink())) {
+      if (InstallTree.unlink(link)) {
+        console.out().println("removed " + link);
+      }
+    }
+    return 0;
+  }
+}
