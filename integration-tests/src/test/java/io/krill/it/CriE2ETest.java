@@ -1,0 +1,230 @@
+package io.krill.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.StatusRuntimeException;
+import io.krill.cri.api.v1.ContainerMetadata;
+import io.krill.cri.api.v1.ContainerState;
+import io.krill.cri.api.v1.ContainerStats;
+import io.krill.cri.api.v1.ContainerStatsRequest;
+import io.krill.cri.api.v1.ContainerStatus;
+import io.krill.cri.api.v1.CreateContainerRequest;
+import io.krill.cri.api.v1.ExecSyncRequest;
+import io.krill.cri.api.v1.ExecSyncResponse;
+import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.ImageStatusRequest;
+import io.krill.cri.api.v1.LinuxContainerConfig;
+import io.krill.cri.api.v1.LinuxContainerResources;
+import io.krill.cri.api.v1.ListContainerStatsRequest;
+import io.krill.cri.api.v1.PodSandboxState;
+import io.krill.cri.api.v1.PodSandboxStatus;
+import io.krill.cri.api.v1.PodSandboxStatusRequest;
+import io.krill.cri.api.v1.RuntimeCondition;
+import io.krill.cri.api.v1.StatusRequest;
+import io.krill.cri.api.v1.StopContainerRequest;
+import io.krill.cri.api.v1.VersionRequest;
+import io.krill.cri.api.v1.VersionResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Kubernetes through containerd's CRI with RuntimeClass handler {@code krill}: the calls kubelet makes, in its
+ * order, through the project's own CRI client. Each test owns a private CRI containerd, registry and network.
+ */
+class CriE2ETest extends CriE2E {
+    private static final long MIB = 1 << 20;
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void helloPod_runsToCompletedWithCriLog(ContainerdVersion v) throws Exception {
+        try (CriContainerd c = CriContainerd.start(v)) {
+            VersionResponse version = c.cri().runtime().version(VersionRequest.newBuilder().setVersion("v1").build());
+            assertEquals("0.1.0", version.getVersion(), "kubelet refuses any other CRI version");
+            assertEquals("containerd", version.getRuntimeName());
+            Map<String, Boolean> conditions = c.cri().runtime().status(StatusRequest.getDefaultInstance())
+                    .getStatus().getConditionsList().stream()
+                    .collect(Collectors.toMap(RuntimeCondition::getType, RuntimeCondition::getStatus));
+            // 2.x adds ContainerdHasNoDeprecationWarnings, which kubelet ignores.
+            assertEquals(true, conditions.get("RuntimeReady"), conditions.toString());
+            assertEquals(true, conditions.get("NetworkReady"), conditions.toString());
+
+            Pod pod = runPod(c, "hello");
+            PodSandboxStatus ps = c.cri().runtime().podSandboxStatus(
+                    PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build()).getStatus();
+            assertEquals(PodSandboxState.SANDBOX_READY, ps.getState(), ps.toString());
+            assertFalse(ps.getNetwork().getIp().isEmpty(), "pod IP: " + ps);
+            assertEquals("hello", ps.getLabelsOrThrow("io.kubernetes.pod.name"));
+            assertEquals("hello", ps.getAnnotationsOrThrow("krill.test/pod"));
+
+            String ref = c.ref(CriContainerd.Image.HELLO);
+            ImageSpec spec = ImageSpec.newBuilder().setImage(ref).build();
+            assertFalse(c.cri().images().imageStatus(ImageStatusRequest.newBuilder().setImage(spec).build())
+                    .hasImage(), "an absent image is an empty status, not an error");
+            c.push(CriContainerd.Image.HELLO);
+            assertFalse(pull(c, ref).isEmpty());
+            assertTrue(c.cri().images().imageStatus(ImageStatusRequest.newBuilder().setImage(spec).build())
+                    .hasImage());
+
+            String id = createAndStart(c, pod, containerConfig("hello", ref));
+            ContainerStatus s = awaitExited(c, id);
+            assertEquals(0, s.getExitCode(), s.toString());
+            assertEquals("Completed", s.getReason());
+            assertTrue(s.getFinishedAt() >= s.getStartedAt() && s.getStartedAt() > 0, s.toString());
+
+            List<String> log = Files.readAllLines(logFile(pod, "hello"), StandardCharsets.UTF_8);
+            assertEquals(1, log.size(), "CRI log: " + log);
+            assertTrue(log.get(0).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+\\S* stdout F hello from krill"),
+                    "CRI log line: " + log.get(0));
+
+            teardown(c, pod, id);
+            assertEquals(List.of(), krillTasks(c));
+            c.assertNoLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void sleeper_statsExecAndStop(ContainerdVersion v) {
+        try (CriContainerd c = CriContainerd.start(v)) {
+            Pod pod = runPod(c, "sleeper");
+            String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+            String id = createAndStart(c, pod, containerConfig("sleeper", ref, "/sleep.wasm", "600"));
+            awaitRunning(c, id);
+
+            ContainerStats one = call(c, "ContainerStats", () -> c.cri().runtime().containerStats(
+                    ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats());
+            assertEquals(id, one.getAttributes().getId());
+            assertTrue(one.hasCpu() && one.getCpu().hasUsageCoreNanoSeconds(), "cpu stats: " + one);
+            assertTrue(one.hasMemory() && one.getMemory().hasWorkingSetBytes(), "memory stats: " + one);
+            List<ContainerStats> all = call(c, "ListContainerStats", () -> c.cri().runtime()
+                    .listContainerStats(ListContainerStatsRequest.getDefaultInstance()).getStatsList());
+            ContainerStats listed = all.stream().filter(s -> s.getAttributes().getId().equals(id)).findFirst()
+                    .orElseThrow(() -> new AssertionError("sleeper missing from ListContainerStats: " + all));
+            assertTrue(listed.hasCpu() && listed.hasMemory(), "listed stats: " + listed);
+
+            ExecSyncResponse hello = exec(c, id, "/hello.wasm");
+            assertEquals(0, hello.getExitCode(), "exec hello: " + hello);
+            assertEquals(HELLO, hello.getStdout().toStringUtf8());
+            ExecSyncResponse entry = exec(c, id, "/hello.wasm#_start");
+            assertEquals(HELLO, entry.getStdout().toStringUtf8(), "path#function form: " + entry);
+            assertEquals(3, exec(c, id, "/exit.wasm", "3").getExitCode());
+            assertEquals(ContainerState.CONTAINER_RUNNING, status(c, id).getState(), "exec must not touch the container");
+
+            long t0 = System.nanoTime();
+            call(c, "StopContainer", () -> c.cri().runtime().stopContainer(
+                    StopContainerRequest.newBuilder().setContainerId(id).setTimeout(5).build()));
+            ContainerStatus s = awaitExited(c, id);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(s.getExitCode() == SIGTERM_EXIT || s.getExitCode() == SIGKILL_EXIT, s.toString());
+            assertTrue(ms < 7_000, "StopContainer(timeout=5) took " + ms + " ms");
+
+            teardown(c, pod, id);
+            assertEquals(List.of(), krillTasks(c));
+            c.assertNoLeaks();
+        }
+    }
+
+    private static ExecSyncResponse exec(CriContainerd c, String id, String... cmd) {
+        return call(c, "ExecSync " + List.of(cmd), () -> c.cri().runtime(Duration.ofSeconds(30)).execSync(
+                ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(10).build()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void memoryLimit_memhog_isOomKilled(ContainerdVersion v) {
+        try (CriContainerd c = CriContainerd.start(v)) {
+            Pod pod = runPod(c, "oom");
+            String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+            String id = createAndStart(c, pod, containerConfig("memhog", ref, "/memhog.wasm")
+                    .setLinux(LinuxContainerConfig.newBuilder().setResources(
+                            LinuxContainerResources.newBuilder().setMemoryLimitInBytes(32 * MIB))));
+            ContainerStatus s = awaitExited(c, id);
+            assertEquals(SIGKILL_EXIT, s.getExitCode(), s.toString());
+            assertEquals("OOMKilled", s.getReason(), s.toString());
+            teardown(c, pod, id);
+            c.assertNoLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void missingModule_failsCreateByName_thenRetriesAndSiblingsRun(ContainerdVersion v) {
+        try (CriContainerd c = CriContainerd.start(v)) {
+            Pod pod = runPod(c, "errors");
+            String missing = pull(c, c.push(CriContainerd.Image.MISSING));
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> c.cri().runtime()
+                    .createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod.id())
+                            .setConfig(containerConfig("broken", missing)).setSandboxConfig(pod.config()).build()));
+            String msg = String.valueOf(e.getStatus().getDescription());
+            assertTrue(msg.contains("not found"), "CreateContainer error: " + e.getStatus());
+            assertTrue(msg.contains("/missing.wasm"), "the error names the module: " + e.getStatus());
+            assertTrue(msg.contains("broken") || msg.matches("(?s).*[0-9a-f]{64}.*"),
+                    "the error names the container: " + e.getStatus());
+
+            // kubelet retries a failed container under the next attempt number.
+            String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+            List<String> ids = new ArrayList<>();
+            ids.add(createAndStart(c, pod, containerConfig("broken", ref)
+                    .setMetadata(ContainerMetadata.newBuilder().setName("broken").setAttempt(1))));
+            for (String name : List.of("one", "two", "three")) {
+                ids.add(createAndStart(c, pod, containerConfig(name, ref)));
+            }
+            for (String id : ids) {
+                ContainerStatus s = awaitExited(c, id);
+                assertEquals(0, s.getExitCode(), s.toString());
+                assertEquals(pod.id(), c.cri().runtime().listContainers(
+                        io.krill.cri.api.v1.ListContainersRequest.getDefaultInstance()).getContainersList().stream()
+                        .filter(x -> x.getId().equals(id)).findFirst().orElseThrow().getPodSandboxId());
+            }
+            teardown(c, pod, ids.toArray(String[]::new));
+            assertEquals(List.of(), krillTasks(c));
+            c.assertNoLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void twentyPodsAtOnce_allCompleteAndTearDown(ContainerdVersion v) throws Exception {
+        try (CriContainerd c = CriContainerd.start(v)) {
+            String ref = pull(c, c.push(CriContainerd.Image.HELLO));
+            ExecutorService pool = Executors.newFixedThreadPool(20);
+            try {
+                List<Future<Pod>> started = new ArrayList<>();
+                for (int i = 0; i < 20; i++) {
+                    String name = "pod" + i;
+                    started.add(pool.submit(() -> {
+                        Pod pod = runPod(c, name);
+                        String id = createAndStart(c, pod, containerConfig("hello", ref));
+                        ContainerStatus s = awaitExited(c, id);
+                        assertEquals(0, s.getExitCode(), name + ": " + s);
+                        assertEquals("Completed", s.getReason(), name + ": " + s);
+                        teardown(c, pod, id);
+                        return pod;
+                    }));
+                }
+                List<String> pods = new ArrayList<>();
+                for (Future<Pod> f : started) {
+                    pods.add(f.get().id());
+                }
+                assertEquals(20, pods.stream().distinct().count());
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(List.of(), krillTasks(c));
+            c.assertNoLeaks();
+        }
+    }
+}
