@@ -4,7 +4,7 @@ MVN ?= mvn -B -q
 MVN_TEST ?= mvn -B --no-transfer-progress
 DIST := $(CURDIR)/dist
 
-.PHONY: build test unit-test native-test e2e-test demo bench clean deps testprogs
+.PHONY: dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
 
 build:
 	$(MVN) install -DskipTests
@@ -12,6 +12,15 @@ build:
 	rm -rf $(DIST)/lib && mkdir -p $(DIST)/lib/native
 	cp shim/target/dist-lib/*.jar shim/target/krill-shim-*.jar $(DIST)/lib/
 	cp runtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
+	mkdir -p $(DIST)/lib/cli && cp cli/target/krill-cli-*.jar cli/target/dist-lib/*.jar $(DIST)/lib/cli/
+	install -m 755 packaging/krill.sh $(DIST)/bin/krill
+
+# Release tarball and .deb with a bundled Java runtime (scripts/dist.sh).
+dist: build
+	$(MAKE) dist-package
+
+dist-package:
+	sh scripts/dist.sh
 
 deps:
 	bash scripts/install-deps.sh
@@ -21,7 +30,7 @@ testprogs:
 
 # The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
-	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,runtime,shim
+	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,runtime,shim,cli
 
 native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin
@@ -33,6 +42,7 @@ test: deps
 	$(MAKE) build
 	$(MAKE) unit-test
 	$(MAKE) native-test
+	$(MAKE) dist-package
 	$(MAKE) e2e-test
 
 demo: deps build testprogs

@@ -1,0 +1,20 @@
+#!/bin/sh
+# The krill command. Finds its release tree from its own location (following the /usr/local/bin
+# link `krill install` makes) and runs the CLI on the bundled Java runtime, as the shim launcher
+# does: $KRILL_JAVA, else <home>/jre/bin/java, else $JAVA_HOME/bin/java, else java on PATH.
+set -eu
+self=$(readlink -f "$0")
+home=$(dirname "$(dirname "$self")")
+if [ -n "${KRILL_JAVA:-}" ]; then
+    java=$KRILL_JAVA
+elif [ -x "$home/jre/bin/java" ]; then
+    java=$home/jre/bin/java
+elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    java=$JAVA_HOME/bin/java
+else
+    java=java
+fi
+# Serial GC and no JIT tiers beyond C1: the CLI lives for a second and should not cost a node more.
+exec "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
+    -Dkrill.home="$home" -Djava.library.path="$home/lib/native" \
+    -cp "$home/lib/*:$home/lib/cli/*" io.krill.cli.Main "$@"
