@@ -11,7 +11,6 @@ import io.krill.cri.api.v1.ContainerState;
 import io.krill.cri.api.v1.ContainerStats;
 import io.krill.cri.api.v1.ContainerStatsRequest;
 import io.krill.cri.api.v1.ContainerStatus;
-import io.krill.cri.api.v1.CreateContainerRequest;
 import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.ImageSpec;
@@ -23,6 +22,7 @@ import io.krill.cri.api.v1.PodSandboxState;
 import io.krill.cri.api.v1.PodSandboxStatus;
 import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.cri.api.v1.RuntimeCondition;
+import io.krill.cri.api.v1.StartContainerRequest;
 import io.krill.cri.api.v1.StatusRequest;
 import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.cri.api.v1.VersionRequest;
@@ -161,18 +161,21 @@ class CriE2ETest extends CriE2E {
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(ContainerdVersion.class)
-    void missingModule_failsCreateByName_thenRetriesAndSiblingsRun(ContainerdVersion v) {
+    void missingModule_failsStartByName_thenRetryAndSiblingsRun(ContainerdVersion v) {
         try (CriContainerd c = CriContainerd.start(v)) {
             Pod pod = runPod(c, "errors");
             String missing = pull(c, c.push(CriContainerd.Image.MISSING));
+            // CRI's CreateContainer only records the container; the shim sees it first at StartContainer.
+            String broken = create(c, pod, containerConfig("broken", missing));
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> c.cri().runtime()
-                    .createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod.id())
-                            .setConfig(containerConfig("broken", missing)).setSandboxConfig(pod.config()).build()));
+                    .startContainer(StartContainerRequest.newBuilder().setContainerId(broken).build()));
             String msg = String.valueOf(e.getStatus().getDescription());
-            assertTrue(msg.contains("not found"), "CreateContainer error: " + e.getStatus());
+            assertTrue(msg.contains("not found"), "StartContainer error: " + e.getStatus());
             assertTrue(msg.contains("/missing.wasm"), "the error names the module: " + e.getStatus());
-            assertTrue(msg.contains("broken") || msg.matches("(?s).*[0-9a-f]{64}.*"),
-                    "the error names the container: " + e.getStatus());
+            assertTrue(msg.contains(broken), "the error names the container: " + e.getStatus());
+            ContainerStatus failed = status(c, broken);
+            assertEquals(ContainerState.CONTAINER_EXITED, failed.getState(), failed.toString());
+            assertTrue(failed.getMessage().contains("/missing.wasm"), "status message: " + failed);
 
             // kubelet retries a failed container under the next attempt number.
             String ref = pull(c, c.push(CriContainerd.Image.PROGS));
@@ -189,6 +192,7 @@ class CriE2ETest extends CriE2E {
                         io.krill.cri.api.v1.ListContainersRequest.getDefaultInstance()).getContainersList().stream()
                         .filter(x -> x.getId().equals(id)).findFirst().orElseThrow().getPodSandboxId());
             }
+            ids.add(broken);
             teardown(c, pod, ids.toArray(String[]::new));
             assertEquals(List.of(), krillTasks(c));
             c.assertNoLeaks();
