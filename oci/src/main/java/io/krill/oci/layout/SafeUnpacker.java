@@ -1,0 +1,185 @@
+package io.krill.oci.layout;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Unpacks a tar (gzip-compressed or not) from an untrusted source into a directory and nowhere else. Every
+ * entry is checked before anything is written: no absolute names, no {@code ..}, no writing through a
+ * symlink, no symlink or hard link that points outside, no device files or FIFOs, no setuid bits, and
+ * bounded total size and entry count. A refusal is an {@link UnsafeArchiveException} naming the entry.
+ */
+public final class SafeUnpacker {
+  /** Upper bounds on what one archive may write. */
+  public record Limits(long maxBytes, int maxEntries) {
+    public Limits {
+      if (maxBytes <= 0 || maxEntries <= 0) {
+        throw new IllegalArgumentException("limits must be positive");
+      }
+    }
+
+    public static Limits of(long maxBytes, int maxEntries) {
+      return new Limits(maxBytes, maxEntries);
+    }
+  }
+
+  /** An archive entry that would escape the target or is not allowed there. */
+  public static final class UnsafeArchiveException extends IOException {
+    public UnsafeArchiveException(String message) {
+      super(message);
+    }
+  }
+
+  private static final String WHITEOUT = ".wh.";
+  private static final String OPAQUE = ".wh..wh..opq";
+  private final Limits limits;
+
+  public SafeUnpacker(Limits limits) {
+    this.limits = limits;
+  }
+
+  public void unpack(InputStream raw, Path target) throws IOException {
+    Files.createDirectories(target);
+    Path root = target.toRealPath();
+    BufferedInputStream in = new BufferedInputStream(raw);
+    in.mark(2);
+    boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
+    in.reset();
+    long total = 0;
+    int entries = 0;
+    try (TarArchiveInputStream tar = new TarArchiveInputStream(gzip ? new GZIPInputStream(in, 65536) : in)) {
+      TarArchiveEntry e;
+      while ((e = tar.getNextEntry()) != null) {
+        if (++entries > limits.maxEntries()) {
+          throw new UnsafeArchiveException("archive has more than " + limits.maxEntries() + " entries");
+        }
+        Path dest = checkedPath(root, e.getName());
+        if (dest == null) {
+          continue;
+        }
+        String base = dest.getFileName().toString();
+        if (base.equals(OPAQUE)) {
+          continue;
+        }
+        if (base.startsWith(WHITEOUT)) {
+          deleteTree(dest.resolveSibling(base.substring(WHITEOUT.length())));
+          continue;
+        }
+        if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
+          throw new UnsafeArchiveException("entry " + e.getName() + " is a device file or FIFO; images may not carry"
+              + " them");
+        }
+        Files.createDirectories(dest.getParent());
+        if (e.isDirectory()) {
+          if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+            deleteTree(dest);
+            Files.createDirectory(dest, PosixFilePermissions.asFileAttribute(perms(e.getMode(), true)));
+          }
+        } else if (e.isSymbolicLink()) {
+          checkLinkTarget(root, dest, e);
+          deleteTree(dest);
+          Files.createSymbolicLink(dest, Path.of(e.getLinkName()));
+        } else if (e.isLink()) {
+          Path source = checkedPath(root, e.getLinkName());
+          if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
+            throw new UnsafeArchiveException("hard link " + e.getName() + " points at " + e.getLinkName()
+                + ", which is not a regular file unpacked before it");
+          }
+          deleteTree(dest);
+          Files.createLink(dest, source);
+        } else if (e.isFile()) {
+          if (e.getSize() > limits.maxBytes() - total) {
+            throw new UnsafeArchiveException("entry " + e.getName() + " (" + e.getSize() + " bytes) exceeds the archive"
+                + " limit of " + limits.maxBytes() + " bytes");
+          }
+          deleteTree(dest);
+          try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
+            total += tar.transferTo(out);
+          }
+          Files.setPosixFilePermissions(dest, perms(e.getMode(), false));
+        } else {
+          throw new UnsafeArchiveException("entry " + e.getName() + " has an unsupported tar entry type");
+        }
+      }
+    }
+  }
+
+  /**
+   * Where an entry goes, or null for the root itself. Refuses names that leave the root and any existing
+   * symlink on the way, so no write can be redirected outside by an earlier entry.
+   */
+  static Path checkedPath(Path root, String name) throws UnsafeArchiveException {
+    if (name.startsWith("/")) {
+      throw new UnsafeArchiveException("entry " + name + " has an absolute path");
+    }
+    Path rel = Path.of("");
+    for (String part : name.split("/")) {
+      if (part.isEmpty() || part.equals(".")) {
+        continue;
+      }
+      if (part.equals("..")) {
+        throw new UnsafeArchiveException("entry " + name + " contains \"..\"; it would escape the target directory");
+      }
+      rel = rel.resolve(part);
+    }
+    if (rel.toString().isEmpty()) {
+      return null;
+    }
+    Path p = root;
+    for (int i = 0; i < rel.getNameCount() - 1; i++) {
+      p = p.resolve(rel.getName(i));
+      if (Files.isSymbolicLink(p)) {
+        throw new UnsafeArchiveException("entry " + name + " would be written through the symlink " + root.relativize(p));
+      }
+    }
+    return root.resolve(rel);
+  }
+
+  /** A symlink may point anywhere inside the tree (absolute targets count from the tree's root), never out. */
+  private static void checkLinkTarget(Path root, Path dest, TarArchiveEntry e) throws UnsafeArchiveException {
+    String link = e.getLinkName();
+    Path resolved = link.startsWith("/") ? root.resolve(link.substring(1)) : dest.getParent().resolve(link);
+    if (!resolved.normalize().startsWith(root)) {
+      throw new UnsafeArchiveException("symlink " + e.getName() + " -> " + link + " escapes the target directory");
+    }
+  }
+
+  private static Set<PosixFilePermission> perms(int mode, boolean dir) {
+    // setuid/setgid/sticky never survive, and the owner can always read (and enter) what was unpacked.
+    int m = (mode & 0777) | (dir ? 0700 : 0600);
+    StringBuilder s = new StringBuilder();
+    String rwx = "rwxrwxrwx";
+    for (int i = 0; i < 9; i++) {
+      s.append((m & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
+    }
+    return PosixFilePermissions.fromString(s.toString());
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      try (var s = Files.list(p)) {
+        for (Path c : s.toList()) {
+          deleteTree(c);
+        }
+      }
+    }
+    try {
+      Files.deleteIfExists(p);
+    } catch (FileAlreadyExistsException e) {
+      throw new IOException("cannot replace " + p, e);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package io.krill.oci.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * HTTP to one repository of one registry, with authentication. A request is sent as is; on a 401 the
+ * challenge is answered once (a bearer token from the realm, or basic credentials) and the request is sent
+ * again with the answer, which is then kept for every later request. Error statuses become
+ * {@link RegistryException}s here and nowhere else.
+ */
+final class RegistryTransport {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http;
+  private final String repository;
+  private final Credentials credentials;
+  private volatile String authorization;
+
+  RegistryTransport(String repository, Credentials credentials) {
+    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20))
+        .followRedirects(HttpClient.Redirect.NEVER).build();
+    this.repository = repository;
+    this.credentials = credentials;
+  }
+
+  /** Sends a request built by {@code build} (called again for the retry, so bodies are fresh each time). */
+  <T> HttpResponse<T> send(Supplier<HttpRequest.Builder> build, HttpResponse.BodyHandler<T> handler, String what) {
+    HttpResponse<T> r = sendOnce(build.get(), handler, what);
+    if (r.statusCode() == 401) {
+      String challenge = r.headers().firstValue("WWW-Authenticate").orElse(null);
+      discard(r);
+      authorize(Challenge.parse(challenge), r.uri(), what);
+      r = sendOnce(build.get(), handler, what);
+    }
+    return r;
+  }
+
+  private <T> HttpResponse<T> sendOnce(HttpRequest.Builder b, HttpResponse.BodyHandler<T> handler, String what) {
+    if (authorization != null) {
+      b.setHeader("Authorization", authorization);
+    }
+    try {
+      return http.send(b.timeout(Duration.ofMinutes(10)).build(), handler);
+    } catch (IOException e) {
+      throw new RegistryException(what + ": cannot reach the registry: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException(what + ": interrupted", e);
+    }
+  }
+
+  /** GETs without our credentials, for a redirect to blob storage that has its own signature. */
+  HttpResponse<InputStream> getUnauthenticated(URI uri, String what) {
+    return sendOnceNoAuth(HttpRequest.newBuilder(uri).GET(), what);
+  }
+
+  private HttpResponse<InputStream> sendOnceNoAuth(HttpRequest.Builder b, String what) {
+    try {
+      return http.send(b.timeout(Duration.ofMinutes(10)).build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (IOException e) {
+      throw new RegistryException(what + ": cannot reach " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException(what + ": interrupted", e);
+    }
+  }
+
+  private void authorize(Challenge c, URI uri, String what) {
+    if (c == null) {
+      throw new RegistryException(401, what + ": 401 Unauthorized without a WWW-Authenticate challenge");
+    }
+    if (c.isBasic()) {
+      if (credentials == null) {
+        throw new RegistryException(401, what + ": the registry requires a login (basic auth); pass --username and"
+            + " --password-stdin");
+      }
+      authorization = credentials.basicHeader();
+      return;
+    }
+    if (!c.isBearer() || c.params().get("realm") == null) {
+      throw new RegistryException(401, what + ": unsupported authentication challenge \"" + c.scheme() + "\"");
+    }
+    String scope = c.params().getOrDefault("scope", "repository:" + repository + ":pull,push");
+    StringBuilder q = new StringBuilder(c.params().get("realm")).append(c.params().get("realm").contains("?") ? '&' : '?');
+    if (c.params().containsKey("service")) {
+      q.append("service=").append(enc(c.params().get("service"))).append('&');
+    }
+    q.append("scope=").append(enc(scope));
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(q.toString())).GET();
+    if (credentials != null) {
+      b.header("Authorization", credentials.basicHeader());
+    }
+    HttpResponse<InputStream> r = sendOnceNoAuth(b, what + " (token request to " + c.params().get("realm") + ")");
+    try (InputStream in = r.body()) {
+      byte[] body = in.readNBytes(1 << 20);
+      if (r.statusCode() != 200) {
+        throw new RegistryException(r.statusCode(), what + ": the token service refused "
+            + (credentials == null ? "anonymous access" : "the credentials for " + credentials.username()) + " ("
+            + r.statusCode() + ")" + (credentials == null ? "; pass --username and --password-stdin" : ""));
+      }
+      JsonNode t = JSON.readTree(body);
+      String token = t.hasNonNull("token") ? t.get("token").asText() : t.path("access_token").asText(null);
+      if (token == null || token.isEmpty()) {
+        throw new RegistryException(401, what + ": the token service answered without a token");
+      }
+      authorization = "Bearer " + token;
+    } catch (IOException e) {
+      throw new RegistryException(what + ": bad answer from the token service: " + e.getMessage(), e);
+    }
+  }
+
+  /** Turns an unexpected status into a precise exception; reads the registry's error document if any. */
+  RegistryException error(HttpResponse<?> r, String what) {
+    int s = r.statusCode();
+    String detail = registryErrors(r);
+    String hint = switch (s) {
+      case 401 -> " (unauthorized: check --username/--password-stdin)";
+      case 403 -> " (denied: these credentials may not access " + repository + ")";
+      case 404 -> " (not found)";
+      default -> "";
+    };
+    return new RegistryException(s, what + ": registry answered " + s + hint + (detail.isEmpty() ? "" : ": " + detail));
+  }
+
+  private static String registryErrors(HttpResponse<?> r) {
+    Object body = r.body();
+    byte[] bytes = null;
+    try {
+      if (body instanceof InputStream in) {
+        try (in) {
+          bytes = in.readNBytes(64 * 1024);
+        }
+      } else if (body instanceof byte[] b) {
+        bytes = b;
+      }
+      if (bytes == null || bytes.length == 0) {
+        return "";
+      }
+      JsonNode errors = JSON.readTree(bytes).path("errors");
+      StringBuilder sb = new StringBuilder();
+      for (JsonNode e : errors) {
+        sb.append(sb.length() == 0 ? "" : "; ").append(e.path("code").asText()).append(' ')
+            .append(e.path("message").asText());
+      }
+      return sb.toString();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  static void discard(HttpResponse<?> r) {
+    if (r.body() instanceof InputStream in) {
+      try {
+        in.close();
+      } catch (IOException ignored) {
+        // the connection is dropped instead of reused
+      }
+    }
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+}

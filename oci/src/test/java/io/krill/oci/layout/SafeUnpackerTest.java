@@ -1,0 +1,136 @@
+package io.krill.oci.layout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafeUnpackerTest {
+  @TempDir Path tmp;
+
+  private record Entry(String name, byte type, String link, byte[] data) {}
+
+  private static Entry file(String name, String data) {
+    return new Entry(name, TarConstants.LF_NORMAL, null, data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Entry symlink(String name, String target) {
+    return new Entry(name, TarConstants.LF_SYMLINK, target, null);
+  }
+
+  private static byte[] tar(boolean gzip, Entry... entries) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (var os = gzip ? new GZIPOutputStream(bytes) : bytes; TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
+      t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+      for (Entry e : entries) {
+        TarArchiveEntry te = new TarArchiveEntry(e.name(), e.type(), true);
+        if (e.link() != null) {
+          te.setLinkName(e.link());
+        }
+        if (e.data() != null) {
+          te.setSize(e.data().length);
+        }
+        t.putArchiveEntry(te);
+        if (e.data() != null) {
+          t.write(e.data());
+        }
+        t.closeArchiveEntry();
+      }
+    }
+    return bytes.toByteArray();
+  }
+
+  private String refusal(Entry... entries) throws IOException {
+    Path target = tmp.resolve("target");
+    var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class, () -> unpack(target, entries));
+    try (var s = Files.list(tmp)) {
+      assertEquals(List.of(target), s.toList(), "nothing may be written beside the target");
+    }
+    return e.getMessage();
+  }
+
+  private void unpack(Path target, Entry... entries) throws IOException {
+    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(tar(false, entries)), target);
+  }
+
+  @Test
+  void unpack_ordinaryGzipLayer_writesFilesDirsAndInsideLinks() throws IOException {
+    Path target = tmp.resolve("t");
+    byte[] gz = tar(true, file("app.wasm", "wasm"), file("etc/conf", "x"), symlink("etc/link", "../app.wasm"),
+        symlink("abs", "/etc/conf"), new Entry("hard", TarConstants.LF_LINK, "app.wasm", null));
+    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(gz), target);
+    assertEquals("wasm", Files.readString(target.resolve("app.wasm")));
+    assertEquals("x", Files.readString(target.resolve("etc/conf")));
+    assertEquals("wasm", Files.readString(target.resolve("etc/link")));
+    assertEquals("/etc/conf", Files.readSymbolicLink(target.resolve("abs")).toString());
+    assertEquals("wasm", Files.readString(target.resolve("hard")));
+  }
+
+  @Test
+  void unpack_dotDotEntry_refused() throws IOException {
+    assertEquals("entry ../evil contains \"..\"; it would escape the target directory",
+        refusal(file("ok", "1"), file("../evil", "x")));
+  }
+
+  @Test
+  void unpack_absolutePath_refused() throws IOException {
+    assertEquals("entry /etc/evil has an absolute path", refusal(file("/etc/evil", "x")));
+  }
+
+  @Test
+  void unpack_symlinkEscape_refused() throws IOException {
+    assertEquals("symlink out -> ../../outside escapes the target directory", refusal(symlink("out", "../../outside")));
+  }
+
+  @Test
+  void unpack_writeThroughSymlink_refused() throws IOException {
+    // The link itself stays inside (absolute targets count from the root), but nothing may be written through it.
+    assertEquals("entry d/evil would be written through the symlink d",
+        refusal(symlink("d", "/"), file("d/evil", "x")));
+  }
+
+  @Test
+  void unpack_deviceFile_refused() throws IOException {
+    assertEquals("entry dev/sda is a device file or FIFO; images may not carry them",
+        refusal(new Entry("dev/sda", TarConstants.LF_BLK, null, null)));
+    assertTrue(refusal(new Entry("fifo", TarConstants.LF_FIFO, null, null)).contains("device file or FIFO"));
+  }
+
+  @Test
+  void unpack_hardLinkOutside_refused() throws IOException {
+    assertTrue(refusal(new Entry("h", TarConstants.LF_LINK, "../../etc/passwd", null)).contains("contains \"..\""));
+  }
+
+  @Test
+  void unpack_overSizeLimit_refused() throws IOException {
+    Path target = tmp.resolve("target");
+    byte[] t = tar(false, file("big", "x".repeat(2000)));
+    var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class,
+        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
+    assertEquals("entry big (2000 bytes) exceeds the archive limit of 1000 bytes", e.getMessage());
+    assertFalse(Files.exists(target.resolve("big")));
+  }
+
+  @Test
+  void unpack_tooManyEntries_refused() throws IOException {
+    Path target = tmp.resolve("target");
+    byte[] t = tar(false, file("a", "1"), file("b", "2"), file("c", "3"));
+    assertEquals("archive has more than 2 entries", assertThrows(SafeUnpacker.UnsafeArchiveException.class,
+        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 2)).unpack(new ByteArrayInputStream(t), target))
+        .getMessage());
+  }
+}
