@@ -61,13 +61,14 @@ final class CriConfig {
 
     /**
      * One bridge network with host-local addresses from {@code subnet}; IPAM state lives in {@code ipamDir}.
-     * containerd adds the loopback network itself, from the same bin dir.
+     * containerd adds the loopback network itself, from the same bin dir. libcni caches each attachment in
+     * /var/lib/cni/results under the network's name, so a unique name tells our leftovers apart.
      */
-    static String cniConflist(String bridge, String subnet, Path ipamDir) {
+    static String cniConflist(String network, String bridge, String subnet, Path ipamDir) {
         return """
                 {
                   "cniVersion": "1.0.0",
-                  "name": "krill-it",
+                  "name": "%s",
                   "plugins": [
                     {
                       "type": "bridge",
@@ -82,7 +83,7 @@ final class CriConfig {
                     }
                   ]
                 }
-                """.formatted(bridge, subnet, ipamDir);
+                """.formatted(network, bridge, subnet, ipamDir);
     }
 
     /** containerd's hosts.toml for the local registry: plain HTTP, pull and resolve only. */

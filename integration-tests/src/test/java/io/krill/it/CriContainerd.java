@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
+import io.krill.cri.api.v1.RemovePodSandboxRequest;
+import io.krill.cri.api.v1.StopPodSandboxRequest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -40,6 +42,8 @@ final class CriContainerd implements AutoCloseable {
     }
 
     private static final Map<Image, Path> TARBALLS = new EnumMap<>(Image.class);
+    /** libcni's attachment cache; not configurable through containerd. */
+    private static final Path CNI_RESULTS = Path.of("/var/lib/cni/results");
 
     private final Path dir;
     private final String bridge;
@@ -65,7 +69,7 @@ final class CriContainerd implements AutoCloseable {
             // 10.200.0.0/13 is rarely routed anywhere; a random /24 in it keeps parallel runs apart.
             String subnet = "10." + (200 + r.nextInt(8)) + "." + r.nextInt(256) + ".0/24";
             Files.writeString(cni.resolve("10-krill-it.conflist"),
-                    CriConfig.cniConflist(bridge, subnet, dir.resolve("cni-ipam")));
+                    CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam")));
             c = Containerd.startWithCri(version,
                     CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE));
             c.importImage(NAMESPACE, pauseTarball(dir));
@@ -185,6 +189,7 @@ final class CriContainerd implements AutoCloseable {
         if (!cs.isEmpty()) {
             problems.add("containers left: " + cs.stream().map(x -> x.getMetadata().getName()).toList());
         }
+        cniResults().forEach(r -> problems.add("CNI attachment never deleted: " + r));
         if (!problems.isEmpty()) {
             fail("CRI leaks on " + version() + ":\n  " + String.join("\n  ", problems));
         }
@@ -197,13 +202,55 @@ final class CriContainerd implements AutoCloseable {
      */
     @Override
     public void close() {
+        List<String> problems = new ArrayList<>(removeLeftoverPods());
         client.close();
         try {
             containerd.close();
         } finally {
             registry.close();
+            // CNI's bridge plugin never deletes the bridge: it outlives every pod by design.
             Host.run("ip", "link", "del", bridge);
+            for (Path r : cniResults()) {
+                problems.add("CNI attachment left: " + r);
+                try {
+                    Files.deleteIfExists(r);
+                } catch (IOException e) {
+                    problems.add("cannot delete " + r + ": " + e);
+                }
+            }
             Host.deleteTree(dir);
+        }
+        if (!problems.isEmpty()) {
+            fail("cleanup of CRI " + version() + " found problems:\n  " + String.join("\n  ", problems));
+        }
+    }
+
+    /**
+     * A failed test leaves its pods; stopping them through CRI (as kubelet would) lets CNI delete their
+     * attachments and network namespaces, which stopping containerd alone would leak on the host.
+     */
+    private List<String> removeLeftoverPods() {
+        List<String> problems = new ArrayList<>();
+        try {
+            for (var pod : client.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
+                problems.add("pod left at close: " + pod.getMetadata().getName());
+                client.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+                client.runtime().removePodSandbox(
+                        RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+            }
+        } catch (io.grpc.StatusRuntimeException e) {
+            problems.add("cannot remove leftover pods: " + e.getStatus());
+        }
+        return problems;
+    }
+
+    private List<Path> cniResults() {
+        try (var s = Files.list(CNI_RESULTS)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(bridge + "-")).toList();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }
