@@ -14,7 +14,8 @@ public final class Main {
   }
 
   static Main standard() {
-    return new Main(List.of(new InstallCommand(), new UninstallCommand(), new VersionCommand(), new DoctorCommand()));
+    return new Main(List.of(new InstallCommand(), new UninstallCommand(), new VersionCommand(), new DoctorCommand(),
+        new ImageCommand()));
   }
 
   public static void main(String[] args) {
