@@ -50,7 +50,12 @@ final class CriConfig {
             b.append("  runtime_type = \"io.containerd.runc.v2\"\n");
         }
         b.append('[').append(rt).append(".cni]\n");
-        b.append("  bin_dir = ").append(q(CNI_BIN_DIR)).append('\n');
+        if (v.isV2()) {
+            // 2.1 deprecates bin_dir (removal planned for 2.3) and says so in CRI's Status.
+            b.append("  bin_dirs = [").append(q(CNI_BIN_DIR)).append("]\n");
+        } else {
+            b.append("  bin_dir = ").append(q(CNI_BIN_DIR)).append('\n');
+        }
         b.append("  conf_dir = ").append(q(cniConfDir)).append('\n');
         if (!v.isV2()) {
             b.append('[').append(rt).append(".registry]\n");

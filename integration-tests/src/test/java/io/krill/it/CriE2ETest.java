@@ -62,9 +62,11 @@ class CriE2ETest extends CriE2E {
             Map<String, Boolean> conditions = c.cri().runtime().status(StatusRequest.getDefaultInstance())
                     .getStatus().getConditionsList().stream()
                     .collect(Collectors.toMap(RuntimeCondition::getType, RuntimeCondition::getStatus));
-            // 2.x adds ContainerdHasNoDeprecationWarnings, which kubelet ignores.
+            // 2.x adds ContainerdHasNoDeprecationWarnings: the config the docs show must not trip it.
             assertEquals(true, conditions.get("RuntimeReady"), conditions.toString());
             assertEquals(true, conditions.get("NetworkReady"), conditions.toString());
+            assertEquals(true, conditions.getOrDefault("ContainerdHasNoDeprecationWarnings", true),
+                    conditions.toString());
 
             Pod pod = runPod(c, "hello");
             PodSandboxStatus ps = c.cri().runtime().podSandboxStatus(
