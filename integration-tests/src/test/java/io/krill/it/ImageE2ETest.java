@@ -1,0 +1,203 @@
+package io.krill.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@code krill image build → krill image push --plain-http → ctr images pull --plain-http → ctr run} through a
+ * local distribution registry, per wasm shape and containerd version; skopeo interop; hostile inputs.
+ * What containerd itself refuses is asserted with its exact message (and written down in docs/images.md).
+ */
+class ImageE2ETest extends KrillE2E {
+    private static final String NS = "krill-image";
+    @TempDir static Path shared;
+    static LocalRegistry registry;
+
+    @BeforeAll
+    static void startRegistry() throws IOException {
+        registry = new LocalRegistry(Files.createDirectories(shared.resolve("registry")));
+    }
+
+    @AfterAll
+    static void stopRegistry() {
+        registry.close();
+    }
+
+    /** Runs the built {@code krill} command. */
+    static Result krill(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Dist.binDir().resolve("krill").toString()));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            var out = p.getInputStream();
+            var err = p.getErrorStream();
+            var errText = new java.util.concurrent.CompletableFuture<String>();
+            new Thread(() -> {
+                try {
+                    errText.complete(new String(err.readAllBytes(), StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    errText.complete(e.toString());
+                }
+            }).start();
+            String outText = new String(out.readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("krill " + String.join(" ", args) + " did not finish in 120 s");
+            }
+            return new Result(cmd, p.exitValue(), outText, errText.join());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Result krillOk(String... args) {
+        Result r = krill(args);
+        if (!r.ok()) {
+            fail("krill failed: " + r);
+        }
+        return r;
+    }
+
+    /** Builds and pushes hello.wasm in the given shape; returns the reference. */
+    private static String buildAndPush(Path dir, String name, boolean artifact) {
+        String ref = registry.host() + "/" + name;
+        Path tar = dir.resolve(name.replaceAll("[/:]", "_") + ".tar");
+        List<String> build = new ArrayList<>(List.of("image", "build", "-t", ref, "-o", tar.toString()));
+        if (artifact) {
+            build.add("--artifact");
+        }
+        build.add(TestPrograms.path("hello.wasm").toString());
+        krillOk(build.toArray(String[]::new));
+        krillOk("image", "push", tar.toString(), ref, "--plain-http");
+        return ref;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void tarLayerImage_buildPushPullRun_printsHello(ContainerdVersion v, @TempDir Path tmp) {
+        String ref = buildAndPush(tmp, "wasm/hello-" + v.label() + ":v1", false);
+        try (Containerd c = Containerd.start(v)) {
+            c.ok("-n", NS, "images", "pull", "--plain-http", ref);
+            assertEquals(HELLO, runOk(c, NS, ref, id("img")).stdout());
+            // The image says wasip1/wasm; asking for that platform explicitly works as well.
+            assertEquals(HELLO, runOk(c, NS, "--platform", "wasip1/wasm", ref, id("img")).stdout());
+            c.assertNoLeaks();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void cncfArtifact_containerdRefusesOrCtrRefuses_exactErrors(ContainerdVersion v, @TempDir Path tmp) {
+        String ref = buildAndPush(tmp, "wasm/art-" + v.label() + ":v1", true);
+        try (Containerd c = Containerd.start(v)) {
+            Result pull = c.ctr("-n", NS, "images", "pull", "--plain-http", ref);
+            if (v == ContainerdVersion.V1_6) {
+                // containerd before 1.6.25 cannot unpack an image whose layers are not tars (containerd PR 9142).
+                assertFalse(pull.ok(), pull.toString());
+                assertTrue(pull.stderr().contains("ctr: mismatched image rootfs and manifest layers"), pull.toString());
+            } else {
+                assertTrue(pull.ok(), pull.toString());
+                Result run = run(c, NS, ref, id("art"));
+                assertFalse(run.ok(), run.toString());
+                assertTrue(run.stderr().contains(
+                        "ctr: unknown image config media type application/vnd.wasm.config.v0+json"), run.toString());
+            }
+            c.assertNoLeaks();
+        }
+    }
+
+    @Test
+    void skopeo_copiesKrillImagesBothWays(@TempDir Path tmp) throws IOException {
+        // skopeo → registry → krill pull
+        Path built = tmp.resolve("art.tar");
+        krillOk("image", "build", "--artifact", "-t", "krill.test/art:1", "-o", built.toString(),
+                TestPrograms.path("hello.wasm").toString());
+        String viaSkopeo = registry.push(built, "skopeo/art:1");
+        Path pulled = tmp.resolve("pulled.tar");
+        krillOk("image", "pull", viaSkopeo, "-o", pulled.toString());
+        Result inspect = krillOk("image", "inspect", pulled.toString());
+        assertTrue(inspect.stdout().contains("wasm shape: CNCF_ARTIFACT"), inspect.stdout());
+        // krill push → registry → skopeo copy into an OCI layout, then skopeo inspect of the registry copy
+        String ref = buildAndPush(tmp, "krill/img:1", false);
+        Path layout = tmp.resolve("skopeo-layout");
+        skopeo("copy", "--src-tls-verify=false", "docker://" + ref, "oci:" + layout + ":img");
+        assertTrue(Files.isRegularFile(layout.resolve("index.json")));
+        Result again = krillOk("image", "inspect", layout.toString());
+        assertTrue(again.stdout().contains("wasm shape: TAR_LAYERS"), again.stdout());
+        String raw = skopeo("inspect", "--raw", "--tls-verify=false", "docker://" + ref);
+        assertTrue(raw.contains("application/vnd.oci.image.layer.v1.tar+gzip"), raw);
+    }
+
+    private static String skopeo(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("skopeo", "--insecure-policy"));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                fail(String.join(" ", cmd) + " failed:\n" + out);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void hostileInputs_preciseErrors(@TempDir Path tmp) throws IOException {
+        Path tar = tmp.resolve("img.tar");
+        krillOk("image", "build", "-t", "krill.test/x:1", "-o", tmp.resolve("dir").toString(),
+                TestPrograms.path("hello.wasm").toString());
+        // Corrupt one blob of the layout: push must refuse before anything that depends on it is sent.
+        Path blobs = tmp.resolve("dir/blobs/sha256");
+        Path victim;
+        try (var s = Files.list(blobs)) {
+            victim = s.filter(p -> {
+                try {
+                    return Files.size(p) > 1000;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(victim);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(victim, bytes);
+        Result push = krill("image", "push", tmp.resolve("dir").toString(), registry.host() + "/hostile/x:1");
+        assertEquals(1, push.exitCode(), push.toString());
+        assertTrue(push.stderr().contains("blob digest mismatch: expected sha256:" + victim.getFileName()), push.toString());
+        // Truncated blob.
+        Files.write(victim, java.util.Arrays.copyOf(bytes, 100));
+        push = krill("image", "push", tmp.resolve("dir").toString(), registry.host() + "/hostile/x:1");
+        assertTrue(push.stderr().contains("is truncated: 100 of " + bytes.length + " bytes"), push.toString());
+        // Not found in the registry.
+        Result pull = krill("image", "pull", registry.host() + "/hostile/none:1", "-o", tar.toString());
+        assertEquals(1, pull.exitCode());
+        assertTrue(pull.stderr().contains("registry answered 404 (not found): MANIFEST_UNKNOWN"), pull.toString());
+        assertFalse(Files.exists(tar));
+    }
+}
