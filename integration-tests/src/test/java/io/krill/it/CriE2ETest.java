@@ -34,6 +34,7 @@ import io.krill.cri.api.v1.VersionRequest;
 import io.krill.cri.api.v1.VersionResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,6 +74,7 @@ class CriE2ETest extends CriE2E {
                     PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build()).getStatus();
             assertEquals(PodSandboxState.SANDBOX_READY, ps.getState(), ps.toString());
             assertFalse(ps.getNetwork().getIp().isEmpty(), "pod IP: " + ps);
+            assertSandboxPidIsInThePodNetwork(c, pod.id(), ps.getNetwork().getIp());
             assertEquals("hello", ps.getLabelsOrThrow("io.kubernetes.pod.name"));
             assertEquals("hello", ps.getAnnotationsOrThrow("krill.test/pod"));
 
@@ -251,5 +253,21 @@ class CriE2ETest extends CriE2E {
             assertEquals(List.of(), krillTasks(c));
             c.assertNoLeaks();
         }
+    }
+
+    /**
+     * CRI builds every container's namespace paths from the sandbox's pid, so that pid must live in the
+     * pod's network namespace (the one CNI gave the pod IP), not in the daemon's.
+     */
+    private static void assertSandboxPidIsInThePodNetwork(CriContainerd c, String sandboxId, String podIp)
+            throws Exception {
+        long pid = Tasks.list(c.containerd(), CriContainerd.NAMESPACE).get(sandboxId).pid();
+        Path netns = Path.of("/proc/" + pid + "/ns/net");
+        assertFalse(Files.isSameFile(netns, Path.of("/proc/self/ns/net")), "sandbox pid " + pid + " is in the host netns");
+        Process ip = new ProcessBuilder("nsenter", "-t", Long.toString(pid), "-n", "ip", "-4", "-o", "addr", "show")
+                .redirectErrorStream(true).start();
+        String out = new String(ip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, ip.waitFor(), out);
+        assertTrue(out.contains(" " + podIp + "/"), "pod IP " + podIp + " not in the sandbox's netns:\n" + out);
     }
 }
