@@ -46,6 +46,8 @@ fi
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
 section() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=lib/private-containerd.sh
+. "$REPO/scripts/lib/private-containerd.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -177,24 +179,7 @@ awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 1.0) }' \
 [ $QUICK = 1 ] && note "mode:       --quick (development numbers only)"
 
 section "Private containerd"
-mkdir -p "$T/root" "$T/state"
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-EOF
-PATH="$REPO/dist/bin:$PATH" KRILL_RUN_DIR="$T/krill-run" KRILL_CACHE_DIR="$T/cache" KRILL_IDLE_TIMEOUT=60 \
-    "$CONTAINERD" --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CPID=$!
-for ((i = 0; i < 100; i++)); do
-    "$CTR_BIN" -a "$SOCK" version >/dev/null 2>&1 && break
-    kill -0 "$CPID" 2>/dev/null || { cat "$T/containerd.log" >&2; die "containerd exited"; }
-    sleep 0.1
-done
-"$CTR_BIN" -a "$SOCK" version >/dev/null 2>&1 || die "containerd did not come up"
+start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN"
 note "containerd pid $CPID, socket $SOCK, namespace $NS, KRILL_IDLE_TIMEOUT=60"
 
 img() { # NAME OUT.tar ENTRYPOINT... -- FILES...

@@ -19,6 +19,8 @@ EXPECTED="hello from krill"
 if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B="" G="" R="" N=""; fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N"; }
 die() { printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
+# shellcheck source=lib/private-containerd.sh
+. "$REPO/scripts/lib/private-containerd.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root (containerd needs it)"
 [ -x "$REPO/dist/bin/containerd-shim-krill-v1" ] || die "dist/ not built: run 'make build' first"
@@ -72,24 +74,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step "Starting a private containerd ($("$CONTAINERD" --version | awk '{print $3}')) in $T"
-mkdir -p "$T/root" "$T/state"
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-EOF
-PATH="$REPO/dist/bin:$PATH" KRILL_RUN_DIR="$T/krill-run" KRILL_CACHE_DIR="$T/cache" KRILL_IDLE_TIMEOUT=2 \
-    "$CONTAINERD" --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CPID=$!
-for ((i = 0; i < 100; i++)); do
-    "$CTR" -a "$SOCK" version >/dev/null 2>&1 && break
-    kill -0 "$CPID" 2>/dev/null || { cat "$T/containerd.log" >&2; die "containerd exited"; }
-    sleep 0.1
-done
-"$CTR" -a "$SOCK" version >/dev/null 2>&1 || die "containerd did not come up (log: $T/containerd.log)"
+start_private_containerd "$T" "$SOCK" 2 "$CONTAINERD" "$CTR"
 echo "containerd pid $CPID, socket $SOCK"
 
 step "Building an OCI image: $IMAGE (entrypoint /hello.wasm, linux/amd64)"
