@@ -25,18 +25,29 @@ final class ModuleLoader {
 
   private ModuleLoader() {}
 
-  /** The module as found in the image, before any memory cap. */
-  record Found(String modulePath, String entry, byte[] bytes, WasmBinary binary) {}
+  /** The module as found in the image, before any memory cap, and the guest's argv. */
+  record Found(String modulePath, String entry, byte[] bytes, WasmBinary binary, List<String> argv) {}
 
   static Found find(String id, RuntimeSpec spec, Path rootfs) {
+    return find(id, spec, rootfs, ImageModules.NONE);
+  }
+
+  /**
+   * The module named by {@code process.args[0]} in the rootfs; when there is no such file (or no command),
+   * the image's wasm layer from {@code images}, if the image has one.
+   */
+  static Found find(String id, RuntimeSpec spec, Path rootfs, ImageModules images) {
     List<String> args = spec.args();
     if (args.isEmpty() || args.get(0).isEmpty()) {
-      throw invalid(id, "has no command: set the image entrypoint or pass the module path (e.g. /app.wasm)");
+      ImageModules.ImageModule layer = images.find(id).orElseThrow(() -> invalid(id,
+          "has no command: set the image entrypoint or pass the module path (e.g. /app.wasm)"));
+      return fromLayer(id, layer, DEFAULT_ENTRY, List.of(layer.image()));
     }
     String ref = args.get(0);
     int hash = ref.lastIndexOf('#');
     String path = hash >= 0 ? ref.substring(0, hash) : ref;
     String entry = hash >= 0 && hash < ref.length() - 1 ? ref.substring(hash + 1) : DEFAULT_ENTRY;
+    String named = path;
     if (!path.startsWith("/")) {
       path = "/" + path;
     }
@@ -47,8 +58,14 @@ final class ModuleLoader {
       throw invalid(id, "module " + path + ": " + e.getMessage());
     }
     if (!Files.isRegularFile(host)) {
-      throw invalid(id, "module " + path + " not found in the container's root filesystem"
-          + " (process.args[0] must be the path of a .wasm file in the image, optionally path#function)");
+      // Like runwasi: the image's command stays the guest's argv, its first word naming no file.
+      List<String> argv = new ArrayList<>();
+      argv.add(named);
+      argv.addAll(args.subList(1, args.size()));
+      String missing = path;
+      return images.find(id).map(m -> fromLayer(id, m, entry, argv)).orElseThrow(() -> invalid(id, "module "
+          + missing + " not found in the container's root filesystem"
+          + " (process.args[0] must be the path of a .wasm file in the image, optionally path#function)"));
     }
     byte[] bytes;
     try {
@@ -61,31 +78,46 @@ final class ModuleLoader {
     } catch (IOException e) {
       throw invalid(id, "cannot read module " + path + ": " + e.getMessage());
     }
+    List<String> argv = new ArrayList<>();
+    argv.add(path);
+    argv.addAll(args.subList(1, args.size()));
+    return check(id, path, "module " + path, path + "#<function>",
+        "point process.args[0] at a .wasm file", entry, bytes, argv);
+  }
+
+  private static Found fromLayer(String id, ImageModules.ImageModule m, String entry, List<String> argv) {
+    String what = "the wasm layer " + m.layer() + " of image " + m.image();
+    return check(id, "layer " + m.layer(), what, "process.args[0] = " + argv.get(0) + "#<function>",
+        "the image's wasm layer must hold a core module", entry, m.bytes(), argv);
+  }
+
+  /** The same checks for a rootfs file and for a layer; {@code name} is how messages refer to it. */
+  private static Found check(String id, String path, String name, String nameFunction, String notWasmHint,
+      String entry, byte[] bytes, List<String> argv) {
     if (!WasmBinary.looksLikeWasm(bytes)) {
       if (looksLikeWat(bytes)) {
         // Text modules are compiled by Wasmtime directly; an export is declared as (export "name").
         if (!new String(bytes, StandardCharsets.UTF_8).contains("(export \"" + entry + "\"")) {
-          throw invalid(id, "module " + path + " has no exported function \"" + entry + "\"; name one with "
-              + path + "#<function>");
+          throw invalid(id, name + " has no exported function \"" + entry + "\"; name one with " + nameFunction);
         }
-        return new Found(path, entry, bytes, null);
+        return new Found(path, entry, bytes, null, argv);
       }
       String what = bytes.length >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F'
           ? "a Linux executable (ELF), not WebAssembly: run it with runc, not krill"
-          : "not a WebAssembly module (no \\0asm header): point process.args[0] at a .wasm file";
-      throw invalid(id, path + " is " + what);
+          : "not a WebAssembly module (no \\0asm header): " + notWasmHint;
+      throw invalid(id, name + " is " + what);
     }
     WasmBinary binary;
     try {
       binary = WasmBinary.parse(bytes);
     } catch (WasmFormatException e) {
-      throw invalid(id, "module " + path + ": " + e.getMessage());
+      throw invalid(id, name + ": " + e.getMessage());
     }
     if (!binary.functionExports().contains(entry)) {
-      throw invalid(id, "module " + path + " has no exported function \"" + entry + "\" (it exports "
-          + binary.functionExports() + "); name one with " + path + "#<function>");
+      throw invalid(id, name + " has no exported function \"" + entry + "\" (it exports "
+          + binary.functionExports() + "); name one with " + nameFunction);
     }
-    return new Found(path, entry, bytes, binary);
+    return new Found(path, entry, bytes, binary, argv);
   }
 
   /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
@@ -103,9 +135,7 @@ final class ModuleLoader {
             + "; raise the container's memory limit");
       }
     }
-    List<String> argv = new ArrayList<>();
-    argv.add(module.modulePath());
-    argv.addAll(spec.args().subList(1, spec.args().size()));
+    List<String> argv = module.argv();
     List<Preopen> preopens = new ArrayList<>();
     boolean rootReadOnly = spec.root() != null && Boolean.TRUE.equals(spec.root().readonly());
     preopens.add(new Preopen(rootfs, "/", rootReadOnly));

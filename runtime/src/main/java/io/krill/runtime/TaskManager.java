@@ -32,6 +32,7 @@ public final class TaskManager {
   private final int pid;
   private final long defaultMemoryLimit;
   private final Path sandboxHelper;
+  private final ImageModules imageModules;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
 
@@ -39,15 +40,22 @@ public final class TaskManager {
    * @param pid the pid reported for wasm processes (the daemon's own: guests are threads in it)
    * @param defaultMemoryLimit linear-memory cap for containers that set none; 0 = none
    * @param sandboxHelper the launcher binary, whose {@code pause} command stands in for a pod sandbox
+   * @param imageModules modules of images that carry them as layers, asked when the rootfs has none
    */
   public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
-      long defaultMemoryLimit, Path sandboxHelper) {
+      long defaultMemoryLimit, Path sandboxHelper, ImageModules imageModules) {
     this.engine = engine;
     this.events = events;
     this.timer = timer;
     this.pid = pid;
     this.defaultMemoryLimit = defaultMemoryLimit;
     this.sandboxHelper = sandboxHelper;
+    this.imageModules = imageModules;
+  }
+
+  public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
+      long defaultMemoryLimit, Path sandboxHelper) {
+    this(engine, events, timer, pid, defaultMemoryLimit, sandboxHelper, ImageModules.NONE);
   }
 
   public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
@@ -98,7 +106,7 @@ public final class TaskManager {
           guest = sandbox;
           processPid = sandbox.pid();
         } else {
-          ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs);
+          ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, imageModules);
           guest = engine.prepare(ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit));
           processPid = pid;
         }

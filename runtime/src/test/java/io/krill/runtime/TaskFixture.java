@@ -41,9 +41,17 @@ final class TaskFixture implements AutoCloseable {
   }
 
   TaskFixture(Path tmp, WasmEngine engine, long defaultMemoryLimit) {
+    this(tmp, engine, defaultMemoryLimit, ImageModules.NONE);
+  }
+
+  TaskFixture(Path tmp, ImageModules images) {
+    this(tmp, new WasmtimeEngine(Optional.empty()), 0, images);
+  }
+
+  private TaskFixture(Path tmp, WasmEngine engine, long defaultMemoryLimit, ImageModules images) {
     this.tmp = tmp;
     this.engine = engine;
-    this.tasks = new TaskManager(engine, events, timer, PID, defaultMemoryLimit);
+    this.tasks = new TaskManager(engine, events, timer, PID, defaultMemoryLimit, null, images);
   }
 
   record Bundle(String id, Path dir, Path rootfs, Path stdout, Path stderr) {

@@ -1,0 +1,116 @@
+package io.krill.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.krill.runtime.ImageModules.ImageModule;
+import io.krill.runtime.TaskFixture.Bundle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Containers whose image carries the module as a layer: the rootfs is empty and {@link ImageModules} answers. */
+@Timeout(120)
+class TaskManagerImageModulesTest {
+  private static final String IMAGE = "registry.test/wasm/app:v1";
+  private static final String LAYER = "sha256:0123456789ab";
+
+  @TempDir
+  java.nio.file.Path tmp;
+  TaskFixture f;
+  /** The fake's answer, and which containers it was asked about. */
+  Optional<ImageModule> answer = Optional.empty();
+  final List<String> asked = new ArrayList<>();
+
+  private TaskFixture fixture(byte[] layer) {
+    answer = layer == null ? Optional.empty() : Optional.of(new ImageModule(IMAGE, LAYER, layer));
+    f = new TaskFixture(tmp, id -> {
+      asked.add(id);
+      return answer;
+    });
+    return f;
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    f.close();
+  }
+
+  /** process.args as given; {@code bundle()} writes its argv0 into a JSON string, so this splices in more. */
+  private Bundle emptyRootfs(String id, String... args) {
+    return f.bundle(id, String.join("\",\"", args), null, null, "");
+  }
+
+  @Test
+  void create_moduleNotInRootfs_runsTheLayerWithTheCommandAsArgv() throws Exception {
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    Bundle b = emptyRootfs("c-layer", "app.wasm", "one", "two words");
+    assertEquals(0, f.run(b).code());
+    assertEquals("app.wasm\none\ntwo words\n", b.stdoutText());
+    assertEquals(List.of("c-layer"), asked);
+  }
+
+  @Test
+  void create_noCommand_runsTheLayerWithTheImageNameAsArgv0() throws Exception {
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    Bundle b = emptyRootfs("c-nocmd", "");
+    Files.writeString(b.dir().resolve("config.json"),
+        Files.readString(b.dir().resolve("config.json")).replace("\"args\":[\"\"]", "\"args\":[]"));
+    assertEquals(0, f.run(b).code());
+    assertEquals(IMAGE + "\n", b.stdoutText());
+  }
+
+  @Test
+  void create_moduleInRootfs_layerNeverAsked() throws Exception {
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    Bundle b = f.bundle("c-file", "/hello.wat", "hello.wat", TaskFixture.resource("wasm/hello.wat"), "");
+    assertEquals(0, f.run(b).code());
+    assertEquals("hello\n", b.stdoutText());
+    assertEquals(List.of(), asked);
+  }
+
+  @Test
+  void create_imageWithoutWasmLayer_reportsTheMissingRootfsModule() {
+    fixture(null);
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-tar", "/app.wasm").spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(e.getMessage().startsWith("container c-tar: module /app.wasm not found in the container's root"),
+        e.getMessage());
+    assertTrue(f.tasks.isEmpty());
+  }
+
+  @Test
+  void create_layerNotWasm_namesContainerAndLayer() {
+    fixture("#!/bin/sh\necho hi\n".getBytes(StandardCharsets.UTF_8));
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-sh", "app.wasm").spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(e.getMessage().startsWith("container c-sh: the wasm layer " + LAYER + " of image " + IMAGE
+        + " is not a WebAssembly module"), e.getMessage());
+    assertEquals(List.of(), f.events.of("c-sh"));
+  }
+
+  @Test
+  void create_componentLayer_componentsNotSupported() {
+    byte[] component = {0, 'a', 's', 'm', 0x0d, 0, 1, 0};
+    fixture(component);
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-cmp", "app.wasm").spec()));
+    assertTrue(e.getMessage().contains("container c-cmp"), e.getMessage());
+    assertTrue(e.getMessage().contains("components are not supported"), e.getMessage());
+  }
+
+  @Test
+  void create_layerWithoutTheNamedExport_saysHowToNameOne() {
+    fixture(TaskFixture.resource("wasm/hello.wat"));
+    KrillException e = assertThrows(KrillException.class,
+        () -> f.tasks.create(emptyRootfs("c-fn", "app.wasm#serve").spec()));
+    assertTrue(e.getMessage().contains("has no exported function \"serve\""), e.getMessage());
+    assertTrue(e.getMessage().contains("process.args[0] = app.wasm#<function>"), e.getMessage());
+  }
+}
