@@ -40,7 +40,11 @@ strip --strip-unneeded "$TREE/lib/native/libwasmtime_jni.so"
 # java.logging then has to be named, as java.sql brought it in.
 found=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 17 \
     --class-path "$TREE/lib/*:$TREE/lib/cli/*" "$TREE"/lib/*.jar "$TREE"/lib/cli/*.jar 2>/dev/null | tail -n1)
-modules=$(echo "$found,java.logging" | tr ',' '\n' | grep -v -x -e java.desktop -e java.sql | sort -u | paste -sd, -)
+# jdeps cannot see service providers: HTTPS (java.net.http) needs jdk.crypto.ec for the ECDHE key
+# exchange nearly every registry offers, or handshakes fail at run time.
+extra=java.logging
+case ",$found," in *,java.net.http,*) extra="$extra,jdk.crypto.ec" ;; esac
+modules=$(echo "$found,$extra" | tr ',' '\n' | grep -v -x -e java.desktop -e java.sql | sort -u | paste -sd, -)
 echo "dist: jdeps: $found; bundling: $modules"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
     --compress=2 --output "$TREE/jre"
