@@ -2,6 +2,7 @@ package io.krill.shim;
 
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.runtime.EventSink;
+import io.krill.runtime.ImageModules;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.engine.WasmEngine;
 import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
@@ -61,7 +62,12 @@ public final class Daemon {
       publisher.publish(event);
     };
     WasmEngine engine = new WasmtimeEngine(options.cacheDir());
-    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher());
+    // Without containerd's address (tests) there is no content store; only rootfs modules run.
+    ContainerdContentStore content = options.address().isEmpty() ? null
+        : new ContainerdContentStore(ContainerdContentStore.socketOf(options.address()), options.namespace());
+    ImageModules images = content == null ? ImageModules.NONE
+        : new ContentStoreModules(content, options.cacheDir().map(d -> d.resolve("layers")));
+    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher(), images);
     TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
       touch();
       command.run();
@@ -86,6 +92,9 @@ public final class Daemon {
         String.valueOf(options.idleTimeout().toSeconds()));
     server.close();
     publisher.close();
+    if (content != null) {
+      content.close();
+    }
     engine.close();
   }
 
