@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.krill.oci.image.Digest;
+import io.krill.oci.image.MediaTypes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -125,6 +127,100 @@ class ImageE2ETest extends KrillE2E {
             }
             c.assertNoLeaks();
         }
+    }
+
+    /** Pushes an OCI layout directory; returns the reference. */
+    private static String push(Path layout, String ref) {
+        krillOk("image", "push", layout.toString(), ref, "--plain-http");
+        return ref;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = ContainerdVersion.class, names = {"V1_7", "V2_1"})
+    void wasmLayerImages_moduleReadFromContentStore_cachedByDigest(ContainerdVersion v, @TempDir Path tmp)
+            throws IOException {
+        String repo = registry.host() + "/wasm-layers-" + v.label() + "/";
+        byte[] args = WasmLayerImages.unique(Files.readAllBytes(TestPrograms.path("args.wasm")));
+        byte[] hello = Files.readAllBytes(TestPrograms.path("hello.wasm"));
+        String runwasi = push(WasmLayerImages.runwasi(tmp.resolve("rw"), repo + "runwasi:v1",
+                MediaTypes.WASM_COMPONENT_LAYER_V0, args, "args.wasm"), repo + "runwasi:v1");
+        String contentLayer = push(WasmLayerImages.runwasi(tmp.resolve("cl"), repo + "content-layer:v1",
+                MediaTypes.WASM_CONTENT_LAYER_V1, hello, "hello.wasm"), repo + "content-layer:v1");
+        String wasmToOci = push(WasmLayerImages.wasmToOci(tmp.resolve("w2o"), repo + "w2o:v1", hello), repo + "w2o:v1");
+        byte[] script = "#!/bin/sh\necho hi\n".getBytes(StandardCharsets.UTF_8);
+        String notWasm = push(WasmLayerImages.runwasi(tmp.resolve("sh"), repo + "not-wasm:v1",
+                MediaTypes.WASM_COMPONENT_LAYER_V0, script, "app.wasm"), repo + "not-wasm:v1");
+        byte[] component = {0, 'a', 's', 'm', 0x0d, 0, 1, 0};
+        String componentImage = push(WasmLayerImages.runwasi(tmp.resolve("cmp"), repo + "component:v1",
+                MediaTypes.WASM_COMPONENT_LAYER_V0, component, "app.wasm"), repo + "component:v1");
+        try (Containerd c = Containerd.start(v)) {
+            for (String ref : List.of(runwasi, contentLayer, wasmToOci, notWasm, componentImage)) {
+                c.ok("-n", NS, "images", "pull", "--plain-http", ref);
+            }
+            // runwasi's convention: process.args is the guest's argv. ctr's own arguments replace all of it
+            // (the image's entrypoint included), so the first is argv[0].
+            assertEquals("arg[0]=prog\narg[1]=one\narg[2]=two words\n",
+                    argLines(runOk(c, NS, runwasi, id("rw"), "prog", "one", "two words").stdout()));
+            assertEquals("arg[0]=args.wasm\n", argLines(runOk(c, NS, runwasi, id("rw")).stdout()));
+            String digest = Digest.sha256(args).toString();
+            String log = daemonLogs(c);
+            assertEquals(1, count(log, "read " + digest + " (" + args.length + " bytes) from containerd"), log);
+            assertTrue(log.contains("layer cache hit for " + digest), log);
+
+            assertEquals(HELLO, runOk(c, NS, contentLayer, id("cl")).stdout());
+
+            // wasm-to-oci's own config type stops ctr before any container exists, like the CNCF artifact's.
+            Result w2o = run(c, NS, wasmToOci, id("w2o"));
+            assertFalse(w2o.ok(), w2o.toString());
+            assertTrue(w2o.stderr().contains("ctr: unknown image config media type application/vnd.wasm.config.v1+json"),
+                    w2o.toString());
+
+            String bad = id("sh");
+            Result sh = run(c, NS, notWasm, bad);
+            assertFalse(sh.ok(), sh.toString());
+            assertTrue(sh.stderr().contains("container " + bad + ": the wasm layer " + Digest.sha256(script)
+                    + " of image " + notWasm + " is not a WebAssembly module"), sh.toString());
+
+            String cmp = id("cmp");
+            Result comp = run(c, NS, componentImage, cmp);
+            assertFalse(comp.ok(), comp.toString());
+            assertTrue(comp.stderr().contains("container " + cmp + ": the wasm layer"), comp.toString());
+            assertTrue(comp.stderr().contains("components are not supported"), comp.toString());
+
+            // ctr run --config makes a container without an image, so there is no layer to read.
+            String cfg = id("cfg");
+            Path spec = tmp.resolve("spec.json");
+            Files.writeString(spec, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"hello.wasm\"],\"cwd\":\"/\","
+                    + "\"env\":[\"PATH=/bin\"]},\"root\":{\"path\":\"rootfs\"},\"linux\":{}}");
+            Result config = run(c, NS, "--config", spec.toString(), cfg);
+            assertFalse(config.ok(), config.toString());
+            assertTrue(config.stderr().contains("container " + cfg + ": module /hello.wasm not found in the container's"
+                    + " root filesystem"), config.toString());
+            c.assertNoLeaks();
+        }
+    }
+
+    private static String argLines(String stdout) {
+        return stdout.lines().filter(l -> l.startsWith("arg[")).map(l -> l + "\n").reduce("", String::concat);
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** Every krill daemon log of this containerd (daemons come and go with the idle timeout). */
+    private static String daemonLogs(Containerd c) throws IOException {
+        StringBuilder b = new StringBuilder();
+        try (var files = Files.walk(c.runDir())) {
+            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("daemon.log")).sorted().toList()) {
+                b.append(Files.readString(p));
+            }
+        }
+        return b.toString();
     }
 
     @Test
