@@ -40,6 +40,7 @@ import io.krill.ttrpc.Code;
 import io.krill.ttrpc.TtrpcException;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -49,6 +50,7 @@ import java.util.concurrent.CompletionStage;
  * encodes replies. No lifecycle logic lives here.
  */
 final class TaskService {
+  private static final System.Logger LOG = System.getLogger("krill.tasks");
   static final String SERVICE = "containerd.task.v2.Task";
   static final String VERSION = "0.1.0";
 
@@ -81,15 +83,22 @@ final class TaskService {
       try {
         return call.apply(request).handle((reply, error) -> {
           if (error != null) {
-            throw Errors.toTtrpc(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
-                ? c.getCause() : error);
+            throw logged(method, Errors.toTtrpc(error instanceof java.util.concurrent.CompletionException c
+                && c.getCause() != null ? c.getCause() : error));
           }
           return reply.toByteArray();
         });
       } catch (Exception e) {
-        throw Errors.toTtrpc(e);
+        throw logged(method, Errors.toTtrpc(e));
       }
     });
+  }
+
+  /** The daemon log says why a call failed (the message names the container), not only containerd's. */
+  private static TtrpcException logged(String method, TtrpcException e) {
+    boolean expected = e.code() == Code.NOT_FOUND || e.code() == Code.UNIMPLEMENTED;
+    LOG.log(expected ? Level.DEBUG : Level.WARNING, "{0} failed ({1}): {2}", method, e.code(), e.getMessage());
+    return e;
   }
 
   private static <T extends MessageLite> CompletionStage<T> done(T reply) {
