@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Turns a bundle into a {@link GuestSpec}: finds the module named by {@code process.args[0]}
@@ -81,6 +82,15 @@ final class ModuleLoader {
     List<String> argv = new ArrayList<>();
     argv.add(path);
     argv.addAll(args.subList(1, args.size()));
+    if (!WasmBinary.looksLikeWasm(bytes) && !looksLikeWat(bytes)) {
+      // A multi-platform index unpacked for linux gives an ELF here; its wasm entry is what krill should run.
+      List<String> imageArgv = new ArrayList<>(argv);
+      imageArgv.set(0, named);
+      Optional<ImageModules.ImageModule> layer = images.find(id);
+      if (layer.isPresent()) {
+        return fromLayer(id, layer.get(), entry, imageArgv);
+      }
+    }
     return check(id, path, "module " + path, path + "#<function>",
         "point process.args[0] at a .wasm file", entry, bytes, argv);
   }

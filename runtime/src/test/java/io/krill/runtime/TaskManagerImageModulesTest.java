@@ -77,6 +77,26 @@ class TaskManagerImageModulesTest {
   }
 
   @Test
+  void create_rootfsHoldsAnElf_runsTheImageLayerInstead() throws Exception {
+    // ctr run without --platform unpacks the linux/amd64 entry of an index; its wasip1/wasm entry has the module.
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    byte[] elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+    Bundle b = f.bundle("c-elf", "/app\",\"one", "app", elf, "");
+    assertEquals(0, f.run(b).code());
+    assertEquals("/app\none\n", b.stdoutText());
+    assertEquals(List.of("c-elf"), asked);
+  }
+
+  @Test
+  void create_rootfsHoldsAnElfAndNoLayer_saysRunItWithRunc() {
+    fixture(null);
+    byte[] elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+    KrillException e = assertThrows(KrillException.class,
+        () -> f.tasks.create(f.bundle("c-elf2", "/app", "app", elf, "").spec()));
+    assertTrue(e.getMessage().contains("a Linux executable (ELF), not WebAssembly: run it with runc"), e.getMessage());
+  }
+
+  @Test
   void create_imageWithoutWasmLayer_reportsTheMissingRootfsModule() {
     fixture(null);
     KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-tar", "/app.wasm").spec()));

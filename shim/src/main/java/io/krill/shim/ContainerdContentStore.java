@@ -111,8 +111,8 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
 
   private static IOException failed(String call, StatusRuntimeException e) {
     Status s = e.getStatus();
-    return new IOException(call + ": " + s.getCode() + (s.getDescription() == null ? "" : " (" + s.getDescription()
-        + ")"), e);
+    String message = call + ": " + s.getCode() + (s.getDescription() == null ? "" : " (" + s.getDescription() + ")");
+    return s.getCode() == Status.Code.NOT_FOUND ? new ContentStore.NotFound(message, e) : new IOException(message, e);
   }
 
   @Override

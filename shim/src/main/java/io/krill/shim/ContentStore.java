@@ -19,4 +19,14 @@ interface ContentStore {
 
   /** The blob's bytes as stored, unverified: the caller checks them against the descriptor. */
   InputStream read(Digest digest) throws IOException;
+
+  /**
+   * containerd does not hold the object: after a pull of one platform of a multi-platform index, the other
+   * platforms' manifests and layers are absent, and that deserves its own advice.
+   */
+  final class NotFound extends IOException {
+    NotFound(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 }

@@ -71,14 +71,33 @@ final class ContentStoreModules implements ImageModules {
   private Manifest manifest(String id, String name) {
     try {
       Descriptor target = store.imageTarget(name);
+      boolean multiPlatform = false;
       if (MediaTypes.INDEXES.contains(target.mediaType())) {
-        target = Index.parse(small(target)).wasmManifest();
+        Index index = Index.parse(small(target));
+        multiPlatform = index.manifests().size() > 1 && index.wasmEntry().isPresent();
+        target = index.wasmManifest();
       }
       if (!MediaTypes.MANIFESTS.contains(target.mediaType())) {
         throw invalid(id, "image " + name + ": " + target.digest() + " has media type " + target.mediaType()
             + ", neither an image index nor a manifest");
       }
-      return Manifest.parse(small(target));
+      Manifest manifest;
+      try {
+        manifest = Manifest.parse(small(target));
+      } catch (ContentStore.NotFound e) {
+        if (!multiPlatform) {
+          throw e;
+        }
+        // ctr and the CRI pull only the host's entry of an index unless told otherwise.
+        throw invalid(id, "image " + name + " has a wasip1/wasm entry, but containerd holds only another platform's"
+            + " content: pull it with `ctr images pull --platform wasip1/wasm " + name + "` (or --all-platforms)");
+      }
+      if (multiPlatform && !WasmShape.detect(manifest).isArtifact()) {
+        // Its module is inside a tar layer that containerd unpacked only if the container was made from it.
+        throw invalid(id, "the root filesystem holds no module: it was unpacked from another platform's entry of"
+            + " image " + name + "; run its wasip1/wasm entry with `ctr run --platform wasip1/wasm`");
+      }
+      return manifest;
     } catch (IllegalArgumentException e) {
       throw invalid(id, "image " + name + ": " + e.getMessage());
     } catch (IOException e) {

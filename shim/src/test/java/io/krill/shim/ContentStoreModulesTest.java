@@ -114,6 +114,32 @@ class ContentStoreModulesTest {
   }
 
   @Test
+  void find_indexWasmEntryNotPulled_saysPullWithPlatform() {
+    Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
+    Descriptor linux = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
+    Descriptor layer = store.put(MediaTypes.WASM_LAYER, MODULE);
+    Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, layer).withPlatform(Platform.WASIP1);
+    store.container("c1", IMAGE, store.index(linux, wasm));
+    store.blobs.remove(wasm.digest());
+    KrillException e = fails("c1");
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(e.getMessage().contains("image " + IMAGE + " has a wasip1/wasm entry, but containerd holds only another"
+        + " platform's content: pull it with `ctr images pull --platform wasip1/wasm " + IMAGE + "`"), e.getMessage());
+  }
+
+  @Test
+  void find_indexWasmEntryWithTarLayers_saysRunWithPlatform() {
+    Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
+    Descriptor linux = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
+    Descriptor wasmTar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("wasm tar"));
+    Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, wasmTar).withPlatform(Platform.WASIP1);
+    store.container("c1", IMAGE, store.index(linux, wasm));
+    KrillException e = fails("c1");
+    assertTrue(e.getMessage().contains("unpacked from another platform's entry of image " + IMAGE
+        + "; run its wasip1/wasm entry with `ctr run --platform wasip1/wasm`"), e.getMessage());
+  }
+
+  @Test
   void find_indexWithoutWasmEntry_namesContainerAndImage() {
     Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
     Descriptor amd = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));

@@ -47,7 +47,7 @@ final class FakeContentStore implements ContentStore {
     reads.add(digest);
     byte[] b = blobs.get(digest);
     if (b == null) {
-      throw new IOException("Content.Read " + digest + ": NOT_FOUND");
+      throw new ContentStore.NotFound("Content.Read " + digest + ": NOT_FOUND", null);
     }
     return new ByteArrayInputStream(b);
   }

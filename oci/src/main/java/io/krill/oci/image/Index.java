@@ -51,10 +51,7 @@ public record Index(String mediaType, List<Descriptor> manifests, Map<String, St
    * is ambiguous and refused rather than guessed.
    */
   public Descriptor wasmManifest() {
-    Optional<Descriptor> wasm = manifests.stream()
-        .filter(d -> d.platform() != null && d.platform().isWasm()
-            && (d.platform().os().equals("wasip1") || d.platform().os().equals("wasi")))
-        .findFirst();
+    Optional<Descriptor> wasm = wasmEntry();
     if (wasm.isPresent()) {
       return wasm.get();
     }
@@ -63,6 +60,14 @@ public record Index(String mediaType, List<Descriptor> manifests, Map<String, St
     }
     throw new IllegalArgumentException("the image index has " + manifests.size()
         + " manifests and none for wasip1/wasm or wasi/wasm");
+  }
+
+  /** The {@code wasip1/wasm} or {@code wasi/wasm} entry, if the index names one. */
+  public Optional<Descriptor> wasmEntry() {
+    return manifests.stream()
+        .filter(d -> d.platform() != null && d.platform().isWasm()
+            && (d.platform().os().equals("wasip1") || d.platform().os().equals("wasi")))
+        .findFirst();
   }
 
   public ObjectNode toJson() {
