@@ -46,7 +46,12 @@ public final class Daemon {
       return;
     }
     LogFormat.install(options);
-    new Daemon(options).run();
+    try {
+      new Daemon(options).run();
+    } catch (SocketClaim.Taken e) {
+      LOG.log(Level.ERROR, "krill daemon for namespace {0}: {1}", options.namespace(), e.getMessage());
+      System.exit(1);
+    }
     System.exit(0);
   }
 
@@ -76,16 +81,22 @@ public final class Daemon {
     TaskService.register(server, SHIM_SERVICE, "Cleanup", DeleteRequest::parseFrom,
         r -> CompletableFuture.completedFuture(TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
     server.onAccept(this::touch);
-    server.start();
+    if (options.foreground() && options.runDir() != null) {
+      SocketClaim.claim(options.runDir(), options.socket(), server::start);
+    } else {
+      server.start();
+    }
     LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", String.valueOf(pid),
         options.namespace(), options.socket(), options.address());
     timer.execute(() -> warmUp(engine));
     long idleNanos = options.idleTimeout().toNanos();
-    timer.scheduleWithFixedDelay(() -> {
-      if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
-        stopped.complete(null);
-      }
-    }, 200, 200, TimeUnit.MILLISECONDS);
+    if (options.idleExits()) {
+      timer.scheduleWithFixedDelay(() -> {
+        if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
+          stopped.complete(null);
+        }
+      }, 200, 200, TimeUnit.MILLISECONDS);
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close));
     stopped.join();
     LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", String.valueOf(pid),

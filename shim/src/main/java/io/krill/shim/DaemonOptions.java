@@ -9,11 +9,12 @@ import java.util.logging.Level;
 /**
  * The daemon's settings: flags from the launcher (Go style: {@code -name value}), then environment
  * variables that containerd passes through to its shims, then the node's settings file
- * ({@link DaemonConfigFile}), then defaults.
+ * ({@link DaemonConfigFile}), then defaults. {@code -foreground} marks a daemon started by an
+ * operator or service manager ({@code krill daemon}) rather than spawned by the launcher.
  */
 record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAddress, Path runDir,
     boolean debug, Duration idleTimeout, Optional<Path> cacheDir, long defaultMemoryLimit, Level logLevel,
-    long logMaxBytes) {
+    long logMaxBytes, boolean foreground) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   static DaemonOptions parse(String[] args, Map<String, String> env) {
@@ -27,14 +28,18 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
     String ttrpc = null;
     String runDir = null;
     boolean debug = false;
+    boolean foreground = false;
+    String idleFlag = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i].replaceFirst("^--?", "");
       String value = i + 1 < args.length ? args[i + 1] : null;
-      if (value == null && !a.equals("debug")) {
+      if (value == null && !a.equals("debug") && !a.equals("foreground")) {
         throw new IllegalArgumentException("option " + args[i] + " needs a value");
       }
       switch (a) {
         case "debug" -> debug = true;
+        case "foreground" -> foreground = true;
+        case "idle-timeout" -> { idleFlag = value; i++; }
         case "socket" -> { socket = value; i++; }
         case "namespace" -> { namespace = value; i++; }
         case "address" -> { address = value; i++; }
@@ -51,14 +56,24 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
       ttrpc = env.getOrDefault("TTRPC_ADDRESS", address.isEmpty() ? "" : address + ".ttrpc");
     }
     ttrpc = ttrpc.replaceFirst("^unix://", "");
-    Duration idle = Duration.ofMillis((long) (Double.parseDouble(file.get("idle_timeout", env, "30")) * 1000));
+    // 0 means never: a daemon a service manager keeps warm must not leave on its own.
+    Duration idle = Duration.ofMillis((long) (Double.parseDouble(
+        idleFlag != null ? idleFlag : file.get("idle_timeout", env, "30")) * 1000));
+    if (idle.isNegative()) {
+      throw new IllegalArgumentException("idle_timeout must not be negative");
+    }
     String cache = file.get("cache_dir", env, "/var/lib/krill/cache");
     long memory = Long.parseLong(file.get("default_memory_limit", env, "0"));
     Level level = debug ? Level.FINE : level(file.get("log_level", env, "info"));
     long logMax = Long.parseLong(file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
     return new DaemonOptions(Path.of(socket), namespace, address, ttrpc.isEmpty() ? null : Path.of(ttrpc),
         runDir == null ? null : Path.of(runDir), debug || level.intValue() <= Level.FINE.intValue(), idle,
-        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory, level, logMax);
+        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory, level, logMax, foreground);
+  }
+
+  /** Whether the daemon ever leaves on its own after its last task. */
+  boolean idleExits() {
+    return !idleTimeout.isZero();
   }
 
   private static Level level(String name) {

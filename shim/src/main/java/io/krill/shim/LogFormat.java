@@ -38,7 +38,7 @@ final class LogFormat extends Formatter {
   /**
    * Logs to {@code <runDir>/daemon.log} with size-based rotation when the launcher gave a run dir
    * (the launcher also points our stdout and stderr there, for what the JVM itself prints), else to
-   * stderr.
+   * stderr; a foreground daemon ({@code krill daemon}) logs to both.
    */
   static void install(DaemonOptions options) {
     Logger root = Logger.getLogger("");
@@ -49,10 +49,18 @@ final class LogFormat extends Formatter {
     if (options.runDir() != null) {
       RotatingLog log = new RotatingLog(options.runDir().resolve("daemon.log"), options.logMaxBytes());
       h = log;
-      // Stack traces Java code prints itself go through the same rotation instead of the launcher's fd.
-      PrintStream stream = log.printStream();
-      System.setOut(stream);
-      System.setErr(stream);
+      if (options.foreground()) {
+        // A service manager's journal gets every line too; stdout and stderr stay its own.
+        Handler console = new ConsoleHandler();
+        console.setFormatter(new LogFormat());
+        console.setLevel(options.logLevel());
+        root.addHandler(console);
+      } else {
+        // Stack traces Java code prints itself go through the same rotation instead of the launcher's fd.
+        PrintStream stream = log.printStream();
+        System.setOut(stream);
+        System.setErr(stream);
+      }
     } else {
       h = new ConsoleHandler();
     }

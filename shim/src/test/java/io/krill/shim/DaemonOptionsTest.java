@@ -88,6 +88,20 @@ class DaemonOptionsTest {
   }
 
   @Test
+  void parse_idleTimeoutFlag_winsOverEnvAndZeroNeverExits() {
+    DaemonOptions o = parse(Map.of("KRILL_IDLE_TIMEOUT", "5"), "-socket", "/s", "-foreground", "-idle-timeout", "0");
+    assertTrue(o.foreground());
+    assertFalse(o.idleExits());
+    assertTrue(parse(Map.of(), "-socket", "/s").idleExits());
+    assertFalse(parse(Map.of(), "-socket", "/s").foreground());
+  }
+
+  @Test
+  void parse_negativeIdleTimeout_illegalArgument() {
+    assertThrows(IllegalArgumentException.class, () -> parse(Map.of(), "-socket", "/s", "-idle-timeout", "-1"));
+  }
+
+  @Test
   void parse_badIdleTimeout_illegalArgument() {
     assertThrows(IllegalArgumentException.class, () -> parse(Map.of("KRILL_IDLE_TIMEOUT", "soon"), "-socket", "/s"));
   }
