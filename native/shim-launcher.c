@@ -60,8 +60,11 @@ struct options {
     const char *id;
     const char *bundle;
     const char *socket;
+    const char *ttrpc_address;
     const char *action;
+    const char *unknown; /* first flag we did not know; only `daemon` refuses it */
     int debug;
+    int dry_run;
     int version;
     int info;
 };
@@ -208,6 +211,7 @@ static const char **value_flag(struct options *o, const char *name, size_t len)
     VF("id", id);
     VF("bundle", bundle);
     VF("socket", socket);
+    VF("ttrpc-address", ttrpc_address);
 #undef VF
     return NULL;
 }
@@ -219,6 +223,7 @@ static int *bool_flag(struct options *o, const char *name, size_t len)
     BF("debug", debug);
     BF("v", version);
     BF("info", info);
+    BF("dry-run", dry_run);
 #undef BF
     return NULL;
 }
@@ -234,7 +239,7 @@ static int parse_bool(const char *v)
 
 static int is_action(const char *s)
 {
-    return strcmp(s, "start") == 0 || strcmp(s, "delete") == 0;
+    return strcmp(s, "start") == 0 || strcmp(s, "delete") == 0 || strcmp(s, "daemon") == 0;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -275,6 +280,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             *bslot = val ? parse_bool(val) : 1;
             continue;
         }
+        if (!o->unknown)
+            o->unknown = a;
         /*
          * Unknown flag from a newer containerd: guess whether it takes a
          * value.  A trailing "start"/"delete" is the action, not a value.
@@ -660,7 +667,7 @@ static void exec_daemon(const char *java, char **argv, int log_fd)
 }
 
 static char **daemon_argv(const char *java, const char *home, const struct options *o,
-                          const struct daemon_paths *d, const char *ttrpc)
+                          const struct daemon_paths *d, const char *ttrpc, int foreground)
 {
     char *opts = strdup(env_nonempty("KRILL_JAVA_OPTS") ? getenv("KRILL_JAVA_OPTS") : "");
     size_t n = 0, cap = 32 + strlen(opts) / 2;
@@ -691,6 +698,11 @@ static char **daemon_argv(const char *java, const char *home, const struct optio
     argv[n++] = d->run_dir;
     if (o->debug)
         argv[n++] = "-debug";
+    if (foreground) {
+        argv[n++] = "-foreground";
+        argv[n++] = "-idle-timeout";
+        argv[n++] = "0";
+    }
     argv[n] = NULL;
     return argv;
 }
@@ -705,7 +717,7 @@ static void spawn_daemon(const char *home, const struct options *o, const struct
     const char *ttrpc = env_nonempty("TTRPC_ADDRESS");
     /* containerd's convention when it did not tell us: grpc address + ".ttrpc". */
     char *ttrpc_owned = ttrpc ? NULL : xasprintf("%s.ttrpc", o->address);
-    char **argv = daemon_argv(java, home, o, d, ttrpc ? ttrpc : ttrpc_owned);
+    char **argv = daemon_argv(java, home, o, d, ttrpc ? ttrpc : ttrpc_owned, 0);
 
     char *log_path = xasprintf("%s/daemon.log", d->run_dir);
     int log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -848,6 +860,74 @@ static int cmd_start(const struct options *in)
     if (write_all(STDOUT_FILENO, out, strlen(out)) != 0)
         start_fail("cannot write to stdout: %s", strerror(errno));
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* daemon: the same daemon, in the foreground, for a service manager     */
+
+/*
+ * `krill daemon` (the systemd unit's ExecStart) becomes the daemon a `start` would spawn for this
+ * address and namespace, same socket, run dir and java command line, so `start` finds it alive and
+ * never spawns another.  It execs in place, so the pid systemd started is the daemon.  The daemon
+ * itself claims the socket under the run dir's lock (-foreground): a daemon this launcher spawned
+ * may be holding it, and only the JVM knows when it is listening.
+ */
+#define DAEMON_USAGE "usage: krill daemon [--namespace k8s.io] [--address /run/containerd/containerd.sock] " \
+                     "[--ttrpc-address ADDR.ttrpc] [--debug] [--dry-run]"
+
+static int cmd_daemon(const struct options *in)
+{
+    struct options o = *in;
+    if (o.unknown && (strcmp(o.unknown, "-h") == 0 || strcmp(o.unknown, "--help") == 0)) {
+        puts(DAEMON_USAGE);
+        return 0;
+    }
+    if (o.unknown) {
+        fprintf(stderr, "krill daemon: unknown option %s\n", o.unknown);
+        goto usage;
+    }
+    if (!o.namespace)
+        o.namespace = "k8s.io";
+    if (!o.address)
+        o.address = "/run/containerd/containerd.sock";
+    if (!*o.namespace || !*o.address) {
+        fputs("krill daemon: --namespace and --address must not be empty\n", stderr);
+        goto usage;
+    }
+    start_ns = o.namespace;
+    char *home = krill_home();
+    if (!home)
+        start_fail("cannot resolve /proc/self/exe: %s", strerror(errno));
+    const char *why = NULL;
+    char *java = find_java(home, &why);
+    if (!java)
+        start_fail("%s", why);
+    const char *ttrpc = o.ttrpc_address ? o.ttrpc_address : env_nonempty("TTRPC_ADDRESS");
+    char *ttrpc_owned = ttrpc ? NULL : xasprintf("%s.ttrpc", o.address);
+    struct daemon_paths d;
+    daemon_paths(o.address, o.namespace, &d);
+    char **argv = daemon_argv(java, home, &o, &d, ttrpc ? ttrpc : ttrpc_owned, 1);
+    if (o.dry_run) {
+        printf("socket %s\nrun dir %s\nexec", d.socket, d.run_dir);
+        for (char **a = argv; *a; a++)
+            printf(" %s", *a);
+        putchar('\n');
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (mkdir_p(SOCKET_DIR, 0711) != 0)
+        start_fail("cannot create %s: %s", SOCKET_DIR, strerror(errno));
+    if (mkdir_p(d.run_dir, 0700) != 0)
+        start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)",
+                   d.run_dir, strerror(errno));
+    unsetenv("JAVA_TOOL_OPTIONS");
+    unsetenv("JDK_JAVA_OPTIONS");
+    unsetenv("_JAVA_OPTIONS");
+    execv(java, argv);
+    start_fail("cannot execute %s: %s", java, strerror(errno));
+
+usage:
+    fprintf(stderr, "%s\n", DAEMON_USAGE);
+    return 2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1244,13 +1324,17 @@ int main(int argc, char **argv)
         return cmd_info();
     if (!o.action) {
         fprintf(stderr, "krill: usage: %s -namespace NS -address ADDR -publish-binary BIN "
-                        "-id ID [-bundle DIR] [-debug] start|delete\n", SHIM_NAME);
+                        "-id ID [-bundle DIR] [-debug] start|delete\n"
+                        "       %s daemon [--namespace NS] [--address ADDR] (see krill daemon)\n",
+                SHIM_NAME, SHIM_NAME);
         return 1;
     }
     if (strcmp(o.action, "start") == 0)
         return cmd_start(&o);
     if (strcmp(o.action, "delete") == 0)
         return cmd_delete(&o);
-    fprintf(stderr, "krill: unknown action \"%s\" (expected start or delete)\n", o.action);
+    if (strcmp(o.action, "daemon") == 0)
+        return cmd_daemon(&o);
+    fprintf(stderr, "krill: unknown action \"%s\" (expected start, delete or daemon)\n", o.action);
     return 1;
 }

@@ -5,6 +5,11 @@
 set -eu
 self=$(readlink -f "$0")
 home=$(dirname "$(dirname "$self")")
+# The daemon is started by the launcher, in place: the pid a service manager started stays the
+# daemon's, and the socket, run dir and java command line are the ones containerd's `start` uses.
+if [ "${1:-}" = daemon ]; then
+    exec "$home/bin/containerd-shim-krill-v1" "$@"
+fi
 if [ -n "${KRILL_JAVA:-}" ]; then
     java=$KRILL_JAVA
 elif [ -x "$home/jre/bin/java" ]; then
