@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the release artifacts from a built dist/ (make build):
-#   dist/krill-<version>-linux-<arch>.tar.gz   krill-<version>/{bin,lib,jre,etc,packaging}
+#   dist/krill-<version>-linux-<arch>.tar.gz   krill-<version>/{bin,lib,jre,etc,packaging}; packaging/systemd
+#                                              holds krill@.service, which `krill install` puts in place
 #   dist/krill_<version>_<debarch>.deb          the same tree under /opt/krill
 # The Java runtime is made with jlink from the build JDK, holding only the modules krill uses, so a
 # node needs no Java of its own. Nothing is downloaded.
@@ -25,7 +26,7 @@ rm -rf "$STAGE"
 mkdir -p "$TREE/etc" "$TREE/packaging"
 cp -a "$DIST/bin" "$DIST/lib" "$TREE/"
 cp "$ROOT/packaging/config.toml" "$TREE/etc/config.toml"
-cp -a "$ROOT/packaging/runtimeclass.yaml" "$ROOT/packaging/kubernetes" "$TREE/packaging/"
+cp -a "$ROOT/packaging/runtimeclass.yaml" "$ROOT/packaging/kubernetes" "$ROOT/packaging/systemd" "$TREE/packaging/"
 
 # The binding's jar carries natives for five platforms (~70 MB unpacked) as a fallback for when
 # java.library.path lacks the library; the launcher always puts lib/native there, so none ship.

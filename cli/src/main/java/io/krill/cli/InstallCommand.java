@@ -13,7 +13,7 @@ import java.util.Set;
 
 /**
  * {@code krill install}: install tree, shim on containerd's PATH, krill's runtime in containerd's
- * config, a default {@code /etc/krill/config.toml}. Every step is idempotent; the config is the
+ * config, a default {@code /etc/krill/config.toml}, the systemd unit (never enabled). Every step is idempotent; the config is the
  * last thing written, so containerd never sees a runtime whose shim is not there yet.
  */
 final class InstallCommand implements Command {
@@ -98,6 +98,7 @@ final class InstallCommand implements Command {
       if (!Files.exists(node.krillConfig())) {
         steps.add("write default " + node.krillConfig());
       }
+      steps.add("write " + node.systemdUnit() + " (not enabled)");
       steps.forEach(s -> console.out().println("would " + s));
       String diff = UnifiedDiff.of(node.containerdConfig().toString(), plan.before().orElse(""),
           node.containerdConfig().toString(), plan.after());
@@ -116,6 +117,10 @@ final class InstallCommand implements Command {
       AtomicFile.write(node.krillConfig(), resource("config.toml"));
       console.out().println("wrote " + node.krillConfig());
     }
+    // Always rewritten: the unit's ExecStart must match the release just installed.
+    AtomicFile.write(node.systemdUnit(), resource("systemd/" + Node.UNIT));
+    console.out().println("wrote " + node.systemdUnit() + " (not enabled; to keep a daemon warm for the pods of"
+        + " this node: systemctl daemon-reload && systemctl enable --now krill@k8s.io)");
     if (plan.changes()) {
       if (plan.before().isPresent()) {
         AtomicFile.write(node.backup(), plan.before().get());

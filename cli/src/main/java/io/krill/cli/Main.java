@@ -15,13 +15,17 @@ public final class Main {
 
   static Main standard() {
     return new Main(List.of(new InstallCommand(), new UninstallCommand(), new VersionCommand(), new DoctorCommand(),
-        new ImageCommand()));
+        new ImageCommand(), new DaemonCommand()));
   }
 
   public static void main(String[] args) {
     String home = System.getProperty("krill.home", ".");
     Console console = new Console(System.out, System.err, System.getenv(), Path.of(home).toAbsolutePath().normalize());
     System.exit(standard().run(List.of(args), console));
+  }
+
+  Map<String, Command> commands() {
+    return commands;
   }
 
   int run(List<String> args, Console console) {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
  */
 record Node(Path root, Path containerdConfig) {
   static final String SHIM = "containerd-shim-krill-v1";
+  static final String UNIT = "krill@.service";
 
   static Node of(Path root, Path configOrNull) {
     Path r = root.toAbsolutePath().normalize();
@@ -34,6 +35,11 @@ record Node(Path root, Path containerdConfig) {
 
   Path krillConfig() {
     return root.resolve("etc/krill/config.toml");
+  }
+
+  /** krill's systemd template unit; instances ({@code krill@k8s.io}) are enabled by the operator. */
+  Path systemdUnit() {
+    return root.resolve("etc/systemd/system").resolve(UNIT);
   }
 
   Path backup() {

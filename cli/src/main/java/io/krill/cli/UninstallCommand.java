@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * {@code krill uninstall}: removes exactly what install added to containerd's config (the marked
- * block), and krill's links from PATH. The install tree and {@code /etc/krill} stay, so running
+ * block), krill's links from PATH and its systemd unit. The install tree and {@code /etc/krill} stay, so running
  * daemons are not pulled from under containerd; delete {@code /opt/krill} after a restart.
  */
 final class UninstallCommand implements Command {
@@ -56,6 +56,29 @@ final class UninstallCommand implements Command {
         console.out().println("removed " + link);
       }
     }
+    removeUnit(node, console);
     return 0;
+  }
+
+  /** An enabled instance would be left pointing at nothing, so the unit stays until it is disabled. */
+  private static void removeUnit(Node node, Console console) throws java.io.IOException {
+    if (!Files.exists(node.systemdUnit())) {
+      return;
+    }
+    List<String> enabled = enabledInstances(node.systemdUnit().getParent());
+    if (!enabled.isEmpty()) {
+      console.err().println("warning: left " + node.systemdUnit() + ": " + String.join(", ", enabled)
+          + " still enabled; run systemctl disable --now " + String.join(" ", enabled) + ", then krill uninstall again");
+      return;
+    }
+    Files.delete(node.systemdUnit());
+    console.out().println("removed " + node.systemdUnit());
+  }
+
+  private static List<String> enabledInstances(Path systemDir) throws java.io.IOException {
+    try (var wants = Files.find(systemDir, 2, (p, a) -> p.getParent().getFileName().toString().endsWith(".wants")
+        && p.getFileName().toString().matches("krill@.+\\.service"))) {
+      return wants.map(p -> p.getFileName().toString()).distinct().sorted().toList();
+    }
   }
 }

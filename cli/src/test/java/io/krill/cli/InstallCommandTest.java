@@ -61,6 +61,10 @@ class InstallCommandTest {
     assertEquals(Path.of("../../../opt/krill/bin/" + Node.SHIM), Files.readSymbolicLink(root.resolve("usr/local/bin").resolve(Node.SHIM)));
     assertTrue(Files.readString(root.resolve("etc/krill/config.toml")).contains("cache_dir"));
     assertTrue(out.toString().contains("kind: RuntimeClass"), out.toString());
+    Path unit = root.resolve("etc/systemd/system/krill@.service");
+    assertTrue(Files.readString(unit).contains("ExecStart=/opt/krill/bin/krill daemon"));
+    assertTrue(out.toString().contains("systemctl enable --now krill@k8s.io"), out.toString());
+    assertFalse(Files.exists(root.resolve("etc/systemd/system/multi-user.target.wants")), "never enabled");
 
     assertEquals(0, krill("install", "--root", root.toString()));
     assertEquals(installed, Files.readString(config));
@@ -69,6 +73,17 @@ class InstallCommandTest {
     assertEquals(ContainerdConfigTest.V2, Files.readString(config));
     assertFalse(Files.exists(root.resolve("usr/local/bin").resolve(Node.SHIM)));
     assertFalse(Files.exists(root.resolve("etc/containerd/config.toml.krill-backup")));
+    assertFalse(Files.exists(unit));
+  }
+
+  @Test
+  void uninstall_enabledInstance_unitKeptWithAdvice() throws Exception {
+    assertEquals(0, krill("install", "--root", root.toString(), "--containerd", fakeContainerd("1.7.24").toString()));
+    Path wants = Files.createDirectories(root.resolve("etc/systemd/system/multi-user.target.wants"));
+    Files.createSymbolicLink(wants.resolve("krill@k8s.io.service"), Path.of("../krill@.service"));
+    assertEquals(0, krill("uninstall", "--root", root.toString()), out.toString());
+    assertTrue(Files.exists(root.resolve("etc/systemd/system/krill@.service")));
+    assertTrue(out.toString().contains("systemctl disable --now krill@k8s.io.service"), out.toString());
   }
 
   @Test
