@@ -19,6 +19,12 @@ elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
 else
     java=java
 fi
+# The CRI daemon is long-lived and runs guests in-process: default GC and JIT, plus its own jars.
+if [ "${1:-}" = cri ]; then
+    shift
+    exec "$java" -Dkrill.home="$home" -Djava.library.path="$home/lib/native" \
+        -cp "$home/lib/*:$home/lib/cri/*" io.krill.cri.CriMain "$@"
+fi
 # Serial GC and no JIT tiers beyond C1: the CLI lives for a second and should not cost a node more.
 exec "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
     -Dkrill.home="$home" -Djava.library.path="$home/lib/native" \

@@ -1,0 +1,58 @@
+package io.krill.cri;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.krill.oci.RuntimeSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The config.json of a CRI container. The root is the image's unpacked tree itself, preopened read-only:
+ * images are shared by every container made from them, and wasm guests write through bind mounts (CRI
+ * volumes), so krill neither copies nor overlays the tree. A wasm-layer image gets an empty root and its
+ * module from the image store.
+ */
+final class BundleWriter {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private BundleWriter() {}
+
+  static byte[] configJson(ContainerRequest req, StoredImage image, Path root) throws IOException {
+    List<String> argv = argv(req.command(), req.args(), image.entrypoint(), image.cmd());
+    String cwd = !req.workingDir().isEmpty() ? req.workingDir() : image.workingDir().isEmpty() ? "/"
+        : image.workingDir();
+    Map<String, String> annotations = new LinkedHashMap<>(req.annotations());
+    annotations.put("io.kubernetes.cri.container-type", "container");
+    annotations.put("io.kubernetes.cri.sandbox-id", req.podId());
+    annotations.put("io.kubernetes.cri.container-name", req.name());
+    annotations.put("io.kubernetes.cri.image-name", req.image());
+    RuntimeSpec spec = new RuntimeSpec("1.0.2", new RuntimeSpec.Process(argv, env(image.env(), req.env()), cwd, false),
+        new RuntimeSpec.Root(root.toAbsolutePath().toString(), true),
+        req.mounts().stream().map(CriRuntime::bind).toList(), annotations,
+        new RuntimeSpec.Linux(new RuntimeSpec.Resources(new RuntimeSpec.Memory(
+            req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)), List.of()), null);
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
+  }
+
+  /** Kubernetes' rule: command replaces the entrypoint (and drops cmd), args replace cmd. */
+  static List<String> argv(List<String> command, List<String> args, List<String> entrypoint, List<String> cmd) {
+    List<String> out = new ArrayList<>(command.isEmpty() ? entrypoint : command);
+    out.addAll(!args.isEmpty() ? args : command.isEmpty() ? cmd : List.of());
+    return out;
+  }
+
+  /** The image's environment with the container's on top, by variable name, keeping first-seen order. */
+  static List<String> env(List<String> image, List<String> container) {
+    Map<String, String> byName = new LinkedHashMap<>();
+    for (String kv : image) {
+      byName.put(kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv, kv);
+    }
+    for (String kv : container) {
+      byName.put(kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv, kv);
+    }
+    return List.copyOf(byName.values());
+  }
+}

@@ -1,0 +1,204 @@
+package io.krill.cri;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import io.krill.cri.api.v1.Container;
+import io.krill.cri.api.v1.ContainerAttributes;
+import io.krill.cri.api.v1.ContainerConfig;
+import io.krill.cri.api.v1.ContainerFilter;
+import io.krill.cri.api.v1.ContainerMetadata;
+import io.krill.cri.api.v1.ContainerState;
+import io.krill.cri.api.v1.ContainerStats;
+import io.krill.cri.api.v1.ContainerStatsRequest;
+import io.krill.cri.api.v1.ContainerStatsResponse;
+import io.krill.cri.api.v1.ContainerStatus;
+import io.krill.cri.api.v1.ContainerStatusRequest;
+import io.krill.cri.api.v1.ContainerStatusResponse;
+import io.krill.cri.api.v1.CpuUsage;
+import io.krill.cri.api.v1.CreateContainerRequest;
+import io.krill.cri.api.v1.CreateContainerResponse;
+import io.krill.cri.api.v1.ExecSyncRequest;
+import io.krill.cri.api.v1.ExecSyncResponse;
+import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.ListContainerStatsRequest;
+import io.krill.cri.api.v1.ListContainerStatsResponse;
+import io.krill.cri.api.v1.ListContainersRequest;
+import io.krill.cri.api.v1.ListContainersResponse;
+import io.krill.cri.api.v1.MemoryUsage;
+import io.krill.cri.api.v1.Mount;
+import io.krill.cri.api.v1.RemoveContainerRequest;
+import io.krill.cri.api.v1.RemoveContainerResponse;
+import io.krill.cri.api.v1.StartContainerRequest;
+import io.krill.cri.api.v1.StartContainerResponse;
+import io.krill.cri.api.v1.StopContainerRequest;
+import io.krill.cri.api.v1.StopContainerResponse;
+import io.krill.cri.api.v1.UInt64Value;
+import io.krill.runtime.ErrorCode;
+import io.krill.runtime.KrillException;
+import io.krill.runtime.TaskState;
+import io.krill.runtime.TaskStats;
+import java.nio.file.Path;
+
+/** runtime.v1.RuntimeService, container calls: protobuf in, {@link CriRuntime} calls, protobuf out. */
+final class ContainerFrontDoor extends RuntimeFrontDoor {
+  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network) {
+    super(pods, runtime, network);
+  }
+
+  @Override
+  public void createContainer(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
+    GrpcErrors.unary("CreateContainer", out, () -> {
+      Pod pod = pods.get(req.getPodSandboxId());
+      if (!pod.ready()) {
+        throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pod sandbox " + pod.id() + " is not ready");
+      }
+      ContainerConfig c = req.getConfig();
+      String logDir = !req.getSandboxConfig().getLogDirectory().isEmpty()
+          ? req.getSandboxConfig().getLogDirectory() : pod.logDirectory();
+      String logPath = logDir.isEmpty() || c.getLogPath().isEmpty() ? "" : Path.of(logDir, c.getLogPath()).toString();
+      ContainerRequest r = new ContainerRequest(pod.id(), c.getMetadata().getName(), c.getMetadata().getAttempt(),
+          c.getImage().getImage(), c.getCommandList(), c.getArgsList(), c.getWorkingDir(),
+          c.getEnvsList().stream().map(kv -> kv.getKey() + "=" + kv.getValue()).toList(),
+          c.getMountsList().stream().map(m -> new CriContainer.MountSpec(m.getContainerPath(), m.getHostPath(),
+              m.getReadonly())).toList(),
+          c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes());
+      if (c.getTty()) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a tty is not supported by krill");
+      }
+      return CreateContainerResponse.newBuilder().setContainerId(runtime.create(r)).build();
+    });
+  }
+
+  @Override
+  public void startContainer(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
+    GrpcErrors.unary("StartContainer", out, () -> {
+      runtime.start(req.getContainerId());
+      return StartContainerResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void stopContainer(StopContainerRequest req, StreamObserver<StopContainerResponse> out) {
+    GrpcErrors.unary("StopContainer", out, () -> {
+      runtime.stop(req.getContainerId(), req.getTimeout());
+      return StopContainerResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void removeContainer(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
+    GrpcErrors.unary("RemoveContainer", out, () -> {
+      runtime.remove(req.getContainerId());
+      return RemoveContainerResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void listContainers(ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
+    GrpcErrors.unary("ListContainers", out, () -> {
+      ContainerFilter f = req.getFilter();
+      ListContainersResponse.Builder b = ListContainersResponse.newBuilder();
+      for (CriContainer c : runtime.list()) {
+        ContainerState state = state(c);
+        if ((!f.getId().isEmpty() && !c.id().startsWith(f.getId()))
+            || (!f.getPodSandboxId().isEmpty() && !c.podId().startsWith(f.getPodSandboxId()))
+            || (f.hasState() && f.getState().getState() != state)
+            || !Pod.matches(c.labels(), f.getLabelSelectorMap())) {
+          continue;
+        }
+        b.addContainers(Container.newBuilder().setId(c.id()).setPodSandboxId(c.podId()).setMetadata(metadata(c))
+            .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
+            .setState(state).setCreatedAt(c.createdAtNanos()).putAllLabels(c.labels())
+            .putAllAnnotations(c.annotations()));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void containerStatus(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
+    GrpcErrors.unary("ContainerStatus", out, () -> {
+      CriContainer c = runtime.get(req.getContainerId());
+      ContainerState state = state(c);
+      ContainerStatus.Builder s = ContainerStatus.newBuilder().setId(c.id()).setMetadata(metadata(c)).setState(state)
+          .setCreatedAt(c.createdAtNanos()).setStartedAt(c.startedAtNanos())
+          .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
+          .putAllLabels(c.labels()).putAllAnnotations(c.annotations()).setLogPath(c.logPath());
+      c.mounts().forEach(m -> s.addMounts(Mount.newBuilder().setContainerPath(m.containerPath())
+          .setHostPath(m.hostPath()).setReadonly(m.readOnly())));
+      if (state == ContainerState.CONTAINER_EXITED) {
+        s.setFinishedAt(c.finishedAtNanos()).setExitCode(c.exitCode()).setReason(c.reason()).setMessage(c.message());
+      }
+      return ContainerStatusResponse.newBuilder().setStatus(s).build();
+    });
+  }
+
+  @Override
+  public void execSync(ExecSyncRequest req, StreamObserver<ExecSyncResponse> out) {
+    GrpcErrors.unary("ExecSync", out, () -> {
+      CriContainer c = runtime.get(req.getContainerId());
+      if (req.getCmdCount() == 0) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "ExecSync needs a command");
+      }
+      ExecRunner.Result r = ExecRunner.run(runtime.tasks(), c.id(), runtime.bundle(c), req.getCmdList(),
+          req.getTimeout());
+      return ExecSyncResponse.newBuilder().setStdout(ByteString.copyFrom(r.stdout()))
+          .setStderr(ByteString.copyFrom(r.stderr())).setExitCode(r.exitCode()).build();
+    });
+  }
+
+  @Override
+  public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
+    GrpcErrors.unary("ContainerStats", out, () -> ContainerStatsResponse.newBuilder()
+        .setStats(stats(runtime.get(req.getContainerId()))).build());
+  }
+
+  @Override
+  public void listContainerStats(ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
+    GrpcErrors.unary("ListContainerStats", out, () -> {
+      var f = req.getFilter();
+      ListContainerStatsResponse.Builder b = ListContainerStatsResponse.newBuilder();
+      for (CriContainer c : runtime.list()) {
+        if ((f.getId().isEmpty() || c.id().startsWith(f.getId()))
+            && (f.getPodSandboxId().isEmpty() || c.podId().startsWith(f.getPodSandboxId()))
+            && Pod.matches(c.labels(), f.getLabelSelectorMap()) && state(c) == ContainerState.CONTAINER_RUNNING) {
+          b.addStats(stats(c));
+        }
+      }
+      return b.build();
+    });
+  }
+
+  /** CPU time and linear-memory bytes from the core; a container that is not running has none. */
+  private ContainerStats stats(CriContainer c) {
+    ContainerStats.Builder b = ContainerStats.newBuilder().setAttributes(ContainerAttributes.newBuilder()
+        .setId(c.id()).setMetadata(metadata(c)).putAllLabels(c.labels()).putAllAnnotations(c.annotations()));
+    if (state(c) == ContainerState.CONTAINER_RUNNING) {
+      TaskStats t = runtime.tasks().stats(c.id());
+      long now = CriRuntime.now();
+      b.setCpu(CpuUsage.newBuilder().setTimestamp(now)
+          .setUsageCoreNanoSeconds(UInt64Value.newBuilder().setValue(t.cpuNanos())));
+      MemoryUsage.Builder m = MemoryUsage.newBuilder().setTimestamp(now)
+          .setWorkingSetBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()))
+          .setUsageBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()));
+      if (t.memoryLimitBytes() > 0) {
+        m.setAvailableBytes(UInt64Value.newBuilder().setValue(Math.max(0, t.memoryLimitBytes() - t.memoryBytes())));
+      }
+      b.setMemory(m);
+    }
+    return b.build();
+  }
+
+  private ContainerState state(CriContainer c) {
+    TaskState s = runtime.state(c);
+    return switch (s) {
+      case CREATED -> ContainerState.CONTAINER_CREATED;
+      case RUNNING -> ContainerState.CONTAINER_RUNNING;
+      case STOPPED, DELETED -> ContainerState.CONTAINER_EXITED;
+    };
+  }
+
+  private static ContainerMetadata metadata(CriContainer c) {
+    return ContainerMetadata.newBuilder().setName(c.name()).setAttempt(c.attempt()).build();
+  }
+}

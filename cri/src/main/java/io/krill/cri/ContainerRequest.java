@@ -1,0 +1,18 @@
+package io.krill.cri;
+
+import java.util.List;
+import java.util.Map;
+
+/** What CreateContainer asks for, protobuf-free; {@code logPath} is absolute or empty (no log). */
+record ContainerRequest(String podId, String name, int attempt, String image, List<String> command,
+    List<String> args, String workingDir, List<String> env, List<CriContainer.MountSpec> mounts,
+    Map<String, String> labels, Map<String, String> annotations, String logPath, long memoryLimitBytes) {
+  ContainerRequest {
+    command = List.copyOf(command);
+    args = List.copyOf(args);
+    env = List.copyOf(env);
+    mounts = List.copyOf(mounts);
+    labels = Map.copyOf(labels);
+    annotations = Map.copyOf(annotations);
+  }
+}

@@ -1,0 +1,64 @@
+package io.krill.cri;
+
+import io.krill.runtime.TaskManager;
+import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * {@code krill cri}: the composition root of the CRI daemon. Options: {@code --socket PATH} (default
+ * /run/krill/krill.sock), {@code --root DIR} (default /var/lib/krill/cri), {@code --cni-conf-dir},
+ * {@code --cni-bin-dir}, {@code --plain-http-registry HOST:PORT} (repeatable; loopback registries always are).
+ */
+public final class CriMain {
+  private CriMain() {}
+
+  public static void main(String[] argv) throws Exception {
+    Path socket = Path.of("/run/krill/krill.sock");
+    Path root = Path.of("/var/lib/krill/cri");
+    Path cniConf = CniNetwork.DEFAULT_CONF_DIR;
+    Path cniBin = CniNetwork.DEFAULT_BIN_DIR;
+    Set<String> plainHttp = new HashSet<>();
+    for (int i = 0; i < argv.length; i++) {
+      String a = argv[i];
+      if (i + 1 >= argv.length) {
+        usage("missing value for " + a);
+      }
+      switch (a) {
+        case "--socket" -> socket = Path.of(argv[++i]);
+        case "--root" -> root = Path.of(argv[++i]);
+        case "--cni-conf-dir" -> cniConf = Path.of(argv[++i]);
+        case "--cni-bin-dir" -> cniBin = Path.of(argv[++i]);
+        case "--plain-http-registry" -> plainHttp.add(argv[++i]);
+        default -> usage("unknown option " + a);
+      }
+    }
+    root = root.toAbsolutePath();
+    ImageStore images = new ImageStore(root.resolve("images"), plainHttp);
+    PodStore pods = new PodStore(root.resolve("pods"));
+    CriRuntime runtime = new CriRuntime(root.resolve("containers"), images);
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "krill-cri-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), runtime::onEvent,
+        timer, (int) ProcessHandle.current().pid(), 0, null, runtime.imageModules());
+    runtime.attach(tasks);
+    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, new CniNetwork(cniConf, cniBin)),
+        new ImageFrontDoor(images, runtime::imageInUse));
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "krill-cri-shutdown"));
+    System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket);
+    server.awaitTermination();
+  }
+
+  private static void usage(String why) {
+    System.err.println("krill cri: " + why + "\nusage: krill cri [--socket PATH] [--root DIR] [--cni-conf-dir DIR]"
+        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]...");
+    System.exit(2);
+  }
+}

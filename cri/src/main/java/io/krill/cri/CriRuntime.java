@@ -1,0 +1,260 @@
+package io.krill.cri;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.krill.runtime.ErrorCode;
+import io.krill.runtime.ExitStatus;
+import io.krill.runtime.ImageModules;
+import io.krill.runtime.KrillException;
+import io.krill.runtime.TaskEvent;
+import io.krill.runtime.TaskInfo;
+import io.krill.runtime.TaskManager;
+import io.krill.runtime.TaskSpec;
+import io.krill.runtime.TaskState;
+import io.krill.oci.RuntimeSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * CRI containers on the runtime core: bundles under {@code <root>/containers/<id>}, tasks in the shared
+ * {@link TaskManager}, logs written by krill. The CRI record (pod, image, times, exit) is kept beside the
+ * bundle so a restarted daemon still reports the container; one that was running is then EXITED with
+ * reason {@code KrillRestarted}, as its guest died with the old daemon.
+ */
+final class CriRuntime {
+  /** Whether RunPodSandbox can attach CNI networks; until it can, only host-network pods run. */
+  static final boolean POD_NETWORKS = false;
+  private static final System.Logger LOG = System.getLogger("krill.cri");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path dir;
+  private final ImageStore images;
+  private final Map<String, CriContainer> containers = new ConcurrentHashMap<>();
+  private final Map<String, ContainerIo> io = new ConcurrentHashMap<>();
+  private TaskManager tasks;
+
+  CriRuntime(Path dir, ImageStore images) throws IOException {
+    this.dir = dir;
+    this.images = images;
+    Files.createDirectories(dir);
+    try (var list = Files.list(dir)) {
+      for (Path bundle : list.filter(Files::isDirectory).toList()) {
+        Path record = bundle.resolve("cri.json");
+        if (Files.exists(record)) {
+          CriContainer c = JSON.readValue(record.toFile(), CriContainer.class);
+          if (c.finishedAtNanos() == 0) {
+            c = c.finished(now(), 255, "KrillRestarted", "the krill cri daemon restarted while this container ran");
+          }
+          containers.put(c.id(), c);
+        }
+      }
+    }
+  }
+
+  /** The core is built after this class, which serves it as its ImageModules and EventSink. */
+  void attach(TaskManager tasks) {
+    this.tasks = tasks;
+  }
+
+  /** For wasm-layer images: the module is the image's layer blob, not a file in a rootfs. */
+  ImageModules imageModules() {
+    return containerId -> {
+      CriContainer c = containers.get(containerId);
+      if (c == null) {
+        return Optional.empty();
+      }
+      return images.find(c.imageId()).filter(i -> i.moduleLayer() != null).map(i -> {
+        try {
+          return new ImageModules.ImageModule(c.image(), i.moduleLayer(), Files.readAllBytes(images.blob(i.moduleLayer())));
+        } catch (IOException e) {
+          throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + containerId + ": image layer "
+              + i.moduleLayer() + " is missing from the store: " + e.getMessage());
+        }
+      });
+    };
+  }
+
+  void onEvent(TaskEvent event) {
+    if (event instanceof TaskEvent.Exited e && !e.isExec()) {
+      containers.computeIfPresent(e.containerId(), (id, c) -> {
+        CriContainer done = c.finished(nanos(e.status().exitedAt()), e.status().code(), reason(e.status()),
+            e.status().reason());
+        persist(done);
+        return done;
+      });
+    }
+  }
+
+  private static String reason(ExitStatus s) {
+    if ("OOMKilled".equals(s.reason())) {
+      return "OOMKilled";
+    }
+    return s.code() == 0 ? "Completed" : "Error";
+  }
+
+  String create(ContainerRequest req) {
+    StoredImage image = images.find(req.image()).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
+        "image " + req.image() + " is not pulled"));
+    String id = PodStore.newId();
+    Path bundle = dir.resolve(id);
+    try {
+      Files.createDirectories(bundle);
+      Path root = image.rootfs() != null ? images.rootfs(image) : Files.createDirectories(bundle.resolve("rootfs"));
+      Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root));
+      CriContainer c = new CriContainer(id, req.podId(), req.name(), req.attempt(), req.image(), image.id(),
+          req.labels(), req.annotations(), req.logPath(), req.mounts(), now(), 0, 0, 0, "", "");
+      persist(c);
+      containers.put(id, c);
+      ContainerIo cio = ContainerIo.open(id, bundle, req.logPath());
+      try {
+        tasks.create(new TaskSpec(id, bundle, List.of(), null, cio.stdout(), cio.stderr(), false));
+      } catch (RuntimeException e) {
+        cio.abandon();
+        containers.remove(id);
+        ImageStore.deleteTree(bundle);
+        throw e;
+      }
+      io.put(id, cio);
+      return id;
+    } catch (IOException e) {
+      throw new UncheckedIOException("container " + id + ": cannot write its bundle", e);
+    }
+  }
+
+  void start(String id) {
+    CriContainer c = get(id);
+    tasks.start(c.id());
+    containers.computeIfPresent(c.id(), (k, v) -> v.startedAtNanos() != 0 ? v : persisted(v.started(now())));
+  }
+
+  /** SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays stopped. */
+  void stop(String id, long timeoutSeconds) {
+    CriContainer c = get(id);
+    if (!tasks.ids().contains(c.id()) || tasks.info(c.id()).state() != TaskState.RUNNING) {
+      return;
+    }
+    try {
+      tasks.kill(c.id(), timeoutSeconds <= 0 ? 9 : 15);
+      tasks.waitFor(c.id()).get(Math.max(timeoutSeconds, 1), TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      tasks.kill(c.id(), 9);
+      tasks.waitFor(c.id()).orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
+    } catch (KrillException e) {
+      // it exited between the check and the kill
+    } catch (Exception e) {
+      throw new KrillException(ErrorCode.INTERNAL, "container " + c.id() + ": stop: " + e.getMessage(), e);
+    }
+  }
+
+  void remove(String id) {
+    Optional<CriContainer> found = find(id);
+    if (found.isEmpty()) {
+      return;
+    }
+    CriContainer c = found.get();
+    if (tasks.ids().contains(c.id())) {
+      tasks.forceDelete(c.id());
+    }
+    ContainerIo cio = io.remove(c.id());
+    if (cio != null) {
+      cio.abandon();
+    }
+    containers.remove(c.id());
+    try {
+      ImageStore.deleteTree(dir.resolve(c.id()));
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "container {0}: cannot remove its bundle: {1}", c.id(), e.getMessage());
+    }
+  }
+
+  void stopPod(String podId) {
+    containers.values().stream().filter(c -> c.podId().equals(podId)).forEach(c -> stop(c.id(), 0));
+  }
+
+  void removePod(String podId) {
+    containers.values().stream().filter(c -> c.podId().equals(podId)).map(CriContainer::id).toList()
+        .forEach(this::remove);
+  }
+
+  boolean imageInUse(StoredImage image) {
+    return containers.values().stream().anyMatch(c -> c.imageId().equals(image.id()));
+  }
+
+  List<CriContainer> list() {
+    return List.copyOf(containers.values());
+  }
+
+  /** CREATED, RUNNING or STOPPED; a container whose task is gone (restart) is STOPPED. */
+  TaskState state(CriContainer c) {
+    if (!tasks.ids().contains(c.id())) {
+      return TaskState.STOPPED;
+    }
+    TaskInfo info = tasks.info(c.id());
+    return info.state() == TaskState.DELETED ? TaskState.STOPPED : info.state();
+  }
+
+  CriContainer get(String idOrPrefix) {
+    return find(idOrPrefix).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
+        "container " + idOrPrefix + " not found"));
+  }
+
+  Optional<CriContainer> find(String idOrPrefix) {
+    CriContainer exact = containers.get(idOrPrefix);
+    if (exact != null || idOrPrefix.isEmpty()) {
+      return Optional.ofNullable(exact);
+    }
+    List<CriContainer> m = containers.values().stream().filter(c -> c.id().startsWith(idOrPrefix)).toList();
+    if (m.size() > 1) {
+      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container id prefix " + idOrPrefix + " is ambiguous");
+    }
+    return m.stream().findFirst();
+  }
+
+  TaskManager tasks() {
+    return tasks;
+  }
+
+  Path bundle(CriContainer c) {
+    return dir.resolve(c.id());
+  }
+
+  private CriContainer persisted(CriContainer c) {
+    persist(c);
+    return c;
+  }
+
+  private void persist(CriContainer c) {
+    Path bundle = dir.resolve(c.id());
+    try {
+      Path tmp = Files.createTempFile(bundle, ".cri", ".tmp");
+      JSON.writeValue(tmp.toFile(), c);
+      Files.move(tmp, bundle.resolve("cri.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "container {0}: cannot persist its record: {1}", c.id(), e.getMessage());
+    }
+  }
+
+  static long now() {
+    return nanos(Instant.now());
+  }
+
+  static long nanos(Instant t) {
+    return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+  }
+
+  /** Used by {@link BundleWriter}: the runtime spec's view of a bind mount. */
+  static RuntimeSpec.Mount bind(CriContainer.MountSpec m) {
+    return new RuntimeSpec.Mount(m.containerPath(), "bind", m.hostPath(),
+        m.readOnly() ? List.of("rbind", "ro") : List.of("rbind", "rw"));
+  }
+}

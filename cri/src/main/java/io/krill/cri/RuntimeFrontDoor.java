@@ -1,0 +1,173 @@
+package io.krill.cri;
+
+import io.grpc.stub.StreamObserver;
+import io.krill.cri.api.v1.LinuxPodSandboxStatus;
+import io.krill.cri.api.v1.ListPodSandboxRequest;
+import io.krill.cri.api.v1.ListPodSandboxResponse;
+import io.krill.cri.api.v1.Namespace;
+import io.krill.cri.api.v1.NamespaceMode;
+import io.krill.cri.api.v1.NamespaceOption;
+import io.krill.cri.api.v1.PodSandbox;
+import io.krill.cri.api.v1.PodSandboxConfig;
+import io.krill.cri.api.v1.PodSandboxFilter;
+import io.krill.cri.api.v1.PodSandboxMetadata;
+import io.krill.cri.api.v1.PodSandboxNetworkStatus;
+import io.krill.cri.api.v1.PodSandboxState;
+import io.krill.cri.api.v1.PodSandboxStatus;
+import io.krill.cri.api.v1.PodSandboxStatusRequest;
+import io.krill.cri.api.v1.PodSandboxStatusResponse;
+import io.krill.cri.api.v1.RemovePodSandboxRequest;
+import io.krill.cri.api.v1.RemovePodSandboxResponse;
+import io.krill.cri.api.v1.RunPodSandboxRequest;
+import io.krill.cri.api.v1.RunPodSandboxResponse;
+import io.krill.cri.api.v1.RuntimeCondition;
+import io.krill.cri.api.v1.RuntimeHandler;
+import io.krill.cri.api.v1.RuntimeServiceGrpc;
+import io.krill.cri.api.v1.RuntimeStatus;
+import io.krill.cri.api.v1.StatusRequest;
+import io.krill.cri.api.v1.StatusResponse;
+import io.krill.cri.api.v1.StopPodSandboxRequest;
+import io.krill.cri.api.v1.StopPodSandboxResponse;
+import io.krill.cri.api.v1.VersionRequest;
+import io.krill.cri.api.v1.VersionResponse;
+import io.krill.runtime.ErrorCode;
+import io.krill.runtime.KrillException;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * runtime.v1.RuntimeService, identity, health and pods: protobuf in, records to the stores, protobuf out.
+ * Container calls are in {@link ContainerFrontDoor}; anything neither implements answers UNIMPLEMENTED (the
+ * generated base class's default).
+ */
+class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
+  protected final PodStore pods;
+  protected final CriRuntime runtime;
+  private final CniNetwork network;
+
+  RuntimeFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network) {
+    this.pods = pods;
+    this.runtime = runtime;
+    this.network = network;
+  }
+
+  @Override
+  public void version(VersionRequest req, StreamObserver<VersionResponse> out) {
+    GrpcErrors.unary("Version", out, () -> VersionResponse.newBuilder().setVersion(CriVersion.CRI_VERSION)
+        .setRuntimeName(CriVersion.RUNTIME_NAME).setRuntimeVersion(CriVersion.krill())
+        .setRuntimeApiVersion(CriVersion.API_VERSION).build());
+  }
+
+  @Override
+  public void status(StatusRequest req, StreamObserver<StatusResponse> out) {
+    GrpcErrors.unary("Status", out, () -> {
+      RuntimeCondition.Builder net = RuntimeCondition.newBuilder().setType("NetworkReady");
+      Optional<String> why = network.notReadyBecause();
+      // Even with CNI present krill cannot attach pod networks yet, and saying so keeps kubelet honest.
+      net.setStatus(why.isEmpty() && CriRuntime.POD_NETWORKS);
+      why.or(() -> CriRuntime.POD_NETWORKS ? Optional.empty()
+          : Optional.of("krill cri does not attach CNI pod networks yet; only host-network pods run"))
+          .ifPresent(m -> net.setReason("NetworkPluginNotReady").setMessage(m));
+      return StatusResponse.newBuilder().setStatus(RuntimeStatus.newBuilder()
+              .addConditions(RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true))
+              .addConditions(net))
+          .addRuntimeHandlers(RuntimeHandler.newBuilder().setName(""))
+          .build();
+    });
+  }
+
+  @Override
+  public void runPodSandbox(RunPodSandboxRequest req, StreamObserver<RunPodSandboxResponse> out) {
+    GrpcErrors.unary("RunPodSandbox", out, () -> {
+      PodSandboxConfig c = req.getConfig();
+      PodSandboxMetadata m = c.getMetadata();
+      if (m.getName().isEmpty() || m.getNamespace().isEmpty()) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a pod sandbox needs metadata.name and namespace");
+      }
+      boolean host = c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.NODE;
+      if (!host && !CriRuntime.POD_NETWORKS) {
+        throw new KrillException(ErrorCode.UNIMPLEMENTED, "pod " + m.getNamespace() + "/" + m.getName()
+            + ": krill cri runs host-network pods only so far (CNI pod networks are not implemented yet)");
+      }
+      Instant now = Instant.now();
+      Pod pod = new Pod(PodStore.newId(), m.getName(), m.getUid(), m.getNamespace(), m.getAttempt(),
+          c.getLabelsMap(), c.getAnnotationsMap(), now.getEpochSecond() * 1_000_000_000L + now.getNano(), true, host,
+          c.getLogDirectory(), req.getRuntimeHandler(), "");
+      pods.put(pod);
+      return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
+    });
+  }
+
+  @Override
+  public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
+    GrpcErrors.unary("StopPodSandbox", out, () -> {
+      // Stopping what is already gone succeeds: kubelet retries teardown after partial failures.
+      pods.find(req.getPodSandboxId()).ifPresent(p -> {
+        runtime.stopPod(p.id());
+        pods.put(p.stopped());
+      });
+      return StopPodSandboxResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void removePodSandbox(RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
+    GrpcErrors.unary("RemovePodSandbox", out, () -> {
+      pods.find(req.getPodSandboxId()).ifPresent(p -> {
+        runtime.removePod(p.id());
+        pods.remove(p.id());
+      });
+      return RemovePodSandboxResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void podSandboxStatus(PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
+    GrpcErrors.unary("PodSandboxStatus", out, () -> {
+      Pod p = pods.get(req.getPodSandboxId());
+      NamespaceMode mode = p.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD;
+      PodSandboxStatus s = PodSandboxStatus.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
+          .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
+          .setRuntimeHandler(p.runtimeHandler())
+          .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(p.ip()))
+          .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
+              .setOptions(NamespaceOption.newBuilder().setNetwork(mode).setPid(NamespaceMode.POD)
+                  .setIpc(NamespaceMode.POD))))
+          .build();
+      return PodSandboxStatusResponse.newBuilder().setStatus(s)
+          .setTimestamp(System.currentTimeMillis() * 1_000_000L).build();
+    });
+  }
+
+  @Override
+  public void listPodSandbox(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
+    GrpcErrors.unary("ListPodSandbox", out, () -> {
+      PodSandboxFilter f = req.getFilter();
+      ListPodSandboxResponse.Builder b = ListPodSandboxResponse.newBuilder();
+      for (Pod p : pods.list()) {
+        if (!f.getId().isEmpty() && !p.id().startsWith(f.getId())) {
+          continue;
+        }
+        if (f.hasState() && f.getState().getState() != state(p)) {
+          continue;
+        }
+        if (!Pod.matches(p.labels(), f.getLabelSelectorMap())) {
+          continue;
+        }
+        b.addItems(PodSandbox.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
+            .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
+            .setRuntimeHandler(p.runtimeHandler()));
+      }
+      return b.build();
+    });
+  }
+
+  private static PodSandboxState state(Pod p) {
+    return p.ready() ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
+  }
+
+  private static PodSandboxMetadata metadata(Pod p) {
+    return PodSandboxMetadata.newBuilder().setName(p.name()).setUid(p.uid()).setNamespace(p.namespace())
+        .setAttempt(p.attempt()).build();
+  }
+}
