@@ -94,8 +94,8 @@ final class ContentStoreModules implements ImageModules {
       }
       if (multiPlatform && !WasmShape.detect(manifest).isArtifact()) {
         // Its module is inside a tar layer that containerd unpacked only if the container was made from it.
-        throw invalid(id, "the root filesystem holds no module: it was unpacked from another platform's entry of"
-            + " image " + name + "; run its wasip1/wasm entry with `ctr run --platform wasip1/wasm`");
+        throw invalid(id, "the root filesystem holds no module, and image " + name + " keeps it in a tar layer of"
+            + " its wasip1/wasm entry, which containerd unpacks only for `ctr run --platform wasip1/wasm`");
       }
       return manifest;
     } catch (IllegalArgumentException e) {

@@ -135,8 +135,8 @@ class ContentStoreModulesTest {
     Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, wasmTar).withPlatform(Platform.WASIP1);
     store.container("c1", IMAGE, store.index(linux, wasm));
     KrillException e = fails("c1");
-    assertTrue(e.getMessage().contains("unpacked from another platform's entry of image " + IMAGE
-        + "; run its wasip1/wasm entry with `ctr run --platform wasip1/wasm`"), e.getMessage());
+    assertTrue(e.getMessage().contains("image " + IMAGE + " keeps it in a tar layer of its wasip1/wasm entry, which"
+        + " containerd unpacks only for `ctr run --platform wasip1/wasm`"), e.getMessage());
   }
 
   @Test
