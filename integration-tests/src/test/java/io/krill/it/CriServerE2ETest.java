@@ -145,6 +145,144 @@ class CriServerE2ETest {
         }
     }
 
+    static PodSandboxConfig hostPod(String name, Path logs) {
+        return PodSandboxConfig.newBuilder()
+                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("default").setUid("uid-" + name))
+                .setLogDirectory(logs.toString()).putLabels("app", name).putAnnotations("note", "kept \u00e9xactly")
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
+                        .setNamespaceOptions(NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE))))
+                .build();
+    }
+
+    static String create(CriClient c, String pod, PodSandboxConfig config, String name, String... command) {
+        ContainerConfig.Builder cc = ContainerConfig.newBuilder()
+                .setMetadata(ContainerMetadata.newBuilder().setName(name))
+                .setImage(ImageSpec.newBuilder().setImage(progsRef)).setLogPath(name + "/0.log")
+                .putLabels("container", name);
+        cc.addAllCommand(List.of(command));
+        return c.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                .setConfig(cc).setSandboxConfig(config).build()).getContainerId();
+    }
+
+    static ContainerStatus status(CriClient c, String id) {
+        return c.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
+    }
+
+    static ContainerStatus awaitExit(CriClient c, String id) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            ContainerStatus s = status(c, id);
+            if (s.getState() == ContainerState.CONTAINER_EXITED) {
+                return s;
+            }
+            sleep(50);
+        }
+        fail("container " + id + " did not exit");
+        return null;
+    }
+
+    @Test
+    void hostNetworkPod_containersRunLogExecStopAndSurviveRestart() throws Exception {
+        Path logs = tmp.resolve("pod-logs");
+        PodSandboxConfig config = hostPod("web", logs);
+        String pod;
+        try (CriClient c = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                    .build());
+            pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+                    .getPodSandboxId();
+            PodSandboxStatus ps = c.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                    .setPodSandboxId(pod).build()).getStatus();
+            assertEquals(PodSandboxState.SANDBOX_READY, ps.getState());
+            assertEquals(config.getLabelsMap(), ps.getLabelsMap());
+            assertEquals(config.getAnnotationsMap(), ps.getAnnotationsMap());
+            assertEquals(NamespaceMode.NODE, ps.getLinux().getNamespaces().getOptions().getNetwork());
+            assertEquals(1, c.runtime().listPodSandbox(ListPodSandboxRequest.newBuilder().setFilter(
+                    PodSandboxFilter.newBuilder().putLabelSelector("app", "web")).build()).getItemsCount());
+            assertEquals(0, c.runtime().listPodSandbox(ListPodSandboxRequest.newBuilder().setFilter(
+                    PodSandboxFilter.newBuilder().putLabelSelector("app", "other")).build()).getItemsCount());
+
+            String hello = create(c, pod, config, "hello");
+            assertEquals(ContainerState.CONTAINER_CREATED, status(c, hello).getState());
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(hello).build());
+            ContainerStatus done = awaitExit(c, hello);
+            assertEquals(0, done.getExitCode());
+            assertEquals("Completed", done.getReason());
+            assertTrue(done.getStartedAt() > 0 && done.getFinishedAt() >= done.getStartedAt());
+            Path log = logs.resolve("hello/0.log");
+            assertEquals(log.toString(), done.getLogPath());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!(Files.exists(log) && Files.readString(log).contains("stdout F hello from krill"))) {
+                if (System.nanoTime() > deadline) {
+                    fail("no CRI log line in " + log + ": " + (Files.exists(log) ? Files.readString(log) : "(none)"));
+                }
+                sleep(50);
+            }
+            assertTrue(Files.readString(log).matches("(?s)\\d{4}-\\d\\d-\\d\\dT[^ ]+Z stdout F hello from krill\n.*"),
+                    Files.readString(log));
+
+            String sleeper = create(c, pod, config, "sleeper", "/sleep.wasm", "600");
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(sleeper).build());
+            assertEquals(ContainerState.CONTAINER_RUNNING, status(c, sleeper).getState());
+            ExecSyncResponse exec = c.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(sleeper)
+                    .addCmd("/healthz.wasm#healthz").setTimeout(10).build());
+            assertEquals(0, exec.getExitCode());
+            assertEquals("ok\n", exec.getStdout().toStringUtf8());
+            ContainerStats stats = c.runtime().containerStats(ContainerStatsRequest.newBuilder()
+                    .setContainerId(sleeper).build()).getStats();
+            assertTrue(stats.getMemory().getWorkingSetBytes().getValue() > 0, stats.toString());
+            assertEquals(1, c.runtime().listContainerStats(ListContainerStatsRequest.getDefaultInstance())
+                    .getStatsCount());
+            assertEquals(1, c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
+                    ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
+                            .setState(ContainerState.CONTAINER_RUNNING))).build()).getContainersCount());
+            StatusRuntimeException inUse = expectError(() -> c.images().removeImage(RemoveImageRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(progsRef)).build()));
+            assertEquals(Status.Code.FAILED_PRECONDITION, inUse.getStatus().getCode());
+
+            c.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(sleeper).setTimeout(2).build());
+            ContainerStatus stopped = status(c, sleeper);
+            assertEquals(ContainerState.CONTAINER_EXITED, stopped.getState());
+            assertEquals(143, stopped.getExitCode());
+            assertEquals("Error", stopped.getReason());
+
+            String longRunner = create(c, pod, config, "left-running", "/sleep.wasm", "600");
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(longRunner).build());
+            c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(hello).build());
+            assertEquals(2, c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
+                    ContainerFilter.newBuilder().setPodSandboxId(pod)).build()).getContainersCount());
+        }
+
+        stop();
+        daemon = start();
+        try (CriClient c = new CriClient(socket())) {
+            PodSandboxStatus ps = c.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                    .setPodSandboxId(pod).build()).getStatus();
+            assertEquals(config.getAnnotationsMap(), ps.getAnnotationsMap());
+            List<Container> left = c.runtime().listContainers(ListContainersRequest.getDefaultInstance())
+                    .getContainersList();
+            assertEquals(2, left.size());
+            for (Container k : left) {
+                ContainerStatus s = status(c, k.getId());
+                assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
+                if (k.getMetadata().getName().equals("left-running")) {
+                    assertEquals("KrillRestarted", s.getReason());
+                }
+            }
+            assertTrue(c.images().imageStatus(ImageStatusRequest.newBuilder().setImage(ImageSpec.newBuilder()
+                    .setImage(progsRef)).build()).hasImage());
+            c.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            assertEquals(PodSandboxState.SANDBOX_NOTREADY, c.runtime().podSandboxStatus(PodSandboxStatusRequest
+                    .newBuilder().setPodSandboxId(pod).build()).getStatus().getState());
+            c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            assertEquals(0, c.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
+            assertEquals(0, c.runtime().listContainers(ListContainersRequest.getDefaultInstance())
+                    .getContainersCount());
+            c.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                    .build());
+        }
+    }
+
     static StatusRuntimeException expectError(Runnable call) {
         try {
             call.run();
