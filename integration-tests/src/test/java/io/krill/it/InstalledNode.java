@@ -102,6 +102,36 @@ final class InstalledNode implements AutoCloseable {
         return run(cmd);
     }
 
+    Path socket() {
+        return socket;
+    }
+
+    /**
+     * {@code <root>ARGV} in the environment containerd gets here (so the daemon finds the same run
+     * dir and settings its shim launcher would), as a service manager would start it; output to
+     * {@code journal}.
+     */
+    Process startInstalled(List<String> argv, Path journal) {
+        List<String> cmd = new ArrayList<>(argv);
+        cmd.set(0, root.resolve(argv.get(0).replaceFirst("^/", "")).toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(java.util.Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "KRILL_RUN_DIR",
+                runDir.toString(), "KRILL_CONFIG", root.resolve("etc/krill/config.toml").toString(),
+                "KRILL_CACHE_DIR", dir.resolve("cache").toString()));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(journal.toFile()));
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Path dir() {
+        return dir;
+    }
+
     void startContainerd() {
         ProcessBuilder pb = new ProcessBuilder(version.containerd().toString(), "--config",
                 containerdConfig().toString());
