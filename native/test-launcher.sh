@@ -21,13 +21,14 @@ ADDR1=/run/containerd/krill-test-$TAG-1.sock
 ADDR2=/run/containerd/krill-test-$TAG-2.sock
 ADDR3=/run/containerd/krill-test-$TAG-3.sock
 ADDR4=/run/containerd/krill-test-$TAG-4.sock
+ADDR5=/run/containerd/krill-test-$TAG-5.sock
 made_run_containerd=0
 made_sock_dir=0
 [ -d /run/containerd ] || made_run_containerd=1
 [ -d /run/containerd/s ] || made_sock_dir=1
 
 hash() { printf '%s' "$1/$NS/krill" | sha256sum | cut -c1-64; }
-H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4")
+H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4"); H5=$(hash "$ADDR5")
 
 cleanup() {
     if [ -f "$T/pids" ]; then
@@ -35,7 +36,7 @@ cleanup() {
             kill "$pid" 2>/dev/null
         done <"$T/pids"
     fi
-    for h in "$H1" "$H2" "$H3" "$H4"; do
+    for h in "$H1" "$H2" "$H3" "$H4" "$H5"; do
         rm -f "/run/containerd/s/$h"
     done
     rm -rf "$T"
@@ -410,6 +411,27 @@ B6=$T/bundles/b6; mkdir -p "$B6"
 run_shim "$B6" "$T/s6" $(start_args "$ADDR1" c6) start
 [ "$(cat "$T/s6.rc")" = 0 ] && [ "$(cat "$T/s6.out")" = "$want" ] && [ "$(spawns_for "$H1")" = 2 ] \
     && pass "start replaces a stale socket with a new daemon" || fail "restart: rc=$(cat "$T/s6.rc") spawns=$(spawns_for "$H1") err=$(cat "$T/s6.err")"
+
+# ---------------------------------------------------------------- daemon (krill@.service)
+dry=$("$SHIM" daemon --namespace "$NS" --address "$ADDR5" --dry-run)
+[ "$(echo "$dry" | sed -n 's/^socket //p')" = "/run/containerd/s/$H5" ] \
+    && [ "$(echo "$dry" | sed -n 's/^run dir //p')" = "$KRILL_RUN_DIR/shim/$H5" ] \
+    && pass "daemon --dry-run names start's socket and run dir" || fail "daemon --dry-run: $dry"
+"$SHIM" daemon --namespace "$NS" --adress "$ADDR5" >/dev/null 2>"$T/dm.err"
+[ $? = 2 ] && grep -q "unknown option --adress" "$T/dm.err" && pass "daemon refuses an unknown option" \
+    || fail "daemon with a misspelt option: $(cat "$T/dm.err")"
+"$SHIM" daemon --namespace "$NS" --address "$ADDR5" </dev/null >/dev/null 2>&1 &
+dpid=$!
+for _ in $(seq 100); do [ -S "/run/containerd/s/$H5" ] && break; sleep 0.05; done
+rec=$(grep "/run/containerd/s/$H5\"" "$FAKE_LOG" | tail -n1)
+echo "$rec" | grep -q "\"pid\": $dpid," && echo "$rec" | grep -q '"-foreground", "-idle-timeout", "0"' \
+    && echo "$rec" | grep -q '"jto": null' && pass "daemon execs the daemon in place, never idling" \
+    || fail "daemon: pid $dpid, spawned: $rec"
+B5=$T/bundles/b5; mkdir -p "$B5"
+run_shim "$B5" "$T/s5" $(start_args "$ADDR5" c5) start
+[ "$(cat "$T/s5.rc")" = 0 ] && [ "$(spawns_for "$H5")" = 1 ] && pass "start uses the foreground daemon" \
+    || fail "start after daemon: rc=$(cat "$T/s5.rc") spawns=$(spawns_for "$H5") err=$(cat "$T/s5.err")"
+kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
 
 if [ "$failures" = 0 ]; then
     echo "all launcher tests passed"
