@@ -41,8 +41,8 @@ import java.nio.file.Path;
 
 /** runtime.v1.RuntimeService, container calls: protobuf in, {@link CriRuntime} calls, protobuf out. */
 final class ContainerFrontDoor extends RuntimeFrontDoor {
-  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network) {
-    super(pods, runtime, network);
+  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks) {
+    super(pods, runtime, network, podNetworks);
   }
 
   @Override

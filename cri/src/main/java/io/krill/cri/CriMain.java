@@ -49,7 +49,9 @@ public final class CriMain {
     TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), runtime::onEvent,
         timer, (int) ProcessHandle.current().pid(), 0, null, runtime.imageModules());
     runtime.attach(tasks);
-    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, new CniNetwork(cniConf, cniBin)),
+    CniNetwork cni = new CniNetwork(cniConf, cniBin);
+    PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
+    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks),
         new ImageFrontDoor(images, runtime::imageInUse));
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "krill-cri-shutdown"));
     System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket);

@@ -32,8 +32,6 @@ import java.util.concurrent.TimeoutException;
  * reason {@code KrillRestarted}, as its guest died with the old daemon.
  */
 final class CriRuntime {
-  /** Whether RunPodSandbox can attach CNI networks; until it can, only host-network pods run. */
-  static final boolean POD_NETWORKS = false;
   private static final System.Logger LOG = System.getLogger("krill.cri");
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * A pod sandbox as krill keeps it: what kubelet asked for (echoed back exactly) and where it stands. Wasm
- * pods have no pause process; a host-network pod is pure bookkeeping.
+ * pods have no pause process; a host-network pod is pure bookkeeping, any other gets a network namespace
+ * with CNI ({@link PodNetworks}).
  *
  * <pre>
  * READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
@@ -26,6 +27,11 @@ record Pod(String id, String name, String uid, String namespace, int attempt, Ma
   Pod stopped() {
     return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, false, hostNetwork,
         logDirectory, runtimeHandler, ip);
+  }
+
+  Pod withIp(String address) {
+    return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, ready, hostNetwork,
+        logDirectory, runtimeHandler, address);
   }
 
   /** Every selector pair is among the labels, as CRI's label_selector means. */

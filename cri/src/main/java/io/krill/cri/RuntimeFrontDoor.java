@@ -44,11 +44,13 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
   protected final PodStore pods;
   protected final CriRuntime runtime;
   private final CniNetwork network;
+  private final PodNetworks podNetworks;
 
-  RuntimeFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network) {
+  RuntimeFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks) {
     this.pods = pods;
     this.runtime = runtime;
     this.network = network;
+    this.podNetworks = podNetworks;
   }
 
   @Override
@@ -63,11 +65,8 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
     GrpcErrors.unary("Status", out, () -> {
       RuntimeCondition.Builder net = RuntimeCondition.newBuilder().setType("NetworkReady");
       Optional<String> why = network.notReadyBecause();
-      // Even with CNI present krill cannot attach pod networks yet, and saying so keeps kubelet honest.
-      net.setStatus(why.isEmpty() && CriRuntime.POD_NETWORKS);
-      why.or(() -> CriRuntime.POD_NETWORKS ? Optional.empty()
-          : Optional.of("krill cri does not attach CNI pod networks yet; only host-network pods run"))
-          .ifPresent(m -> net.setReason("NetworkPluginNotReady").setMessage(m));
+      net.setStatus(why.isEmpty());
+      why.ifPresent(m -> net.setReason("NetworkPluginNotReady").setMessage(m));
       return StatusResponse.newBuilder().setStatus(RuntimeStatus.newBuilder()
               .addConditions(RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true))
               .addConditions(net))
@@ -85,15 +84,21 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
         throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a pod sandbox needs metadata.name and namespace");
       }
       boolean host = c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.NODE;
-      if (!host && !CriRuntime.POD_NETWORKS) {
-        throw new KrillException(ErrorCode.UNIMPLEMENTED, "pod " + m.getNamespace() + "/" + m.getName()
-            + ": krill cri runs host-network pods only so far (CNI pod networks are not implemented yet)");
-      }
       Instant now = Instant.now();
       Pod pod = new Pod(PodStore.newId(), m.getName(), m.getUid(), m.getNamespace(), m.getAttempt(),
           c.getLabelsMap(), c.getAnnotationsMap(), now.getEpochSecond() * 1_000_000_000L + now.getNano(), true, host,
           c.getLogDirectory(), req.getRuntimeHandler(), "");
+      // Recorded before the network exists, so a crash during setup leaves something to tear down.
       pods.put(pod);
+      if (!host) {
+        try {
+          pod = pod.withIp(podNetworks.setUp(pod));
+          pods.put(pod);
+        } catch (RuntimeException e) {
+          pods.remove(pod.id());
+          throw e;
+        }
+      }
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
     });
   }
@@ -104,6 +109,9 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
       // Stopping what is already gone succeeds: kubelet retries teardown after partial failures.
       pods.find(req.getPodSandboxId()).ifPresent(p -> {
         runtime.stopPod(p.id());
+        if (!p.hostNetwork()) {
+          podNetworks.tearDown(p);
+        }
         pods.put(p.stopped());
       });
       return StopPodSandboxResponse.getDefaultInstance();
@@ -115,6 +123,9 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
     GrpcErrors.unary("RemovePodSandbox", out, () -> {
       pods.find(req.getPodSandboxId()).ifPresent(p -> {
         runtime.removePod(p.id());
+        if (!p.hostNetwork()) {
+          podNetworks.tearDown(p);
+        }
         pods.remove(p.id());
       });
       return RemovePodSandboxResponse.getDefaultInstance();

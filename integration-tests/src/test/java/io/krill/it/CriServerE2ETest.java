@@ -58,14 +58,18 @@ class CriServerE2ETest {
     }
 
     static Process start() throws IOException {
+        return startDaemon(socket(), tmp.resolve("root"), tmp.resolve("no-cni"), tmp.resolve("daemon.log"));
+    }
+
+    /** {@code krill cri} from the built distribution, once it answers Version on {@code socket}. */
+    static Process startDaemon(Path socket, Path root, Path cniConf, Path log) throws IOException {
         Process p = new ProcessBuilder(Dist.binDir().resolve("krill").toString(), "cri", "--socket",
-                socket().toString(), "--root", tmp.resolve("root").toString(), "--cni-conf-dir",
-                tmp.resolve("no-cni").toString())
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("daemon.log").toFile()).start();
+                socket.toString(), "--root", root.toString(), "--cni-conf-dir", cniConf.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            if (Files.exists(socket())) {
-                try (CriClient c = new CriClient(socket())) {
+            if (Files.exists(socket)) {
+                try (CriClient c = new CriClient(socket)) {
                     c.runtime(Duration.ofSeconds(2)).version(VersionRequest.getDefaultInstance());
                     return p;
                 } catch (StatusRuntimeException e) {
@@ -73,11 +77,12 @@ class CriServerE2ETest {
                 }
             }
             if (!p.isAlive()) {
-                fail("krill cri exited: " + Files.readString(tmp.resolve("daemon.log")));
+                fail("krill cri exited: " + Files.readString(log));
             }
             sleep(100);
         }
-        fail("krill cri did not answer within 30 s: " + Files.readString(tmp.resolve("daemon.log")));
+        p.destroyForcibly();
+        fail("krill cri did not answer within 30 s: " + Files.readString(log));
         return null;
     }
 
