@@ -288,6 +288,74 @@ class CriServerE2ETest {
         }
     }
 
+    @Test
+    void wasmLayerImage_runsItsModuleFromTheLayer() throws IOException {
+        String ref = registry.host() + "/cri/w2o:v1";
+        ImageE2ETest.krillOk("image", "push", WasmLayerImages.wasmToOci(tmp.resolve("w2o"), ref,
+                TestPrograms.bytes("hello.wasm")).toString(), ref, "--plain-http");
+        Path logs = tmp.resolve("w2o-logs");
+        PodSandboxConfig config = hostPod("w2o", logs);
+        try (CriClient c = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref)).build());
+            String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+                    .getPodSandboxId();
+            String id = c.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                    .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName("w"))
+                            .setImage(ImageSpec.newBuilder().setImage(ref)).setLogPath("w.log"))
+                    .setSandboxConfig(config).build()).getContainerId();
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+            ContainerStatus done = awaitExit(c, id);
+            assertEquals(0, done.getExitCode(), done.toString());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(logs.resolve("w.log")).contains("stdout F hello from krill")) {
+                if (System.nanoTime() > deadline) {
+                    fail("no log line: " + Files.readString(logs.resolve("w.log")));
+                }
+                sleep(50);
+            }
+            c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            c.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref))
+                    .build());
+        }
+    }
+
+    @Test
+    void twentyPodsInParallel_eachRunsItsContainer_andExecSyncTimesOut() throws Exception {
+        try (CriClient c = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                    .build());
+            List<java.util.concurrent.CompletableFuture<String>> pods = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String name = "par-" + i;
+                pods.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    PodSandboxConfig config = hostPod(name, tmp.resolve("par-logs"));
+                    String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config)
+                            .build()).getPodSandboxId();
+                    String id = create(c, pod, config, name, "/sleep.wasm", "600");
+                    c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+                    return pod;
+                }));
+            }
+            List<String> ids = pods.stream().map(java.util.concurrent.CompletableFuture::join).toList();
+            assertEquals(20, c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
+                    ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
+                            .setState(ContainerState.CONTAINER_RUNNING))).build()).getContainersCount());
+            String first = c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
+                    ContainerFilter.newBuilder().setPodSandboxId(ids.get(0))).build()).getContainers(0).getId();
+            long t0 = System.nanoTime();
+            StatusRuntimeException e = expectError(() -> c.runtime().execSync(ExecSyncRequest.newBuilder()
+                    .setContainerId(first).addCmd("/sleep.wasm").addCmd("600").setTimeout(1).build()));
+            assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode(), e.toString());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10));
+            ids.parallelStream().forEach(pod -> {
+                c.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+                c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            });
+            assertEquals(0, c.runtime().listContainers(ListContainersRequest.getDefaultInstance())
+                    .getContainersCount());
+        }
+    }
+
     static StatusRuntimeException expectError(Runnable call) {
         try {
             call.run();
