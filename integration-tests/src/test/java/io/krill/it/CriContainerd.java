@@ -129,6 +129,11 @@ final class CriContainerd implements AutoCloseable {
         return registry.push(tarball(image), image.name);
     }
 
+    /** host:port of this instance's local registry, for images the test pushes itself. */
+    String registryHost() {
+        return registry.host();
+    }
+
     /** The reference {@code image} has in the local registry, whether pushed or not. */
     String ref(Image image) {
         return registry.host() + "/" + image.name;
