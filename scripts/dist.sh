@@ -40,7 +40,8 @@ strip --strip-unneeded "$TREE/lib/native/libwasmtime_jni.so"
 # java.beans / java.sql.Date support reaches (guarded by Jackson, never used by krill's types);
 # java.logging then has to be named, as java.sql brought it in.
 found=$("$JAVA_HOME/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 17 \
-    --class-path "$TREE/lib/*:$TREE/lib/cli/*" "$TREE"/lib/*.jar "$TREE"/lib/cli/*.jar 2>/dev/null | tail -n1)
+    --class-path "$TREE/lib/*:$TREE/lib/cli/*:$TREE/lib/cri/*" "$TREE"/lib/*.jar "$TREE"/lib/cli/*.jar \
+    "$TREE"/lib/cri/*.jar 2>/dev/null | tail -n1)
 # jdeps cannot see service providers: HTTPS (java.net.http) needs jdk.crypto.ec for the ECDHE key
 # exchange nearly every registry offers, or handshakes fail at run time.
 extra=java.logging
