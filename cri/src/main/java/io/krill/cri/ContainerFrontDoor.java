@@ -27,6 +27,10 @@ import io.krill.cri.api.v1.ListContainersResponse;
 import io.krill.cri.api.v1.MemoryUsage;
 import io.krill.cri.api.v1.Mount;
 import io.krill.cri.api.v1.RemoveContainerRequest;
+import io.krill.cri.api.v1.ReopenContainerLogRequest;
+import io.krill.cri.api.v1.ReopenContainerLogResponse;
+import io.krill.cri.api.v1.UpdateContainerResourcesRequest;
+import io.krill.cri.api.v1.UpdateContainerResourcesResponse;
 import io.krill.cri.api.v1.RemoveContainerResponse;
 import io.krill.cri.api.v1.StartContainerRequest;
 import io.krill.cri.api.v1.StartContainerResponse;
@@ -90,6 +94,23 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
     GrpcErrors.unary("RemoveContainer", out, () -> {
       runtime.remove(req.getContainerId());
       return RemoveContainerResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void reopenContainerLog(ReopenContainerLogRequest req, StreamObserver<ReopenContainerLogResponse> out) {
+    GrpcErrors.unary("ReopenContainerLog", out, () -> {
+      runtime.reopenLog(req.getContainerId());
+      return ReopenContainerLogResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void updateContainerResources(UpdateContainerResourcesRequest req,
+      StreamObserver<UpdateContainerResourcesResponse> out) {
+    GrpcErrors.unary("UpdateContainerResources", out, () -> {
+      runtime.updateMemoryLimit(req.getContainerId(), req.getLinux().getMemoryLimitInBytes());
+      return UpdateContainerResourcesResponse.getDefaultInstance();
     });
   }
 

@@ -3,11 +3,9 @@ package io.krill.cri;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,23 +21,25 @@ final class ContainerIo {
   private final String stderr;
   private final List<Thread> pumps;
   private final List<Path> fifos;
+  private final ReopenableLog log;
 
-  private ContainerIo(String stdout, String stderr, List<Thread> pumps, List<Path> fifos) {
+  private ContainerIo(String stdout, String stderr, List<Thread> pumps, List<Path> fifos, ReopenableLog log) {
     this.stdout = stdout;
     this.stderr = stderr;
     this.pumps = pumps;
     this.fifos = fifos;
+    this.log = log;
   }
 
   static ContainerIo open(String id, Path bundle, String logPath) throws IOException {
     if (logPath.isEmpty()) {
-      return new ContainerIo(null, null, List.of(), List.of());
+      return new ContainerIo(null, null, List.of(), List.of(), null);
     }
     Path log = Path.of(logPath);
     if (log.getParent() != null) {
       Files.createDirectories(log.getParent());
     }
-    OutputStream file = Files.newOutputStream(log, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    ReopenableLog file = new ReopenableLog(log);
     CriLog cri = new CriLog(file, Clock.systemUTC(), CriLog.DEFAULT_MAX_LINE);
     List<Thread> pumps = new ArrayList<>();
     List<Path> fifos = new ArrayList<>();
@@ -69,7 +69,7 @@ final class ContainerIo {
         // nothing left to write
       }
     });
-    return new ContainerIo(fifos.get(0).toString(), fifos.get(1).toString(), pumps, fifos);
+    return new ContainerIo(fifos.get(0).toString(), fifos.get(1).toString(), pumps, fifos, file);
   }
 
   private static Thread daemon(String name, Runnable body) {
@@ -89,6 +89,17 @@ final class ContainerIo {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted creating " + fifo, e);
+    }
+  }
+
+  /** Whether the pumps still copy output, i.e. whether there is a log to reopen. */
+  boolean logging() {
+    return log != null && pumps.stream().anyMatch(Thread::isAlive);
+  }
+
+  void reopenLog() throws IOException {
+    if (log != null) {
+      log.reopen();
     }
   }
 

@@ -84,13 +84,12 @@ final class CriRuntime {
 
   void onEvent(TaskEvent event) {
     if (event instanceof TaskEvent.Exited e && !e.isExec()) {
-      containers.computeIfPresent(e.containerId(), (id, c) -> {
-        CriContainer done = c.finished(nanos(e.status().exitedAt()), e.status().code(), reason(e.status()),
-            e.status().reason());
-        persist(done);
-        return done;
-      });
+      containers.computeIfPresent(e.containerId(), (id, c) -> persisted(finished(c, e.status())));
     }
+  }
+
+  private static CriContainer finished(CriContainer c, ExitStatus s) {
+    return c.finished(nanos(s.exitedAt()), s.code(), reason(s), s.reason());
   }
 
   private static String reason(ExitStatus s) {
@@ -131,8 +130,10 @@ final class CriRuntime {
 
   void start(String id) {
     CriContainer c = get(id);
+    // Taken before the guest runs: a guest that exits at once must not have finished before it started.
+    long at = now();
     tasks.start(c.id());
-    containers.computeIfPresent(c.id(), (k, v) -> v.startedAtNanos() != 0 ? v : persisted(v.started(now())));
+    containers.computeIfPresent(c.id(), (k, v) -> v.startedAtNanos() != 0 ? v : persisted(v.started(at)));
   }
 
   /** SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays stopped. */
@@ -175,6 +176,28 @@ final class CriRuntime {
     }
   }
 
+  /** Log rotation: kubelet has renamed the file; later output goes to a new file at the log path. */
+  void reopenLog(String id) {
+    CriContainer c = get(id);
+    ContainerIo cio = io.get(c.id());
+    if (cio == null || !cio.logging() || state(c) != TaskState.RUNNING) {
+      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " is not running");
+    }
+    try {
+      cio.reopenLog();
+    } catch (IOException e) {
+      throw new UncheckedIOException("container " + c.id() + ": cannot reopen its log", e);
+    }
+  }
+
+  /** Only the memory cap is meaningful for a wasm guest, and it is fixed once the module is compiled. */
+  void updateMemoryLimit(String id, long limitBytes) {
+    CriContainer c = get(id);
+    if (limitBytes > 0) {
+      tasks.updateMemoryLimit(c.id(), limitBytes);
+    }
+  }
+
   void stopPod(String podId) {
     containers.values().stream().filter(c -> c.podId().equals(podId)).forEach(c -> stop(c.id(), 0));
   }
@@ -189,7 +212,7 @@ final class CriRuntime {
   }
 
   List<CriContainer> list() {
-    return List.copyOf(containers.values());
+    return containers.values().stream().map(this::current).toList();
   }
 
   /** CREATED, RUNNING or STOPPED; a container whose task is gone (restart) is STOPPED. */
@@ -201,8 +224,24 @@ final class CriRuntime {
     return info.state() == TaskState.DELETED ? TaskState.STOPPED : info.state();
   }
 
+  /**
+   * The container with its exit filled in from the core: the task is STOPPED a moment before its exit event
+   * reaches {@link #onEvent}, and a status read in between must not show an exited container without a code.
+   */
+  CriContainer current(CriContainer c) {
+    if (c.finishedAtNanos() != 0 || !tasks.ids().contains(c.id())) {
+      return c;
+    }
+    try {
+      ExitStatus exit = tasks.info(c.id()).exit();
+      return exit == null ? c : finished(c, exit);
+    } catch (KrillException gone) {
+      return c;
+    }
+  }
+
   CriContainer get(String idOrPrefix) {
-    return find(idOrPrefix).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
+    return find(idOrPrefix).map(this::current).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
         "container " + idOrPrefix + " not found"));
   }
 

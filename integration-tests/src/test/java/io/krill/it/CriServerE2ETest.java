@@ -356,6 +356,49 @@ class CriServerE2ETest {
         }
     }
 
+    @Test
+    void reopenContainerLog_afterRotation_laterOutputInNewFile_andMemoryCapFixed() throws Exception {
+        Path logs = tmp.resolve("rotate-logs");
+        PodSandboxConfig config = hostPod("rotate", logs);
+        try (CriClient c = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                    .build());
+            String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+                    .getPodSandboxId();
+            String id = create(c, pod, config, "rot", "/sleep.wasm", "2");
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+            Path log = logs.resolve("rot/0.log");
+            Files.move(log, logs.resolve("rot/0.log.1"));
+            c.runtime().reopenContainerLog(ReopenContainerLogRequest.newBuilder().setContainerId(id).build());
+            assertEquals(0, awaitExit(c, id).getExitCode());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!(Files.exists(log) && Files.readString(log).contains("stdout F slept"))) {
+                if (System.nanoTime() > deadline) {
+                    fail("no output in the reopened log " + log);
+                }
+                sleep(50);
+            }
+            assertEquals("", Files.readString(logs.resolve("rot/0.log.1")));
+            StatusRuntimeException notRunning = expectError(() -> c.runtime().reopenContainerLog(
+                    ReopenContainerLogRequest.newBuilder().setContainerId(id).build()));
+            assertEquals(Status.Code.FAILED_PRECONDITION, notRunning.getStatus().getCode());
+
+            String capped = c.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                    .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName("cap"))
+                            .setImage(ImageSpec.newBuilder().setImage(progsRef)).addCommand("/sleep.wasm")
+                            .setLinux(LinuxContainerConfig.newBuilder().setResources(LinuxContainerResources
+                                    .newBuilder().setMemoryLimitInBytes(64 << 20))))
+                    .setSandboxConfig(config).build()).getContainerId();
+            c.runtime().updateContainerResources(UpdateContainerResourcesRequest.newBuilder().setContainerId(capped)
+                    .setLinux(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(64 << 20)).build());
+            StatusRuntimeException resize = expectError(() -> c.runtime().updateContainerResources(
+                    UpdateContainerResourcesRequest.newBuilder().setContainerId(capped)
+                            .setLinux(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(128 << 20)).build()));
+            assertEquals(Status.Code.FAILED_PRECONDITION, resize.getStatus().getCode());
+            c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        }
+    }
+
     static StatusRuntimeException expectError(Runnable call) {
         try {
             call.run();
