@@ -24,7 +24,17 @@ import io.krill.cri.api.v1.ListContainerStatsRequest;
 import io.krill.cri.api.v1.ListContainerStatsResponse;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListContainersResponse;
+import io.krill.cri.api.v1.LinuxPodSandboxStats;
+import io.krill.cri.api.v1.ListPodSandboxStatsRequest;
+import io.krill.cri.api.v1.ListPodSandboxStatsResponse;
 import io.krill.cri.api.v1.MemoryUsage;
+import io.krill.cri.api.v1.PodSandboxAttributes;
+import io.krill.cri.api.v1.PodSandboxMetadata;
+import io.krill.cri.api.v1.PodSandboxStats;
+import io.krill.cri.api.v1.PodSandboxStatsFilter;
+import io.krill.cri.api.v1.PodSandboxStatsRequest;
+import io.krill.cri.api.v1.PodSandboxStatsResponse;
+import io.krill.cri.api.v1.ProcessUsage;
 import io.krill.cri.api.v1.Mount;
 import io.krill.cri.api.v1.RemoveContainerRequest;
 import io.krill.cri.api.v1.ReopenContainerLogRequest;
@@ -188,6 +198,57 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
       }
       return b.build();
     });
+  }
+
+  @Override
+  public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
+    GrpcErrors.unary("PodSandboxStats", out, () -> PodSandboxStatsResponse.newBuilder()
+        .setStats(podStats(pods.get(req.getPodSandboxId()))).build());
+  }
+
+  @Override
+  public void listPodSandboxStats(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
+    GrpcErrors.unary("ListPodSandboxStats", out, () -> {
+      PodSandboxStatsFilter f = req.getFilter();
+      ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
+      for (Pod p : pods.list()) {
+        if ((f.getId().isEmpty() || p.id().startsWith(f.getId())) && Pod.matches(p.labels(), f.getLabelSelectorMap())
+            && p.ready()) {
+          b.addStats(podStats(p));
+        }
+      }
+      return b.build();
+    });
+  }
+
+  /** A pod's usage is the sum of its running containers': a wasm pod has no processes of its own. */
+  private PodSandboxStats podStats(Pod p) {
+    long now = CriRuntime.now();
+    long cpu = 0;
+    long memory = 0;
+    int running = 0;
+    LinuxPodSandboxStats.Builder linux = LinuxPodSandboxStats.newBuilder();
+    for (CriContainer c : runtime.list()) {
+      if (c.podId().equals(p.id()) && state(c) == ContainerState.CONTAINER_RUNNING) {
+        ContainerStats s = stats(c);
+        linux.addContainers(s);
+        cpu += s.getCpu().getUsageCoreNanoSeconds().getValue();
+        memory += s.getMemory().getWorkingSetBytes().getValue();
+        running++;
+      }
+    }
+    linux.setCpu(CpuUsage.newBuilder().setTimestamp(now).setUsageCoreNanoSeconds(UInt64Value.newBuilder()
+            .setValue(cpu)))
+        .setMemory(MemoryUsage.newBuilder().setTimestamp(now)
+            .setWorkingSetBytes(UInt64Value.newBuilder().setValue(memory))
+            .setUsageBytes(UInt64Value.newBuilder().setValue(memory)))
+        .setProcess(ProcessUsage.newBuilder().setTimestamp(now)
+            .setProcessCount(UInt64Value.newBuilder().setValue(running)));
+    return PodSandboxStats.newBuilder().setAttributes(PodSandboxAttributes.newBuilder().setId(p.id())
+            .setMetadata(PodSandboxMetadata.newBuilder().setName(p.name()).setUid(p.uid())
+                .setNamespace(p.namespace()).setAttempt(p.attempt()))
+            .putAllLabels(p.labels()).putAllAnnotations(p.annotations()))
+        .setLinux(linux).build();
   }
 
   /** CPU time and linear-memory bytes from the core; a container that is not running has none. */

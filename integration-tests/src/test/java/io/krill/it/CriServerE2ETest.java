@@ -238,6 +238,15 @@ class CriServerE2ETest {
             assertTrue(stats.getMemory().getWorkingSetBytes().getValue() > 0, stats.toString());
             assertEquals(1, c.runtime().listContainerStats(ListContainerStatsRequest.getDefaultInstance())
                     .getStatsCount());
+            PodSandboxStats podStats = c.runtime().podSandboxStats(PodSandboxStatsRequest.newBuilder()
+                    .setPodSandboxId(pod).build()).getStats();
+            assertEquals(1, podStats.getLinux().getContainersCount());
+            assertEquals(1, podStats.getLinux().getProcess().getProcessCount().getValue());
+            assertEquals(stats.getMemory().getWorkingSetBytes().getValue(),
+                    podStats.getLinux().getMemory().getWorkingSetBytes().getValue());
+            assertEquals(config.getAnnotationsMap(), podStats.getAttributes().getAnnotationsMap());
+            assertEquals(1, c.runtime().listPodSandboxStats(ListPodSandboxStatsRequest.newBuilder().setFilter(
+                    PodSandboxStatsFilter.newBuilder().putLabelSelector("app", "web")).build()).getStatsCount());
             assertEquals(1, c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
                     ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
                             .setState(ContainerState.CONTAINER_RUNNING))).build()).getContainersCount());
