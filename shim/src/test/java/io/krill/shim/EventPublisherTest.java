@@ -170,7 +170,13 @@ class EventPublisherTest {
     Thread.sleep(500);
     containerd = startFakeContainerd(socket);
 
-    assertEquals("/tasks/start", take(1).get(0).envelope().getTopic());
+    // Delivery is at least once: if the old server went away before its reply to /tasks/create
+    // arrived, that event is sent again first.
+    String topic = take(1).get(0).envelope().getTopic();
+    if (topic.equals("/tasks/create")) {
+      topic = take(1).get(0).envelope().getTopic();
+    }
+    assertEquals("/tasks/start", topic);
   }
 
   @Test
