@@ -146,12 +146,20 @@ final class ImageStore {
       if (!Files.isDirectory(target)) {
         Path tmp = dir.resolve("rootfs/.tmp-" + manifestDigest.hex());
         deleteTree(tmp);
-        for (Descriptor layer : m.layers()) {
-          try (InputStream in = layout.openBlob(layer)) {
-            UNPACKER.unpack(in, tmp);
+        try {
+          for (Descriptor layer : m.layers()) {
+            try (InputStream in = layout.openBlob(layer)) {
+              UNPACKER.unpack(in, tmp);
+            }
           }
+          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (SafeUnpacker.UnsafeArchiveException e) {
+          deleteTree(tmp);
+          throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": refused layer: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+          deleteTree(tmp);
+          throw e;
         }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       }
     } else {
       throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": neither a tar-layer image nor a wasm artifact"

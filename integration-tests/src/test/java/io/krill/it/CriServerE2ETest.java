@@ -408,6 +408,26 @@ class CriServerE2ETest {
         }
     }
 
+    @Test
+    void hostileImage_pathTraversalLayer_refusedAndNothingWritten() throws IOException {
+        Path tar = OciImage.named("cri/evil:v1").layer(Map.of("/../../escape.txt", "x".getBytes()))
+                .entrypoint("/hello.wasm").writeTarball(tmp.resolve("evil.tar"));
+        String ref = registry.push(tar, "cri/evil:v1");
+        try (CriClient c = new CriClient(socket())) {
+            ImageSpec spec = ImageSpec.newBuilder().setImage(ref).build();
+            StatusRuntimeException e = expectError(() -> c.images().pullImage(PullImageRequest.newBuilder()
+                    .setImage(spec).build()));
+            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.toString());
+            assertFalse(c.images().imageStatus(ImageStatusRequest.newBuilder().setImage(spec).build()).hasImage());
+        }
+        Path images = tmp.resolve("root/images");
+        assertFalse(Files.exists(images.resolve("escape.txt")) || Files.exists(tmp.resolve("root/escape.txt"))
+                || Files.exists(tmp.resolve("escape.txt")));
+        try (var left = Files.list(images.resolve("rootfs"))) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith(".tmp")), "no half-unpacked tree");
+        }
+    }
+
     static StatusRuntimeException expectError(Runnable call) {
         try {
             call.run();
