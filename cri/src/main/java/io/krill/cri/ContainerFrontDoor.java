@@ -15,6 +15,10 @@ import io.krill.cri.api.v1.ContainerStatus;
 import io.krill.cri.api.v1.ContainerStatusRequest;
 import io.krill.cri.api.v1.ContainerStatusResponse;
 import io.krill.cri.api.v1.CpuUsage;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.krill.cri.api.v1.ContainerEventResponse;
+import io.krill.cri.api.v1.ContainerEventType;
+import io.krill.cri.api.v1.GetEventsRequest;
 import io.krill.cri.api.v1.CreateContainerRequest;
 import io.krill.cri.api.v1.CreateContainerResponse;
 import io.krill.cri.api.v1.ExecSyncRequest;
@@ -149,19 +153,51 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
   @Override
   public void containerStatus(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
     GrpcErrors.unary("ContainerStatus", out, () -> {
-      CriContainer c = runtime.get(req.getContainerId());
-      ContainerState state = state(c);
-      ContainerStatus.Builder s = ContainerStatus.newBuilder().setId(c.id()).setMetadata(metadata(c)).setState(state)
-          .setCreatedAt(c.createdAtNanos()).setStartedAt(c.startedAtNanos())
-          .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
-          .putAllLabels(c.labels()).putAllAnnotations(c.annotations()).setLogPath(c.logPath());
-      c.mounts().forEach(m -> s.addMounts(Mount.newBuilder().setContainerPath(m.containerPath())
-          .setHostPath(m.hostPath()).setReadonly(m.readOnly())));
-      if (state == ContainerState.CONTAINER_EXITED) {
-        s.setFinishedAt(c.finishedAtNanos()).setExitCode(c.exitCode()).setReason(c.reason()).setMessage(c.message());
-      }
+      ContainerStatus s = statusOf(runtime.get(req.getContainerId()));
       return ContainerStatusResponse.newBuilder().setStatus(s).build();
     });
+  }
+
+  private ContainerStatus statusOf(CriContainer c) {
+    ContainerState state = state(c);
+    ContainerStatus.Builder s = ContainerStatus.newBuilder().setId(c.id()).setMetadata(metadata(c)).setState(state)
+        .setCreatedAt(c.createdAtNanos()).setStartedAt(c.startedAtNanos())
+        .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
+        .putAllLabels(c.labels()).putAllAnnotations(c.annotations()).setLogPath(c.logPath());
+    c.mounts().forEach(m -> s.addMounts(Mount.newBuilder().setContainerPath(m.containerPath())
+        .setHostPath(m.hostPath()).setReadonly(m.readOnly())));
+    if (state == ContainerState.CONTAINER_EXITED) {
+      s.setFinishedAt(c.finishedAtNanos()).setExitCode(c.exitCode()).setReason(c.reason()).setMessage(c.message());
+    }
+    return s.build();
+  }
+
+  /**
+   * Lifecycle events for kubelet's evented PLEG, each with the pod's status and its containers' statuses as
+   * they are when the event is sent. Runs until the client cancels; never holds a thread.
+   */
+  @Override
+  public void getContainerEvents(GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
+    ServerCallStreamObserver<ContainerEventResponse> call = (ServerCallStreamObserver<ContainerEventResponse>) out;
+    Object lock = new Object();
+    Runnable unsubscribe = runtime.subscribe(e -> {
+      ContainerEventResponse.Builder b = ContainerEventResponse.newBuilder().setContainerId(e.containerId())
+          .setContainerEventType(switch (e.kind()) {
+            case CREATED -> ContainerEventType.CONTAINER_CREATED_EVENT;
+            case STARTED -> ContainerEventType.CONTAINER_STARTED_EVENT;
+            case STOPPED -> ContainerEventType.CONTAINER_STOPPED_EVENT;
+            case DELETED -> ContainerEventType.CONTAINER_DELETED_EVENT;
+          }).setCreatedAt(e.atNanos());
+      pods.find(e.podId()).ifPresent(p -> b.setPodSandboxStatus(podStatus(p)));
+      runtime.list().stream().filter(c -> c.podId().equals(e.podId())).forEach(c -> b.addContainersStatuses(
+          statusOf(c)));
+      synchronized (lock) {
+        if (!call.isCancelled()) {
+          call.onNext(b.build());
+        }
+      }
+    });
+    call.setOnCancelHandler(unsubscribe);
   }
 
   @Override

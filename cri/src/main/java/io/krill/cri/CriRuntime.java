@@ -39,6 +39,18 @@ final class CriRuntime {
   private final ImageStore images;
   private final Map<String, CriContainer> containers = new ConcurrentHashMap<>();
   private final Map<String, ContainerIo> io = new ConcurrentHashMap<>();
+  private final List<java.util.function.Consumer<ContainerEvent>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /**
+   * One ordered queue to the listeners: the core publishes while holding a process's lock, and a listener
+   * reads other containers' state, so calling it on the publishing thread could deadlock two exits.
+   */
+  private final java.util.concurrent.ExecutorService eventQueue = java.util.concurrent.Executors
+      .newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "krill-cri-events");
+        t.setDaemon(true);
+        return t;
+      });
   private TaskManager tasks;
 
   CriRuntime(Path dir, ImageStore images) throws IOException {
@@ -84,8 +96,38 @@ final class CriRuntime {
 
   void onEvent(TaskEvent event) {
     if (event instanceof TaskEvent.Exited e && !e.isExec()) {
-      containers.computeIfPresent(e.containerId(), (id, c) -> persisted(finished(c, e.status())));
+      CriContainer done = containers.computeIfPresent(e.containerId(), (id, c) -> persisted(finished(c, e.status())));
+      if (done != null) {
+        emit(done, ContainerEvent.Kind.STOPPED);
+      }
+    } else if (event instanceof TaskEvent.Started s) {
+      CriContainer c = containers.get(s.containerId());
+      if (c != null) {
+        emit(c, ContainerEvent.Kind.STARTED);
+      }
     }
+  }
+
+  /** Listeners are called in event order on one thread and must not block. Returns the unsubscribe. */
+  Runnable subscribe(java.util.function.Consumer<ContainerEvent> listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  private void emit(CriContainer c, ContainerEvent.Kind kind) {
+    ContainerEvent e = new ContainerEvent(c.id(), c.podId(), kind, now());
+    if (listeners.isEmpty()) {
+      return;
+    }
+    eventQueue.execute(() -> {
+      for (var l : listeners) {
+        try {
+          l.accept(e);
+        } catch (RuntimeException ex) {
+          LOG.log(Level.WARNING, "container event listener: {0}", ex.getMessage());
+        }
+      }
+    });
   }
 
   private static CriContainer finished(CriContainer c, ExitStatus s) {
@@ -122,6 +164,7 @@ final class CriRuntime {
         throw e;
       }
       io.put(id, cio);
+      emit(c, ContainerEvent.Kind.CREATED);
       return id;
     } catch (IOException e) {
       throw new UncheckedIOException("container " + id + ": cannot write its bundle", e);
@@ -169,6 +212,7 @@ final class CriRuntime {
       cio.abandon();
     }
     containers.remove(c.id());
+    emit(c, ContainerEvent.Kind.DELETED);
     try {
       ImageStore.deleteTree(dir.resolve(c.id()));
     } catch (IOException e) {

@@ -135,16 +135,7 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
   @Override
   public void podSandboxStatus(PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
     GrpcErrors.unary("PodSandboxStatus", out, () -> {
-      Pod p = pods.get(req.getPodSandboxId());
-      NamespaceMode mode = p.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD;
-      PodSandboxStatus s = PodSandboxStatus.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
-          .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
-          .setRuntimeHandler(p.runtimeHandler())
-          .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(p.ip()))
-          .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
-              .setOptions(NamespaceOption.newBuilder().setNetwork(mode).setPid(NamespaceMode.POD)
-                  .setIpc(NamespaceMode.POD))))
-          .build();
+      PodSandboxStatus s = podStatus(pods.get(req.getPodSandboxId()));
       return PodSandboxStatusResponse.newBuilder().setStatus(s)
           .setTimestamp(System.currentTimeMillis() * 1_000_000L).build();
     });
@@ -171,6 +162,18 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
       }
       return b.build();
     });
+  }
+
+  static PodSandboxStatus podStatus(Pod p) {
+    NamespaceMode mode = p.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD;
+    return PodSandboxStatus.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
+        .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
+        .setRuntimeHandler(p.runtimeHandler())
+        .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(p.ip()))
+        .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
+            .setOptions(NamespaceOption.newBuilder().setNetwork(mode).setPid(NamespaceMode.POD)
+                .setIpc(NamespaceMode.POD))))
+        .build();
   }
 
   private static PodSandboxState state(Pod p) {

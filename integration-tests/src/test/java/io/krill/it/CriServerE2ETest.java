@@ -428,6 +428,44 @@ class CriServerE2ETest {
         }
     }
 
+    @Test
+    void getContainerEvents_streamsCreatedStartedStoppedDeleted_withStatuses() throws Exception {
+        PodSandboxConfig config = hostPod("events", tmp.resolve("event-logs"));
+        try (CriClient c = new CriClient(socket()); CriClient events = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                    .build());
+            String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+                    .getPodSandboxId();
+            java.util.Iterator<ContainerEventResponse> stream = events.runtime(Duration.ofSeconds(60))
+                    .getContainerEvents(GetEventsRequest.getDefaultInstance());
+            // The stream is subscribed once the server has run the call; give it that moment.
+            sleep(500);
+            String id = create(c, pod, config, "ev");
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+            awaitExit(c, id);
+            c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+            List<ContainerEventType> seen = new java.util.ArrayList<>();
+            while (seen.size() < 4 && stream.hasNext()) {
+                ContainerEventResponse e = stream.next();
+                if (!e.getContainerId().equals(id)) {
+                    continue;
+                }
+                seen.add(e.getContainerEventType());
+                assertEquals(pod, e.getPodSandboxStatus().getId());
+                assertTrue(e.getCreatedAt() > 0);
+                if (e.getContainerEventType() == ContainerEventType.CONTAINER_STOPPED_EVENT) {
+                    ContainerStatus s = e.getContainersStatusesList().stream().filter(x -> x.getId().equals(id))
+                            .findFirst().orElseThrow();
+                    assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
+                    assertEquals(0, s.getExitCode());
+                }
+            }
+            assertEquals(List.of(ContainerEventType.CONTAINER_CREATED_EVENT, ContainerEventType.CONTAINER_STARTED_EVENT,
+                    ContainerEventType.CONTAINER_STOPPED_EVENT, ContainerEventType.CONTAINER_DELETED_EVENT), seen);
+            c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        }
+    }
+
     static StatusRuntimeException expectError(Runnable call) {
         try {
             call.run();
