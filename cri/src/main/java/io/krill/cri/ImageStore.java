@@ -66,7 +66,11 @@ final class ImageStore {
         : ref;
   }
 
-  synchronized StoredImage pull(String name, Credentials credentials) {
+  /**
+   * Downloads and unpacks without the store's lock, so ImageStatus and ListImages (kubelet calls them all the
+   * time) never wait for a registry; only recording the image takes the lock.
+   */
+  StoredImage pull(String name, Credentials credentials) {
     ImageReference ref = normalize(name);
     boolean plain = plainHttpRegistries.contains(ref.registry());
     RegistryClient registry = RegistryClient.of(ref, credentials, plain);
@@ -86,26 +90,30 @@ final class ImageStore {
       }
       layout.putBlob(Descriptor.of(chosen.mediaType(), chosen.digest(), chosen.bytes().length),
           new java.io.ByteArrayInputStream(chosen.bytes()));
-      StoredImage image = unpack(ref, top.digest(), chosen.digest(), manifest, size);
-      // A tag moves to the newly pulled image; the old image keeps its other names.
-      String tag = ref.digest() == null ? ref.toString() : null;
-      for (Map.Entry<String, StoredImage> e : images.entrySet()) {
-        if (tag != null && e.getValue().repoTags().contains(tag) && !e.getKey().equals(image.id())) {
-          e.setValue(e.getValue().withTags(e.getValue().repoTags().stream().filter(t -> !t.equals(tag)).toList()));
-        }
-      }
-      StoredImage old = images.get(image.id());
-      if (old != null) {
-        List<String> tags = new ArrayList<>(old.repoTags());
-        image.repoTags().stream().filter(t -> !tags.contains(t)).forEach(tags::add);
-        image = image.withTags(tags);
-      }
-      images.put(image.id(), image);
-      save();
-      return image;
+      return record(unpack(ref, top.digest(), chosen.digest(), manifest, size));
     } catch (IOException e) {
       throw new KrillException(ErrorCode.INTERNAL, "pull " + name + ": " + e.getMessage(), e);
     }
+  }
+
+  private synchronized StoredImage record(StoredImage pulled) throws IOException {
+    StoredImage image = pulled;
+    String tag = image.repoTags().isEmpty() ? null : image.repoTags().get(0);
+    // A tag moves to the newly pulled image; the old image keeps its other names.
+    for (Map.Entry<String, StoredImage> e : images.entrySet()) {
+      if (tag != null && e.getValue().repoTags().contains(tag) && !e.getKey().equals(image.id())) {
+        e.setValue(e.getValue().withTags(e.getValue().repoTags().stream().filter(t -> !t.equals(tag)).toList()));
+      }
+    }
+    StoredImage old = images.get(image.id());
+    if (old != null) {
+      List<String> tags = new ArrayList<>(old.repoTags());
+      image.repoTags().stream().filter(t -> !tags.contains(t)).forEach(tags::add);
+      image = image.withTags(tags);
+    }
+    images.put(image.id(), image);
+    save();
+    return image;
   }
 
   /** The wasm entry of an index when there is one (krill runs wasm), else the single entry. */
@@ -144,15 +152,19 @@ final class ImageStore {
       rootfs = "rootfs/" + manifestDigest.hex();
       Path target = dir.resolve(rootfs);
       if (!Files.isDirectory(target)) {
-        Path tmp = dir.resolve("rootfs/.tmp-" + manifestDigest.hex());
-        deleteTree(tmp);
+        // Unique per pull: two pulls of one image unpack side by side and the first to finish wins.
+        Path tmp = Files.createTempDirectory(Files.createDirectories(dir.resolve("rootfs")), ".tmp-");
         try {
           for (Descriptor layer : m.layers()) {
             try (InputStream in = layout.openBlob(layer)) {
               UNPACKER.unpack(in, tmp);
             }
           }
-          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+          try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+          } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException lost) {
+            deleteTree(tmp);
+          }
         } catch (SafeUnpacker.UnsafeArchiveException e) {
           deleteTree(tmp);
           throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": refused layer: " + e.getMessage(), e);
