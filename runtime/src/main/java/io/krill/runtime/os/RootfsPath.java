@@ -2,7 +2,6 @@ package io.krill.runtime.os;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -65,9 +64,5 @@ public final class RootfsPath {
       p = p.resolve(s);
     }
     return p;
-  }
-
-  public static boolean isRegularFile(Path p) {
-    return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
   }
 }
