@@ -2,6 +2,7 @@ package io.krill.runtime.os;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.ptr.IntByReference;
 
 /** The few libc calls the JDK does not offer. */
 interface LibC extends Library {
@@ -12,4 +13,12 @@ interface LibC extends Library {
   int umount2(String target, int flags);
 
   int mkfifo(String path, int mode);
+
+  int open(String path, int flags);
+
+  long write(int fd, byte[] buf, long count);
+
+  int ioctl(int fd, long request, IntByReference arg);
+
+  int close(int fd);
 }
