@@ -50,6 +50,14 @@ if [ -n "$missing" ]; then
     done
 fi
 
+# kubectl: the CRI streaming tests drive exec and attach with it (client-go's remote command client, as in
+# crictl). Any kubectl will do; Debian's kubernetes-client when the machine has none.
+if ! command -v kubectl >/dev/null 2>&1; then
+    echo "install-deps: installing kubernetes-client (kubectl)"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends kubernetes-client
+fi
+
 # Writes an apt sources file for SUITE derived from the machine's own Debian entry, so that no
 # mirror host name is ever written into the repository. Security stanzas are dropped (sid has none).
 derive_sources() {

@@ -21,7 +21,15 @@ import io.krill.cri.api.v1.ContainerEventType;
 import io.krill.cri.api.v1.GetEventsRequest;
 import io.krill.cri.api.v1.CreateContainerRequest;
 import io.krill.cri.api.v1.CreateContainerResponse;
+import io.krill.cri.api.v1.AttachRequest;
+import io.krill.cri.api.v1.AttachResponse;
+import io.krill.cri.api.v1.ExecRequest;
+import io.krill.cri.api.v1.ExecResponse;
 import io.krill.cri.api.v1.ExecSyncRequest;
+import io.krill.cri.api.v1.PortForwardRequest;
+import io.krill.cri.api.v1.PortForwardResponse;
+import io.krill.cri.streaming.StreamRequest;
+import io.krill.cri.streaming.StreamingServer;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.ImageSpec;
 import io.krill.cri.api.v1.ListContainerStatsRequest;
@@ -56,11 +64,16 @@ import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskState;
 import io.krill.runtime.TaskStats;
 import java.nio.file.Path;
+import java.util.List;
 
 /** runtime.v1.RuntimeService, container calls: protobuf in, {@link CriRuntime} calls, protobuf out. */
 final class ContainerFrontDoor extends RuntimeFrontDoor {
-  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks) {
+  private final StreamingServer streaming;
+
+  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks,
+      StreamingServer streaming) {
     super(pods, runtime, network, podNetworks);
+    this.streaming = streaming;
   }
 
   @Override
@@ -79,9 +92,11 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
           c.getEnvsList().stream().map(kv -> kv.getKey() + "=" + kv.getValue()).toList(),
           c.getMountsList().stream().map(m -> new CriContainer.MountSpec(m.getContainerPath(), m.getHostPath(),
               m.getReadonly())).toList(),
-          c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes());
+          c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes(),
+          c.getStdin(), c.getStdinOnce());
       if (c.getTty()) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a tty is not supported by krill");
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.getMetadata().getName() + " in pod "
+            + pod.id() + ": a tty is not supported by krill (wasm guests have no terminal); remove tty: true");
       }
       return CreateContainerResponse.newBuilder().setContainerId(runtime.create(r)).build();
     });
@@ -212,6 +227,63 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
       return ExecSyncResponse.newBuilder().setStdout(ByteString.copyFrom(r.stdout()))
           .setStderr(ByteString.copyFrom(r.stderr())).setExitCode(r.exitCode()).build();
     });
+  }
+
+  /** A URL on the streaming server where the client's connection runs the exec (see {@link StreamSessions}). */
+  @Override
+  public void exec(ExecRequest req, StreamObserver<ExecResponse> out) {
+    GrpcErrors.unary("Exec", out, () -> {
+      CriContainer c = running(req.getContainerId(), "exec in");
+      if (req.getCmdCount() == 0) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + ": Exec needs a command");
+      }
+      List<String> cmd = List.copyOf(req.getCmdList());
+      String url = streaming.register(new StreamRequest(StreamRequest.Kind.EXEC, c.id(), req.getStdin(),
+          req.getStdout(), req.getStderr(), req.getTty(),
+          s -> StreamSessions.exec(runtime.tasks(), c.id(), runtime.bundle(c), cmd, s)));
+      return ExecResponse.newBuilder().setUrl(url).build();
+    });
+  }
+
+  @Override
+  public void attach(AttachRequest req, StreamObserver<AttachResponse> out) {
+    GrpcErrors.unary("Attach", out, () -> {
+      CriContainer c = running(req.getContainerId(), "attach to");
+      if (req.getTty()) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + " has no tty (wasm guests run"
+            + " without a terminal); attach without -t");
+      }
+      ContainerIo io = runtime.io(c);
+      if (io == null) {
+        throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " was started by an"
+            + " earlier krill cri process; its output is only in its log");
+      }
+      if (req.getStdin() && !io.hasStdin()) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + " was created without stdin;"
+            + " attach without -i, or create it with stdin: true");
+      }
+      String url = streaming.register(new StreamRequest(StreamRequest.Kind.ATTACH, c.id(), req.getStdin(),
+          req.getStdout(), req.getStderr(), false, s -> StreamSessions.attach(runtime.tasks(), c, io, s)));
+      return AttachResponse.newBuilder().setUrl(url).build();
+    });
+  }
+
+  @Override
+  public void portForward(PortForwardRequest req, StreamObserver<PortForwardResponse> out) {
+    GrpcErrors.unary("PortForward", out, () -> {
+      Pod pod = pods.get(req.getPodSandboxId());
+      throw new KrillException(ErrorCode.UNIMPLEMENTED, "pod " + pod.id() + ": port-forward is not supported by"
+          + " krill: wasm guests (WASI preview 1) open no sockets, so there is no port to forward to");
+    });
+  }
+
+  private CriContainer running(String id, String what) {
+    CriContainer c = runtime.get(id);
+    if (state(c) != ContainerState.CONTAINER_RUNNING) {
+      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " is not running; cannot "
+          + what + " it (read its log with crictl logs instead)");
+    }
+    return c;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.krill.cri;
 
-import java.io.FileOutputStream;
+import io.krill.runtime.os.PipeWriter;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
@@ -9,31 +10,57 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A container's stdout and stderr: FIFOs in its bundle that the guest writes and krill's pump threads read
- * into the CRI log. Without a log path the guest gets no stdio at all.
+ * A container's stdio: FIFOs in its bundle. The guest writes stdout and stderr, and krill's pump threads read
+ * them into the CRI log and hand each chunk to the attached clients ({@link Tap}s). With {@code stdin}, krill
+ * holds the write end of a stdin FIFO open for the container's life (so the guest waits for input rather than
+ * seeing its end) and attached clients write into it. Without a log path the guest gets no output at all.
  */
 final class ContainerIo {
   private static final System.Logger LOG = System.getLogger("krill.cri");
+
+  /** An attached client's view of the output; called on the pump threads, so it must not block. */
+  interface Tap {
+    void output(String stream, byte[] b, int off, int len);
+
+    /** Both output streams have ended: the guest exited. */
+    void end();
+  }
 
   private final String stdout;
   private final String stderr;
   private final List<Thread> pumps;
   private final List<Path> fifos;
   private final ReopenableLog log;
+  private final Path stdinFifo;
+  private final List<Tap> taps = new CopyOnWriteArrayList<>();
+  private PipeWriter stdinWriter;
+  private boolean ended;
 
-  private ContainerIo(String stdout, String stderr, List<Thread> pumps, List<Path> fifos, ReopenableLog log) {
+  private ContainerIo(String stdout, String stderr, List<Thread> pumps, List<Path> fifos, ReopenableLog log,
+      Path stdinFifo, PipeWriter stdinWriter) {
     this.stdout = stdout;
     this.stderr = stderr;
     this.pumps = pumps;
     this.fifos = fifos;
     this.log = log;
+    this.stdinFifo = stdinFifo;
+    this.stdinWriter = stdinWriter;
   }
 
-  static ContainerIo open(String id, Path bundle, String logPath) throws IOException {
+  static ContainerIo open(String id, Path bundle, String logPath, boolean stdin) throws IOException {
+    Path stdinFifo = null;
+    PipeWriter stdinWriter = null;
+    if (stdin) {
+      stdinFifo = Fifo.make(bundle.resolve("stdin"));
+      stdinWriter = PipeWriter.open(stdinFifo);
+    }
     if (logPath.isEmpty()) {
-      return new ContainerIo(null, null, List.of(), List.of(), null);
+      ContainerIo none = new ContainerIo(null, null, List.of(), List.of(), null, stdinFifo, stdinWriter);
+      none.ended = true;
+      return none;
     }
     Path log = Path.of(logPath);
     if (log.getParent() != null) {
@@ -43,19 +70,20 @@ final class ContainerIo {
     CriLog cri = new CriLog(file, Clock.systemUTC(), CriLog.DEFAULT_MAX_LINE);
     List<Thread> pumps = new ArrayList<>();
     List<Path> fifos = new ArrayList<>();
+    ContainerIo io = new ContainerIo(bundle.resolve("stdout").toString(), bundle.resolve("stderr").toString(), pumps,
+        fifos, file, stdinFifo, stdinWriter);
     for (String stream : List.of("stdout", "stderr")) {
-      Path fifo = bundle.resolve(stream);
-      mkfifo(fifo);
+      Path fifo = Fifo.make(bundle.resolve(stream));
       fifos.add(fifo);
-      pumps.add(daemon("log-" + stream + "-" + id.substring(0, 12), () -> {
-        try (InputStream in = Files.newInputStream(fifo)) {
+      pumps.add(Fifo.daemon("log-" + stream + "-" + id.substring(0, 12), () -> {
+        try (InputStream in = io.tee(stream, Files.newInputStream(fifo))) {
           cri.pump(stream, in);
         } catch (IOException e) {
           LOG.log(Level.WARNING, "container {0}: {1} log pump: {2}", id, stream, e.getMessage());
         }
       }));
     }
-    daemon("log-close-" + id.substring(0, 12), () -> {
+    Fifo.daemon("log-close-" + id.substring(0, 12), () -> {
       for (Thread t : pumps) {
         try {
           t.join();
@@ -63,33 +91,103 @@ final class ContainerIo {
           return;
         }
       }
+      io.ended();
       try {
         file.close();
       } catch (IOException ignored) {
         // nothing left to write
       }
     });
-    return new ContainerIo(fifos.get(0).toString(), fifos.get(1).toString(), pumps, fifos, file);
+    return io;
   }
 
-  private static Thread daemon(String name, Runnable body) {
-    Thread t = new Thread(body, name);
-    t.setDaemon(true);
-    t.start();
-    return t;
-  }
-
-  private static void mkfifo(Path fifo) throws IOException {
-    try {
-      Process p = new ProcessBuilder("mkfifo", "-m", "600", fifo.toString()).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (p.waitFor() != 0) {
-        throw new IOException("mkfifo " + fifo + ": " + out.strip());
+  private InputStream tee(String stream, InputStream in) {
+    return new FilterInputStream(in) {
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        int n = super.read(b, off, len);
+        if (n > 0) {
+          for (Tap t : taps) {
+            t.output(stream, b, off, n);
+          }
+        }
+        return n;
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted creating " + fifo, e);
+    };
+  }
+
+  private void ended() {
+    synchronized (this) {
+      ended = true;
     }
+    taps.forEach(Tap::end);
+    closeStdin();
+  }
+
+  /** Adds an attached client; returns its detach, or null when the output has already ended. */
+  synchronized Runnable tap(Tap tap) {
+    if (ended) {
+      return null;
+    }
+    taps.add(tap);
+    return () -> taps.remove(tap);
+  }
+
+  boolean hasStdin() {
+    return stdinFifo != null;
+  }
+
+  /** Writes to the guest's stdin; false once it is closed. */
+  boolean writeStdin(byte[] b, int off, int len) {
+    PipeWriter w;
+    synchronized (this) {
+      w = stdinWriter;
+    }
+    if (w == null) {
+      return false;
+    }
+    try {
+      w.write(b, off, len);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Ends the guest's stdin once it has read what is in the pipe (with {@code stdin_once}, when the first
+   * attached client closes it): {@code endGuestInput} closes the guest's side, so a guest that has not
+   * opened its stdin yet sees end-of-file too.
+   */
+  void endStdin(Runnable endGuestInput) {
+    PipeWriter w;
+    synchronized (this) {
+      w = stdinWriter;
+    }
+    if (w != null) {
+      w.awaitDrained(() -> !outputEnded());
+      endGuestInput.run();
+      closeStdin();
+    }
+  }
+
+  private synchronized boolean outputEnded() {
+    return ended;
+  }
+
+  private void closeStdin() {
+    PipeWriter w;
+    synchronized (this) {
+      w = stdinWriter;
+      stdinWriter = null;
+    }
+    if (w != null) {
+      w.close();
+    }
+  }
+
+  String stdin() {
+    return stdinFifo == null ? null : stdinFifo.toString();
   }
 
   /** Whether the pumps still copy output, i.e. whether there is a log to reopen. */
@@ -117,13 +215,14 @@ final class ContainerIo {
    * a FIFO whose pump already ended would block.
    */
   void abandon() {
+    closeStdin();
     for (int i = 0; i < pumps.size(); i++) {
       Thread pump = pumps.get(i);
       Path fifo = fifos.get(i);
       if (pump.isAlive()) {
-        daemon("log-release", () -> {
+        Fifo.daemon("log-release", () -> {
           if (pump.isAlive()) {
-            try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {
+            try (java.io.FileOutputStream ignored = new java.io.FileOutputStream(fifo.toFile())) {
               // opening is the point
             } catch (IOException ignored) {
               // the bundle is already gone

@@ -6,7 +6,8 @@ import java.util.Map;
 /** What CreateContainer asks for, protobuf-free; {@code logPath} is absolute or empty (no log). */
 record ContainerRequest(String podId, String name, int attempt, String image, List<String> command,
     List<String> args, String workingDir, List<String> env, List<CriContainer.MountSpec> mounts,
-    Map<String, String> labels, Map<String, String> annotations, String logPath, long memoryLimitBytes) {
+    Map<String, String> labels, Map<String, String> annotations, String logPath, long memoryLimitBytes,
+    boolean stdin, boolean stdinOnce) {
   ContainerRequest {
     command = List.copyOf(command);
     args = List.copyOf(args);

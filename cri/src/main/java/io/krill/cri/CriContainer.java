@@ -7,11 +7,13 @@ import java.util.Objects;
 /**
  * A CRI container as krill remembers it, persisted beside its bundle. The task itself lives in the
  * TaskManager; this record adds what CRI reports and the core does not know (pod, image, log path, times).
- * {@code finishedAtNanos} 0 means it has not exited.
+ * {@code finishedAtNanos} 0 means it has not exited. {@code stdin}: attached clients may write the guest's stdin;
+ * {@code stdinOnce}: the first one to close it ends it.
  */
 record CriContainer(String id, String podId, String name, int attempt, String image, String imageId,
     Map<String, String> labels, Map<String, String> annotations, String logPath, List<MountSpec> mounts,
-    long createdAtNanos, long startedAtNanos, long finishedAtNanos, int exitCode, String reason, String message) {
+    long createdAtNanos, long startedAtNanos, long finishedAtNanos, int exitCode, String reason, String message,
+    boolean stdin, boolean stdinOnce) {
   CriContainer {
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -27,11 +29,11 @@ record CriContainer(String id, String podId, String name, int attempt, String im
 
   CriContainer started(long at) {
     return new CriContainer(id, podId, name, attempt, image, imageId, labels, annotations, logPath, mounts,
-        createdAtNanos, at, finishedAtNanos, exitCode, reason, message);
+        createdAtNanos, at, finishedAtNanos, exitCode, reason, message, stdin, stdinOnce);
   }
 
   CriContainer finished(long at, int code, String why, String text) {
     return new CriContainer(id, podId, name, attempt, image, imageId, labels, annotations, logPath, mounts,
-        createdAtNanos, startedAtNanos, at, code, why, text);
+        createdAtNanos, startedAtNanos, at, code, why, text, stdin, stdinOnce);
   }
 }

@@ -1,7 +1,10 @@
 package io.krill.cri;
 
+import io.krill.cri.streaming.StreamingServer;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Optional;
@@ -12,7 +15,8 @@ import java.util.concurrent.ScheduledExecutorService;
 /**
  * {@code krill cri}: the composition root of the CRI daemon. Options: {@code --socket PATH} (default
  * /run/krill/krill.sock), {@code --root DIR} (default /var/lib/krill/cri), {@code --cni-conf-dir},
- * {@code --cni-bin-dir}, {@code --plain-http-registry HOST:PORT} (repeatable; loopback registries always are).
+ * {@code --cni-bin-dir}, {@code --plain-http-registry HOST:PORT} (repeatable; loopback registries always are),
+ * {@code --stream-address HOST:PORT} (the exec/attach streaming server; default 127.0.0.1 on any free port).
  */
 public final class CriMain {
   private CriMain() {}
@@ -23,6 +27,7 @@ public final class CriMain {
     Path cniConf = CniNetwork.DEFAULT_CONF_DIR;
     Path cniBin = CniNetwork.DEFAULT_BIN_DIR;
     Set<String> plainHttp = new HashSet<>();
+    InetSocketAddress streamAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
     for (int i = 0; i < argv.length; i++) {
       String a = argv[i];
       if (i + 1 >= argv.length) {
@@ -34,6 +39,7 @@ public final class CriMain {
         case "--cni-conf-dir" -> cniConf = Path.of(argv[++i]);
         case "--cni-bin-dir" -> cniBin = Path.of(argv[++i]);
         case "--plain-http-registry" -> plainHttp.add(argv[++i]);
+        case "--stream-address" -> streamAddress = hostPort(argv[++i]);
         default -> usage("unknown option " + a);
       }
     }
@@ -51,16 +57,35 @@ public final class CriMain {
     runtime.attach(tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
-    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks),
+    StreamingServer streaming = StreamingServer.start(streamAddress);
+    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks, streaming),
         new ImageFrontDoor(images, runtime::imageInUse));
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "krill-cri-shutdown"));
-    System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      streaming.close();
+    }, "krill-cri-shutdown"));
+    System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket
+        + ", exec/attach streams on " + streaming.baseUrl());
     server.awaitTermination();
+  }
+
+  private static InetSocketAddress hostPort(String s) {
+    int colon = s.lastIndexOf(':');
+    if (colon < 0) {
+      usage("--stream-address wants HOST:PORT (port 0: any free port), not " + s);
+    }
+    String host = s.substring(0, colon).replace("[", "").replace("]", "");
+    try {
+      return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
+    } catch (NumberFormatException e) {
+      usage("--stream-address: bad port in " + s);
+      return null;
+    }
   }
 
   private static void usage(String why) {
     System.err.println("krill cri: " + why + "\nusage: krill cri [--socket PATH] [--root DIR] [--cni-conf-dir DIR]"
-        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]...");
+        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]... [--stream-address HOST:PORT]");
     System.exit(2);
   }
 }

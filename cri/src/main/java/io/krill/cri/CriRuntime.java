@@ -151,12 +151,13 @@ final class CriRuntime {
       Path root = image.rootfs() != null ? images.rootfs(image) : Files.createDirectories(bundle.resolve("rootfs"));
       Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root));
       CriContainer c = new CriContainer(id, req.podId(), req.name(), req.attempt(), req.image(), image.id(),
-          req.labels(), req.annotations(), req.logPath(), req.mounts(), now(), 0, 0, 0, "", "");
+          req.labels(), req.annotations(), req.logPath(), req.mounts(), now(), 0, 0, 0, "", "", req.stdin(),
+          req.stdinOnce());
       persist(c);
       containers.put(id, c);
-      ContainerIo cio = ContainerIo.open(id, bundle, req.logPath());
+      ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
       try {
-        tasks.create(new TaskSpec(id, bundle, List.of(), null, cio.stdout(), cio.stderr(), false));
+        tasks.create(new TaskSpec(id, bundle, List.of(), cio.stdin(), cio.stdout(), cio.stderr(), false));
       } catch (RuntimeException e) {
         cio.abandon();
         containers.remove(id);
@@ -303,6 +304,11 @@ final class CriRuntime {
 
   TaskManager tasks() {
     return tasks;
+  }
+
+  /** The container's stdio, or null once it is removed (or when the daemon restarted since its start). */
+  ContainerIo io(CriContainer c) {
+    return io.get(c.id());
   }
 
   Path bundle(CriContainer c) {

@@ -36,8 +36,13 @@ final class ExecRunner {
 
   private ExecRunner() {}
 
+  /** Exec ids unique within this daemon, shared by ExecSync and streamed execs. */
+  static String newExecId() {
+    return "exec-" + SEQ.incrementAndGet();
+  }
+
   static Result run(TaskManager tasks, String containerId, Path bundle, List<String> cmd, long timeoutSeconds) {
-    String execId = "exec-" + SEQ.incrementAndGet();
+    String execId = newExecId();
     Path out = bundle.resolve(execId + ".stdout");
     Path err = bundle.resolve(execId + ".stderr");
     try {

@@ -1,0 +1,69 @@
+package io.krill.cri;
+
+import io.krill.runtime.os.Mounts;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** Named pipes between guests and krill: made with mkfifo(3), read by pump threads. */
+final class Fifo {
+  private static final System.Logger LOG = System.getLogger("krill.cri");
+
+  private Fifo() {}
+
+  static Path make(Path fifo) throws IOException {
+    Mounts.mkfifo(fifo);
+    return fifo;
+  }
+
+  static Thread daemon(String name, Runnable body) {
+    Thread t = new Thread(body, name);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  /**
+   * A thread that copies what the guest writes into {@code fifo} to {@code sink} until the guest closes it.
+   * Opening a FIFO for reading blocks until a writer opens it; {@link Pump#release} ends a pump whose guest
+   * never will.
+   */
+  static Pump pump(String name, Path fifo, OutputStream sink) {
+    AtomicBoolean opened = new AtomicBoolean();
+    Thread t = daemon(name, () -> {
+      try (InputStream in = Files.newInputStream(fifo)) {
+        opened.set(true);
+        byte[] buf = new byte[8192];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+          sink.write(buf, 0, n);
+        }
+      } catch (IOException e) {
+        LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage());
+      }
+    });
+    return new Pump(t, fifo, opened);
+  }
+
+  record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
+    /** For a guest that never opened its end: a writer that opens and closes releases the blocked open. */
+    void release() {
+      if (!opened.get() && thread.isAlive()) {
+        try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {
+          // opening is the point
+        } catch (IOException ignored) {
+          // already gone
+        }
+      }
+    }
+
+    void join() throws InterruptedException {
+      thread.join();
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package io.krill.cri.streaming;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.spdy.DefaultSpdyDataFrame;
+import io.netty.handler.codec.spdy.DefaultSpdySynStreamFrame;
+import io.netty.handler.codec.spdy.DefaultSpdyPingFrame;
+import io.netty.handler.codec.spdy.SpdyDataFrame;
+import io.netty.handler.codec.spdy.SpdyPingFrame;
+import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
+import io.netty.handler.codec.spdy.SpdyFrame;
+import io.netty.handler.codec.spdy.SpdyFrameCodec;
+import io.netty.handler.codec.spdy.SpdySynReplyFrame;
+import io.netty.handler.codec.spdy.SpdyVersion;
+import java.io.ByteArrayOutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The streaming server against a SPDY/3.1 client built from netty's codec (the e2e tests use kubectl): upgrade,
+ * stream replies, stdin in, output out, the v4 status on the error stream, every stream finished.
+ */
+class StreamingServerTest {
+  private StreamingServer server;
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+
+  @BeforeEach
+  void start() {
+    server = StreamingServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void exec_stdinEchoedToStdout_exitCodeInV4Status_allStreamsFinished() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c1", true, true, false, false, s -> {
+      s.stdin().transferTo(s.stdout());
+      s.stdout().write("done\n".getBytes(StandardCharsets.UTF_8));
+      return Session.Outcome.ofExit(3);
+    }));
+    Client c = connect(url, "v4.channel.k8s.io");
+    assertEquals(101, c.upgrade.status().code());
+    assertEquals("v4.channel.k8s.io", c.upgrade.headers().get("X-Stream-Protocol-Version"));
+    c.open(1, "error", false);
+    c.open(3, "stdin", false);
+    c.open(5, "stdout", false);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(c.next() instanceof SpdySynReplyFrame);
+    }
+    DefaultSpdyDataFrame in = new DefaultSpdyDataFrame(3, Unpooled.copiedBuffer("hello\n", StandardCharsets.UTF_8));
+    in.setLast(true);
+    c.channel.writeAndFlush(in);
+
+    Map<Integer, ByteArrayOutputStream> data = new ConcurrentHashMap<>();
+    Map<Integer, Boolean> finished = new ConcurrentHashMap<>();
+    while (finished.size() < 3) {
+      SpdyFrame f = c.next();
+      if (f instanceof SpdyDataFrame d) {
+        byte[] b = new byte[d.content().readableBytes()];
+        d.content().readBytes(b);
+        d.release();
+        data.computeIfAbsent(d.streamId(), k -> new ByteArrayOutputStream()).write(b);
+        if (d.isLast()) {
+          finished.put(d.streamId(), true);
+        }
+      }
+    }
+    assertEquals("hello\ndone\n", data.get(5).toString(StandardCharsets.UTF_8));
+    assertEquals("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: 3\","
+        + "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}",
+        data.get(1).toString(StandardCharsets.UTF_8));
+    c.channel.close().sync();
+  }
+
+  @Test
+  void v3_failureWrittenAsText_pingsAnswered_unexpectedStreamRefused() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c2", false, true, false, false,
+        s -> new Session.Outcome.Failed("container c2: module /x.wasm not found; check the path")));
+    Client c = connect(url, "v3.channel.k8s.io");
+    assertEquals("v3.channel.k8s.io", c.upgrade.headers().get("X-Stream-Protocol-Version"));
+    c.channel.writeAndFlush(new DefaultSpdyPingFrame(1));
+    assertEquals(1, ((SpdyPingFrame) c.next()).id());
+    c.open(1, "stdin", false);
+    assertTrue(c.next() instanceof SpdyRstStreamFrame, "stdin was not requested");
+    c.open(3, "error", false);
+    c.open(5, "stdout", false);
+    ByteArrayOutputStream error = new ByteArrayOutputStream();
+    int fins = 0;
+    while (fins < 2) {
+      SpdyFrame f = c.next();
+      if (f instanceof SpdyDataFrame d) {
+        if (d.streamId() == 3) {
+          error.write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        }
+        fins += d.isLast() ? 1 : 0;
+        d.release();
+      }
+    }
+    assertEquals("container c2: module /x.wasm not found; check the path", error.toString(StandardCharsets.UTF_8));
+    c.channel.close().sync();
+  }
+
+  @Test
+  void tokenServesOneConnection() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.ATTACH, "c3", false, true, false, false,
+        s -> new Session.Outcome.Success()));
+    assertEquals(101, connect(url, "v4.channel.k8s.io").upgrade.status().code());
+    assertEquals(404, connect(url, "v4.channel.k8s.io").upgrade.status().code());
+    assertEquals(404, connect(url.replace("/attach/", "/exec/"), "v4.channel.k8s.io").upgrade.status().code());
+  }
+
+  private final class Client {
+    final BlockingQueue<Object> frames = new LinkedBlockingQueue<>();
+    Channel channel;
+    FullHttpResponse upgrade;
+
+    void open(int id, String type, boolean last) {
+      DefaultSpdySynStreamFrame f = new DefaultSpdySynStreamFrame(id, 0, (byte) 0);
+      f.headers().set("streamtype", type);
+      f.setLast(last);
+      channel.writeAndFlush(f);
+    }
+
+    SpdyFrame next() throws InterruptedException {
+      Object o = frames.poll(10, TimeUnit.SECONDS);
+      if (o == null) {
+        throw new AssertionError("no frame from the server within 10 s");
+      }
+      return (SpdyFrame) o;
+    }
+  }
+
+  private Client connect(String url, String protocol) throws Exception {
+    URI u = URI.create(url);
+    Client c = new Client();
+    BlockingQueue<FullHttpResponse> responses = new LinkedBlockingQueue<>();
+    c.channel = new Bootstrap().group(group).channel(NioSocketChannel.class).handler(new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline().addLast("http", new HttpClientCodec()).addLast("aggregate", new HttpObjectAggregator(65536))
+            .addLast("upgrade", new SimpleChannelInboundHandler<FullHttpResponse>() {
+              @Override
+              protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
+                if (r.status().code() == 101) {
+                  ctx.pipeline().remove("aggregate");
+                  ctx.pipeline().remove("http");
+                  ctx.pipeline().addBefore("upgrade", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+                  ctx.pipeline().replace(this, "frames", new SimpleChannelInboundHandler<Object>(false) {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+                      c.frames.add(msg);
+                    }
+                  });
+                }
+                responses.add(r.retain());
+              }
+            });
+      }
+    }).connect(u.getHost(), u.getPort()).sync().channel();
+    DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, u.getPath());
+    req.headers().set(HttpHeaderNames.HOST, u.getHost()).set(HttpHeaderNames.CONNECTION, "Upgrade")
+        .set(HttpHeaderNames.UPGRADE, "SPDY/3.1").set("X-Stream-Protocol-Version", protocol)
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+    c.channel.writeAndFlush(req);
+    c.upgrade = responses.poll(10, TimeUnit.SECONDS);
+    return c;
+  }
+}

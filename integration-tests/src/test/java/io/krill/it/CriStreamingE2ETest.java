@@ -1,0 +1,287 @@
+package io.krill.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.krill.cri.api.v1.*;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * CRI Exec and Attach through krill's streaming server, driven by the real kubectl (client-go's SPDY remote
+ * command client, the one crictl uses) by way of {@link KubeApiFront}, which does the API server's and
+ * kubelet's part. Output, stdin, exit codes and errors are asserted as kubectl reports them to its user.
+ */
+class CriStreamingE2ETest {
+    @TempDir static Path tmp;
+    static LocalRegistry registry;
+    static String progsRef;
+    static Process daemon;
+    static CriClient cri;
+    static KubeApiFront front;
+    static String pod;
+    static PodSandboxConfig podConfig;
+    static Path kubeconfig;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        registry = new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        Map<String, byte[]> progs = new LinkedHashMap<>();
+        for (String m : List.of("hello.wasm", "sleep.wasm", "stdin.wasm", "args.wasm", "exit.wasm")) {
+            progs.put("/" + m, TestPrograms.bytes(m));
+        }
+        Path tar = OciImage.named("cri/stream:v1").layer(progs).entrypoint("/sleep.wasm", "600")
+                .writeTarball(tmp.resolve("progs.tar"));
+        progsRef = registry.push(tar, "cri/stream:v1");
+        Path socket = tmp.resolve("run/krill.sock");
+        daemon = CriServerE2ETest.startDaemon(socket, tmp.resolve("root"), tmp.resolve("no-cni"),
+                tmp.resolve("daemon.log"));
+        cri = new CriClient(socket);
+        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
+                .build());
+        podConfig = CriServerE2ETest.hostPod("stream", tmp.resolve("logs"));
+        pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(podConfig).build())
+                .getPodSandboxId();
+        front = new KubeApiFront(cri);
+        kubeconfig = front.kubeconfig(tmp);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (front != null) {
+            front.close();
+        }
+        if (cri != null) {
+            if (pod != null) {
+                cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+                cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            }
+            cri.close();
+        }
+        if (daemon != null) {
+            daemon.destroy();
+            if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly().waitFor();
+            }
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    /** A running container in the test pod, known to the front as pod {@code name}, container "app". */
+    static String run(String name, boolean stdin, String... command) {
+        ContainerConfig.Builder cc = ContainerConfig.newBuilder()
+                .setMetadata(ContainerMetadata.newBuilder().setName(name))
+                .setImage(ImageSpec.newBuilder().setImage(progsRef)).setLogPath(name + "/0.log")
+                .setStdin(stdin).setStdinOnce(stdin).addAllCommand(List.of(command));
+        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                .setConfig(cc).setSandboxConfig(podConfig).build()).getContainerId();
+        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+        front.addPod(name, new KubeApiFront.PodEntry("app", id, stdin));
+        return id;
+    }
+
+    record Kubectl(int exit, byte[] stdout, String stderr) {
+        String out() {
+            return new String(stdout, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Runs kubectl against the front, with {@code input} as its stdin (none: stdin is closed). */
+    static Kubectl kubectl(byte[] input, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir",
+                tmp.resolve("kube-cache").toString()));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(tmp, "kubectl", ".out");
+        Path err = Files.createTempFile(tmp, "kubectl", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("HOME", tmp.toString());
+        Process p = pb.start();
+        try (OutputStream in = p.getOutputStream()) {
+            if (input != null) {
+                in.write(input);
+            }
+        }
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+        }
+        return new Kubectl(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
+    }
+
+    @Test
+    void kubectlExec_printsOutput_andReturnsTheGuestsExitCode() throws Exception {
+        String id = run("execer", false);
+
+        Kubectl args = kubectl(null, "exec", "execer", "-c", "app", "--", "/args.wasm", "one", "two words");
+        assertEquals(0, args.exit(), args.stderr());
+        assertTrue(args.out().startsWith("arg[0]=/args.wasm\narg[1]=one\narg[2]=two words\n"), args.out());
+
+        Kubectl three = kubectl(null, "exec", "execer", "-c", "app", "--", "/exit.wasm", "3");
+        assertEquals(3, three.exit(), three.stderr());
+        assertTrue(three.stderr().contains("command terminated with exit code 3"), three.stderr());
+
+        Kubectl missing = kubectl(null, "exec", "execer", "-c", "app", "--", "/nope.wasm");
+        assertEquals(1, missing.exit(), missing.stderr());
+        assertTrue(missing.stderr().contains(id) && missing.stderr().contains("/nope.wasm"), missing.stderr());
+
+        // The container itself is untouched by its execs.
+        assertEquals(ContainerState.CONTAINER_RUNNING, CriServerE2ETest.status(cri, id).getState());
+        // kubectl 1.30+ tries a WebSocket first; krill answers it with 400 and kubectl falls back to SPDY.
+        assertTrue(front.requests().stream().anyMatch(r -> r.startsWith("POST ") && r.endsWith("/exec")),
+                front.requests().toString());
+    }
+
+    @Test
+    void kubectlExecWithStdin_aMegabyteRoundTripsThroughTheGuest() throws Exception {
+        run("cat", false);
+        byte[] random = new byte[768 * 1024];
+        new Random(42).nextBytes(random);
+        byte[] input = Base64.getMimeEncoder().encode(random);
+        assertTrue(input.length > 1 << 20);
+
+        Kubectl cat = kubectl(input, "exec", "-i", "cat", "-c", "app", "--", "/stdin.wasm");
+        assertEquals(0, cat.exit(), cat.stderr());
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        expected.write(input);
+        expected.write("eof\n".getBytes(StandardCharsets.US_ASCII));
+        assertArrayEquals(expected.toByteArray(), cat.stdout(), "echoed bytes differ; length " + cat.stdout().length);
+    }
+
+    @Test
+    void kubectlAttach_streamsOutputAndStdin_andStdinOnceEndsTheGuest() throws Exception {
+        String id = run("echo", true, "/stdin.wasm");
+        Kubectl attach = kubectl("hello through attach\n".getBytes(StandardCharsets.UTF_8), "attach", "-i",
+                "echo", "-c", "app");
+        assertEquals(0, attach.exit(), attach.stderr());
+        assertTrue(attach.out().contains("hello through attach\n"), attach.out());
+        assertTrue(attach.out().endsWith("eof\n"), attach.out());
+
+        ContainerStatus done = CriServerE2ETest.awaitExit(cri, id);
+        assertEquals(0, done.getExitCode());
+        String log = Files.readString(Path.of(done.getLogPath()));
+        assertTrue(log.contains("stdout F hello through attach\n") && log.contains("stdout F eof\n"), log);
+
+        // Once it has exited there is nothing to attach to, and kubectl says why.
+        StatusRuntimeException e = expectError(() -> cri.runtime().attach(AttachRequest.newBuilder()
+                .setContainerId(id).setStdout(true).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains(id + " is not running"), e.getStatus().getDescription());
+    }
+
+    @Test
+    void streamingUrl_servesOneSpdyUpgrade_andRefusesOtherRequestsWithReasons() throws Exception {
+        String id = run("urls", false);
+        String url = cri.runtime().exec(ExecRequest.newBuilder().setContainerId(id).addCmd("/hello.wasm")
+                .setStdout(true).build()).getUrl();
+        assertTrue(url.matches("http://127\\.0\\.0\\.1:\\d+/exec/[A-Za-z0-9_-]{22}"), url);
+
+        Http plain = http(url, "GET", List.of());
+        assertEquals(400, plain.status(), plain.text());
+        assertTrue(plain.text().contains(id) && plain.text().contains("SPDY/3.1"), plain.text());
+
+        Http unknownProtocol = http(url, "POST", List.of("Connection: Upgrade", "Upgrade: SPDY/3.1",
+                "X-Stream-Protocol-Version: v99.channel.k8s.io"));
+        assertEquals(403, unknownProtocol.status(), unknownProtocol.text());
+        assertTrue(unknownProtocol.head().contains("X-Accepted-Stream-Protocol-Versions: v4.channel.k8s.io"),
+                unknownProtocol.head());
+
+        Http upgrade = http(url, "POST", List.of("Connection: Upgrade", "Upgrade: SPDY/3.1",
+                "X-Stream-Protocol-Version: v4.channel.k8s.io", "X-Stream-Protocol-Version: v3.channel.k8s.io"));
+        assertEquals(101, upgrade.status(), upgrade.head());
+        assertTrue(upgrade.head().contains("X-Stream-Protocol-Version: v4.channel.k8s.io"), upgrade.head());
+
+        Http again = http(url, "POST", List.of("Connection: Upgrade", "Upgrade: SPDY/3.1",
+                "X-Stream-Protocol-Version: v4.channel.k8s.io"));
+        assertEquals(404, again.status(), again.text());
+        assertTrue(again.text().contains("serves one connection"), again.text());
+    }
+
+    @Test
+    void execAttachAndPortForward_badRequestsAreRefusedWithReasons() {
+        String id = run("refusals", false);
+        StatusRuntimeException ttyAndStderr = expectError(() -> cri.runtime().exec(ExecRequest.newBuilder()
+                .setContainerId(id).addCmd("/hello.wasm").setTty(true).setStdout(true).setStderr(true).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, ttyAndStderr.getStatus().getCode());
+        StatusRuntimeException noStreams = expectError(() -> cri.runtime().exec(ExecRequest.newBuilder()
+                .setContainerId(id).addCmd("/hello.wasm").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, noStreams.getStatus().getCode());
+        assertTrue(noStreams.getStatus().getDescription().contains(id), noStreams.getStatus().getDescription());
+        StatusRuntimeException noCommand = expectError(() -> cri.runtime().exec(ExecRequest.newBuilder()
+                .setContainerId(id).setStdout(true).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, noCommand.getStatus().getCode());
+
+        StatusRuntimeException noStdin = expectError(() -> cri.runtime().attach(AttachRequest.newBuilder()
+                .setContainerId(id).setStdin(true).setStdout(true).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, noStdin.getStatus().getCode());
+        assertTrue(noStdin.getStatus().getDescription().contains("created without stdin"),
+                noStdin.getStatus().getDescription());
+        StatusRuntimeException tty = expectError(() -> cri.runtime().attach(AttachRequest.newBuilder()
+                .setContainerId(id).setTty(true).setStdout(true).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, tty.getStatus().getCode());
+
+        StatusRuntimeException forward = expectError(() -> cri.runtime().portForward(PortForwardRequest.newBuilder()
+                .setPodSandboxId(pod).addPort(80).build()));
+        assertEquals(Status.Code.UNIMPLEMENTED, forward.getStatus().getCode());
+        assertTrue(forward.getStatus().getDescription().contains(pod), forward.getStatus().getDescription());
+
+        StatusRuntimeException unknown = expectError(() -> cri.runtime().exec(ExecRequest.newBuilder()
+                .setContainerId("0000nosuch").addCmd("/hello.wasm").setStdout(true).build()));
+        assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
+    }
+
+    record Http(int status, String head, String text) {}
+
+    /** One raw HTTP/1.1 request to a streaming URL; the status line, headers and (for errors) the body. */
+    static Http http(String url, String method, List<String> headers) throws IOException {
+        URI u = URI.create(url);
+        try (Socket s = new Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            StringBuilder req = new StringBuilder(method + " " + u.getRawPath() + " HTTP/1.1\r\nHost: "
+                    + u.getHost() + ":" + u.getPort() + "\r\n");
+            headers.forEach(h -> req.append(h).append("\r\n"));
+            req.append("Content-Length: 0\r\n\r\n");
+            s.getOutputStream().write(req.toString().getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream head = new ByteArrayOutputStream();
+            while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                int c = in.read();
+                if (c < 0) {
+                    break;
+                }
+                head.write(c);
+            }
+            String h = head.toString(StandardCharsets.ISO_8859_1);
+            int status = Integer.parseInt(h.split(" ")[1]);
+            String body = status == 101 ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return new Http(status, h, body);
+        }
+    }
+
+    static StatusRuntimeException expectError(Runnable call) {
+        return CriServerE2ETest.expectError(call);
+    }
+}
