@@ -59,8 +59,9 @@ import java.nio.file.Path;
 
 /** runtime.v1.RuntimeService, container calls: protobuf in, {@link CriRuntime} calls, protobuf out. */
 final class ContainerFrontDoor extends RuntimeFrontDoor {
-  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks) {
-    super(pods, runtime, network, podNetworks);
+  ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks,
+      PodFiles podFiles) {
+    super(pods, runtime, network, podNetworks, podFiles);
   }
 
   @Override
@@ -68,7 +69,8 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
     GrpcErrors.unary("CreateContainer", out, () -> {
       Pod pod = pods.get(req.getPodSandboxId());
       if (!pod.ready()) {
-        throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pod sandbox " + pod.id() + " is not ready");
+        throw new KrillException(ErrorCode.FAILED_PRECONDITION, pod.describe() + " is not ready, so container "
+            + req.getConfig().getMetadata().getName() + " cannot be created in it; run a new pod sandbox");
       }
       ContainerConfig c = req.getConfig();
       String logDir = !req.getSandboxConfig().getLogDirectory().isEmpty()
@@ -79,7 +81,8 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
           c.getEnvsList().stream().map(kv -> kv.getKey() + "=" + kv.getValue()).toList(),
           c.getMountsList().stream().map(m -> new CriContainer.MountSpec(m.getContainerPath(), m.getHostPath(),
               m.getReadonly())).toList(),
-          c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes());
+          c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes(),
+          pod.hostname(), podFiles.dir(pod.id()));
       if (c.getTty()) {
         throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a tty is not supported by krill");
       }

@@ -51,7 +51,10 @@ public final class CriMain {
     runtime.attach(tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
-    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks),
+    // Before serving: kubelet must never see a pod READY whose network did not survive the restart.
+    podNetworks.recheck(pods);
+    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks,
+        new PodFiles(root.resolve("pods"))),
         new ImageFrontDoor(images, runtime::imageInUse));
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "krill-cri-shutdown"));
     System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket);
