@@ -7,9 +7,10 @@
 set -eu
 
 CACHE="${KRILL_IT_CACHE:-$HOME/.cache/krill-it}"
-# containernetworking-plugins, docker-registry and skopeo: the CRI tests (pod network, local registry, image push).
+# containernetworking-plugins, iptables, docker-registry and skopeo: the CRI tests (pod network, port mappings,
+# local registry, image push).
 PKGS="containerd wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libc6-dev gcc make python3 hyperfine util-linux
-      containernetworking-plugins docker-registry skopeo iproute2 zip binutils"
+      containernetworking-plugins iptables docker-registry skopeo iproute2 zip binutils"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"

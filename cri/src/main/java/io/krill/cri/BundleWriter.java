@@ -13,14 +13,15 @@ import java.util.Map;
  * The config.json of a CRI container. The root is the image's unpacked tree itself, preopened read-only:
  * images are shared by every container made from them, and wasm guests write through bind mounts (CRI
  * volumes), so krill neither copies nor overlays the tree. A wasm-layer image gets an empty root and its
- * module from the image store.
+ * module from the image store. The container's {@code /etc} ({@link PodFiles#containerEtc}), when it has one,
+ * is one more read-only bind; HOSTNAME is set as containerd sets it, under the image's and the container's env.
  */
 final class BundleWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BundleWriter() {}
 
-  static byte[] configJson(ContainerRequest req, StoredImage image, Path root) throws IOException {
+  static byte[] configJson(ContainerRequest req, StoredImage image, Path root, Path etc) throws IOException {
     List<String> argv = argv(req.command(), req.args(), image.entrypoint(), image.cmd());
     String cwd = !req.workingDir().isEmpty() ? req.workingDir() : image.workingDir().isEmpty() ? "/"
         : image.workingDir();
@@ -29,9 +30,17 @@ final class BundleWriter {
     annotations.put("io.kubernetes.cri.sandbox-id", req.podId());
     annotations.put("io.kubernetes.cri.container-name", req.name());
     annotations.put("io.kubernetes.cri.image-name", req.image());
-    RuntimeSpec spec = new RuntimeSpec("1.0.2", new RuntimeSpec.Process(argv, env(image.env(), req.env()), cwd, false),
-        new RuntimeSpec.Root(root.toAbsolutePath().toString(), true),
-        req.mounts().stream().map(CriRuntime::bind).toList(), annotations,
+    List<String> imageEnv = new ArrayList<>();
+    if (!req.hostname().isEmpty()) {
+      imageEnv.add("HOSTNAME=" + req.hostname());
+    }
+    imageEnv.addAll(image.env());
+    List<RuntimeSpec.Mount> mounts = new ArrayList<>(req.mounts().stream().map(CriRuntime::bind).toList());
+    if (etc != null) {
+      mounts.add(CriRuntime.bind(new CriContainer.MountSpec("/etc", etc.toAbsolutePath().toString(), true)));
+    }
+    RuntimeSpec spec = new RuntimeSpec("1.0.2", new RuntimeSpec.Process(argv, env(imageEnv, req.env()), cwd, false),
+        new RuntimeSpec.Root(root.toAbsolutePath().toString(), true), mounts, annotations,
         new RuntimeSpec.Linux(new RuntimeSpec.Resources(new RuntimeSpec.Memory(
             req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)), List.of()), null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);

@@ -71,8 +71,8 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
   private final StreamingServer streaming;
 
   ContainerFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks,
-      StreamingServer streaming) {
-    super(pods, runtime, network, podNetworks);
+      PodFiles podFiles, StreamingServer streaming) {
+    super(pods, runtime, network, podNetworks, podFiles);
     this.streaming = streaming;
   }
 
@@ -81,7 +81,8 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
     GrpcErrors.unary("CreateContainer", out, () -> {
       Pod pod = pods.get(req.getPodSandboxId());
       if (!pod.ready()) {
-        throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pod sandbox " + pod.id() + " is not ready");
+        throw new KrillException(ErrorCode.FAILED_PRECONDITION, pod.describe() + " is not ready, so container "
+            + req.getConfig().getMetadata().getName() + " cannot be created in it; run a new pod sandbox");
       }
       ContainerConfig c = req.getConfig();
       String logDir = !req.getSandboxConfig().getLogDirectory().isEmpty()
@@ -93,7 +94,7 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
           c.getMountsList().stream().map(m -> new CriContainer.MountSpec(m.getContainerPath(), m.getHostPath(),
               m.getReadonly())).toList(),
           c.getLabelsMap(), c.getAnnotationsMap(), logPath, c.getLinux().getResources().getMemoryLimitInBytes(),
-          c.getStdin(), c.getStdinOnce());
+          pod.hostname(), podFiles.dir(pod.id()), c.getStdin(), c.getStdinOnce());
       if (c.getTty()) {
         throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.getMetadata().getName() + " in pod "
             + pod.id() + ": a tty is not supported by krill (wasm guests have no terminal); remove tty: true");

@@ -57,8 +57,11 @@ public final class CriMain {
     runtime.attach(tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
+    // Before serving: kubelet must never see a pod READY whose network did not survive the restart.
+    podNetworks.recheck(pods);
     StreamingServer streaming = StreamingServer.start(streamAddress);
-    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks, streaming),
+    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks,
+        new PodFiles(root.resolve("pods")), streaming),
         new ImageFrontDoor(images, runtime::imageInUse));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();

@@ -149,7 +149,10 @@ final class CriRuntime {
     try {
       Files.createDirectories(bundle);
       Path root = image.rootfs() != null ? images.rootfs(image) : Files.createDirectories(bundle.resolve("rootfs"));
-      Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root));
+      Path etc = req.podFiles() != null
+          && PodFiles.containerEtc(req.podFiles(), bundle.resolve("etc"), root, req.mounts()) ? bundle.resolve("etc")
+          : null;
+      Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root, etc));
       CriContainer c = new CriContainer(id, req.podId(), req.name(), req.attempt(), req.image(), image.id(),
           req.labels(), req.annotations(), req.logPath(), req.mounts(), now(), 0, 0, 0, "", "", req.stdin(),
           req.stdinOnce());

@@ -1,5 +1,7 @@
 package io.krill.cri;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -14,7 +16,7 @@ import java.util.Objects;
  */
 record Pod(String id, String name, String uid, String namespace, int attempt, Map<String, String> labels,
     Map<String, String> annotations, long createdAtNanos, boolean ready, boolean hostNetwork, String logDirectory,
-    String runtimeHandler, String ip) {
+    String runtimeHandler, String ip, String hostname, List<PortMapping> portMappings) {
   Pod {
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -22,16 +24,34 @@ record Pod(String id, String name, String uid, String namespace, int attempt, Ma
     logDirectory = logDirectory == null ? "" : logDirectory;
     runtimeHandler = runtimeHandler == null ? "" : runtimeHandler;
     ip = ip == null ? "" : ip;
+    hostname = hostname == null ? "" : hostname;
+    portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
+  }
+
+  /**
+   * A CRI port mapping in the shape of CNI's {@code portMappings} capability ({@code hostIP} spelt as the
+   * portmap plugin reads it); the protocol is lower case, as containerd passes it.
+   */
+  record PortMapping(String protocol, int containerPort, int hostPort, String hostIP) {
+    PortMapping {
+      protocol = protocol == null ? "tcp" : protocol.toLowerCase(Locale.ROOT);
+      hostIP = hostIP == null ? "" : hostIP;
+    }
   }
 
   Pod stopped() {
     return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, false, hostNetwork,
-        logDirectory, runtimeHandler, ip);
+        logDirectory, runtimeHandler, ip, hostname, portMappings);
   }
 
   Pod withIp(String address) {
     return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, ready, hostNetwork,
-        logDirectory, runtimeHandler, address);
+        logDirectory, runtimeHandler, address, hostname, portMappings);
+  }
+
+  /** How messages name the pod: as kubectl shows it, and the id prefix crictl takes. */
+  String describe() {
+    return "pod " + namespace + "/" + name + " (sandbox " + id.substring(0, Math.min(13, id.length())) + ")";
   }
 
   /** Every selector pair is among the labels, as CRI's label_selector means. */

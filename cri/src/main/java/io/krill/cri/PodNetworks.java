@@ -18,10 +18,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Pod networks through CNI 1.0 plugins: a named network namespace per pod ({@code ip netns add}), the
- * conflist's plugins run in order for ADD (each given the previous result) and in reverse for DEL, and the
- * pod IP taken from the final result. The last ADD result is kept beside the pod so DEL can be given it
- * after a restart. Teardown is best effort per step so a half-built network is still taken down.
+ * Pod networks through CNI 1.0 plugins, as libcni drives them: a named network namespace per pod
+ * ({@code ip netns add}), the conflist's plugins run in order for ADD (each given the previous result), with
+ * the final result as {@code prevResult} for CHECK (in order) and DEL (in reverse), and the pod's port
+ * mappings as {@code runtimeConfig.portMappings} for plugins that declare that capability. The final ADD
+ * result is kept beside the pod so CHECK and DEL can be given it after a restart. Teardown is best effort per
+ * step so a half-built network is still taken down.
  */
 final class PodNetworks {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -44,61 +46,111 @@ final class PodNetworks {
     return Path.of("/run/netns", netnsName(podId));
   }
 
+  private Path resultFile(Pod pod) {
+    return stateDir.resolve(pod.id() + ".cni-result");
+  }
+
   /** Creates the namespace and runs ADD; returns the pod IP. On failure everything done so far is undone. */
   String setUp(Pod pod) {
     Optional<String> notReady = cni.notReadyBecause();
     if (notReady.isPresent()) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pod " + pod.namespace() + "/" + pod.name()
-          + " needs a pod network, but " + notReady.get());
+      throw new KrillException(ErrorCode.FAILED_PRECONDITION, pod.describe() + " needs a pod network, but "
+          + notReady.get() + "; install a CNI config there or run the pod with host networking");
     }
     try {
       run(List.of("ip", "netns", "add", netnsName(pod.id())), null, Map.of());
+      CniConfList list = config();
       JsonNode result = null;
-      List<ObjectNode> plugins = plugins();
-      for (ObjectNode plugin : plugins) {
-        if (result != null) {
-          plugin.set("prevResult", result);
-        }
-        result = JSON.readTree(invoke("ADD", pod, plugin));
+      for (int i = 0; i < list.plugins().size(); i++) {
+        result = JSON.readTree(invoke("ADD", pod, list, i, result));
       }
-      Files.write(stateDir.resolve(pod.id() + ".cni-result"), JSON.writeValueAsBytes(result));
-      return ip(result).orElseThrow(() -> new KrillException(ErrorCode.INTERNAL,
-          "pod " + pod.id() + ": the CNI result has no IP address"));
+      Files.write(resultFile(pod), JSON.writeValueAsBytes(result));
+      return ip(result).orElseThrow(() -> new IOException("the CNI result of network \"" + list.name()
+          + "\" has no IP address; check the IPAM section of " + cni.config().orElseThrow()));
     } catch (IOException | RuntimeException e) {
       tearDown(pod);
       if (e instanceof KrillException k) {
         throw k;
       }
-      throw new KrillException(ErrorCode.INTERNAL, "pod " + pod.namespace() + "/" + pod.name()
-          + ": network setup failed: " + e.getMessage(), e);
+      throw new KrillException(ErrorCode.INTERNAL, pod.describe() + ": network setup failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Whether the network ADD built is still there, for a pod that was READY when the daemon last stopped:
+   * empty if so, else why not. The namespace must exist and CHECK (CNI 0.4.0 and later, unless the list says
+   * {@code disableCheck}) must pass every plugin.
+   */
+  Optional<String> check(Pod pod) {
+    if (!Files.exists(netnsPath(pod.id()))) {
+      return Optional.of("its network namespace " + netnsPath(pod.id()) + " is gone");
+    }
+    if (!Files.exists(resultFile(pod))) {
+      return Optional.of("it has no saved CNI result (krill cri stopped during its RunPodSandbox)");
+    }
+    Optional<String> notReady = cni.notReadyBecause();
+    if (notReady.isPresent()) {
+      return Optional.of("its network cannot be checked: " + notReady.get());
+    }
+    try {
+      CniConfList list = config();
+      if (list.disableCheck() || !list.supportsCheck()) {
+        LOG.log(Level.INFO, "{0}: CNI CHECK skipped: network \"{1}\" {2}", pod.describe(), list.name(),
+            list.disableCheck() ? "sets disableCheck" : "is CNI " + list.cniVersion() + ", before CHECK existed");
+        return Optional.empty();
+      }
+      JsonNode prev = JSON.readTree(resultFile(pod).toFile());
+      for (int i = 0; i < list.plugins().size(); i++) {
+        invoke("CHECK", pod, list, i, prev);
+      }
+      return Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      return Optional.of(e.getMessage());
+    }
+  }
+
+  /**
+   * After a restart: every pod that was READY with a network of its own is checked ({@link #check}); one that
+   * fails is torn down and reported NOTREADY, so kubelet replaces the sandbox rather than trusting a network
+   * that is no longer there.
+   */
+  void recheck(PodStore pods) {
+    for (Pod pod : pods.list()) {
+      if (!pod.ready() || pod.hostNetwork()) {
+        continue;
+      }
+      Optional<String> failed = check(pod);
+      if (failed.isPresent()) {
+        LOG.log(Level.WARNING, "{0} was ready before krill cri restarted, but {1}; it is now NOTREADY and its"
+            + " network is torn down (kubelet creates a new sandbox; with crictl: crictl rmp, then runp again)",
+            pod.describe(), failed.get());
+        tearDown(pod);
+        pods.put(pod.stopped());
+      }
     }
   }
 
   /** DEL through every plugin (reverse order), then the namespace; each step runs even if one before failed. */
   void tearDown(Pod pod) {
-    Path saved = stateDir.resolve(pod.id() + ".cni-result");
+    Path saved = resultFile(pod);
     try {
       JsonNode prev = Files.exists(saved) ? JSON.readTree(saved.toFile()) : null;
-      List<ObjectNode> plugins = plugins();
-      for (int i = plugins.size() - 1; i >= 0; i--) {
-        ObjectNode plugin = plugins.get(i);
-        if (prev != null) {
-          plugin.set("prevResult", prev);
-        }
+      CniConfList list = config();
+      for (int i = list.plugins().size() - 1; i >= 0; i--) {
         try {
-          invoke("DEL", pod, plugin);
+          invoke("DEL", pod, list, i, prev);
         } catch (IOException | RuntimeException e) {
-          LOG.log(Level.WARNING, "pod {0}: CNI DEL {1}: {2}", pod.id(), plugin.path("type").asText(), e.getMessage());
+          LOG.log(Level.WARNING, "{0}: {1}", pod.describe(), e.getMessage());
         }
       }
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.WARNING, "pod {0}: CNI teardown: {1}", pod.id(), e.getMessage());
+      LOG.log(Level.WARNING, "{0}: CNI teardown: {1}", pod.describe(), e.getMessage());
     }
     if (Files.exists(netnsPath(pod.id()))) {
       try {
         run(List.of("ip", "netns", "delete", netnsName(pod.id())), null, Map.of());
       } catch (IOException | RuntimeException e) {
-        LOG.log(Level.WARNING, "pod {0}: cannot delete its network namespace: {1}", pod.id(), e.getMessage());
+        LOG.log(Level.WARNING, "{0}: cannot delete its network namespace: {1}", pod.describe(), e.getMessage());
       }
     }
     try {
@@ -108,30 +160,30 @@ final class PodNetworks {
     }
   }
 
-  /** The plugins of the config file, each completed with the network's name and CNI version. */
-  private List<ObjectNode> plugins() throws IOException {
-    Path file = cni.config().orElseThrow(() -> new IOException("no CNI config in " + cni.confDir()));
-    JsonNode conf = JSON.readTree(file.toFile());
-    List<ObjectNode> out = new ArrayList<>();
-    if (conf.has("plugins")) {
-      for (JsonNode p : (ArrayNode) conf.get("plugins")) {
-        ObjectNode copy = ((ObjectNode) p).deepCopy();
-        copy.put("name", conf.path("name").asText());
-        copy.put("cniVersion", conf.path("cniVersion").asText("1.0.0"));
-        out.add(copy);
-      }
-    } else {
-      out.add(((ObjectNode) conf).deepCopy());
-    }
-    return out;
+  private CniConfList config() throws IOException {
+    return CniConfList.read(cni.config().orElseThrow(() -> new IOException("no CNI config in " + cni.confDir())));
   }
 
-  private String invoke(String command, Pod pod, ObjectNode plugin) throws IOException {
-    String type = plugin.path("type").asText();
-    if (type.isEmpty() || type.contains("/")) {
-      throw new IOException("CNI plugin type \"" + type + "\" is not a plugin name");
+  /** containerd's rule: only mappings with a host port reach the plugins. */
+  static Map<String, JsonNode> capabilityArgs(Pod pod) {
+    ArrayNode maps = JSON.createArrayNode();
+    for (Pod.PortMapping m : pod.portMappings()) {
+      if (m.hostPort() <= 0) {
+        continue;
+      }
+      ObjectNode o = maps.addObject().put("hostPort", m.hostPort()).put("containerPort", m.containerPort())
+          .put("protocol", m.protocol());
+      if (!m.hostIP().isEmpty()) {
+        o.put("hostIP", m.hostIP());
+      }
     }
-    Path binary = cni.binDir().resolve(type);
+    return maps.isEmpty() ? Map.of() : Map.of("portMappings", maps);
+  }
+
+  private String invoke(String command, Pod pod, CniConfList list, int index, JsonNode prevResult)
+      throws IOException {
+    String type = list.type(index);
+    ObjectNode stdin = list.pluginConfig(index, prevResult, capabilityArgs(pod));
     Map<String, String> env = Map.of(
         "CNI_COMMAND", command,
         "CNI_CONTAINERID", pod.id(),
@@ -140,9 +192,15 @@ final class PodNetworks {
         "CNI_PATH", cni.binDir().toString(),
         "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + pod.namespace() + ";K8S_POD_NAME=" + pod.name()
             + ";K8S_POD_INFRA_CONTAINER_ID=" + pod.id() + ";K8S_POD_UID=" + pod.uid());
-    return run(List.of(binary.toString()), JSON.writeValueAsBytes(plugin), env);
+    try {
+      return run(List.of(cni.binDir().resolve(type).toString()), JSON.writeValueAsBytes(stdin), env);
+    } catch (IOException e) {
+      throw new IOException("CNI " + command + " of plugin \"" + type + "\" in network \"" + list.name()
+          + "\" failed: " + e.getMessage(), e);
+    }
   }
 
+  /** stdout of {@code cmd}; a failure's message is the CNI error it printed, else its stderr. */
   private static String run(List<String> cmd, byte[] stdin, Map<String, String> env) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE);
     pb.environment().putAll(env);
@@ -165,9 +223,9 @@ final class PodNetworks {
     }
     String text = new String(out, StandardCharsets.UTF_8);
     if (p.exitValue() != 0) {
-      // A CNI error is JSON on stdout ({code, msg, details}); other tools write to stderr.
-      throw new IOException(String.join(" ", cmd) + " " + env.getOrDefault("CNI_COMMAND", "") + " failed: "
-          + (text.isBlank() ? new String(err, StandardCharsets.UTF_8) : text).strip());
+      String stderr = new String(err, StandardCharsets.UTF_8).strip();
+      throw new IOException(CniError.parse(text).map(CniError::text).orElseGet(() ->
+          String.join(" ", cmd) + " exited " + p.exitValue() + ": " + (stderr.isEmpty() ? text.strip() : stderr)));
     }
     return text;
   }

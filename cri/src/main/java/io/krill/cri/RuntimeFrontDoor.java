@@ -1,6 +1,7 @@
 package io.krill.cri;
 
 import io.grpc.stub.StreamObserver;
+import io.krill.cri.api.v1.DNSConfig;
 import io.krill.cri.api.v1.LinuxPodSandboxStatus;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
 import io.krill.cri.api.v1.ListPodSandboxResponse;
@@ -32,7 +33,11 @@ import io.krill.cri.api.v1.VersionRequest;
 import io.krill.cri.api.v1.VersionResponse;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -41,16 +46,20 @@ import java.util.Optional;
  * generated base class's default).
  */
 class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
+  private static final System.Logger LOG = System.getLogger("krill.cri");
   protected final PodStore pods;
   protected final CriRuntime runtime;
   private final CniNetwork network;
   private final PodNetworks podNetworks;
+  protected final PodFiles podFiles;
 
-  RuntimeFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks) {
+  RuntimeFrontDoor(PodStore pods, CriRuntime runtime, CniNetwork network, PodNetworks podNetworks,
+      PodFiles podFiles) {
     this.pods = pods;
     this.runtime = runtime;
     this.network = network;
     this.podNetworks = podNetworks;
+    this.podFiles = podFiles;
   }
 
   @Override
@@ -85,19 +94,27 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
       }
       boolean host = c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.NODE;
       Instant now = Instant.now();
+      List<Pod.PortMapping> ports = c.getPortMappingsList().stream().map(p -> new Pod.PortMapping(
+          p.getProtocol().name(), p.getContainerPort(), p.getHostPort(), p.getHostIp())).toList();
       Pod pod = new Pod(PodStore.newId(), m.getName(), m.getUid(), m.getNamespace(), m.getAttempt(),
           c.getLabelsMap(), c.getAnnotationsMap(), now.getEpochSecond() * 1_000_000_000L + now.getNano(), true, host,
-          c.getLogDirectory(), req.getRuntimeHandler(), "");
+          c.getLogDirectory(), req.getRuntimeHandler(), "", hostname(c, host), ports);
       // Recorded before the network exists, so a crash during setup leaves something to tear down.
       pods.put(pod);
-      if (!host) {
-        try {
+      try {
+        DNSConfig dns = c.getDnsConfig();
+        podFiles.write(pod, new PodFiles.Dns(dns.getServersList(), dns.getSearchesList(), dns.getOptionsList()));
+        if (!host) {
           pod = pod.withIp(podNetworks.setUp(pod));
           pods.put(pod);
-        } catch (RuntimeException e) {
-          pods.remove(pod.id());
-          throw e;
         }
+      } catch (IOException e) {
+        forget(pod);
+        throw new UncheckedIOException(pod.describe() + ": cannot write its hostname, hosts and resolv.conf files"
+            + " under " + podFiles.dir(pod.id()) + ": " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        forget(pod);
+        throw e;
       }
       return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
     });
@@ -126,6 +143,7 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
         if (!p.hostNetwork()) {
           podNetworks.tearDown(p);
         }
+        removeFiles(p);
         pods.remove(p.id());
       });
       return RemovePodSandboxResponse.getDefaultInstance();
@@ -162,6 +180,30 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
       }
       return b.build();
     });
+  }
+
+  /** A pod whose RunPodSandbox failed: its network is already undone, its record and files go too. */
+  private void forget(Pod p) {
+    pods.remove(p.id());
+    removeFiles(p);
+  }
+
+  private void removeFiles(Pod p) {
+    try {
+      podFiles.remove(p.id());
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "{0}: cannot remove {1}: {2}", p.describe(), podFiles.dir(p.id()), e.getMessage());
+    }
+  }
+
+  private static String hostname(PodSandboxConfig c, boolean hostNetwork) {
+    try {
+      return PodFiles.hostname(c.getHostname(), c.getMetadata().getName(), hostNetwork);
+    } catch (IOException e) {
+      throw new UncheckedIOException("pod " + c.getMetadata().getNamespace() + "/" + c.getMetadata().getName()
+          + " asks for the node's hostname (host network, no hostname), which cannot be read: " + e.getMessage()
+          + "; set the pod's hostname", e);
+    }
   }
 
   static PodSandboxStatus podStatus(Pod p) {
