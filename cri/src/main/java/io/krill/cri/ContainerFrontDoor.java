@@ -174,8 +174,11 @@ final class ContainerFrontDoor extends RuntimeFrontDoor {
     });
   }
 
-  private ContainerStatus statusOf(CriContainer c) {
-    ContainerState state = state(c);
+  private ContainerStatus statusOf(CriContainer read) {
+    ContainerState state = state(read);
+    // Read before the state: a guest that exited in between has its exit filled in now.
+    CriContainer c = state == ContainerState.CONTAINER_EXITED && read.finishedAtNanos() == 0 ? runtime.current(read)
+        : read;
     ContainerStatus.Builder s = ContainerStatus.newBuilder().setId(c.id()).setMetadata(metadata(c)).setState(state)
         .setCreatedAt(c.createdAtNanos()).setStartedAt(c.startedAtNanos())
         .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())

@@ -38,6 +38,8 @@ final class GuestProcess {
   final String stdout;
   final String stderr;
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+  /** Set with {@code state = STOPPED}; {@link #exit} completes just after, outside the lock. */
+  ExitStatus exitStatus;
   private final EventSink events;
   private final ScheduledExecutorService timer;
   TaskState state = TaskState.CREATED;
@@ -122,6 +124,8 @@ final class GuestProcess {
         return;
       }
       state = TaskState.STOPPED;
+      // With the state, under the same lock: a reader must never see STOPPED without its exit status.
+      exitStatus = status;
       LOG.log(Level.INFO, "{0}: exited with status {1} ({2})", label(), status.code(), status.reason());
       events.publish(new TaskEvent.Exited(containerId, processId, pid, status));
     }

@@ -277,7 +277,7 @@ public final class TaskManager {
     Task task = get(id);
     GuestProcess p = task.process(execId);
     synchronized (p) {
-      ExitStatus exit = p.exit.isDone() ? p.exit.join() : null;
+      ExitStatus exit = p.exitStatus;
       return new TaskInfo(id, task.spec.bundle(), p.pid, p.state, p.stdin, p.stdout, p.stderr,
           task.spec.terminal(), exit);
     }
