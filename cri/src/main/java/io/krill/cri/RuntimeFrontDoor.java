@@ -29,6 +29,8 @@ import io.krill.cri.api.v1.StatusRequest;
 import io.krill.cri.api.v1.StatusResponse;
 import io.krill.cri.api.v1.StopPodSandboxRequest;
 import io.krill.cri.api.v1.StopPodSandboxResponse;
+import io.krill.cri.api.v1.UpdateRuntimeConfigRequest;
+import io.krill.cri.api.v1.UpdateRuntimeConfigResponse;
 import io.krill.cri.api.v1.VersionRequest;
 import io.krill.cri.api.v1.VersionResponse;
 import io.krill.runtime.ErrorCode;
@@ -81,6 +83,22 @@ class RuntimeFrontDoor extends RuntimeServiceGrpc.RuntimeServiceImplBase {
               .addConditions(net))
           .addRuntimeHandlers(RuntimeHandler.newBuilder().setName(""))
           .build();
+    });
+  }
+
+  /**
+   * kubelet sends the node's pod CIDR here once it knows it. Pod addresses come from the CNI config's own IPAM
+   * section (as with containerd without a CNI template), so krill accepts the call and logs the range.
+   */
+  @Override
+  public void updateRuntimeConfig(UpdateRuntimeConfigRequest req, StreamObserver<UpdateRuntimeConfigResponse> out) {
+    GrpcErrors.unary("UpdateRuntimeConfig", out, () -> {
+      String cidr = req.getRuntimeConfig().getNetworkConfig().getPodCidr();
+      if (!cidr.isEmpty()) {
+        LOG.log(System.Logger.Level.INFO, "kubelet set the pod CIDR to {0}; pod addresses come from the IPAM of the"
+            + " CNI config in use", cidr);
+      }
+      return UpdateRuntimeConfigResponse.getDefaultInstance();
     });
   }
 

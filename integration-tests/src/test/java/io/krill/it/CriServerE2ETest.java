@@ -121,6 +121,10 @@ class CriServerE2ETest {
             StatusRuntimeException e = expectError(() -> c.runtime().runtimeConfig(
                     RuntimeConfigRequest.getDefaultInstance()));
             assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
+            // kubelet's pod CIDR is accepted (addresses come from the CNI config's IPAM).
+            c.runtime().updateRuntimeConfig(UpdateRuntimeConfigRequest.newBuilder().setRuntimeConfig(
+                    io.krill.cri.api.v1.RuntimeConfig.newBuilder().setNetworkConfig(NetworkConfig.newBuilder()
+                            .setPodCidr("10.244.1.0/24"))).build());
         }
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket())));
     }
