@@ -37,8 +37,15 @@ public final class SafeUnpacker {
   }
 
   /** An archive entry that would escape the target or is not allowed there. */
-  public static final class UnsafeArchiveException extends IOException {
+  public static class UnsafeArchiveException extends IOException {
     public UnsafeArchiveException(String message) {
+      super(message);
+    }
+  }
+
+  /** The archive is well-formed but larger (bytes or entries) than the {@link Limits} allow. */
+  public static final class LimitExceededException extends UnsafeArchiveException {
+    public LimitExceededException(String message) {
       super(message);
     }
   }
@@ -51,7 +58,8 @@ public final class SafeUnpacker {
     this.limits = limits;
   }
 
-  public void unpack(InputStream raw, Path target) throws IOException {
+  /** Unpacks {@code raw} into {@code target}; returns the bytes of file content written. */
+  public long unpack(InputStream raw, Path target) throws IOException {
     Files.createDirectories(target);
     Path root = target.toRealPath();
     BufferedInputStream in = new BufferedInputStream(raw);
@@ -64,7 +72,7 @@ public final class SafeUnpacker {
       TarArchiveEntry e;
       while ((e = tar.getNextEntry()) != null) {
         if (++entries > limits.maxEntries()) {
-          throw new UnsafeArchiveException("archive has more than " + limits.maxEntries() + " entries");
+          throw new LimitExceededException("archive has more than " + limits.maxEntries() + " entries");
         }
         Path dest = checkedPath(root, e.getName());
         if (dest == null) {
@@ -75,7 +83,13 @@ public final class SafeUnpacker {
           continue;
         }
         if (base.startsWith(WHITEOUT)) {
-          deleteTree(dest.resolveSibling(base.substring(WHITEOUT.length())));
+          String hidden = base.substring(WHITEOUT.length());
+          if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+            // ".wh..." would delete the target's parent: everything unpacked beside this tree.
+            throw new UnsafeArchiveException("entry " + e.getName() + " is a whiteout of \"" + hidden
+                + "\"; a whiteout may only hide a file or directory by name");
+          }
+          deleteTree(dest.resolveSibling(hidden));
           continue;
         }
         if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
@@ -93,7 +107,13 @@ public final class SafeUnpacker {
           deleteTree(dest);
           Files.createSymbolicLink(dest, Path.of(e.getLinkName()));
         } else if (e.isLink()) {
-          Path source = checkedPath(root, e.getLinkName());
+          Path source;
+          try {
+            source = checkedPath(root, e.getLinkName());
+          } catch (UnsafeArchiveException outside) {
+            throw new UnsafeArchiveException("hard link " + e.getName() + " -> " + e.getLinkName()
+                + " points outside the target directory (" + outside.getMessage() + ")");
+          }
           if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
             throw new UnsafeArchiveException("hard link " + e.getName() + " points at " + e.getLinkName()
                 + ", which is not a regular file unpacked before it");
@@ -102,8 +122,9 @@ public final class SafeUnpacker {
           Files.createLink(dest, source);
         } else if (e.isFile()) {
           if (e.getSize() > limits.maxBytes() - total) {
-            throw new UnsafeArchiveException("entry " + e.getName() + " (" + e.getSize() + " bytes) exceeds the archive"
-                + " limit of " + limits.maxBytes() + " bytes");
+            throw new LimitExceededException("entry " + e.getName() + " (" + e.getSize() + " bytes) exceeds the"
+                + " archive limit of " + limits.maxBytes() + " bytes" + (total > 0 ? " (" + total + " already written)"
+                : ""));
           }
           deleteTree(dest);
           try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
@@ -115,6 +136,7 @@ public final class SafeUnpacker {
         }
       }
     }
+    return total;
   }
 
   /**

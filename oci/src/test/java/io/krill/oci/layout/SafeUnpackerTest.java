@@ -126,6 +126,55 @@ class SafeUnpackerTest {
   }
 
   @Test
+  void unpack_whiteoutOfDotDot_refused_andNothingBesideTheTargetDeleted() throws IOException {
+    Path sibling = Files.writeString(tmp.resolve("other-image"), "kept");
+    Path target = tmp.resolve("target");
+    for (String name : List.of(".wh...", "d/.wh...", ".wh..", ".wh.")) {
+      var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class, () -> unpack(target, file("d/x", "1"),
+          new Entry(name, TarConstants.LF_NORMAL, null, new byte[0])));
+      assertTrue(e.getMessage().startsWith("entry " + name + " is a whiteout of"), e.getMessage());
+    }
+    assertEquals("kept", Files.readString(sibling));
+  }
+
+  @Test
+  void unpack_ordinaryWhiteout_hidesTheFile() throws IOException {
+    Path target = tmp.resolve("t");
+    unpack(target, file("d/x", "1"), file("d/y", "2"), new Entry("d/.wh.x", TarConstants.LF_NORMAL, null, new byte[0]));
+    assertFalse(Files.exists(target.resolve("d/x")));
+    assertTrue(Files.exists(target.resolve("d/y")));
+  }
+
+  @Test
+  void unpack_hardLinkAbsolute_refusedAsOutside() throws IOException {
+    assertEquals("hard link h -> /etc/passwd points outside the target directory (entry /etc/passwd has an absolute"
+        + " path)", refusal(new Entry("h", TarConstants.LF_LINK, "/etc/passwd", null)));
+  }
+
+  @Test
+  void unpack_hardLinkThroughSymlink_refused() throws IOException {
+    assertTrue(refusal(symlink("s", "/"), new Entry("h", TarConstants.LF_LINK, "s/etc/passwd", null))
+        .contains("would be written through the symlink s"));
+  }
+
+  @Test
+  void unpack_charDevice_refused() throws IOException {
+    assertEquals("entry dev/null is a device file or FIFO; images may not carry them",
+        refusal(new Entry("dev/null", TarConstants.LF_CHR, null, null)));
+  }
+
+  @Test
+  void unpack_overSizeLimitAcrossEntries_isLimitExceeded_andReturnsBytesWritten() throws IOException {
+    Path target = tmp.resolve("target");
+    byte[] ok = tar(false, file("a", "x".repeat(600)));
+    assertEquals(600, new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(ok), target));
+    byte[] t = tar(true, file("a", "x".repeat(600)), file("b", "y".repeat(600)));
+    var e = assertThrows(SafeUnpacker.LimitExceededException.class,
+        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
+    assertEquals("entry b (600 bytes) exceeds the archive limit of 1000 bytes (600 already written)", e.getMessage());
+  }
+
+  @Test
   void unpack_tooManyEntries_refused() throws IOException {
     Path target = tmp.resolve("target");
     byte[] t = tar(false, file("a", "1"), file("b", "2"), file("c", "3"));
