@@ -43,21 +43,33 @@ final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase {
     });
   }
 
-  /** Username and password, or docker's base64 {@code auth}; tokens are not supported yet. */
+  /**
+   * The request's login: an identity token (an OAuth2 refresh token, with the username if one came with it),
+   * a registry token (a bearer token sent as is), a username and password, or docker's base64 {@code auth}.
+   * Tokens come first: docker's credential helpers pair an identity token with a placeholder username.
+   */
   static Credentials credentials(AuthConfig auth) {
+    if (!auth.getIdentityToken().isEmpty()) {
+      return Credentials.identityToken(auth.getUsername(), auth.getIdentityToken());
+    }
+    if (!auth.getRegistryToken().isEmpty()) {
+      return Credentials.registryToken(auth.getRegistryToken());
+    }
     if (!auth.getUsername().isEmpty()) {
       return Credentials.of(auth.getUsername(), auth.getPassword());
     }
     if (!auth.getAuth().isEmpty()) {
-      String decoded = new String(Base64.getDecoder().decode(auth.getAuth()), StandardCharsets.UTF_8);
+      String decoded;
+      try {
+        decoded = new String(Base64.getDecoder().decode(auth.getAuth()), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        decoded = "";
+      }
       int colon = decoded.indexOf(':');
       if (colon <= 0) {
         throw new KrillException(ErrorCode.INVALID_ARGUMENT, "auth is not base64 of user:password");
       }
       return Credentials.of(decoded.substring(0, colon), decoded.substring(colon + 1));
-    }
-    if (!auth.getIdentityToken().isEmpty() || !auth.getRegistryToken().isEmpty()) {
-      throw new KrillException(ErrorCode.UNIMPLEMENTED, "identity and registry tokens are not supported by krill yet");
     }
     return null;
   }

@@ -16,8 +16,9 @@ import java.util.function.Supplier;
 /**
  * HTTP to one repository of one registry, with authentication. A request is sent as is; on a 401 the
  * challenge is answered once (a bearer token from the realm, or basic credentials) and the request is sent
- * again with the answer, which is then kept for every later request. Error statuses become
- * {@link RegistryException}s here and nowhere else.
+ * again with the answer, which is then kept for every later request. A registry token is sent from the first
+ * request on; an identity token is exchanged at the realm for an access token with an OAuth2 POST
+ * ({@code grant_type=refresh_token}). Error statuses become {@link RegistryException}s here and nowhere else.
  */
 final class RegistryTransport {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,6 +32,9 @@ final class RegistryTransport {
         .followRedirects(HttpClient.Redirect.NEVER).build();
     this.repository = repository;
     this.credentials = credentials;
+    if (credentials != null && credentials.kind() == Credentials.Kind.REGISTRY_TOKEN) {
+      authorization = "Bearer " + credentials.secret();
+    }
   }
 
   /** Sends a request built by {@code build} (called again for the retry, so bodies are fresh each time). */
@@ -79,7 +83,15 @@ final class RegistryTransport {
     if (c == null) {
       throw new RegistryException(401, what + ": 401 Unauthorized without a WWW-Authenticate challenge");
     }
+    if (credentials != null && credentials.kind() == Credentials.Kind.REGISTRY_TOKEN) {
+      throw new RegistryException(401, what + ": the registry refused the registry token (it asks for "
+          + c.scheme() + " authentication); pass a token that is valid for " + repository + ", or other credentials");
+    }
     if (c.isBasic()) {
+      if (credentials != null && credentials.kind() == Credentials.Kind.IDENTITY_TOKEN) {
+        throw new RegistryException(401, what + ": the registry asks for a username and password (basic auth), which"
+            + " an identity token cannot answer; pass a username and password");
+      }
       if (credentials == null) {
         throw new RegistryException(401, what + ": the registry requires a login (basic auth); pass --username and"
             + " --password-stdin");
@@ -96,16 +108,29 @@ final class RegistryTransport {
       q.append("service=").append(enc(c.params().get("service"))).append('&');
     }
     q.append("scope=").append(enc(scope));
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(q.toString())).GET();
-    if (credentials != null) {
-      b.header("Authorization", credentials.basicHeader());
+    HttpRequest.Builder b;
+    if (credentials != null && credentials.kind() == Credentials.Kind.IDENTITY_TOKEN) {
+      // OAuth2 refresh-token grant, as docker and containerd send it: a form POSTed to the realm.
+      StringBuilder form = new StringBuilder("grant_type=refresh_token&refresh_token=")
+          .append(enc(credentials.secret())).append("&client_id=krill&scope=").append(enc(scope));
+      if (c.params().containsKey("service")) {
+        form.append("&service=").append(enc(c.params().get("service")));
+      }
+      b = HttpRequest.newBuilder(URI.create(c.params().get("realm")))
+          .header("Content-Type", "application/x-www-form-urlencoded")
+          .POST(HttpRequest.BodyPublishers.ofString(form.toString()));
+    } else {
+      b = HttpRequest.newBuilder(URI.create(q.toString())).GET();
+      if (credentials != null) {
+        b.header("Authorization", credentials.basicHeader());
+      }
     }
     HttpResponse<InputStream> r = sendOnceNoAuth(b, what + " (token request to " + c.params().get("realm") + ")");
     try (InputStream in = r.body()) {
       byte[] body = in.readNBytes(1 << 20);
       if (r.statusCode() != 200) {
         throw new RegistryException(r.statusCode(), what + ": the token service refused "
-            + (credentials == null ? "anonymous access" : "the credentials for " + credentials.username()) + " ("
+            + (credentials == null ? "anonymous access" : credentials.describe()) + " ("
             + r.statusCode() + ")" + (credentials == null ? "; pass --username and --password-stdin" : ""));
       }
       JsonNode t = JSON.readTree(body);

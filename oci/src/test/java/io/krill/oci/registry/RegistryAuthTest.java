@@ -32,6 +32,13 @@ class RegistryAuthTest {
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/token", ex -> {
+      if (ex.getRequestMethod().equals("POST")) {
+        String form = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        tokenRequests.add("POST " + ex.getRequestHeaders().getFirst("Content-Type") + " " + form);
+        boolean ok = form.contains("grant_type=refresh_token") && form.contains("refresh_token=refresh%2Bme");
+        respond(ex, ok ? 200 : 401, (ok ? "{\"access_token\":\"t0k\",\"expires_in\":300}" : "{}").getBytes());
+        return;
+      }
       tokenRequests.add(ex.getRequestURI().getQuery());
       if (!BASIC_OK.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
         respond(ex, 401, "{}".getBytes());
@@ -41,7 +48,8 @@ class RegistryAuthTest {
     });
     server.createContext("/v2/", ex -> {
       String auth = ex.getRequestHeaders().getFirst("Authorization");
-      if ("Bearer t0k".equals(auth) || (scheme.equals("Basic") && BASIC_OK.equals(auth))) {
+      if ("Bearer t0k".equals(auth) || "Bearer registry-t0k".equals(auth)
+          || (scheme.equals("Basic") && BASIC_OK.equals(auth))) {
         ex.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
         respond(ex, 200, MANIFEST);
         return;
@@ -110,5 +118,44 @@ class RegistryAuthTest {
   @Test
   void credentials_toString_hidesPassword() {
     assertEquals("Credentials[u, ****]", Credentials.of("u", "secret").toString());
+    assertEquals("Credentials[identity token ****]", Credentials.identityToken("", "secret").toString());
+  }
+
+  @Test
+  void registryToken_sentAsBearerFromTheFirstRequest_noTokenRequest() {
+    assertArrayEquals(MANIFEST, client(Credentials.registryToken("registry-t0k")).getManifest("t").bytes());
+    assertEquals(List.of(), tokenRequests);
+  }
+
+  @Test
+  void registryToken_refused_saysSo() {
+    RegistryException e = assertThrows(RegistryException.class,
+        () -> client(Credentials.registryToken("stale")).getManifest("t"));
+    assertEquals(401, e.status());
+    assertTrue(e.getMessage().contains("the registry refused the registry token (it asks for bearer authentication)"),
+        e.getMessage());
+    assertEquals(List.of(), tokenRequests);
+  }
+
+  @Test
+  void identityToken_exchangedWithOAuthRefreshGrant_thenAccessTokenUsed() {
+    assertArrayEquals(MANIFEST, client(Credentials.identityToken("", "refresh+me")).getManifest("t").bytes());
+    assertEquals(List.of("POST application/x-www-form-urlencoded grant_type=refresh_token&refresh_token=refresh%2Bme"
+        + "&client_id=krill&scope=repository%3Aa%2Fb%3Apull&service=fake"), tokenRequests);
+  }
+
+  @Test
+  void identityToken_refusedByTokenService_namesIt() {
+    RegistryException e = assertThrows(RegistryException.class,
+        () -> client(Credentials.identityToken("", "expired")).getManifest("t"));
+    assertTrue(e.getMessage().contains("the token service refused the identity token (401)"), e.getMessage());
+  }
+
+  @Test
+  void identityToken_basicChallenge_saysItCannotAnswer() {
+    scheme = "Basic";
+    RegistryException e = assertThrows(RegistryException.class,
+        () -> client(Credentials.identityToken("", "refresh+me")).getManifest("t"));
+    assertTrue(e.getMessage().contains("an identity token cannot answer"), e.getMessage());
   }
 }
