@@ -60,13 +60,21 @@ public final class SafeUnpacker {
 
   /** Unpacks {@code raw} into {@code target}; returns the bytes of file content written. */
   public long unpack(InputStream raw, Path target) throws IOException {
+    return unpack(raw, target, 0);
+  }
+
+  /**
+   * Unpacks one of several archives that share the limits (an image's layers into one tree): {@code written}
+   * bytes already count against them. Returns {@code written} plus the bytes of file content this one wrote.
+   */
+  public long unpack(InputStream raw, Path target, long written) throws IOException {
     Files.createDirectories(target);
     Path root = target.toRealPath();
     BufferedInputStream in = new BufferedInputStream(raw);
     in.mark(2);
     boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
     in.reset();
-    long total = 0;
+    long total = written;
     int entries = 0;
     try (TarArchiveInputStream tar = new TarArchiveInputStream(gzip ? new GZIPInputStream(in, 65536) : in)) {
       TarArchiveEntry e;
@@ -123,8 +131,7 @@ public final class SafeUnpacker {
         } else if (e.isFile()) {
           if (e.getSize() > limits.maxBytes() - total) {
             throw new LimitExceededException("entry " + e.getName() + " (" + e.getSize() + " bytes) exceeds the"
-                + " archive limit of " + limits.maxBytes() + " bytes" + (total > 0 ? " (" + total + " already written)"
-                : ""));
+                + " limit of " + limits.maxBytes() + " bytes" + (total > 0 ? " (" + total + " already written)" : ""));
           }
           deleteTree(dest);
           try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {

@@ -121,7 +121,7 @@ class SafeUnpackerTest {
     byte[] t = tar(false, file("big", "x".repeat(2000)));
     var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class,
         () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
-    assertEquals("entry big (2000 bytes) exceeds the archive limit of 1000 bytes", e.getMessage());
+    assertEquals("entry big (2000 bytes) exceeds the limit of 1000 bytes", e.getMessage());
     assertFalse(Files.exists(target.resolve("big")));
   }
 
@@ -171,7 +171,11 @@ class SafeUnpackerTest {
     byte[] t = tar(true, file("a", "x".repeat(600)), file("b", "y".repeat(600)));
     var e = assertThrows(SafeUnpacker.LimitExceededException.class,
         () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
-    assertEquals("entry b (600 bytes) exceeds the archive limit of 1000 bytes (600 already written)", e.getMessage());
+    assertEquals("entry b (600 bytes) exceeds the limit of 1000 bytes (600 already written)", e.getMessage());
+    byte[] second = tar(false, file("c", "z".repeat(500)));
+    var shared = assertThrows(SafeUnpacker.LimitExceededException.class,
+        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(second), target, 600));
+    assertEquals("entry c (500 bytes) exceeds the limit of 1000 bytes (600 already written)", shared.getMessage());
   }
 
   @Test
