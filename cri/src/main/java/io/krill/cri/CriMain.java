@@ -16,7 +16,9 @@ import java.util.concurrent.ScheduledExecutorService;
  * {@code krill cri}: the composition root of the CRI daemon. Options: {@code --socket PATH} (default
  * /run/krill/krill.sock), {@code --root DIR} (default /var/lib/krill/cri), {@code --cni-conf-dir},
  * {@code --cni-bin-dir}, {@code --plain-http-registry HOST:PORT} (repeatable; loopback registries always are),
- * {@code --stream-address HOST:PORT} (the exec/attach streaming server; default 127.0.0.1 on any free port).
+ * {@code --stream-address HOST:PORT} (the exec/attach streaming server; default 127.0.0.1 on any free port),
+ * {@code --image-size-limit SIZE} (bytes, or with a K, M or G suffix, binary: what one image may download and
+ * unpack to; default 4G).
  */
 public final class CriMain {
   private CriMain() {}
@@ -28,6 +30,7 @@ public final class CriMain {
     Path cniBin = CniNetwork.DEFAULT_BIN_DIR;
     Set<String> plainHttp = new HashSet<>();
     InetSocketAddress streamAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    long imageSizeLimit = ImageStore.DEFAULT_MAX_IMAGE_BYTES;
     for (int i = 0; i < argv.length; i++) {
       String a = argv[i];
       if (i + 1 >= argv.length) {
@@ -40,11 +43,12 @@ public final class CriMain {
         case "--cni-bin-dir" -> cniBin = Path.of(argv[++i]);
         case "--plain-http-registry" -> plainHttp.add(argv[++i]);
         case "--stream-address" -> streamAddress = hostPort(argv[++i]);
+        case "--image-size-limit" -> imageSizeLimit = size(argv[++i]);
         default -> usage("unknown option " + a);
       }
     }
     root = root.toAbsolutePath();
-    ImageStore images = new ImageStore(root.resolve("images"), plainHttp);
+    ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
     CriRuntime runtime = new CriRuntime(root.resolve("containers"), images);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -86,9 +90,35 @@ public final class CriMain {
     }
   }
 
+  /** {@code 1048576}, {@code 512K}, {@code 16M}, {@code 4G} (an {@code i} after the suffix is allowed: 16Mi). */
+  static long size(String s) {
+    String t = s.strip().replaceFirst("(?i)i?b?$", "");
+    int shift = 0;
+    if (!t.isEmpty()) {
+      switch (Character.toUpperCase(t.charAt(t.length() - 1))) {
+        case 'K' -> shift = 10;
+        case 'M' -> shift = 20;
+        case 'G' -> shift = 30;
+        case 'T' -> shift = 40;
+        default -> shift = 0;
+      }
+    }
+    try {
+      long n = Long.parseLong(shift == 0 ? t : t.substring(0, t.length() - 1));
+      if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
+        throw new NumberFormatException();
+      }
+      return n << shift;
+    } catch (NumberFormatException e) {
+      usage("--image-size-limit: " + s + " is not a positive size (bytes, or e.g. 512M, 4G)");
+      return 0;
+    }
+  }
+
   private static void usage(String why) {
     System.err.println("krill cri: " + why + "\nusage: krill cri [--socket PATH] [--root DIR] [--cni-conf-dir DIR]"
-        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]... [--stream-address HOST:PORT]");
+        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]... [--stream-address HOST:PORT]"
+        + " [--image-size-limit SIZE]");
     System.exit(2);
   }
 }

@@ -48,8 +48,14 @@ final class GrpcErrors {
       };
     } else if (e instanceof ExecRunner.Timeout) {
       status = Status.DEADLINE_EXCEEDED;
-    } else if (e instanceof RegistryException) {
-      status = Status.UNKNOWN;
+    } else if (e instanceof RegistryException r) {
+      status = switch (r.status()) {
+        case 0 -> Status.UNAVAILABLE;
+        case 401 -> Status.UNAUTHENTICATED;
+        case 403 -> Status.PERMISSION_DENIED;
+        case 404 -> Status.NOT_FOUND;
+        default -> Status.UNKNOWN;
+      };
     } else if (e instanceof IllegalArgumentException) {
       status = Status.INVALID_ARGUMENT;
     } else {

@@ -14,6 +14,8 @@ import io.krill.oci.layout.OciLayout;
 import io.krill.oci.layout.SafeUnpacker;
 import io.krill.oci.registry.Credentials;
 import io.krill.oci.registry.RegistryClient;
+import io.krill.oci.registry.RegistryException;
+import io.krill.oci.image.VerifyingInputStream;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
 import java.io.IOException;
@@ -25,34 +27,58 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * The CRI daemon's images: blobs in an OCI layout under {@code <root>/images} (content-addressed, verified
  * while streamed), unpacked trees under {@code images/rootfs/<manifest hex>}, and {@code images/images.json}
- * mapping image ids to what CRI reports. Calls are serialized: pulls are rare and the index is small.
+ * mapping image ids to what CRI reports. Bookkeeping calls are serialized: pulls are rare and the index is small.
+ *
+ * <p>A pull pins every blob and tree it is about to use before it looks for them, and unpins them when it is
+ * done; whatever is then neither pinned nor referenced by a recorded image is deleted. So a failed pull leaves
+ * nothing behind, and a RemoveImage never deletes what a pull in flight (of the same image or one sharing a
+ * layer) is using.
  */
 final class ImageStore {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final SafeUnpacker UNPACKER = new SafeUnpacker(SafeUnpacker.Limits.of(4L << 30, 1_000_000));
+  private static final System.Logger LOG = System.getLogger("krill.cri");
+  /** What one image may unpack to (and download) unless the daemon is told otherwise. */
+  static final long DEFAULT_MAX_IMAGE_BYTES = 4L << 30;
+  private static final int MAX_ENTRIES = 1_000_000;
 
   private final Path dir;
   private final OciLayout layout;
   private final Set<String> plainHttpRegistries;
+  private final long maxImageBytes;
   private final Map<String, StoredImage> images = new LinkedHashMap<>();
+  /** Blob digests and rootfs names held by pulls in flight, with how many pulls hold each. */
+  private final Map<String, Integer> pinned = new HashMap<>();
 
   /** @param plainHttpRegistries registries (host:port) spoken to over HTTP; loopback ones always are */
   ImageStore(Path dir, Set<String> plainHttpRegistries) throws IOException {
+    this(dir, plainHttpRegistries, DEFAULT_MAX_IMAGE_BYTES);
+  }
+
+  /** @param maxImageBytes limit on an image's layers, as downloaded and as unpacked */
+  ImageStore(Path dir, Set<String> plainHttpRegistries, long maxImageBytes) throws IOException {
+    if (maxImageBytes <= 0) {
+      throw new IllegalArgumentException("the image size limit must be positive");
+    }
     this.dir = dir;
     this.layout = OciLayout.create(dir);
     this.plainHttpRegistries = Set.copyOf(plainHttpRegistries);
+    this.maxImageBytes = maxImageBytes;
     Path index = dir.resolve("images.json");
     if (Files.exists(index)) {
       List<StoredImage> saved = JSON.readValue(index.toFile(), new TypeReference<List<StoredImage>>() {});
@@ -74,26 +100,48 @@ final class ImageStore {
     ImageReference ref = normalize(name);
     boolean plain = plainHttpRegistries.contains(ref.registry());
     RegistryClient registry = RegistryClient.of(ref, credentials, plain);
+    List<String> pins = new ArrayList<>();
     try {
       RegistryClient.FetchedManifest top = registry.getManifest(ref.manifestReference());
-      RegistryClient.FetchedManifest chosen = top;
-      if (MediaTypes.INDEXES.contains(top.mediaType())) {
-        Descriptor entry = choose(Index.parse(top.bytes()));
-        chosen = registry.getManifest(entry.digest().toString());
-      }
-      Manifest manifest = Manifest.parse(chosen.bytes());
-      fetch(registry, manifest.config());
+      RegistryClient.FetchedManifest chosen = MediaTypes.INDEXES.contains(top.mediaType())
+          ? registry.getManifest(choose(ref, top).digest().toString()) : top;
+      Manifest manifest = parse(ref, "manifest " + chosen.digest(), () -> Manifest.parse(chosen.bytes()));
       long size = manifest.config().size();
       for (Descriptor layer : manifest.layers()) {
-        fetch(registry, layer);
         size += layer.size();
       }
+      if (size > maxImageBytes) {
+        throw tooLarge(ref, "its layers and config are " + size + " bytes to download, more than the limit");
+      }
+      fetch(ref, registry, manifest.config(), pins);
+      for (Descriptor layer : manifest.layers()) {
+        fetch(ref, registry, layer, pins);
+      }
+      pin(chosen.digest().toString(), pins);
       layout.putBlob(Descriptor.of(chosen.mediaType(), chosen.digest(), chosen.bytes().length),
           new java.io.ByteArrayInputStream(chosen.bytes()));
-      return record(unpack(ref, top.digest(), chosen.digest(), manifest, size));
+      return record(unpack(ref, top.digest(), chosen.digest(), manifest, size, pins));
+    } catch (RegistryException e) {
+      throw new RegistryException(e.status(), "pull " + ref + ": " + e.getMessage(), e);
     } catch (IOException e) {
-      throw new KrillException(ErrorCode.INTERNAL, "pull " + name + ": " + e.getMessage(), e);
+      throw new KrillException(ErrorCode.INTERNAL, "pull " + ref + ": " + e.getMessage(), e);
+    } finally {
+      unpin(pins);
     }
+  }
+
+  private static <T> T parse(ImageReference ref, String what, Supplier<T> parser) {
+    try {
+      return parser.get();
+    } catch (IllegalArgumentException e) {
+      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": " + what + " is not valid: "
+          + e.getMessage() + "; the registry holds a broken image: push it again");
+    }
+  }
+
+  private KrillException tooLarge(ImageReference ref, String what) {
+    return new KrillException(ErrorCode.RESOURCE_EXHAUSTED, "pull " + ref + ": " + what + "; krill cri allows "
+        + maxImageBytes + " bytes per image (--image-size-limit): use a smaller image or raise the limit");
   }
 
   private synchronized StoredImage record(StoredImage pulled) throws IOException {
@@ -116,27 +164,83 @@ final class ImageStore {
     return image;
   }
 
-  /** The wasm entry of an index when there is one (krill runs wasm), else the single entry. */
-  private static Descriptor choose(Index index) {
-    try {
-      return index.wasmManifest();
-    } catch (IllegalArgumentException e) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage());
-    }
+  /** Pins {@code key} for the pull that collects {@code pins}; pinning comes before looking for it on disk. */
+  private synchronized void pin(String key, List<String> pins) {
+    pinned.merge(key, 1, Integer::sum);
+    pins.add(key);
   }
 
-  private void fetch(RegistryClient registry, Descriptor d) throws IOException {
-    if (!layout.hasBlob(d)) {
-      try (InputStream in = registry.getBlob(d)) {
-        layout.putBlob(d, in);
+  /** Releases a pull's pins and deletes what is then neither pinned nor part of a recorded image. */
+  private synchronized void unpin(List<String> pins) {
+    Set<String> referenced = null;
+    for (String key : pins) {
+      if (pinned.merge(key, -1, Integer::sum) > 0) {
+        continue;
+      }
+      pinned.remove(key);
+      try {
+        if (referenced == null) {
+          referenced = referenced();
+        }
+        if (!referenced.contains(key)) {
+          if (key.startsWith("rootfs/")) {
+            deleteTree(dir.resolve(key));
+          } else {
+            Files.deleteIfExists(blob(key));
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.log(Level.WARNING, "image store: cannot delete unreferenced {0}: {1}", key, e.getMessage());
       }
     }
   }
 
-  private StoredImage unpack(ImageReference ref, Digest topDigest, Digest manifestDigest, Manifest m, long size)
-      throws IOException {
+  /** Every blob digest and rootfs name the recorded images use. */
+  private Set<String> referenced() throws IOException {
+    Set<String> out = new HashSet<>();
+    for (StoredImage i : images.values()) {
+      out.addAll(blobsOf(i));
+      if (i.rootfs() != null) {
+        out.add(i.rootfs());
+      }
+    }
+    return out;
+  }
+
+  /** The wasm entry of an index when there is one (krill runs wasm), else the single entry. */
+  private static Descriptor choose(ImageReference ref, RegistryClient.FetchedManifest top) {
+    Index index = parse(ref, "index " + top.digest(), () -> Index.parse(top.bytes()));
+    try {
+      return index.wasmManifest();
+    } catch (IllegalArgumentException e) {
+      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": " + e.getMessage());
+    }
+  }
+
+  private void fetch(ImageReference ref, RegistryClient registry, Descriptor d, List<String> pins) throws IOException {
+    pin(d.digest().toString(), pins);
+    if (layout.hasBlob(d)) {
+      return;
+    }
+    try (InputStream in = registry.getBlob(d)) {
+      layout.putBlob(d, in);
+    } catch (VerifyingInputStream.BlobVerificationException e) {
+      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pull " + ref + ": the registry sent blob " + d.digest()
+          + " (" + d.mediaType() + ") with bytes that do not match it (" + e.getMessage() + "); nothing was"
+          + " stored: the registry's copy is corrupt or tampered with, push the image again", e);
+    } catch (RegistryException e) {
+      if (e.status() == 404) {
+        throw new RegistryException(404, e.getMessage() + "; the manifest references blob " + d.digest() + " ("
+            + d.mediaType() + "), which the registry does not have: push the image again", e);
+      }
+      throw e;
+    }
+  }
+
+  private StoredImage unpack(ImageReference ref, Digest topDigest, Digest manifestDigest, Manifest m, long size,
+      List<String> pins) throws IOException {
     byte[] configBytes = layout.readSmall(m.config(), ImageConfig.MAX_BYTES);
-    Optional<ImageConfig> config = parseConfig(configBytes);
+    Optional<ImageConfig> config = parseConfig(ref, m.config(), configBytes);
     String repoDigest = ref.registry() + "/" + ref.repository() + "@" + topDigest;
     List<String> tags = ref.digest() == null ? List.of(ref.toString()) : List.of();
     WasmShape shape = WasmShape.detect(m);
@@ -146,36 +250,35 @@ final class ImageStore {
       try {
         module = WasmShape.moduleLayer(m).digest().toString();
       } catch (IllegalArgumentException e) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": " + e.getMessage());
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": " + e.getMessage());
       }
     } else if (shape == WasmShape.TAR_LAYERS) {
       rootfs = "rootfs/" + manifestDigest.hex();
+      pin(rootfs, pins);
       Path target = dir.resolve(rootfs);
       if (!Files.isDirectory(target)) {
         // Unique per pull: two pulls of one image unpack side by side and the first to finish wins.
         Path tmp = Files.createTempDirectory(Files.createDirectories(dir.resolve("rootfs")), ".tmp-");
         try {
-          for (Descriptor layer : m.layers()) {
-            try (InputStream in = layout.openBlob(layer)) {
-              UNPACKER.unpack(in, tmp);
-            }
-          }
+          unpackLayers(ref, m, tmp);
           try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-          } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException lost) {
+          } catch (java.nio.file.FileSystemException lost) {
+            // rename(2) onto the winner's tree fails with ENOTEMPTY, which the JDK reports as a plain
+            // FileSystemException ("Directory not empty"), not DirectoryNotEmptyException.
+            if (!Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+              throw lost;
+            }
             deleteTree(tmp);
           }
-        } catch (SafeUnpacker.UnsafeArchiveException e) {
-          deleteTree(tmp);
-          throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": refused layer: " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
           deleteTree(tmp);
           throw e;
         }
       }
     } else {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, ref + ": neither a tar-layer image nor a wasm artifact"
-          + " (layers " + m.layers().stream().map(Descriptor::mediaType).toList() + ")");
+      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": neither a tar-layer image nor a wasm"
+          + " artifact (layers " + m.layers().stream().map(Descriptor::mediaType).toList() + ")");
     }
     return new StoredImage(m.config().digest().toString(), tags, List.of(repoDigest), manifestDigest.toString(),
         size, rootfs, module, config.map(ImageConfig::entrypoint).orElse(List.of()),
@@ -183,13 +286,34 @@ final class ImageStore {
         config.map(ImageConfig::workingDir).orElse(""));
   }
 
-  private static Optional<ImageConfig> parseConfig(byte[] bytes) {
-    try {
-      return Optional.of(ImageConfig.parse(bytes));
-    } catch (IllegalArgumentException e) {
-      // wasm artifact configs may carry no platform; such images simply have no process defaults
-      return Optional.empty();
+  /** The layers in order into {@code tmp}, all of them together within the image size limit. */
+  private void unpackLayers(ImageReference ref, Manifest m, Path tmp) throws IOException {
+    SafeUnpacker unpacker = new SafeUnpacker(SafeUnpacker.Limits.of(maxImageBytes, MAX_ENTRIES));
+    long written = 0;
+    for (Descriptor layer : m.layers()) {
+      try (InputStream in = layout.openBlob(layer)) {
+        written = unpacker.unpack(in, tmp, written);
+      } catch (SafeUnpacker.LimitExceededException e) {
+        throw tooLarge(ref, "layer " + layer.digest() + ": " + e.getMessage());
+      } catch (SafeUnpacker.UnsafeArchiveException e) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": refused layer " + layer.digest()
+            + ": " + e.getMessage() + "; krill unpacks no such entry: rebuild the image without it", e);
+      } catch (IOException e) {
+        throw new IOException("layer " + layer.digest() + ": " + e.getMessage(), e);
+      }
     }
+  }
+
+  private static Optional<ImageConfig> parseConfig(ImageReference ref, Descriptor d, byte[] bytes) {
+    if (!d.mediaType().equals(MediaTypes.OCI_CONFIG) && !d.mediaType().equals(MediaTypes.DOCKER_CONFIG)) {
+      try {
+        return Optional.of(ImageConfig.parse(bytes));
+      } catch (IllegalArgumentException e) {
+        // wasm artifact configs may carry no platform; such images simply have no process defaults
+        return Optional.empty();
+      }
+    }
+    return Optional.of(parse(ref, "image config " + d.digest(), () -> ImageConfig.parse(bytes)));
   }
 
   /** An image by tag, repo digest or id; a bare name means its {@code :latest}. */
@@ -234,16 +358,17 @@ final class ImageStore {
     images.remove(image.id());
     try {
       save();
-      if (image.rootfs() != null && images.values().stream().noneMatch(i -> image.rootfs().equals(i.rootfs()))) {
+      if (image.rootfs() != null && !pinned.containsKey(image.rootfs())
+          && images.values().stream().noneMatch(i -> image.rootfs().equals(i.rootfs()))) {
         deleteTree(dir.resolve(image.rootfs()));
       }
-      // Blobs shared with another image stay; unreferenced ones are collected by digest.
+      // Blobs shared with another image or held by a pull in flight stay; the pull collects them if it fails.
       Set<String> kept = new java.util.HashSet<>();
       for (StoredImage other : images.values()) {
         kept.addAll(blobsOf(other));
       }
       for (String d : blobsOf(image)) {
-        if (!kept.contains(d)) {
+        if (!kept.contains(d) && !pinned.containsKey(d)) {
           Files.deleteIfExists(blob(d));
         }
       }

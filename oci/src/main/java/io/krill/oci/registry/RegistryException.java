@@ -17,6 +17,11 @@ public final class RegistryException extends RuntimeException {
     this.status = 0;
   }
 
+  public RegistryException(int status, String message, Throwable cause) {
+    super(message, cause);
+    this.status = status;
+  }
+
   /** The HTTP status, or 0 when the registry never answered. */
   public int status() {
     return status;
