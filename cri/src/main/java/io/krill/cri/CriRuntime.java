@@ -161,6 +161,11 @@ final class CriRuntime {
       ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
       try {
         tasks.create(new TaskSpec(id, bundle, List.of(), cio.stdin(), cio.stdout(), cio.stderr(), false));
+      } catch (KrillException e) {
+        cio.abandon();
+        containers.remove(id);
+        ImageStore.deleteTree(bundle);
+        throw refused(req, id, e);
       } catch (RuntimeException e) {
         cio.abandon();
         containers.remove(id);
@@ -173,6 +178,17 @@ final class CriRuntime {
     } catch (IOException e) {
       throw new UncheckedIOException("container " + id + ": cannot write its bundle", e);
     }
+  }
+
+  /**
+   * The core names the container by the id it would have had; kubelet never learns that id, so the refusal
+   * names the container as kubelet asked for it.
+   */
+  private static KrillException refused(ContainerRequest req, String id, KrillException e) {
+    String prefix = "container " + id + ": ";
+    String why = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+    return new KrillException(e.code(), "container \"" + req.name() + "\" of pod " + req.podId() + " (image "
+        + req.image() + "): " + why, e);
   }
 
   void start(String id) {

@@ -121,7 +121,8 @@ final class ModuleLoader {
     try {
       binary = WasmBinary.parse(bytes);
     } catch (WasmFormatException e) {
-      throw invalid(id, name + ": " + e.getMessage());
+      throw invalid(id, name + " is not a valid WebAssembly module: " + e.getMessage() + "; rebuild it, or point"
+          + " process.args[0] at a valid module");
     }
     if (!binary.functionExports().contains(entry)) {
       throw invalid(id, name + " has no exported function \"" + entry + "\" (it exports "
