@@ -62,10 +62,11 @@ class CriServerE2ETest {
     }
 
     /** {@code krill cri} from the built distribution, once it answers Version on {@code socket}. */
-    static Process startDaemon(Path socket, Path root, Path cniConf, Path log) throws IOException {
-        Process p = new ProcessBuilder(Dist.binDir().resolve("krill").toString(), "cri", "--socket",
-                socket.toString(), "--root", root.toString(), "--cni-conf-dir", cniConf.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    static Process startDaemon(Path socket, Path root, Path cniConf, Path log, String... options) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Dist.binDir().resolve("krill").toString(), "cri",
+                "--socket", socket.toString(), "--root", root.toString(), "--cni-conf-dir", cniConf.toString()));
+        cmd.addAll(List.of(options));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             if (Files.exists(socket)) {

@@ -31,7 +31,7 @@ public final class OciImage {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String name;
-    private final List<Map<String, byte[]>> layers = new ArrayList<>();
+    private final List<byte[]> layers = new ArrayList<>();
     private List<String> entrypoint = List.of();
     private List<String> cmd = List.of();
     private List<String> env = List.of();
@@ -53,7 +53,17 @@ public final class OciImage {
 
     /** Adds a layer; paths are relative to the image root, with or without a leading slash. */
     public OciImage layer(Map<String, byte[]> files) {
-        layers.add(new TreeMap<>(files));
+        try {
+            layers.add(layerTar(new TreeMap<>(files)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return this;
+    }
+
+    /** Adds a layer given as an uncompressed tar (gzipped here like the others), e.g. one written with {@link Tar}. */
+    public OciImage rawLayer(byte[] tar) {
+        layers.add(tar.clone());
         return this;
     }
 
@@ -100,8 +110,7 @@ public final class OciImage {
             List<Blob> blobs = new ArrayList<>();
             ArrayNode layerDescs = JSON.createArrayNode();
             ArrayNode diffIds = JSON.createArrayNode();
-            for (Map<String, byte[]> layer : layers) {
-                byte[] tar = layerTar(layer);
+            for (byte[] tar : layers) {
                 Blob gz = blob(gzip(tar));
                 blobs.add(gz);
                 diffIds.add(sha256(tar));

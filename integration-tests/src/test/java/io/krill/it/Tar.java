@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
-/** A minimal POSIX ustar writer: regular files and directories, fixed owner and mtime for reproducible blobs. */
+/**
+ * A minimal POSIX ustar writer: regular files, directories, links and special files (the last for hostile-image
+ * tests), fixed owner and mtime for reproducible blobs.
+ */
 final class Tar implements AutoCloseable {
     private static final int BLOCK = 512;
     /** A fixed, non-zero mtime: some unpackers treat 0 specially, and digests must not change between runs. */
@@ -27,7 +30,34 @@ final class Tar implements AutoCloseable {
         out.write(new byte[pad]);
     }
 
+    /** A regular file of {@code size} zero bytes, streamed: a gzip bomb's payload. */
+    void zeros(String name, long size) throws IOException {
+        header(name, 0644, size, (byte) '0');
+        byte[] buf = new byte[1 << 16];
+        for (long left = size; left > 0; left -= buf.length) {
+            out.write(buf, 0, (int) Math.min(buf.length, left));
+        }
+        out.write(new byte[(int) ((BLOCK - size % BLOCK) % BLOCK)]);
+    }
+
+    void symlink(String name, String target) throws IOException {
+        header(name, 0777, 0, (byte) '2', target);
+    }
+
+    void hardLink(String name, String target) throws IOException {
+        header(name, 0644, 0, (byte) '1', target);
+    }
+
+    /** Type '3' (character device), '4' (block device) or '6' (FIFO); devices get 1:3 (/dev/null's numbers). */
+    void special(String name, char type) throws IOException {
+        header(name, 0666, 0, (byte) type);
+    }
+
     private void header(String name, int mode, long size, byte type) throws IOException {
+        header(name, mode, size, type, null);
+    }
+
+    private void header(String name, int mode, long size, byte type, String link) throws IOException {
         byte[] h = new byte[BLOCK];
         byte[] n = name.getBytes(StandardCharsets.UTF_8);
         if (n.length <= 100) {
@@ -49,6 +79,17 @@ final class Tar implements AutoCloseable {
         octal(h, 124, 12, size);
         octal(h, 136, 12, MTIME);
         h[156] = type;
+        if (link != null) {
+            byte[] l = link.getBytes(StandardCharsets.UTF_8);
+            if (l.length > 100) {
+                throw new IllegalArgumentException("link target too long for ustar: " + link);
+            }
+            System.arraycopy(l, 0, h, 157, l.length);
+        }
+        if (type == '3' || type == '4') {
+            octal(h, 329, 8, 1);
+            octal(h, 337, 8, 3);
+        }
         ascii(h, 257, "ustar\0");
         ascii(h, 263, "00");
         ascii(h, 265, "root");
