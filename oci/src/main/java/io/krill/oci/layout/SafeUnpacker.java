@@ -1,6 +1,8 @@
 package io.krill.oci.layout;
 
+import io.krill.oci.image.VerifyingInputStream;
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -43,6 +45,13 @@ public final class SafeUnpacker {
     }
   }
 
+  /** The archive cannot be read as a tar (or gzip-compressed tar): a broken archive rather than a hostile one. */
+  public static final class MalformedArchiveException extends IOException {
+    public MalformedArchiveException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   /** The archive is well-formed but larger (bytes or entries) than the {@link Limits} allow. */
   public static final class LimitExceededException extends UnsafeArchiveException {
     public LimitExceededException(String message) {
@@ -76,9 +85,16 @@ public final class SafeUnpacker {
     in.reset();
     long total = written;
     int entries = 0;
-    try (TarArchiveInputStream tar = new TarArchiveInputStream(gzip ? new GZIPInputStream(in, 65536) : in)) {
+    String format = gzip ? "gzip-compressed tar" : "tar";
+    InputStream plain;
+    try {
+      plain = gzip ? new GZIPInputStream(in, 65536) : in;
+    } catch (IOException e) {
+      throw malformed(format, e);
+    }
+    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ReadErrors(plain, format))) {
       TarArchiveEntry e;
-      while ((e = tar.getNextEntry()) != null) {
+      while ((e = next(tar, format)) != null) {
         if (++entries > limits.maxEntries()) {
           throw new LimitExceededException("archive has more than " + limits.maxEntries() + " entries");
         }
@@ -144,6 +160,55 @@ public final class SafeUnpacker {
       }
     }
     return total;
+  }
+
+  private static TarArchiveEntry next(TarArchiveInputStream tar, String format) throws IOException {
+    try {
+      return tar.getNextEntry();
+    } catch (MalformedArchiveException | VerifyingInputStream.BlobVerificationException e) {
+      throw e;
+    } catch (IOException | IllegalArgumentException e) {
+      throw malformed(format, e);
+    }
+  }
+
+  private static MalformedArchiveException malformed(String format, Exception e) {
+    return new MalformedArchiveException("not a valid " + format + " archive: " + e.getMessage(), e);
+  }
+
+  /**
+   * Read errors of the archive's bytes are the archive's fault (a blob that fails verification keeps its own
+   * exception); write errors, which are the disk's, pass through {@code unpack} unchanged.
+   */
+  private static final class ReadErrors extends FilterInputStream {
+    private final String format;
+
+    ReadErrors(InputStream in, String format) {
+      super(in);
+      this.format = format;
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (MalformedArchiveException | VerifyingInputStream.BlobVerificationException e) {
+        throw e;
+      } catch (IOException e) {
+        throw malformed(format, e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (MalformedArchiveException | VerifyingInputStream.BlobVerificationException e) {
+        throw e;
+      } catch (IOException e) {
+        throw malformed(format, e);
+      }
+    }
   }
 
   /**

@@ -179,6 +179,23 @@ class SafeUnpackerTest {
   }
 
   @Test
+  void unpack_brokenArchives_malformed() throws IOException {
+    byte[] gz = tar(true, file("a", "x".repeat(5000)));
+    byte[] truncated = java.util.Arrays.copyOf(gz, gz.length / 2);
+    byte[] garbage = gz.clone();
+    for (int i = 20; i < garbage.length - 8; i++) {
+      garbage[i] = (byte) (i * 31);
+    }
+    byte[] notTar = "this is not a tar archive, nor gzip, and it goes on for a while".repeat(20)
+        .getBytes(StandardCharsets.UTF_8);
+    for (byte[] broken : List.of(truncated, garbage, notTar)) {
+      var e = assertThrows(SafeUnpacker.MalformedArchiveException.class, () -> new SafeUnpacker(
+          SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(broken), tmp.resolve("t")));
+      assertTrue(e.getMessage().startsWith("not a valid "), e.getMessage());
+    }
+  }
+
+  @Test
   void unpack_tooManyEntries_refused() throws IOException {
     Path target = tmp.resolve("target");
     byte[] t = tar(false, file("a", "1"), file("b", "2"), file("c", "3"));
