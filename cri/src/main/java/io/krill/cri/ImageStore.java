@@ -108,10 +108,11 @@ final class ImageStore {
       Manifest manifest = parse(ref, "manifest " + chosen.digest(), () -> Manifest.parse(chosen.bytes()));
       long size = manifest.config().size();
       for (Descriptor layer : manifest.layers()) {
-        size += layer.size();
-      }
-      if (size > maxImageBytes) {
-        throw tooLarge(ref, "its layers and config are " + size + " bytes to download, more than the limit");
+        size = layer.size() > maxImageBytes - size ? Long.MAX_VALUE : size + layer.size();
+        if (size > maxImageBytes) {
+          throw tooLarge(ref, "its layers and config are more bytes to download than the limit (layer "
+              + layer.digest() + " alone is " + layer.size() + ")");
+        }
       }
       fetch(ref, registry, manifest.config(), pins);
       for (Descriptor layer : manifest.layers()) {
@@ -295,6 +296,9 @@ final class ImageStore {
         written = unpacker.unpack(in, tmp, written);
       } catch (SafeUnpacker.LimitExceededException e) {
         throw tooLarge(ref, "layer " + layer.digest() + ": " + e.getMessage());
+      } catch (SafeUnpacker.MalformedArchiveException e) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": layer " + layer.digest() + " ("
+            + layer.mediaType() + ") is " + e.getMessage() + "; the image is broken: rebuild it and push it again", e);
       } catch (SafeUnpacker.UnsafeArchiveException e) {
         throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": refused layer " + layer.digest()
             + ": " + e.getMessage() + "; krill unpacks no such entry: rebuild the image without it", e);

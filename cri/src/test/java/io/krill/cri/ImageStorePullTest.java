@@ -158,8 +158,9 @@ class ImageStorePullTest {
     ImageStore store = new ImageStore(dir, Set.of(), 100);
     KrillException e = assertThrows(KrillException.class, () -> store.pull(host() + "/t/big:1", null));
     assertEquals(ErrorCode.RESOURCE_EXHAUSTED, e.code());
-    assertTrue(e.getMessage().contains("bytes to download, more than the limit; krill cri allows 100 bytes per image"
-        + " (--image-size-limit)"), e.getMessage());
+    assertTrue(e.getMessage().contains("its layers and config are more bytes to download than the limit (layer sha256:"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("krill cri allows 100 bytes per image (--image-size-limit)"), e.getMessage());
     try (Stream<Path> blobs = Files.list(dir.resolve("blobs/sha256"))) {
       assertEquals(List.of(), blobs.toList());
     }

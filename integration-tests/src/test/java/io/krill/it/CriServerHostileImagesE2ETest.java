@@ -343,6 +343,16 @@ class CriServerHostileImagesE2ETest {
     }
 
     @Test
+    void layerThatIsNotATar_refusedAsBroken() throws IOException {
+        String ref = push("cri/not-tar:v1", OciImage.named("cri/not-tar:v1")
+                .rawLayer("this is not a tar archive, it only says so at length. ".repeat(40)
+                        .getBytes(StandardCharsets.UTF_8)).entrypoint("/hello.wasm"));
+        refused(ref, Status.Code.INVALID_ARGUMENT, "layer " + layerDigest(ref, 0)
+                + " (application/vnd.oci.image.layer.v1.tar+gzip) is not a valid gzip-compressed tar archive: ",
+                "the image is broken: rebuild it and push it again");
+    }
+
+    @Test
     void missingBlobAndBrokenDocuments_refusedNamingThem() throws IOException {
         String ref = push("cri/missing:v1", OciImage.named("cri/missing:v1")
                 .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm"), "/missing", new byte[] {2}))
