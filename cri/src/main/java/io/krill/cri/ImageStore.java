@@ -123,6 +123,11 @@ final class ImageStore {
           new java.io.ByteArrayInputStream(chosen.bytes()));
       return record(unpack(ref, top.digest(), chosen.digest(), manifest, size, pins));
     } catch (RegistryException e) {
+      if (e.status() == 200) {
+        // The registry answered, with a document that is not what was asked for (wrong digest, oversized).
+        throw new KrillException(ErrorCode.FAILED_PRECONDITION, "pull " + ref + ": " + e.getMessage()
+            + "; the registry's copy is corrupt or tampered with: push the image again", e);
+      }
       throw new RegistryException(e.status(), "pull " + ref + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new KrillException(ErrorCode.INTERNAL, "pull " + ref + ": " + e.getMessage(), e);

@@ -340,6 +340,16 @@ class CriServerHostileImagesE2ETest {
         Files.write(data, bytes);
         refused(ref, Status.Code.FAILED_PRECONDITION, "the registry sent blob " + layer,
                 "do not match it (blob digest mismatch", "corrupt or tampered with, push the image again");
+
+        // The manifest itself, still JSON (the registry parses it to serve it) but no longer its digest.
+        String other = push("cri/tampered-manifest:v1", OciImage.named("cri/tampered-manifest:v1")
+                .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm"))).entrypoint("/hello.wasm"));
+        String digest = Files.readString(tmp.resolve("registry/storage/docker/registry/v2/repositories/"
+                + "cri/tampered-manifest/_manifests/tags/v1/current/link")).strip();
+        Path manifest = registryBlob(digest);
+        Files.writeString(manifest, "{ " + Files.readString(manifest).substring(1));
+        refused(other, Status.Code.FAILED_PRECONDITION, "manifest digest mismatch: expected " + digest,
+                "the registry's copy is corrupt or tampered with: push the image again");
     }
 
     @Test
