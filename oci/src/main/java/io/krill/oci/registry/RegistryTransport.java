@@ -22,6 +22,9 @@ import java.util.function.Supplier;
  */
 final class RegistryTransport {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Said wherever a login is missing or wrong: the same client serves {@code krill image} and {@code krill cri}. */
+  static final String HOW_TO_LOG_IN = "krill image takes --username and --password-stdin, CRI's PullImage its"
+      + " auth config";
   private final HttpClient http;
   private final String repository;
   private final Credentials credentials;
@@ -93,8 +96,7 @@ final class RegistryTransport {
             + " an identity token cannot answer; pass a username and password");
       }
       if (credentials == null) {
-        throw new RegistryException(401, what + ": the registry requires a login (basic auth); pass --username and"
-            + " --password-stdin");
+        throw new RegistryException(401, what + ": the registry requires a login (basic auth): " + HOW_TO_LOG_IN);
       }
       authorization = credentials.basicHeader();
       return;
@@ -131,7 +133,7 @@ final class RegistryTransport {
       if (r.statusCode() != 200) {
         throw new RegistryException(r.statusCode(), what + ": the token service refused "
             + (credentials == null ? "anonymous access" : credentials.describe()) + " ("
-            + r.statusCode() + ")" + (credentials == null ? "; pass --username and --password-stdin" : ""));
+            + r.statusCode() + ")" + (credentials == null ? "; log in: " + HOW_TO_LOG_IN : ""));
       }
       JsonNode t = JSON.readTree(body);
       String token = t.hasNonNull("token") ? t.get("token").asText() : t.path("access_token").asText(null);
@@ -149,7 +151,7 @@ final class RegistryTransport {
     int s = r.statusCode();
     String detail = registryErrors(r);
     String hint = switch (s) {
-      case 401 -> " (unauthorized: check --username/--password-stdin)";
+      case 401 -> " (unauthorized: check the credentials; " + HOW_TO_LOG_IN + ")";
       case 403 -> " (denied: these credentials may not access " + repository + ")";
       case 404 -> " (not found)";
       default -> "";

@@ -92,8 +92,8 @@ class RegistryAuthTest {
   void bearer_anonymousRefused_saysHowToLogIn() {
     RegistryException e = assertThrows(RegistryException.class, () -> client(null).getManifest("t"));
     assertEquals(401, e.status());
-    assertTrue(e.getMessage().contains("the token service refused anonymous access (401); pass --username and"
-        + " --password-stdin"), e.getMessage());
+    assertTrue(e.getMessage().contains("the token service refused anonymous access (401); log in: krill image takes"
+        + " --username and --password-stdin, CRI's PullImage its auth config"), e.getMessage());
   }
 
   @Test
@@ -111,7 +111,8 @@ class RegistryAuthTest {
     assertTrue(e.getMessage().contains("requires a login (basic auth)"), e.getMessage());
     RegistryException wrong = assertThrows(RegistryException.class,
         () -> client(Credentials.of("u", "bad")).getManifest("t"));
-    assertTrue(wrong.getMessage().contains("401 (unauthorized: check --username/--password-stdin): UNAUTHORIZED"
+    assertTrue(wrong.getMessage().contains("401 (unauthorized: check the credentials; krill image takes --username and"
+        + " --password-stdin, CRI's PullImage its auth config): UNAUTHORIZED"
         + " authentication required"), wrong.getMessage());
   }
 
