@@ -29,6 +29,11 @@ final class LocalRegistry implements AutoCloseable {
     private final Process process;
 
     LocalRegistry(Path dir) {
+        this(dir, List.of());
+    }
+
+    /** With {@code extraConfig} appended to the registry's YAML config (e.g. an {@code auth:} section). */
+    LocalRegistry(Path dir, List<String> extraConfig) {
         this.dir = dir;
         if (!Files.isExecutable(BINARY)) {
             fail("no " + BINARY + ": run scripts/install-deps.sh");
@@ -47,6 +52,7 @@ final class LocalRegistry implements AutoCloseable {
                     "    rootdirectory: " + dir.resolve("storage"),
                     "http:",
                     "  addr: 127.0.0.1:" + port,
+                    String.join("\n", extraConfig),
                     ""));
             process = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
                     .redirectErrorStream(true)
@@ -77,7 +83,9 @@ final class LocalRegistry implements AutoCloseable {
                 fail("docker-registry exited with " + process.exitValue() + ": " + logText());
             }
             try {
-                if (http.send(ping, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                int status = http.send(ping, HttpResponse.BodyHandlers.discarding()).statusCode();
+                // 401: the registry is up and asks for a login (a registry with auth configured)
+                if (status == 200 || status == 401) {
                     return;
                 }
             } catch (IOException e) {
@@ -98,10 +106,19 @@ final class LocalRegistry implements AutoCloseable {
 
     /** Pushes an OCI layout tarball as {@code host()/name} (name includes the tag) and returns that reference. */
     String push(Path ociTarball, String name) {
+        return push(ociTarball, name, null);
+    }
+
+    /** The same, logging in as {@code user:password} when {@code creds} is not null. */
+    String push(Path ociTarball, String name, String creds) {
         String ref = host() + "/" + name;
         // --insecure-policy: the test must not depend on the host's /etc/containers/policy.json.
-        List<String> cmd = List.of("skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-                "oci-archive:" + ociTarball, "docker://" + ref);
+        List<String> cmd = new java.util.ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--quiet",
+                "--dest-tls-verify=false"));
+        if (creds != null) {
+            cmd.add("--dest-creds=" + creds);
+        }
+        cmd.addAll(List.of("oci-archive:" + ociTarball, "docker://" + ref));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
