@@ -11,7 +11,6 @@ import io.krill.oci.image.Manifest;
 import io.krill.oci.image.MediaTypes;
 import io.krill.oci.image.WasmShape;
 import io.krill.oci.layout.OciLayout;
-import io.krill.oci.layout.SafeUnpacker;
 import io.krill.oci.registry.Credentials;
 import io.krill.oci.registry.RegistryClient;
 import io.krill.oci.registry.RegistryException;
@@ -55,7 +54,6 @@ final class ImageStore {
   private static final System.Logger LOG = System.getLogger("krill.cri");
   /** What one image may unpack to (and download) unless the daemon is told otherwise. */
   static final long DEFAULT_MAX_IMAGE_BYTES = 4L << 30;
-  private static final int MAX_ENTRIES = 1_000_000;
 
   private final Path dir;
   private final OciLayout layout;
@@ -146,8 +144,7 @@ final class ImageStore {
   }
 
   private KrillException tooLarge(ImageReference ref, String what) {
-    return new KrillException(ErrorCode.RESOURCE_EXHAUSTED, "pull " + ref + ": " + what + "; krill cri allows "
-        + maxImageBytes + " bytes per image (--image-size-limit): use a smaller image or raise the limit");
+    return ImageTree.tooLarge(ref, what, maxImageBytes);
   }
 
   private synchronized StoredImage record(StoredImage pulled) throws IOException {
@@ -261,27 +258,7 @@ final class ImageStore {
     } else if (shape == WasmShape.TAR_LAYERS) {
       rootfs = "rootfs/" + manifestDigest.hex();
       pin(rootfs, pins);
-      Path target = dir.resolve(rootfs);
-      if (!Files.isDirectory(target)) {
-        // Unique per pull: two pulls of one image unpack side by side and the first to finish wins.
-        Path tmp = Files.createTempDirectory(Files.createDirectories(dir.resolve("rootfs")), ".tmp-");
-        try {
-          unpackLayers(ref, m, tmp);
-          try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-          } catch (java.nio.file.FileSystemException lost) {
-            // rename(2) onto the winner's tree fails with ENOTEMPTY, which the JDK reports as a plain
-            // FileSystemException ("Directory not empty"), not DirectoryNotEmptyException.
-            if (!Files.isDirectory(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-              throw lost;
-            }
-            deleteTree(tmp);
-          }
-        } catch (IOException | RuntimeException e) {
-          deleteTree(tmp);
-          throw e;
-        }
-      }
+      ImageTree.unpack(layout, ref, m, dir.resolve(rootfs), maxImageBytes);
     } else {
       throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": neither a tar-layer image nor a wasm"
           + " artifact (layers " + m.layers().stream().map(Descriptor::mediaType).toList() + ")");
@@ -290,27 +267,6 @@ final class ImageStore {
         size, rootfs, module, config.map(ImageConfig::entrypoint).orElse(List.of()),
         config.map(ImageConfig::cmd).orElse(List.of()), config.map(ImageConfig::env).orElse(List.of()),
         config.map(ImageConfig::workingDir).orElse(""));
-  }
-
-  /** The layers in order into {@code tmp}, all of them together within the image size limit. */
-  private void unpackLayers(ImageReference ref, Manifest m, Path tmp) throws IOException {
-    SafeUnpacker unpacker = new SafeUnpacker(SafeUnpacker.Limits.of(maxImageBytes, MAX_ENTRIES));
-    long written = 0;
-    for (Descriptor layer : m.layers()) {
-      try (InputStream in = layout.openBlob(layer)) {
-        written = unpacker.unpack(in, tmp, written);
-      } catch (SafeUnpacker.LimitExceededException e) {
-        throw tooLarge(ref, "layer " + layer.digest() + ": " + e.getMessage());
-      } catch (SafeUnpacker.MalformedArchiveException e) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": layer " + layer.digest() + " ("
-            + layer.mediaType() + ") is " + e.getMessage() + "; the image is broken: rebuild it and push it again", e);
-      } catch (SafeUnpacker.UnsafeArchiveException e) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": refused layer " + layer.digest()
-            + ": " + e.getMessage() + "; krill unpacks no such entry: rebuild the image without it", e);
-      } catch (IOException e) {
-        throw new IOException("layer " + layer.digest() + ": " + e.getMessage(), e);
-      }
-    }
   }
 
   private static Optional<ImageConfig> parseConfig(ImageReference ref, Descriptor d, byte[] bytes) {
