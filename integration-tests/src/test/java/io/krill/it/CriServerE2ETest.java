@@ -88,6 +88,11 @@ class CriServerE2ETest {
     }
 
     static void stop() throws InterruptedException {
+        stopDaemon(daemon);
+    }
+
+    /** SIGTERM, then SIGKILL if it has not stopped within 10 s; null is nothing to stop. */
+    static void stopDaemon(Process daemon) throws InterruptedException {
         if (daemon != null) {
             daemon.destroy();
             if (!daemon.waitFor(10, TimeUnit.SECONDS)) {

@@ -89,12 +89,7 @@ class CriServerHostileImagesE2ETest {
                 }
             }
         } finally {
-            if (daemon != null) {
-                daemon.destroy();
-                if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
-                    daemon.destroyForcibly().waitFor();
-                }
-            }
+            CriServerE2ETest.stopDaemon(daemon);
             if (registry != null) {
                 registry.close();
             }

@@ -81,12 +81,7 @@ class CriServerRegistryTokensE2ETest {
     @AfterAll
     static void tearDown() throws Exception {
         try {
-            if (daemon != null) {
-                daemon.destroy();
-                if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
-                    daemon.destroyForcibly().waitFor();
-                }
-            }
+            CriServerE2ETest.stopDaemon(daemon);
             if (registry != null) {
                 registry.close();
             }

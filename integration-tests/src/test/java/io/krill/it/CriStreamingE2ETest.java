@@ -80,12 +80,7 @@ class CriStreamingE2ETest {
             }
             cri.close();
         }
-        if (daemon != null) {
-            daemon.destroy();
-            if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
-                daemon.destroyForcibly().waitFor();
-            }
-        }
+        CriServerE2ETest.stopDaemon(daemon);
         if (registry != null) {
             registry.close();
         }
