@@ -134,6 +134,36 @@ class StreamingServerTest {
   }
 
   @Test
+  void tty_resizeStreamExpectedAndIgnored_noStderr() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c4", false, true, false, true, s -> {
+      s.stdout().write(((s.tty() && s.stderr() == null) ? "tty\n" : "no tty\n").getBytes(StandardCharsets.UTF_8));
+      return new Session.Outcome.Success();
+    }));
+    Client c = connect(url, "v4.channel.k8s.io");
+    c.open(1, "error", false);
+    c.open(3, "stdout", false);
+    assertTrue(c.next() instanceof SpdySynReplyFrame);
+    assertTrue(c.next() instanceof SpdySynReplyFrame);
+    c.open(5, "resize", false);
+    c.channel.writeAndFlush(new DefaultSpdyDataFrame(5, Unpooled.copiedBuffer("{\"Width\":80,\"Height\":24}",
+        StandardCharsets.UTF_8)));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream error = new ByteArrayOutputStream();
+    int fins = 0;
+    while (fins < 3) {
+      SpdyFrame f = c.next();
+      if (f instanceof SpdyDataFrame d) {
+        (d.streamId() == 3 ? out : error).write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        fins += d.isLast() ? 1 : 0;
+        d.release();
+      }
+    }
+    assertEquals("tty\n", out.toString(StandardCharsets.UTF_8));
+    assertEquals("{\"metadata\":{},\"status\":\"Success\"}", error.toString(StandardCharsets.UTF_8));
+    c.channel.close().sync();
+  }
+
+  @Test
   void tokenServesOneConnection() throws Exception {
     String url = server.register(new StreamRequest(StreamRequest.Kind.ATTACH, "c3", false, true, false, false,
         s -> new Session.Outcome.Success()));
