@@ -160,6 +160,50 @@ class CriE2ETest extends CriE2E {
         }
     }
 
+    /**
+     * {@code kubectl exec} and {@code kubectl attach} through containerd's own CRI streaming server, which runs
+     * the exec as a task exec of krill's shim with containerd's FIFOs (stdin too), and attaches to the container's
+     * own stdio.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ContainerdVersion.class)
+    void kubectlExecAndAttach_throughContainerdsStreamingServer(ContainerdVersion v) throws Exception {
+        try (CriContainerd c = CriContainerd.start(v); KubeApiFront front = new KubeApiFront(c.cri())) {
+            Pod pod = runPod(c, "streams");
+            String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+            String id = createAndStart(c, pod, containerConfig("sleeper", ref, "/sleep.wasm", "600"));
+            awaitRunning(c, id);
+            String echo = createAndStart(c, pod, containerConfig("echo", ref, "/stdin.wasm").setStdin(true)
+                    .setStdinOnce(true));
+            awaitRunning(c, echo);
+            front.addPod("sleeper", new KubeApiFront.PodEntry("app", id, false));
+            front.addPod("echo", new KubeApiFront.PodEntry("app", echo, true));
+            Path dir = c.newDir("kubectl");
+
+            KubeApiFront.Kubectl hello = front.kubectl(dir, null, "exec", "sleeper", "-c", "app", "--", "/hello.wasm");
+            assertEquals(0, hello.exit(), hello.stderr());
+            assertEquals(HELLO, hello.out());
+            KubeApiFront.Kubectl three = front.kubectl(dir, null, "exec", "sleeper", "-c", "app", "--", "/exit.wasm",
+                    "3");
+            assertEquals(3, three.exit(), three.stderr());
+            KubeApiFront.Kubectl cat = front.kubectl(dir, "through containerd\n".getBytes(StandardCharsets.UTF_8),
+                    "exec", "-i", "sleeper", "-c", "app", "--", "/stdin.wasm");
+            assertEquals(0, cat.exit(), cat.stderr());
+            assertEquals("through containerd\neof\n", cat.out());
+            assertEquals(ContainerState.CONTAINER_RUNNING, status(c, id).getState(), "exec must not touch the container");
+
+            KubeApiFront.Kubectl attach = front.kubectl(dir, "attached\n".getBytes(StandardCharsets.UTF_8), "attach",
+                    "-i", "echo", "-c", "app");
+            assertEquals(0, attach.exit(), attach.stderr());
+            assertTrue(attach.out().contains("attached\n") && attach.out().endsWith("eof\n"), attach.out());
+            assertEquals(0, awaitExited(c, echo).getExitCode());
+
+            teardown(c, pod, id, echo);
+            assertEquals(List.of(), krillTasks(c));
+            c.assertNoLeaks();
+        }
+    }
+
     private static ExecSyncResponse exec(CriContainerd c, String id, String... cmd) {
         return call(c, "ExecSync " + List.of(cmd), () -> c.cri().runtime(Duration.ofSeconds(30)).execSync(
                 ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(10).build()));

@@ -3,7 +3,6 @@ package io.krill.it;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -11,13 +10,11 @@ import io.krill.cri.api.v1.*;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,7 +40,6 @@ class CriStreamingE2ETest {
     static KubeApiFront front;
     static String pod;
     static PodSandboxConfig podConfig;
-    static Path kubeconfig;
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -65,7 +61,6 @@ class CriStreamingE2ETest {
         pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(podConfig).build())
                 .getPodSandboxId();
         front = new KubeApiFront(cri);
-        kubeconfig = front.kubeconfig(tmp);
     }
 
     @AfterAll
@@ -99,47 +94,24 @@ class CriStreamingE2ETest {
         return id;
     }
 
-    record Kubectl(int exit, byte[] stdout, String stderr) {
-        String out() {
-            return new String(stdout, StandardCharsets.UTF_8);
-        }
-    }
-
-    /** Runs kubectl against the front, with {@code input} as its stdin (none: stdin is closed). */
-    static Kubectl kubectl(byte[] input, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(), "--cache-dir",
-                tmp.resolve("kube-cache").toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(tmp, "kubectl", ".out");
-        Path err = Files.createTempFile(tmp, "kubectl", ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.environment().put("HOME", tmp.toString());
-        Process p = pb.start();
-        try (OutputStream in = p.getOutputStream()) {
-            if (input != null) {
-                in.write(input);
-            }
-        }
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
-        }
-        return new Kubectl(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
+    static KubeApiFront.Kubectl kubectl(byte[] input, String... args) throws Exception {
+        return front.kubectl(tmp, input, args);
     }
 
     @Test
     void kubectlExec_printsOutput_andReturnsTheGuestsExitCode() throws Exception {
         String id = run("execer", false);
 
-        Kubectl args = kubectl(null, "exec", "execer", "-c", "app", "--", "/args.wasm", "one", "two words");
+        KubeApiFront.Kubectl args = kubectl(null, "exec", "execer", "-c", "app", "--", "/args.wasm", "one",
+                "two words");
         assertEquals(0, args.exit(), args.stderr());
         assertTrue(args.out().startsWith("arg[0]=/args.wasm\narg[1]=one\narg[2]=two words\n"), args.out());
 
-        Kubectl three = kubectl(null, "exec", "execer", "-c", "app", "--", "/exit.wasm", "3");
+        KubeApiFront.Kubectl three = kubectl(null, "exec", "execer", "-c", "app", "--", "/exit.wasm", "3");
         assertEquals(3, three.exit(), three.stderr());
         assertTrue(three.stderr().contains("command terminated with exit code 3"), three.stderr());
 
-        Kubectl missing = kubectl(null, "exec", "execer", "-c", "app", "--", "/nope.wasm");
+        KubeApiFront.Kubectl missing = kubectl(null, "exec", "execer", "-c", "app", "--", "/nope.wasm");
         assertEquals(1, missing.exit(), missing.stderr());
         assertTrue(missing.stderr().contains(id) && missing.stderr().contains("/nope.wasm"), missing.stderr());
 
@@ -158,7 +130,7 @@ class CriStreamingE2ETest {
         byte[] input = Base64.getMimeEncoder().encode(random);
         assertTrue(input.length > 1 << 20);
 
-        Kubectl cat = kubectl(input, "exec", "-i", "cat", "-c", "app", "--", "/stdin.wasm");
+        KubeApiFront.Kubectl cat = kubectl(input, "exec", "-i", "cat", "-c", "app", "--", "/stdin.wasm");
         assertEquals(0, cat.exit(), cat.stderr());
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         expected.write(input);
@@ -169,7 +141,7 @@ class CriStreamingE2ETest {
     @Test
     void kubectlAttach_streamsOutputAndStdin_andStdinOnceEndsTheGuest() throws Exception {
         String id = run("echo", true, "/stdin.wasm");
-        Kubectl attach = kubectl("hello through attach\n".getBytes(StandardCharsets.UTF_8), "attach", "-i",
+        KubeApiFront.Kubectl attach = kubectl("hello through attach\n".getBytes(StandardCharsets.UTF_8), "attach", "-i",
                 "echo", "-c", "app");
         assertEquals(0, attach.exit(), attach.stderr());
         assertTrue(attach.out().contains("hello through attach\n"), attach.out());

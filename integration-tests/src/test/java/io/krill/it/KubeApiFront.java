@@ -1,5 +1,7 @@
 package io.krill.it;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.krill.cri.api.v1.AttachRequest;
 import io.krill.cri.api.v1.ExecRequest;
 import java.io.ByteArrayOutputStream;
@@ -19,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the API server and kubelet do for {@code kubectl exec} and {@code kubectl attach}, and no more, so that
@@ -28,8 +31,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * upgrade request and all, to the URL krill returned. The bytes between kubectl and krill pass unchanged.
  */
 final class KubeApiFront implements AutoCloseable {
-    /** A pod as kubectl sees it: its one container, and the CRI id krill gave that container. */
+    /** A pod as kubectl sees it: its one container, and the CRI id the runtime gave that container. */
     record PodEntry(String container, String containerId, boolean stdin) {}
+
+    /** What a kubectl run printed and how it exited. */
+    record Kubectl(int exit, byte[] stdout, String stderr) {
+        String out() {
+            return new String(stdout, StandardCharsets.UTF_8);
+        }
+    }
 
     private final CriClient cri;
     private final ServerSocket server;
@@ -77,6 +87,31 @@ final class KubeApiFront implements AutoCloseable {
                 "  user: {}",
                 ""));
         return p;
+    }
+
+    /**
+     * Runs kubectl against this front with {@code input} as its stdin (null: stdin is closed), its config, cache
+     * and home in {@code dir}.
+     */
+    Kubectl kubectl(Path dir, byte[] input, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig(dir).toString(),
+                "--cache-dir", dir.resolve("kube-cache").toString()));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "kubectl", ".out");
+        Path err = Files.createTempFile(dir, "kubectl", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("HOME", dir.toString());
+        Process p = pb.start();
+        try (OutputStream in = p.getOutputStream()) {
+            if (input != null) {
+                in.write(input);
+            }
+        }
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+            fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+        }
+        return new Kubectl(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
     }
 
     private void acceptLoop() {
