@@ -339,6 +339,38 @@ class CriServerE2ETest {
     }
 
     @Test
+    void wasmLayerImage_execNamesTheModuleAsTheContainerDoes() throws IOException {
+        String ref = registry.host() + "/cri/w2o-sleep:v1";
+        ImageE2ETest.krillOk("image", "push", WasmLayerImages.wasmToOci(tmp.resolve("w2o-sleep"), ref,
+                TestPrograms.bytes("sleep.wasm")).toString(), ref, "--plain-http");
+        PodSandboxConfig config = hostPod("w2o-exec", tmp.resolve("w2o-exec-logs"));
+        try (CriClient c = new CriClient(socket())) {
+            c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref)).build());
+            String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+                    .getPodSandboxId();
+            String id = c.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                    .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName("w"))
+                            .setImage(ImageSpec.newBuilder().setImage(ref)).setLogPath("w.log")
+                            .addCommand("/app.wasm").addArgs("600"))
+                    .setSandboxConfig(config).build()).getContainerId();
+            c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+            // The rootfs is empty: the exec reaches the layer by the container's own module name.
+            ExecSyncResponse exec = c.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id)
+                    .addCmd("/app.wasm").addCmd("0").setTimeout(10).build());
+            assertEquals(0, exec.getExitCode(), exec.getStderr().toStringUtf8());
+            assertEquals("slept\n", exec.getStdout().toStringUtf8());
+            StatusRuntimeException typo = expectError(() -> c.runtime().execSync(ExecSyncRequest.newBuilder()
+                    .setContainerId(id).addCmd("/other.wasm").setTimeout(10).build()));
+            assertTrue(typo.getStatus().getDescription().contains("/other.wasm not found"),
+                    typo.getStatus().getDescription());
+            assertEquals(ContainerState.CONTAINER_RUNNING, status(c, id).getState());
+            c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            c.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref))
+                    .build());
+        }
+    }
+
+    @Test
     void twentyPodsInParallel_eachRunsItsContainer_andExecSyncTimesOut() throws Exception {
         try (CriClient c = new CriClient(socket())) {
             c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))

@@ -95,6 +95,35 @@ final class ModuleLoader {
         "point process.args[0] at a .wasm file", entry, bytes, argv);
   }
 
+  /**
+   * An exec's module: a file in the rootfs, as for a container. When there is none and the container runs its
+   * image's wasm layer, the exec reaches that layer by naming it as the container does: the container's own
+   * {@code args[0]}, or no path at all ({@code #healthz}); any other missing path stays an error, so a typo
+   * never runs the application a second time.
+   */
+  static Found findForExec(String id, RuntimeSpec exec, List<String> containerArgs, Path rootfs,
+      ImageModules images) {
+    String execPath = modulePathOf(exec.args().isEmpty() ? "" : exec.args().get(0));
+    String containerPath = modulePathOf(containerArgs.isEmpty() ? "" : containerArgs.get(0));
+    if (execPath.isEmpty() || execPath.equals(containerPath)) {
+      return find(id, exec, rootfs, images);
+    }
+    try {
+      return find(id, exec, rootfs, ImageModules.NONE);
+    } catch (KrillException e) {
+      if (e.code() == ErrorCode.INVALID_ARGUMENT && images.find(id).isPresent()) {
+        throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage() + "; this container runs its image's"
+            + " wasm layer, which an exec names as " + (containerPath.isEmpty() ? "" : containerPath) + "#<function>");
+      }
+      throw e;
+    }
+  }
+
+  private static String modulePathOf(String ref) {
+    int hash = ref.lastIndexOf('#');
+    return hash >= 0 ? ref.substring(0, hash) : ref;
+  }
+
   private static Found fromLayer(String id, ImageModules.ImageModule m, String entry, List<String> argv) {
     String what = "the wasm layer " + m.layer() + " of image " + m.image();
     return check(id, "layer " + m.layer(), what, "process.args[0] = " + argv.get(0) + "#<function>",

@@ -191,7 +191,8 @@ public final class TaskManager {
     }
     RuntimeSpec execSpec = task.runtimeSpec.withProcess(process);
     TaskSpec ioSpec = new TaskSpec(id, task.spec.bundle(), List.of(), stdin, stdout, stderr, false);
-    ModuleLoader.Found module = ModuleLoader.find(id, execSpec, task.rootfs);
+    ModuleLoader.Found module = ModuleLoader.findForExec(id, execSpec, task.runtimeSpec.args(), task.rootfs,
+        imageModules);
     Guest guest = engine.prepare(ModuleLoader.guestSpec(ioSpec, execSpec, task.rootfs, module, task.memoryLimit));
     GuestProcess p = new GuestProcess(id, execId, pid, guest, ioSpec.stdin(),
         ModuleLoader.stdioPathString(id, ioSpec.stdout()), ModuleLoader.stdioPathString(id, ioSpec.stderr()),

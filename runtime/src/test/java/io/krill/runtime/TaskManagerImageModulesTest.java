@@ -133,4 +133,43 @@ class TaskManagerImageModulesTest {
     assertTrue(e.getMessage().contains("has no exported function \"serve\""), e.getMessage());
     assertTrue(e.getMessage().contains("process.args[0] = app.wasm#<function>"), e.getMessage());
   }
+
+  /** Sleeps in _start; its "hello" export writes "hello\n". */
+  private static final String SLEEP_AND_HELLO = """
+      (module
+        (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 256) "hello\\0a")
+        (func (export "_start")
+          (i32.store (i32.const 16) (i32.const 1))
+          (i64.store (i32.const 24) (i64.const 3600000000000))
+          (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))
+        (func (export "hello")
+          (i32.store (i32.const 200) (i32.const 256))
+          (i32.store (i32.const 204) (i32.const 6))
+          (drop (call $write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 208)))))
+      """;
+
+  @Test
+  void exec_namingTheLayerAsTheContainerDoes_runsItsExport_otherPathsStayMissing() throws Exception {
+    fixture(SLEEP_AND_HELLO.getBytes(StandardCharsets.UTF_8));
+    Bundle b = emptyRootfs("c-exec", "/app.wasm");
+    f.tasks.create(b.spec());
+    f.tasks.start(b.id());
+    for (String ref : List.of("/app.wasm#hello", "#hello")) {
+      java.nio.file.Path out = Files.createFile(tmp.resolve("exec-" + ref.length() + ".out"));
+      f.tasks.exec("c-exec", "e" + ref.length(), new io.krill.oci.RuntimeSpec.Process(List.of(ref), List.of(), null,
+          false), null, out.toString(), null, false);
+      f.tasks.start("c-exec", "e" + ref.length());
+      assertEquals(0, f.tasks.waitFor("c-exec", "e" + ref.length()).get(30, java.util.concurrent.TimeUnit.SECONDS)
+          .code());
+      assertEquals("hello\n", Files.readString(out), ref);
+    }
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.exec("c-exec", "typo",
+        new io.krill.oci.RuntimeSpec.Process(List.of("/other.wasm#hello"), List.of(), null, false), null, null,
+        null, false));
+    assertTrue(e.getMessage().contains("module /other.wasm not found"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("which an exec names as /app.wasm#<function>"), e.getMessage());
+  }
 }
