@@ -13,6 +13,7 @@ import io.grpc.stub.MetadataUtils;
 import io.krill.containerd.services.containers.ContainersGrpc;
 import io.krill.containerd.services.containers.GetContainerRequest;
 import io.krill.containerd.services.content.ContentGrpc;
+import io.krill.containerd.services.content.InfoRequest;
 import io.krill.containerd.services.content.ReadContentRequest;
 import io.krill.containerd.services.content.ReadContentResponse;
 import io.krill.containerd.services.images.GetImageRequest;
@@ -91,6 +92,20 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
       context.cancel(e);
       throw e instanceof StatusRuntimeException s ? failed("Content.Read " + digest, s)
           : new IOException("Content.Read " + digest + ": " + e, e);
+    }
+  }
+
+  @Override
+  public boolean has(Digest digest) throws IOException {
+    try {
+      ContentGrpc.newBlockingStub(channel()).withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .info(InfoRequest.newBuilder().setDigest(digest.toString()).build());
+      return true;
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+        return false;
+      }
+      throw failed("Content.Info " + digest, e);
     }
   }
 

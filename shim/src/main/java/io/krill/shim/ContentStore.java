@@ -7,7 +7,7 @@ import java.io.InputStream;
 import java.util.Optional;
 
 /**
- * The three questions {@link ContentStoreModules} asks containerd, kept apart from gRPC so its
+ * The questions {@link ContentStoreModules} asks containerd, kept apart from gRPC so its
  * resolution logic is tested against an in-memory store.
  */
 interface ContentStore {
@@ -19,6 +19,9 @@ interface ContentStore {
 
   /** The blob's bytes as stored, unverified: the caller checks them against the descriptor. */
   InputStream read(Digest digest) throws IOException;
+
+  /** Whether containerd still holds the blob (its garbage collector removes what no image references). */
+  boolean has(Digest digest) throws IOException;
 
   /**
    * containerd does not hold the object: after a pull of one platform of a multi-platform index, the other

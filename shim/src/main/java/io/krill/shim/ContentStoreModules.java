@@ -1,6 +1,7 @@
 package io.krill.shim;
 
 import io.krill.oci.image.Descriptor;
+import io.krill.oci.image.Digest;
 import io.krill.oci.image.Index;
 import io.krill.oci.image.Manifest;
 import io.krill.oci.image.MediaTypes;
@@ -17,6 +18,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -24,7 +26,8 @@ import java.util.Optional;
  * skip non-tar layers when unpacking, so the rootfs of a wasm-layer image is empty. Container → image
  * name → target (an index resolves to its wasm manifest) → the manifest's single wasm layer, streamed
  * and verified against its digest. Verified layers are kept under {@code <cache>/<algorithm>/<hex>},
- * so replicas and daemon restarts read containerd's manifest, not the layer, again.
+ * so replicas and daemon restarts read containerd's manifest, not the layer, again; {@link #prune} drops those
+ * containerd has since removed.
  */
 final class ContentStoreModules implements ImageModules {
   private static final System.Logger LOG = System.getLogger("krill.images");
@@ -155,6 +158,47 @@ final class ContentStoreModules implements ImageModules {
     } catch (IOException e) {
       throw unreadable(id, "cannot read " + what + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Drops cached layers containerd no longer holds (its garbage collector removed them with their last image),
+   * and temp files of writes that never finished. Stops at the first error talking to containerd, keeping the
+   * rest: a cache entry is only ever dropped on containerd's word. Returns how many files were removed.
+   */
+  int prune(Duration tempAge) {
+    if (cache.isEmpty() || !Files.isDirectory(cache.get())) {
+      return 0;
+    }
+    int removed = 0;
+    long tempCutoff = System.currentTimeMillis() - tempAge.toMillis();
+    try (var algorithms = Files.list(cache.get())) {
+      for (Path dir : algorithms.filter(Files::isDirectory).toList()) {
+        try (var files = Files.list(dir)) {
+          for (Path file : files.toList()) {
+            String name = file.getFileName().toString();
+            if (name.startsWith(".layer-")) {
+              if (Files.getLastModifiedTime(file).toMillis() < tempCutoff && Files.deleteIfExists(file)) {
+                removed++;
+              }
+              continue;
+            }
+            Digest digest;
+            try {
+              digest = Digest.parse(dir.getFileName() + ":" + name);
+            } catch (IllegalArgumentException e) {
+              continue;
+            }
+            if (!store.has(digest) && Files.deleteIfExists(file)) {
+              LOG.log(Level.INFO, "layer cache: dropped {0}, which containerd no longer holds", digest);
+              removed++;
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "layer cache: pruning stopped: {0}", e.getMessage());
+    }
+    return removed;
   }
 
   private void copyVerified(Descriptor layer, OutputStream out) throws IOException {

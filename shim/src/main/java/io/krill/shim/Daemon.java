@@ -12,6 +12,7 @@ import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,8 +71,9 @@ public final class Daemon {
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
     ContainerdContentStore content = options.address().isEmpty() ? null
         : new ContainerdContentStore(ContainerdContentStore.socketOf(options.address()), options.namespace());
-    ImageModules images = content == null ? ImageModules.NONE
+    ContentStoreModules layers = content == null ? null
         : new ContentStoreModules(content, options.cacheDir().map(d -> d.resolve("layers")));
+    ImageModules images = layers == null ? ImageModules.NONE : layers;
     TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher(), images);
     TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
       touch();
@@ -89,6 +91,10 @@ public final class Daemon {
     LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", String.valueOf(pid),
         options.namespace(), options.socket(), options.address());
     timer.execute(() -> warmUp(engine));
+    if (layers != null) {
+      // containerd removes a layer with its last image; the copy krill keeps goes soon after.
+      timer.scheduleWithFixedDelay(() -> layers.prune(Duration.ofHours(1)), 1, 60, TimeUnit.MINUTES);
+    }
     long idleNanos = options.idleTimeout().toNanos();
     if (options.idleExits()) {
       timer.scheduleWithFixedDelay(() -> {

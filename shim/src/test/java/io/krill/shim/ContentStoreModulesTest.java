@@ -190,4 +190,35 @@ class ContentStoreModulesTest {
     assertEquals(ErrorCode.UNAVAILABLE, e.code());
     assertTrue(e.getMessage().contains("cannot read image " + IMAGE + " from containerd: Images.Get"), e.getMessage());
   }
+
+  @Test
+  void prune_dropsLayersContainerdRemoved_keepsTheRest_andOldTempFiles() throws IOException {
+    Descriptor kept = store.put(MediaTypes.WASM_LAYER, MODULE);
+    byte[] other = {0, 'a', 's', 'm', 1, 0, 0, 0, 0};
+    Descriptor gone = store.put(MediaTypes.WASM_LAYER, other);
+    store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, kept));
+    store.container("c2", "registry.test/wasm/other:v1", store.manifest(MediaTypes.WASM_CONFIG_V0, gone));
+    modules().find("c1").orElseThrow();
+    modules().find("c2").orElseThrow();
+    Path staleTemp = Files.writeString(cache.resolve("sha256").resolve(".layer-1.tmp"), "half");
+    Files.setLastModifiedTime(staleTemp, java.nio.file.attribute.FileTime.fromMillis(0));
+    Path freshTemp = Files.writeString(cache.resolve("sha256").resolve(".layer-2.tmp"), "writing");
+
+    store.blobs.remove(gone.digest());
+    assertEquals(2, modules().prune(java.time.Duration.ofHours(1)));
+    assertTrue(Files.exists(cached(kept)));
+    assertTrue(Files.notExists(cached(gone)));
+    assertTrue(Files.notExists(staleTemp));
+    assertTrue(Files.exists(freshTemp), "a write in progress is left alone");
+  }
+
+  @Test
+  void prune_containerdUnreachable_dropsNothing() throws IOException {
+    Descriptor layer = store.put(MediaTypes.WASM_LAYER, MODULE);
+    store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, layer));
+    modules().find("c1").orElseThrow();
+    store.unreachable = true;
+    assertEquals(0, modules().prune(java.time.Duration.ofHours(1)));
+    assertTrue(Files.exists(cached(layer)));
+  }
 }

@@ -23,6 +23,8 @@ final class FakeContentStore implements ContentStore {
   final Map<String, Descriptor> images = new HashMap<>();
   final Map<Digest, byte[]> blobs = new HashMap<>();
   final List<Digest> reads = new ArrayList<>();
+  /** containerd is down: every call fails. */
+  boolean unreachable;
 
   @Override
   public Optional<String> containerImage(String containerId) throws IOException {
@@ -50,6 +52,14 @@ final class FakeContentStore implements ContentStore {
       throw new ContentStore.NotFound("Content.Read " + digest + ": NOT_FOUND", null);
     }
     return new ByteArrayInputStream(b);
+  }
+
+  @Override
+  public boolean has(Digest digest) throws IOException {
+    if (unreachable) {
+      throw new IOException("Content.Info " + digest + ": UNAVAILABLE");
+    }
+    return blobs.containsKey(digest);
   }
 
   Descriptor put(String mediaType, byte[] bytes) {
