@@ -72,7 +72,9 @@ public final class Daemon {
     ContainerdContentStore content = options.address().isEmpty() ? null
         : new ContainerdContentStore(ContainerdContentStore.socketOf(options.address()), options.namespace());
     ContentStoreModules layers = content == null ? null
-        : new ContentStoreModules(content, options.cacheDir().map(d -> d.resolve("layers")));
+        // One directory per namespace: each daemon prunes by what containerd holds in its own namespace.
+        : new ContentStoreModules(content,
+            options.cacheDir().map(d -> d.resolve("layers").resolve(options.namespace())));
     ImageModules images = layers == null ? ImageModules.NONE : layers;
     TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher(), images);
     TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
