@@ -32,6 +32,7 @@ import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdySynReplyFrame;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -164,6 +165,54 @@ class StreamingServerTest {
   }
 
   @Test
+  void garbageAfterTheUpgrade_closesThatConnection_theServerServesTheNext() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c5", false, true, false, false,
+        s -> new Session.Outcome.Success()));
+    URI u = URI.create(url);
+    try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
+      raw.setSoTimeout(10_000);
+      raw.getOutputStream().write(("POST " + u.getPath() + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+          + "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      InputStream in = raw.getInputStream();
+      String head = readHead(in);
+      assertTrue(head.startsWith("HTTP/1.1 101"), head);
+      // A control frame of an unknown SPDY version with a length far past what follows, then noise.
+      byte[] garbage = new byte[64];
+      new java.util.Random(7).nextBytes(garbage);
+      garbage[0] = (byte) 0x80;
+      garbage[1] = 0x07;
+      raw.getOutputStream().write(garbage);
+      byte[] buf = new byte[4096];
+      // At most a GOAWAY or RST, then end of stream: never a hang.
+      while (in.read(buf) >= 0) {
+        // drain
+      }
+    }
+    String next = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c6", false, true, false, false, s -> {
+      s.stdout().write("fine\n".getBytes(StandardCharsets.UTF_8));
+      return new Session.Outcome.Success();
+    }));
+    Client c = connect(next, "v4.channel.k8s.io");
+    c.open(1, "error", false);
+    c.open(3, "stdout", false);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int fins = 0;
+    while (fins < 2) {
+      SpdyFrame f = c.next();
+      if (f instanceof SpdyDataFrame d) {
+        if (d.streamId() == 3) {
+          out.write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        }
+        fins += d.isLast() ? 1 : 0;
+        d.release();
+      }
+    }
+    assertEquals("fine\n", out.toString(StandardCharsets.UTF_8));
+    c.channel.close().sync();
+  }
+
+  @Test
   void tokenServesOneConnection() throws Exception {
     String url = server.register(new StreamRequest(StreamRequest.Kind.ATTACH, "c3", false, true, false, false,
         s -> new Session.Outcome.Success()));
@@ -227,5 +276,17 @@ class StreamingServerTest {
     c.channel.writeAndFlush(req);
     c.upgrade = responses.poll(10, TimeUnit.SECONDS);
     return c;
+  }
+
+  private static String readHead(InputStream in) throws java.io.IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    while (!b.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        break;
+      }
+      b.write(c);
+    }
+    return b.toString(StandardCharsets.ISO_8859_1);
   }
 }
