@@ -94,13 +94,13 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (!protocol.isEmpty()) {
       switching.headers().set(RemoteCommand.PROTOCOL_HEADER, protocol);
     }
-    // The response is encoded as it is written, so the HTTP codec can leave right after: the client sends
-    // its first SPDY frame only once it has read the 101.
+    // The response is encoded as it is written, so the HTTP codec can leave right after. The SPDY handlers go in
+    // first: bytes a client sent before reading the 101 are handed on by the HTTP decoder as it leaves.
     ctx.writeAndFlush(switching);
-    ctx.pipeline().remove("aggregate");
-    ctx.pipeline().remove("http");
     ctx.pipeline().addBefore("front", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
     ctx.pipeline().replace(this, "session", new SpdySession(request, RemoteCommand.version(protocol), sessions));
+    ctx.pipeline().remove("aggregate");
+    ctx.pipeline().remove("http");
     LOG.log(Level.DEBUG, "container {0}: {1} stream connected ({2})", request.containerId(),
         request.kind().path, protocol.isEmpty() ? RemoteCommand.V1 : protocol);
   }

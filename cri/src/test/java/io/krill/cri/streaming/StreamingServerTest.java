@@ -213,6 +213,32 @@ class StreamingServerTest {
   }
 
   @Test
+  void garbageSentWithTheUpgradeRequest_reachesTheSpdyDecoder_andClosesTheConnection() throws Exception {
+    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c7", false, true, false, false,
+        s -> new Session.Outcome.Success()));
+    URI u = URI.create(url);
+    try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
+      raw.setSoTimeout(10_000);
+      byte[] garbage = new byte[64];
+      new java.util.Random(8).nextBytes(garbage);
+      garbage[0] = (byte) 0x80;
+      garbage[1] = 0x07;
+      ByteArrayOutputStream req = new ByteArrayOutputStream();
+      req.write(("POST " + u.getPath() + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+          + "X-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      req.write(garbage);
+      raw.getOutputStream().write(req.toByteArray());
+      InputStream in = raw.getInputStream();
+      assertTrue(readHead(in).startsWith("HTTP/1.1 101"));
+      byte[] buf = new byte[4096];
+      while (in.read(buf) >= 0) {
+        // closed well before the 30 s the client would have to open its streams
+      }
+    }
+  }
+
+  @Test
   void tokenServesOneConnection() throws Exception {
     String url = server.register(new StreamRequest(StreamRequest.Kind.ATTACH, "c3", false, true, false, false,
         s -> new Session.Outcome.Success()));
