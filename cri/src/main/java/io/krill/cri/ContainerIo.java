@@ -31,20 +31,18 @@ final class ContainerIo {
 
   private final String stdout;
   private final String stderr;
-  private final List<Thread> pumps;
-  private final List<Path> fifos;
+  private final List<Fifo.Pump> pumps;
   private final ReopenableLog log;
   private final Path stdinFifo;
   private final List<Tap> taps = new CopyOnWriteArrayList<>();
   private PipeWriter stdinWriter;
   private boolean ended;
 
-  private ContainerIo(String stdout, String stderr, List<Thread> pumps, List<Path> fifos, ReopenableLog log,
-      Path stdinFifo, PipeWriter stdinWriter) {
+  private ContainerIo(String stdout, String stderr, List<Fifo.Pump> pumps, ReopenableLog log, Path stdinFifo,
+      PipeWriter stdinWriter) {
     this.stdout = stdout;
     this.stderr = stderr;
     this.pumps = pumps;
-    this.fifos = fifos;
     this.log = log;
     this.stdinFifo = stdinFifo;
     this.stdinWriter = stdinWriter;
@@ -58,7 +56,7 @@ final class ContainerIo {
       stdinWriter = PipeWriter.open(stdinFifo);
     }
     if (logPath.isEmpty()) {
-      ContainerIo none = new ContainerIo(null, null, List.of(), List.of(), null, stdinFifo, stdinWriter);
+      ContainerIo none = new ContainerIo(null, null, List.of(), null, stdinFifo, stdinWriter);
       none.ended = true;
       return none;
     }
@@ -68,25 +66,17 @@ final class ContainerIo {
     }
     ReopenableLog file = new ReopenableLog(log);
     CriLog cri = new CriLog(file, Clock.systemUTC(), CriLog.DEFAULT_MAX_LINE);
-    List<Thread> pumps = new ArrayList<>();
-    List<Path> fifos = new ArrayList<>();
+    List<Fifo.Pump> pumps = new ArrayList<>();
     ContainerIo io = new ContainerIo(bundle.resolve("stdout").toString(), bundle.resolve("stderr").toString(), pumps,
-        fifos, file, stdinFifo, stdinWriter);
+        file, stdinFifo, stdinWriter);
     for (String stream : List.of("stdout", "stderr")) {
-      Path fifo = Fifo.make(bundle.resolve(stream));
-      fifos.add(fifo);
-      pumps.add(Fifo.daemon("log-" + stream + "-" + id.substring(0, 12), () -> {
-        try (InputStream in = io.tee(stream, Files.newInputStream(fifo))) {
-          cri.pump(stream, in);
-        } catch (IOException e) {
-          LOG.log(Level.WARNING, "container {0}: {1} log pump: {2}", id, stream, e.getMessage());
-        }
-      }));
+      pumps.add(Fifo.pump("log-" + stream + "-" + id.substring(0, 12), Fifo.make(bundle.resolve(stream)),
+          in -> cri.pump(stream, io.tee(stream, in))));
     }
     Fifo.daemon("log-close-" + id.substring(0, 12), () -> {
-      for (Thread t : pumps) {
+      for (Fifo.Pump p : pumps) {
         try {
-          t.join();
+          p.join();
         } catch (InterruptedException e) {
           return;
         }
@@ -192,7 +182,7 @@ final class ContainerIo {
 
   /** Whether the pumps still copy output, i.e. whether there is a log to reopen. */
   boolean logging() {
-    return log != null && pumps.stream().anyMatch(Thread::isAlive);
+    return log != null && pumps.stream().anyMatch(Fifo.Pump::running);
   }
 
   void reopenLog() throws IOException {
@@ -210,26 +200,13 @@ final class ContainerIo {
   }
 
   /**
-   * Ends pumps whose guest never opened (or never will reopen) its FIFO: a pump blocked opening a FIFO for
-   * reading is released by a writer that opens and closes it. Done off the caller's thread, since opening
-   * a FIFO whose pump already ended would block.
+   * Ends pumps whose guest never opened its FIFO (a container removed without being started, or whose start
+   * failed). Done off the caller's thread: a pump about to open would hold the releasing open until it does.
    */
   void abandon() {
     closeStdin();
-    for (int i = 0; i < pumps.size(); i++) {
-      Thread pump = pumps.get(i);
-      Path fifo = fifos.get(i);
-      if (pump.isAlive()) {
-        Fifo.daemon("log-release", () -> {
-          if (pump.isAlive()) {
-            try (java.io.FileOutputStream ignored = new java.io.FileOutputStream(fifo.toFile())) {
-              // opening is the point
-            } catch (IOException ignored) {
-              // the bundle is already gone
-            }
-          }
-        });
-      }
+    if (pumps.stream().anyMatch(Fifo.Pump::running)) {
+      Fifo.daemon("log-release", () -> pumps.forEach(Fifo.Pump::release));
     }
   }
 }

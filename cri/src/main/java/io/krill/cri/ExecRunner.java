@@ -78,14 +78,24 @@ final class ExecRunner {
       return timeoutSeconds > 0 ? tasks.waitFor(id, execId).get(timeoutSeconds, TimeUnit.SECONDS)
           : tasks.waitFor(id, execId).get();
     } catch (TimeoutException e) {
-      tasks.kill(id, execId, 9, false);
-      tasks.waitFor(id, execId).orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
+      killAndReap(tasks, id, execId);
       throw new Timeout("container " + id + ": exec timed out after " + timeoutSeconds + "s and was killed");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Timeout("container " + id + ": exec interrupted");
     } catch (ExecutionException e) {
       throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Ends an exec that must not go on (timed out, or its client left): SIGKILL, a short wait, delete. */
+  static void killAndReap(TaskManager tasks, String id, String execId) {
+    try {
+      tasks.kill(id, execId, 9, false);
+      tasks.waitFor(id, execId).orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
+      tasks.delete(id, execId);
+    } catch (KrillException ignored) {
+      // already gone, or still stopping: the container's delete ends it
     }
   }
 

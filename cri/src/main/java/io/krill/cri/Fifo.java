@@ -28,26 +28,32 @@ final class Fifo {
     return t;
   }
 
+  /** What a pump does with the FIFO once the guest has opened it: read it to its end. */
+  @FunctionalInterface
+  interface Reader {
+    void read(InputStream in) throws IOException;
+  }
+
   /**
-   * A thread that copies what the guest writes into {@code fifo} to {@code sink} until the guest closes it.
-   * Opening a FIFO for reading blocks until a writer opens it; {@link Pump#release} ends a pump whose guest
-   * never will.
+   * A thread that opens {@code fifo} and hands it to {@code reader} until the guest closes it. Opening a FIFO
+   * for reading blocks until a writer opens it; {@link Pump#release} ends a pump whose guest never will.
    */
-  static Pump pump(String name, Path fifo, OutputStream sink) {
+  static Pump pump(String name, Path fifo, Reader reader) {
     AtomicBoolean opened = new AtomicBoolean();
     Thread t = daemon(name, () -> {
       try (InputStream in = Files.newInputStream(fifo)) {
         opened.set(true);
-        byte[] buf = new byte[8192];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          sink.write(buf, 0, n);
-        }
+        reader.read(in);
       } catch (IOException e) {
-        LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage());
+        LOG.log(Level.WARNING, "{0}: {1}", name, e.getMessage());
       }
     });
     return new Pump(t, fifo, opened);
+  }
+
+  /** A pump that copies what the guest writes to {@code sink}. */
+  static Pump copy(String name, Path fifo, OutputStream sink) {
+    return pump(name, fifo, in -> in.transferTo(sink));
   }
 
   record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
@@ -64,6 +70,10 @@ final class Fifo {
 
     void join() throws InterruptedException {
       thread.join();
+    }
+
+    boolean running() {
+      return thread.isAlive();
     }
   }
 }

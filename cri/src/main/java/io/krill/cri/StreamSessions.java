@@ -47,10 +47,10 @@ final class StreamSessions {
       String out = s.stdout() == null ? null : fifo(fifos, bundle.resolve(execId + ".stdout"));
       String err = s.stderr() == null ? null : fifo(fifos, bundle.resolve(execId + ".stderr"));
       if (out != null) {
-        pumps.add(Fifo.pump(execId + "-stdout", Path.of(out), s.stdout()));
+        pumps.add(Fifo.copy(execId + "-stdout", Path.of(out), s.stdout()));
       }
       if (err != null) {
-        pumps.add(Fifo.pump(execId + "-stderr", Path.of(err), s.stderr()));
+        pumps.add(Fifo.copy(execId + "-stderr", Path.of(err), s.stderr()));
       } else if (s.tty()) {
         err = out;
       }
@@ -92,13 +92,7 @@ final class StreamSessions {
       return Outcome.ofExit(status.code());
     } finally {
       if (created) {
-        try {
-          tasks.kill(id, execId, 9, false);
-          tasks.waitFor(id, execId).orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
-          tasks.delete(id, execId);
-        } catch (KrillException ignored) {
-          // the container's delete ends it
-        }
+        ExecRunner.killAndReap(tasks, id, execId);
       }
       if (stdinWriter != null) {
         stdinWriter.close();
