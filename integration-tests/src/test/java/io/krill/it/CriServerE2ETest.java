@@ -80,7 +80,7 @@ class CriServerE2ETest {
             if (!p.isAlive()) {
                 fail("krill cri exited: " + Files.readString(log));
             }
-            sleep(100);
+            Host.sleep(100);
         }
         p.destroyForcibly();
         fail("krill cri did not answer within 30 s: " + Files.readString(log));
@@ -98,15 +98,6 @@ class CriServerE2ETest {
             if (!daemon.waitFor(10, TimeUnit.SECONDS)) {
                 daemon.destroyForcibly().waitFor();
             }
-        }
-    }
-
-    static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 
@@ -190,7 +181,7 @@ class CriServerE2ETest {
             if (s.getState() == ContainerState.CONTAINER_EXITED) {
                 return s;
             }
-            sleep(50);
+            Host.sleep(50);
         }
         fail("container " + id + " did not exit");
         return null;
@@ -231,7 +222,7 @@ class CriServerE2ETest {
                 if (System.nanoTime() > deadline) {
                     fail("no CRI log line in " + log + ": " + (Files.exists(log) ? Files.readString(log) : "(none)"));
                 }
-                sleep(50);
+                Host.sleep(50);
             }
             assertTrue(Files.readString(log).matches("(?s)\\d{4}-\\d\\d-\\d\\dT[^ ]+Z stdout F hello from krill\n.*"),
                     Files.readString(log));
@@ -330,7 +321,7 @@ class CriServerE2ETest {
                 if (System.nanoTime() > deadline) {
                     fail("no log line: " + Files.readString(logs.resolve("w.log")));
                 }
-                sleep(50);
+                Host.sleep(50);
             }
             c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
             c.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref))
@@ -427,7 +418,7 @@ class CriServerE2ETest {
                 if (System.nanoTime() > deadline) {
                     fail("no output in the reopened log " + log);
                 }
-                sleep(50);
+                Host.sleep(50);
             }
             assertEquals("", Files.readString(logs.resolve("rot/0.log.1")));
             StatusRuntimeException notRunning = expectError(() -> c.runtime().reopenContainerLog(
@@ -481,7 +472,7 @@ class CriServerE2ETest {
             java.util.Iterator<ContainerEventResponse> stream = events.runtime(Duration.ofSeconds(60))
                     .getContainerEvents(GetEventsRequest.getDefaultInstance());
             // The stream is subscribed once the server has run the call; give it that moment.
-            sleep(500);
+            Host.sleep(500);
             String id = create(c, pod, config, "ev");
             c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
             awaitExit(c, id);
