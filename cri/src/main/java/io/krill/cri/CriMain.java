@@ -1,5 +1,17 @@
 package io.krill.cri;
 
+import io.krill.cri.container.Containers;
+import io.krill.cri.core.CriRuntime;
+import io.krill.cri.core.CriVersion;
+import io.krill.cri.grpc.CriServer;
+import io.krill.cri.grpc.ImageFrontDoor;
+import io.krill.cri.grpc.RuntimeFrontDoor;
+import io.krill.cri.image.ImageStore;
+import io.krill.cri.pod.PodFiles;
+import io.krill.cri.pod.PodNetworks;
+import io.krill.cri.pod.PodStore;
+import io.krill.cri.pod.Pods;
+import io.krill.cri.pod.cni.CniNetwork;
 import io.krill.cri.streaming.StreamingServer;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
@@ -50,22 +62,23 @@ public final class CriMain {
     root = root.toAbsolutePath();
     ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
-    CriRuntime runtime = new CriRuntime(root.resolve("containers"), images);
+    Containers containers = new Containers(root.resolve("containers"), images);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "krill-cri-timer");
       t.setDaemon(true);
       return t;
     });
-    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), runtime::onEvent,
-        timer, (int) ProcessHandle.current().pid(), 0, null, runtime.imageModules());
-    runtime.attach(tasks);
+    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), containers::onEvent,
+        timer, (int) ProcessHandle.current().pid(), 0, null, containers.imageModules());
+    containers.attach(tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
     // Before serving: kubelet must never see a pod READY whose network did not survive the restart.
     podNetworks.recheck(pods);
     StreamingServer streaming = StreamingServer.start(streamAddress);
-    CriServer server = new CriServer(socket, new ContainerFrontDoor(pods, runtime, cni, podNetworks,
-        new PodFiles(root.resolve("pods")), streaming),
+    CriRuntime runtime = new CriRuntime(new Pods(pods, new PodFiles(root.resolve("pods")), cni, podNetworks),
+        containers);
+    CriServer server = new CriServer(socket, new RuntimeFrontDoor(runtime, streaming),
         new ImageFrontDoor(images, runtime::imageInUse));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();

@@ -1,0 +1,79 @@
+package io.krill.cri.io;
+
+import io.krill.runtime.os.Mounts;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** Named pipes between guests and krill: made with mkfifo(3), read by pump threads. */
+public final class Fifo {
+  private static final System.Logger LOG = System.getLogger("krill.cri");
+
+  private Fifo() {}
+
+  public static Path make(Path fifo) throws IOException {
+    Mounts.mkfifo(fifo);
+    return fifo;
+  }
+
+  public static Thread daemon(String name, Runnable body) {
+    Thread t = new Thread(body, name);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  /** What a pump does with the FIFO once the guest has opened it: read it to its end. */
+  @FunctionalInterface
+  public interface Reader {
+    void read(InputStream in) throws IOException;
+  }
+
+  /**
+   * A thread that opens {@code fifo} and hands it to {@code reader} until the guest closes it. Opening a FIFO
+   * for reading blocks until a writer opens it; {@link Pump#release} ends a pump whose guest never will.
+   */
+  public static Pump pump(String name, Path fifo, Reader reader) {
+    AtomicBoolean opened = new AtomicBoolean();
+    Thread t = daemon(name, () -> {
+      try (InputStream in = Files.newInputStream(fifo)) {
+        opened.set(true);
+        reader.read(in);
+      } catch (IOException e) {
+        LOG.log(Level.WARNING, "{0}: {1}", name, e.getMessage());
+      }
+    });
+    return new Pump(t, fifo, opened);
+  }
+
+  /** A pump that copies what the guest writes to {@code sink}. */
+  public static Pump copy(String name, Path fifo, OutputStream sink) {
+    return pump(name, fifo, in -> in.transferTo(sink));
+  }
+
+  public record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
+    /** For a guest that never opened its end: a writer that opens and closes releases the blocked open. */
+    public void release() {
+      if (!opened.get() && thread.isAlive()) {
+        try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {
+          // opening is the point
+        } catch (IOException ignored) {
+          // already gone
+        }
+      }
+    }
+
+    public void join() throws InterruptedException {
+      thread.join();
+    }
+
+    public boolean running() {
+      return thread.isAlive();
+    }
+  }
+}
