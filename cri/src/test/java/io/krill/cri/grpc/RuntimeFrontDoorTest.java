@@ -1,0 +1,215 @@
+package io.krill.cri.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.krill.cri.api.v1.ContainerConfig;
+import io.krill.cri.api.v1.ContainerMetadata;
+import io.krill.cri.api.v1.ContainerState;
+import io.krill.cri.api.v1.ContainerStatsRequest;
+import io.krill.cri.api.v1.ContainerStatus;
+import io.krill.cri.api.v1.ContainerStatusRequest;
+import io.krill.cri.api.v1.CreateContainerRequest;
+import io.krill.cri.api.v1.ExecRequest;
+import io.krill.cri.api.v1.ExecSyncRequest;
+import io.krill.cri.api.v1.ExecSyncResponse;
+import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.LinuxPodSandboxConfig;
+import io.krill.cri.api.v1.LinuxSandboxSecurityContext;
+import io.krill.cri.api.v1.ListContainersRequest;
+import io.krill.cri.api.v1.ListPodSandboxRequest;
+import io.krill.cri.api.v1.ListPodSandboxStatsRequest;
+import io.krill.cri.api.v1.NamespaceMode;
+import io.krill.cri.api.v1.NamespaceOption;
+import io.krill.cri.api.v1.PodSandboxConfig;
+import io.krill.cri.api.v1.PodSandboxMetadata;
+import io.krill.cri.api.v1.PodSandboxState;
+import io.krill.cri.api.v1.PodSandboxStatusRequest;
+import io.krill.cri.api.v1.PortForwardRequest;
+import io.krill.cri.api.v1.RemoveContainerRequest;
+import io.krill.cri.api.v1.RemovePodSandboxRequest;
+import io.krill.cri.api.v1.RunPodSandboxRequest;
+import io.krill.cri.api.v1.RuntimeServiceGrpc;
+import io.krill.cri.api.v1.StartContainerRequest;
+import io.krill.cri.api.v1.StatusRequest;
+import io.krill.cri.api.v1.StopContainerRequest;
+import io.krill.cri.api.v1.StopPodSandboxRequest;
+import io.krill.cri.api.v1.VersionRequest;
+import io.krill.cri.core.CriFixture;
+import io.krill.cri.streaming.StreamingServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+/** runtime.v1.RuntimeService over in-process gRPC, on {@link CriFixture}'s runtime and fake engine. */
+@Timeout(60)
+class RuntimeFrontDoorTest {
+  @TempDir Path tmp;
+  CriFixture f;
+  StreamingServer streaming;
+  Server server;
+  ManagedChannel channel;
+  RuntimeServiceGrpc.RuntimeServiceBlockingStub cri;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    f = new CriFixture(tmp);
+    streaming = StreamingServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    String name = InProcessServerBuilder.generateName();
+    server = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new RuntimeFrontDoor(f.runtime, streaming)).build().start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    cri = RuntimeServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    channel.shutdownNow();
+    server.shutdownNow();
+    streaming.close();
+    f.close();
+  }
+
+  @Test
+  void podAndContainerLifecycle_overGrpc() {
+    assertEquals("krill", cri.version(VersionRequest.getDefaultInstance()).getRuntimeName());
+    String pod = runPod("web");
+    assertEquals(PodSandboxState.SANDBOX_READY, cri.podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+        .setPodSandboxId(pod).build()).getStatus().getState());
+
+    String id = cri.createContainer(create(pod, "app", false)).getContainerId();
+    assertEquals(ContainerState.CONTAINER_CREATED, status(id).getState());
+    cri.startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    ContainerStatus running = status(id);
+    assertEquals(ContainerState.CONTAINER_RUNNING, running.getState());
+    assertEquals("app", running.getMetadata().getName());
+    assertEquals(tmp.resolve("logs/app.log").toString(), running.getLogPath());
+    assertTrue(cri.containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats()
+        .hasCpu());
+    assertEquals(1, cri.listPodSandboxStats(ListPodSandboxStatsRequest.getDefaultInstance()).getStats(0)
+        .getLinux().getProcess().getProcessCount().getValue());
+
+    ExecSyncResponse exec = cri.execSync(ExecSyncRequest.newBuilder().setContainerId(id)
+        .addCmd("/app.wat").addCmd("fail").addCmd("no such key").addCmd("2").setTimeout(10).build());
+    assertEquals(2, exec.getExitCode());
+    assertEquals("no such key", exec.getStderr().toStringUtf8());
+
+    cri.stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(10).build());
+    ContainerStatus exited = status(id);
+    assertEquals(ContainerState.CONTAINER_EXITED, exited.getState());
+    assertEquals(143, exited.getExitCode());
+    assertEquals("Error", exited.getReason());
+    assertTrue(exited.getFinishedAt() > 0);
+
+    cri.removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+    assertEquals(0, cri.listContainers(ListContainersRequest.getDefaultInstance()).getContainersCount());
+    cri.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+    assertEquals(PodSandboxState.SANDBOX_NOTREADY, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
+        .getItems(0).getState());
+    cri.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+    assertEquals(0, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
+  }
+
+  @Test
+  void exec_runningContainer_urlOnTheStreamingServer() {
+    String id = started("app");
+    String url = cri.exec(ExecRequest.newBuilder().setContainerId(id).addCmd("/app.wat").setStdout(true).build())
+        .getUrl();
+    assertTrue(url.startsWith(streaming.baseUrl()) && url.contains("/exec/"), url);
+  }
+
+  @Test
+  void status_networkNotReadyWithoutCniConfig() {
+    var conditions = cri.status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList();
+    assertTrue(conditions.stream().anyMatch(c -> c.getType().equals("RuntimeReady") && c.getStatus()));
+    assertTrue(conditions.stream().anyMatch(c -> c.getType().equals("NetworkReady") && !c.getStatus()
+        && c.getReason().equals("NetworkPluginNotReady")));
+  }
+
+  @Test
+  void unknownContainer_notFound() {
+    StatusRuntimeException e = fails(() -> status("nope"));
+    assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("nope"), e.getStatus().getDescription());
+    assertEquals(Status.Code.NOT_FOUND, fails(() -> cri.startContainer(StartContainerRequest.newBuilder()
+        .setContainerId("nope").build())).getStatus().getCode());
+  }
+
+  @Test
+  void createContainer_tty_invalidArgumentNamingTheContainer() {
+    String pod = runPod("web");
+    StatusRuntimeException e = fails(() -> cri.createContainer(create(pod, "shell", true)));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("container shell"), e.getStatus().getDescription());
+  }
+
+  @Test
+  void execSync_timeout_deadlineExceeded_execWithoutCommand_invalidArgument() {
+    String id = started("app");
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, fails(() -> cri.execSync(ExecSyncRequest.newBuilder()
+        .setContainerId(id).addCmd("/app.wat").addCmd("serve").setTimeout(1).build())).getStatus().getCode());
+    assertEquals(Status.Code.INVALID_ARGUMENT, fails(() -> cri.exec(ExecRequest.newBuilder().setContainerId(id)
+        .setStdout(true).build())).getStatus().getCode());
+    assertEquals(Status.Code.INVALID_ARGUMENT, fails(() -> cri.exec(ExecRequest.newBuilder().setContainerId(id)
+        .addCmd("/app.wat").build())).getStatus().getCode(), "no stream requested");
+  }
+
+  @Test
+  void runPodSandbox_podNetworkWithoutCni_failedPrecondition() {
+    StatusRuntimeException e = fails(() -> cri.runPodSandbox(RunPodSandboxRequest.newBuilder()
+        .setConfig(PodSandboxConfig.newBuilder().setMetadata(PodSandboxMetadata.newBuilder().setName("net")
+            .setNamespace("default").setUid("u"))).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
+    assertFalse(cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount() > 0);
+  }
+
+  @Test
+  void portForward_unimplemented() {
+    String pod = runPod("web");
+    assertEquals(Status.Code.UNIMPLEMENTED, fails(() -> cri.portForward(PortForwardRequest.newBuilder()
+        .setPodSandboxId(pod).build())).getStatus().getCode());
+  }
+
+  private String started(String name) {
+    String id = cri.createContainer(create(runPod("web-" + name), name, false)).getContainerId();
+    cri.startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    return id;
+  }
+
+  private String runPod(String name) {
+    return cri.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(PodSandboxConfig.newBuilder()
+        .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("default").setUid("uid-" + name))
+        .setHostname(name).setLogDirectory(tmp.resolve("logs").toString())
+        .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
+            .setNamespaceOptions(NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE)))))
+        .build()).getPodSandboxId();
+  }
+
+  private static CreateContainerRequest create(String pod, String name, boolean tty) {
+    return CreateContainerRequest.newBuilder().setPodSandboxId(pod).setConfig(ContainerConfig.newBuilder()
+        .setMetadata(ContainerMetadata.newBuilder().setName(name)).setImage(ImageSpec.newBuilder()
+            .setImage(CriFixture.IMAGE)).setLogPath(name + ".log").setTty(tty)).build();
+  }
+
+  private ContainerStatus status(String id) {
+    return cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
+  }
+
+  private static StatusRuntimeException fails(Executable call) {
+    return assertThrows(StatusRuntimeException.class, call);
+  }
+}
