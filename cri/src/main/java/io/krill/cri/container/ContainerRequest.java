@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * What CreateContainer asks for, protobuf-free, with what the pod adds: its hostname (the HOSTNAME variable)
- * and the directory of its hostname, hosts and resolv.conf files ({@link PodFiles}). {@code logPath} is
+ * and the directory of its hostname, hosts and resolv.conf files ({@code PodFiles}). {@code logPath} is
  * absolute or empty (no log).
  */
 public record ContainerRequest(String podId, String name, int attempt, String image, List<String> command,

@@ -10,7 +10,10 @@ import io.krill.cri.container.ContainerEvent;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.CriContainer;
 import io.krill.cri.container.ExecSession;
+import io.krill.cri.container.NewContainer;
 import io.krill.cri.pod.Pod;
+import io.krill.cri.pod.PodRequest;
+import io.krill.cri.streaming.Session.Outcome;
 import io.krill.cri.streaming.StreamRequest;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
@@ -18,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -114,12 +118,12 @@ class CriRuntimeTest {
     assertEquals(StreamRequest.Kind.EXEC, ok.kind());
     assertEquals(id, ok.containerId());
     TestStreams s = new TestStreams(null);
-    assertEquals(new io.krill.cri.streaming.Session.Outcome.Success(), ok.session().run(s));
+    assertEquals(new Outcome.Success(), ok.session().run(s));
     assertEquals("streamed", s.out.toString(StandardCharsets.UTF_8));
 
     StreamRequest failing = runtime.exec(id, List.of("/app.wat", "fail", "oops", "4"), false, true, true, false);
     TestStreams e = new TestStreams(null);
-    assertEquals(new io.krill.cri.streaming.Session.Outcome.Exited(4), failing.session().run(e));
+    assertEquals(new Outcome.Exited(4), failing.session().run(e));
     assertEquals("oops", e.err.toString(StandardCharsets.UTF_8));
     assertEquals(List.of(), tasksExecFiles(id), "the FIFOs are removed");
   }
@@ -129,7 +133,7 @@ class CriRuntimeTest {
     String id = started("app");
     StreamRequest cat = runtime.exec(id, List.of("/app.wat", "cat"), true, true, false, false);
     TestStreams s = new TestStreams("line one\nline two\n");
-    assertEquals(new io.krill.cri.streaming.Session.Outcome.Success(), cat.session().run(s));
+    assertEquals(new Outcome.Success(), cat.session().run(s));
     assertEquals("line one\nline two\n", s.out.toString(StandardCharsets.UTF_8));
   }
 
@@ -138,7 +142,7 @@ class CriRuntimeTest {
     String id = started("app");
     StreamRequest bad = runtime.exec(id, List.of("/missing.wasm"), false, true, false, false);
     var outcome = bad.session().run(new TestStreams(null));
-    assertTrue(outcome instanceof io.krill.cri.streaming.Session.Outcome.Failed failed
+    assertTrue(outcome instanceof Outcome.Failed failed
         && failed.message().contains(id), outcome.toString());
   }
 
@@ -188,15 +192,15 @@ class CriRuntimeTest {
   void createContainer_imageNotPulled_notFound() {
     Pod pod = f.runHostPod("web");
     var req = f.container(pod.id(), "app");
-    var other = new io.krill.cri.container.NewContainer(req.podId(), req.name(), 0, "registry.test/other:1",
-        List.of(), List.of(), "", List.of(), List.of(), java.util.Map.of(), java.util.Map.of(), "", "", 0, false,
+    var other = new NewContainer(req.podId(), req.name(), 0, "registry.test/other:1",
+        List.of(), List.of(), "", List.of(), List.of(), Map.of(), Map.of(), "", "", 0, false,
         false, false);
     assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(other)));
   }
 
   @Test
   void createContainer_noLogDirectory_noLogPath() {
-    Pod pod = runtime.runPod(new io.krill.cri.pod.PodRequest("quiet", "u", "default", 0, null, null, true, "", "",
+    Pod pod = runtime.runPod(new PodRequest("quiet", "u", "default", 0, null, null, true, "", "",
         "quiet", null, null));
     String id = runtime.createContainer(f.container(pod.id(), "app"));
     assertEquals("", runtime.container(id).container().logPath());
@@ -205,7 +209,7 @@ class CriRuntimeTest {
   @Test
   void runPod_needsNetworkWithoutCni_failedPreconditionAndNothingLeft() {
     var req = f.hostPod("net");
-    var withNetwork = new io.krill.cri.pod.PodRequest(req.name(), req.uid(), req.namespace(), 0, null, null, false,
+    var withNetwork = new PodRequest(req.name(), req.uid(), req.namespace(), 0, null, null, false,
         "", "", "net", null, null);
     KrillException e = assertThrows(KrillException.class, () -> runtime.runPod(withNetwork));
     assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
