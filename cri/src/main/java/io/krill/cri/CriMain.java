@@ -2,7 +2,7 @@ package io.krill.cri;
 
 import io.krill.cri.streaming.StreamingServer;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import io.krill.runtime.ExitStatus;
 import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.TaskState;
-import io.krill.runtime.os.PipeWriter;
+import io.krill.os.PipeWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,11 +1,11 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.Preopen;
-import io.krill.runtime.os.RootfsPath;
-import io.krill.runtime.wasm.WasmBinary;
-import io.krill.runtime.wasm.WasmFormatException;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.Preopen;
+import io.krill.os.RootfsPath;
+import io.krill.engine.wasm.WasmBinary;
+import io.krill.engine.wasm.WasmFormatException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

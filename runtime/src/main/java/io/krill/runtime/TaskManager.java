@@ -1,10 +1,11 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.os.Mounts;
+import io.krill.engine.EngineException;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.WasmEngine;
+import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -107,7 +108,7 @@ public final class TaskManager {
           processPid = sandbox.pid();
         } else {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, imageModules);
-          guest = engine.prepare(ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit));
+          guest = prepare(ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit));
           processPid = pid;
         }
         GuestProcess init = new GuestProcess(id, id, processPid, guest, spec.stdin(),
@@ -130,6 +131,16 @@ public final class TaskManager {
       synchronized (creating) {
         creating.remove(id);
       }
+    }
+  }
+
+  /** The engine's refusals as the core's errors: a module the engine rejects is the user's to fix. */
+  private Guest prepare(GuestSpec guestSpec) {
+    try {
+      return engine.prepare(guestSpec);
+    } catch (EngineException e) {
+      throw new KrillException(e.kind() == EngineException.Kind.INVALID_MODULE ? ErrorCode.INVALID_ARGUMENT
+          : ErrorCode.INTERNAL, e.getMessage(), e);
     }
   }
 
@@ -193,7 +204,7 @@ public final class TaskManager {
     TaskSpec ioSpec = new TaskSpec(id, task.spec.bundle(), List.of(), stdin, stdout, stderr, false);
     ModuleLoader.Found module = ModuleLoader.findForExec(id, execSpec, task.runtimeSpec.args(), task.rootfs,
         imageModules);
-    Guest guest = engine.prepare(ModuleLoader.guestSpec(ioSpec, execSpec, task.rootfs, module, task.memoryLimit));
+    Guest guest = prepare(ModuleLoader.guestSpec(ioSpec, execSpec, task.rootfs, module, task.memoryLimit));
     GuestProcess p = new GuestProcess(id, execId, pid, guest, ioSpec.stdin(),
         ModuleLoader.stdioPathString(id, ioSpec.stdout()), ModuleLoader.stdioPathString(id, ioSpec.stderr()),
         events, timer);

@@ -1,7 +1,7 @@
 package io.krill.runtime;
 
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.WasmEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.runtime.TaskFixture.Bundle;
-import io.krill.runtime.wasm.WasmBytes;
+import io.krill.engine.wasm.WasmBytes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;

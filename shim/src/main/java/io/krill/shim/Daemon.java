@@ -4,8 +4,8 @@ import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.runtime.EventSink;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.WasmEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -158,7 +158,7 @@ public final class Daemon {
   /** Loads the native engine before the first Create needs it. */
   private static void warmUp(WasmEngine engine) {
     try {
-      engine.prepare(new io.krill.runtime.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
+      engine.prepare(new io.krill.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
           java.util.List.of(), java.util.List.of(), java.util.List.of(), null, null, null)).close();
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "engine warm-up failed: {0}", e.getMessage());

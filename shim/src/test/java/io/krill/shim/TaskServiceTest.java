@@ -27,7 +27,7 @@ import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.Status;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.ttrpc.Code;
 import io.krill.ttrpc.TtrpcClient;
 import io.krill.ttrpc.TtrpcException;
