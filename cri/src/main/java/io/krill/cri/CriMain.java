@@ -50,15 +50,15 @@ public final class CriMain {
     root = root.toAbsolutePath();
     ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
-    CriRuntime runtime = new CriRuntime(root.resolve("containers"), images);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "krill-cri-timer");
       t.setDaemon(true);
       return t;
     });
-    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), runtime::onEvent,
-        timer, (int) ProcessHandle.current().pid(), 0, null, runtime.imageModules());
-    runtime.attach(tasks);
+    // The daemon's engine: the only place that names one. The core first, then the front door on it.
+    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), timer,
+        (int) ProcessHandle.current().pid(), 0);
+    CriRuntime runtime = new CriRuntime(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
     // Before serving: kubelet must never see a pod READY whose network did not survive the restart.

@@ -8,6 +8,7 @@ import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskEvent;
 import io.krill.runtime.TaskInfo;
 import io.krill.runtime.TaskManager;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskSpec;
 import io.krill.runtime.TaskState;
 import io.krill.oci.RuntimeSpec;
@@ -41,21 +42,12 @@ final class CriRuntime {
   private final Map<String, ContainerIo> io = new ConcurrentHashMap<>();
   private final List<java.util.function.Consumer<ContainerEvent>> listeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
-  /**
-   * One ordered queue to the listeners: the core publishes while holding a process's lock, and a listener
-   * reads other containers' state, so calling it on the publishing thread could deadlock two exits.
-   */
-  private final java.util.concurrent.ExecutorService eventQueue = java.util.concurrent.Executors
-      .newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "krill-cri-events");
-        t.setDaemon(true);
-        return t;
-      });
-  private TaskManager tasks;
+  private final TaskManager tasks;
 
-  CriRuntime(Path dir, ImageStore images) throws IOException {
+  CriRuntime(Path dir, ImageStore images, TaskManager tasks) throws IOException {
     this.dir = dir;
     this.images = images;
+    this.tasks = tasks;
     Files.createDirectories(dir);
     try (var list = Files.list(dir)) {
       for (Path bundle : list.filter(Files::isDirectory).toList()) {
@@ -69,11 +61,7 @@ final class CriRuntime {
         }
       }
     }
-  }
-
-  /** The core is built after this class, which serves it as its ImageModules and EventSink. */
-  void attach(TaskManager tasks) {
-    this.tasks = tasks;
+    tasks.subscribe(this::onEvent);
   }
 
   /** For wasm-layer images: the module is the image's layer blob, not a file in a rootfs. */
@@ -108,7 +96,10 @@ final class CriRuntime {
     }
   }
 
-  /** Listeners are called in event order on one thread and must not block. Returns the unsubscribe. */
+  /**
+   * Listeners are called in event order (on the core's event thread, or on the caller's for created and
+   * removed containers) and must not block. Returns the unsubscribe.
+   */
   Runnable subscribe(java.util.function.Consumer<ContainerEvent> listener) {
     listeners.add(listener);
     return () -> listeners.remove(listener);
@@ -119,15 +110,22 @@ final class CriRuntime {
     if (listeners.isEmpty()) {
       return;
     }
-    eventQueue.execute(() -> {
-      for (var l : listeners) {
-        try {
-          l.accept(e);
-        } catch (RuntimeException ex) {
-          LOG.log(Level.WARNING, "container event listener: {0}", ex.getMessage());
-        }
+    for (var l : listeners) {
+      try {
+        l.accept(e);
+      } catch (RuntimeException ex) {
+        LOG.log(Level.WARNING, "container event listener: {0}", ex.getMessage());
       }
-    });
+    }
+  }
+
+  /** So that the container's STOPPED, on the core's event thread, goes out before its DELETED. */
+  private void awaitCoreEvents() {
+    try {
+      tasks.awaitEvents(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static CriContainer finished(CriContainer c, ExitStatus s) {
@@ -160,7 +158,8 @@ final class CriRuntime {
       containers.put(id, c);
       ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
       try {
-        tasks.create(new TaskSpec(id, bundle, List.of(), cio.stdin(), cio.stdout(), cio.stderr(), false));
+        tasks.create(new TaskSpec(id, bundle, List.of(), new Stdio(cio.stdin(), cio.stdout(), cio.stderr(), false),
+            TaskSpec.Kind.WASM, imageModules()));
       } catch (KrillException e) {
         cio.abandon();
         containers.remove(id);
@@ -226,6 +225,7 @@ final class CriRuntime {
     CriContainer c = found.get();
     if (tasks.ids().contains(c.id())) {
       tasks.forceDelete(c.id());
+      awaitCoreEvents();
     }
     ContainerIo cio = io.remove(c.id());
     if (cio != null) {

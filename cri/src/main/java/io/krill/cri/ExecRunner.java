@@ -3,6 +3,8 @@ package io.krill.cri;
 import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.ExecSpec;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,8 +50,8 @@ final class ExecRunner {
     try {
       Files.createFile(out);
       Files.createFile(err);
-      tasks.exec(containerId, execId, new RuntimeSpec.Process(cmd, List.of(), null, false), null, out.toString(),
-          err.toString(), false);
+      tasks.exec(new ExecSpec(containerId, execId, new RuntimeSpec.Process(cmd, List.of(), null, false),
+          new Stdio(null, out.toString(), err.toString(), false)));
       try {
         tasks.start(containerId, execId);
         ExitStatus status = await(tasks, containerId, execId, timeoutSeconds);

@@ -5,6 +5,8 @@ import io.krill.cri.streaming.Session.Outcome;
 import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.ExecSpec;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.TaskState;
 import io.krill.os.PipeWriter;
@@ -60,7 +62,8 @@ final class StreamSessions {
       }
       ExitStatus status;
       try {
-        tasks.exec(id, execId, new RuntimeSpec.Process(cmd, List.of(), null, false), in, out, err, false);
+        tasks.exec(new ExecSpec(id, execId, new RuntimeSpec.Process(cmd, List.of(), null, false),
+            new Stdio(in, out, err, false)));
         created = true;
         s.onClientGone(() -> {
           try {
