@@ -1,7 +1,10 @@
 package io.krill.os;
 
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -14,6 +17,12 @@ public final class ResidentMemory {
   private static final Path SMAPS = Path.of("/proc/self/smaps");
 
   private ResidentMemory() {}
+
+  /** The native address of a direct buffer (e.g. an engine's view of a guest's linear memory). */
+  public static long addressOf(ByteBuffer direct) {
+    Pointer p = Native.getDirectBufferPointer(direct);
+    return Pointer.nativeValue(p);
+  }
 
   public static long residentBytes(long start, long length) {
     long end = start + length;

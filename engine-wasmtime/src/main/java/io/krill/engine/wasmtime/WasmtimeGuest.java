@@ -1,7 +1,5 @@
 package io.krill.engine.wasmtime;
 
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 import io.github.kawamuray.wasmtime.Engine;
 import io.github.kawamuray.wasmtime.Extern;
 import io.github.kawamuray.wasmtime.Func;
@@ -21,7 +19,6 @@ import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
 import io.krill.os.ResidentMemory;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -89,7 +86,7 @@ final class WasmtimeGuest implements Guest {
       if (memory.isPresent()) {
         guestMemory = memory.get();
         natives.add(memory.get());
-        memoryAddress = address(memory.get().buffer(s));
+        memoryAddress = ResidentMemory.addressOf(memory.get().buffer(s));
         wasi.connect(engine, s, linker, memory.get());
       }
       Func entry = instance.getFunc(store, spec.entry()).orElseThrow(
@@ -171,11 +168,6 @@ final class WasmtimeGuest implements Guest {
       ctx.insertDir(fd++, p.hostPath(), dirCaps, fileCaps, java.nio.file.Path.of(p.guestPath()));
     }
     return ctx;
-  }
-
-  private static long address(ByteBuffer buffer) {
-    Pointer p = Native.getDirectBufferPointer(buffer);
-    return Pointer.nativeValue(p);
   }
 
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
