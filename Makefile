@@ -11,7 +11,7 @@ build:
 	$(MAKE) -s -C native OUT=$(DIST)/bin
 	rm -rf $(DIST)/lib && mkdir -p $(DIST)/lib/native
 	cp shim/target/dist-lib/*.jar shim/target/krill-shim-*.jar $(DIST)/lib/
-	cp runtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
+	cp engine-wasmtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
 	mkdir -p $(DIST)/lib/cli && cp cli/target/krill-cli-*.jar cli/target/dist-lib/*.jar $(DIST)/lib/cli/
 	mkdir -p $(DIST)/lib/cri && cp cri/target/krill-cri-*.jar cri/target/dist-lib/*.jar $(DIST)/lib/cri/
 	install -m 755 packaging/krill.sh $(DIST)/bin/krill
@@ -31,7 +31,7 @@ testprogs:
 
 # The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
-	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,runtime,shim,cli,cri
+	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,shim,cli,cri
 
 native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin

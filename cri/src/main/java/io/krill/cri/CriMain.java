@@ -14,7 +14,7 @@ import io.krill.cri.pod.Pods;
 import io.krill.cri.pod.cni.CniNetwork;
 import io.krill.cri.streaming.StreamingServer;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -62,15 +62,15 @@ public final class CriMain {
     root = root.toAbsolutePath();
     ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
-    Containers containers = new Containers(root.resolve("containers"), images);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "krill-cri-timer");
       t.setDaemon(true);
       return t;
     });
-    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), containers::onEvent,
-        timer, (int) ProcessHandle.current().pid(), 0, null, containers.imageModules());
-    containers.attach(tasks);
+    // The daemon's engine: the only place that names one. The core first, then the front door on it.
+    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), timer,
+        (int) ProcessHandle.current().pid(), 0);
+    Containers containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
     // Before serving: kubelet must never see a pod READY whose network did not survive the restart.

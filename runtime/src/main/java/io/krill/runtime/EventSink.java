@@ -1,8 +1,9 @@
 package io.krill.runtime;
 
 /**
- * Where the core reports lifecycle events. Implementations must keep the order of calls (the
- * core calls this in lifecycle order per task) and must not block for long.
+ * A subscriber to the core's events ({@link TaskManager#subscribe}). Called on the core's one event thread,
+ * in lifecycle order, never under a lock of the core: it may call back into {@link TaskManager}. A slow
+ * subscriber delays the ones after it.
  */
 @FunctionalInterface
 public interface EventSink {

@@ -1,7 +1,7 @@
 package io.krill.runtime;
 
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestResult;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -40,7 +40,7 @@ final class GuestProcess {
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
   /** Set with {@code state = STOPPED}; {@link #exit} completes just after, outside the lock. */
   ExitStatus exitStatus;
-  private final EventSink events;
+  private final EventQueue events;
   private final ScheduledExecutorService timer;
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
@@ -48,7 +48,7 @@ final class GuestProcess {
   private volatile long finalCpuNanos = -1;
 
   GuestProcess(String containerId, String processId, int pid, Guest guest, String stdin, String stdout,
-      String stderr, EventSink events, ScheduledExecutorService timer) {
+      String stderr, EventQueue events, ScheduledExecutorService timer) {
     this.containerId = containerId;
     this.processId = processId;
     this.pid = pid;

@@ -1,11 +1,11 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.Preopen;
-import io.krill.runtime.os.RootfsPath;
-import io.krill.runtime.wasm.WasmBinary;
-import io.krill.runtime.wasm.WasmFormatException;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.Preopen;
+import io.krill.os.RootfsPath;
+import io.krill.engine.wasm.WasmBinary;
+import io.krill.engine.wasm.WasmFormatException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -161,17 +161,18 @@ final class ModuleLoader {
   }
 
   /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
-  static GuestSpec guestSpec(TaskSpec task, RuntimeSpec spec, Path rootfs, Found module, long memoryLimit) {
+  static GuestSpec guestSpec(String id, Path bundle, Stdio.Files stdio, RuntimeSpec spec, Path rootfs, Found module,
+      long memoryLimit) {
     byte[] bytes = module.bytes();
     if (memoryLimit > 0 && module.binary() == null) {
-      throw invalid(task.id(), "module " + module.modulePath() + " is WebAssembly text; a memory limit can only be"
+      throw invalid(id, "module " + module.modulePath() + " is WebAssembly text; a memory limit can only be"
           + " enforced on a binary module (compile it with wat2wasm) or run it without a limit");
     }
     if (memoryLimit > 0) {
       try {
         bytes = module.binary().withMemoryMaximum(Math.max(1, memoryLimit / WasmBinary.PAGE));
       } catch (WasmFormatException e) {
-        throw invalid(task.id(), "module " + module.modulePath() + ": " + e.getMessage()
+        throw invalid(id, "module " + module.modulePath() + ": " + e.getMessage()
             + "; raise the container's memory limit");
       }
     }
@@ -183,30 +184,13 @@ final class ModuleLoader {
       if (!m.isBind() || m.source() == null || m.destination() == null) {
         continue;
       }
-      Path source = task.bundle().resolve(m.source());
+      Path source = bundle.resolve(m.source());
       if (Files.isDirectory(source)) {
         preopens.add(new Preopen(source, m.destination(), m.readOnly()));
       }
     }
-    return new GuestSpec(task.id(), module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
-        stdioPath(task.id(), task.stdin()), stdioPath(task.id(), task.stdout()), stdioPath(task.id(), task.stderr()),
-        memoryLimit);
-  }
-
-  static String stdioPathString(String id, String uri) {
-    Path p = stdioPath(id, uri);
-    return p == null ? null : p.toString();
-  }
-
-  static Path stdioPath(String id, String uri) {
-    if (uri == null) {
-      return null;
-    }
-    if (uri.startsWith("binary://")) {
-      throw invalid(id, "binary:// logging is not supported by krill; use fifo or file stdio");
-    }
-    String p = uri.startsWith("file://") ? uri.substring(7) : uri.startsWith("fifo://") ? uri.substring(7) : uri;
-    return Path.of(p);
+    return new GuestSpec(id, module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
+        stdio.stdin(), stdio.stdout(), stdio.stderr(), memoryLimit);
   }
 
   private static boolean looksLikeWat(byte[] bytes) {

@@ -1,7 +1,7 @@
 package io.krill.runtime;
 
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestResult;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;

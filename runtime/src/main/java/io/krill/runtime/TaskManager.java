@@ -1,10 +1,11 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.os.Mounts;
+import io.krill.engine.EngineException;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.WasmEngine;
+import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -19,48 +20,57 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The protocol-free lifecycle core: create, start, exec, kill, wait, delete of wasm containers.
- * Each guest runs on its own thread ({@link GuestProcess}); events go to the {@link EventSink} in
- * lifecycle order.
+ * Each guest runs on its own thread ({@link GuestProcess}). Events are queued in lifecycle order and
+ * delivered to the subscribers ({@link #subscribe}) by one thread, outside every lock of the core.
  */
-public final class TaskManager {
+public final class TaskManager implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
-  static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
 
   private final WasmEngine engine;
-  private final EventSink events;
+  private final EventQueue events = new EventQueue();
   private final ScheduledExecutorService timer;
   private final int pid;
   private final long defaultMemoryLimit;
   private final Path sandboxHelper;
-  private final ImageModules imageModules;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
 
   /**
+   * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
    * @param pid the pid reported for wasm processes (the daemon's own: guests are threads in it)
    * @param defaultMemoryLimit linear-memory cap for containers that set none; 0 = none
    * @param sandboxHelper the launcher binary, whose {@code pause} command stands in for a pod sandbox
-   * @param imageModules modules of images that carry them as layers, asked when the rootfs has none
    */
-  public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
-      long defaultMemoryLimit, Path sandboxHelper, ImageModules imageModules) {
+  public TaskManager(WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit,
+      Path sandboxHelper) {
     this.engine = engine;
-    this.events = events;
     this.timer = timer;
     this.pid = pid;
     this.defaultMemoryLimit = defaultMemoryLimit;
     this.sandboxHelper = sandboxHelper;
-    this.imageModules = imageModules;
   }
 
-  public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
-      long defaultMemoryLimit, Path sandboxHelper) {
-    this(engine, events, timer, pid, defaultMemoryLimit, sandboxHelper, ImageModules.NONE);
+  public TaskManager(WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
+    this(engine, timer, pid, defaultMemoryLimit, null);
   }
 
-  public TaskManager(WasmEngine engine, EventSink events, ScheduledExecutorService timer, int pid,
-      long defaultMemoryLimit) {
-    this(engine, events, timer, pid, defaultMemoryLimit, null);
+  /**
+   * Adds a subscriber: from now on it gets every event, in lifecycle order, on the core's event thread and
+   * never under a lock of the core.
+   */
+  public void subscribe(EventSink sink) {
+    events.subscribe(sink);
+  }
+
+  /** Waits (at most {@code timeoutMillis}) until every event published so far has reached the subscribers. */
+  public void awaitEvents(long timeoutMillis) throws InterruptedException {
+    events.awaitDelivered(timeoutMillis);
+  }
+
+  /** Delivers the events still queued (bounded) and stops the event thread. Tasks are left as they are. */
+  @Override
+  public void close() {
+    events.close();
   }
 
   public int pid() {
@@ -86,7 +96,7 @@ public final class TaskManager {
       }
     }
     try {
-      if (spec.terminal()) {
+      if (spec.stdio().terminal()) {
         throw ModuleLoader.invalid(id, "a terminal (-t / tty: true) is not supported by krill; run it without one");
       }
       RuntimeSpec runtimeSpec;
@@ -101,22 +111,22 @@ public final class TaskManager {
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
-        if ("sandbox".equals(runtimeSpec.annotations().get(CONTAINER_TYPE))) {
+        Stdio.Files files = spec.stdio().files(id);
+        if (spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
           SandboxGuest sandbox = startSandbox(id, runtimeSpec);
           guest = sandbox;
           processPid = sandbox.pid();
         } else {
-          ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, imageModules);
-          guest = engine.prepare(ModuleLoader.guestSpec(spec, runtimeSpec, rootfs, module, limit));
+          ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
+          guest = prepare(ModuleLoader.guestSpec(id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
         }
-        GuestProcess init = new GuestProcess(id, id, processPid, guest, spec.stdin(),
-            ModuleLoader.stdioPathString(id, spec.stdout()), ModuleLoader.stdioPathString(id, spec.stderr()),
-            events, timer);
+        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files);
         Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
+        Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
-        events.publish(new TaskEvent.Created(id, spec.bundle(), spec.rootfs(), spec.stdin(), spec.stdout(),
-            spec.stderr(), spec.terminal(), processPid));
+        events.publish(new TaskEvent.Created(id, spec.bundle(), spec.rootfs(), io.stdin(), io.stdout(),
+            io.stderr(), io.terminal(), processPid));
         tasks.put(id, task);
         LOG.log(Level.INFO, "container {0}: created", id);
         return processPid;
@@ -131,6 +141,26 @@ public final class TaskManager {
         creating.remove(id);
       }
     }
+  }
+
+  /** The engine's refusals as the core's errors: a module the engine rejects is the user's to fix. */
+  private Guest prepare(GuestSpec guestSpec) {
+    try {
+      return engine.prepare(guestSpec);
+    } catch (EngineException e) {
+      throw new KrillException(e.kind() == EngineException.Kind.INVALID_MODULE ? ErrorCode.INVALID_ARGUMENT
+          : ErrorCode.INTERNAL, e.getMessage(), e);
+    }
+  }
+
+  private GuestProcess process(String id, String processId, int processPid, Guest guest, Stdio stdio,
+      Stdio.Files files) {
+    return new GuestProcess(id, processId, processPid, guest, stdio.stdin(), pathString(files.stdout()),
+        pathString(files.stderr()), events, timer);
+  }
+
+  private static String pathString(Path p) {
+    return p == null ? null : p.toString();
   }
 
   private SandboxGuest startSandbox(String id, RuntimeSpec spec) {
@@ -174,13 +204,13 @@ public final class TaskManager {
 
   /**
    * Adds an exec: another wasm entry run in the container's context (same rootfs, mounts, memory
-   * limit), with its own argv, environment and stdio. {@code process.args[0]} names the module
-   * like a container's own ({@code /app.wasm#healthz}).
+   * limit), with its own argv, environment and stdio.
    */
-  public void exec(String id, String execId, RuntimeSpec.Process process, String stdin, String stdout,
-      String stderr, boolean terminal) {
+  public void exec(ExecSpec exec) {
+    String id = exec.containerId();
+    String execId = exec.execId();
     Task task = get(id);
-    if (terminal) {
+    if (exec.stdio().terminal()) {
       throw ModuleLoader.invalid(id, "a terminal (-t) is not supported for execs by krill");
     }
     if (execId == null || execId.isEmpty()) {
@@ -189,14 +219,13 @@ public final class TaskManager {
     if (task.init.state() != TaskState.RUNNING) {
       throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + id + " is not running; cannot exec");
     }
-    RuntimeSpec execSpec = task.runtimeSpec.withProcess(process);
-    TaskSpec ioSpec = new TaskSpec(id, task.spec.bundle(), List.of(), stdin, stdout, stderr, false);
+    RuntimeSpec execSpec = task.runtimeSpec.withProcess(exec.process());
+    Stdio.Files files = exec.stdio().files(id);
     ModuleLoader.Found module = ModuleLoader.findForExec(id, execSpec, task.runtimeSpec.args(), task.rootfs,
-        imageModules);
-    Guest guest = engine.prepare(ModuleLoader.guestSpec(ioSpec, execSpec, task.rootfs, module, task.memoryLimit));
-    GuestProcess p = new GuestProcess(id, execId, pid, guest, ioSpec.stdin(),
-        ModuleLoader.stdioPathString(id, ioSpec.stdout()), ModuleLoader.stdioPathString(id, ioSpec.stderr()),
-        events, timer);
+        task.spec.images());
+    Guest guest = prepare(ModuleLoader.guestSpec(id, task.spec.bundle(), files, execSpec, task.rootfs, module,
+        task.memoryLimit));
+    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files);
     if (task.execs.putIfAbsent(execId, p) != null) {
       guest.close();
       throw new KrillException(ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
@@ -280,7 +309,7 @@ public final class TaskManager {
     synchronized (p) {
       ExitStatus exit = p.exitStatus;
       return new TaskInfo(id, task.spec.bundle(), p.pid, p.state, p.stdin, p.stdout, p.stderr,
-          task.spec.terminal(), exit);
+          task.spec.stdio().terminal(), exit);
     }
   }
 
@@ -299,11 +328,13 @@ public final class TaskManager {
     Task task = get(id);
     long cpu = task.init.cpuNanos();
     long memory = task.init.guest.linearMemoryBytes();
+    int running = task.init.state() == TaskState.RUNNING ? 1 : 0;
     for (GuestProcess e : task.execs.values()) {
       cpu += e.cpuNanos();
       memory += e.guest.linearMemoryBytes();
+      running += e.state() == TaskState.RUNNING ? 1 : 0;
     }
-    return new TaskStats(cpu, memory, task.memoryLimit);
+    return new TaskStats(cpu, memory, task.memoryLimit, running);
   }
 
   /** Ends a process's stdin (CloseIO). */

@@ -5,12 +5,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What containerd asks for in Create: the bundle (holding config.json), the snapshot mounts that
- * make up the root filesystem, and the stdio paths (FIFOs; empty or null means "none").
+ * What a front door asks for in Create: the bundle (holding config.json), the snapshot mounts that make up
+ * the root filesystem, the stdio, what kind of task it is, and where the module comes from when the rootfs
+ * has none (an image's wasm layer).
  */
-public record TaskSpec(
-    String id, Path bundle, List<RootfsMount> rootfs, String stdin, String stdout, String stderr,
-    boolean terminal) {
+public record TaskSpec(String id, Path bundle, List<RootfsMount> rootfs, Stdio stdio, Kind kind,
+    ImageModules images) {
+
+  /** What runs: a wasm guest, or a pod's sandbox, which holds the pod's namespaces and runs no wasm. */
+  public enum Kind { WASM, POD_SANDBOX }
 
   public TaskSpec {
     Objects.requireNonNull(id, "id");
@@ -19,13 +22,14 @@ public record TaskSpec(
       throw new KrillException(ErrorCode.INVALID_ARGUMENT, "task id must not be empty");
     }
     rootfs = rootfs == null ? List.of() : List.copyOf(rootfs);
-    stdin = emptyToNull(stdin);
-    stdout = emptyToNull(stdout);
-    stderr = emptyToNull(stderr);
+    stdio = stdio == null ? Stdio.NONE : stdio;
+    kind = kind == null ? Kind.WASM : kind;
+    images = images == null ? ImageModules.NONE : images;
   }
 
-  private static String emptyToNull(String s) {
-    return s == null || s.isEmpty() ? null : s;
+  /** A wasm task whose module is in its rootfs. */
+  public TaskSpec(String id, Path bundle, List<RootfsMount> rootfs, Stdio stdio) {
+    this(id, bundle, rootfs, stdio, Kind.WASM, ImageModules.NONE);
   }
 
   /** One snapshot mount from containerd, e.g. overlay with lowerdir/upperdir options, or a bind. */

@@ -1,7 +1,7 @@
 package io.krill.runtime;
 
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.WasmEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -27,7 +27,7 @@ final class TaskFixture implements AutoCloseable {
   static final Duration PATIENCE = Duration.ofSeconds(60);
 
   final Path tmp;
-  final RecordingSink events = new RecordingSink();
+  final RecordingSink events = new RecordingSink(this::awaitEvents);
   final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "test-timer");
     t.setDaemon(true);
@@ -35,6 +35,7 @@ final class TaskFixture implements AutoCloseable {
   });
   final WasmEngine engine;
   final TaskManager tasks;
+  final ImageModules images;
 
   TaskFixture(Path tmp) {
     this(tmp, new WasmtimeEngine(Optional.empty()), 0);
@@ -51,12 +52,18 @@ final class TaskFixture implements AutoCloseable {
   private TaskFixture(Path tmp, WasmEngine engine, long defaultMemoryLimit, ImageModules images) {
     this.tmp = tmp;
     this.engine = engine;
-    this.tasks = new TaskManager(engine, events, timer, PID, defaultMemoryLimit, null, images);
+    this.images = images;
+    this.tasks = new TaskManager(engine, timer, PID, defaultMemoryLimit, null);
+    tasks.subscribe(events);
   }
 
-  record Bundle(String id, Path dir, Path rootfs, Path stdout, Path stderr) {
+  record Bundle(String id, Path dir, Path rootfs, Path stdout, Path stderr, ImageModules images) {
     TaskSpec spec() {
-      return new TaskSpec(id, dir, List.of(), null, stdout.toString(), stderr.toString(), false);
+      return spec(new Stdio(null, stdout.toString(), stderr.toString(), false));
+    }
+
+    TaskSpec spec(Stdio stdio) {
+      return new TaskSpec(id, dir, List.of(), stdio, TaskSpec.Kind.WASM, images);
     }
 
     String stdoutText() throws IOException {
@@ -91,7 +98,7 @@ final class TaskFixture implements AutoCloseable {
       Files.writeString(dir.resolve("config.json"), config);
       Path stdout = Files.createFile(dir.resolve("stdout"));
       Path stderr = Files.createFile(dir.resolve("stderr"));
-      return new Bundle(id, dir, rootfs, stdout, stderr);
+      return new Bundle(id, dir, rootfs, stdout, stderr, images);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -151,14 +158,28 @@ final class TaskFixture implements AutoCloseable {
         // deleted concurrently by the test itself
       }
     }
+    tasks.close();
     timer.shutdownNow();
     timer.awaitTermination(PATIENCE.toSeconds(), TimeUnit.SECONDS);
     engine.close();
   }
 
-  /** Keeps every event in arrival order. */
+  private void awaitEvents() {
+    try {
+      tasks.awaitEvents(PATIENCE.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Keeps every event in arrival order; reading first waits for the events published so far. */
   static final class RecordingSink implements EventSink {
     private final List<TaskEvent> events = new CopyOnWriteArrayList<>();
+    private final Runnable flush;
+
+    RecordingSink(Runnable flush) {
+      this.flush = flush;
+    }
 
     @Override
     public void publish(TaskEvent event) {
@@ -166,6 +187,7 @@ final class TaskFixture implements AutoCloseable {
     }
 
     List<TaskEvent> of(String id) {
+      flush.run();
       return events.stream().filter(e -> e.containerId().equals(id)).toList();
     }
 

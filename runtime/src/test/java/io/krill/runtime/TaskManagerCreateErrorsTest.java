@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.runtime.TaskFixture.Bundle;
-import io.krill.runtime.wasm.WasmBytes;
+import io.krill.engine.wasm.WasmBytes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
@@ -124,7 +124,7 @@ class TaskManagerCreateErrorsTest {
   @Test
   void create_terminal_invalidArgument() {
     Bundle b = f.bundleWithResource("c-tty", "hello.wat");
-    TaskSpec tty = new TaskSpec(b.id(), b.dir(), List.of(), null, null, null, true);
+    TaskSpec tty = b.spec(new Stdio(null, null, null, true));
     KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(tty));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
     assertTrue(e.getMessage().contains("terminal"), e.getMessage());
@@ -141,7 +141,7 @@ class TaskManagerCreateErrorsTest {
   @Test
   void create_binaryStdio_invalidArgument() {
     Bundle b = f.bundleWithResource("c-binlog", "hello.wat");
-    TaskSpec spec = new TaskSpec(b.id(), b.dir(), List.of(), null, "binary:///usr/bin/logger?x=1", null, false);
+    TaskSpec spec = b.spec(new Stdio(null, "binary:///usr/bin/logger?x=1", null, false));
     KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(spec));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
     assertTrue(e.getMessage().contains("binary://"), e.getMessage());

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.runtime.TaskFixture.Bundle;
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestResult;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.WasmEngine;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.WasmEngine;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

@@ -159,16 +159,15 @@ class TaskManagerImageModulesTest {
     f.tasks.start(b.id());
     for (String ref : List.of("/app.wasm#hello", "#hello")) {
       java.nio.file.Path out = Files.createFile(tmp.resolve("exec-" + ref.length() + ".out"));
-      f.tasks.exec("c-exec", "e" + ref.length(), new io.krill.oci.RuntimeSpec.Process(List.of(ref), List.of(), null,
-          false), null, out.toString(), null, false);
+      f.tasks.exec(new ExecSpec("c-exec", "e" + ref.length(), new io.krill.oci.RuntimeSpec.Process(List.of(ref),
+          List.of(), null, false), new Stdio(null, out.toString(), null, false)));
       f.tasks.start("c-exec", "e" + ref.length());
       assertEquals(0, f.tasks.waitFor("c-exec", "e" + ref.length()).get(30, java.util.concurrent.TimeUnit.SECONDS)
           .code());
       assertEquals("hello\n", Files.readString(out), ref);
     }
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.exec("c-exec", "typo",
-        new io.krill.oci.RuntimeSpec.Process(List.of("/other.wasm#hello"), List.of(), null, false), null, null,
-        null, false));
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.exec(new ExecSpec("c-exec", "typo",
+        new io.krill.oci.RuntimeSpec.Process(List.of("/other.wasm#hello"), List.of(), null, false), Stdio.NONE)));
     assertTrue(e.getMessage().contains("module /other.wasm not found"), e.getMessage());
     assertTrue(e.getMessage().endsWith("which an exec names as /app.wasm#<function>"), e.getMessage());
   }

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.runtime.TaskFixture.Bundle;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
-import io.krill.runtime.wasm.WasmBytes;
+import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.wasm.WasmBytes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -1,11 +1,10 @@
 package io.krill.shim;
 
 import io.krill.containerd.task.v2.DeleteRequest;
-import io.krill.runtime.EventSink;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.WasmEngine;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.WasmEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -63,10 +62,7 @@ public final class Daemon {
     int pid = (int) ProcessHandle.current().pid();
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
-    EventSink sink = event -> {
-      states.record(event);
-      publisher.publish(event);
-    };
+    // The daemon's engine: the only place that names one.
     WasmEngine engine = new WasmtimeEngine(options.cacheDir());
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
     ContainerdContentStore content = options.address().isEmpty() ? null
@@ -76,12 +72,15 @@ public final class Daemon {
         : new ContentStoreModules(content,
             options.cacheDir().map(d -> d.resolve("layers").resolve(options.namespace())));
     ImageModules images = layers == null ? ImageModules.NONE : layers;
-    TaskManager tasks = new TaskManager(engine, sink, timer, pid, options.defaultMemoryLimit(), launcher(), images);
+    TaskManager tasks = new TaskManager(engine, timer, pid, options.defaultMemoryLimit(), launcher());
+    // State files first: the publisher may retry while containerd is away.
+    tasks.subscribe(states::record);
+    tasks.subscribe(publisher);
     TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
       touch();
       command.run();
     }));
-    new TaskService(tasks, this::touch).registerOn(server);
+    new TaskService(tasks, images, this::touch).registerOn(server);
     TaskService.register(server, SHIM_SERVICE, "Cleanup", DeleteRequest::parseFrom,
         r -> CompletableFuture.completedFuture(TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
     server.onAccept(this::touch);
@@ -110,6 +109,7 @@ public final class Daemon {
     LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", String.valueOf(pid),
         String.valueOf(options.idleTimeout().toSeconds()));
     server.close();
+    tasks.close();
     publisher.close();
     if (content != null) {
       content.close();
@@ -158,7 +158,7 @@ public final class Daemon {
   /** Loads the native engine before the first Create needs it. */
   private static void warmUp(WasmEngine engine) {
     try {
-      engine.prepare(new io.krill.runtime.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
+      engine.prepare(new io.krill.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
           java.util.List.of(), java.util.List.of(), java.util.List.of(), null, null, null)).close();
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "engine warm-up failed: {0}", e.getMessage());

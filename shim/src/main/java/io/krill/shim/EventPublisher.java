@@ -19,13 +19,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Sends task events to containerd through {@code Events/Forward} on its ttrpc socket, one at a
- * time and in order, reconnecting and retrying when containerd is away (e.g. restarting).
+ * Sends task events to containerd through {@code Events/Forward} on its ttrpc socket, reconnecting and
+ * retrying when containerd is away (e.g. restarting). A subscriber of the core: it is called on the core's
+ * one event thread, in order, and sends each event before it returns.
  */
 final class EventPublisher implements EventSink, AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.events");
@@ -36,17 +34,12 @@ final class EventPublisher implements EventSink, AutoCloseable {
 
   private final Path socket;
   private final String namespace;
-  private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
-  private final Thread thread;
   private TtrpcClient client;
   private volatile boolean closing;
 
   EventPublisher(Path socket, String namespace) {
     this.socket = socket;
     this.namespace = namespace;
-    this.thread = new Thread(this::run, "event-publisher");
-    thread.setDaemon(true);
-    thread.start();
   }
 
   @Override
@@ -55,7 +48,7 @@ final class EventPublisher implements EventSink, AutoCloseable {
     if (socket == null) {
       return;
     }
-    queue.add(item);
+    send(item);
   }
 
   private static Item toItem(TaskEvent event) {
@@ -98,25 +91,7 @@ final class EventPublisher implements EventSink, AutoCloseable {
     return s == null ? "" : s;
   }
 
-  private void run() {
-    while (true) {
-      Item item;
-      try {
-        item = queue.poll(200, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        return;
-      }
-      if (item == null) {
-        if (closing) {
-          return;
-        }
-        continue;
-      }
-      send(item);
-    }
-  }
-
-  private void send(Item item) {
+  private synchronized void send(Item item) {
     byte[] request = ForwardRequest.newBuilder().setEnvelope(Envelope.newBuilder()
         .setTimestamp(Protos.timestamp(item.at())).setNamespace(namespace).setTopic(item.topic())
         .setEvent(item.event())).build().toByteArray();
@@ -147,17 +122,15 @@ final class EventPublisher implements EventSink, AutoCloseable {
     }
   }
 
-  /** Waits (bounded) for queued events to go out, then stops. */
+  /** Stops retrying (an event being retried gets one more attempt) and closes the connection. */
   @Override
   public void close() {
     closing = true;
-    try {
-      thread.join(3000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (client != null) {
-      client.close();
+    synchronized (this) {
+      if (client != null) {
+        client.close();
+        client = null;
+      }
     }
   }
 }

@@ -31,7 +31,10 @@ import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.ProcessInfo;
 import io.krill.containerd.types.task.Status;
 import io.krill.oci.RuntimeSpec;
+import io.krill.runtime.ExecSpec;
 import io.krill.runtime.ExitStatus;
+import io.krill.runtime.ImageModules;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskInfo;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.TaskSpec;
@@ -53,13 +56,22 @@ final class TaskService {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
   static final String SERVICE = "containerd.task.v2.Task";
   static final String VERSION = "0.1.0";
+  /** The annotation with which containerd's CRI plugin tells a pod's sandbox from its containers. */
+  static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
 
   private final TaskManager tasks;
+  private final ImageModules images;
   private final Runnable onIdleCandidate;
 
-  TaskService(TaskManager tasks, Runnable onIdleCandidate) {
+  /** @param images modules of images that carry them as layers, asked when a rootfs has none */
+  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
     this.tasks = tasks;
+    this.images = images;
     this.onIdleCandidate = onIdleCandidate;
+  }
+
+  TaskService(TaskManager tasks, Runnable onIdleCandidate) {
+    this(tasks, ImageModules.NONE, onIdleCandidate);
   }
 
   @FunctionalInterface
@@ -154,9 +166,23 @@ final class TaskService {
     if (!r.getCheckpoint().isEmpty()) {
       throw Errors.unimplemented("Checkpoint restore");
     }
-    TaskSpec spec = new TaskSpec(r.getId(), Path.of(r.getBundle()), Protos.rootfs(r.getRootfsList()),
-        r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal());
+    Path bundle = Path.of(r.getBundle());
+    TaskSpec spec = new TaskSpec(r.getId(), bundle, Protos.rootfs(r.getRootfsList()),
+        new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()), kindOf(bundle), images);
     return done(CreateTaskResponse.newBuilder().setPid(tasks.create(spec)).build());
+  }
+
+  /**
+   * containerd's CRI plugin marks a pod's sandbox in its bundle; krill runs no pause image for it. An unreadable
+   * config.json is left for the core to report.
+   */
+  static TaskSpec.Kind kindOf(Path bundle) {
+    try {
+      return "sandbox".equals(RuntimeSpec.read(bundle).annotations().get(CONTAINER_TYPE)) ? TaskSpec.Kind.POD_SANDBOX
+          : TaskSpec.Kind.WASM;
+    } catch (IOException | RuntimeException e) {
+      return TaskSpec.Kind.WASM;
+    }
   }
 
   private CompletionStage<Empty> update(UpdateTaskRequest r) throws IOException {
@@ -177,7 +203,8 @@ final class TaskService {
           + " has no process spec");
     }
     RuntimeSpec.Process process = RuntimeSpec.parseProcess(r.getSpec().getValue().toByteArray());
-    tasks.exec(r.getId(), r.getExecId(), process, r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal());
+    tasks.exec(new ExecSpec(r.getId(), r.getExecId(), process,
+        new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal())));
     return done(Empty.getDefaultInstance());
   }
 
@@ -211,7 +238,7 @@ final class TaskService {
 
   private static StatsResponse stats(TaskStats s) {
     Metrics m = Metrics.newBuilder()
-        .setPids(PidsStat.newBuilder().setCurrent(1))
+        .setPids(PidsStat.newBuilder().setCurrent(s.processes()))
         .setCpu(CPUStat.newBuilder().setUsageUsec(s.cpuNanos() / 1000).setUserUsec(s.cpuNanos() / 1000))
         .setMemory(MemoryStat.newBuilder().setUsage(s.memoryBytes()).setAnon(s.memoryBytes())
             .setUsageLimit(s.memoryLimitBytes()))

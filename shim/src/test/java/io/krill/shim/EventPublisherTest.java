@@ -38,6 +38,12 @@ class EventPublisherTest {
   final BlockingQueue<Forwarded> forwarded = new LinkedBlockingQueue<>();
   TtrpcServer containerd;
   EventPublisher publisher;
+  /** Stands in for the core's event thread, on which the publisher sends (and retries) each event in turn. */
+  final ExecutorService eventThread = Executors.newSingleThreadExecutor();
+
+  private void publish(TaskEvent event) {
+    eventThread.execute(() -> publisher.publish(event));
+  }
 
   record Forwarded(Envelope envelope, String namespaceHeader) {}
 
@@ -58,6 +64,8 @@ class EventPublisherTest {
     if (publisher != null) {
       publisher.close();
     }
+    eventThread.shutdown();
+    eventThread.awaitTermination(PATIENCE_SECONDS, TimeUnit.SECONDS);
     if (containerd != null) {
       containerd.close();
     }
@@ -92,7 +100,7 @@ class EventPublisherTest {
     containerd = startFakeContainerd(socket);
     publisher = new EventPublisher(socket, "k8s.io");
 
-    lifecycle("c1").forEach(publisher::publish);
+    lifecycle("c1").forEach(this::publish);
     List<Forwarded> got = take(4);
 
     assertEquals(List.of("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"),
@@ -112,7 +120,7 @@ class EventPublisherTest {
     containerd = startFakeContainerd(socket);
     publisher = new EventPublisher(socket, "default");
 
-    lifecycle("c1").forEach(publisher::publish);
+    lifecycle("c1").forEach(this::publish);
     List<Forwarded> got = take(4);
 
     TaskCreate create = TaskCreate.parseFrom(got.get(0).envelope().getEvent().getValue());
@@ -136,7 +144,7 @@ class EventPublisherTest {
     containerd = startFakeContainerd(socket);
     publisher = new EventPublisher(socket, "default");
 
-    publisher.publish(new TaskEvent.OutOfMemory("c1"));
+    publish(new TaskEvent.OutOfMemory("c1"));
 
     Envelope e = take(1).get(0).envelope();
     assertEquals("/tasks/oom", e.getTopic());
@@ -148,7 +156,7 @@ class EventPublisherTest {
     Path socket = tmp.resolve("containerd.sock.ttrpc");
     publisher = new EventPublisher(socket, "default");
 
-    lifecycle("c1").forEach(publisher::publish);
+    lifecycle("c1").forEach(this::publish);
     Thread.sleep(1000);
     containerd = startFakeContainerd(socket);
 
@@ -162,11 +170,11 @@ class EventPublisherTest {
     containerd = startFakeContainerd(socket);
     publisher = new EventPublisher(socket, "default");
     List<TaskEvent> events = lifecycle("c1");
-    publisher.publish(events.get(0));
+    publish(events.get(0));
     take(1);
 
     containerd.close();
-    publisher.publish(events.get(1));
+    publish(events.get(1));
     Thread.sleep(500);
     containerd = startFakeContainerd(socket);
 
@@ -182,6 +190,6 @@ class EventPublisherTest {
   @Test
   void publish_noSocket_dropsEventsQuietly() {
     publisher = new EventPublisher(null, "default");
-    lifecycle("c1").forEach(publisher::publish);
+    lifecycle("c1").forEach(this::publish);
   }
 }

@@ -27,7 +27,7 @@ import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.Status;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.engine.wasmtime.WasmtimeEngine;
+import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.ttrpc.Code;
 import io.krill.ttrpc.TtrpcClient;
 import io.krill.ttrpc.TtrpcException;
@@ -73,7 +73,7 @@ class TaskServiceTest {
     handlers = Executors.newCachedThreadPool();
     timer = Executors.newSingleThreadScheduledExecutor();
     engine = new WasmtimeEngine(Optional.empty());
-    tasks = new TaskManager(engine, event -> { }, timer, PID, 0);
+    tasks = new TaskManager(engine, timer, PID, 0);
     server = new TtrpcServer(tmp.resolve("krill.sock"), handlers);
     new TaskService(tasks, idleCandidates::incrementAndGet).registerOn(server);
     server.start();
@@ -87,6 +87,7 @@ class TaskServiceTest {
     for (String id : tasks.ids()) {
       tasks.forceDelete(id);
     }
+    tasks.close();
     handlers.shutdownNow();
     timer.shutdownNow();
     handlers.awaitTermination(PATIENCE_SECONDS, TimeUnit.SECONDS);

@@ -13,6 +13,7 @@ import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskEvent;
 import io.krill.runtime.TaskInfo;
 import io.krill.runtime.TaskManager;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskSpec;
 import io.krill.runtime.TaskState;
 import io.krill.runtime.TaskStats;
@@ -30,8 +31,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 
 /**
@@ -49,20 +48,12 @@ public final class Containers {
   private final Map<String, CriContainer> containers = new ConcurrentHashMap<>();
   private final Map<String, ContainerIo> io = new ConcurrentHashMap<>();
   private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
-  /**
-   * One ordered queue to the listeners: the core publishes while holding a process's lock, and a listener
-   * reads other containers' state, so calling it on the publishing thread could deadlock two exits.
-   */
-  private final ExecutorService eventQueue = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "krill-cri-events");
-        t.setDaemon(true);
-        return t;
-      });
-  private TaskManager tasks;
+  private final TaskManager tasks;
 
-  public Containers(Path dir, ImageStore images) throws IOException {
+  public Containers(Path dir, ImageStore images, TaskManager tasks) throws IOException {
     this.dir = dir;
     this.images = images;
+    this.tasks = tasks;
     Files.createDirectories(dir);
     try (var list = Files.list(dir)) {
       for (Path bundle : list.filter(Files::isDirectory).toList()) {
@@ -76,11 +67,7 @@ public final class Containers {
         }
       }
     }
-  }
-
-  /** The core is built after this class, which serves it as its ImageModules and EventSink. */
-  public void attach(TaskManager tasks) {
-    this.tasks = tasks;
+    tasks.subscribe(this::onEvent);
   }
 
   /** For wasm-layer images: the module is the image's layer blob, not a file in a rootfs. */
@@ -115,7 +102,10 @@ public final class Containers {
     }
   }
 
-  /** Listeners are called in event order on one thread and must not block. Returns the unsubscribe. */
+  /**
+   * Listeners are called in event order (on the core's event thread, or on the caller's for created and
+   * removed containers) and must not block. Returns the unsubscribe.
+   */
   public Runnable subscribe(Consumer<ContainerEvent> listener) {
     listeners.add(listener);
     return () -> listeners.remove(listener);
@@ -126,15 +116,22 @@ public final class Containers {
     if (listeners.isEmpty()) {
       return;
     }
-    eventQueue.execute(() -> {
-      for (var l : listeners) {
-        try {
-          l.accept(e);
-        } catch (RuntimeException ex) {
-          LOG.log(Level.WARNING, "container event listener: {0}", ex.getMessage());
-        }
+    for (var l : listeners) {
+      try {
+        l.accept(e);
+      } catch (RuntimeException ex) {
+        LOG.log(Level.WARNING, "container event listener: {0}", ex.getMessage());
       }
-    });
+    }
+  }
+
+  /** So that the container's STOPPED, on the core's event thread, goes out before its DELETED. */
+  private void awaitCoreEvents() {
+    try {
+      tasks.awaitEvents(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static CriContainer finished(CriContainer c, ExitStatus s) {
@@ -167,7 +164,8 @@ public final class Containers {
       containers.put(id, c);
       ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
       try {
-        tasks.create(new TaskSpec(id, bundle, List.of(), cio.stdin(), cio.stdout(), cio.stderr(), false));
+        tasks.create(new TaskSpec(id, bundle, List.of(), new Stdio(cio.stdin(), cio.stdout(), cio.stderr(), false),
+            TaskSpec.Kind.WASM, imageModules()));
       } catch (KrillException e) {
         cio.abandon();
         containers.remove(id);
@@ -233,6 +231,7 @@ public final class Containers {
     CriContainer c = found.get();
     if (tasks.ids().contains(c.id())) {
       tasks.forceDelete(c.id());
+      awaitCoreEvents();
     }
     ContainerIo cio = io.remove(c.id());
     if (cio != null) {

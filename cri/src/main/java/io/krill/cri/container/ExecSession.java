@@ -5,8 +5,10 @@ import io.krill.cri.streaming.Session;
 import io.krill.cri.streaming.Session.Outcome;
 import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
+import io.krill.runtime.ExecSpec;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskManager;
 import io.krill.runtime.TaskState;
 import java.io.IOException;
@@ -46,7 +48,7 @@ public final class ExecSession {
   }
 
   /** Where an exec's stdio goes and what becomes of it once the exec has exited. */
-  private interface Stdio<R> {
+  private interface IoStrategy<R> {
     String stdin();
 
     String stdout();
@@ -88,7 +90,7 @@ public final class ExecSession {
     try {
       Files.createFile(out);
       Files.createFile(err);
-      return run(new Stdio<>() {
+      return run(new IoStrategy<>() {
         @Override
         public String stdin() {
           return null;
@@ -133,7 +135,7 @@ public final class ExecSession {
   /** Runs the exec with the client's streams (see the class comment); the outcome goes to the client. */
   public Outcome streamed(Session.Streams s) throws IOException, InterruptedException {
     try (FifoStdio io = FifoStdio.open(bundle, execId, s.stdin(), s.stdout(), s.stderr(), s.tty())) {
-      return run(new Stdio<Outcome>() {
+      return run(new IoStrategy<Outcome>() {
         @Override
         public String stdin() {
           return io.stdin();
@@ -183,13 +185,13 @@ public final class ExecSession {
     }
   }
 
-  private <R> R run(Stdio<R> io, long timeoutSeconds) throws IOException, InterruptedException {
+  private <R> R run(IoStrategy<R> io, long timeoutSeconds) throws IOException, InterruptedException {
     boolean live = false;
     try {
       ExitStatus status;
       try {
-        tasks.exec(containerId, execId, new RuntimeSpec.Process(cmd, List.of(), null, false), io.stdin(),
-            io.stdout(), io.stderr(), false);
+        tasks.exec(new ExecSpec(containerId, execId, new RuntimeSpec.Process(cmd, List.of(), null, false),
+            new Stdio(io.stdin(), io.stdout(), io.stderr(), false)));
         live = true;
         io.created(execId);
         tasks.start(containerId, execId);

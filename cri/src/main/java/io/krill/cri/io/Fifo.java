@@ -1,6 +1,6 @@
 package io.krill.cri.io;
 
-import io.krill.runtime.os.Mounts;
+import io.krill.os.Mounts;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,6 +1,6 @@
 package io.krill.cri.io;
 
-import io.krill.runtime.os.PipeWriter;
+import io.krill.os.PipeWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -58,9 +58,8 @@ public final class CriFixture implements AutoCloseable {
         List.of("serve", "serving"), List.of("PATH=/"), "/");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
-    containers = new Containers(root.resolve("containers"), images);
-    tasks = new TaskManager(new FakeEngine(), containers::onEvent, timer, 4242, 0, null, containers.imageModules());
-    containers.attach(tasks);
+    tasks = new TaskManager(new FakeEngine(), timer, 4242, 0);
+    containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
     PodStore pods = new PodStore(root.resolve("pods"));
     runtime = new CriRuntime(new Pods(pods, new PodFiles(root.resolve("pods")), cni,

@@ -1,9 +1,9 @@
 package io.krill.cri.core;
 
-import io.krill.runtime.engine.Guest;
-import io.krill.runtime.engine.GuestResult;
-import io.krill.runtime.engine.GuestSpec;
-import io.krill.runtime.engine.WasmEngine;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.WasmEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

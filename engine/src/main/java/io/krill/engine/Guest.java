@@ -1,0 +1,26 @@
+package io.krill.engine;
+
+/**
+ * One prepared wasm instance-to-be. {@link #run()} blocks its caller (the task's own thread) until
+ * the guest ends; {@link #interrupt()} may be called from any thread at any time, also before run.
+ */
+public interface Guest extends AutoCloseable {
+  GuestResult run();
+
+  void interrupt();
+
+  /** Ends the guest's stdin: a pending or later read sees end-of-file. */
+  default void closeStdin() {}
+
+  /** After {@link #run()}: whether the guest's linear memory had reached its limit. */
+  default boolean memoryExhausted() {
+    return false;
+  }
+
+  /** Resident bytes of the guest's linear memory, or 0 when not known (not started, ended). */
+  long linearMemoryBytes();
+
+  /** Frees every native resource. Safe to call more than once; never while {@link #run()} runs. */
+  @Override
+  void close();
+}

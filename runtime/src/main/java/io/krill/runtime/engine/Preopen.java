@@ -1,6 +1,0 @@
-package io.krill.runtime.engine;
-
-import java.nio.file.Path;
-
-/** A host directory the guest sees at {@code guestPath}; read-only preopens refuse writes. */
-public record Preopen(Path hostPath, String guestPath, boolean readOnly) {}

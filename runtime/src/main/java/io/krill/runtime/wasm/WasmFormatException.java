@@ -1,8 +1,0 @@
-package io.krill.runtime.wasm;
-
-/** The bytes are not a core WebAssembly module krill can run; the message says why. */
-public class WasmFormatException extends Exception {
-  public WasmFormatException(String message) {
-    super(message);
-  }
-}
