@@ -73,6 +73,10 @@ public final class Main {
         .addSubcommand(new HelpCommand());
     // As before picocli: an option's value is the next argument, whatever it looks like (--arg --verbose).
     cl.setAllowOptionsAsOptionParameters(true);
+    // As before: a later --name value wins (a unit's ExecStart plus overrides), except in krill image,
+    // where a repeated single option (-t, -o) is refused.
+    cl.setOverwrittenOptionsAllowed(true);
+    image.setOverwrittenOptionsAllowed(false);
     cl.setOut(new PrintWriter(console.out(), true));
     cl.setErr(new PrintWriter(console.err(), true));
     cl.setParameterExceptionHandler(Main::usageError);
@@ -98,7 +102,7 @@ public final class Main {
   }
 
   private static void printSynopsis(CommandLine c, PrintWriter err) {
-    err.print("usage: " + c.getHelp().synopsis(0).replaceFirst("^Usage: ", ""));
+    err.print("Usage: " + c.getHelp().synopsis(0));
     err.println(c.getCommandSpec().qualifiedName() + " --help shows every option.");
     err.flush();
   }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** The command tree: help everywhere, usage errors exit 2 with a clear message. */
 class MainTest {
@@ -70,7 +71,7 @@ class MainTest {
   void unknownFlag_exit2NamingIt() {
     assertEquals(2, krill("install", "--frobnicate"));
     assertTrue(err.toString().contains("krill install: Unknown option: '--frobnicate'"), err.toString());
-    assertTrue(err.toString().contains("usage: krill install"), err.toString());
+    assertTrue(err.toString().contains("Usage: krill install"), err.toString());
   }
 
   @Test
@@ -90,6 +91,15 @@ class MainTest {
   void criMissingValue_exit2() {
     assertEquals(2, krill("cri", "--socket"));
     assertTrue(err.toString().contains("--socket"), err.toString());
+  }
+
+  @Test
+  void laterOptionWins_butImageRefusesRepeats() {
+    CommandLine cl = Main.standard().commandLine(new Console(System.out, System.err, Map.of(), Path.of("/k")));
+    CommandLine.ParseResult r = cl.parseArgs("cri", "--socket", "/a", "--root", "/r", "--socket", "/b");
+    assertEquals(Path.of("/b"), r.subcommand().matchedOptionValue("--socket", null));
+    assertEquals(2, krill("image", "build", "m.wasm", "-t", "a:1", "-t", "b:1", "-o", "x.tar"));
+    assertTrue(err.toString().contains("--tag"), err.toString());
   }
 
   @Test

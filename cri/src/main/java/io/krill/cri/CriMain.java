@@ -93,7 +93,8 @@ public final class CriMain implements Callable<Integer> {
 
   /** Run by {@code krill cri} (the CLI) or directly: {@code java io.krill.cri.CriMain [options]}. */
   public static void main(String[] argv) {
-    int code = new CommandLine(new CriMain()).setCommandName("krill cri").execute(argv);
+    int code = new CommandLine(new CriMain()).setCommandName("krill cri")
+        .setOverwrittenOptionsAllowed(true).execute(argv);
     if (code != 0) {
       System.exit(code);
     }
