@@ -2,12 +2,21 @@
 # The krill command. Finds its release tree from its own location (following the /usr/local/bin
 # link `krill install` makes) and runs the CLI on the bundled Java runtime, as the shim launcher
 # does: $KRILL_JAVA, else <home>/jre/bin/java, else $JAVA_HOME/bin/java, else java on PATH.
+# Every command, `cri` included, is a command of the one CLI (io.krill.cli.Main), so `krill help`
+# lists them all and `--help` works everywhere; only the JVM flags differ for the long-lived ones.
 set -eu
 self=$(readlink -f "$0")
 home=$(dirname "$(dirname "$self")")
+wants_help() {
+    for a in "$@"; do
+        case "$a" in -h|--help) return 0 ;; esac
+    done
+    return 1
+}
 # The daemon is started by the launcher, in place: the pid a service manager started stays the
 # daemon's, and the socket, run dir and java command line are the ones containerd's `start` uses.
-if [ "${1:-}" = daemon ]; then
+# (`krill daemon --help` is the CLI's.)
+if [ "${1:-}" = daemon ] && ! wants_help "$@"; then
     exec "$home/bin/containerd-shim-krill-v1" "$@"
 fi
 if [ -n "${KRILL_JAVA:-}" ]; then
@@ -19,13 +28,12 @@ elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
 else
     java=java
 fi
-# The CRI daemon is long-lived and runs guests in-process: default GC and JIT, plus its own jars.
-if [ "${1:-}" = cri ]; then
-    shift
-    exec "$java" -Dkrill.home="$home" -Djava.library.path="$home/lib/native" \
-        -cp "$home/lib/*:$home/lib/cri/*" io.krill.cri.CriMain "$@"
+# lib/: the daemons' jars; lib/cri: what `krill cri` adds; lib/cli: what the CLI adds (picocli).
+cp="$home/lib/*:$home/lib/cli/*:$home/lib/cri/*"
+# The CRI daemon is long-lived and runs guests in-process: default GC and JIT.
+if [ "${1:-}" = cri ] && ! wants_help "$@"; then
+    exec "$java" -Dkrill.home="$home" -Djava.library.path="$home/lib/native" -cp "$cp" io.krill.cli.Main "$@"
 fi
 # Serial GC and no JIT tiers beyond C1: the CLI lives for a second and should not cost a node more.
 exec "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-    -Dkrill.home="$home" -Djava.library.path="$home/lib/native" \
-    -cp "$home/lib/*:$home/lib/cli/*" io.krill.cli.Main "$@"
+    -Dkrill.home="$home" -Djava.library.path="$home/lib/native" -cp "$cp" io.krill.cli.Main "$@"

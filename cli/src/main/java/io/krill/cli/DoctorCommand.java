@@ -1,37 +1,48 @@
 package io.krill.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.krill.daemon.DaemonConfigFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code krill doctor}: checks a node's krill setup, one ok/FAIL line each with the fix. */
-final class DoctorCommand implements Command {
+@Command(name = "doctor", sortOptions = false, usageHelpAutoWidth = true,
+    description = "check that containerd, its config and krill fit together on this node")
+final class DoctorCommand implements Callable<Integer> {
   record Check(String name, boolean ok, String detail, String fix) {}
 
-  @Override
-  public String name() {
-    return "doctor";
+  private final Console console;
+
+  @Mixin Options.NodeOptions where;
+
+  @Option(names = "--containerd", paramLabel = "BIN", description = "the containerd binary (default: on PATH)")
+  String containerd;
+
+  @Option(names = "--address", paramLabel = "SOCK", defaultValue = "/run/containerd/containerd.sock",
+      description = "containerd's socket (default: /run/containerd/containerd.sock)")
+  String address;
+
+  @Option(names = "--handler", paramLabel = "NAME", defaultValue = "krill",
+      description = "the runtime handler name in containerd's config (default: krill)")
+  String handler;
+
+  @Mixin Options.Help help;
+
+  DoctorCommand(Console console) {
+    this.console = console;
   }
 
   @Override
-  public String summary() {
-    return "check that containerd, its config and krill fit together on this node";
-  }
-
-  @Override
-  public String usage() {
-    return "[--root DIR] [--config PATH] [--containerd BIN] [--address SOCK] [--handler NAME]";
-  }
-
-  @Override
-  public int run(List<String> argv, Console console) {
-    Args args = Args.parse(argv, Set.of("root", "config", "containerd", "address", "handler"), Set.of());
-    Node node = Node.of(Path.of(args.value("root").orElse("/")), args.value("config").map(Path::of).orElse(null));
-    List<Check> checks = checks(node, args, console);
+  public Integer call() {
+    Node node = where.node();
+    List<Check> checks = checks(node, console);
     for (Check c : checks) {
       console.out().printf("%-5s %s: %s%n", c.ok ? "ok" : "FAIL", c.name, c.detail);
       if (!c.ok) {
@@ -43,19 +54,19 @@ final class DoctorCommand implements Command {
     return failed == 0 ? 0 : 1;
   }
 
-  private List<Check> checks(Node node, Args args, Console console) {
+  private List<Check> checks(Node node, Console console) {
     List<Check> out = new ArrayList<>();
     String uid = NodeFacts.uid();
     out.add(new Check("root", uid.equals("0"), "uid " + uid, "run krill doctor (and containerd) as root"));
     Optional<ContainerdBinary> bin = Optional.empty();
     try {
-      bin = ContainerdBinary.find(args.value("containerd"), node, console.env());
+      bin = ContainerdBinary.find(Optional.ofNullable(containerd), node, console.env());
       out.add(bin.map(b -> new Check("containerd", true, b.version() + " at " + b.path(), ""))
           .orElse(new Check("containerd", false, "not found", "install containerd or pass --containerd BIN")));
     } catch (Console.Refusal e) {
       out.add(new Check("containerd", false, e.getMessage(), "pass a working containerd with --containerd"));
     }
-    out.add(configCheck(node, bin, args.value("handler").orElse("krill")));
+    out.add(configCheck(node, bin, handler));
     Optional<Path> shim = NodeFacts.onPath(Node.SHIM, node, console.env());
     out.add(new Check("shim on PATH", shim.isPresent(), shim.map(Path::toString).orElse("no " + Node.SHIM),
         "run krill install (it links " + node.shimLink() + ")"));
@@ -69,7 +80,7 @@ final class DoctorCommand implements Command {
     Path runDir = Path.of(console.env().getOrDefault("KRILL_RUN_DIR", "/run/krill"));
     String rd = NodeFacts.runDirState(runDir);
     out.add(new Check("run dir", rd.startsWith("ok"), rd, "make " + runDir + " a writable directory for root"));
-    Path sock = Path.of(args.value("address").orElse("/run/containerd/containerd.sock"));
+    Path sock = Path.of(address);
     out.add(new Check("containerd socket", NodeFacts.isSocket(sock), sock.toString(),
         "start containerd (systemctl start containerd) or pass --address"));
     out.add(new Check("cgroups", true, NodeFacts.cgroupVersion(), ""));
@@ -116,7 +127,7 @@ final class DoctorCommand implements Command {
       return new Check("krill config", true, file + " absent (defaults apply)", "");
     }
     try {
-      new ContainerdConfig(Files.readString(file)).parse();
+      DaemonConfigFile.parse(file, Files.readString(file));
       return new Check("krill config", true, file.toString(), "");
     } catch (Exception e) {
       return new Check("krill config", false, e.getMessage(), "fix " + file + " (see docs/install.md)");

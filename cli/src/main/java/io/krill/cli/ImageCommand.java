@@ -17,120 +17,210 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code krill image build|push|pull|inspect}: wasm images without a container engine. */
-final class ImageCommand implements Command {
-  private final Supplier<InputStream> stdin;
+@Command(name = "image", synopsisSubcommandLabel = "(build | push | pull | inspect)", usageHelpAutoWidth = true,
+    description = "build, push, pull and inspect wasm OCI images", commandListHeading = "%nCommands:%n")
+final class ImageCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
 
-  ImageCommand() {
-    this(() -> System.in);
-  }
-
-  ImageCommand(Supplier<InputStream> stdin) {
-    this.stdin = stdin;
-  }
+  @Mixin Options.Help help;
 
   @Override
-  public String name() {
-    return "image";
+  public Integer call() {
+    throw new ParameterException(spec.commandLine(), "missing subcommand (build, push, pull or inspect)");
   }
 
-  @Override
-  public String summary() {
-    return "build, push, pull and inspect wasm OCI images";
+  /** Registry answers, digest mismatches and unsafe archives are the user's to act on: no stack trace. */
+  private interface Work {
+    int run() throws IOException;
   }
 
-  @Override
-  public String usage() {
-    return String.join("\n  ",
-        "build [--artifact] -t NAME[:TAG] -o OUT.tar|OUTDIR MODULE.wasm [--file PATH_IN_IMAGE=HOSTFILE]..."
-            + " [--arg A]... [--env K=V]... [--annotation K=V]... [--platform os/arch]",
-        "push SRC.tar|SRCDIR REF [--plain-http] [--username U --password-stdin]",
-        "pull REF -o OUT.tar|OUTDIR [--plain-http] [--username U --password-stdin]",
-        "inspect REF|IMAGE.tar|DIR [--plain-http] [--username U --password-stdin]");
-  }
-
-  @Override
-  public int run(List<String> args, Console console) throws Exception {
+  private static int refusing(Work work) {
     try {
-      return dispatch(args, console);
+      return work.run();
     } catch (io.krill.oci.registry.RegistryException | IOException e) {
-      // Registry answers, digest mismatches and unsafe archives are the user's to act on: no stack trace.
       throw new Console.Refusal(e.getMessage());
     }
   }
 
-  private int dispatch(List<String> args, Console console) throws IOException {
-    if (args.isEmpty()) {
-      throw new IllegalArgumentException("missing subcommand (build, push, pull or inspect)");
-    }
-    List<String> rest = args.subList(1, args.size());
-    Set<String> remote = Set.of("username");
-    Set<String> remoteFlags = Set.of("plain-http", "password-stdin");
-    return switch (args.get(0)) {
-      case "build" -> build(ImageArgs.parse(rest, Set.of("tag", "output", "file", "arg", "env", "annotation",
-          "platform"), Set.of("artifact")), console);
-      case "push" -> push(ImageArgs.parse(rest, remote, remoteFlags), console);
-      case "pull" -> pull(ImageArgs.parse(rest, union(remote, Set.of("output")), remoteFlags), console);
-      case "inspect" -> new ImageInspector(console.out()).inspect(ImageArgs.parse(rest, remote, remoteFlags), this);
-      default -> throw new IllegalArgumentException("unknown image subcommand " + args.get(0));
-    };
-  }
+  /** {@code --plain-http}, {@code --username U --password-stdin}: how to reach a registry. */
+  static final class Remote {
+    @Option(names = "--plain-http", description = "speak HTTP, not HTTPS, to the registry")
+    boolean plainHttp;
 
-  private static Set<String> union(Set<String> a, Set<String> b) {
-    java.util.HashSet<String> s = new java.util.HashSet<>(a);
-    s.addAll(b);
-    return s;
-  }
+    @Option(names = "--username", paramLabel = "U", description = "log in as U (with --password-stdin)")
+    String username;
 
-  private int build(ImageArgs a, Console console) throws IOException {
-    Path module = Path.of(a.positional(0, "MODULE.wasm"));
-    Map<String, Path> files = new LinkedHashMap<>();
-    a.pairs("file").forEach((k, v) -> files.put(k, Path.of(v)));
-    String platform = a.one("platform");
-    WasmImageBuilder.Spec spec = new WasmImageBuilder.Spec(ImageReference.parse(a.required("tag")), module,
-        a.flag("artifact"), files, a.all("arg"), a.all("env"), a.pairs("annotation"),
-        platform == null ? null : Platform.parse(platform));
-    Path out = Path.of(a.required("output"));
-    Descriptor d = writeLayout(out, layout -> WasmImageBuilder.build(spec, layout));
-    console.out().println("built " + spec.name() + " (" + (spec.artifact() ? "wasm artifact" : "tar-layer image")
-        + ", " + spec.platform() + ") manifest " + d.digest() + " -> " + out);
-    return 0;
-  }
+    @Option(names = "--password-stdin", description = "read the password from standard input")
+    boolean passwordStdin;
 
-  private int push(ImageArgs a, Console console) throws IOException {
-    Path src = Path.of(a.positional(0, "SRC"));
-    ImageReference ref = ImageReference.parse(a.positional(1, "REF"));
-    try (LocalImage local = LocalImage.open(src)) {
-      Descriptor d = new ImageTransfer(client(ref, a), console.out(), RegistryClient.DEFAULT_CHUNK)
-          .push(local.layout());
-      console.out().println("pushed " + ref + " " + d.digest());
-    }
-    return 0;
-  }
-
-  private int pull(ImageArgs a, Console console) throws IOException {
-    ImageReference ref = ImageReference.parse(a.positional(0, "REF"));
-    Path out = Path.of(a.required("output"));
-    RegistryClient client = client(ref, a);
-    Descriptor d = writeLayout(out, layout -> new ImageTransfer(client, console.out(), RegistryClient.DEFAULT_CHUNK)
-        .pull(layout));
-    console.out().println("pulled " + ref + " " + d.digest() + " -> " + out);
-    return 0;
-  }
-
-  RegistryClient client(ImageReference ref, ImageArgs a) throws IOException {
-    Credentials creds = null;
-    if (a.one("username") != null) {
-      if (!a.flag("password-stdin")) {
-        throw new IllegalArgumentException("--username needs --password-stdin (passwords are never arguments)");
+    RegistryClient client(ImageReference ref, Supplier<InputStream> stdin) throws IOException {
+      Credentials creds = null;
+      if (username != null) {
+        if (!passwordStdin) {
+          throw new IllegalArgumentException("--username needs --password-stdin (passwords are never arguments)");
+        }
+        byte[] pw = stdin.get().readNBytes(64 * 1024);
+        creds = Credentials.of(username, new String(pw, StandardCharsets.UTF_8).strip());
       }
-      byte[] pw = stdin.get().readNBytes(64 * 1024);
-      creds = Credentials.of(a.one("username"), new String(pw, StandardCharsets.UTF_8).strip());
+      return RegistryClient.of(ref, creds, plainHttp);
     }
-    return RegistryClient.of(ref, creds, a.flag("plain-http"));
+  }
+
+  @Command(name = "build", sortOptions = false, usageHelpAutoWidth = true,
+      description = "build a wasm image (a tar layer, or --artifact) from a module into an OCI layout or tar")
+  static final class Build implements Callable<Integer> {
+    private final Console console;
+
+    @Parameters(index = "0", paramLabel = "MODULE.wasm", description = "the module")
+    Path module;
+
+    @Option(names = {"-t", "--tag"}, required = true, paramLabel = "NAME[:TAG]", description = "the image name")
+    String tag;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.tar|OUTDIR",
+        description = "where the OCI layout goes: a tarball if it ends in .tar, else a directory")
+    Path output;
+
+    @Option(names = "--artifact", description = "a wasm artifact (the module as its only layer), not a tar layer")
+    boolean artifact;
+
+    @Option(names = "--file", paramLabel = "PATH_IN_IMAGE=HOSTFILE", description = "add a file (repeatable)")
+    Map<String, String> files = new LinkedHashMap<>();
+
+    @Option(names = "--arg", paramLabel = "A", description = "an argument after the module (repeatable)")
+    List<String> args = new java.util.ArrayList<>();
+
+    @Option(names = "--env", paramLabel = "K=V", description = "an environment variable (repeatable)")
+    List<String> env = new java.util.ArrayList<>();
+
+    @Option(names = "--annotation", paramLabel = "K=V", description = "a manifest annotation (repeatable)")
+    Map<String, String> annotations = new LinkedHashMap<>();
+
+    @Option(names = "--platform", paramLabel = "os/arch", description = "the image's platform (default: wasip1/wasm)")
+    String platform;
+
+    @Mixin Options.Help help;
+
+    Build(Console console) {
+      this.console = console;
+    }
+
+    @Override
+    public Integer call() {
+      return refusing(() -> {
+        Map<String, Path> paths = new LinkedHashMap<>();
+        files.forEach((k, v) -> paths.put(k, Path.of(v)));
+        WasmImageBuilder.Spec spec = new WasmImageBuilder.Spec(ImageReference.parse(tag), module, artifact, paths,
+            args, env, annotations, platform == null ? null : Platform.parse(platform));
+        Descriptor d = writeLayout(output, layout -> WasmImageBuilder.build(spec, layout));
+        console.out().println("built " + spec.name() + " (" + (spec.artifact() ? "wasm artifact" : "tar-layer image")
+            + ", " + spec.platform() + ") manifest " + d.digest() + " -> " + output);
+        return 0;
+      });
+    }
+  }
+
+  @Command(name = "push", usageHelpAutoWidth = true, description = "push an OCI layout or tarball to a registry")
+  static final class Push implements Callable<Integer> {
+    private final Console console;
+    private final Supplier<InputStream> stdin;
+
+    @Parameters(index = "0", paramLabel = "SRC.tar|SRCDIR", description = "the image, as build or pull wrote it")
+    Path src;
+
+    @Parameters(index = "1", paramLabel = "REF", description = "where it goes: HOST[:PORT]/NAME[:TAG]")
+    String ref;
+
+    @Mixin Remote remote;
+
+    @Mixin Options.Help help;
+
+    Push(Console console, Supplier<InputStream> stdin) {
+      this.console = console;
+      this.stdin = stdin;
+    }
+
+    @Override
+    public Integer call() {
+      return refusing(() -> {
+        ImageReference r = ImageReference.parse(ref);
+        try (LocalImage local = LocalImage.open(src)) {
+          Descriptor d = new ImageTransfer(remote.client(r, stdin), console.out(), RegistryClient.DEFAULT_CHUNK)
+              .push(local.layout());
+          console.out().println("pushed " + r + " " + d.digest());
+        }
+        return 0;
+      });
+    }
+  }
+
+  @Command(name = "pull", usageHelpAutoWidth = true, description = "pull an image from a registry into an OCI layout or tar")
+  static final class Pull implements Callable<Integer> {
+    private final Console console;
+    private final Supplier<InputStream> stdin;
+
+    @Parameters(index = "0", paramLabel = "REF", description = "the image: HOST[:PORT]/NAME[:TAG|@DIGEST]")
+    String ref;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.tar|OUTDIR",
+        description = "where the OCI layout goes: a tarball if it ends in .tar, else a directory")
+    Path output;
+
+    @Mixin Remote remote;
+
+    @Mixin Options.Help help;
+
+    Pull(Console console, Supplier<InputStream> stdin) {
+      this.console = console;
+      this.stdin = stdin;
+    }
+
+    @Override
+    public Integer call() {
+      return refusing(() -> {
+        ImageReference r = ImageReference.parse(ref);
+        RegistryClient client = remote.client(r, stdin);
+        Descriptor d = writeLayout(output, layout -> new ImageTransfer(client, console.out(),
+            RegistryClient.DEFAULT_CHUNK).pull(layout));
+        console.out().println("pulled " + r + " " + d.digest() + " -> " + output);
+        return 0;
+      });
+    }
+  }
+
+  @Command(name = "inspect", usageHelpAutoWidth = true,
+      description = "print an image's manifest, config and wasm shape, from a registry or from disk")
+  static final class Inspect implements Callable<Integer> {
+    private final Console console;
+    private final Supplier<InputStream> stdin;
+
+    @Parameters(index = "0", paramLabel = "REF|IMAGE.tar|DIR", description = "a registry reference or a local image")
+    String target;
+
+    @Mixin Remote remote;
+
+    @Mixin Options.Help help;
+
+    Inspect(Console console, Supplier<InputStream> stdin) {
+      this.console = console;
+      this.stdin = stdin;
+    }
+
+    @Override
+    public Integer call() {
+      return refusing(() -> new ImageInspector(console.out()).inspect(target, ref -> remote.client(ref, stdin)));
+    }
   }
 
   private interface LayoutWork {
@@ -138,7 +228,7 @@ final class ImageCommand implements Command {
   }
 
   /** {@code OUT.tar}: built in a temp layout beside it, then tarred; anything else is a layout directory. */
-  private static Descriptor writeLayout(Path out, LayoutWork work) throws IOException {
+  static Descriptor writeLayout(Path out, LayoutWork work) throws IOException {
     if (!out.toString().endsWith(".tar")) {
       return work.run(OciLayout.create(out));
     }

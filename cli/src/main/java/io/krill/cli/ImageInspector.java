@@ -28,8 +28,12 @@ final class ImageInspector {
     byte[] read(Descriptor d) throws IOException;
   }
 
-  int inspect(ImageArgs a, ImageCommand command) throws IOException {
-    String target = a.positional(0, "REF or IMAGE.tar");
+  /** How to reach the registry of a reference (credentials, plain HTTP). */
+  interface Clients {
+    RegistryClient of(ImageReference ref) throws IOException;
+  }
+
+  int inspect(String target, Clients clients) throws IOException {
     if (LocalImage.looksLocal(target)) {
       try (LocalImage local = LocalImage.open(Path.of(target))) {
         OciLayout layout = local.layout();
@@ -38,7 +42,7 @@ final class ImageInspector {
         return show(index.wasmManifest(), d -> layout.readSmall(d, Manifest.MAX_BYTES));
       }
     }
-    RegistryClient client = command.client(ImageReference.parse(target), a);
+    RegistryClient client = clients.of(ImageReference.parse(target));
     RegistryClient.FetchedManifest top = client.getManifest(client.reference().manifestReference());
     Descriptor d = Descriptor.of(top.mediaType(), top.digest(), top.bytes().length);
     return show(d, x -> x.digest().equals(top.digest()) ? top.bytes()

@@ -9,27 +9,38 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code krill install}: install tree, shim on containerd's PATH, krill's runtime in containerd's
  * config, a default {@code /etc/krill/config.toml}, the systemd unit (never enabled). Every step is idempotent; the config is the
  * last thing written, so containerd never sees a runtime whose shim is not there yet.
  */
-final class InstallCommand implements Command {
-  @Override
-  public String name() {
-    return "install";
-  }
+@Command(name = "install", sortOptions = false, usageHelpAutoWidth = true,
+    description = "put krill on this node and add its runtime to containerd's config")
+final class InstallCommand implements Callable<Integer> {
+  private final Console console;
 
-  @Override
-  public String summary() {
-    return "put krill on this node and add its runtime to containerd's config";
-  }
+  @Mixin Options.NodeOptions where;
 
-  @Override
-  public String usage() {
-    return "[--root DIR] [--config PATH] [--containerd BIN] [--handler NAME] [--dry-run]";
+  @Option(names = "--containerd", paramLabel = "BIN",
+      description = "the containerd binary to ask for its config version (default: on PATH)")
+  String containerd;
+
+  @Option(names = "--handler", paramLabel = "NAME", defaultValue = "krill",
+      description = "the runtime handler name in containerd's config (default: krill)")
+  String handler;
+
+  @Option(names = "--dry-run", description = "print what would be done and the config diff; change nothing")
+  boolean dryRun;
+
+  @Mixin Options.Help help;
+
+  InstallCommand(Console console) {
+    this.console = console;
   }
 
   /** The edit {@code install} would make, worked out before anything is touched. */
@@ -80,16 +91,14 @@ final class InstallCommand implements Command {
   }
 
   @Override
-  public int run(List<String> argv, Console console) throws Exception {
-    Args args = Args.parse(argv, Set.of("root", "config", "containerd", "handler"), Set.of("dry-run"));
-    Node node = Node.of(Path.of(args.value("root").orElse("/")), args.value("config").map(Path::of).orElse(null));
-    String handler = args.value("handler").orElse("krill");
+  public Integer call() throws Exception {
+    Node node = where.node();
     if (!handler.matches("[A-Za-z0-9_-]+")) {
       throw new IllegalArgumentException("--handler must be letters, digits, - or _");
     }
-    ConfigPlan plan = plan(node, handler, args.value("containerd"), console);
+    ConfigPlan plan = plan(node, handler, Optional.ofNullable(containerd), console);
     boolean copyTree = !sameFile(console.home(), node.installTree());
-    if (args.flag("dry-run")) {
+    if (dryRun) {
       List<String> steps = new ArrayList<>();
       if (copyTree) {
         steps.add("copy " + console.home() + " to " + node.installTree());

@@ -1,21 +1,35 @@
 package io.krill.cli;
 
+import io.krill.cri.CriMain;
+import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
-/** {@code krill SUBCOMMAND [options]}: the composition root of the command-line tool. */
+/**
+ * {@code krill COMMAND [options]}: the composition root of the command-line tool, one picocli command
+ * tree. Every subcommand (the two daemons' included) is a command here, so {@code krill help} lists
+ * them all and {@code --help} works everywhere. Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ */
 public final class Main {
-  private final Map<String, Command> commands = new LinkedHashMap<>();
+  private final Supplier<InputStream> stdin;
 
-  Main(List<Command> all) {
-    all.forEach(c -> commands.put(c.name(), c));
+  Main(Supplier<InputStream> stdin) {
+    this.stdin = stdin;
   }
 
   static Main standard() {
-    return new Main(List.of(new InstallCommand(), new UninstallCommand(), new VersionCommand(), new DoctorCommand(),
-        new ImageCommand(), new DaemonCommand()));
+    return new Main(() -> System.in);
   }
 
   public static void main(String[] args) {
@@ -24,43 +38,94 @@ public final class Main {
     System.exit(standard().run(List.of(args), console));
   }
 
-  Map<String, Command> commands() {
-    return commands;
+  @Command(name = "krill", synopsisSubcommandLabel = "COMMAND", usageHelpAutoWidth = true,
+      description = "A WebAssembly runtime for containerd and Kubernetes.", commandListHeading = "%nCommands:%n",
+      footer = {"", "krill COMMAND --help (or krill help COMMAND) shows a command's options."})
+  static final class Root implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+    boolean help;
+
+    /** {@code krill} alone: the command list, and a usage error. */
+    @Override
+    public Integer call() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+      return 2;
+    }
+  }
+
+  /** The command tree for one run, printing to {@code console}. */
+  CommandLine commandLine(Console console) {
+    CommandLine image = new CommandLine(new ImageCommand())
+        .addSubcommand(new ImageCommand.Build(console))
+        .addSubcommand(new ImageCommand.Push(console, stdin))
+        .addSubcommand(new ImageCommand.Pull(console, stdin))
+        .addSubcommand(new ImageCommand.Inspect(console, stdin));
+    CommandLine cl = new CommandLine(new Root())
+        .addSubcommand(new InstallCommand(console))
+        .addSubcommand(new UninstallCommand(console))
+        .addSubcommand(new VersionCommand(console))
+        .addSubcommand(new DoctorCommand(console))
+        .addSubcommand(image)
+        .addSubcommand(new DaemonCommand(console))
+        .addSubcommand(new CriMain())
+        .addSubcommand(new HelpCommand());
+    // As before picocli: an option's value is the next argument, whatever it looks like (--arg --verbose).
+    cl.setAllowOptionsAsOptionParameters(true);
+    // As before: a later --name value wins (a unit's ExecStart plus overrides), except in krill image,
+    // where a repeated single option (-t, -o) is refused.
+    cl.setOverwrittenOptionsAllowed(true);
+    image.setOverwrittenOptionsAllowed(false);
+    cl.setOut(new PrintWriter(console.out(), true));
+    cl.setErr(new PrintWriter(console.err(), true));
+    cl.setParameterExceptionHandler(Main::usageError);
+    cl.setExecutionExceptionHandler((e, c, parsed) -> failure(e, c));
+    return cl;
   }
 
   int run(List<String> args, Console console) {
-    if (args.isEmpty() || List.of("help", "-h", "--help").contains(args.get(0))) {
-      help(console);
-      return args.isEmpty() ? 2 : 0;
-    }
-    Command c = commands.get(args.get(0));
-    if (c == null) {
-      console.err().println("krill: unknown command " + args.get(0) + " (see krill help)");
-      return 2;
-    }
-    List<String> rest = args.subList(1, args.size());
-    if (rest.contains("--help") || rest.contains("-h")) {
-      console.out().println("usage: krill " + c.name() + " " + c.usage());
-      return 0;
-    }
-    try {
-      return c.run(rest, console);
-    } catch (IllegalArgumentException e) {
-      console.err().println("krill " + c.name() + ": " + e.getMessage());
-      console.err().println("usage: krill " + c.name() + " " + c.usage());
-      return 2;
-    } catch (Console.Refusal e) {
-      console.err().println("krill " + c.name() + ": " + e.getMessage());
-      return 1;
-    } catch (Exception e) {
-      console.err().println("krill " + c.name() + ": failed: " + e);
-      return 1;
-    }
+    return commandLine(console).execute(args.toArray(String[]::new));
   }
 
-  private void help(Console console) {
-    console.out().println("usage: krill COMMAND [options]\n");
-    commands.values().forEach(c -> console.out().printf("  %-10s %s%n", c.name(), c.summary()));
-    console.out().println("\nkrill COMMAND --help shows a command's options.");
+  private static int usageError(ParameterException e, String[] args) {
+    CommandLine c = e.getCommandLine();
+    PrintWriter err = c.getErr();
+    if (e instanceof UnmatchedArgumentException u && c.getParent() == null && !u.getUnmatched().isEmpty()
+        && !u.getUnmatched().get(0).startsWith("-")) {
+      err.println("krill: unknown command " + u.getUnmatched().get(0) + " (see krill help)");
+      return 2;
+    }
+    err.println(c.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+    printSynopsis(c, err);
+    return 2;
+  }
+
+  private static void printSynopsis(CommandLine c, PrintWriter err) {
+    err.print("Usage: " + c.getHelp().synopsis(0));
+    err.println(c.getCommandSpec().qualifiedName() + " --help shows every option.");
+    err.flush();
+  }
+
+  private static int failure(Exception e, CommandLine c) {
+    PrintWriter err = c.getErr();
+    String name = c.getCommandSpec().qualifiedName();
+    if (e instanceof Console.Refusal) {
+      err.println(name + ": " + e.getMessage());
+      err.flush();
+      return 1;
+    }
+    if (e instanceof IllegalArgumentException) {
+      err.println(name + ": " + e.getMessage());
+      printSynopsis(c, err);
+      return 2;
+    }
+    err.println(name + ": failed: " + e);
+    if (c.getCommand() instanceof CriMain) {
+      // A daemon that cannot start: the operator needs where.
+      e.printStackTrace(err);
+    }
+    err.flush();
+    return 1;
   }
 }

@@ -4,33 +4,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code krill uninstall}: removes exactly what install added to containerd's config (the marked
  * block), krill's links from PATH and its systemd unit. The install tree and {@code /etc/krill} stay, so running
  * daemons are not pulled from under containerd; delete {@code /opt/krill} after a restart.
  */
-final class UninstallCommand implements Command {
-  @Override
-  public String name() {
-    return "uninstall";
+@Command(name = "uninstall", sortOptions = false, usageHelpAutoWidth = true,
+    description = "remove krill's runtime from containerd's config and the shim from PATH")
+final class UninstallCommand implements Callable<Integer> {
+  private final Console console;
+
+  @Mixin Options.NodeOptions where;
+
+  @Mixin Options.Help help;
+
+  UninstallCommand(Console console) {
+    this.console = console;
   }
 
   @Override
-  public String summary() {
-    return "remove krill's runtime from containerd's config and the shim from PATH";
-  }
-
-  @Override
-  public String usage() {
-    return "[--root DIR] [--config PATH]";
-  }
-
-  @Override
-  public int run(List<String> argv, Console console) throws Exception {
-    Args args = Args.parse(argv, Set.of("root", "config"), Set.of());
-    Node node = Node.of(Path.of(args.value("root").orElse("/")), args.value("config").map(Path::of).orElse(null));
+  public Integer call() throws Exception {
+    Node node = where.node();
     Optional<String> text = AtomicFile.read(node.containerdConfig());
     if (text.isPresent() && new ContainerdConfig(text.get()).hasBlock()) {
       ContainerdConfig without = new ContainerdConfig(text.get()).withoutBlock();

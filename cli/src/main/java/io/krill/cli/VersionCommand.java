@@ -1,28 +1,22 @@
 package io.krill.cli;
 
-import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /** {@code krill version}: what is installed, for bug reports. */
-final class VersionCommand implements Command {
-  @Override
-  public String name() {
-    return "version";
+@Command(name = "version", description = "print krill's version, build and runtime information")
+final class VersionCommand implements Callable<Integer> {
+  private final Console console;
+
+  @Mixin Options.Help help;
+
+  VersionCommand(Console console) {
+    this.console = console;
   }
 
   @Override
-  public String summary() {
-    return "print krill's version, build and runtime information";
-  }
-
-  @Override
-  public String usage() {
-    return "";
-  }
-
-  @Override
-  public int run(List<String> argv, Console console) {
-    Args.parse(argv, Set.of(), Set.of());
+  public Integer call() {
     BuildInfo b = BuildInfo.load();
     console.out().println("krill " + b.version());
     console.out().println("  built:        " + b.built());

@@ -20,7 +20,7 @@ class SystemdUnitTest {
   void execStart_namesDaemonCommandWithOptionsTheCliAccepts() throws Exception {
     List<String> argv = Arrays.asList(execStart().replace("%i", "k8s.io").split(" "));
     assertEquals("/opt/krill/bin/krill", argv.get(0), "the path krill install copies the release to");
-    Command daemon = Main.standard().commands().get(argv.get(1));
+    Object daemon = Main.standard().commandLine(new Console(System.out, System.err, java.util.Map.of(), Path.of("/opt/krill"))).getSubcommands().get(argv.get(1)).getCommand();
     assertTrue(daemon instanceof DaemonCommand, "krill " + argv.get(1) + " is not the daemon command");
     List<String> launcher = DaemonCommand.launcherCommand(Path.of("/opt/krill"), argv.subList(2, argv.size()));
     assertEquals(List.of("/opt/krill/bin/" + Node.SHIM, "daemon", "--namespace", "k8s.io"), launcher);
@@ -29,8 +29,8 @@ class SystemdUnitTest {
   @Test
   void krillScript_handsDaemonToTheLauncher() throws Exception {
     String script = java.nio.file.Files.readString(Path.of("../packaging/krill.sh"));
-    assertTrue(script.contains("if [ \"${1:-}\" = daemon ]; then\n    exec \"$home/bin/" + Node.SHIM + "\" \"$@\""),
-        script);
+    assertTrue(script.contains("if [ \"${1:-}\" = daemon ] && ! wants_help \"$@\"; then\n    exec \"$home/bin/"
+        + Node.SHIM + "\" \"$@\""), script);
   }
 
   @Test

@@ -13,63 +13,122 @@ import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
 import io.krill.cri.pod.cni.CniNetwork;
 import io.krill.cri.streaming.StreamingServer;
+import io.krill.daemon.DaemonConfigFile;
+import io.krill.daemon.DaemonThreads;
+import io.krill.daemon.LogFormat;
+import io.krill.daemon.Sizes;
 import io.krill.runtime.TaskManager;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code krill cri}: the composition root of the CRI daemon. Options: {@code --socket PATH} (default
- * /run/krill/krill.sock), {@code --root DIR} (default /var/lib/krill/cri), {@code --cni-conf-dir},
- * {@code --cni-bin-dir}, {@code --plain-http-registry HOST:PORT} (repeatable; loopback registries always are),
- * {@code --stream-address HOST:PORT} (the exec/attach streaming server; default 127.0.0.1 on any free port),
- * {@code --image-size-limit SIZE} (bytes, or with a K, M or G suffix, binary: what one image may download and
- * unpack to; default 4G).
+ * {@code krill cri}: the composition root of the CRI daemon, and its command-line options (a picocli
+ * command, listed by {@code krill help}). Each option falls back to the same key in the {@code [cri]}
+ * table of {@code /etc/krill/config.toml} ({@code --cni-conf-dir} is {@code cni_conf_dir}), then to its
+ * default; the file's shared keys ({@code default_memory_limit}, {@code log_level}) apply too.
  */
-public final class CriMain {
-  private CriMain() {}
+@Command(name = "cri", sortOptions = false, usageHelpAutoWidth = true,
+    description = "serve the Kubernetes CRI (runtime.v1) on a unix socket, running wasm pods in this JVM",
+    footer = {"", "Each option falls back to its key in the [cri] table of /etc/krill/config.toml (or $KRILL_CONFIG):"
+        + " --cni-conf-dir is cni_conf_dir, --plain-http-registry is plain_http_registries = [\"HOST:PORT\"];"
+        + " default_memory_limit and log_level there apply to krill cri too."})
+public final class CriMain implements Callable<Integer> {
+  private static final System.Logger LOG = System.getLogger("krill.cri");
+  static final Path DEFAULT_SOCKET = Path.of("/run/krill/krill.sock");
+  static final Path DEFAULT_ROOT = Path.of("/var/lib/krill/cri");
 
-  public static void main(String[] argv) throws Exception {
-    Path socket = Path.of("/run/krill/krill.sock");
-    Path root = Path.of("/var/lib/krill/cri");
-    Path cniConf = CniNetwork.DEFAULT_CONF_DIR;
-    Path cniBin = CniNetwork.DEFAULT_BIN_DIR;
-    Set<String> plainHttp = new HashSet<>();
-    InetSocketAddress streamAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
-    long imageSizeLimit = ImageStore.DEFAULT_MAX_IMAGE_BYTES;
-    for (int i = 0; i < argv.length; i++) {
-      String a = argv[i];
-      if (i + 1 >= argv.length) {
-        usage("missing value for " + a);
-      }
-      switch (a) {
-        case "--socket" -> socket = Path.of(argv[++i]);
-        case "--root" -> root = Path.of(argv[++i]);
-        case "--cni-conf-dir" -> cniConf = Path.of(argv[++i]);
-        case "--cni-bin-dir" -> cniBin = Path.of(argv[++i]);
-        case "--plain-http-registry" -> plainHttp.add(argv[++i]);
-        case "--stream-address" -> streamAddress = hostPort(argv[++i]);
-        case "--image-size-limit" -> imageSizeLimit = size(argv[++i]);
-        default -> usage("unknown option " + a);
-      }
+  @Option(names = "--socket", paramLabel = "PATH", description = "the CRI socket (default: /run/krill/krill.sock)")
+  Path socket;
+
+  @Option(names = "--root", paramLabel = "DIR", description = "images, pods, containers and the module cache"
+      + " (default: /var/lib/krill/cri)")
+  Path root;
+
+  @Option(names = "--cni-conf-dir", paramLabel = "DIR", description = "CNI network configs (default: /etc/cni/net.d)")
+  Path cniConf;
+
+  @Option(names = "--cni-bin-dir", paramLabel = "DIR", description = "CNI plugins (default: /usr/lib/cni)")
+  Path cniBin;
+
+  @Option(names = "--plain-http-registry", paramLabel = "HOST:PORT", description = "a registry spoken to over"
+      + " plain HTTP (repeatable; loopback registries always are)")
+  List<String> plainHttp;
+
+  @Option(names = "--stream-address", paramLabel = "HOST:PORT", converter = HostPort.class,
+      description = "the exec/attach streaming server (default: 127.0.0.1:0, port 0: any free port)")
+  InetSocketAddress streamAddress;
+
+  @Option(names = "--image-size-limit", paramLabel = "SIZE", converter = PositiveSize.class,
+      description = "what one image may download and unpack to: bytes, or with a K, M, G or T suffix (binary),"
+          + " e.g. 512Mi (default: 4G)")
+  Long imageSizeLimit;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+  boolean help;
+
+  /** The settings of one run: command line, then the config file's {@code [cri]} table, then defaults. */
+  record Settings(Path socket, Path root, Path cniConf, Path cniBin, Set<String> plainHttp,
+      InetSocketAddress streamAddress, long imageSizeLimit, long defaultMemoryLimit, java.util.logging.Level logLevel) {}
+
+  Settings settings(DaemonConfigFile file, Map<String, String> env) {
+    Set<String> registries = new HashSet<>(plainHttp != null ? plainHttp : file.criList("plain_http_registries"));
+    return new Settings(
+        socket != null ? socket : file.cri("socket").map(Path::of).orElse(DEFAULT_SOCKET),
+        (root != null ? root : file.cri("root").map(Path::of).orElse(DEFAULT_ROOT)).toAbsolutePath(),
+        cniConf != null ? cniConf : file.cri("cni_conf_dir").map(Path::of).orElse(CniNetwork.DEFAULT_CONF_DIR),
+        cniBin != null ? cniBin : file.cri("cni_bin_dir").map(Path::of).orElse(CniNetwork.DEFAULT_BIN_DIR),
+        registries,
+        streamAddress != null ? streamAddress : file.cri("stream_address")
+            .map(s -> fromFile("stream_address", s, HostPort::parse))
+            .orElse(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
+        imageSizeLimit != null ? imageSizeLimit : file.cri("image_size_limit")
+            .map(s -> fromFile("image_size_limit", s, Sizes::positive)).orElse(ImageStore.DEFAULT_MAX_IMAGE_BYTES),
+        fromFile("default_memory_limit", file.get("default_memory_limit", env, "0"), Sizes::parse),
+        fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level));
+  }
+
+  /** Run by {@code krill cri} (the CLI) or directly: {@code java io.krill.cri.CriMain [options]}. */
+  public static void main(String[] argv) {
+    int code = new CommandLine(new CriMain()).setCommandName("krill cri")
+        .setOverwrittenOptionsAllowed(true).execute(argv);
+    if (code != 0) {
+      System.exit(code);
     }
-    root = root.toAbsolutePath();
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Settings s = settings(DaemonConfigFile.load(System.getenv()), System.getenv());
+    LogFormat.install(null, 0, s.logLevel(), false);
+    Path socket = s.socket();
+    Path root = s.root();
+    Path cniConf = s.cniConf();
+    Path cniBin = s.cniBin();
+    Set<String> plainHttp = s.plainHttp();
+    InetSocketAddress streamAddress = s.streamAddress();
+    long imageSizeLimit = s.imageSizeLimit();
     ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "krill-cri-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
     // The daemon's engine: the only place that names one. The core first, then the front door on it.
     TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), timer,
-        (int) ProcessHandle.current().pid(), 0);
+        (int) ProcessHandle.current().pid(), s.defaultMemoryLimit());
     Containers containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
@@ -84,54 +143,58 @@ public final class CriMain {
       server.close();
       streaming.close();
     }, "krill-cri-shutdown"));
-    System.err.println("krill cri " + CriVersion.krill() + " serving runtime.v1 on unix://" + socket
-        + ", exec/attach streams on " + streaming.baseUrl());
+    LOG.log(Level.INFO, "krill cri {0} serving runtime.v1 on unix://{1}, exec/attach streams on {2}",
+        CriVersion.krill(), socket, streaming.baseUrl());
     server.awaitTermination();
+    return 0;
   }
 
-  private static InetSocketAddress hostPort(String s) {
-    int colon = s.lastIndexOf(':');
-    if (colon < 0) {
-      usage("--stream-address wants HOST:PORT (port 0: any free port), not " + s);
-    }
-    String host = s.substring(0, colon).replace("[", "").replace("]", "");
+  private interface Parse<T> {
+    T parse(String s);
+  }
+
+  private static <T> T fromFile(String key, String value, Parse<T> parse) {
     try {
-      return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
-    } catch (NumberFormatException e) {
-      usage("--stream-address: bad port in " + s);
-      return null;
+      return parse.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("config " + key + ": " + e.getMessage());
     }
   }
 
-  /** {@code 1048576}, {@code 512K}, {@code 16M}, {@code 4G} (an {@code i} after the suffix is allowed: 16Mi). */
-  static long size(String s) {
-    String t = s.strip().replaceFirst("(?i)i?b?$", "");
-    int shift = 0;
-    if (!t.isEmpty()) {
-      switch (Character.toUpperCase(t.charAt(t.length() - 1))) {
-        case 'K' -> shift = 10;
-        case 'M' -> shift = 20;
-        case 'G' -> shift = 30;
-        case 'T' -> shift = 40;
-        default -> shift = 0;
+  /** {@code HOST:PORT}, {@code [v6]:PORT}; port 0 is any free port. */
+  static final class HostPort implements ITypeConverter<InetSocketAddress> {
+    @Override
+    public InetSocketAddress convert(String s) {
+      try {
+        return parse(s);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
       }
     }
-    try {
-      long n = Long.parseLong(shift == 0 ? t : t.substring(0, t.length() - 1));
-      if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
-        throw new NumberFormatException();
+
+    static InetSocketAddress parse(String s) {
+      int colon = s.lastIndexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("'" + s + "' is not HOST:PORT (port 0: any free port)");
       }
-      return n << shift;
-    } catch (NumberFormatException e) {
-      usage("--image-size-limit: " + s + " is not a positive size (bytes, or e.g. 512M, 4G)");
-      return 0;
+      String host = s.substring(0, colon).replace("[", "").replace("]", "");
+      try {
+        return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("bad port in '" + s + "' (HOST:PORT, port 0: any free port)");
+      }
     }
   }
 
-  private static void usage(String why) {
-    System.err.println("krill cri: " + why + "\nusage: krill cri [--socket PATH] [--root DIR] [--cni-conf-dir DIR]"
-        + " [--cni-bin-dir DIR] [--plain-http-registry HOST:PORT]... [--stream-address HOST:PORT]"
-        + " [--image-size-limit SIZE]");
-    System.exit(2);
+  /** A size over zero, in the words {@link Sizes} accepts. */
+  static final class PositiveSize implements ITypeConverter<Long> {
+    @Override
+    public Long convert(String s) {
+      try {
+        return Sizes.positive(s);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
   }
 }

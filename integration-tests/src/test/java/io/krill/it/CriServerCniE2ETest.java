@@ -33,6 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * restarts.
  */
 class CriServerCniE2ETest {
+    /** krill cri logs in the daemons' key=value format, where a message's double quotes become single ones. */
+    private static final String LOG_QUOTE = "'";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir Path tmp;
@@ -268,8 +270,8 @@ class CriServerCniE2ETest {
             assertTrue(log.matches("(?s).*pod default/no-netns \\(sandbox " + noNetns.substring(0, 13)
                     + "\\) was ready before krill cri restarted, but its network namespace [^ ]+ is gone.*"), log);
             assertTrue(log.matches("(?s).*pod default/no-eth0 \\(sandbox " + noEth0.substring(0, 13)
-                    + "\\) was ready before krill cri restarted, but CNI CHECK of plugin \"bridge\" in network \""
-                    + bridge + "\" failed: [^\n]*eth0[^\n]* \\(CNI error \\d+\\); it is now NOTREADY.*"), log);
+                    + "\\) was ready before krill cri restarted, but CNI CHECK of plugin ['\"]bridge['\"] in network ['\"]"
+                    + bridge + "['\"] failed: [^\n]*eth0[^\n]* \\(CNI error \\d+\\); it is now NOTREADY.*"), log);
             assertFalse(log.contains("default/intact"), log);
             for (String p : List.of(intact, noNetns, noEth0)) {
                 c.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p).build());
@@ -299,7 +301,7 @@ class CriServerCniE2ETest {
             assertEquals(PodSandboxState.SANDBOX_READY, status(c, noEth0).getState(), log());
             assertEquals(PodSandboxState.SANDBOX_NOTREADY, status(c, noNetns).getState(), log());
             assertTrue(log().contains("pod default/no-eth0 (sandbox " + noEth0.substring(0, 13) + "): CNI CHECK"
-                    + " skipped: network \"" + bridge + "\" sets disableCheck"), log());
+                    + " skipped: network " + LOG_QUOTE + bridge + LOG_QUOTE + " sets disableCheck"), log());
             for (String p : List.of(noNetns, noEth0)) {
                 c.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p).build());
             }

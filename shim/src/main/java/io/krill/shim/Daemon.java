@@ -1,6 +1,8 @@
 package io.krill.shim;
 
 import io.krill.containerd.task.v2.DeleteRequest;
+import io.krill.daemon.DaemonThreads;
+import io.krill.daemon.LogFormat;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.TaskManager;
 import io.krill.engine.WasmEngine;
@@ -45,7 +47,7 @@ public final class Daemon {
       System.exit(2);
       return;
     }
-    LogFormat.install(options);
+    LogFormat.install(options.runDir(), options.logMaxBytes(), options.logLevel(), options.foreground());
     try {
       new Daemon(options).run();
     } catch (SocketClaim.Taken e) {
@@ -56,9 +58,8 @@ public final class Daemon {
   }
 
   private void run() throws Exception {
-    ThreadFactoryWithNames names = new ThreadFactoryWithNames();
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(names.named("timer"));
-    ExecutorService handlers = Executors.newCachedThreadPool(names.named("ttrpc-handler"));
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.numbered("timer"));
+    ExecutorService handlers = Executors.newCachedThreadPool(DaemonThreads.numbered("ttrpc-handler"));
     int pid = (int) ProcessHandle.current().pid();
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
@@ -170,15 +171,4 @@ public final class Daemon {
     0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's', 't', 'a', 'r', 't', 0, 0,
     10, 4, 1, 2, 0, 0x0b
   };
-
-  private static final class ThreadFactoryWithNames {
-    java.util.concurrent.ThreadFactory named(String prefix) {
-      AtomicLong n = new AtomicLong();
-      return r -> {
-        Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      };
-    }
-  }
 }

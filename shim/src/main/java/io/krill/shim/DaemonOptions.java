@@ -1,5 +1,8 @@
 package io.krill.shim;
 
+import io.krill.daemon.DaemonConfigFile;
+import io.krill.daemon.LogFormat;
+import io.krill.daemon.Sizes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -63,9 +66,9 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
       throw new IllegalArgumentException("idle_timeout must not be negative");
     }
     String cache = file.get("cache_dir", env, "/var/lib/krill/cache");
-    long memory = Long.parseLong(file.get("default_memory_limit", env, "0"));
-    Level level = debug ? Level.FINE : level(file.get("log_level", env, "info"));
-    long logMax = Long.parseLong(file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
+    long memory = size("default_memory_limit", file.get("default_memory_limit", env, "0"));
+    Level level = debug ? Level.FINE : LogFormat.level(file.get("log_level", env, "info"));
+    long logMax = size("log_max_bytes", file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
     return new DaemonOptions(Path.of(socket), namespace, address, ttrpc.isEmpty() ? null : Path.of(ttrpc),
         runDir == null ? null : Path.of(runDir), debug || level.intValue() <= Level.FINE.intValue(), idle,
         cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory, level, logMax, foreground);
@@ -76,13 +79,11 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
     return !idleTimeout.isZero();
   }
 
-  private static Level level(String name) {
-    return switch (name.toLowerCase(java.util.Locale.ROOT)) {
-      case "debug" -> Level.FINE;
-      case "info" -> Level.INFO;
-      case "warn", "warning" -> Level.WARNING;
-      case "error" -> Level.SEVERE;
-      default -> throw new IllegalArgumentException("log_level must be debug, info, warn or error, not " + name);
-    };
+  private static long size(String key, String value) {
+    try {
+      return Sizes.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage());
+    }
   }
 }

@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.krill.daemon.DaemonConfigFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.List;
 import java.util.Optional;
+import java.util.logging.Level;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DaemonOptionsTest {
   private static DaemonOptions parse(Map<String, String> env, String... args) {
@@ -148,5 +153,43 @@ class DaemonOptionsTest {
   @Test
   void parse_trailingFlagWithoutValue_illegalArgument() {
     assertThrows(IllegalArgumentException.class, () -> parse(Map.of(), "-socket", "/s", "-namespace"));
+  }
+
+  @Test
+  void options_fileValues_usedUnlessEnvironmentOverrides() {
+    DaemonConfigFile f = DaemonConfigFile.parse(Path.of("config.toml"), List.of("cache_dir = \"/file\"",
+        "idle_timeout = 7", "default_memory_limit = 4096", "log_level = \"warn\"", "log_max_bytes = 1000"));
+    DaemonOptions o = DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of("KRILL_IDLE_TIMEOUT", "3"), f);
+    assertEquals(Duration.ofSeconds(3), o.idleTimeout());
+    assertEquals(Optional.of(Path.of("/file")), o.cacheDir());
+    assertEquals(4096, o.defaultMemoryLimit());
+    assertEquals(Level.WARNING, o.logLevel());
+    assertEquals(1000, o.logMaxBytes());
+  }
+
+  @Test
+  void options_sizesWithSuffixes_read() {
+    DaemonConfigFile f = DaemonConfigFile.parse(Path.of("config.toml"), List.of("default_memory_limit = \"512Mi\"",
+        "log_max_bytes = \"1M\""));
+    DaemonOptions o = DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), f);
+    assertEquals(512L << 20, o.defaultMemoryLimit());
+    assertEquals(1L << 20, o.logMaxBytes());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(
+        Map.of("KRILL_DEFAULT_MEMORY_LIMIT", "lots"), "-socket", "/s"));
+    assertTrue(e.getMessage().contains("default_memory_limit") && e.getMessage().contains("512Mi"), e.getMessage());
+  }
+
+  @Test
+  void options_badLogLevel_illegalArgument() {
+    DaemonConfigFile f = DaemonConfigFile.parse(Path.of("config.toml"), List.of("log_level = \"loud\""));
+    assertThrows(IllegalArgumentException.class, () -> DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), f));
+  }
+
+  @Test
+  void load_krillConfigEnv_readsThatFile(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("k.toml");
+    Files.writeString(file, "cache_dir = \"/from-env-file\"\n");
+    DaemonOptions o = DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of("KRILL_CONFIG", file.toString()));
+    assertEquals(Optional.of(Path.of("/from-env-file")), o.cacheDir());
   }
 }

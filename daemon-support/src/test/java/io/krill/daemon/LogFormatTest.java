@@ -1,4 +1,4 @@
-package io.krill.shim;
+package io.krill.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.krill.shim;
+package io.krill.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Level;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,29 +41,37 @@ class DaemonConfigFileTest {
   }
 
   @Test
-  void options_fileValues_usedUnlessEnvironmentOverrides() {
-    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("cache_dir = \"/file\"", "idle_timeout = 7",
-        "default_memory_limit = 4096", "log_level = \"warn\"", "log_max_bytes = 1000"));
-    DaemonOptions o = DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of("KRILL_IDLE_TIMEOUT", "3"), f);
-    assertEquals(Duration.ofSeconds(3), o.idleTimeout());
-    assertEquals(Optional.of(Path.of("/file")), o.cacheDir());
-    assertEquals(4096, o.defaultMemoryLimit());
-    assertEquals(Level.WARNING, o.logLevel());
-    assertEquals(1000, o.logMaxBytes());
+  void get_environmentWinsOverFile() {
+    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("idle_timeout = 7", "cache_dir = \"/file\""));
+    assertEquals("3", f.get("idle_timeout", Map.of("KRILL_IDLE_TIMEOUT", "3"), "30"));
+    assertEquals("/file", f.get("cache_dir", Map.of(), "/default"));
+    assertEquals("0", f.get("default_memory_limit", Map.of(), "0"));
   }
 
   @Test
-  void options_badLogLevel_illegalArgument() {
-    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("log_level = \"loud\""));
-    assertThrows(IllegalArgumentException.class, () -> DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), f));
+  void parse_criTable_readWithItsArray() {
+    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("default_memory_limit = \"512Mi\"", "[cri]",
+        "root = \"/r\"", "image_size_limit = \"1G\"", "plain_http_registries = [\"reg:5000\", \"r2:80\"]"));
+    assertEquals("512Mi", f.values().get("default_memory_limit"));
+    assertEquals(Optional.of("/r"), f.cri("root"));
+    assertEquals(Optional.of("1G"), f.cri("image_size_limit"));
+    assertEquals(Optional.empty(), f.cri("socket"));
+    assertEquals(List.of("reg:5000", "r2:80"), f.criList("plain_http_registries"));
+  }
+
+  @Test
+  void parse_unknownCriKey_illegalArgumentNamingLine() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> DaemonConfigFile.parse(P, List.of("[cri]", "sockt = \"/x\"")));
+    assertTrue(e.getMessage().contains("config.toml:2") && e.getMessage().contains("cri.sockt"), e.getMessage());
   }
 
   @Test
   void load_krillConfigEnv_readsThatFile(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("k.toml");
     Files.writeString(file, "cache_dir = \"/from-env-file\"\n");
-    DaemonOptions o = DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of("KRILL_CONFIG", file.toString()));
-    assertEquals(Optional.of(Path.of("/from-env-file")), o.cacheDir());
+    DaemonConfigFile f = DaemonConfigFile.load(Map.of("KRILL_CONFIG", file.toString()));
+    assertEquals("/from-env-file", f.get("cache_dir", Map.of(), ""));
   }
 
   @Test

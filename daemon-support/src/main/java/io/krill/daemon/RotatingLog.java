@@ -1,4 +1,4 @@
-package io.krill.shim;
+package io.krill.daemon;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,12 +19,12 @@ import java.util.logging.LogRecord;
  * node keeps at most about twice that on disk. java.util.logging's FileHandler is not used because
  * it insists on its own lock files and numbered names next to the log.
  */
-final class RotatingLog extends Handler {
+public final class RotatingLog extends Handler {
   private final Path path;
   private final long maxBytes;
   private FileChannel channel;
 
-  RotatingLog(Path path, long maxBytes) {
+  public RotatingLog(Path path, long maxBytes) {
     this.path = path;
     this.maxBytes = maxBytes;
   }
@@ -62,7 +62,7 @@ final class RotatingLog extends Handler {
   }
 
   /** A stream into the same rotation, flushed per line. */
-  PrintStream printStream() {
+  public PrintStream printStream() {
     OutputStream out = new OutputStream() {
       private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
 
