@@ -7,13 +7,21 @@ DIST := $(CURDIR)/dist
 .PHONY: dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
 
 build:
+	# copy-dependencies never removes a jar, so a dependency dropped from a pom would linger in dist/lib
+	rm -rf shim/target/dist-lib cli/target/dist-lib cri/target/dist-lib
 	$(MVN) install -DskipTests
 	$(MAKE) -s -C native OUT=$(DIST)/bin
 	rm -rf $(DIST)/lib && mkdir -p $(DIST)/lib/native
 	cp shim/target/dist-lib/*.jar shim/target/krill-shim-*.jar $(DIST)/lib/
 	cp runtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
-	mkdir -p $(DIST)/lib/cli && cp cli/target/krill-cli-*.jar cli/target/dist-lib/*.jar $(DIST)/lib/cli/
-	mkdir -p $(DIST)/lib/cri && cp cri/target/krill-cri-*.jar cri/target/dist-lib/*.jar $(DIST)/lib/cri/
+	# lib/cli and lib/cri: each command's jar and those of its runtime classpath that lib/ does not already hold
+	# (the enforcer keeps one version of each library, so a jar's file name says whether lib/ has it).
+	for m in cli cri; do \
+	  mkdir -p $(DIST)/lib/$$m && cp $$m/target/krill-$$m-*.jar $(DIST)/lib/$$m/ && \
+	  for j in $$m/target/dist-lib/*.jar; do \
+	    [ -e $(DIST)/lib/$$(basename $$j) ] || cp $$j $(DIST)/lib/$$m/ || exit 1; \
+	  done; \
+	done
 	install -m 755 packaging/krill.sh $(DIST)/bin/krill
 
 # Release tarball and .deb with a bundled Java runtime (scripts/dist.sh).
