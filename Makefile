@@ -42,7 +42,7 @@ unit-test:
 	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,runtime,shim,cli,cri
 
 native-test:
-	$(MAKE) -s -C native test OUT=$(DIST)/bin
+	$(MAKE) -s -C native format-check test OUT=$(DIST)/bin
 
 e2e-test: testprogs
 	$(MVN_TEST) test -pl integration-tests -DskipITs=false

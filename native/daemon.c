@@ -17,8 +17,9 @@
  * itself claims the socket under the run dir's lock (-foreground): a daemon this launcher spawned
  * may be holding it, and only the JVM knows when it is listening.
  */
-#define DAEMON_USAGE "usage: krill daemon [--namespace k8s.io] [--address /run/containerd/containerd.sock] " \
-                     "[--ttrpc-address ADDR.ttrpc] [--debug] [--dry-run]"
+#define DAEMON_USAGE                                                                               \
+    "usage: krill daemon [--namespace k8s.io] [--address /run/containerd/containerd.sock] "        \
+    "[--ttrpc-address ADDR.ttrpc] [--debug] [--dry-run]"
 
 int cmd_daemon(const struct options *in)
 {
@@ -62,8 +63,8 @@ int cmd_daemon(const struct options *in)
     if (mkdir_p(SOCKET_DIR, 0711) != 0)
         start_fail("cannot create %s: %s", SOCKET_DIR, strerror(errno));
     if (mkdir_p(d.run_dir, 0700) != 0)
-        start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)",
-                   d.run_dir, strerror(errno));
+        start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)", d.run_dir,
+                   strerror(errno));
     unsetenv("JAVA_TOOL_OPTIONS");
     unsetenv("JDK_JAVA_OPTIONS");
     unsetenv("_JAVA_OPTIONS");

@@ -1,4 +1,4 @@
-/* delete: containerd's `delete`, answered by the daemon or, when it is gone, from the bundle's state file. */
+/* delete: containerd's `delete`, answered by the daemon, else from the bundle's state file. */
 #define _GNU_SOURCE
 
 #include <errno.h>
@@ -336,7 +336,8 @@ int cmd_delete(const struct options *o)
     }
     int rc = 0;
     if (out.len && write_all(STDOUT_FILENO, out.p, out.len) != 0) {
-        fprintf(stderr, "krill: delete: cannot write the response to stdout: %s\n", strerror(errno));
+        fprintf(stderr, "krill: delete: cannot write the response to stdout: %s\n",
+                strerror(errno));
         rc = 1;
     }
     free(out.p);

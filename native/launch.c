@@ -1,4 +1,4 @@
-/* What start and daemon share: the daemon's identity and command line, the install layout, socket probing. */
+/* What start and daemon share: daemon identity, install layout, java command line, probes. */
 #define _GNU_SOURCE
 
 #include <errno.h>
@@ -103,7 +103,7 @@ char *find_java(const char *home, const char **why)
 }
 
 char **daemon_argv(const char *java, const char *home, const struct options *o,
-                          const struct daemon_paths *d, const char *ttrpc, int foreground)
+                   const struct daemon_paths *d, const char *ttrpc, int foreground)
 {
     char *opts = strdup(env_nonempty("KRILL_JAVA_OPTS") ? getenv("KRILL_JAVA_OPTS") : "");
     size_t n = 0, cap = 32 + strlen(opts) / 2;

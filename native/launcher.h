@@ -1,4 +1,4 @@
-/* What the launcher's subcommands share; each subcommand lives in its own file (see shim-launcher.c). */
+/* What the launcher's subcommands share (see shim-launcher.c). */
 #ifndef KRILL_LAUNCHER_H
 #define KRILL_LAUNCHER_H
 

@@ -23,17 +23,20 @@ int cmd_pause(int argc, char **argv)
     if (*netns) {
         int fd = open(netns, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-            fprintf(stderr, "krill: pod sandbox: cannot join network namespace %s: %s\n", netns, strerror(errno));
+            fprintf(stderr, "krill: pod sandbox: cannot join network namespace %s: %s\n", netns,
+                    strerror(errno));
             return 1;
         }
         close(fd);
     }
     if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0) {
-        fprintf(stderr, "krill: pod sandbox: cannot create UTS/IPC namespaces: %s\n", strerror(errno));
+        fprintf(stderr, "krill: pod sandbox: cannot create UTS/IPC namespaces: %s\n",
+                strerror(errno));
         return 1;
     }
     if (*hostname && sethostname(hostname, strlen(hostname)) != 0) {
-        fprintf(stderr, "krill: pod sandbox: cannot set hostname %s: %s\n", hostname, strerror(errno));
+        fprintf(stderr, "krill: pod sandbox: cannot set hostname %s: %s\n", hostname,
+                strerror(errno));
         return 1;
     }
     char buf[64];

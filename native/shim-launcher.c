@@ -26,8 +26,10 @@
 
 static const char **value_flag(struct options *o, const char *name, size_t len)
 {
-#define VF(n, field) \
-    if (len == sizeof(n) - 1 && memcmp(name, n, len) == 0) return &o->field
+#define VF(n, field)                                                                               \
+    if (len == sizeof(n) - 1 && memcmp(name, n, len) == 0) {                                       \
+        return &o->field;                                                                          \
+    }
     VF("namespace", namespace);
     VF("address", address);
     VF("publish-binary", publish_binary);
@@ -41,8 +43,10 @@ static const char **value_flag(struct options *o, const char *name, size_t len)
 
 static int *bool_flag(struct options *o, const char *name, size_t len)
 {
-#define BF(n, field) \
-    if (len == sizeof(n) - 1 && memcmp(name, n, len) == 0) return &o->field
+#define BF(n, field)                                                                               \
+    if (len == sizeof(n) - 1 && memcmp(name, n, len) == 0) {                                       \
+        return &o->field;                                                                          \
+    }
     BF("debug", debug);
     BF("v", version);
     BF("info", info);
@@ -132,9 +136,10 @@ int main(int argc, char **argv)
     if (o.info)
         return cmd_info();
     if (!o.action) {
-        fprintf(stderr, "krill: usage: %s -namespace NS -address ADDR -publish-binary BIN "
-                        "-id ID [-bundle DIR] [-debug] start|delete\n"
-                        "       %s daemon [--namespace NS] [--address ADDR] (see krill daemon)\n",
+        fprintf(stderr,
+                "krill: usage: %s -namespace NS -address ADDR -publish-binary BIN "
+                "-id ID [-bundle DIR] [-debug] start|delete\n"
+                "       %s daemon [--namespace NS] [--address ADDR] (see krill daemon)\n",
                 SHIM_NAME, SHIM_NAME);
         return 1;
     }

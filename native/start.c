@@ -1,4 +1,4 @@
-/* start: containerd's `start`, which finds or spawns the namespace's daemon and prints its socket. */
+/* start: containerd's `start`; finds or spawns the namespace's daemon and prints its socket. */
 #define _GNU_SOURCE
 
 #include <errno.h>
@@ -242,8 +242,8 @@ int cmd_start(const struct options *in)
     if (mkdir_p(SOCKET_DIR, 0711) != 0)
         start_fail("cannot create %s: %s", SOCKET_DIR, strerror(errno));
     if (mkdir_p(d.run_dir, 0700) != 0)
-        start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)",
-                   d.run_dir, strerror(errno));
+        start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)", d.run_dir,
+                   strerror(errno));
 
     /* Many tasks start at once; exactly one of them may spawn the daemon. A POSIX record lock,
      * not flock(2): the daemon takes the same lock (Java's FileLock is fcntl-based) before it
