@@ -1,5 +1,6 @@
 package io.krill.cli;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,7 +33,7 @@ final class DaemonCommand implements Command {
   }
 
   /** The launcher's command line for these options; refuses options the launcher would refuse. */
-  static List<String> launcherCommand(java.nio.file.Path home, List<String> argv) {
+  static List<String> launcherCommand(Path home, List<String> argv) {
     Args.parse(argv, VALUES, FLAGS);
     List<String> cmd = new ArrayList<>(List.of(home.resolve("bin").resolve(Node.SHIM).toString(), "daemon"));
     cmd.addAll(argv);

@@ -2,6 +2,7 @@ package io.krill.cli;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,7 +79,7 @@ final class ImageArgs {
 
   /** {@code K=V} values of a repeatable option, in order. */
   Map<String, String> pairs(String name) {
-    Map<String, String> out = new java.util.LinkedHashMap<>();
+    Map<String, String> out = new LinkedHashMap<>();
     for (String v : all(name)) {
       int eq = v.indexOf('=');
       if (eq <= 0) {

@@ -9,11 +9,13 @@ import io.krill.oci.layout.WasmImageBuilder;
 import io.krill.oci.registry.Credentials;
 import io.krill.oci.registry.ImageTransfer;
 import io.krill.oci.registry.RegistryClient;
+import io.krill.oci.registry.RegistryException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,7 +58,7 @@ final class ImageCommand implements Command {
   public int run(List<String> args, Console console) throws Exception {
     try {
       return dispatch(args, console);
-    } catch (io.krill.oci.registry.RegistryException | IOException e) {
+    } catch (RegistryException | IOException e) {
       // Registry answers, digest mismatches and unsafe archives are the user's to act on: no stack trace.
       throw new Console.Refusal(e.getMessage());
     }
@@ -80,7 +82,7 @@ final class ImageCommand implements Command {
   }
 
   private static Set<String> union(Set<String> a, Set<String> b) {
-    java.util.HashSet<String> s = new java.util.HashSet<>(a);
+    HashSet<String> s = new HashSet<>(a);
     s.addAll(b);
     return s;
   }

@@ -3,6 +3,7 @@ package io.krill.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -28,7 +29,7 @@ class SystemdUnitTest {
 
   @Test
   void krillScript_handsDaemonToTheLauncher() throws Exception {
-    String script = java.nio.file.Files.readString(Path.of("../packaging/krill.sh"));
+    String script = Files.readString(Path.of("../packaging/krill.sh"));
     assertTrue(script.contains("if [ \"${1:-}\" = daemon ]; then\n    exec \"$home/bin/" + Node.SHIM + "\" \"$@\""),
         script);
   }
