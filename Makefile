@@ -7,13 +7,21 @@ DIST := $(CURDIR)/dist
 .PHONY: dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
 
 build:
+	# copy-dependencies never removes a jar, so a dependency dropped from a pom would linger in dist/lib
+	rm -rf shim/target/dist-lib cli/target/dist-lib cri/target/dist-lib
 	$(MVN) install -DskipTests
 	$(MAKE) -s -C native OUT=$(DIST)/bin
 	rm -rf $(DIST)/lib && mkdir -p $(DIST)/lib/native
 	cp shim/target/dist-lib/*.jar shim/target/krill-shim-*.jar $(DIST)/lib/
 	cp engine-wasmtime/target/native/libwasmtime_jni.so $(DIST)/lib/native/
-	mkdir -p $(DIST)/lib/cli && cp cli/target/krill-cli-*.jar cli/target/dist-lib/*.jar $(DIST)/lib/cli/
-	mkdir -p $(DIST)/lib/cri && cp cri/target/krill-cri-*.jar cri/target/dist-lib/*.jar $(DIST)/lib/cri/
+	# lib/cri, then lib/cli: each command's jar and those of its runtime classpath that lib/ (and lib/cri) does not hold
+	# (the enforcer keeps one version of each library, so a jar's file name says whether lib/ has it).
+	for m in cri cli; do \
+	  mkdir -p $(DIST)/lib/$$m && cp $$m/target/krill-$$m-*.jar $(DIST)/lib/$$m/ && \
+	  for j in $$m/target/dist-lib/*.jar; do \
+	    [ -e $(DIST)/lib/$$(basename $$j) ] || [ -e $(DIST)/lib/cri/$$(basename $$j) ] || cp $$j $(DIST)/lib/$$m/ || exit 1; \
+	  done; \
+	done
 	install -m 755 packaging/krill.sh $(DIST)/bin/krill
 
 # Release tarball and .deb with a bundled Java runtime (scripts/dist.sh).
@@ -34,7 +42,7 @@ unit-test:
 	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,daemon-support,shim,cli,cri
 
 native-test:
-	$(MAKE) -s -C native test OUT=$(DIST)/bin
+	$(MAKE) -s -C native format-check test OUT=$(DIST)/bin
 
 e2e-test: testprogs
 	$(MVN_TEST) test -pl integration-tests -DskipITs=false

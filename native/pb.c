@@ -79,8 +79,8 @@ int pb_read_varint(struct pb_reader *r, uint64_t *out)
  * data and len, and fixed32/fixed64 values are skipped since nothing we
  * read uses them.  Returns 1 on a field, 0 at the end, -1 on bad input.
  */
-int pb_next(struct pb_reader *r, unsigned *field, unsigned *wire, uint64_t *v,
-                   const uint8_t **data, size_t *len)
+int pb_next(struct pb_reader *r, unsigned *field, unsigned *wire, uint64_t *v, const uint8_t **data,
+            size_t *len)
 {
     uint64_t key;
     if (r->p == r->end)

@@ -7,9 +7,9 @@
 
 typedef struct {
     uint32_t state[8];
-    uint64_t total;     /* bytes hashed so far */
+    uint64_t total; /* bytes hashed so far */
     uint8_t block[64];
-    size_t used;        /* bytes buffered in block */
+    size_t used; /* bytes buffered in block */
 } sha256_ctx;
 
 void sha256_init(sha256_ctx *c);

@@ -8,9 +8,9 @@ set -eu
 
 CACHE="${KRILL_IT_CACHE:-$HOME/.cache/krill-it}"
 # containernetworking-plugins, iptables, docker-registry and skopeo: the CRI tests (pod network, port mappings,
-# local registry, image push).
+# local registry, image push). clang-format: `make native-test` checks the launcher's C against native/.clang-format.
 PKGS="containerd wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libc6-dev gcc make python3 hyperfine util-linux
-      containernetworking-plugins iptables docker-registry skopeo iproute2 zip binutils"
+      containernetworking-plugins iptables docker-registry skopeo iproute2 zip binutils clang-format"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -125,4 +125,4 @@ case "$v17" in 1.7.*) ;; *) die "cached containerd-1.7 is '$v17', expected 1.7.x
 case "$v21" in 2.*) ;; *) die "cached containerd-2.1 is '$v21', expected 2.x (delete $CACHE/containerd-2.1 to refetch)" ;; esac
 [ "${v21#2.1.}" != "$v21" ] || echo "install-deps: note: sid now serves containerd $v21 (wanted 2.1.x)" >&2
 
-echo "install-deps: ok: containerd $v16 (system), $v17 and $v21 (in $CACHE); $(wat2wasm --version) wabt, $(clang --version | head -n1)"
+echo "install-deps: ok: containerd $v16 (system), $v17 and $v21 (in $CACHE); $(wat2wasm --version) wabt, $(clang --version | head -n1), $(clang-format --version)"

@@ -1,5 +1,6 @@
 package io.krill.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -59,7 +60,7 @@ final class UninstallCommand implements Callable<Integer> {
   }
 
   /** An enabled instance would be left pointing at nothing, so the unit stays until it is disabled. */
-  private static void removeUnit(Node node, Console console) throws java.io.IOException {
+  private static void removeUnit(Node node, Console console) throws IOException {
     if (!Files.exists(node.systemdUnit())) {
       return;
     }
@@ -73,7 +74,7 @@ final class UninstallCommand implements Callable<Integer> {
     console.out().println("removed " + node.systemdUnit());
   }
 
-  private static List<String> enabledInstances(Path systemDir) throws java.io.IOException {
+  private static List<String> enabledInstances(Path systemDir) throws IOException {
     try (var wants = Files.find(systemDir, 2, (p, a) -> p.getParent().getFileName().toString().endsWith(".wants")
         && p.getFileName().toString().matches("krill@.+\\.service"))) {
       return wants.map(p -> p.getFileName().toString()).distinct().sorted().toList();

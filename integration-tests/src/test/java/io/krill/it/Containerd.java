@@ -2,6 +2,7 @@ package io.krill.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -123,7 +124,7 @@ public final class Containerd implements AutoCloseable {
         pb.environment().put("KRILL_RUN_DIR", runDir.toString());
         // Lets a daemon that hosts nothing exit quickly, so leak checks need not wait long.
         pb.environment().put("KRILL_IDLE_TIMEOUT", "1");
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         try {
             process = pb.start();
@@ -187,7 +188,7 @@ public final class Containerd implements AutoCloseable {
     }
 
     public Result ctr(Duration timeout, String... args) {
-        try (CtrProcess p = new CtrProcess(command(args), ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))) {
+        try (CtrProcess p = new CtrProcess(command(args), ProcessBuilder.Redirect.from(new File("/dev/null")))) {
             return p.await(timeout);
         }
     }

@@ -2,6 +2,7 @@ package io.krill.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
 import io.krill.cri.api.v1.RemovePodSandboxRequest;
@@ -10,10 +11,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -163,7 +166,7 @@ final class CriContainerd implements AutoCloseable {
     }
 
     private static OciImage progsImage() {
-        Map<String, byte[]> progs = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> progs = new LinkedHashMap<>();
         for (String m : TestPrograms.wasmModules()) {
             progs.put("/" + m, TestPrograms.bytes(m));
         }
@@ -243,7 +246,7 @@ final class CriContainerd implements AutoCloseable {
                 client.runtime().removePodSandbox(
                         RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
             }
-        } catch (io.grpc.StatusRuntimeException e) {
+        } catch (StatusRuntimeException e) {
             problems.add("cannot remove leftover pods: " + e.getStatus());
         }
         return problems;
@@ -252,7 +255,7 @@ final class CriContainerd implements AutoCloseable {
     private List<Path> cniResults() {
         try (var s = Files.list(CNI_RESULTS)) {
             return s.filter(p -> p.getFileName().toString().startsWith(bridge + "-")).toList();
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return List.of();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

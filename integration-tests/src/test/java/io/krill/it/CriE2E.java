@@ -2,6 +2,7 @@ package io.krill.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.ContainerConfig;
 import io.krill.cri.api.v1.ContainerMetadata;
 import io.krill.cri.api.v1.ContainerState;
@@ -21,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /** The kubelet's moves, as the CRI tests make them: pod and container configs, create/start, waits, teardown. */
 abstract class CriE2E extends KrillE2E {
@@ -128,10 +130,10 @@ abstract class CriE2E extends KrillE2E {
     }
 
     /** Runs one CRI call; a gRPC failure fails the test with containerd's log tail, which says why. */
-    static <T> T call(CriContainerd c, String what, java.util.function.Supplier<T> rpc) {
+    static <T> T call(CriContainerd c, String what, Supplier<T> rpc) {
         try {
             return rpc.get();
-        } catch (io.grpc.StatusRuntimeException e) {
+        } catch (StatusRuntimeException e) {
             fail(what + " failed on " + c.version() + ": " + e.getStatus() + "\ncontainerd log tail:\n"
                     + c.logTail(40));
             return null;

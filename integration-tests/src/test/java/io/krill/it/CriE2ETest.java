@@ -18,6 +18,7 @@ import io.krill.cri.api.v1.ImageStatusRequest;
 import io.krill.cri.api.v1.LinuxContainerConfig;
 import io.krill.cri.api.v1.LinuxContainerResources;
 import io.krill.cri.api.v1.ListContainerStatsRequest;
+import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListImagesRequest;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
 import io.krill.cri.api.v1.PodSandbox;
@@ -256,7 +257,7 @@ class CriE2ETest extends CriE2E {
                 ContainerStatus s = awaitExited(c, id);
                 assertEquals(0, s.getExitCode(), s.toString());
                 assertEquals(pod.id(), c.cri().runtime().listContainers(
-                        io.krill.cri.api.v1.ListContainersRequest.getDefaultInstance()).getContainersList().stream()
+                        ListContainersRequest.getDefaultInstance()).getContainersList().stream()
                         .filter(x -> x.getId().equals(id)).findFirst().orElseThrow().getPodSandboxId());
             }
             ids.add(broken);

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,7 +123,7 @@ class CriImagesE2ETest extends CriE2E {
 
     private static String build(Path tmp, String ref, boolean artifact) {
         Path tar = tmp.resolve(ref.replaceAll("[/:]", "_") + ".tar");
-        List<String> args = new java.util.ArrayList<>(List.of("image", "build", "-t", ref, "-o", tar.toString()));
+        List<String> args = new ArrayList<>(List.of("image", "build", "-t", ref, "-o", tar.toString()));
         if (artifact) {
             args.add("--artifact");
         }

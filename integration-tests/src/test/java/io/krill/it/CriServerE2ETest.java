@@ -13,9 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -63,7 +66,7 @@ class CriServerE2ETest {
 
     /** {@code krill cri} from the built distribution, once it answers Version on {@code socket}. */
     static Process startDaemon(Path socket, Path root, Path cniConf, Path log, String... options) throws IOException {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Dist.binDir().resolve("krill").toString(), "cri",
+        List<String> cmd = new ArrayList<>(List.of(Dist.binDir().resolve("krill").toString(), "cri",
                 "--socket", socket.toString(), "--root", root.toString(), "--cni-conf-dir", cniConf.toString()));
         cmd.addAll(List.of(options));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -120,7 +123,7 @@ class CriServerE2ETest {
             assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
             // kubelet's pod CIDR is accepted (addresses come from the CNI config's IPAM).
             c.runtime().updateRuntimeConfig(UpdateRuntimeConfigRequest.newBuilder().setRuntimeConfig(
-                    io.krill.cri.api.v1.RuntimeConfig.newBuilder().setNetworkConfig(NetworkConfig.newBuilder()
+                    RuntimeConfig.newBuilder().setNetworkConfig(NetworkConfig.newBuilder()
                             .setPodCidr("10.244.1.0/24"))).build());
         }
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket())));
@@ -366,10 +369,10 @@ class CriServerE2ETest {
         try (CriClient c = new CriClient(socket())) {
             c.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(progsRef))
                     .build());
-            List<java.util.concurrent.CompletableFuture<String>> pods = new java.util.ArrayList<>();
+            List<CompletableFuture<String>> pods = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 String name = "par-" + i;
-                pods.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                pods.add(CompletableFuture.supplyAsync(() -> {
                     PodSandboxConfig config = hostPod(name, tmp.resolve("par-logs"));
                     String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config)
                             .build()).getPodSandboxId();
@@ -378,7 +381,7 @@ class CriServerE2ETest {
                     return pod;
                 }));
             }
-            List<String> ids = pods.stream().map(java.util.concurrent.CompletableFuture::join).toList();
+            List<String> ids = pods.stream().map(CompletableFuture::join).toList();
             assertEquals(20, c.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(
                     ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
                             .setState(ContainerState.CONTAINER_RUNNING))).build()).getContainersCount());
@@ -469,7 +472,7 @@ class CriServerE2ETest {
                     .build());
             String pod = c.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
                     .getPodSandboxId();
-            java.util.Iterator<ContainerEventResponse> stream = events.runtime(Duration.ofSeconds(60))
+            Iterator<ContainerEventResponse> stream = events.runtime(Duration.ofSeconds(60))
                     .getContainerEvents(GetEventsRequest.getDefaultInstance());
             // The stream is subscribed once the server has run the call; give it that moment.
             Host.sleep(500);
@@ -477,7 +480,7 @@ class CriServerE2ETest {
             c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
             awaitExit(c, id);
             c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
-            List<ContainerEventType> seen = new java.util.ArrayList<>();
+            List<ContainerEventType> seen = new ArrayList<>();
             while (seen.size() < 4 && stream.hasNext()) {
                 ContainerEventResponse e = stream.next();
                 if (!e.getContainerId().equals(id)) {

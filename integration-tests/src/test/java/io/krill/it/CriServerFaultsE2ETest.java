@@ -3,6 +3,8 @@ package io.krill.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.*;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -126,8 +128,8 @@ class CriServerFaultsE2ETest {
         assertTrue(stopped.getExitCode() == 143 || stopped.getExitCode() == 137, stopped.toString());
 
         // Not a module at all: CreateContainer fails naming the container and the module, and leaves nothing.
-        io.grpc.StatusRuntimeException e = CriServerE2ETest.expectError(() -> create("garbage", 0, "/garbage.wasm"));
-        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        StatusRuntimeException e = CriServerE2ETest.expectError(() -> create("garbage", 0, "/garbage.wasm"));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("/garbage.wasm is not a WebAssembly module"),
                 e.getStatus().getDescription());
 

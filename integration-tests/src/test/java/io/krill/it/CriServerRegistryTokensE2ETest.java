@@ -26,6 +26,7 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -194,7 +195,7 @@ class CriServerRegistryTokensE2ETest {
     }
 
     static Map<String, String> formOf(String body) {
-        Map<String, String> form = new java.util.HashMap<>();
+        Map<String, String> form = new HashMap<>();
         for (String kv : body.split("&")) {
             int eq = kv.indexOf('=');
             if (eq > 0) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.ExecRequest;
 import io.krill.cri.api.v1.StatusRequest;
@@ -70,7 +71,7 @@ class CriServiceUnitE2ETest {
                 // not a class loading failure.
                 StatusRuntimeException e = CriServerE2ETest.expectError(() -> c.runtime().exec(ExecRequest
                         .newBuilder().setContainerId("nosuch").addCmd("/x.wasm").setStdout(true).build()));
-                assertEquals(io.grpc.Status.Code.NOT_FOUND, e.getStatus().getCode());
+                assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
             }
             assertTrue(Files.readString(journal).contains("exec/attach streams on http://127.0.0.1:"),
                     Files.readString(journal));

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** Host-side views and actions the harness needs: processes by command line or environment, mounts, cleanup. */
@@ -154,7 +155,7 @@ final class Host {
             ProcessHandle.of(p.pid()).ifPresent(h -> {
                 h.destroy();
                 try {
-                    h.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    h.onExit().get(5, TimeUnit.SECONDS);
                 } catch (Exception e) {
                     h.destroyForcibly();
                 }
@@ -169,7 +170,7 @@ final class Host {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return -1;
             }

@@ -7,13 +7,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.krill.oci.image.Digest;
 import io.krill.oci.image.MediaTypes;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,11 +50,11 @@ class ImageE2ETest extends KrillE2E {
         List<String> cmd = new ArrayList<>(List.of(Dist.binDir().resolve("krill").toString()));
         cmd.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .start();
             var out = p.getInputStream();
             var err = p.getErrorStream();
-            var errText = new java.util.concurrent.CompletableFuture<String>();
+            var errText = new CompletableFuture<String>();
             new Thread(() -> {
                 try {
                     errText.complete(new String(err.readAllBytes(), StandardCharsets.UTF_8));
@@ -287,7 +290,7 @@ class ImageE2ETest extends KrillE2E {
         assertEquals(1, push.exitCode(), push.toString());
         assertTrue(push.stderr().contains("blob digest mismatch: expected sha256:" + victim.getFileName()), push.toString());
         // Truncated blob.
-        Files.write(victim, java.util.Arrays.copyOf(bytes, 100));
+        Files.write(victim, Arrays.copyOf(bytes, 100));
         push = krill("image", "push", tmp.resolve("dir").toString(), registry.host() + "/hostile/x:1");
         assertTrue(push.stderr().contains("is truncated: 100 of " + bytes.length + " bytes"), push.toString());
         // Not found in the registry.

@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,7 +44,7 @@ class InstallE2ETest {
 
             must(0, node.krill("install", "--root", root, "--containerd", version.containerd().toString()));
             assertEquals(installed, Files.readString(config), "a second install changes nothing");
-            assertEquals(1, installed.split(java.util.regex.Pattern.quote(RUNTIME_TABLE), -1).length - 1);
+            assertEquals(1, installed.split(Pattern.quote(RUNTIME_TABLE), -1).length - 1);
 
             // Proves the daemon reads the installed settings file: it leaves 2 s after its task, not 30.
             Path krillConfig = node.root().resolve("etc/krill/config.toml");
@@ -75,9 +78,9 @@ class InstallE2ETest {
             Result uninstall = node.krill("uninstall", "--root", root);
             must(0, uninstall);
             assertEquals(new String(original, "UTF-8"), Files.readString(config));
-            assertTrue(java.util.Arrays.equals(original, Files.readAllBytes(config)), "config back to the original bytes");
+            assertTrue(Arrays.equals(original, Files.readAllBytes(config)), "config back to the original bytes");
             assertFalse(Files.exists(node.root().resolve("usr/local/bin/containerd-shim-krill-v1"),
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                    LinkOption.NOFOLLOW_LINKS));
             assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
         }
     }

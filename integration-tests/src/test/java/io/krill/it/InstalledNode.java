@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -116,7 +117,7 @@ final class InstalledNode implements AutoCloseable {
         cmd.set(0, root.resolve(argv.get(0).replaceFirst("^/", "")).toString());
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
-        pb.environment().putAll(java.util.Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "KRILL_RUN_DIR",
+        pb.environment().putAll(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "KRILL_RUN_DIR",
                 runDir.toString(), "KRILL_CONFIG", root.resolve("etc/krill/config.toml").toString(),
                 "KRILL_CACHE_DIR", dir.resolve("cache").toString()));
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));

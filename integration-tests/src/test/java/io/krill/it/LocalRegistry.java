@@ -2,6 +2,7 @@ package io.krill.it;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -57,7 +59,7 @@ final class LocalRegistry implements AutoCloseable {
             process = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the local registry", e);
@@ -113,7 +115,7 @@ final class LocalRegistry implements AutoCloseable {
     String push(Path ociTarball, String name, String creds) {
         String ref = host() + "/" + name;
         // --insecure-policy: the test must not depend on the host's /etc/containers/policy.json.
-        List<String> cmd = new java.util.ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--quiet",
+        List<String> cmd = new ArrayList<>(List.of("skopeo", "--insecure-policy", "copy", "--quiet",
                 "--dest-tls-verify=false"));
         if (creds != null) {
             cmd.add("--dest-creds=" + creds);

@@ -2,6 +2,7 @@ package io.krill.ttrpc;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.WritableByteChannel;
 
 /** One ttrpc frame: a 10-byte big-endian header followed by {@code data}. */
@@ -39,7 +40,7 @@ record Frame(int streamId, byte type, byte flags, byte[] data) {
         }
         ByteBuffer h = header();
         ByteBuffer d = ByteBuffer.wrap(data);
-        if (ch instanceof java.nio.channels.GatheringByteChannel g) {
+        if (ch instanceof GatheringByteChannel g) {
             ByteBuffer[] both = {h, d};
             while (d.hasRemaining() || h.hasRemaining()) {
                 g.write(both);

@@ -1,5 +1,6 @@
 package io.krill.ttrpc;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ public record RequestContext(String service, String method, long timeoutNanos,
         if (metadata != null) {
             metadata.forEach((k, v) -> copy.put(k, List.copyOf(v)));
         }
-        metadata = java.util.Collections.unmodifiableMap(copy);
+        metadata = Collections.unmodifiableMap(copy);
     }
 
     /** First value for {@code key}, or null. */

@@ -9,6 +9,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,7 @@ class EnvelopeTest {
     @Test
     void request_truncated_throws() {
         byte[] enc = new RequestMessage("svc", "method", new byte[10], 0, Map.of()).encode();
-        byte[] cut = java.util.Arrays.copyOf(enc, enc.length - 3);
+        byte[] cut = Arrays.copyOf(enc, enc.length - 3);
         assertThrows(InvalidProtocolBufferException.class, () -> RequestMessage.decode(cut));
     }
 

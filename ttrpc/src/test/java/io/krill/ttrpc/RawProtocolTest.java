@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -124,7 +125,7 @@ class RawProtocolTest {
             RawPeer bad = new RawPeer(socket);
             eventually("both connected", () -> server.openConnections() == 2);
             byte[] frame = Frame.of(1, Frame.TYPE_REQUEST, new RequestMessage("svc", "Echo", utf8("xyz"), 0, null).encode()).toBytes();
-            bad.write(java.util.Arrays.copyOf(frame, frame.length - 2));
+            bad.write(Arrays.copyOf(frame, frame.length - 2));
             bad.channel.shutdownOutput();
             assertTrue(bad.awaitEof());
             bad.close();

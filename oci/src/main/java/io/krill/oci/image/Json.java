@@ -49,7 +49,7 @@ public final class Json {
       }
       return n;
     } catch (IOException e) {
-      throw new IllegalArgumentException(what + " is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+      throw new IllegalArgumentException(what + " is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
     }
   }
 

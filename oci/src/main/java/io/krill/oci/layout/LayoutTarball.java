@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -44,7 +45,7 @@ public final class LayoutTarball {
         }
         tar.finish();
       }
-      Files.move(tmp, tarFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.move(tmp, tarFile, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(tmp);
     }

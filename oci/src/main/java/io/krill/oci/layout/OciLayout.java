@@ -4,6 +4,7 @@ import io.krill.oci.image.Descriptor;
 import io.krill.oci.image.Digest;
 import io.krill.oci.image.Index;
 import io.krill.oci.image.VerifyingInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
+import java.util.List;
 
 /**
  * An OCI image layout directory: {@code oci-layout}, {@code index.json} and content-addressed
@@ -36,7 +38,7 @@ public final class OciLayout {
     Files.createDirectories(dir.resolve("blobs/sha256"));
     Files.writeString(dir.resolve(LAYOUT_FILE), LAYOUT_JSON, StandardCharsets.UTF_8);
     if (!Files.exists(dir.resolve(INDEX_FILE))) {
-      Files.write(dir.resolve(INDEX_FILE), Index.of(java.util.List.of()).toBytes());
+      Files.write(dir.resolve(INDEX_FILE), Index.of(List.of()).toBytes());
     }
     return new OciLayout(dir);
   }
@@ -72,7 +74,7 @@ public final class OciLayout {
   }
 
   public Descriptor putBlob(String mediaType, byte[] bytes) throws IOException {
-    return putBlob(mediaType, new java.io.ByteArrayInputStream(bytes));
+    return putBlob(mediaType, new ByteArrayInputStream(bytes));
   }
 
   /** Stores a blob of unknown digest (one krill builds), hashing it as it is written. */

@@ -1,6 +1,7 @@
 package io.krill.oci.registry;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,12 +20,12 @@ record Challenge(String scheme, Map<String, String> params) {
     }
     String h = header.strip();
     int sp = h.indexOf(' ');
-    String scheme = (sp < 0 ? h : h.substring(0, sp)).toLowerCase(java.util.Locale.ROOT);
+    String scheme = (sp < 0 ? h : h.substring(0, sp)).toLowerCase(Locale.ROOT);
     Map<String, String> params = new LinkedHashMap<>();
     if (sp > 0) {
       Matcher m = PARAM.matcher(h.substring(sp + 1));
       while (m.find()) {
-        params.put(m.group(1).toLowerCase(java.util.Locale.ROOT), m.group(2) != null ? m.group(2) : m.group(3));
+        params.put(m.group(1).toLowerCase(Locale.ROOT), m.group(2) != null ? m.group(2) : m.group(3));
       }
     }
     return new Challenge(scheme, params);

@@ -5,6 +5,7 @@ import io.krill.oci.image.Index;
 import io.krill.oci.image.Manifest;
 import io.krill.oci.image.MediaTypes;
 import io.krill.oci.layout.OciLayout;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -103,7 +104,7 @@ public final class ImageTransfer {
       }
     }
     Descriptor d = Descriptor.of(doc.mediaType(), doc.digest(), doc.bytes().length);
-    layout.putBlob(d, new java.io.ByteArrayInputStream(doc.bytes()));
+    layout.putBlob(d, new ByteArrayInputStream(doc.bytes()));
     return d;
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +43,7 @@ class DigestTest {
   void verifyingStream_wrongDigest_failsBeforeEof() throws Exception {
     byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
     Descriptor wrong = Descriptor.of("application/wasm", Digest.sha256("other".getBytes()), data.length);
-    var in = new VerifyingInputStream(new java.io.ByteArrayInputStream(data), wrong);
+    var in = new VerifyingInputStream(new ByteArrayInputStream(data), wrong);
     var e = assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes);
     assertTrue(e.getMessage().startsWith("blob digest mismatch: expected " + wrong.digest()), e.getMessage());
   }
@@ -53,10 +54,10 @@ class DigestTest {
     Descriptor longer = Descriptor.of("application/wasm", Digest.sha256(data), 10);
     assertEquals("blob " + longer.digest() + " is truncated: 5 of 10 bytes", assertThrows(
         VerifyingInputStream.BlobVerificationException.class,
-        () -> new VerifyingInputStream(new java.io.ByteArrayInputStream(data), longer).readAllBytes()).getMessage());
+        () -> new VerifyingInputStream(new ByteArrayInputStream(data), longer).readAllBytes()).getMessage());
     Descriptor shorter = Descriptor.of("application/wasm", Digest.sha256(data), 3);
     assertTrue(assertThrows(VerifyingInputStream.BlobVerificationException.class,
-        () -> new VerifyingInputStream(new java.io.ByteArrayInputStream(data), shorter).readAllBytes()).getMessage()
+        () -> new VerifyingInputStream(new ByteArrayInputStream(data), shorter).readAllBytes()).getMessage()
         .contains("longer than its descriptor's 3 bytes"));
   }
 
@@ -64,7 +65,7 @@ class DigestTest {
   void verifyingStream_rightBytes_pass() throws Exception {
     byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
     Descriptor d = Descriptor.of("application/wasm", Digest.sha256(data), data.length);
-    assertEquals("hello", new String(new VerifyingInputStream(new java.io.ByteArrayInputStream(data), d)
+    assertEquals("hello", new String(new VerifyingInputStream(new ByteArrayInputStream(data), d)
         .readAllBytes(), StandardCharsets.UTF_8));
   }
 }

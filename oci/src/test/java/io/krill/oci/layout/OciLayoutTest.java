@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.oci.image.Descriptor;
+import io.krill.oci.image.Digest;
 import io.krill.oci.image.ImageConfig;
 import io.krill.oci.image.ImageReference;
 import io.krill.oci.image.Index;
@@ -13,6 +14,7 @@ import io.krill.oci.image.Manifest;
 import io.krill.oci.image.MediaTypes;
 import io.krill.oci.image.VerifyingInputStream;
 import io.krill.oci.image.WasmShape;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -113,9 +115,9 @@ class OciLayoutTest {
   @Test
   void putBlob_withWrongDigest_storesNothing() throws IOException {
     OciLayout layout = OciLayout.create(tmp.resolve("out"));
-    Descriptor claimed = Descriptor.of(MediaTypes.WASM_LAYER, io.krill.oci.image.Digest.sha256(new byte[1]), 1);
+    Descriptor claimed = Descriptor.of(MediaTypes.WASM_LAYER, Digest.sha256(new byte[1]), 1);
     assertThrows(VerifyingInputStream.BlobVerificationException.class,
-        () -> layout.putBlob(claimed, new java.io.ByteArrayInputStream(new byte[] {7})));
+        () -> layout.putBlob(claimed, new ByteArrayInputStream(new byte[] {7})));
     assertTrue(!Files.exists(layout.blobPath(claimed.digest())));
   }
 }

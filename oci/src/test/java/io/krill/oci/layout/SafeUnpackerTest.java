@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -181,7 +182,7 @@ class SafeUnpackerTest {
   @Test
   void unpack_brokenArchives_malformed() throws IOException {
     byte[] gz = tar(true, file("a", "x".repeat(5000)));
-    byte[] truncated = java.util.Arrays.copyOf(gz, gz.length / 2);
+    byte[] truncated = Arrays.copyOf(gz, gz.length / 2);
     byte[] garbage = gz.clone();
     for (int i = 20; i < garbage.length - 8; i++) {
       garbage[i] = (byte) (i * 31);

@@ -11,6 +11,7 @@ import io.krill.oci.image.ImageReference;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class RegistryAuthTest {
   private static final byte[] MANIFEST = "{\"schemaVersion\":2}".getBytes(StandardCharsets.UTF_8);
-  private static final String BASIC_OK = "Basic " + java.util.Base64.getEncoder().encodeToString("u:p".getBytes());
+  private static final String BASIC_OK = "Basic " + Base64.getEncoder().encodeToString("u:p".getBytes());
   private HttpServer server;
   private final List<String> tokenRequests = new CopyOnWriteArrayList<>();
   private volatile String scheme = "Bearer";

@@ -1,0 +1,346 @@
+/* delete: containerd's `delete`, answered by the daemon, else from the bundle's state file. */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launcher.h"
+#include "pb.h"
+#include "util.h"
+
+#define DELETE_TIMEOUT_MS 10000
+#define MAX_FRAME (4u << 20)
+#define TTRPC_REQUEST 1
+#define TTRPC_RESPONSE 2
+#define GRPC_NOT_FOUND 5
+#define KILLED_EXIT_STATUS 137 /* 128 + SIGKILL: what runc reports for a lost task */
+
+static int read_full(int fd, void *buf, size_t len, int64_t deadline, const char **why)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            *why = "timed out";
+            return -1;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            *why = r == 0 ? "timed out" : strerror(errno);
+            return -1;
+        }
+        ssize_t n = read(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            *why = strerror(errno);
+            return -1;
+        }
+        if (n == 0) {
+            *why = "connection closed by the daemon";
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+enum cleanup_result { CLEANUP_OK, CLEANUP_UNREACHABLE, CLEANUP_NOT_FOUND, CLEANUP_FAILED };
+
+/*
+ * Asks the daemon for the task's exit via one ttrpc Cleanup call.  On
+ * CLEANUP_OK, *payload holds the serialized DeleteResponse.
+ */
+static enum cleanup_result daemon_cleanup(const char *socket, const char *id, struct buf *payload,
+                                          char *why, size_t why_len)
+{
+    int64_t deadline = mono_ms() + DELETE_TIMEOUT_MS;
+    int err;
+    int fd = unix_connect(socket, DELETE_TIMEOUT_MS, &err);
+    if (fd < 0) {
+        snprintf(why, why_len, "connect %s: %s", socket, strerror(err));
+        return (err == ENOENT || err == ECONNREFUSED) ? CLEANUP_UNREACHABLE : CLEANUP_FAILED;
+    }
+    struct timeval tv = {.tv_sec = DELETE_TIMEOUT_MS / 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+    struct buf req = {0}, frame = {0};
+    pb_string(&req, 1, id ? id : ""); /* DeleteRequest.id */
+    struct buf msg = {0};
+    pb_string(&msg, 1, "krill.shim.v1.Shim");
+    pb_string(&msg, 2, "Cleanup");
+    pb_bytes(&msg, 3, req.p ? req.p : (const uint8_t *)"", req.len);
+    uint8_t hdr[10];
+    put_be32(hdr, (uint32_t)msg.len);
+    put_be32(hdr + 4, 1);
+    hdr[8] = TTRPC_REQUEST;
+    hdr[9] = 0;
+    buf_put(&frame, hdr, sizeof hdr);
+    buf_put(&frame, msg.p, msg.len);
+    free(req.p);
+    free(msg.p);
+    if (write_all(fd, frame.p, frame.len) != 0) {
+        snprintf(why, why_len, "send to %s: %s", socket, strerror(errno));
+        free(frame.p);
+        close(fd);
+        return CLEANUP_FAILED;
+    }
+    free(frame.p);
+
+    const char *rwhy = NULL;
+    uint8_t *body = NULL;
+    uint32_t len = 0;
+    for (int frames = 0;; frames++) {
+        if (frames == 16) {
+            snprintf(why, why_len, "no response from %s", socket);
+            close(fd);
+            return CLEANUP_FAILED;
+        }
+        if (read_full(fd, hdr, sizeof hdr, deadline, &rwhy) != 0)
+            goto read_error;
+        len = get_be32(hdr);
+        if (len > MAX_FRAME) {
+            snprintf(why, why_len, "oversized frame (%" PRIu32 " bytes) from %s", len, socket);
+            close(fd);
+            return CLEANUP_FAILED;
+        }
+        free(body);
+        body = xmalloc(len);
+        if (read_full(fd, body, len, deadline, &rwhy) != 0)
+            goto read_error;
+        if (get_be32(hdr + 4) == 1 && hdr[8] == TTRPC_RESPONSE)
+            break;
+    }
+    close(fd);
+
+    int64_t code = 0;
+    const char *message = "";
+    size_t message_len = 0;
+    const uint8_t *data = NULL;
+    size_t data_len = 0;
+    struct pb_reader r = {body, body + len};
+    unsigned field, wire;
+    uint64_t v;
+    const uint8_t *p;
+    size_t n;
+    int rc;
+    while ((rc = pb_next(&r, &field, &wire, &v, &p, &n)) == 1) {
+        if (field == 1 && wire == 2) {
+            struct pb_reader s = {p, p + n};
+            int src;
+            while ((src = pb_next(&s, &field, &wire, &v, &p, &n)) == 1) {
+                if (field == 1 && wire == 0)
+                    code = (int32_t)(uint32_t)v;
+                else if (field == 2 && wire == 2) {
+                    message = (const char *)p;
+                    message_len = n;
+                }
+            }
+            if (src < 0)
+                rc = -1;
+        } else if (field == 2 && wire == 2) {
+            data = p;
+            data_len = n;
+        }
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        snprintf(why, why_len, "malformed ttrpc response from %s", socket);
+        free(body);
+        return CLEANUP_FAILED;
+    }
+    if (code != 0) {
+        snprintf(why, why_len, "daemon answered code %" PRId64 ": %.*s", code,
+                 (int)(message_len > 200 ? 200 : message_len), message);
+        free(body);
+        return code == GRPC_NOT_FOUND ? CLEANUP_NOT_FOUND : CLEANUP_FAILED;
+    }
+    if (data_len)
+        buf_put(payload, data, data_len);
+    free(body);
+    return CLEANUP_OK;
+
+read_error:
+    snprintf(why, why_len, "reading the response from %s: %s", socket, rwhy);
+    free(body);
+    close(fd);
+    return CLEANUP_FAILED;
+}
+
+struct task_exit {
+    uint32_t pid;
+    uint32_t exit_status;
+    int64_t seconds;
+    int32_t nanos;
+};
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v > UINT32_MAX || *s == '-')
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_timestamp(const char *s, int64_t *sec, int32_t *nanos)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    int32_t ns = 0;
+    if (*end == '.') {
+        int digits = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++) {
+            if (digits < 9) {
+                ns = ns * 10 + (*end - '0');
+                digits++;
+            }
+        }
+        for (; digits < 9; digits++)
+            ns *= 10;
+    }
+    if (*end)
+        return -1;
+    *sec = v;
+    *nanos = ns;
+    return 0;
+}
+
+/*
+ * The daemon records each task's state in the bundle so delete can answer
+ * even when the daemon is gone (crashed, killed, idle-exited).
+ */
+static void exit_from_state(const char *bundle, struct task_exit *e)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint32_t pid = 0, exit_status = 0;
+    int64_t sec = 0;
+    int32_t nanos = 0;
+    int stopped = 0, have_status = 0, have_time = 0;
+
+    char *path = xasprintf("%s/krill.state", bundle);
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            char *eq = strchr(line, '=');
+            if (!eq)
+                continue;
+            *eq = '\0';
+            const char *key = line, *val = eq + 1;
+            if (strcmp(key, "pid") == 0)
+                parse_u32(val, &pid);
+            else if (strcmp(key, "status") == 0)
+                stopped = strcmp(val, "stopped") == 0;
+            else if (strcmp(key, "exit_status") == 0)
+                have_status = parse_u32(val, &exit_status) == 0;
+            else if (strcmp(key, "exited_at") == 0)
+                have_time = parse_timestamp(val, &sec, &nanos) == 0;
+        }
+        fclose(f);
+    }
+    e->pid = pid;
+    if (stopped) {
+        e->exit_status = have_status ? exit_status : KILLED_EXIT_STATUS;
+        e->seconds = have_time ? sec : now.tv_sec;
+        e->nanos = have_time ? nanos : (int32_t)now.tv_nsec;
+    } else {
+        /* Never saw it exit: report it as killed, like runc does for lost tasks. */
+        e->exit_status = KILLED_EXIT_STATUS;
+        e->seconds = now.tv_sec;
+        e->nanos = (int32_t)now.tv_nsec;
+    }
+}
+
+static void encode_delete_response(const struct task_exit *e, struct buf *out)
+{
+    struct buf ts = {0};
+    pb_uint(&ts, 1, (uint64_t)e->seconds);
+    pb_uint(&ts, 2, (uint64_t)(int64_t)e->nanos);
+    pb_uint(out, 1, e->pid);
+    pb_uint(out, 2, e->exit_status);
+    pb_bytes(out, 3, ts.p ? ts.p : (const uint8_t *)"", ts.len);
+    free(ts.p);
+}
+
+static void cleanup_bundle(const char *bundle)
+{
+    char *rootfs = xasprintf("%s/rootfs", bundle);
+    if (umount2(rootfs, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        fprintf(stderr, "krill: warning: unmount %s: %s\n", rootfs, strerror(errno));
+    free(rootfs);
+    char *state = xasprintf("%s/krill.state", bundle);
+    if (unlink(state) != 0 && errno != ENOENT)
+        fprintf(stderr, "krill: warning: remove %s: %s\n", state, strerror(errno));
+    free(state);
+}
+
+int cmd_delete(const struct options *o)
+{
+    const char *bundle = o->bundle ? o->bundle : ".";
+    const char *ns = o->namespace ? o->namespace : env_nonempty("NAMESPACE");
+    const char *address = o->address ? o->address : env_nonempty("GRPC_ADDRESS");
+    struct buf out = {0};
+    enum cleanup_result res = CLEANUP_UNREACHABLE;
+
+    if (ns && *ns && address && *address) {
+        struct daemon_paths d;
+        char why[512];
+        daemon_paths(address, ns, &d);
+        res = daemon_cleanup(d.socket, o->id, &out, why, sizeof why);
+        if (res == CLEANUP_FAILED)
+            fprintf(stderr, "krill: warning: daemon cleanup failed, using %s/krill.state: %s\n",
+                    bundle, why);
+    }
+    if (res != CLEANUP_OK) {
+        struct task_exit e;
+        out.len = 0;
+        exit_from_state(bundle, &e);
+        encode_delete_response(&e, &out);
+    }
+    int rc = 0;
+    if (out.len && write_all(STDOUT_FILENO, out.p, out.len) != 0) {
+        fprintf(stderr, "krill: delete: cannot write the response to stdout: %s\n",
+                strerror(errno));
+        rc = 1;
+    }
+    free(out.p);
+    cleanup_bundle(bundle);
+    return rc;
+}

@@ -1,0 +1,205 @@
+/* What start and daemon share: daemon identity, install layout, java command line, probes. */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "launcher.h"
+#include "sha256.h"
+#include "util.h"
+
+#define DEFAULT_RUN_DIR "/run/krill"
+#define DAEMON_CLASS "io.krill.shim.Daemon"
+
+/* ------------------------------------------------------------------ */
+/* daemon identity, install layout and java command line               */
+
+void daemon_paths(const char *address, const char *ns, struct daemon_paths *d)
+{
+    char *key = xasprintf("%s/%s/krill", address, ns);
+    sha256_hex(key, strlen(key), d->hex);
+    free(key);
+    d->socket = xasprintf("%s/%s", SOCKET_DIR, d->hex);
+    const char *base = env_nonempty("KRILL_RUN_DIR");
+    d->run_dir = xasprintf("%s/shim/%s", base ? base : DEFAULT_RUN_DIR, d->hex);
+}
+
+char *krill_home(void)
+{
+    char *exe = realpath("/proc/self/exe", NULL);
+    if (!exe)
+        return NULL;
+    for (int i = 0; i < 2; i++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash) {
+            free(exe);
+            return NULL;
+        }
+        if (slash == exe)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    return exe;
+}
+
+static int is_executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+static char *search_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    while (*path) {
+        const char *colon = strchrnul(path, ':');
+        if (colon > path) {
+            char *cand = xasprintf("%.*s/%s", (int)(colon - path), path, name);
+            if (is_executable(cand))
+                return cand;
+            free(cand);
+        }
+        path = *colon ? colon + 1 : colon;
+    }
+    return NULL;
+}
+
+char *find_java(const char *home, const char **why)
+{
+    const char *v = env_nonempty("KRILL_JAVA");
+    if (v) {
+        char *p = strchr(v, '/') ? strdup(v) : search_path(v);
+        if (p && is_executable(p))
+            return p;
+        free(p);
+        *why = "KRILL_JAVA does not name an executable file (fix KRILL_JAVA or unset it)";
+        return NULL;
+    }
+    char *p = xasprintf("%s/jre/bin/java", home);
+    if (is_executable(p))
+        return p;
+    free(p);
+    if ((v = env_nonempty("JAVA_HOME"))) {
+        p = xasprintf("%s/bin/java", v);
+        if (is_executable(p))
+            return p;
+        free(p);
+    }
+    if ((p = search_path("java")))
+        return p;
+    *why = "java not found (set KRILL_JAVA or JAVA_HOME, or install a Java 17 runtime)";
+    return NULL;
+}
+
+char **daemon_argv(const char *java, const char *home, const struct options *o,
+                   const struct daemon_paths *d, const char *ttrpc, int foreground)
+{
+    char *opts = strdup(env_nonempty("KRILL_JAVA_OPTS") ? getenv("KRILL_JAVA_OPTS") : "");
+    size_t n = 0, cap = 32 + strlen(opts) / 2;
+    char **argv = xmalloc(sizeof(char *) * cap);
+    argv[n++] = (char *)java;
+    argv[n++] = "-XX:+UseSerialGC";
+    argv[n++] = "-XX:TieredStopAtLevel=1";
+    argv[n++] = "-XX:+ExitOnOutOfMemoryError";
+    argv[n++] = "-Xshare:auto";
+    for (char *s = opts, *save = NULL, *w; (w = strtok_r(s, " \t\n", &save)); s = NULL)
+        argv[n++] = w;
+    argv[n++] = xasprintf("-Djava.library.path=%s/lib/native", home);
+    argv[n++] = xasprintf("-Dkrill.home=%s", home);
+    argv[n++] = "-cp";
+    argv[n++] = xasprintf("%s/lib/*", home);
+    argv[n++] = DAEMON_CLASS;
+    argv[n++] = "-socket";
+    argv[n++] = d->socket;
+    argv[n++] = "-namespace";
+    argv[n++] = (char *)o->namespace;
+    argv[n++] = "-address";
+    argv[n++] = (char *)o->address;
+    argv[n++] = "-ttrpc-address";
+    argv[n++] = (char *)ttrpc;
+    argv[n++] = "-publish-binary";
+    argv[n++] = (char *)(o->publish_binary ? o->publish_binary : "");
+    argv[n++] = "-run-dir";
+    argv[n++] = d->run_dir;
+    if (o->debug)
+        argv[n++] = "-debug";
+    if (foreground) {
+        argv[n++] = "-foreground";
+        argv[n++] = "-idle-timeout";
+        argv[n++] = "0";
+    }
+    argv[n] = NULL;
+    return argv;
+}
+
+/* ------------------------------------------------------------------ */
+/* socket probing                                                      */
+
+int unix_connect(const char *path, int timeout_ms, int *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        *err = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    /* Unix-socket connect() blocks on a full backlog and honours SO_SNDTIMEO. */
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int r;
+    do
+        r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        *err = errno;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+enum probe probe_socket(const char *path)
+{
+    int err;
+    int fd = unix_connect(path, 2000, &err);
+    if (fd >= 0) {
+        close(fd);
+        return PROBE_ALIVE;
+    }
+    /*
+     * Only "nobody there" counts as dead.  A timeout means a listener with a
+     * full backlog, and treating that as dead would unlink a live socket.
+     */
+    if (err == ENOENT || err == ECONNREFUSED || err == ENOTSOCK || err == ENOTDIR)
+        return PROBE_DEAD;
+    return PROBE_BUSY;
+}
+
+const char *start_ns = "?";
+
+void start_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "krill: cannot start the krill daemon for namespace %s: ", start_ns);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
