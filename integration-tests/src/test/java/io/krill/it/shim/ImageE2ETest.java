@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.krill.it.harness.Containerd;
+import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.LocalRegistry;
 import io.krill.it.harness.Result;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -36,6 +38,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * What containerd itself refuses is asserted with its exact message (and written down in docs/images.md).
  */
 class ImageE2ETest {
+    @RegisterExtension
+    static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+
     private static final String NS = "krill-image";
     @TempDir static Path shared;
     static LocalRegistry registry;
@@ -68,34 +73,32 @@ class ImageE2ETest {
     @EnumSource(ContainerdVersion.class)
     void tarLayerImage_buildPushPullRun_printsHello(ContainerdVersion v, @TempDir Path tmp) {
         String ref = buildAndPush(tmp, "wasm/hello-" + v.label() + ":v1", false);
-        try (Containerd c = Containerd.start(v)) {
-            c.ok("-n", NS, "images", "pull", "--plain-http", ref);
-            assertEquals(HELLO, runOk(c, NS, ref, id("img")).stdout());
-            // The image says wasip1/wasm; asking for that platform explicitly works as well.
-            assertEquals(HELLO, runOk(c, NS, "--platform", "wasip1/wasm", ref, id("img")).stdout());
-            c.assertNoLeaks();
-        }
+        Containerd c = containerds.get(v);
+        c.ok("-n", NS, "images", "pull", "--plain-http", ref);
+        assertEquals(HELLO, runOk(c, NS, ref, id("img")).stdout());
+        // The image says wasip1/wasm; asking for that platform explicitly works as well.
+        assertEquals(HELLO, runOk(c, NS, "--platform", "wasip1/wasm", ref, id("img")).stdout());
+        c.assertNoLeaks();
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(ContainerdVersion.class)
     void cncfArtifact_containerdRefusesOrCtrRefuses_exactErrors(ContainerdVersion v, @TempDir Path tmp) {
         String ref = buildAndPush(tmp, "wasm/art-" + v.label() + ":v1", true);
-        try (Containerd c = Containerd.start(v)) {
-            Result pull = c.ctr("-n", NS, "images", "pull", "--plain-http", ref);
-            if (v == ContainerdVersion.V1_6) {
-                // containerd before 1.6.25 cannot unpack an image whose layers are not tars (containerd PR 9142).
-                assertFalse(pull.ok(), pull.toString());
-                assertTrue(pull.stderr().contains("ctr: mismatched image rootfs and manifest layers"), pull.toString());
-            } else {
-                assertTrue(pull.ok(), pull.toString());
-                Result run = run(c, NS, ref, id("art"));
-                assertFalse(run.ok(), run.toString());
-                assertTrue(run.stderr().contains(
-                        "ctr: unknown image config media type application/vnd.wasm.config.v0+json"), run.toString());
-            }
-            c.assertNoLeaks();
+        Containerd c = containerds.get(v);
+        Result pull = c.ctr("-n", NS, "images", "pull", "--plain-http", ref);
+        if (v == ContainerdVersion.V1_6) {
+            // containerd before 1.6.25 cannot unpack an image whose layers are not tars (containerd PR 9142).
+            assertFalse(pull.ok(), pull.toString());
+            assertTrue(pull.stderr().contains("ctr: mismatched image rootfs and manifest layers"), pull.toString());
+        } else {
+            assertTrue(pull.ok(), pull.toString());
+            Result run = run(c, NS, ref, id("art"));
+            assertFalse(run.ok(), run.toString());
+            assertTrue(run.stderr().contains(
+                    "ctr: unknown image config media type application/vnd.wasm.config.v0+json"), run.toString());
         }
+        c.assertNoLeaks();
     }
 
     /** Pushes an OCI layout directory; returns the reference. */
@@ -122,51 +125,50 @@ class ImageE2ETest {
         byte[] component = {0, 'a', 's', 'm', 0x0d, 0, 1, 0};
         String componentImage = push(WasmLayerImages.runwasi(tmp.resolve("cmp"), repo + "component:v1",
                 MediaTypes.WASM_COMPONENT_LAYER_V0, component, "app.wasm"), repo + "component:v1");
-        try (Containerd c = Containerd.start(v)) {
-            for (String ref : List.of(runwasi, contentLayer, wasmToOci, notWasm, componentImage)) {
-                c.ok("-n", NS, "images", "pull", "--plain-http", ref);
-            }
-            // runwasi's convention: process.args is the guest's argv. ctr's own arguments replace all of it
-            // (the image's entrypoint included), so the first is argv[0].
-            assertEquals("arg[0]=prog\narg[1]=one\narg[2]=two words\n",
-                    argLines(runOk(c, NS, runwasi, id("rw"), "prog", "one", "two words").stdout()));
-            assertEquals("arg[0]=args.wasm\n", argLines(runOk(c, NS, runwasi, id("rw")).stdout()));
-            String digest = Digest.sha256(args).toString();
-            String log = daemonLogs(c);
-            assertEquals(1, count(log, "read " + digest + " (" + args.length + " bytes) from containerd"), log);
-            assertTrue(log.contains("layer cache hit for " + digest), log);
-
-            assertEquals(HELLO, runOk(c, NS, contentLayer, id("cl")).stdout());
-
-            // wasm-to-oci's own config type stops ctr before any container exists, like the CNCF artifact's.
-            Result w2o = run(c, NS, wasmToOci, id("w2o"));
-            assertFalse(w2o.ok(), w2o.toString());
-            assertTrue(w2o.stderr().contains("ctr: unknown image config media type application/vnd.wasm.config.v1+json"),
-                    w2o.toString());
-
-            String bad = id("sh");
-            Result sh = run(c, NS, notWasm, bad);
-            assertFalse(sh.ok(), sh.toString());
-            assertTrue(sh.stderr().contains("container " + bad + ": the wasm layer " + Digest.sha256(script)
-                    + " of image " + notWasm + " is not a WebAssembly module"), sh.toString());
-
-            String cmp = id("cmp");
-            Result comp = run(c, NS, componentImage, cmp);
-            assertFalse(comp.ok(), comp.toString());
-            assertTrue(comp.stderr().contains("container " + cmp + ": the wasm layer"), comp.toString());
-            assertTrue(comp.stderr().contains("components are not supported"), comp.toString());
-
-            // ctr run --config makes a container without an image, so there is no layer to read.
-            String cfg = id("cfg");
-            Path spec = tmp.resolve("spec.json");
-            Files.writeString(spec, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"hello.wasm\"],\"cwd\":\"/\","
-                    + "\"env\":[\"PATH=/bin\"]},\"root\":{\"path\":\"rootfs\"},\"linux\":{}}");
-            Result config = run(c, NS, "--config", spec.toString(), cfg);
-            assertFalse(config.ok(), config.toString());
-            assertTrue(config.stderr().contains("container " + cfg + ": module /hello.wasm not found in the container's"
-                    + " root filesystem"), config.toString());
-            c.assertNoLeaks();
+        Containerd c = containerds.get(v);
+        for (String ref : List.of(runwasi, contentLayer, wasmToOci, notWasm, componentImage)) {
+            c.ok("-n", NS, "images", "pull", "--plain-http", ref);
         }
+        // runwasi's convention: process.args is the guest's argv. ctr's own arguments replace all of it
+        // (the image's entrypoint included), so the first is argv[0].
+        assertEquals("arg[0]=prog\narg[1]=one\narg[2]=two words\n",
+                argLines(runOk(c, NS, runwasi, id("rw"), "prog", "one", "two words").stdout()));
+        assertEquals("arg[0]=args.wasm\n", argLines(runOk(c, NS, runwasi, id("rw")).stdout()));
+        String digest = Digest.sha256(args).toString();
+        String log = daemonLogs(c);
+        assertEquals(1, count(log, "read " + digest + " (" + args.length + " bytes) from containerd"), log);
+        assertTrue(log.contains("layer cache hit for " + digest), log);
+
+        assertEquals(HELLO, runOk(c, NS, contentLayer, id("cl")).stdout());
+
+        // wasm-to-oci's own config type stops ctr before any container exists, like the CNCF artifact's.
+        Result w2o = run(c, NS, wasmToOci, id("w2o"));
+        assertFalse(w2o.ok(), w2o.toString());
+        assertTrue(w2o.stderr().contains("ctr: unknown image config media type application/vnd.wasm.config.v1+json"),
+                w2o.toString());
+
+        String bad = id("sh");
+        Result sh = run(c, NS, notWasm, bad);
+        assertFalse(sh.ok(), sh.toString());
+        assertTrue(sh.stderr().contains("container " + bad + ": the wasm layer " + Digest.sha256(script)
+                + " of image " + notWasm + " is not a WebAssembly module"), sh.toString());
+
+        String cmp = id("cmp");
+        Result comp = run(c, NS, componentImage, cmp);
+        assertFalse(comp.ok(), comp.toString());
+        assertTrue(comp.stderr().contains("container " + cmp + ": the wasm layer"), comp.toString());
+        assertTrue(comp.stderr().contains("components are not supported"), comp.toString());
+
+        // ctr run --config makes a container without an image, so there is no layer to read.
+        String cfg = id("cfg");
+        Path spec = tmp.resolve("spec.json");
+        Files.writeString(spec, "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"hello.wasm\"],\"cwd\":\"/\","
+                + "\"env\":[\"PATH=/bin\"]},\"root\":{\"path\":\"rootfs\"},\"linux\":{}}");
+        Result config = run(c, NS, "--config", spec.toString(), cfg);
+        assertFalse(config.ok(), config.toString());
+        assertTrue(config.stderr().contains("container " + cfg + ": module /hello.wasm not found in the container's"
+                + " root filesystem"), config.toString());
+        c.assertNoLeaks();
     }
 
     private static String argLines(String stdout) {
