@@ -13,14 +13,14 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * One private {@link Containerd} per version for all the test methods of a class, started when a test first asks
- * for that version and closed (with all of {@link Containerd#close()}'s checks) after the class. Tests keep apart
- * by unique container ids ({@link KrillTasks#id}) and end with {@link Containerd#assertNoLeaks()}, so each leaves
- * the instance as it found it; a test that fails takes the instances it used with it, and the next test gets
- * fresh ones.
+ * One private {@link Containerd} (or {@link CriContainerd}) per version for all the test methods of a class, started
+ * when a test first asks for that version and closed (with all of its {@code close()} checks) after the class.
+ * Tests keep apart by unique container ids ({@link KrillTasks#id}) and end with the instance's
+ * {@code assertNoLeaks()}, so each leaves it as it found it; a test that fails takes the instances it used with it,
+ * and the next test gets fresh ones.
  *
  * <pre>
- * &#64;RegisterExtension static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+ * &#64;RegisterExtension static final ContainerdPerClass&lt;Containerd&gt; containerds = ContainerdPerClass.withKrill();
  *
  * &#64;ParameterizedTest &#64;EnumSource(ContainerdVersion.class)
  * void hello(ContainerdVersion v) {
@@ -30,22 +30,27 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * </pre>
  */
-public final class ContainerdPerClass implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
-    private final Function<ContainerdVersion, Containerd> starter;
-    private final Map<ContainerdVersion, Containerd> running = new EnumMap<>(ContainerdVersion.class);
+public final class ContainerdPerClass<T extends AutoCloseable> implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
+    private final Function<ContainerdVersion, T> starter;
+    private final Map<ContainerdVersion, T> running = new EnumMap<>(ContainerdVersion.class);
     private final Set<ContainerdVersion> usedByThisTest = EnumSet.noneOf(ContainerdVersion.class);
 
-    private ContainerdPerClass(Function<ContainerdVersion, Containerd> starter) {
+    private ContainerdPerClass(Function<ContainerdVersion, T> starter) {
         this.starter = starter;
     }
 
     /** Instances that run krill tasks ({@link Containerd#start}). */
-    public static ContainerdPerClass withKrill() {
-        return new ContainerdPerClass(Containerd::start);
+    public static ContainerdPerClass<Containerd> withKrill() {
+        return new ContainerdPerClass<>(Containerd::start);
+    }
+
+    /** Instances with containerd's CRI plugin, a CNI network and a registry ({@link CriContainerd#start}). */
+    public static ContainerdPerClass<CriContainerd> withCri() {
+        return new ContainerdPerClass<>(CriContainerd::start);
     }
 
     /** The running instance of {@code version}, started on first use. */
-    public synchronized Containerd get(ContainerdVersion version) {
+    public synchronized T get(ContainerdVersion version) {
         usedByThisTest.add(version);
         return running.computeIfAbsent(version, starter);
     }
@@ -73,7 +78,7 @@ public final class ContainerdPerClass implements BeforeEachCallback, AfterEachCa
     private void closeAll(List<ContainerdVersion> versions) {
         List<Throwable> failures = new ArrayList<>();
         for (ContainerdVersion v : versions) {
-            Containerd c = running.remove(v);
+            T c = running.remove(v);
             if (c == null) {
                 continue;
             }
@@ -81,6 +86,8 @@ public final class ContainerdPerClass implements BeforeEachCallback, AfterEachCa
                 c.close();
             } catch (RuntimeException | Error e) {
                 failures.add(e);
+            } catch (Exception e) {
+                failures.add(new IllegalStateException("closing " + v + " failed", e));
             }
         }
         if (!failures.isEmpty()) {

@@ -31,6 +31,8 @@ public final class CriContainerd implements AutoCloseable {
     public enum Image {
         PROGS("krill/progs:1"),
         HELLO("krill/hello:1"),
+        /** HELLO under a name of its own, for the test that sees it absent before it pulls it. */
+        HELLO_POD("krill/hello-pod:1"),
         /** An entrypoint that names a module the image does not have. */
         MISSING("krill/missing:1");
 
@@ -144,7 +146,7 @@ public final class CriContainerd implements AutoCloseable {
             return TARBALLS.computeIfAbsent(image, i -> {
                 OciImage img = switch (i) {
                     case PROGS -> progsImage();
-                    case HELLO -> OciImage.named(i.name)
+                    case HELLO, HELLO_POD -> OciImage.named(i.name)
                             .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
                             .entrypoint("/hello.wasm");
                     case MISSING -> OciImage.named(i.name)

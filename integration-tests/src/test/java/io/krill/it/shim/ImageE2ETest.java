@@ -39,7 +39,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class ImageE2ETest {
     @RegisterExtension
-    static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+    static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
     private static final String NS = "krill-image";
     @TempDir static Path shared;

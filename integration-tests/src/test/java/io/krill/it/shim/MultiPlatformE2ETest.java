@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class MultiPlatformE2ETest {
     @RegisterExtension
-    static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+    static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
     private static final String NS = "krill-index";
     private static final List<String> WASM = List.of("--platform", "wasip1/wasm");

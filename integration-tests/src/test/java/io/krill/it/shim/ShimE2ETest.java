@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class ShimE2ETest {
     @RegisterExtension
-    static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+    static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
     private static final String NS = "krill-e2e";
 

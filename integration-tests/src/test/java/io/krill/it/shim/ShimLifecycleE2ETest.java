@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ShimLifecycleE2ETest {
     @RegisterExtension
-    static final ContainerdPerClass containerds = ContainerdPerClass.withKrill();
+    static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
     private static final String NS = "krill-life";
 
