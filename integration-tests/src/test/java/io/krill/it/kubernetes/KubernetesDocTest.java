@@ -1,0 +1,27 @@
+package io.krill.it.kubernetes;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.krill.it.harness.ContainerdVersion;
+import io.krill.it.harness.CriConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** docs/kubernetes.md shows operators exactly the containerd config the CRI tests run with. */
+class KubernetesDocTest {
+    private static String doc() throws Exception {
+        String dist = System.getProperty("krill.dist");
+        assertTrue(dist != null && !dist.isBlank(), "krill.dist is not set: run the tests through Maven");
+        return Files.readString(Path.of(dist).getParent().resolve("docs/kubernetes.md"));
+    }
+
+    @Test
+    void runtimeHandlerSnippets_areTheOnesTheTestsUse() throws Exception {
+        String doc = doc();
+        for (ContainerdVersion v : ContainerdVersion.values()) {
+            String snippet = "```toml\n" + CriConfig.runtimeHandler(v) + "```";
+            assertTrue(doc.contains(snippet), "docs/kubernetes.md lacks the config for " + v + ":\n" + snippet);
+        }
+    }
+}
