@@ -4,7 +4,7 @@ MVN ?= mvn -B -q
 MVN_TEST ?= mvn -B --no-transfer-progress
 DIST := $(CURDIR)/dist
 
-.PHONY: dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
+.PHONY: format format-check dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
 
 build:
 	# copy-dependencies never removes a jar, so a dependency dropped from a pom would linger in dist/lib
@@ -31,6 +31,15 @@ dist: build
 dist-package:
 	sh scripts/dist.sh
 
+# One style: google-java-format for Java (spotless), clang-format for the launcher (native/.clang-format).
+format:
+	$(MVN) spotless:apply
+	$(MAKE) -s -C native format
+
+format-check:
+	$(MVN) spotless:check
+	$(MAKE) -s -C native format-check
+
 deps:
 	bash scripts/install-deps.sh
 
@@ -42,12 +51,13 @@ unit-test:
 	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,daemon-support,shim,cli,cri
 
 native-test:
-	$(MAKE) -s -C native format-check test OUT=$(DIST)/bin
+	$(MAKE) -s -C native test OUT=$(DIST)/bin
 
 e2e-test: testprogs
 	$(MVN_TEST) test -pl integration-tests -DskipITs=false
 
 test: deps
+	$(MAKE) format-check
 	$(MAKE) build
 	$(MAKE) unit-test
 	$(MAKE) native-test

@@ -27,28 +27,42 @@ final class AtomicFile {
     }
     byte[] bytes = Files.readAllBytes(file);
     try {
-      return Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+      return Optional.of(
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString());
     } catch (CharacterCodingException e) {
       throw new Console.Refusal(file + " is not UTF-8 text, leaving it untouched");
     }
   }
 
-  /** Replaces {@code file} (following a symlink to the real file) with {@code text}, keeping its mode. */
+  /**
+   * Replaces {@code file} (following a symlink to the real file) with {@code text}, keeping its
+   * mode.
+   */
   static void write(Path file, String text) throws IOException {
     Path target = Files.exists(file) ? file.toRealPath() : file;
     Files.createDirectories(target.getParent());
-    Path tmp = target.resolveSibling("." + target.getFileName() + ".krill-tmp-" + ProcessHandle.current().pid());
+    Path tmp =
+        target.resolveSibling(
+            "." + target.getFileName() + ".krill-tmp-" + ProcessHandle.current().pid());
     try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
         while (b.hasRemaining()) {
           ch.write(b);
         }
         ch.force(true);
       }
-      Files.setPosixFilePermissions(tmp, Files.exists(target) ? Files.getPosixFilePermissions(target)
-          : PosixFilePermissions.fromString("rw-r--r--"));
+      Files.setPosixFilePermissions(
+          tmp,
+          Files.exists(target)
+              ? Files.getPosixFilePermissions(target)
+              : PosixFilePermissions.fromString("rw-r--r--"));
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(tmp);

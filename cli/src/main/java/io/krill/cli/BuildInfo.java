@@ -16,7 +16,9 @@ record BuildInfo(String version, String wasmtimeJava, String built) {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new BuildInfo(p.getProperty("version", "unknown"), p.getProperty("wasmtime-java", "unknown"),
+    return new BuildInfo(
+        p.getProperty("version", "unknown"),
+        p.getProperty("wasmtime-java", "unknown"),
         p.getProperty("built", "unknown"));
   }
 }

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 /** The node's containerd executable and its {@code --version}. */
 record ContainerdBinary(Path path, String version) {
   /** {@code --containerd}, else the first containerd under root's usual bin dirs, else on PATH. */
-  static Optional<ContainerdBinary> find(Optional<String> explicit, Node node, Map<String, String> env) {
+  static Optional<ContainerdBinary> find(
+      Optional<String> explicit, Node node, Map<String, String> env) {
     if (explicit.isPresent()) {
       return Optional.of(probe(Path.of(explicit.get())));
     }
@@ -33,7 +34,8 @@ record ContainerdBinary(Path path, String version) {
   /** "containerd github.com/containerd/containerd/v2 2.1.9~ds1 ..." → 2.1.9~ds1 */
   static ContainerdBinary probe(Path path) {
     try {
-      Process p = new ProcessBuilder(path.toString(), "--version").redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder(path.toString(), "--version").redirectErrorStream(true).start();
       p.getOutputStream().close();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {

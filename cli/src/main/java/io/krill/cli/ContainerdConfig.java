@@ -10,14 +10,15 @@ import java.util.Optional;
  * marked block, so every other byte, comment and quoting style stays as the operator wrote it, and
  * checks every result with a real TOML parser before anything is written.
  *
- * <p>Config {@code version = 2} (containerd 1.x) keeps CRI runtimes under
- * {@code plugins."io.containerd.grpc.v1.cri".containerd.runtimes}; {@code version = 3} (2.x) under
- * {@code plugins."io.containerd.cri.v1.runtime".containerd.runtimes}. containerd 2.x also reads a
- * version 2 file (migrating it in memory), so the file's own version decides the table.
+ * <p>Config {@code version = 2} (containerd 1.x) keeps CRI runtimes under {@code
+ * plugins."io.containerd.grpc.v1.cri".containerd.runtimes}; {@code version = 3} (2.x) under {@code
+ * plugins."io.containerd.cri.v1.runtime".containerd.runtimes}. containerd 2.x also reads a version
+ * 2 file (migrating it in memory), so the file's own version decides the table.
  */
 record ContainerdConfig(String text) {
   static final String RUNTIME_TYPE = "io.containerd.krill.v1";
-  static final String BEGIN = "# >>> krill runtime: added by `krill install`, removed by `krill uninstall` >>>";
+  static final String BEGIN =
+      "# >>> krill runtime: added by `krill install`, removed by `krill uninstall` >>>";
   static final String END = "# <<< krill runtime <<<";
   private static final TomlMapper TOML = new TomlMapper();
 
@@ -26,8 +27,9 @@ record ContainerdConfig(String text) {
     try {
       return TOML.readTree(text);
     } catch (IOException e) {
-      throw new Console.Refusal("containerd config is not valid TOML, leaving it untouched: "
-          + e.getMessage().lines().findFirst().orElse(""));
+      throw new Console.Refusal(
+          "containerd config is not valid TOML, leaving it untouched: "
+              + e.getMessage().lines().findFirst().orElse(""));
     }
   }
 
@@ -41,8 +43,11 @@ record ContainerdConfig(String text) {
     return switch (version) {
       case 2 -> "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes";
       case 3 -> "plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes";
-      default -> throw new Console.Refusal("containerd config version " + version
-          + " is not supported; run `containerd config migrate` and retry");
+      default ->
+          throw new Console.Refusal(
+              "containerd config version "
+                  + version
+                  + " is not supported; run `containerd config migrate` and retry");
     };
   }
 
@@ -68,7 +73,8 @@ record ContainerdConfig(String text) {
     }
     int end = text.indexOf(END + "\n", begin);
     if (end < 0) {
-      throw new Console.Refusal("krill's block in containerd config has no end marker; fix the file by hand");
+      throw new Console.Refusal(
+          "krill's block in containerd config has no end marker; fix the file by hand");
     }
     int from = begin;
     if (from >= 2 && text.startsWith("\n\n", from - 2)) {

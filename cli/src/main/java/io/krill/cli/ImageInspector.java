@@ -15,7 +15,10 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 
-/** {@code krill image inspect}: the manifest, the config and the wasm shape, from a registry or from disk. */
+/**
+ * {@code krill image inspect}: the manifest, the config and the wasm shape, from a registry or from
+ * disk.
+ */
 final class ImageInspector {
   private final PrintStream out;
 
@@ -45,8 +48,13 @@ final class ImageInspector {
     RegistryClient client = clients.of(ImageReference.parse(target));
     RegistryClient.FetchedManifest top = client.getManifest(client.reference().manifestReference());
     Descriptor d = Descriptor.of(top.mediaType(), top.digest(), top.bytes().length);
-    return show(d, x -> x.digest().equals(top.digest()) ? top.bytes()
-        : client.getManifest(x.digest().toString()).bytes(), client);
+    return show(
+        d,
+        x ->
+            x.digest().equals(top.digest())
+                ? top.bytes()
+                : client.getManifest(x.digest().toString()).bytes(),
+        client);
   }
 
   private int show(Descriptor d, Source source) throws IOException {
@@ -63,8 +71,13 @@ final class ImageInspector {
     Manifest m = Manifest.parse(doc);
     out.println("manifest " + d.digest() + ":\n" + Json.pretty(Json.parse(doc, "manifest")));
     byte[] config = client == null ? source.read(m.config()) : readBlob(client, m.config());
-    out.println("config " + m.config().digest() + " (" + m.config().mediaType() + "):\n"
-        + Json.pretty(Json.parse(config, "config")));
+    out.println(
+        "config "
+            + m.config().digest()
+            + " ("
+            + m.config().mediaType()
+            + "):\n"
+            + Json.pretty(Json.parse(config, "config")));
     ImageConfig.parse(config);
     WasmShape shape = WasmShape.detect(m);
     out.println("wasm shape: " + shape.name() + ": " + shape.description());
@@ -73,7 +86,8 @@ final class ImageInspector {
 
   private static byte[] readBlob(RegistryClient client, Descriptor d) throws IOException {
     if (d.size() > ImageConfig.MAX_BYTES) {
-      throw new IOException("config " + d.digest() + " is " + d.size() + " bytes, more than the limit");
+      throw new IOException(
+          "config " + d.digest() + " is " + d.size() + " bytes, more than the limit");
     }
     try (InputStream in = client.getBlob(d)) {
       return in.readAllBytes();

@@ -16,25 +16,36 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code krill install}: install tree, shim on containerd's PATH, krill's runtime in containerd's
- * config, a default {@code /etc/krill/config.toml}, the systemd unit (never enabled). Every step is idempotent; the config is the
- * last thing written, so containerd never sees a runtime whose shim is not there yet.
+ * config, a default {@code /etc/krill/config.toml}, the systemd unit (never enabled). Every step is
+ * idempotent; the config is the last thing written, so containerd never sees a runtime whose shim
+ * is not there yet.
  */
-@Command(name = "install", sortOptions = false, usageHelpAutoWidth = true,
+@Command(
+    name = "install",
+    sortOptions = false,
+    usageHelpAutoWidth = true,
     description = "put krill on this node and add its runtime to containerd's config")
 final class InstallCommand implements Callable<Integer> {
   private final Console console;
 
   @Mixin Options.NodeOptions where;
 
-  @Option(names = "--containerd", paramLabel = "BIN",
+  @Option(
+      names = "--containerd",
+      paramLabel = "BIN",
       description = "the containerd binary to ask for its config version (default: on PATH)")
   String containerd;
 
-  @Option(names = "--handler", paramLabel = "NAME", defaultValue = "krill",
+  @Option(
+      names = "--handler",
+      paramLabel = "NAME",
+      defaultValue = "krill",
       description = "the runtime handler name in containerd's config (default: krill)")
   String handler;
 
-  @Option(names = "--dry-run", description = "print what would be done and the config diff; change nothing")
+  @Option(
+      names = "--dry-run",
+      description = "print what would be done and the config diff; change nothing")
   boolean dryRun;
 
   @Mixin Options.Help help;
@@ -50,7 +61,8 @@ final class InstallCommand implements Callable<Integer> {
     }
   }
 
-  static ConfigPlan plan(Node node, String handler, Optional<String> containerdBin, Console console) throws IOException {
+  static ConfigPlan plan(Node node, String handler, Optional<String> containerdBin, Console console)
+      throws IOException {
     Optional<String> before = AtomicFile.read(node.containerdConfig());
     ContainerdConfig current = new ContainerdConfig(before.orElse(""));
     current.parse();
@@ -61,30 +73,54 @@ final class InstallCommand implements Callable<Integer> {
     if (baseDoc.has("version")) {
       version = baseDoc.get("version").asInt();
     } else if (baseDoc.isEmpty()) {
-      ContainerdBinary bin = ContainerdBinary.find(containerdBin, node, console.env()).orElseThrow(() ->
-          new Console.Refusal("no containerd config and no containerd binary to ask for its version; pass --containerd"));
+      ContainerdBinary bin =
+          ContainerdBinary.find(containerdBin, node, console.env())
+              .orElseThrow(
+                  () ->
+                      new Console.Refusal(
+                          "no containerd config and no containerd binary to ask for its version; pass --containerd"));
       version = bin.configVersion();
       declare = true;
-      console.out().println("containerd " + bin.version() + " (" + bin.path() + "): config version " + version);
+      console
+          .out()
+          .println(
+              "containerd " + bin.version() + " (" + bin.path() + "): config version " + version);
     } else {
-      throw new Console.Refusal(node.containerdConfig() + " has settings but no `version` key (a version 1 config);"
-          + " convert it with `containerd config migrate` first");
+      throw new Console.Refusal(
+          node.containerdConfig()
+              + " has settings but no `version` key (a version 1 config);"
+              + " convert it with `containerd config migrate` first");
     }
     String table = ContainerdConfig.runtimesTable(version) + "." + handler;
     if (ContainerdConfig.runtime(baseDoc, version, handler).isPresent()) {
-      console.out().println("runtime " + handler + " is already configured outside krill's block; config left as is");
+      console
+          .out()
+          .println(
+              "runtime "
+                  + handler
+                  + " is already configured outside krill's block; config left as is");
       return new ConfigPlan(before, current.text(), version, table);
     }
     ContainerdConfig after = current.withBlock(handler, version, declare);
-    JsonNode runtime = ContainerdConfig.runtime(after.parse(), version, handler)
-        .orElseThrow(() -> new Console.Refusal("internal error: edited config has no " + table));
+    JsonNode runtime =
+        ContainerdConfig.runtime(after.parse(), version, handler)
+            .orElseThrow(
+                () -> new Console.Refusal("internal error: edited config has no " + table));
     if (!ContainerdConfig.RUNTIME_TYPE.equals(runtime.path("runtime_type").asText())) {
-      throw new Console.Refusal("edited config does not give " + table + " runtime_type " + ContainerdConfig.RUNTIME_TYPE);
+      throw new Console.Refusal(
+          "edited config does not give "
+              + table
+              + " runtime_type "
+              + ContainerdConfig.RUNTIME_TYPE);
     }
     for (JsonNode d : baseDoc.path("disabled_plugins")) {
       if (d.asText().contains(".cri") || d.asText().equals("cri")) {
-        console.err().println("warning: containerd config disables " + d.asText()
-            + "; Kubernetes pods cannot use krill until it is enabled (ctr run --runtime still works)");
+        console
+            .err()
+            .println(
+                "warning: containerd config disables "
+                    + d.asText()
+                    + "; Kubernetes pods cannot use krill until it is enabled (ctr run --runtime still works)");
       }
     }
     return new ConfigPlan(before, after.text(), version, table);
@@ -103,16 +139,31 @@ final class InstallCommand implements Callable<Integer> {
       if (copyTree) {
         steps.add("copy " + console.home() + " to " + node.installTree());
       }
-      steps.add("link " + node.shimLink() + " and " + node.cliLink() + " into " + node.installTree() + "/bin");
+      steps.add(
+          "link "
+              + node.shimLink()
+              + " and "
+              + node.cliLink()
+              + " into "
+              + node.installTree()
+              + "/bin");
       if (!Files.exists(node.krillConfig())) {
         steps.add("write default " + node.krillConfig());
       }
       steps.add("write " + node.systemdUnit() + " (not enabled)");
       steps.forEach(s -> console.out().println("would " + s));
-      String diff = UnifiedDiff.of(node.containerdConfig().toString(), plan.before().orElse(""),
-          node.containerdConfig().toString(), plan.after());
-      console.out().print(plan.changes() ? diff.isEmpty() ? "would create an empty config\n" : diff
-          : "containerd config already has runtime " + handler + "\n");
+      String diff =
+          UnifiedDiff.of(
+              node.containerdConfig().toString(),
+              plan.before().orElse(""),
+              node.containerdConfig().toString(),
+              plan.after());
+      console
+          .out()
+          .print(
+              plan.changes()
+                  ? diff.isEmpty() ? "would create an empty config\n" : diff
+                  : "containerd config already has runtime " + handler + "\n");
       return 0;
     }
     if (copyTree) {
@@ -128,21 +179,41 @@ final class InstallCommand implements Callable<Integer> {
     }
     // Always rewritten: the unit's ExecStart must match the release just installed.
     AtomicFile.write(node.systemdUnit(), resource("systemd/" + Node.UNIT));
-    console.out().println("wrote " + node.systemdUnit() + " (not enabled; to keep a daemon warm for the pods of"
-        + " this node: systemctl daemon-reload && systemctl enable --now krill@k8s.io)");
+    console
+        .out()
+        .println(
+            "wrote "
+                + node.systemdUnit()
+                + " (not enabled; to keep a daemon warm for the pods of"
+                + " this node: systemctl daemon-reload && systemctl enable --now krill@k8s.io)");
     if (plan.changes()) {
       if (plan.before().isPresent()) {
         AtomicFile.write(node.backup(), plan.before().get());
       }
       AtomicFile.write(node.containerdConfig(), plan.after());
-      console.out().println("added [" + plan.table() + "] to " + node.containerdConfig()
-          + (plan.before().isPresent() ? " (previous file: " + node.backup() + ")" : ""));
+      console
+          .out()
+          .println(
+              "added ["
+                  + plan.table()
+                  + "] to "
+                  + node.containerdConfig()
+                  + (plan.before().isPresent() ? " (previous file: " + node.backup() + ")" : ""));
       console.out().println("restart containerd to load it, e.g. systemctl restart containerd");
     } else {
-      console.out().println("containerd config already has runtime " + handler + " (" + node.containerdConfig() + ")");
+      console
+          .out()
+          .println(
+              "containerd config already has runtime "
+                  + handler
+                  + " ("
+                  + node.containerdConfig()
+                  + ")");
     }
     console.out().println("\nFor Kubernetes, apply this RuntimeClass once per cluster:\n");
-    console.out().print(resource("runtimeclass.yaml").replace("handler: krill", "handler: " + handler));
+    console
+        .out()
+        .print(resource("runtimeclass.yaml").replace("handler: krill", "handler: " + handler));
     return 0;
   }
 

@@ -28,20 +28,30 @@ final class InstallTree {
     delete(tmp);
     delete(old);
     Files.createDirectories(to.getParent());
-    Files.walkFileTree(from, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        Files.copy(dir, tmp.resolve(from.relativize(dir).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        from,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs)
+              throws IOException {
+            Files.copy(
+                dir,
+                tmp.resolve(from.relativize(dir).toString()),
+                StandardCopyOption.COPY_ATTRIBUTES);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.copy(file, tmp.resolve(from.relativize(file).toString()), StandardCopyOption.COPY_ATTRIBUTES,
-            LinkOption.NOFOLLOW_LINKS);
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.copy(
+                file,
+                tmp.resolve(from.relativize(file).toString()),
+                StandardCopyOption.COPY_ATTRIBUTES,
+                LinkOption.NOFOLLOW_LINKS);
+            return FileVisitResult.CONTINUE;
+          }
+        });
     if (Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
       Files.move(to, old);
     }
@@ -49,7 +59,9 @@ final class InstallTree {
     delete(old);
   }
 
-  /** A relative symlink, so a link made under {@code --root /host} also resolves on the host itself. */
+  /**
+   * A relative symlink, so a link made under {@code --root /host} also resolves on the host itself.
+   */
   static void link(Path link, Path target) throws IOException {
     Files.createDirectories(link.getParent());
     Path relative = link.getParent().relativize(target);

@@ -7,7 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
-/** An image on disk: a layout directory, or a layout tarball unpacked (safely) into a temp dir for the duration. */
+/**
+ * An image on disk: a layout directory, or a layout tarball unpacked (safely) into a temp dir for
+ * the duration.
+ */
 final class LocalImage implements AutoCloseable {
   private final OciLayout layout;
   private final Path temp;

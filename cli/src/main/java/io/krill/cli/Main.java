@@ -17,9 +17,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * {@code krill COMMAND [options]}: the composition root of the command-line tool, one picocli command
- * tree. Every subcommand (the two daemons' included) is a command here, so {@code krill help} lists
- * them all and {@code --help} works everywhere. Exit codes: 0 done, 1 refused or failed, 2 usage error.
+ * {@code krill COMMAND [options]}: the composition root of the command-line tool, one picocli
+ * command tree. Every subcommand (the two daemons' included) is a command here, so {@code krill
+ * help} lists them all and {@code --help} works everywhere. Exit codes: 0 done, 1 refused or
+ * failed, 2 usage error.
  */
 public final class Main {
   private final Supplier<InputStream> stdin;
@@ -34,17 +35,26 @@ public final class Main {
 
   public static void main(String[] args) {
     String home = System.getProperty("krill.home", ".");
-    Console console = new Console(System.out, System.err, System.getenv(), Path.of(home).toAbsolutePath().normalize());
+    Console console =
+        new Console(
+            System.out, System.err, System.getenv(), Path.of(home).toAbsolutePath().normalize());
     System.exit(standard().run(List.of(args), console));
   }
 
-  @Command(name = "krill", synopsisSubcommandLabel = "COMMAND", usageHelpAutoWidth = true,
-      description = "A WebAssembly runtime for containerd and Kubernetes.", commandListHeading = "%nCommands:%n",
+  @Command(
+      name = "krill",
+      synopsisSubcommandLabel = "COMMAND",
+      usageHelpAutoWidth = true,
+      description = "A WebAssembly runtime for containerd and Kubernetes.",
+      commandListHeading = "%nCommands:%n",
       footer = {"", "krill COMMAND --help (or krill help COMMAND) shows a command's options."})
   static final class Root implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "show this help and exit")
     boolean help;
 
     /** {@code krill} alone: the command list, and a usage error. */
@@ -57,23 +67,27 @@ public final class Main {
 
   /** The command tree for one run, printing to {@code console}. */
   CommandLine commandLine(Console console) {
-    CommandLine image = new CommandLine(new ImageCommand())
-        .addSubcommand(new ImageCommand.Build(console))
-        .addSubcommand(new ImageCommand.Push(console, stdin))
-        .addSubcommand(new ImageCommand.Pull(console, stdin))
-        .addSubcommand(new ImageCommand.Inspect(console, stdin));
-    CommandLine cl = new CommandLine(new Root())
-        .addSubcommand(new InstallCommand(console))
-        .addSubcommand(new UninstallCommand(console))
-        .addSubcommand(new VersionCommand(console))
-        .addSubcommand(new DoctorCommand(console))
-        .addSubcommand(image)
-        .addSubcommand(new DaemonCommand(console))
-        .addSubcommand(new CriMain())
-        .addSubcommand(new HelpCommand());
-    // As before picocli: an option's value is the next argument, whatever it looks like (--arg --verbose).
+    CommandLine image =
+        new CommandLine(new ImageCommand())
+            .addSubcommand(new ImageCommand.Build(console))
+            .addSubcommand(new ImageCommand.Push(console, stdin))
+            .addSubcommand(new ImageCommand.Pull(console, stdin))
+            .addSubcommand(new ImageCommand.Inspect(console, stdin));
+    CommandLine cl =
+        new CommandLine(new Root())
+            .addSubcommand(new InstallCommand(console))
+            .addSubcommand(new UninstallCommand(console))
+            .addSubcommand(new VersionCommand(console))
+            .addSubcommand(new DoctorCommand(console))
+            .addSubcommand(image)
+            .addSubcommand(new DaemonCommand(console))
+            .addSubcommand(new CriMain())
+            .addSubcommand(new HelpCommand());
+    // As before picocli: an option's value is the next argument, whatever it looks like (--arg
+    // --verbose).
     cl.setAllowOptionsAsOptionParameters(true);
-    // As before: a later --name value wins (a unit's ExecStart plus overrides), except in krill image,
+    // As before: a later --name value wins (a unit's ExecStart plus overrides), except in krill
+    // image,
     // where a repeated single option (-t, -o) is refused.
     cl.setOverwrittenOptionsAllowed(true);
     image.setOverwrittenOptionsAllowed(false);
@@ -91,7 +105,9 @@ public final class Main {
   private static int usageError(ParameterException e, String[] args) {
     CommandLine c = e.getCommandLine();
     PrintWriter err = c.getErr();
-    if (e instanceof UnmatchedArgumentException u && c.getParent() == null && !u.getUnmatched().isEmpty()
+    if (e instanceof UnmatchedArgumentException u
+        && c.getParent() == null
+        && !u.getUnmatched().isEmpty()
         && !u.getUnmatched().get(0).startsWith("-")) {
       err.println("krill: unknown command " + u.getUnmatched().get(0) + " (see krill help)");
       return 2;

@@ -13,8 +13,11 @@ record Node(Path root, Path containerdConfig) {
 
   static Node of(Path root, Path configOrNull) {
     Path r = root.toAbsolutePath().normalize();
-    return new Node(r, configOrNull != null ? configOrNull.toAbsolutePath().normalize()
-        : r.resolve("etc/containerd/config.toml"));
+    return new Node(
+        r,
+        configOrNull != null
+            ? configOrNull.toAbsolutePath().normalize()
+            : r.resolve("etc/containerd/config.toml"));
   }
 
   Path installTree() {
@@ -37,7 +40,9 @@ record Node(Path root, Path containerdConfig) {
     return root.resolve("etc/krill/config.toml");
   }
 
-  /** krill's systemd template unit; instances ({@code krill@k8s.io}) are enabled by the operator. */
+  /**
+   * krill's systemd template unit; instances ({@code krill@k8s.io}) are enabled by the operator.
+   */
   Path systemdUnit() {
     return root.resolve("etc/systemd/system").resolve(UNIT);
   }

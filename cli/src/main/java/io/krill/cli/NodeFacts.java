@@ -12,14 +12,20 @@ final class NodeFacts {
 
   static String uid() {
     try {
-      return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
-          .map(l -> l.split("\\s+")[1]).findFirst().orElse("?");
+      return Files.readAllLines(Path.of("/proc/self/status")).stream()
+          .filter(l -> l.startsWith("Uid:"))
+          .map(l -> l.split("\\s+")[1])
+          .findFirst()
+          .orElse("?");
     } catch (IOException e) {
       return "?";
     }
   }
 
-  /** containerd looks its shims up on its own PATH; /usr/local/bin is on every distribution's default. */
+  /**
+   * containerd looks its shims up on its own PATH; /usr/local/bin is on every distribution's
+   * default.
+   */
   static Optional<Path> onPath(String name, Node node, Map<String, String> env) {
     if (Files.isExecutable(node.binDir().resolve(name))) {
       return Optional.of(node.binDir().resolve(name));
@@ -48,7 +54,8 @@ final class NodeFacts {
   static String runDirState(Path dir) {
     if (!Files.exists(dir)) {
       Path parent = dir.getParent();
-      return parent != null && Files.isWritable(parent) ? "ok: " + dir + " will be created by the first shim start"
+      return parent != null && Files.isWritable(parent)
+          ? "ok: " + dir + " will be created by the first shim start"
           : dir + " is missing and " + parent + " is not writable";
     }
     if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
@@ -68,7 +75,9 @@ final class NodeFacts {
 
   static boolean isSocket(Path p) {
     try {
-      return Files.exists(p) && Files.getAttribute(p, "unix:mode") instanceof Integer m && (m & 0170000) == 0140000;
+      return Files.exists(p)
+          && Files.getAttribute(p, "unix:mode") instanceof Integer m
+          && (m & 0170000) == 0140000;
     } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
       return false;
     }

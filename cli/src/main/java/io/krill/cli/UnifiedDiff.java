@@ -38,8 +38,15 @@ final class UnifiedDiff {
       List<Edit> hunk = edits.subList(start, end);
       int oldCount = (int) hunk.stream().filter(e -> e.op != '+').count();
       int newCount = (int) hunk.stream().filter(e -> e.op != '-').count();
-      out.append("@@ -").append(startLine(hunk, true, oldCount)).append(',').append(oldCount)
-          .append(" +").append(startLine(hunk, false, newCount)).append(',').append(newCount).append(" @@\n");
+      out.append("@@ -")
+          .append(startLine(hunk, true, oldCount))
+          .append(',')
+          .append(oldCount)
+          .append(" +")
+          .append(startLine(hunk, false, newCount))
+          .append(',')
+          .append(newCount)
+          .append(" @@\n");
       hunk.forEach(e -> out.append(e.op).append(e.line).append('\n'));
       i = end;
     }
@@ -57,7 +64,10 @@ final class UnifiedDiff {
     int[][] lcs = new int[a.size() + 1][b.size() + 1];
     for (int i = a.size() - 1; i >= 0; i--) {
       for (int j = b.size() - 1; j >= 0; j--) {
-        lcs[i][j] = a.get(i).equals(b.get(j)) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+        lcs[i][j] =
+            a.get(i).equals(b.get(j))
+                ? lcs[i + 1][j + 1] + 1
+                : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
       }
     }
     List<Edit> out = new ArrayList<>();

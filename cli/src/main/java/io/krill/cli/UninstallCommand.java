@@ -11,10 +11,14 @@ import picocli.CommandLine.Mixin;
 
 /**
  * {@code krill uninstall}: removes exactly what install added to containerd's config (the marked
- * block), krill's links from PATH and its systemd unit. The install tree and {@code /etc/krill} stay, so running
- * daemons are not pulled from under containerd; delete {@code /opt/krill} after a restart.
+ * block), krill's links from PATH and its systemd unit. The install tree and {@code /etc/krill}
+ * stay, so running daemons are not pulled from under containerd; delete {@code /opt/krill} after a
+ * restart.
  */
-@Command(name = "uninstall", sortOptions = false, usageHelpAutoWidth = true,
+@Command(
+    name = "uninstall",
+    sortOptions = false,
+    usageHelpAutoWidth = true,
     description = "remove krill's runtime from containerd's config and the shim from PATH")
 final class UninstallCommand implements Callable<Integer> {
   private final Console console;
@@ -34,7 +38,8 @@ final class UninstallCommand implements Callable<Integer> {
     if (text.isPresent() && new ContainerdConfig(text.get()).hasBlock()) {
       ContainerdConfig without = new ContainerdConfig(text.get()).withoutBlock();
       if (without.text().isEmpty()) {
-        // Only krill's block was left: install created this file, so the node goes back to having none.
+        // Only krill's block was left: install created this file, so the node goes back to having
+        // none.
         Files.delete(node.containerdConfig());
         console.out().println("removed " + node.containerdConfig() + " (krill had created it)");
       } else {
@@ -59,15 +64,25 @@ final class UninstallCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** An enabled instance would be left pointing at nothing, so the unit stays until it is disabled. */
+  /**
+   * An enabled instance would be left pointing at nothing, so the unit stays until it is disabled.
+   */
   private static void removeUnit(Node node, Console console) throws IOException {
     if (!Files.exists(node.systemdUnit())) {
       return;
     }
     List<String> enabled = enabledInstances(node.systemdUnit().getParent());
     if (!enabled.isEmpty()) {
-      console.err().println("warning: left " + node.systemdUnit() + ": " + String.join(", ", enabled)
-          + " still enabled; run systemctl disable --now " + String.join(" ", enabled) + ", then krill uninstall again");
+      console
+          .err()
+          .println(
+              "warning: left "
+                  + node.systemdUnit()
+                  + ": "
+                  + String.join(", ", enabled)
+                  + " still enabled; run systemctl disable --now "
+                  + String.join(" ", enabled)
+                  + ", then krill uninstall again");
       return;
     }
     Files.delete(node.systemdUnit());
@@ -75,8 +90,13 @@ final class UninstallCommand implements Callable<Integer> {
   }
 
   private static List<String> enabledInstances(Path systemDir) throws IOException {
-    try (var wants = Files.find(systemDir, 2, (p, a) -> p.getParent().getFileName().toString().endsWith(".wants")
-        && p.getFileName().toString().matches("krill@.+\\.service"))) {
+    try (var wants =
+        Files.find(
+            systemDir,
+            2,
+            (p, a) ->
+                p.getParent().getFileName().toString().endsWith(".wants")
+                    && p.getFileName().toString().matches("krill@.+\\.service"))) {
       return wants.map(p -> p.getFileName().toString()).distinct().sorted().toList();
     }
   }

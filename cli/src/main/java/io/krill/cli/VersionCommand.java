@@ -20,12 +20,25 @@ final class VersionCommand implements Callable<Integer> {
     BuildInfo b = BuildInfo.load();
     console.out().println("krill " + b.version());
     console.out().println("  built:        " + b.built());
-    console.out().println("  java runtime: " + System.getProperty("java.vm.name") + " "
-        + System.getProperty("java.runtime.version") + " (" + System.getProperty("java.home") + ")");
+    console
+        .out()
+        .println(
+            "  java runtime: "
+                + System.getProperty("java.vm.name")
+                + " "
+                + System.getProperty("java.runtime.version")
+                + " ("
+                + System.getProperty("java.home")
+                + ")");
     console.out().println("  wasmtime:     wasmtime-java " + b.wasmtimeJava());
     console.out().println("  home:         " + console.home());
-    console.out().println("  platform:     " + System.getProperty("os.name").toLowerCase() + "/"
-        + System.getProperty("os.arch"));
+    console
+        .out()
+        .println(
+            "  platform:     "
+                + System.getProperty("os.name").toLowerCase()
+                + "/"
+                + System.getProperty("os.arch"));
     return 0;
   }
 }

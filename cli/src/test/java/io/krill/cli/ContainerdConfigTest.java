@@ -8,33 +8,44 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class ContainerdConfigTest {
-  static final String V2 = "# my comment\nversion = 2\nroot = \"/var/lib/containerd\"\n\n"
-      + "[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes]\n"
-      + "    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n      runtime_type = \"io.containerd.runc.v2\"\n"
-      + "\n[timeouts]\n  \"io.containerd.timeout.shim.cleanup\" = \"5s\"\n";
-  static final String V3 = "version = 3\nroot = '/var/lib/containerd'\n\n[plugins]\n"
-      + "  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n    runtime_type = 'io.containerd.runc.v2'\n";
+  static final String V2 =
+      "# my comment\nversion = 2\nroot = \"/var/lib/containerd\"\n\n"
+          + "[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes]\n"
+          + "    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n      runtime_type = \"io.containerd.runc.v2\"\n"
+          + "\n[timeouts]\n  \"io.containerd.timeout.shim.cleanup\" = \"5s\"\n";
+  static final String V3 =
+      "version = 3\nroot = '/var/lib/containerd'\n\n[plugins]\n"
+          + "  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n    runtime_type = 'io.containerd.runc.v2'\n";
 
   @Test
   void withBlock_version2_addsCriRuntimeAndKeepsEverythingElse() {
     ContainerdConfig after = new ContainerdConfig(V2).withBlock("krill", 2, false);
     assertTrue(after.text().startsWith(V2));
-    assertEquals("io.containerd.krill.v1", ContainerdConfig.runtime(after.parse(), 2, "krill").orElseThrow()
-        .path("runtime_type").asText());
-    assertEquals("5s", after.parse().path("timeouts").path("io.containerd.timeout.shim.cleanup").asText());
+    assertEquals(
+        "io.containerd.krill.v1",
+        ContainerdConfig.runtime(after.parse(), 2, "krill")
+            .orElseThrow()
+            .path("runtime_type")
+            .asText());
+    assertEquals(
+        "5s", after.parse().path("timeouts").path("io.containerd.timeout.shim.cleanup").asText());
   }
 
   @Test
   void withBlock_version3_usesCriRuntimePlugin() {
     ContainerdConfig after = new ContainerdConfig(V3).withBlock("krill", 3, false);
-    assertTrue(after.text().contains("[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.krill]"));
+    assertTrue(
+        after
+            .text()
+            .contains("[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.krill]"));
     assertTrue(ContainerdConfig.runtime(after.parse(), 3, "krill").isPresent());
     assertTrue(ContainerdConfig.runtime(after.parse(), 3, "runc").isPresent());
   }
 
   @Test
   void withoutBlock_afterWithBlock_originalBytes() {
-    for (String original : new String[] {V2, V3, V2 + "\n\n", "version = 2", "# only a comment", "\n"}) {
+    for (String original :
+        new String[] {V2, V3, V2 + "\n\n", "version = 2", "# only a comment", "\n"}) {
       ContainerdConfig added = new ContainerdConfig(original).withBlock("krill", 2, false);
       assertTrue(added.hasBlock());
       assertEquals(original, added.withoutBlock().text(), "round trip of " + original);
@@ -43,7 +54,8 @@ class ContainerdConfigTest {
 
   @Test
   void withBlock_twice_oneEntry() {
-    ContainerdConfig twice = new ContainerdConfig(V2).withBlock("krill", 2, false).withBlock("krill", 2, false);
+    ContainerdConfig twice =
+        new ContainerdConfig(V2).withBlock("krill", 2, false).withBlock("krill", 2, false);
     assertEquals(1, twice.text().split("runtimes.krill]", -1).length - 1);
     twice.parse();
   }
@@ -57,14 +69,17 @@ class ContainerdConfigTest {
 
   @Test
   void withoutBlock_userTextAfterBlock_kept() {
-    String edited = new ContainerdConfig(V2).withBlock("krill", 2, false).text() + "\n[grpc]\n  uid = 0\n";
+    String edited =
+        new ContainerdConfig(V2).withBlock("krill", 2, false).text() + "\n[grpc]\n  uid = 0\n";
     assertEquals(V2 + "\n[grpc]\n  uid = 0\n", new ContainerdConfig(edited).withoutBlock().text());
   }
 
   @Test
   void parse_invalidToml_refusal() {
-    assertThrows(Console.Refusal.class, () -> new ContainerdConfig("version = 2\n[plugins\n").parse());
-    assertThrows(Console.Refusal.class, () -> new ContainerdConfig("[a]\nx = 1\n[a]\nx = 2\n").parse());
+    assertThrows(
+        Console.Refusal.class, () -> new ContainerdConfig("version = 2\n[plugins\n").parse());
+    assertThrows(
+        Console.Refusal.class, () -> new ContainerdConfig("[a]\nx = 1\n[a]\nx = 2\n").parse());
   }
 
   @Test

@@ -31,20 +31,26 @@ class InstallCommandTest {
     Files.createDirectories(home.resolve("bin"));
     for (String bin : List.of(Node.SHIM, "krill")) {
       Files.writeString(home.resolve("bin").resolve(bin), "#!/bin/sh\n");
-      Files.setPosixFilePermissions(home.resolve("bin").resolve(bin), PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.setPosixFilePermissions(
+          home.resolve("bin").resolve(bin), PosixFilePermissions.fromString("rwxr-xr-x"));
     }
     config = root.resolve("etc/containerd/config.toml");
   }
 
   private int krill(String... args) {
-    Console c = new Console(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true,
-        StandardCharsets.UTF_8), Map.of("PATH", ""), home);
+    Console c =
+        new Console(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            Map.of("PATH", ""),
+            home);
     return Main.standard().run(List.of(args), c);
   }
 
   private Path fakeContainerd(String version) throws Exception {
     Path bin = tmp.resolve("containerd");
-    Files.writeString(bin, "#!/bin/sh\necho containerd github.com/containerd/containerd " + version + " abc\n");
+    Files.writeString(
+        bin, "#!/bin/sh\necho containerd github.com/containerd/containerd " + version + " abc\n");
     Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
     return bin;
   }
@@ -56,15 +62,20 @@ class InstallCommandTest {
     assertEquals(0, krill("install", "--root", root.toString()), out.toString());
     String installed = Files.readString(config);
     assertTrue(installed.contains("runtimes.krill]"), installed);
-    assertEquals(ContainerdConfigTest.V2, Files.readString(root.resolve("etc/containerd/config.toml.krill-backup")));
+    assertEquals(
+        ContainerdConfigTest.V2,
+        Files.readString(root.resolve("etc/containerd/config.toml.krill-backup")));
     assertTrue(Files.isExecutable(root.resolve("usr/local/bin").resolve(Node.SHIM)));
-    assertEquals(Path.of("../../../opt/krill/bin/" + Node.SHIM), Files.readSymbolicLink(root.resolve("usr/local/bin").resolve(Node.SHIM)));
+    assertEquals(
+        Path.of("../../../opt/krill/bin/" + Node.SHIM),
+        Files.readSymbolicLink(root.resolve("usr/local/bin").resolve(Node.SHIM)));
     assertTrue(Files.readString(root.resolve("etc/krill/config.toml")).contains("cache_dir"));
     assertTrue(out.toString().contains("kind: RuntimeClass"), out.toString());
     Path unit = root.resolve("etc/systemd/system/krill@.service");
     assertTrue(Files.readString(unit).contains("ExecStart=/opt/krill/bin/krill daemon"));
     assertTrue(out.toString().contains("systemctl enable --now krill@k8s.io"), out.toString());
-    assertFalse(Files.exists(root.resolve("etc/systemd/system/multi-user.target.wants")), "never enabled");
+    assertFalse(
+        Files.exists(root.resolve("etc/systemd/system/multi-user.target.wants")), "never enabled");
 
     assertEquals(0, krill("install", "--root", root.toString()));
     assertEquals(installed, Files.readString(config));
@@ -78,20 +89,38 @@ class InstallCommandTest {
 
   @Test
   void uninstall_enabledInstance_unitKeptWithAdvice() throws Exception {
-    assertEquals(0, krill("install", "--root", root.toString(), "--containerd", fakeContainerd("1.7.24").toString()));
-    Path wants = Files.createDirectories(root.resolve("etc/systemd/system/multi-user.target.wants"));
+    assertEquals(
+        0,
+        krill(
+            "install",
+            "--root",
+            root.toString(),
+            "--containerd",
+            fakeContainerd("1.7.24").toString()));
+    Path wants =
+        Files.createDirectories(root.resolve("etc/systemd/system/multi-user.target.wants"));
     Files.createSymbolicLink(wants.resolve("krill@k8s.io.service"), Path.of("../krill@.service"));
     assertEquals(0, krill("uninstall", "--root", root.toString()), out.toString());
     assertTrue(Files.exists(root.resolve("etc/systemd/system/krill@.service")));
-    assertTrue(out.toString().contains("systemctl disable --now krill@k8s.io.service"), out.toString());
+    assertTrue(
+        out.toString().contains("systemctl disable --now krill@k8s.io.service"), out.toString());
   }
 
   @Test
   void install_noConfig_createsVersionFromBinaryAndUninstallDeletesIt() throws Exception {
-    assertEquals(0, krill("install", "--root", root.toString(), "--containerd", fakeContainerd("2.1.9").toString()),
+    assertEquals(
+        0,
+        krill(
+            "install",
+            "--root",
+            root.toString(),
+            "--containerd",
+            fakeContainerd("2.1.9").toString()),
         out.toString());
     String created = Files.readString(config);
-    assertTrue(created.contains("version = 3") && created.contains("io.containerd.cri.v1.runtime"), created);
+    assertTrue(
+        created.contains("version = 3") && created.contains("io.containerd.cri.v1.runtime"),
+        created);
     assertEquals(0, krill("uninstall", "--root", root.toString()));
     assertFalse(Files.exists(config));
   }
@@ -112,7 +141,9 @@ class InstallCommandTest {
     Files.createDirectories(config.getParent());
     Files.writeString(config, ContainerdConfigTest.V3);
     assertEquals(0, krill("install", "--root", root.toString(), "--dry-run"));
-    assertTrue(out.toString().contains("+[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.krill]"),
+    assertTrue(
+        out.toString()
+            .contains("+[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.krill]"),
         out.toString());
     assertEquals(ContainerdConfigTest.V3, Files.readString(config));
     assertFalse(Files.exists(root.resolve("opt")));

@@ -14,14 +14,18 @@ import picocli.CommandLine;
 
 /** The command tree: help everywhere, usage errors exit 2 with a clear message. */
 class MainTest {
-  private static final List<String> COMMANDS = List.of("install", "uninstall", "version", "doctor", "image", "daemon",
-      "cri", "help");
+  private static final List<String> COMMANDS =
+      List.of("install", "uninstall", "version", "doctor", "image", "daemon", "cri", "help");
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
   private int krill(String... args) {
-    Console c = new Console(new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8), Map.of("PATH", ""), Path.of("/nonexistent-krill-home"));
+    Console c =
+        new Console(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of("PATH", ""),
+            Path.of("/nonexistent-krill-home"));
     return Main.standard().run(List.of(args), c);
   }
 
@@ -59,7 +63,13 @@ class MainTest {
   @Test
   void criHelp_listsItsOptions() {
     assertEquals(0, krill("cri", "--help"));
-    for (String o : List.of("--socket", "--root", "--stream-address", "--image-size-limit", "--plain-http-registry")) {
+    for (String o :
+        List.of(
+            "--socket",
+            "--root",
+            "--stream-address",
+            "--image-size-limit",
+            "--plain-http-registry")) {
       assertTrue(out.toString().contains(o), o + " in\n" + out);
     }
     out.reset();
@@ -70,7 +80,8 @@ class MainTest {
   @Test
   void unknownFlag_exit2NamingIt() {
     assertEquals(2, krill("install", "--frobnicate"));
-    assertTrue(err.toString().contains("krill install: Unknown option: '--frobnicate'"), err.toString());
+    assertTrue(
+        err.toString().contains("krill install: Unknown option: '--frobnicate'"), err.toString());
     assertTrue(err.toString().contains("Usage: krill install"), err.toString());
   }
 
@@ -83,7 +94,8 @@ class MainTest {
   @Test
   void criBadSize_exit2SayingWhatIsAccepted() {
     assertEquals(2, krill("cri", "--image-size-limit", "lots"));
-    assertTrue(err.toString().contains("--image-size-limit") && err.toString().contains("512Mi or 4G"),
+    assertTrue(
+        err.toString().contains("--image-size-limit") && err.toString().contains("512Mi or 4G"),
         err.toString());
   }
 
@@ -95,8 +107,10 @@ class MainTest {
 
   @Test
   void laterOptionWins_butImageRefusesRepeats() {
-    CommandLine cl = Main.standard().commandLine(new Console(System.out, System.err, Map.of(), Path.of("/k")));
-    CommandLine.ParseResult r = cl.parseArgs("cri", "--socket", "/a", "--root", "/r", "--socket", "/b");
+    CommandLine cl =
+        Main.standard().commandLine(new Console(System.out, System.err, Map.of(), Path.of("/k")));
+    CommandLine.ParseResult r =
+        cl.parseArgs("cri", "--socket", "/a", "--root", "/r", "--socket", "/b");
     assertEquals(Path.of("/b"), r.subcommand().matchedOptionValue("--socket", null));
     assertEquals(2, krill("image", "build", "m.wasm", "-t", "a:1", "-t", "b:1", "-o", "x.tar"));
     assertTrue(err.toString().contains("--tag"), err.toString());
@@ -122,8 +136,18 @@ class MainTest {
 
   @Test
   void daemon_launcherCommandKeepsOptions() {
-    assertEquals(List.of("/k/bin/" + Node.SHIM, "daemon", "--namespace", "ns", "--address", "/a.sock", "--debug",
-        "--dry-run"), DaemonCommand.launcherCommand(Path.of("/k"), List.of("--debug", "--address=/a.sock",
-        "--namespace", "ns", "--dry-run")));
+    assertEquals(
+        List.of(
+            "/k/bin/" + Node.SHIM,
+            "daemon",
+            "--namespace",
+            "ns",
+            "--address",
+            "/a.sock",
+            "--debug",
+            "--dry-run"),
+        DaemonCommand.launcherCommand(
+            Path.of("/k"),
+            List.of("--debug", "--address=/a.sock", "--namespace", "ns", "--dry-run")));
   }
 }

@@ -12,30 +12,48 @@ import org.junit.jupiter.api.Test;
 class SystemdUnitTest {
   private static String execStart() throws Exception {
     String unit = InstallCommand.resource("systemd/" + Node.UNIT);
-    return unit.lines().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow()
+    return unit.lines()
+        .filter(l -> l.startsWith("ExecStart="))
+        .findFirst()
+        .orElseThrow()
         .substring("ExecStart=".length());
   }
 
   @Test
   void execStart_namesDaemonCommandWithOptionsTheCliAccepts() throws Exception {
     List<String> argv = Arrays.asList(execStart().replace("%i", "k8s.io").split(" "));
-    assertEquals("/opt/krill/bin/krill", argv.get(0), "the path krill install copies the release to");
-    Object daemon = Main.standard().commandLine(new Console(System.out, System.err, java.util.Map.of(), Path.of("/opt/krill"))).getSubcommands().get(argv.get(1)).getCommand();
-    assertTrue(daemon instanceof DaemonCommand, "krill " + argv.get(1) + " is not the daemon command");
-    List<String> launcher = DaemonCommand.launcherCommand(Path.of("/opt/krill"), argv.subList(2, argv.size()));
-    assertEquals(List.of("/opt/krill/bin/" + Node.SHIM, "daemon", "--namespace", "k8s.io"), launcher);
+    assertEquals(
+        "/opt/krill/bin/krill", argv.get(0), "the path krill install copies the release to");
+    Object daemon =
+        Main.standard()
+            .commandLine(
+                new Console(System.out, System.err, java.util.Map.of(), Path.of("/opt/krill")))
+            .getSubcommands()
+            .get(argv.get(1))
+            .getCommand();
+    assertTrue(
+        daemon instanceof DaemonCommand, "krill " + argv.get(1) + " is not the daemon command");
+    List<String> launcher =
+        DaemonCommand.launcherCommand(Path.of("/opt/krill"), argv.subList(2, argv.size()));
+    assertEquals(
+        List.of("/opt/krill/bin/" + Node.SHIM, "daemon", "--namespace", "k8s.io"), launcher);
   }
 
   @Test
   void krillScript_handsDaemonToTheLauncher() throws Exception {
     String script = java.nio.file.Files.readString(Path.of("../packaging/krill.sh"));
-    assertTrue(script.contains("if [ \"${1:-}\" = daemon ] && ! wants_help \"$@\"; then\n    exec \"$home/bin/"
-        + Node.SHIM + "\" \"$@\""), script);
+    assertTrue(
+        script.contains(
+            "if [ \"${1:-}\" = daemon ] && ! wants_help \"$@\"; then\n    exec \"$home/bin/"
+                + Node.SHIM
+                + "\" \"$@\""),
+        script);
   }
 
   @Test
   void launcherCommand_unknownOption_refused() {
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class,
         () -> DaemonCommand.launcherCommand(Path.of("/opt/krill"), List.of("--namespcae", "x")));
   }
 }

@@ -17,8 +17,8 @@ import io.krill.daemon.DaemonConfigFile;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
 import io.krill.daemon.Sizes;
-import io.krill.runtime.TaskManager;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.TaskManager;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,75 +38,136 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code krill cri}: the composition root of the CRI daemon, and its command-line options (a picocli
- * command, listed by {@code krill help}). Each option falls back to the same key in the {@code [cri]}
- * table of {@code /etc/krill/config.toml} ({@code --cni-conf-dir} is {@code cni_conf_dir}), then to its
- * default; the file's shared keys ({@code default_memory_limit}, {@code log_level}) apply too.
+ * {@code krill cri}: the composition root of the CRI daemon, and its command-line options (a
+ * picocli command, listed by {@code krill help}). Each option falls back to the same key in the
+ * {@code [cri]} table of {@code /etc/krill/config.toml} ({@code --cni-conf-dir} is {@code
+ * cni_conf_dir}), then to its default; the file's shared keys ({@code default_memory_limit}, {@code
+ * log_level}) apply too.
  */
-@Command(name = "cri", sortOptions = false, usageHelpAutoWidth = true,
-    description = "serve the Kubernetes CRI (runtime.v1) on a unix socket, running wasm pods in this JVM",
-    footer = {"", "Each option falls back to its key in the [cri] table of /etc/krill/config.toml (or $KRILL_CONFIG):"
-        + " --cni-conf-dir is cni_conf_dir, --plain-http-registry is plain_http_registries = [\"HOST:PORT\"];"
-        + " default_memory_limit and log_level there apply to krill cri too."})
+@Command(
+    name = "cri",
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description =
+        "serve the Kubernetes CRI (runtime.v1) on a unix socket, running wasm pods in this JVM",
+    footer = {
+      "",
+      "Each option falls back to its key in the [cri] table of /etc/krill/config.toml (or $KRILL_CONFIG):"
+          + " --cni-conf-dir is cni_conf_dir, --plain-http-registry is plain_http_registries = [\"HOST:PORT\"];"
+          + " default_memory_limit and log_level there apply to krill cri too."
+    })
 public final class CriMain implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger("krill.cri");
   static final Path DEFAULT_SOCKET = Path.of("/run/krill/krill.sock");
   static final Path DEFAULT_ROOT = Path.of("/var/lib/krill/cri");
 
-  @Option(names = "--socket", paramLabel = "PATH", description = "the CRI socket (default: /run/krill/krill.sock)")
+  @Option(
+      names = "--socket",
+      paramLabel = "PATH",
+      description = "the CRI socket (default: /run/krill/krill.sock)")
   Path socket;
 
-  @Option(names = "--root", paramLabel = "DIR", description = "images, pods, containers and the module cache"
-      + " (default: /var/lib/krill/cri)")
+  @Option(
+      names = "--root",
+      paramLabel = "DIR",
+      description =
+          "images, pods, containers and the module cache" + " (default: /var/lib/krill/cri)")
   Path root;
 
-  @Option(names = "--cni-conf-dir", paramLabel = "DIR", description = "CNI network configs (default: /etc/cni/net.d)")
+  @Option(
+      names = "--cni-conf-dir",
+      paramLabel = "DIR",
+      description = "CNI network configs (default: /etc/cni/net.d)")
   Path cniConf;
 
-  @Option(names = "--cni-bin-dir", paramLabel = "DIR", description = "CNI plugins (default: /usr/lib/cni)")
+  @Option(
+      names = "--cni-bin-dir",
+      paramLabel = "DIR",
+      description = "CNI plugins (default: /usr/lib/cni)")
   Path cniBin;
 
-  @Option(names = "--plain-http-registry", paramLabel = "HOST:PORT", description = "a registry spoken to over"
-      + " plain HTTP (repeatable; loopback registries always are)")
+  @Option(
+      names = "--plain-http-registry",
+      paramLabel = "HOST:PORT",
+      description =
+          "a registry spoken to over" + " plain HTTP (repeatable; loopback registries always are)")
   List<String> plainHttp;
 
-  @Option(names = "--stream-address", paramLabel = "HOST:PORT", converter = HostPort.class,
-      description = "the exec/attach streaming server (default: 127.0.0.1:0, port 0: any free port)")
+  @Option(
+      names = "--stream-address",
+      paramLabel = "HOST:PORT",
+      converter = HostPort.class,
+      description =
+          "the exec/attach streaming server (default: 127.0.0.1:0, port 0: any free port)")
   InetSocketAddress streamAddress;
 
-  @Option(names = "--image-size-limit", paramLabel = "SIZE", converter = PositiveSize.class,
-      description = "what one image may download and unpack to: bytes, or with a K, M, G or T suffix (binary),"
-          + " e.g. 512Mi (default: 4G)")
+  @Option(
+      names = "--image-size-limit",
+      paramLabel = "SIZE",
+      converter = PositiveSize.class,
+      description =
+          "what one image may download and unpack to: bytes, or with a K, M, G or T suffix (binary),"
+              + " e.g. 512Mi (default: 4G)")
   Long imageSizeLimit;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "show this help and exit")
   boolean help;
 
-  /** The settings of one run: command line, then the config file's {@code [cri]} table, then defaults. */
-  record Settings(Path socket, Path root, Path cniConf, Path cniBin, Set<String> plainHttp,
-      InetSocketAddress streamAddress, long imageSizeLimit, long defaultMemoryLimit, java.util.logging.Level logLevel) {}
+  /**
+   * The settings of one run: command line, then the config file's {@code [cri]} table, then
+   * defaults.
+   */
+  record Settings(
+      Path socket,
+      Path root,
+      Path cniConf,
+      Path cniBin,
+      Set<String> plainHttp,
+      InetSocketAddress streamAddress,
+      long imageSizeLimit,
+      long defaultMemoryLimit,
+      java.util.logging.Level logLevel) {}
 
   Settings settings(DaemonConfigFile file, Map<String, String> env) {
-    Set<String> registries = new HashSet<>(plainHttp != null ? plainHttp : file.criList("plain_http_registries"));
+    Set<String> registries =
+        new HashSet<>(plainHttp != null ? plainHttp : file.criList("plain_http_registries"));
     return new Settings(
         socket != null ? socket : file.cri("socket").map(Path::of).orElse(DEFAULT_SOCKET),
-        (root != null ? root : file.cri("root").map(Path::of).orElse(DEFAULT_ROOT)).toAbsolutePath(),
-        cniConf != null ? cniConf : file.cri("cni_conf_dir").map(Path::of).orElse(CniNetwork.DEFAULT_CONF_DIR),
-        cniBin != null ? cniBin : file.cri("cni_bin_dir").map(Path::of).orElse(CniNetwork.DEFAULT_BIN_DIR),
+        (root != null ? root : file.cri("root").map(Path::of).orElse(DEFAULT_ROOT))
+            .toAbsolutePath(),
+        cniConf != null
+            ? cniConf
+            : file.cri("cni_conf_dir").map(Path::of).orElse(CniNetwork.DEFAULT_CONF_DIR),
+        cniBin != null
+            ? cniBin
+            : file.cri("cni_bin_dir").map(Path::of).orElse(CniNetwork.DEFAULT_BIN_DIR),
         registries,
-        streamAddress != null ? streamAddress : file.cri("stream_address")
-            .map(s -> fromFile("stream_address", s, HostPort::parse))
-            .orElse(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
-        imageSizeLimit != null ? imageSizeLimit : file.cri("image_size_limit")
-            .map(s -> fromFile("image_size_limit", s, Sizes::positive)).orElse(ImageStore.DEFAULT_MAX_IMAGE_BYTES),
+        streamAddress != null
+            ? streamAddress
+            : file.cri("stream_address")
+                .map(s -> fromFile("stream_address", s, HostPort::parse))
+                .orElse(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
+        imageSizeLimit != null
+            ? imageSizeLimit
+            : file.cri("image_size_limit")
+                .map(s -> fromFile("image_size_limit", s, Sizes::positive))
+                .orElse(ImageStore.DEFAULT_MAX_IMAGE_BYTES),
         fromFile("default_memory_limit", file.get("default_memory_limit", env, "0"), Sizes::parse),
         fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level));
   }
 
-  /** Run by {@code krill cri} (the CLI) or directly: {@code java io.krill.cri.CriMain [options]}. */
+  /**
+   * Run by {@code krill cri} (the CLI) or directly: {@code java io.krill.cri.CriMain [options]}.
+   */
   public static void main(String[] argv) {
-    int code = new CommandLine(new CriMain()).setCommandName("krill cri")
-        .setOverwrittenOptionsAllowed(true).execute(argv);
+    int code =
+        new CommandLine(new CriMain())
+            .setCommandName("krill cri")
+            .setOverwrittenOptionsAllowed(true)
+            .execute(argv);
     if (code != 0) {
       System.exit(code);
     }
@@ -125,26 +186,44 @@ public final class CriMain implements Callable<Integer> {
     long imageSizeLimit = s.imageSizeLimit();
     ImageStore images = new ImageStore(root.resolve("images"), plainHttp, imageSizeLimit);
     PodStore pods = new PodStore(root.resolve("pods"));
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
-    // The daemon's engine: the only place that names one. The core first, then the front door on it.
-    TaskManager tasks = new TaskManager(new WasmtimeEngine(Optional.of(root.resolve("cache"))), timer,
-        (int) ProcessHandle.current().pid(), s.defaultMemoryLimit());
+    ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
+    // The daemon's engine: the only place that names one. The core first, then the front door on
+    // it.
+    TaskManager tasks =
+        new TaskManager(
+            new WasmtimeEngine(Optional.of(root.resolve("cache"))),
+            timer,
+            (int) ProcessHandle.current().pid(),
+            s.defaultMemoryLimit());
     Containers containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
     // Before serving: kubelet must never see a pod READY whose network did not survive the restart.
     podNetworks.recheck(pods);
     StreamingServer streaming = StreamingServer.start(streamAddress);
-    CriRuntime runtime = new CriRuntime(new Pods(pods, new PodFiles(root.resolve("pods")), cni, podNetworks),
-        containers);
-    CriServer server = new CriServer(socket, new RuntimeFrontDoor(runtime, streaming),
-        new ImageFrontDoor(images, runtime::imageInUse));
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
-      streaming.close();
-    }, "krill-cri-shutdown"));
-    LOG.log(Level.INFO, "krill cri {0} serving runtime.v1 on unix://{1}, exec/attach streams on {2}",
-        CriVersion.krill(), socket, streaming.baseUrl());
+    CriRuntime runtime =
+        new CriRuntime(
+            new Pods(pods, new PodFiles(root.resolve("pods")), cni, podNetworks), containers);
+    CriServer server =
+        new CriServer(
+            socket,
+            new RuntimeFrontDoor(runtime, streaming),
+            new ImageFrontDoor(images, runtime::imageInUse));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  streaming.close();
+                },
+                "krill-cri-shutdown"));
+    LOG.log(
+        Level.INFO,
+        "krill cri {0} serving runtime.v1 on unix://{1}, exec/attach streams on {2}",
+        CriVersion.krill(),
+        socket,
+        streaming.baseUrl());
     server.awaitTermination();
     return 0;
   }
@@ -181,7 +260,8 @@ public final class CriMain implements Callable<Integer> {
       try {
         return new InetSocketAddress(host, Integer.parseInt(s.substring(colon + 1)));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("bad port in '" + s + "' (HOST:PORT, port 0: any free port)");
+        throw new IllegalArgumentException(
+            "bad port in '" + s + "' (HOST:PORT, port 0: any free port)");
       }
     }
   }

@@ -18,9 +18,16 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class CriMainTest {
-  private static final DaemonConfigFile FILE = DaemonConfigFile.parse(Path.of("config.toml"), List.of(
-      "default_memory_limit = \"64Mi\"", "[cri]", "root = \"/file-root\"", "image_size_limit = \"1G\"",
-      "plain_http_registries = [\"file:5000\"]", "stream_address = \"0.0.0.0:10010\""));
+  private static final DaemonConfigFile FILE =
+      DaemonConfigFile.parse(
+          Path.of("config.toml"),
+          List.of(
+              "default_memory_limit = \"64Mi\"",
+              "[cri]",
+              "root = \"/file-root\"",
+              "image_size_limit = \"1G\"",
+              "plain_http_registries = [\"file:5000\"]",
+              "stream_address = \"0.0.0.0:10010\""));
 
   private static CriMain.Settings parse(DaemonConfigFile file, String... argv) {
     CriMain main = new CriMain();
@@ -43,8 +50,14 @@ class CriMainTest {
 
   @Test
   void settings_fileUsedWhereNoFlag_flagsWin() {
-    CriMain.Settings s = parse(FILE, "--image-size-limit", "32M", "--plain-http-registry", "a:1",
-        "--plain-http-registry=b:2");
+    CriMain.Settings s =
+        parse(
+            FILE,
+            "--image-size-limit",
+            "32M",
+            "--plain-http-registry",
+            "a:1",
+            "--plain-http-registry=b:2");
     assertEquals(Path.of("/file-root"), s.root());
     assertEquals(32L << 20, s.imageSizeLimit());
     assertEquals(Set.of("a:1", "b:2"), s.plainHttp());
@@ -59,43 +72,74 @@ class CriMainTest {
 
   @Test
   void sizes_bytesAndBinarySuffixes() {
-    assertEquals(1_048_576, parse(DaemonConfigFile.empty(), "--image-size-limit", "1048576").imageSizeLimit());
-    assertEquals(512L << 10, parse(DaemonConfigFile.empty(), "--image-size-limit", "512k").imageSizeLimit());
-    assertEquals(16L << 20, parse(DaemonConfigFile.empty(), "--image-size-limit", "16Mi").imageSizeLimit());
-    assertEquals(4L << 30, parse(DaemonConfigFile.empty(), "--image-size-limit", "4GiB").imageSizeLimit());
+    assertEquals(
+        1_048_576,
+        parse(DaemonConfigFile.empty(), "--image-size-limit", "1048576").imageSizeLimit());
+    assertEquals(
+        512L << 10, parse(DaemonConfigFile.empty(), "--image-size-limit", "512k").imageSizeLimit());
+    assertEquals(
+        16L << 20, parse(DaemonConfigFile.empty(), "--image-size-limit", "16Mi").imageSizeLimit());
+    assertEquals(
+        4L << 30, parse(DaemonConfigFile.empty(), "--image-size-limit", "4GiB").imageSizeLimit());
   }
 
   @Test
   void badSize_exit2SayingWhatIsAccepted() {
     StringWriter err = new StringWriter();
-    int code = new CommandLine(new CriMain()).setErr(new PrintWriter(err)).execute("--image-size-limit", "lots");
+    int code =
+        new CommandLine(new CriMain())
+            .setErr(new PrintWriter(err))
+            .execute("--image-size-limit", "lots");
     assertEquals(2, code);
-    assertTrue(err.toString().contains("--image-size-limit") && err.toString().contains("512Mi or 4G"), err.toString());
-    assertEquals(2, new CommandLine(new CriMain()).setErr(new PrintWriter(new StringWriter()))
-        .execute("--image-size-limit", "0"));
+    assertTrue(
+        err.toString().contains("--image-size-limit") && err.toString().contains("512Mi or 4G"),
+        err.toString());
+    assertEquals(
+        2,
+        new CommandLine(new CriMain())
+            .setErr(new PrintWriter(new StringWriter()))
+            .execute("--image-size-limit", "0"));
   }
 
   @Test
   void badStreamAddress_exit2() {
     StringWriter err = new StringWriter();
-    assertEquals(2, new CommandLine(new CriMain()).setErr(new PrintWriter(err)).execute("--stream-address", "nohost"));
+    assertEquals(
+        2,
+        new CommandLine(new CriMain())
+            .setErr(new PrintWriter(err))
+            .execute("--stream-address", "nohost"));
     assertTrue(err.toString().contains("HOST:PORT"), err.toString());
   }
 
   @Test
   void help_listsEveryOption() {
     StringWriter out = new StringWriter();
-    assertEquals(0, new CommandLine(new CriMain()).setCommandName("krill cri").setOut(new PrintWriter(out))
-        .execute("--help"));
-    for (String o : List.of("Usage: krill cri", "--socket", "--root", "--cni-conf-dir", "--cni-bin-dir",
-        "--plain-http-registry", "--stream-address", "--image-size-limit", "[cri]")) {
+    assertEquals(
+        0,
+        new CommandLine(new CriMain())
+            .setCommandName("krill cri")
+            .setOut(new PrintWriter(out))
+            .execute("--help"));
+    for (String o :
+        List.of(
+            "Usage: krill cri",
+            "--socket",
+            "--root",
+            "--cni-conf-dir",
+            "--cni-bin-dir",
+            "--plain-http-registry",
+            "--stream-address",
+            "--image-size-limit",
+            "[cri]")) {
       assertTrue(out.toString().contains(o), o + " in " + out);
     }
   }
 
   @Test
   void badConfigValue_namesTheKey() {
-    DaemonConfigFile file = DaemonConfigFile.parse(Path.of("c.toml"), List.of("[cri]", "image_size_limit = \"big\""));
+    DaemonConfigFile file =
+        DaemonConfigFile.parse(Path.of("c.toml"), List.of("[cri]", "image_size_limit = \"big\""));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(file));
     assertTrue(e.getMessage().contains("image_size_limit"), e.getMessage());
   }

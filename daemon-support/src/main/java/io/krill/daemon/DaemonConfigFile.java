@@ -19,26 +19,47 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * The node's settings file for both daemons ({@code /etc/krill/config.toml}, or {@code $KRILL_CONFIG}),
- * read with Jackson's TOML parser. Top-level keys are shared (each also settable by the environment
- * variable in {@link #ENV}); the {@code [cri]} table holds {@code krill cri}'s settings, named as its
- * flags are. Anything this reader does not know is an error naming the file (and the line, where it
- * can be found), never a silently ignored setting.
+ * The node's settings file for both daemons ({@code /etc/krill/config.toml}, or {@code
+ * $KRILL_CONFIG}), read with Jackson's TOML parser. Top-level keys are shared (each also settable
+ * by the environment variable in {@link #ENV}); the {@code [cri]} table holds {@code krill cri}'s
+ * settings, named as its flags are. Anything this reader does not know is an error naming the file
+ * (and the line, where it can be found), never a silently ignored setting.
  *
- * <p>{@link #values()} holds every scalar as text, table keys dotted ({@code cri.root}); arrays are in
- * {@link #lists()}.
+ * <p>{@link #values()} holds every scalar as text, table keys dotted ({@code cri.root}); arrays are
+ * in {@link #lists()}.
  */
-public record DaemonConfigFile(Path path, Map<String, String> values, Map<String, List<String>> lists) {
+public record DaemonConfigFile(
+    Path path, Map<String, String> values, Map<String, List<String>> lists) {
   public static final Path DEFAULT_PATH = Path.of("/etc/krill/config.toml");
+
   /** Top-level keys, each also settable by the environment variable in {@link #ENV}. */
-  public static final Set<String> KEYS = Set.of("cache_dir", "log_level", "idle_timeout", "default_memory_limit",
-      "log_max_bytes");
-  public static final Map<String, String> ENV = Map.of("cache_dir", "KRILL_CACHE_DIR", "log_level", "KRILL_LOG_LEVEL",
-      "idle_timeout", "KRILL_IDLE_TIMEOUT", "default_memory_limit", "KRILL_DEFAULT_MEMORY_LIMIT", "log_max_bytes",
-      "KRILL_LOG_MAX_BYTES");
+  public static final Set<String> KEYS =
+      Set.of("cache_dir", "log_level", "idle_timeout", "default_memory_limit", "log_max_bytes");
+
+  public static final Map<String, String> ENV =
+      Map.of(
+          "cache_dir",
+          "KRILL_CACHE_DIR",
+          "log_level",
+          "KRILL_LOG_LEVEL",
+          "idle_timeout",
+          "KRILL_IDLE_TIMEOUT",
+          "default_memory_limit",
+          "KRILL_DEFAULT_MEMORY_LIMIT",
+          "log_max_bytes",
+          "KRILL_LOG_MAX_BYTES");
+
   /** {@code krill cri}'s table: its flags without the dashes; the command line wins over these. */
-  public static final Set<String> CRI_KEYS = Set.of("socket", "root", "cni_conf_dir", "cni_bin_dir",
-      "plain_http_registries", "stream_address", "image_size_limit");
+  public static final Set<String> CRI_KEYS =
+      Set.of(
+          "socket",
+          "root",
+          "cni_conf_dir",
+          "cni_bin_dir",
+          "plain_http_registries",
+          "stream_address",
+          "image_size_limit");
+
   private static final Set<String> CRI_LISTS = Set.of("plain_http_registries");
   private static final TomlMapper TOML = new TomlMapper();
 
@@ -80,8 +101,11 @@ public record DaemonConfigFile(Path path, Map<String, String> values, Map<String
     try {
       doc = TOML.readTree(text);
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(path + ": not valid TOML: " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+      throw new IllegalArgumentException(
+          path
+              + ": not valid TOML: "
+              + e.getOriginalMessage()
+              + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
     }
     Map<String, String> values = new LinkedHashMap<>();
     Map<String, List<String>> lists = new LinkedHashMap<>();
@@ -94,27 +118,40 @@ public record DaemonConfigFile(Path path, Map<String, String> values, Map<String
           Map.Entry<String, JsonNode> ce = c.next();
           String name = ce.getKey();
           if (!CRI_KEYS.contains(name)) {
-            throw new IllegalArgumentException(where(path, text, name) + "unknown setting cri." + name + " (known in [cri]: "
-                + new TreeSet<>(CRI_KEYS) + ")");
+            throw new IllegalArgumentException(
+                where(path, text, name)
+                    + "unknown setting cri."
+                    + name
+                    + " (known in [cri]: "
+                    + new TreeSet<>(CRI_KEYS)
+                    + ")");
           }
           if (CRI_LISTS.contains(name)) {
             lists.put("cri." + name, list(ce.getValue(), where(path, text, name) + "cri." + name));
           } else {
-            values.put("cri." + name, scalar(ce.getValue(), where(path, text, name) + "cri." + name));
+            values.put(
+                "cri." + name, scalar(ce.getValue(), where(path, text, name) + "cri." + name));
           }
         }
         continue;
       }
       if (!KEYS.contains(key)) {
-        throw new IllegalArgumentException(where(path, text, key) + (v.isObject() ? "unknown table [" + key + "]"
-            : "unknown setting " + key) + " (known: " + new TreeSet<>(KEYS) + " and the [cri] table)");
+        throw new IllegalArgumentException(
+            where(path, text, key)
+                + (v.isObject() ? "unknown table [" + key + "]" : "unknown setting " + key)
+                + " (known: "
+                + new TreeSet<>(KEYS)
+                + " and the [cri] table)");
       }
       values.put(key, scalar(v, where(path, text, key) + key));
     }
     return new DaemonConfigFile(path, values, lists);
   }
 
-  /** The environment variable wins over the file, so one containerd unit can override a node default. */
+  /**
+   * The environment variable wins over the file, so one containerd unit can override a node
+   * default.
+   */
   public String get(String key, Map<String, String> env, String fallback) {
     String var = ENV.get(key);
     String fromEnv = var == null ? null : env.get(var);
@@ -146,19 +183,24 @@ public record DaemonConfigFile(Path path, Map<String, String> values, Map<String
 
   private static List<String> list(JsonNode v, String what) {
     if (!v.isArray()) {
-      throw new IllegalArgumentException(what + ": expected an array of strings, e.g. [\"HOST:PORT\"]");
+      throw new IllegalArgumentException(
+          what + ": expected an array of strings, e.g. [\"HOST:PORT\"]");
     }
     List<String> out = new ArrayList<>();
     for (JsonNode e : v) {
       if (!e.isTextual()) {
-        throw new IllegalArgumentException(what + ": expected an array of strings, e.g. [\"HOST:PORT\"]");
+        throw new IllegalArgumentException(
+            what + ": expected an array of strings, e.g. [\"HOST:PORT\"]");
       }
       out.add(e.asText());
     }
     return out;
   }
 
-  /** {@code path:line: } of the line that sets {@code key} (or opens table {@code key}), else {@code path: }. */
+  /**
+   * {@code path:line: } of the line that sets {@code key} (or opens table {@code key}), else {@code
+   * path: }.
+   */
   private static String where(Path path, String text, String key) {
     Pattern p = Pattern.compile("^\\s*(\\[\\s*)?[\"']?" + Pattern.quote(key) + "[\"']?\\s*[=\\]]");
     String[] lines = text.split("\n", -1);

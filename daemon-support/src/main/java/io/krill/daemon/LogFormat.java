@@ -12,16 +12,19 @@ import java.util.logging.Logger;
 
 /**
  * One line per event, {@code key=value} fields, with {@code container=<id>} on every line about a
- * container: the code logs such events as {@code "container {0}: ..."}, so the id is lifted from the
- * first parameter and an operator can {@code grep container=ID} across the daemon's whole life.
+ * container: the code logs such events as {@code "container {0}: ..."}, so the id is lifted from
+ * the first parameter and an operator can {@code grep container=ID} across the daemon's whole life.
  *
- * <p>Both daemons log the same way: {@code System.getLogger("krill.<area>")}, messages in
- * {@link java.text.MessageFormat} style, {@link #CONTAINER} first for a line about a container, and
- * {@link #install} once in {@code main}.
+ * <p>Both daemons log the same way: {@code System.getLogger("krill.<area>")}, messages in {@link
+ * java.text.MessageFormat} style, {@link #CONTAINER} first for a line about a container, and {@link
+ * #install} once in {@code main}.
  */
 public final class LogFormat extends Formatter {
-  /** The start of a message about one container, its id the first parameter: {@code container=<id>}. */
+  /**
+   * The start of a message about one container, its id the first parameter: {@code container=<id>}.
+   */
   public static final String CONTAINER = "container {0}: ";
+
   private static final String CONTAINER_PREFIX = "container {0}";
 
   public LogFormat() {}
@@ -31,12 +34,25 @@ public final class LogFormat extends Formatter {
     String msg = formatMessage(r);
     String container = "";
     Object[] params = r.getParameters();
-    if (r.getMessage() != null && r.getMessage().startsWith(CONTAINER_PREFIX) && params != null && params.length > 0) {
+    if (r.getMessage() != null
+        && r.getMessage().startsWith(CONTAINER_PREFIX)
+        && params != null
+        && params.length > 0) {
       container = " container=" + params[0];
     }
-    String error = r.getThrown() == null ? "" : " error=\"" + quote(String.valueOf(r.getThrown())) + "\"";
-    return Instant.ofEpochMilli(r.getMillis()) + " level=" + r.getLevel().getName().toLowerCase() + " logger="
-        + r.getLoggerName() + container + " msg=\"" + quote(msg) + "\"" + error + "\n";
+    String error =
+        r.getThrown() == null ? "" : " error=\"" + quote(String.valueOf(r.getThrown())) + "\"";
+    return Instant.ofEpochMilli(r.getMillis())
+        + " level="
+        + r.getLevel().getName().toLowerCase()
+        + " logger="
+        + r.getLoggerName()
+        + container
+        + " msg=\""
+        + quote(msg)
+        + "\""
+        + error
+        + "\n";
   }
 
   private static String quote(String s) {
@@ -64,7 +80,8 @@ public final class LogFormat extends Formatter {
         console.setLevel(level);
         root.addHandler(console);
       } else {
-        // Stack traces Java code prints itself go through the same rotation instead of the launcher's fd.
+        // Stack traces Java code prints itself go through the same rotation instead of the
+        // launcher's fd.
         PrintStream stream = log.printStream();
         System.setOut(stream);
         System.setErr(stream);
@@ -85,7 +102,9 @@ public final class LogFormat extends Formatter {
       case "info" -> Level.INFO;
       case "warn", "warning" -> Level.WARNING;
       case "error" -> Level.SEVERE;
-      default -> throw new IllegalArgumentException("log_level must be debug, info, warn or error, not " + name);
+      default ->
+          throw new IllegalArgumentException(
+              "log_level must be debug, info, warn or error, not " + name);
     };
   }
 

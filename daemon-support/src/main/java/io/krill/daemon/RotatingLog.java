@@ -58,30 +58,32 @@ public final class RotatingLog extends Handler {
 
   private FileChannel open() throws IOException {
     // Append: the launcher holds the same file open for our stdio and writes to it too.
-    return FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    return FileChannel.open(
+        path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
   }
 
   /** A stream into the same rotation, flushed per line. */
   public PrintStream printStream() {
-    OutputStream out = new OutputStream() {
-      private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+    OutputStream out =
+        new OutputStream() {
+          private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
 
-      @Override
-      public synchronized void write(int b) {
-        pending.write(b);
-        if (b == '\n') {
-          flush();
-        }
-      }
+          @Override
+          public synchronized void write(int b) {
+            pending.write(b);
+            if (b == '\n') {
+              flush();
+            }
+          }
 
-      @Override
-      public synchronized void flush() {
-        if (pending.size() > 0) {
-          RotatingLog.this.write(pending.toByteArray());
-          pending.reset();
-        }
-      }
-    };
+          @Override
+          public synchronized void flush() {
+            if (pending.size() > 0) {
+              RotatingLog.this.write(pending.toByteArray());
+              pending.reset();
+            }
+          }
+        };
     return new PrintStream(out, true, StandardCharsets.UTF_8);
   }
 

@@ -2,18 +2,22 @@ package io.krill.daemon;
 
 /**
  * Sizes as both daemons and the CLI take them: bytes ({@code 1048576}), or a number with a binary
- * suffix {@code K}, {@code M}, {@code G} or {@code T} (case-insensitive; an {@code i} and/or {@code B}
- * may follow: {@code 512Mi}, {@code 4GiB}, {@code 1G}). One parser, so {@code --image-size-limit} and
- * {@code default_memory_limit} accept the same words.
+ * suffix {@code K}, {@code M}, {@code G} or {@code T} (case-insensitive; an {@code i} and/or {@code
+ * B} may follow: {@code 512Mi}, {@code 4GiB}, {@code 1G}). One parser, so {@code
+ * --image-size-limit} and {@code default_memory_limit} accept the same words.
  */
 public final class Sizes {
   /** What {@link #parse} accepts, for error messages. */
-  public static final String ACCEPTED = "bytes, or a number with a K, M, G or T suffix (binary: 1K = 1024;"
-      + " Ki, KiB and KB mean the same), e.g. 512Mi or 4G";
+  public static final String ACCEPTED =
+      "bytes, or a number with a K, M, G or T suffix (binary: 1K = 1024;"
+          + " Ki, KiB and KB mean the same), e.g. 512Mi or 4G";
 
   private Sizes() {}
 
-  /** A size of zero or more bytes; {@link IllegalArgumentException} saying what is accepted otherwise. */
+  /**
+   * A size of zero or more bytes; {@link IllegalArgumentException} saying what is accepted
+   * otherwise.
+   */
   public static long parse(String s) {
     String t = s.strip().replaceFirst("(?i)i?b?$", "");
     int shift = 0;

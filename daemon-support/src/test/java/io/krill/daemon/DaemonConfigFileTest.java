@@ -17,8 +17,16 @@ class DaemonConfigFileTest {
 
   @Test
   void parse_commentsStringsAndNumbers_read() {
-    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("# krill", "", "cache_dir = \"/c#1\"  # trailing",
-        "idle_timeout = 2.5", "default_memory_limit = 1_048_576", "log_level = 'debug'"));
+    DaemonConfigFile f =
+        DaemonConfigFile.parse(
+            P,
+            List.of(
+                "# krill",
+                "",
+                "cache_dir = \"/c#1\"  # trailing",
+                "idle_timeout = 2.5",
+                "default_memory_limit = 1_048_576",
+                "log_level = 'debug'"));
     assertEquals("/c#1", f.values().get("cache_dir"));
     assertEquals("2.5", f.values().get("idle_timeout"));
     assertEquals("1048576", f.values().get("default_memory_limit"));
@@ -27,22 +35,30 @@ class DaemonConfigFileTest {
 
   @Test
   void parse_unknownKey_illegalArgumentNamingLine() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> DaemonConfigFile.parse(P, List.of("", "cache_dri = \"/x\"")));
-    assertTrue(e.getMessage().contains("config.toml:2") && e.getMessage().contains("cache_dri"), e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> DaemonConfigFile.parse(P, List.of("", "cache_dri = \"/x\"")));
+    assertTrue(
+        e.getMessage().contains("config.toml:2") && e.getMessage().contains("cache_dri"),
+        e.getMessage());
   }
 
   @Test
   void parse_tableOrBareWord_illegalArgument() {
-    assertThrows(IllegalArgumentException.class, () -> DaemonConfigFile.parse(P, List.of("[daemon]")));
-    assertThrows(IllegalArgumentException.class, () -> DaemonConfigFile.parse(P, List.of("cache_dir = /x")));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class, () -> DaemonConfigFile.parse(P, List.of("[daemon]")));
+    assertThrows(
+        IllegalArgumentException.class, () -> DaemonConfigFile.parse(P, List.of("cache_dir = /x")));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> DaemonConfigFile.parse(P, List.of("idle_timeout = 1", "idle_timeout = 2")));
   }
 
   @Test
   void get_environmentWinsOverFile() {
-    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("idle_timeout = 7", "cache_dir = \"/file\""));
+    DaemonConfigFile f =
+        DaemonConfigFile.parse(P, List.of("idle_timeout = 7", "cache_dir = \"/file\""));
     assertEquals("3", f.get("idle_timeout", Map.of("KRILL_IDLE_TIMEOUT", "3"), "30"));
     assertEquals("/file", f.get("cache_dir", Map.of(), "/default"));
     assertEquals("0", f.get("default_memory_limit", Map.of(), "0"));
@@ -50,8 +66,15 @@ class DaemonConfigFileTest {
 
   @Test
   void parse_criTable_readWithItsArray() {
-    DaemonConfigFile f = DaemonConfigFile.parse(P, List.of("default_memory_limit = \"512Mi\"", "[cri]",
-        "root = \"/r\"", "image_size_limit = \"1G\"", "plain_http_registries = [\"reg:5000\", \"r2:80\"]"));
+    DaemonConfigFile f =
+        DaemonConfigFile.parse(
+            P,
+            List.of(
+                "default_memory_limit = \"512Mi\"",
+                "[cri]",
+                "root = \"/r\"",
+                "image_size_limit = \"1G\"",
+                "plain_http_registries = [\"reg:5000\", \"r2:80\"]"));
     assertEquals("512Mi", f.values().get("default_memory_limit"));
     assertEquals(Optional.of("/r"), f.cri("root"));
     assertEquals(Optional.of("1G"), f.cri("image_size_limit"));
@@ -61,9 +84,13 @@ class DaemonConfigFileTest {
 
   @Test
   void parse_unknownCriKey_illegalArgumentNamingLine() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> DaemonConfigFile.parse(P, List.of("[cri]", "sockt = \"/x\"")));
-    assertTrue(e.getMessage().contains("config.toml:2") && e.getMessage().contains("cri.sockt"), e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> DaemonConfigFile.parse(P, List.of("[cri]", "sockt = \"/x\"")));
+    assertTrue(
+        e.getMessage().contains("config.toml:2") && e.getMessage().contains("cri.sockt"),
+        e.getMessage());
   }
 
   @Test
@@ -76,7 +103,8 @@ class DaemonConfigFileTest {
 
   @Test
   void load_krillConfigEnvMissingFile_illegalArgument(@TempDir Path dir) {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> DaemonConfigFile.load(Map.of("KRILL_CONFIG", dir.resolve("none.toml").toString())));
   }
 }

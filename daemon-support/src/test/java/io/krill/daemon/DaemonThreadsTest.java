@@ -15,6 +15,7 @@ class DaemonThreadsTest {
     assertEquals("timer-1", a.getName());
     assertEquals("timer-2", b.getName());
     assertTrue(a.isDaemon() && b.isDaemon());
-    assertEquals("krill-cri-timer", DaemonThreads.named("krill-cri-timer").newThread(() -> {}).getName());
+    assertEquals(
+        "krill-cri-timer", DaemonThreads.named("krill-cri-timer").newThread(() -> {}).getName());
   }
 }

@@ -22,15 +22,20 @@ class SizesTest {
   @Test
   void parse_notASize_saysWhatIsAccepted() {
     for (String bad : new String[] {"lots", "-1", "4X", "", "99999999999T"}) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sizes.parse(bad), bad);
-      assertTrue(e.getMessage().contains("'" + bad + "'") && e.getMessage().contains("512Mi or 4G"), e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Sizes.parse(bad), bad);
+      assertTrue(
+          e.getMessage().contains("'" + bad + "'") && e.getMessage().contains("512Mi or 4G"),
+          e.getMessage());
     }
   }
 
   @Test
   void positive_zero_refused() {
     assertEquals(1024, Sizes.positive("1K"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Sizes.positive("0")).getMessage()
-        .contains("positive"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Sizes.positive("0"))
+            .getMessage()
+            .contains("positive"));
   }
 }

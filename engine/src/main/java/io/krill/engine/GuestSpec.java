@@ -7,14 +7,33 @@ import java.util.Objects;
 /**
  * Everything an engine needs to run one WASI command: the module bytes (already checked and
  * memory-capped), the exported function to call, argv, environment ({@code KEY=VALUE}), preopened
- * directories, stdio paths (null = none) and the linear-memory limit the module was capped to (0 = none).
+ * directories, stdio paths (null = none) and the linear-memory limit the module was capped to (0 =
+ * none).
  */
 public record GuestSpec(
-    String containerId, String modulePath, byte[] module, String entry, List<String> args,
-    List<String> env, List<Preopen> preopens, Path stdin, Path stdout, Path stderr, long memoryLimitBytes) {
+    String containerId,
+    String modulePath,
+    byte[] module,
+    String entry,
+    List<String> args,
+    List<String> env,
+    List<Preopen> preopens,
+    Path stdin,
+    Path stdout,
+    Path stderr,
+    long memoryLimitBytes) {
 
-  public GuestSpec(String containerId, String modulePath, byte[] module, String entry, List<String> args,
-      List<String> env, List<Preopen> preopens, Path stdin, Path stdout, Path stderr) {
+  public GuestSpec(
+      String containerId,
+      String modulePath,
+      byte[] module,
+      String entry,
+      List<String> args,
+      List<String> env,
+      List<Preopen> preopens,
+      Path stdin,
+      Path stdout,
+      Path stderr) {
     this(containerId, modulePath, module, entry, args, env, preopens, stdin, stdout, stderr, 0);
   }
 

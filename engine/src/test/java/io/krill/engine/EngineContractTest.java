@@ -36,16 +36,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What every {@link WasmEngine} must do for the core, proven on WASI commands assembled here byte by byte
- * (no tool, no text format). An engine's module extends this class and says how to build its engine.
+ * What every {@link WasmEngine} must do for the core, proven on WASI commands assembled here byte
+ * by byte (no tool, no text format). An engine's module extends this class and says how to build
+ * its engine.
  */
 public abstract class EngineContractTest {
   /** Only to keep a broken engine from hanging the build; never a performance bound. */
   private static final long PATIENCE_SECONDS = 60;
+
   private static final int PAGE = 65536;
 
-  @TempDir
-  protected Path tmp;
+  @TempDir protected Path tmp;
   private WasmEngine engine;
 
   /** A fresh engine; closed after each test. */
@@ -79,8 +80,18 @@ public abstract class EngineContractTest {
   @Test
   void run_exportNamedInSpec_isTheEntry() {
     byte[] m = WasmBytes.emptyFunctionModule("healthz");
-    GuestSpec s = new GuestSpec("c1", "/app.wasm", m, "healthz", List.of("/app.wasm"), List.of(), List.of(), null,
-        null, null);
+    GuestSpec s =
+        new GuestSpec(
+            "c1",
+            "/app.wasm",
+            m,
+            "healthz",
+            List.of("/app.wasm"),
+            List.of(),
+            List.of(),
+            null,
+            null,
+            null);
     assertEquals(new GuestResult.Exited(0), run(s));
   }
 
@@ -106,10 +117,22 @@ public abstract class EngineContractTest {
   void stdio_writesGoToTheFilesOfTheSpec() throws Exception {
     Path out = Files.createFile(tmp.resolve("stdout"));
     Path err = Files.createFile(tmp.resolve("stderr"));
-    byte[] m = Wasi.command(concat(Wasi.write(1, "hello\n"), Wasi.write(2, "hello\n")),
-        Wasi.data(Wasi.TEXT, "hello\n"));
-    GuestSpec s = new GuestSpec("c1", "/app.wasm", m, "_start", List.of("/app.wasm"), List.of(), List.of(), null,
-        out, err);
+    byte[] m =
+        Wasi.command(
+            concat(Wasi.write(1, "hello\n"), Wasi.write(2, "hello\n")),
+            Wasi.data(Wasi.TEXT, "hello\n"));
+    GuestSpec s =
+        new GuestSpec(
+            "c1",
+            "/app.wasm",
+            m,
+            "_start",
+            List.of("/app.wasm"),
+            List.of(),
+            List.of(),
+            null,
+            out,
+            err);
     assertEquals(new GuestResult.Exited(0), run(s));
     assertEquals("hello\n", Files.readString(out));
     assertEquals("hello\n", Files.readString(err));
@@ -133,11 +156,29 @@ public abstract class EngineContractTest {
 
   @Test
   void memoryCap_growBeyondTheModulesMaximum_refusedAndReportedExhausted() {
-    // Memory (1 page, max 2): growing by 100 pages must return -1, which the guest turns into exit 0.
-    byte[] m = Wasi.command(2, concat(bytes(0x41), sleb(100), bytes(0x40, 0x00, 0x41, 0x7f, 0x47),
-        Wasi.call(Wasi.PROC_EXIT)));
-    GuestSpec s = new GuestSpec("c1", "/app.wasm", m, "_start", List.of("/app.wasm"), List.of(), List.of(), null,
-        null, null, 2L * PAGE);
+    // Memory (1 page, max 2): growing by 100 pages must return -1, which the guest turns into exit
+    // 0.
+    byte[] m =
+        Wasi.command(
+            2,
+            concat(
+                bytes(0x41),
+                sleb(100),
+                bytes(0x40, 0x00, 0x41, 0x7f, 0x47),
+                Wasi.call(Wasi.PROC_EXIT)));
+    GuestSpec s =
+        new GuestSpec(
+            "c1",
+            "/app.wasm",
+            m,
+            "_start",
+            List.of("/app.wasm"),
+            List.of(),
+            List.of(),
+            null,
+            null,
+            null,
+            2L * PAGE);
     try (Guest g = engine.prepare(s)) {
       assertEquals(new GuestResult.Exited(0), g.run());
       assertTrue(g.memoryExhausted());
@@ -146,11 +187,12 @@ public abstract class EngineContractTest {
 
   @Test
   void prepare_invalidModule_refusedAsInvalidModule() {
-    byte[] broken = WasmBytes.module(
-        section(TYPE, vec(bytes(0x60, 0, 0))),
-        section(FUNCTION, vec(bytes(0))),
-        section(EXPORT, vec(exportEntry("_start", 0, 0))),
-        section(CODE, vec(bytes(2, 0, 0x01))));
+    byte[] broken =
+        WasmBytes.module(
+            section(TYPE, vec(bytes(0x60, 0, 0))),
+            section(FUNCTION, vec(bytes(0))),
+            section(EXPORT, vec(exportEntry("_start", 0, 0))),
+            section(CODE, vec(bytes(2, 0, 0x01))));
     EngineException e = assertThrows(EngineException.class, () -> engine.prepare(spec(broken)));
     assertEquals(EngineException.Kind.INVALID_MODULE, e.kind());
     assertTrue(e.getMessage().contains("c1"), "names the container: " + e.getMessage());
@@ -158,12 +200,13 @@ public abstract class EngineContractTest {
 
   @Test
   void prepare_importOutsideWasi_refusedAsInvalidModule() {
-    byte[] m = WasmBytes.module(
-        section(TYPE, vec(bytes(0x60, 0, 0))),
-        section(IMPORT, vec(concat(name("env"), name("host_call"), bytes(0, 0)))),
-        section(FUNCTION, vec(bytes(0))),
-        section(EXPORT, vec(exportEntry("_start", 0, 1))),
-        section(CODE, vec(bytes(2, 0, 0x0b))));
+    byte[] m =
+        WasmBytes.module(
+            section(TYPE, vec(bytes(0x60, 0, 0))),
+            section(IMPORT, vec(concat(name("env"), name("host_call"), bytes(0, 0)))),
+            section(FUNCTION, vec(bytes(0))),
+            section(EXPORT, vec(exportEntry("_start", 0, 1))),
+            section(CODE, vec(bytes(2, 0, 0x0b))));
     EngineException e = assertThrows(EngineException.class, () -> engine.prepare(spec(m)));
     assertEquals(EngineException.Kind.INVALID_MODULE, e.kind());
     assertTrue(e.getMessage().contains("env.host_call"), e.getMessage());
@@ -198,7 +241,8 @@ public abstract class EngineContractTest {
         Thread.sleep(10);
       }
       Thread.sleep(50);
-      assertFalse(result.isDone(), "the guest ended on its own: " + (result.isDone() ? result.join() : ""));
+      assertFalse(
+          result.isDone(), "the guest ended on its own: " + (result.isDone() ? result.join() : ""));
       g.interrupt();
       assertEquals(new GuestResult.Interrupted(), result.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
     }
@@ -206,8 +250,17 @@ public abstract class EngineContractTest {
 
   private GuestSpec preopenSpec(Path dir, boolean readOnly) {
     byte[] m = Wasi.command(Wasi.openCreate("out.txt"), Wasi.data(Wasi.TEXT, "out.txt"));
-    return new GuestSpec("c1", "/app.wasm", m, "_start", List.of("/app.wasm"), List.of(),
-        List.of(new Preopen(dir, "/", readOnly)), null, null, null);
+    return new GuestSpec(
+        "c1",
+        "/app.wasm",
+        m,
+        "_start",
+        List.of("/app.wasm"),
+        List.of(),
+        List.of(new Preopen(dir, "/", readOnly)),
+        null,
+        null,
+        null);
   }
 
   private GuestResult run(GuestSpec s) {
@@ -217,8 +270,17 @@ public abstract class EngineContractTest {
   }
 
   private static GuestSpec spec(byte[] module) {
-    return new GuestSpec("c1", "/app.wasm", module, "_start", List.of("/app.wasm"), List.of("A=b"), List.of(),
-        null, null, null);
+    return new GuestSpec(
+        "c1",
+        "/app.wasm",
+        module,
+        "_start",
+        List.of("/app.wasm"),
+        List.of("A=b"),
+        List.of(),
+        null,
+        null,
+        null);
   }
 
   static byte[] sleb(long v) {
@@ -235,8 +297,9 @@ public abstract class EngineContractTest {
   }
 
   /**
-   * WASI commands: imports proc_exit (0), fd_write (1), poll_oneoff (2), path_open (3); {@code _start} is
-   * function 4; one exported memory; optional data at {@link #TEXT}. Scratch memory below 64 is free.
+   * WASI commands: imports proc_exit (0), fd_write (1), poll_oneoff (2), path_open (3); {@code
+   * _start} is function 4; one exported memory; optional data at {@link #TEXT}. Scratch memory
+   * below 64 is free.
    */
   static final class Wasi {
     static final int PROC_EXIT = 0;
@@ -262,22 +325,34 @@ public abstract class EngineContractTest {
     private static byte[] command(long maxPages, byte[] body, byte[] data) {
       byte[] code = concat(bytes(0x00), body, bytes(0x0b));
       byte[] wasi = name("wasi_snapshot_preview1");
-      byte[] m = module(
-          section(TYPE, vec(bytes(0x60, 0, 0), bytes(0x60, 1, I32, 0), bytes(0x60, 4, I32, I32, I32, I32, 1, I32),
-              bytes(0x60, 9, I32, I32, I32, I32, I32, I64, I64, I32, I32, 1, I32))),
-          section(IMPORT, vec(concat(wasi, name("proc_exit"), bytes(0, 1)), concat(wasi, name("fd_write"), bytes(0, 2)),
-              concat(wasi, name("poll_oneoff"), bytes(0, 2)), concat(wasi, name("path_open"), bytes(0, 3)))),
-          section(FUNCTION, vec(bytes(0))),
-          section(MEMORY, vec(limits(1, maxPages))),
-          section(EXPORT, vec(exportEntry("_start", 0, 4), exportEntry("memory", 2, 0))),
-          section(CODE, vec(concat(leb(code.length), code))));
+      byte[] m =
+          module(
+              section(
+                  TYPE,
+                  vec(
+                      bytes(0x60, 0, 0),
+                      bytes(0x60, 1, I32, 0),
+                      bytes(0x60, 4, I32, I32, I32, I32, 1, I32),
+                      bytes(0x60, 9, I32, I32, I32, I32, I32, I64, I64, I32, I32, 1, I32))),
+              section(
+                  IMPORT,
+                  vec(
+                      concat(wasi, name("proc_exit"), bytes(0, 1)),
+                      concat(wasi, name("fd_write"), bytes(0, 2)),
+                      concat(wasi, name("poll_oneoff"), bytes(0, 2)),
+                      concat(wasi, name("path_open"), bytes(0, 3)))),
+              section(FUNCTION, vec(bytes(0))),
+              section(MEMORY, vec(limits(1, maxPages))),
+              section(EXPORT, vec(exportEntry("_start", 0, 4), exportEntry("memory", 2, 0))),
+              section(CODE, vec(concat(leb(code.length), code))));
       return data == null ? m : concat(m, data);
     }
 
     /** A data section with one active segment. */
     static byte[] data(int offset, String text) {
       byte[] b = text.getBytes(StandardCharsets.UTF_8);
-      return section(11, vec(concat(bytes(0x00, 0x41), sleb(offset), bytes(0x0b), leb(b.length), b)));
+      return section(
+          11, vec(concat(bytes(0x00, 0x41), sleb(offset), bytes(0x0b), leb(b.length), b)));
     }
 
     static byte[] i32(long v) {
@@ -298,8 +373,15 @@ public abstract class EngineContractTest {
 
     /** Writes the text at {@link #TEXT} (its length given) to {@code fd}. */
     static byte[] write(int fd, String text) {
-      return concat(store32(0, TEXT), store32(4, text.length()),
-          i32(fd), i32(0), i32(1), i32(8), call(FD_WRITE), bytes(0x1a));
+      return concat(
+          store32(0, TEXT),
+          store32(4, text.length()),
+          i32(fd),
+          i32(0),
+          i32(1),
+          i32(8),
+          call(FD_WRITE),
+          bytes(0x1a));
     }
 
     /** Touches its memory (so it is resident), then loops forever without calling the host. */
@@ -309,14 +391,38 @@ public abstract class EngineContractTest {
 
     /** poll_oneoff on one relative CLOCK_MONOTONIC subscription of an hour. */
     static byte[] sleepOneHour() {
-      return concat(store32(16, 1), i32(24), bytes(0x42), sleb(3_600_000_000_000L), bytes(0x37, 0x03, 0x00),
-          i32(0), i32(64), i32(1), i32(128), call(POLL_ONEOFF), bytes(0x1a));
+      return concat(
+          store32(16, 1),
+          i32(24),
+          bytes(0x42),
+          sleb(3_600_000_000_000L),
+          bytes(0x37, 0x03, 0x00),
+          i32(0),
+          i32(64),
+          i32(1),
+          i32(128),
+          call(POLL_ONEOFF),
+          bytes(0x1a));
     }
 
-    /** path_open(fd 3, O_CREAT, rights fd_write) of the path at {@link #TEXT}; exits with the errno. */
+    /**
+     * path_open(fd 3, O_CREAT, rights fd_write) of the path at {@link #TEXT}; exits with the errno.
+     */
     static byte[] openCreate(String path) {
-      return concat(i32(3), i32(0), i32(TEXT), i32(path.length()), i32(1), bytes(0x42), sleb(1 << 6),
-          bytes(0x42), sleb(0), i32(0), i32(256), call(PATH_OPEN), call(PROC_EXIT));
+      return concat(
+          i32(3),
+          i32(0),
+          i32(TEXT),
+          i32(path.length()),
+          i32(1),
+          bytes(0x42),
+          sleb(1 << 6),
+          bytes(0x42),
+          sleb(0),
+          i32(0),
+          i32(256),
+          call(PATH_OPEN),
+          call(PROC_EXIT));
     }
   }
 }

@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The parts of an OCI runtime bundle's {@code config.json} that a wasm runtime uses. Everything else
- * (capabilities, seccomp, namespaces we do not enter, ...) is ignored on purpose.
+ * The parts of an OCI runtime bundle's {@code config.json} that a wasm runtime uses. Everything
+ * else (capabilities, seccomp, namespaces we do not enter, ...) is ignored on purpose.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RuntimeSpec(
@@ -49,7 +49,8 @@ public record RuntimeSpec(
 
   /** The root filesystem path on the host: relative paths are relative to the bundle. */
   public Path rootPath(Path bundle) {
-    String p = root == null || root.path() == null || root.path().isEmpty() ? "rootfs" : root.path();
+    String p =
+        root == null || root.path() == null || root.path().isEmpty() ? "rootfs" : root.path();
     return bundle.resolve(p).normalize();
   }
 
@@ -71,7 +72,9 @@ public record RuntimeSpec(
   }
 
   public String cwd() {
-    return process == null || process.cwd() == null || process.cwd().isEmpty() ? "/" : process.cwd();
+    return process == null || process.cwd() == null || process.cwd().isEmpty()
+        ? "/"
+        : process.cwd();
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -124,10 +127,13 @@ public record RuntimeSpec(
     }
     return linux.namespaces().stream()
         .filter(n -> type.equals(n.type()) && n.path() != null && !n.path().isEmpty())
-        .map(Namespace::path).findFirst();
+        .map(Namespace::path)
+        .findFirst();
   }
 
-  /** Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit. */
+  /**
+   * Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit.
+   */
   public static Optional<Long> memoryLimitOfResources(byte[] json) throws IOException {
     Resources r = JSON.readValue(json, Resources.class);
     return r.memory() == null || r.memory().limit() == null || r.memory().limit() <= 0

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 class RuntimeSpecTest {
 
-  private static final String CRI_LIKE = """
+  private static final String CRI_LIKE =
+      """
       {"ociVersion":"1.0.2-dev","process":{"user":{"uid":0,"gid":0},
         "args":["/app.wasm#run","x"],"env":["PATH=/usr/bin","A=b"],"cwd":"/work","capabilities":{}},
        "root":{"path":"rootfs","readonly":false},"hostname":"h",
@@ -39,8 +40,9 @@ class RuntimeSpecTest {
 
   @Test
   void parse_absoluteRootAndNoEnv_defaults() throws Exception {
-    RuntimeSpec spec = RuntimeSpec.parse(
-        "{\"process\":{\"args\":[\"/h.wasm\"]},\"root\":{\"path\":\"/abs/root\"}}".getBytes());
+    RuntimeSpec spec =
+        RuntimeSpec.parse(
+            "{\"process\":{\"args\":[\"/h.wasm\"]},\"root\":{\"path\":\"/abs/root\"}}".getBytes());
     assertEquals(Path.of("/abs/root"), spec.rootPath(Path.of("/b")));
     assertEquals(List.of(), spec.env());
     assertEquals("/", spec.cwd());
@@ -49,7 +51,8 @@ class RuntimeSpecTest {
 
   @Test
   void memoryLimitOfResources_updateJson_returnsLimit() throws Exception {
-    assertEquals(Optional.of(1048576L),
+    assertEquals(
+        Optional.of(1048576L),
         RuntimeSpec.memoryLimitOfResources("{\"memory\":{\"limit\":1048576}}".getBytes()));
     assertEquals(Optional.empty(), RuntimeSpec.memoryLimitOfResources("{}".getBytes()));
   }

@@ -23,7 +23,8 @@ public final class Mounts {
   private Mounts() {}
 
   /** Mounts {@code type/source} with containerd-style options at {@code target}. */
-  public static void mount(String type, String source, List<String> options, Path target) throws IOException {
+  public static void mount(String type, String source, List<String> options, Path target)
+      throws IOException {
     long flags = 0;
     List<String> data = new ArrayList<>();
     for (String o : options) {
@@ -35,7 +36,7 @@ public final class Mounts {
         case "nosuid" -> flags |= MS_NOSUID;
         case "nodev" -> flags |= MS_NODEV;
         case "noexec" -> flags |= MS_NOEXEC;
-        case "suid", "dev", "exec", "defaults" -> { }
+        case "suid", "dev", "exec", "defaults" -> {}
         default -> data.add(o);
       }
     }
@@ -46,15 +47,33 @@ public final class Mounts {
     String fstype = bind ? null : type;
     String dataString = data.isEmpty() ? null : String.join(",", data);
     Files.createDirectories(target);
-    if (LibC.INSTANCE.mount(source, target.toString(), fstype, flags & ~MS_RDONLY | (bind ? 0 : flags & MS_RDONLY),
-        dataString) != 0) {
+    if (LibC.INSTANCE.mount(
+            source,
+            target.toString(),
+            fstype,
+            flags & ~MS_RDONLY | (bind ? 0 : flags & MS_RDONLY),
+            dataString)
+        != 0) {
       int errno = Native.getLastError();
-      throw new IOException("mount " + type + " " + source + " on " + target + " failed: errno " + errno
-          + " (" + describe(errno) + ")");
+      throw new IOException(
+          "mount "
+              + type
+              + " "
+              + source
+              + " on "
+              + target
+              + " failed: errno "
+              + errno
+              + " ("
+              + describe(errno)
+              + ")");
     }
     // A bind mount ignores MS_RDONLY on the first call; read-only needs a remount.
-    if (bind && (flags & MS_RDONLY) != 0
-        && LibC.INSTANCE.mount(null, target.toString(), null, MS_BIND | MS_REMOUNT | MS_RDONLY, null) != 0) {
+    if (bind
+        && (flags & MS_RDONLY) != 0
+        && LibC.INSTANCE.mount(
+                null, target.toString(), null, MS_BIND | MS_REMOUNT | MS_RDONLY, null)
+            != 0) {
       int errno = Native.getLastError();
       unmount(target);
       throw new IOException("read-only remount of " + target + " failed: errno " + errno);
@@ -66,7 +85,8 @@ public final class Mounts {
     if (LibC.INSTANCE.umount2(target.toString(), MNT_DETACH) != 0) {
       int errno = Native.getLastError();
       if (errno != EINVAL && errno != ENOENT) {
-        throw new IOException("unmount " + target + " failed: errno " + errno + " (" + describe(errno) + ")");
+        throw new IOException(
+            "unmount " + target + " failed: errno " + errno + " (" + describe(errno) + ")");
       }
     }
   }

@@ -8,11 +8,11 @@ import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 
 /**
- * The writing end of a guest's stdin FIFO, opened read-write and non-blocking: opening does not wait for the
- * guest, the guest never sees end-of-file while krill holds it, and a write to a full pipe waits in short
- * sleeps that {@link #close} ends, so no thread is ever stuck in write(2) for a guest that stopped reading.
- * {@link #unread} tells whether the guest has read everything, so its input can be ended without losing the
- * bytes still in the pipe.
+ * The writing end of a guest's stdin FIFO, opened read-write and non-blocking: opening does not
+ * wait for the guest, the guest never sees end-of-file while krill holds it, and a write to a full
+ * pipe waits in short sleeps that {@link #close} ends, so no thread is ever stuck in write(2) for a
+ * guest that stopped reading. {@link #unread} tells whether the guest has read everything, so its
+ * input can be ended without losing the bytes still in the pipe.
  */
 public final class PipeWriter implements AutoCloseable {
   private static final int O_RDWR = 2;
@@ -75,7 +75,9 @@ public final class PipeWriter implements AutoCloseable {
     return closed || LibC.INSTANCE.ioctl(fd, FIONREAD, n) != 0 ? 0 : n.getValue();
   }
 
-  /** Waits until the guest has read everything, or {@code reading} turns false, or this is closed. */
+  /**
+   * Waits until the guest has read everything, or {@code reading} turns false, or this is closed.
+   */
   public void awaitDrained(BooleanSupplier reading) {
     while (!closed && unread() > 0 && reading.getAsBoolean()) {
       pause();

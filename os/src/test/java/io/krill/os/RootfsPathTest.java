@@ -13,8 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RootfsPathTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   Path root;
 
   @BeforeEach
@@ -31,12 +30,14 @@ class RootfsPathTest {
 
   @Test
   void resolve_redundantSlashesAndDots_ignored() throws IOException {
-    assertEquals(root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "//app/./bin//main.wasm"));
+    assertEquals(
+        root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "//app/./bin//main.wasm"));
   }
 
   @Test
   void resolve_dotDotPastRoot_clampsAtRoot() throws IOException {
-    assertEquals(root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "/../../../app/bin/main.wasm"));
+    assertEquals(
+        root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "/../../../app/bin/main.wasm"));
     assertEquals(root, RootfsPath.resolve(root, "/app/../../.."));
   }
 
@@ -64,7 +65,8 @@ class RootfsPathTest {
   @Test
   void resolve_symlinkedDirectoryInMiddle_followed() throws IOException {
     Files.createSymbolicLink(root.resolve("current"), Path.of("app"));
-    assertEquals(root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "/current/bin/main.wasm"));
+    assertEquals(
+        root.resolve("app/bin/main.wasm"), RootfsPath.resolve(root, "/current/bin/main.wasm"));
   }
 
   @Test
@@ -78,7 +80,8 @@ class RootfsPathTest {
   void resolve_symlinkLoop_throwsIOException() throws IOException {
     Files.createSymbolicLink(root.resolve("loop1"), Path.of("/loop2"));
     Files.createSymbolicLink(root.resolve("loop2"), Path.of("loop1"));
-    IOException e = assertThrows(IOException.class, () -> RootfsPath.resolve(root, "/loop1/x.wasm"));
+    IOException e =
+        assertThrows(IOException.class, () -> RootfsPath.resolve(root, "/loop1/x.wasm"));
     assertTrue(e.getMessage().contains("too many symbolic links"), e.getMessage());
   }
 

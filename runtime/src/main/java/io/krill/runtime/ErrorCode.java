@@ -1,6 +1,9 @@
 package io.krill.runtime;
 
-/** Why a runtime operation failed; each front door maps these to its protocol's status codes in one place. */
+/**
+ * Why a runtime operation failed; each front door maps these to its protocol's status codes in one
+ * place.
+ */
 public enum ErrorCode {
   INVALID_ARGUMENT,
   NOT_FOUND,

@@ -8,9 +8,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The core's one ordered event queue. The core enqueues under its locks, in lifecycle order; one thread
- * delivers each event to every subscriber, in that order, holding no lock of the core, so a subscriber
- * may call back into {@link TaskManager} and may take its time (sending to containerd, writing files).
+ * The core's one ordered event queue. The core enqueues under its locks, in lifecycle order; one
+ * thread delivers each event to every subscriber, in that order, holding no lock of the core, so a
+ * subscriber may call back into {@link TaskManager} and may take its time (sending to containerd,
+ * writing files).
  */
 final class EventQueue implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.events");
@@ -37,10 +38,16 @@ final class EventQueue implements AutoCloseable {
     sinks.add(sink);
   }
 
-  /** Never blocks: called under the core's locks. Events published after {@link #close()} are dropped. */
+  /**
+   * Never blocks: called under the core's locks. Events published after {@link #close()} are
+   * dropped.
+   */
   synchronized void publish(TaskEvent event) {
     if (closed) {
-      LOG.log(Level.WARNING, "container {0}: event {1} after shutdown, not delivered", event.containerId(),
+      LOG.log(
+          Level.WARNING,
+          "container {0}: event {1} after shutdown, not delivered",
+          event.containerId(),
           event.getClass().getSimpleName());
       return;
     }
@@ -80,8 +87,12 @@ final class EventQueue implements AutoCloseable {
         try {
           sink.publish(item.event());
         } catch (RuntimeException e) {
-          LOG.log(Level.WARNING, "container {0}: event subscriber failed on {1}: {2}", item.event().containerId(),
-              item.event().getClass().getSimpleName(), String.valueOf(e));
+          LOG.log(
+              Level.WARNING,
+              "container {0}: event subscriber failed on {1}: {2}",
+              item.event().containerId(),
+              item.event().getClass().getSimpleName(),
+              String.valueOf(e));
         }
       }
       synchronized (this) {

@@ -25,21 +25,27 @@ final class GuestProcess {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final long GUEST_STACK_BYTES = 8L << 20;
+
   /** A killed guest is reported stopped within this time, even if its thread is stuck. */
   static final long KILL_GRACE_MILLIS = 700;
+
   private static final Set<Integer> IGNORED_SIGNALS = Set.of(0, 17, 18, 23, 28);
 
   final String containerId;
+
   /** The container id for the container's own process, else the exec id. */
   final String processId;
+
   final int pid;
   final Guest guest;
   final String stdin;
   final String stdout;
   final String stderr;
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+
   /** Set with {@code state = STOPPED}; {@link #exit} completes just after, outside the lock. */
   ExitStatus exitStatus;
+
   private final EventQueue events;
   private final ScheduledExecutorService timer;
   TaskState state = TaskState.CREATED;
@@ -47,8 +53,16 @@ final class GuestProcess {
   private volatile int killSignal;
   private volatile long finalCpuNanos = -1;
 
-  GuestProcess(String containerId, String processId, int pid, Guest guest, String stdin, String stdout,
-      String stderr, EventQueue events, ScheduledExecutorService timer) {
+  GuestProcess(
+      String containerId,
+      String processId,
+      int pid,
+      Guest guest,
+      String stdin,
+      String stdout,
+      String stderr,
+      EventQueue events,
+      ScheduledExecutorService timer) {
     this.containerId = containerId;
     this.processId = processId;
     this.pid = pid;
@@ -65,14 +79,18 @@ final class GuestProcess {
   }
 
   private String label() {
-    return isExec() ? "container " + containerId + " exec " + processId : "container " + containerId;
+    return isExec()
+        ? "container " + containerId + " exec " + processId
+        : "container " + containerId;
   }
 
   synchronized void start() {
     state = state.moveTo(TaskState.RUNNING, containerId);
     // Published before the thread exists, so no exit event can overtake it.
-    events.publish(isExec() ? new TaskEvent.ExecStarted(containerId, processId, pid)
-        : new TaskEvent.Started(containerId, pid));
+    events.publish(
+        isExec()
+            ? new TaskEvent.ExecStarted(containerId, processId, pid)
+            : new TaskEvent.Started(containerId, pid));
     Thread t = new Thread(null, this::run, "guest-" + processId, GUEST_STACK_BYTES);
     t.setDaemon(true);
     thread = t;
@@ -92,12 +110,14 @@ final class GuestProcess {
     finalCpuNanos = Math.max(cpu, 0);
     String message = null;
     ExitStatus status;
-    boolean failed = result instanceof GuestResult.Trapped
-        || result instanceof GuestResult.Exited e && e.code() != 0;
+    boolean failed =
+        result instanceof GuestResult.Trapped
+            || result instanceof GuestResult.Exited e && e.code() != 0;
     if (failed && guest.memoryExhausted()) {
       // Like the kernel's OOM killer for a cgroup: the guest wanted more than its limit and failed.
       events.publish(new TaskEvent.OutOfMemory(containerId));
-      message = "krill: " + label() + ": out of memory: the guest reached its memory limit and failed\n";
+      message =
+          "krill: " + label() + ": out of memory: the guest reached its memory limit and failed\n";
       status = ExitStatus.now(137, "OOMKilled");
     } else if (result instanceof GuestResult.Exited e) {
       status = ExitStatus.now(e.code(), e.code() == 0 ? "Completed" : "Error");
@@ -124,9 +144,11 @@ final class GuestProcess {
         return;
       }
       state = TaskState.STOPPED;
-      // With the state, under the same lock: a reader must never see STOPPED without its exit status.
+      // With the state, under the same lock: a reader must never see STOPPED without its exit
+      // status.
       exitStatus = status;
-      LOG.log(Level.INFO, "{0}: exited with status {1} ({2})", label(), status.code(), status.reason());
+      LOG.log(
+          Level.INFO, "{0}: exited with status {1} ({2})", label(), status.code(), status.reason());
       events.publish(new TaskEvent.Exited(containerId, processId, pid, status));
     }
     exit.complete(status);
@@ -155,20 +177,26 @@ final class GuestProcess {
       LOG.log(Level.INFO, "{0}: stopping on signal {1}", label(), signal);
       guest.interrupt();
     }
-    timer.schedule(() -> {
-      if (state == TaskState.RUNNING) {
-        LOG.log(Level.WARNING, "{0}: guest did not stop within {1} ms; reporting it stopped", label(),
-            KILL_GRACE_MILLIS);
-        finish(killedStatus());
-      }
-    }, KILL_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    timer.schedule(
+        () -> {
+          if (state == TaskState.RUNNING) {
+            LOG.log(
+                Level.WARNING,
+                "{0}: guest did not stop within {1} ms; reporting it stopped",
+                label(),
+                KILL_GRACE_MILLIS);
+            finish(killedStatus());
+          }
+        },
+        KILL_GRACE_MILLIS,
+        TimeUnit.MILLISECONDS);
   }
 
   /** Marks the process deleted and returns how it ended; a never-started one is freed here. */
   synchronized ExitStatus delete() {
     if (state == TaskState.RUNNING) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION,
-          label() + " is still running: kill it before deleting it");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION, label() + " is still running: kill it before deleting it");
     }
     boolean neverStarted = state == TaskState.CREATED;
     state = state.moveTo(TaskState.DELETED, containerId);
@@ -192,8 +220,8 @@ final class GuestProcess {
   }
 
   /**
-   * Holds a write end of the stderr FIFO while the guest runs: krill's own message about a trap
-   * is written after the guest's stdio has closed, and containerd stops reading at the first EOF.
+   * Holds a write end of the stderr FIFO while the guest runs: krill's own message about a trap is
+   * written after the guest's stdio has closed, and containerd stops reading at the first EOF.
    * Opened read-write so that it never blocks, even if nobody reads.
    */
   private FileChannel holdStderr() {

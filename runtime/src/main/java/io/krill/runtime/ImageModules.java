@@ -3,9 +3,10 @@ package io.krill.runtime;
 import java.util.Optional;
 
 /**
- * The module of a container whose image carries it as a layer rather than as a file: containerd skips
- * non-tar layers when it unpacks an image, so such a container's rootfs is empty. Consulted only when
- * the rootfs has no module; the daemon answers from containerd's content store, tests with fakes.
+ * The module of a container whose image carries it as a layer rather than as a file: containerd
+ * skips non-tar layers when it unpacks an image, so such a container's rootfs is empty. Consulted
+ * only when the rootfs has no module; the daemon answers from containerd's content store, tests
+ * with fakes.
  */
 @FunctionalInterface
 public interface ImageModules {
@@ -13,8 +14,8 @@ public interface ImageModules {
   ImageModules NONE = containerId -> Optional.empty();
 
   /**
-   * The wasm layer of the image the container was created from; empty when that image has no wasm layer
-   * (or the container has no image), so the caller reports the missing rootfs module instead.
+   * The wasm layer of the image the container was created from; empty when that image has no wasm
+   * layer (or the container has no image), so the caller reports the missing rootfs module instead.
    *
    * @throws KrillException naming the container when the image has wasm layers krill cannot run
    */
@@ -27,7 +28,8 @@ public interface ImageModules {
   record ImageModule(String image, String layer, byte[] bytes) {
     public ImageModule {
       if (image == null || layer == null || bytes == null) {
-        throw new IllegalArgumentException("an image module needs an image name, a layer and its bytes");
+        throw new IllegalArgumentException(
+            "an image module needs an image name, a layer and its bytes");
       }
     }
   }

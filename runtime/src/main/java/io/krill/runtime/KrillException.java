@@ -1,6 +1,9 @@
 package io.krill.runtime;
 
-/** The one exception type of the runtime core: an {@link ErrorCode} plus a message meant for the user. */
+/**
+ * The one exception type of the runtime core: an {@link ErrorCode} plus a message meant for the
+ * user.
+ */
 public class KrillException extends RuntimeException {
   private final ErrorCode code;
 
@@ -19,6 +22,7 @@ public class KrillException extends RuntimeException {
   }
 
   public static KrillException notFound(String id) {
-    return new KrillException(ErrorCode.NOT_FOUND, "container " + id + ": no such task in this krill daemon");
+    return new KrillException(
+        ErrorCode.NOT_FOUND, "container " + id + ": no such task in this krill daemon");
   }
 }

@@ -1,11 +1,11 @@
 package io.krill.runtime;
 
-import io.krill.oci.RuntimeSpec;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
-import io.krill.os.RootfsPath;
 import io.krill.engine.wasm.WasmBinary;
 import io.krill.engine.wasm.WasmFormatException;
+import io.krill.oci.RuntimeSpec;
+import io.krill.os.RootfsPath;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,21 +27,28 @@ final class ModuleLoader {
   private ModuleLoader() {}
 
   /** The module as found in the image, before any memory cap, and the guest's argv. */
-  record Found(String modulePath, String entry, byte[] bytes, WasmBinary binary, List<String> argv) {}
+  record Found(
+      String modulePath, String entry, byte[] bytes, WasmBinary binary, List<String> argv) {}
 
   static Found find(String id, RuntimeSpec spec, Path rootfs) {
     return find(id, spec, rootfs, ImageModules.NONE);
   }
 
   /**
-   * The module named by {@code process.args[0]} in the rootfs; when there is no such file (or no command),
-   * the image's wasm layer from {@code images}, if the image has one.
+   * The module named by {@code process.args[0]} in the rootfs; when there is no such file (or no
+   * command), the image's wasm layer from {@code images}, if the image has one.
    */
   static Found find(String id, RuntimeSpec spec, Path rootfs, ImageModules images) {
     List<String> args = spec.args();
     if (args.isEmpty() || args.get(0).isEmpty()) {
-      ImageModules.ImageModule layer = images.find(id).orElseThrow(() -> invalid(id,
-          "has no command: set the image entrypoint or pass the module path (e.g. /app.wasm)"));
+      ImageModules.ImageModule layer =
+          images
+              .find(id)
+              .orElseThrow(
+                  () ->
+                      invalid(
+                          id,
+                          "has no command: set the image entrypoint or pass the module path (e.g. /app.wasm)"));
       return fromLayer(id, layer, DEFAULT_ENTRY, List.of(layer.image()));
     }
     String ref = args.get(0);
@@ -64,16 +71,31 @@ final class ModuleLoader {
       argv.add(named);
       argv.addAll(args.subList(1, args.size()));
       String missing = path;
-      return images.find(id).map(m -> fromLayer(id, m, entry, argv)).orElseThrow(() -> invalid(id, "module "
-          + missing + " not found in the container's root filesystem"
-          + " (process.args[0] must be the path of a .wasm file in the image, optionally path#function)"));
+      return images
+          .find(id)
+          .map(m -> fromLayer(id, m, entry, argv))
+          .orElseThrow(
+              () ->
+                  invalid(
+                      id,
+                      "module "
+                          + missing
+                          + " not found in the container's root filesystem"
+                          + " (process.args[0] must be the path of a .wasm file in the image, optionally path#function)"));
     }
     byte[] bytes;
     try {
       long size = Files.size(host);
       if (size > MAX_MODULE_BYTES) {
-        throw invalid(id, "module " + path + " is " + (size >> 20) + " MiB, larger than krill's limit of "
-            + (MAX_MODULE_BYTES >> 20) + " MiB");
+        throw invalid(
+            id,
+            "module "
+                + path
+                + " is "
+                + (size >> 20)
+                + " MiB, larger than krill's limit of "
+                + (MAX_MODULE_BYTES >> 20)
+                + " MiB");
       }
       bytes = Files.readAllBytes(host);
     } catch (IOException e) {
@@ -83,7 +105,8 @@ final class ModuleLoader {
     argv.add(path);
     argv.addAll(args.subList(1, args.size()));
     if (!WasmBinary.looksLikeWasm(bytes) && !looksLikeWat(bytes)) {
-      // A multi-platform index unpacked for linux gives an ELF here; its wasm entry is what krill should run.
+      // A multi-platform index unpacked for linux gives an ELF here; its wasm entry is what krill
+      // should run.
       List<String> imageArgv = new ArrayList<>(argv);
       imageArgv.set(0, named);
       Optional<ImageModules.ImageModule> layer = images.find(id);
@@ -91,18 +114,25 @@ final class ModuleLoader {
         return fromLayer(id, layer.get(), entry, imageArgv);
       }
     }
-    return check(id, path, "module " + path, path + "#<function>",
-        "point process.args[0] at a .wasm file", entry, bytes, argv);
+    return check(
+        id,
+        path,
+        "module " + path,
+        path + "#<function>",
+        "point process.args[0] at a .wasm file",
+        entry,
+        bytes,
+        argv);
   }
 
   /**
-   * An exec's module: a file in the rootfs, as for a container. When there is none and the container runs its
-   * image's wasm layer, the exec reaches that layer by naming it as the container does: the container's own
-   * {@code args[0]}, or no path at all ({@code #healthz}); any other missing path stays an error, so a typo
-   * never runs the application a second time.
+   * An exec's module: a file in the rootfs, as for a container. When there is none and the
+   * container runs its image's wasm layer, the exec reaches that layer by naming it as the
+   * container does: the container's own {@code args[0]}, or no path at all ({@code #healthz}); any
+   * other missing path stays an error, so a typo never runs the application a second time.
    */
-  static Found findForExec(String id, RuntimeSpec exec, List<String> containerArgs, Path rootfs,
-      ImageModules images) {
+  static Found findForExec(
+      String id, RuntimeSpec exec, List<String> containerArgs, Path rootfs, ImageModules images) {
     String execPath = modulePathOf(exec.args().isEmpty() ? "" : exec.args().get(0));
     String containerPath = modulePathOf(containerArgs.isEmpty() ? "" : containerArgs.get(0));
     if (execPath.isEmpty() || execPath.equals(containerPath)) {
@@ -112,8 +142,13 @@ final class ModuleLoader {
       return find(id, exec, rootfs, ImageModules.NONE);
     } catch (KrillException e) {
       if (e.code() == ErrorCode.INVALID_ARGUMENT && images.find(id).isPresent()) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage() + "; this container runs its image's"
-            + " wasm layer, which an exec names as " + (containerPath.isEmpty() ? "" : containerPath) + "#<function>");
+        throw new KrillException(
+            ErrorCode.INVALID_ARGUMENT,
+            e.getMessage()
+                + "; this container runs its image's"
+                + " wasm layer, which an exec names as "
+                + (containerPath.isEmpty() ? "" : containerPath)
+                + "#<function>");
       }
       throw e;
     }
@@ -124,56 +159,107 @@ final class ModuleLoader {
     return hash >= 0 ? ref.substring(0, hash) : ref;
   }
 
-  private static Found fromLayer(String id, ImageModules.ImageModule m, String entry, List<String> argv) {
+  private static Found fromLayer(
+      String id, ImageModules.ImageModule m, String entry, List<String> argv) {
     String what = "the wasm layer " + m.layer() + " of image " + m.image();
-    return check(id, "layer " + m.layer(), what, "process.args[0] = " + argv.get(0) + "#<function>",
-        "the image's wasm layer must hold a core module", entry, m.bytes(), argv);
+    return check(
+        id,
+        "layer " + m.layer(),
+        what,
+        "process.args[0] = " + argv.get(0) + "#<function>",
+        "the image's wasm layer must hold a core module",
+        entry,
+        m.bytes(),
+        argv);
   }
 
-  /** The same checks for a rootfs file and for a layer; {@code name} is how messages refer to it. */
-  private static Found check(String id, String path, String name, String nameFunction, String notWasmHint,
-      String entry, byte[] bytes, List<String> argv) {
+  /**
+   * The same checks for a rootfs file and for a layer; {@code name} is how messages refer to it.
+   */
+  private static Found check(
+      String id,
+      String path,
+      String name,
+      String nameFunction,
+      String notWasmHint,
+      String entry,
+      byte[] bytes,
+      List<String> argv) {
     if (!WasmBinary.looksLikeWasm(bytes)) {
       if (looksLikeWat(bytes)) {
         // Text modules are compiled by Wasmtime directly; an export is declared as (export "name").
         if (!new String(bytes, StandardCharsets.UTF_8).contains("(export \"" + entry + "\"")) {
-          throw invalid(id, name + " has no exported function \"" + entry + "\"; name one with " + nameFunction);
+          throw invalid(
+              id,
+              name + " has no exported function \"" + entry + "\"; name one with " + nameFunction);
         }
         return new Found(path, entry, bytes, null, argv);
       }
-      String what = bytes.length >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F'
-          ? "a Linux executable (ELF), not WebAssembly: run it with runc, not krill"
-          : "not a WebAssembly module (no \\0asm header): " + notWasmHint;
+      String what =
+          bytes.length >= 4
+                  && bytes[0] == 0x7f
+                  && bytes[1] == 'E'
+                  && bytes[2] == 'L'
+                  && bytes[3] == 'F'
+              ? "a Linux executable (ELF), not WebAssembly: run it with runc, not krill"
+              : "not a WebAssembly module (no \\0asm header): " + notWasmHint;
       throw invalid(id, name + " is " + what);
     }
     WasmBinary binary;
     try {
       binary = WasmBinary.parse(bytes);
     } catch (WasmFormatException e) {
-      throw invalid(id, name + " is not a valid WebAssembly module: " + e.getMessage() + "; rebuild it, or point"
-          + " process.args[0] at a valid module");
+      throw invalid(
+          id,
+          name
+              + " is not a valid WebAssembly module: "
+              + e.getMessage()
+              + "; rebuild it, or point"
+              + " process.args[0] at a valid module");
     }
     if (!binary.functionExports().contains(entry)) {
-      throw invalid(id, name + " has no exported function \"" + entry + "\" (it exports "
-          + binary.functionExports() + "); name one with " + nameFunction);
+      throw invalid(
+          id,
+          name
+              + " has no exported function \""
+              + entry
+              + "\" (it exports "
+              + binary.functionExports()
+              + "); name one with "
+              + nameFunction);
     }
     return new Found(path, entry, bytes, binary, argv);
   }
 
   /** The guest to run: argv, the spec's exact env, rootfs at "/" plus bind mounts, stdio paths. */
-  static GuestSpec guestSpec(String id, Path bundle, Stdio.Files stdio, RuntimeSpec spec, Path rootfs, Found module,
+  static GuestSpec guestSpec(
+      String id,
+      Path bundle,
+      Stdio.Files stdio,
+      RuntimeSpec spec,
+      Path rootfs,
+      Found module,
       long memoryLimit) {
     byte[] bytes = module.bytes();
     if (memoryLimit > 0 && module.binary() == null) {
-      throw invalid(id, "module " + module.modulePath() + " is WebAssembly text; a memory limit can only be"
-          + " enforced on a binary module (compile it with wat2wasm) or run it without a limit");
+      throw invalid(
+          id,
+          "module "
+              + module.modulePath()
+              + " is WebAssembly text; a memory limit can only be"
+              + " enforced on a binary module (compile it with wat2wasm) or run it without a limit");
     }
     if (memoryLimit > 0) {
       try {
         bytes = module.binary().withMemoryMaximum(Math.max(1, memoryLimit / WasmBinary.PAGE));
       } catch (WasmFormatException e) {
-        throw invalid(id, "module " + module.modulePath() + ": " + e.getMessage()
-            + "; raise the container's memory limit");
+        throw invalid(
+            id,
+            "module "
+                + module.modulePath()
+                + ": "
+                + e.getMessage()
+                + "; raise the container's memory limit");
       }
     }
     List<String> argv = module.argv();
@@ -189,12 +275,24 @@ final class ModuleLoader {
         preopens.add(new Preopen(source, m.destination(), m.readOnly()));
       }
     }
-    return new GuestSpec(id, module.modulePath(), bytes, module.entry(), argv, spec.env(), preopens,
-        stdio.stdin(), stdio.stdout(), stdio.stderr(), memoryLimit);
+    return new GuestSpec(
+        id,
+        module.modulePath(),
+        bytes,
+        module.entry(),
+        argv,
+        spec.env(),
+        preopens,
+        stdio.stdin(),
+        stdio.stdout(),
+        stdio.stderr(),
+        memoryLimit);
   }
 
   private static boolean looksLikeWat(byte[] bytes) {
-    String head = new String(bytes, 0, Math.min(bytes.length, 64 * 1024), StandardCharsets.UTF_8).stripLeading();
+    String head =
+        new String(bytes, 0, Math.min(bytes.length, 64 * 1024), StandardCharsets.UTF_8)
+            .stripLeading();
     while (head.startsWith(";;")) {
       int nl = head.indexOf('\n');
       head = nl < 0 ? "" : head.substring(nl + 1).stripLeading();

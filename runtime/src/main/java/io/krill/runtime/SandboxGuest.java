@@ -24,19 +24,31 @@ final class SandboxGuest implements Guest {
     this.helper = helper;
   }
 
-  /** @param netns the pod's network namespace path; null = the host's (hostNetwork pods) */
+  /**
+   * @param netns the pod's network namespace path; null = the host's (hostNetwork pods)
+   */
   static SandboxGuest start(String containerId, Path helperBinary, String netns, String hostname) {
     List<String> cmd = new ArrayList<>(List.of(helperBinary.toString(), "pause"));
     cmd.add(netns == null ? "" : netns);
     cmd.add(hostname == null ? "" : hostname);
     try {
-      Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .start();
       return new SandboxGuest(p);
     } catch (IOException e) {
-      throw new KrillException(ErrorCode.INTERNAL, "container " + containerId
-          + ": cannot start the pod sandbox helper " + helperBinary + ": " + e.getMessage()
-          + " (reinstall krill: the launcher binary provides it)", e);
+      throw new KrillException(
+          ErrorCode.INTERNAL,
+          "container "
+              + containerId
+              + ": cannot start the pod sandbox helper "
+              + helperBinary
+              + ": "
+              + e.getMessage()
+              + " (reinstall krill: the launcher binary provides it)",
+          e);
     }
   }
 

@@ -15,7 +15,12 @@ final class Task {
   final GuestProcess init;
   final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();
 
-  Task(TaskSpec spec, RuntimeSpec runtimeSpec, Path rootfs, boolean mountedRootfs, long memoryLimit,
+  Task(
+      TaskSpec spec,
+      RuntimeSpec runtimeSpec,
+      Path rootfs,
+      boolean mountedRootfs,
+      long memoryLimit,
       GuestProcess init) {
     this.spec = spec;
     this.runtimeSpec = runtimeSpec;
@@ -35,7 +40,8 @@ final class Task {
     }
     GuestProcess p = execs.get(execId);
     if (p == null) {
-      throw new KrillException(ErrorCode.NOT_FOUND, "container " + id() + ": exec " + execId + " not found");
+      throw new KrillException(
+          ErrorCode.NOT_FOUND, "container " + id() + ": exec " + execId + " not found");
     }
     return p;
   }

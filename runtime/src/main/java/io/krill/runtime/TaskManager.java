@@ -1,10 +1,10 @@
 package io.krill.runtime;
 
-import io.krill.oci.RuntimeSpec;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
+import io.krill.oci.RuntimeSpec;
 import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -20,8 +20,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The protocol-free lifecycle core: create, start, exec, kill, wait, delete of wasm containers.
- * Each guest runs on its own thread ({@link GuestProcess}). Events are queued in lifecycle order and
- * delivered to the subscribers ({@link #subscribe}) by one thread, outside every lock of the core.
+ * Each guest runs on its own thread ({@link GuestProcess}). Events are queued in lifecycle order
+ * and delivered to the subscribers ({@link #subscribe}) by one thread, outside every lock of the
+ * core.
  */
 public final class TaskManager implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
@@ -39,9 +40,14 @@ public final class TaskManager implements AutoCloseable {
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
    * @param pid the pid reported for wasm processes (the daemon's own: guests are threads in it)
    * @param defaultMemoryLimit linear-memory cap for containers that set none; 0 = none
-   * @param sandboxHelper the launcher binary, whose {@code pause} command stands in for a pod sandbox
+   * @param sandboxHelper the launcher binary, whose {@code pause} command stands in for a pod
+   *     sandbox
    */
-  public TaskManager(WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit,
+  public TaskManager(
+      WasmEngine engine,
+      ScheduledExecutorService timer,
+      int pid,
+      long defaultMemoryLimit,
       Path sandboxHelper) {
     this.engine = engine;
     this.timer = timer;
@@ -50,24 +56,31 @@ public final class TaskManager implements AutoCloseable {
     this.sandboxHelper = sandboxHelper;
   }
 
-  public TaskManager(WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
+  public TaskManager(
+      WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
     this(engine, timer, pid, defaultMemoryLimit, null);
   }
 
   /**
-   * Adds a subscriber: from now on it gets every event, in lifecycle order, on the core's event thread and
-   * never under a lock of the core.
+   * Adds a subscriber: from now on it gets every event, in lifecycle order, on the core's event
+   * thread and never under a lock of the core.
    */
   public void subscribe(EventSink sink) {
     events.subscribe(sink);
   }
 
-  /** Waits (at most {@code timeoutMillis}) until every event published so far has reached the subscribers. */
+  /**
+   * Waits (at most {@code timeoutMillis}) until every event published so far has reached the
+   * subscribers.
+   */
   public void awaitEvents(long timeoutMillis) throws InterruptedException {
     events.awaitDelivered(timeoutMillis);
   }
 
-  /** Delivers the events still queued (bounded) and stops the event thread. Tasks are left as they are. */
+  /**
+   * Delivers the events still queued (bounded) and stops the event thread. Tasks are left as they
+   * are.
+   */
   @Override
   public void close() {
     events.close();
@@ -87,17 +100,21 @@ public final class TaskManager implements AutoCloseable {
     return tasks.size();
   }
 
-  /** Mounts the rootfs, finds and compiles the module; the task is then CREATED. Returns its pid. */
+  /**
+   * Mounts the rootfs, finds and compiles the module; the task is then CREATED. Returns its pid.
+   */
   public int create(TaskSpec spec) {
     String id = spec.id();
     synchronized (creating) {
       if (tasks.containsKey(id) || !creating.add(id)) {
-        throw new KrillException(ErrorCode.ALREADY_EXISTS, "container " + id + " already exists in this krill daemon");
+        throw new KrillException(
+            ErrorCode.ALREADY_EXISTS, "container " + id + " already exists in this krill daemon");
       }
     }
     try {
       if (spec.stdio().terminal()) {
-        throw ModuleLoader.invalid(id, "a terminal (-t / tty: true) is not supported by krill; run it without one");
+        throw ModuleLoader.invalid(
+            id, "a terminal (-t / tty: true) is not supported by krill; run it without one");
       }
       RuntimeSpec runtimeSpec;
       try {
@@ -118,15 +135,26 @@ public final class TaskManager implements AutoCloseable {
           processPid = sandbox.pid();
         } else {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
-          guest = prepare(ModuleLoader.guestSpec(id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
+          guest =
+              prepare(
+                  ModuleLoader.guestSpec(
+                      id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
         }
         GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files);
         Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
-        events.publish(new TaskEvent.Created(id, spec.bundle(), spec.rootfs(), io.stdin(), io.stdout(),
-            io.stderr(), io.terminal(), processPid));
+        events.publish(
+            new TaskEvent.Created(
+                id,
+                spec.bundle(),
+                spec.rootfs(),
+                io.stdin(),
+                io.stdout(),
+                io.stderr(),
+                io.terminal(),
+                processPid));
         tasks.put(id, task);
         LOG.log(Level.INFO, "container {0}: created", id);
         return processPid;
@@ -143,20 +171,34 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
-  /** The engine's refusals as the core's errors: a module the engine rejects is the user's to fix. */
+  /**
+   * The engine's refusals as the core's errors: a module the engine rejects is the user's to fix.
+   */
   private Guest prepare(GuestSpec guestSpec) {
     try {
       return engine.prepare(guestSpec);
     } catch (EngineException e) {
-      throw new KrillException(e.kind() == EngineException.Kind.INVALID_MODULE ? ErrorCode.INVALID_ARGUMENT
-          : ErrorCode.INTERNAL, e.getMessage(), e);
+      throw new KrillException(
+          e.kind() == EngineException.Kind.INVALID_MODULE
+              ? ErrorCode.INVALID_ARGUMENT
+              : ErrorCode.INTERNAL,
+          e.getMessage(),
+          e);
     }
   }
 
-  private GuestProcess process(String id, String processId, int processPid, Guest guest, Stdio stdio,
-      Stdio.Files files) {
-    return new GuestProcess(id, processId, processPid, guest, stdio.stdin(), pathString(files.stdout()),
-        pathString(files.stderr()), events, timer);
+  private GuestProcess process(
+      String id, String processId, int processPid, Guest guest, Stdio stdio, Stdio.Files files) {
+    return new GuestProcess(
+        id,
+        processId,
+        processPid,
+        guest,
+        stdio.stdin(),
+        pathString(files.stdout()),
+        pathString(files.stderr()),
+        events,
+        timer);
   }
 
   private static String pathString(Path p) {
@@ -165,10 +207,14 @@ public final class TaskManager implements AutoCloseable {
 
   private SandboxGuest startSandbox(String id, RuntimeSpec spec) {
     if (sandboxHelper == null) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + id
-          + ": pod sandboxes need the krill launcher binary, which this daemon was started without");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + id
+              + ": pod sandboxes need the krill launcher binary, which this daemon was started without");
     }
-    return SandboxGuest.start(id, sandboxHelper, spec.namespacePath("network").orElse(null), spec.hostname());
+    return SandboxGuest.start(
+        id, sandboxHelper, spec.namespacePath("network").orElse(null), spec.hostname());
   }
 
   private boolean mountRootfs(TaskSpec spec, Path rootfs) {
@@ -186,8 +232,10 @@ public final class TaskManager implements AutoCloseable {
       for (int i = 0; i < done; i++) {
         unmountQuietly(spec.id(), rootfs);
       }
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + spec.id()
-          + ": cannot mount its root filesystem: " + e.getMessage(), e);
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container " + spec.id() + ": cannot mount its root filesystem: " + e.getMessage(),
+          e);
     }
   }
 
@@ -217,18 +265,23 @@ public final class TaskManager implements AutoCloseable {
       throw ModuleLoader.invalid(id, "an exec needs an exec id");
     }
     if (task.init.state() != TaskState.RUNNING) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + id + " is not running; cannot exec");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION, "container " + id + " is not running; cannot exec");
     }
     RuntimeSpec execSpec = task.runtimeSpec.withProcess(exec.process());
     Stdio.Files files = exec.stdio().files(id);
-    ModuleLoader.Found module = ModuleLoader.findForExec(id, execSpec, task.runtimeSpec.args(), task.rootfs,
-        task.spec.images());
-    Guest guest = prepare(ModuleLoader.guestSpec(id, task.spec.bundle(), files, execSpec, task.rootfs, module,
-        task.memoryLimit));
+    ModuleLoader.Found module =
+        ModuleLoader.findForExec(
+            id, execSpec, task.runtimeSpec.args(), task.rootfs, task.spec.images());
+    Guest guest =
+        prepare(
+            ModuleLoader.guestSpec(
+                id, task.spec.bundle(), files, execSpec, task.rootfs, module, task.memoryLimit));
     GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files);
     if (task.execs.putIfAbsent(execId, p) != null) {
       guest.close();
-      throw new KrillException(ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
+      throw new KrillException(
+          ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
     }
     events.publish(new TaskEvent.ExecAdded(id, execId));
   }
@@ -280,7 +333,9 @@ public final class TaskManager implements AutoCloseable {
     return delete(id, "");
   }
 
-  /** Kills (if needed), waits briefly for the exit, and deletes: the cleanup path for a lost shim. */
+  /**
+   * Kills (if needed), waits briefly for the exit, and deletes: the cleanup path for a lost shim.
+   */
   public ExitStatus forceDelete(String id) {
     Task task = get(id);
     if (task.init.state() == TaskState.RUNNING) {
@@ -289,8 +344,11 @@ public final class TaskManager implements AutoCloseable {
       } catch (KrillException ignored) {
         // it stopped on its own meanwhile
       }
-      task.init.exit.orTimeout(GuestProcess.KILL_GRACE_MILLIS * 2, TimeUnit.MILLISECONDS)
-          .exceptionally(t -> null).join();
+      task.init
+          .exit
+          .orTimeout(GuestProcess.KILL_GRACE_MILLIS * 2, TimeUnit.MILLISECONDS)
+          .exceptionally(t -> null)
+          .join();
     }
     return delete(id);
   }
@@ -308,8 +366,16 @@ public final class TaskManager implements AutoCloseable {
     GuestProcess p = task.process(execId);
     synchronized (p) {
       ExitStatus exit = p.exitStatus;
-      return new TaskInfo(id, task.spec.bundle(), p.pid, p.state, p.stdin, p.stdout, p.stderr,
-          task.spec.stdio().terminal(), exit);
+      return new TaskInfo(
+          id,
+          task.spec.bundle(),
+          p.pid,
+          p.state,
+          p.stdin,
+          p.stdout,
+          p.stderr,
+          task.spec.stdio().terminal(),
+          exit);
     }
   }
 
@@ -320,8 +386,11 @@ public final class TaskManager implements AutoCloseable {
   /** The pids of the container's processes (its own and running execs). */
   public List<Integer> pids(String id) {
     Task task = get(id);
-    return java.util.stream.Stream.concat(java.util.stream.Stream.of(task.init), task.execs.values().stream())
-        .map(p -> p.pid).distinct().toList();
+    return java.util.stream.Stream.concat(
+            java.util.stream.Stream.of(task.init), task.execs.values().stream())
+        .map(p -> p.pid)
+        .distinct()
+        .toList();
   }
 
   public TaskStats stats(String id) {
@@ -350,8 +419,11 @@ public final class TaskManager implements AutoCloseable {
   public void updateMemoryLimit(String id, long limitBytes) {
     Task task = get(id);
     if (limitBytes != task.memoryLimit) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + id
-          + ": the memory limit of a wasm guest is fixed when it is created; recreate the container to change it");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + id
+              + ": the memory limit of a wasm guest is fixed when it is created; recreate the container to change it");
     }
   }
 

@@ -5,15 +5,20 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What a front door asks for in Create: the bundle (holding config.json), the snapshot mounts that make up
- * the root filesystem, the stdio, what kind of task it is, and where the module comes from when the rootfs
- * has none (an image's wasm layer).
+ * What a front door asks for in Create: the bundle (holding config.json), the snapshot mounts that
+ * make up the root filesystem, the stdio, what kind of task it is, and where the module comes from
+ * when the rootfs has none (an image's wasm layer).
  */
-public record TaskSpec(String id, Path bundle, List<RootfsMount> rootfs, Stdio stdio, Kind kind,
-    ImageModules images) {
+public record TaskSpec(
+    String id, Path bundle, List<RootfsMount> rootfs, Stdio stdio, Kind kind, ImageModules images) {
 
-  /** What runs: a wasm guest, or a pod's sandbox, which holds the pod's namespaces and runs no wasm. */
-  public enum Kind { WASM, POD_SANDBOX }
+  /**
+   * What runs: a wasm guest, or a pod's sandbox, which holds the pod's namespaces and runs no wasm.
+   */
+  public enum Kind {
+    WASM,
+    POD_SANDBOX
+  }
 
   public TaskSpec {
     Objects.requireNonNull(id, "id");

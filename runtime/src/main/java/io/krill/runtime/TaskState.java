@@ -34,11 +34,19 @@ public enum TaskState {
     return next().contains(target);
   }
 
-  /** Returns {@code target} or throws FAILED_PRECONDITION naming the container and the attempted step. */
+  /**
+   * Returns {@code target} or throws FAILED_PRECONDITION naming the container and the attempted
+   * step.
+   */
   public TaskState moveTo(TaskState target, String containerId) {
     if (!canMoveTo(target)) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION,
-          "container " + containerId + " is " + name().toLowerCase() + ", cannot become "
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + containerId
+              + " is "
+              + name().toLowerCase()
+              + ", cannot become "
               + target.name().toLowerCase());
     }
     return target;

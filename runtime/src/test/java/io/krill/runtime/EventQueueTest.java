@@ -33,17 +33,19 @@ class EventQueueTest {
   }
 
   @Test
-  void publish_underALockTheSubscriberTakes_returnsAtOnceAndDeliversOnTheEventThread() throws Exception {
+  void publish_underALockTheSubscriberTakes_returnsAtOnceAndDeliversOnTheEventThread()
+      throws Exception {
     Object lock = new Object();
     List<String> threads = new CopyOnWriteArrayList<>();
     CountDownLatch got = new CountDownLatch(1);
     try (EventQueue q = new EventQueue()) {
-      q.subscribe(e -> {
-        synchronized (lock) {
-          threads.add(Thread.currentThread().getName());
-        }
-        got.countDown();
-      });
+      q.subscribe(
+          e -> {
+            synchronized (lock) {
+              threads.add(Thread.currentThread().getName());
+            }
+            got.countDown();
+          });
       synchronized (lock) {
         q.publish(started(1));
         // The subscriber cannot have run: it needs the lock this thread holds.
@@ -58,9 +60,10 @@ class EventQueueTest {
   void subscriberThrows_laterSubscribersAndEventsStillDelivered() throws Exception {
     List<TaskEvent> got = new CopyOnWriteArrayList<>();
     try (EventQueue q = new EventQueue()) {
-      q.subscribe(e -> {
-        throw new IllegalStateException("broken subscriber");
-      });
+      q.subscribe(
+          e -> {
+            throw new IllegalStateException("broken subscriber");
+          });
       q.subscribe(got::add);
       q.publish(started(1));
       q.publish(started(2));
@@ -73,14 +76,15 @@ class EventQueueTest {
   void close_deliversWhatIsQueued_thenDropsLaterEvents() {
     List<TaskEvent> got = new CopyOnWriteArrayList<>();
     EventQueue q = new EventQueue();
-    q.subscribe(e -> {
-      try {
-        Thread.sleep(2);
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-      }
-      got.add(e);
-    });
+    q.subscribe(
+        e -> {
+          try {
+            Thread.sleep(2);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+          }
+          got.add(e);
+        });
     List<TaskEvent> sent = IntStream.range(0, 50).mapToObj(EventQueueTest::started).toList();
     sent.forEach(q::publish);
     q.close();

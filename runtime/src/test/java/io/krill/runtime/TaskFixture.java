@@ -23,16 +23,19 @@ import java.util.function.BooleanSupplier;
  */
 final class TaskFixture implements AutoCloseable {
   static final int PID = 4242;
+
   /** Only to keep a broken build from hanging; never a performance bound. */
   static final Duration PATIENCE = Duration.ofSeconds(60);
 
   final Path tmp;
   final RecordingSink events = new RecordingSink(this::awaitEvents);
-  final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "test-timer");
-    t.setDaemon(true);
-    return t;
-  });
+  final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "test-timer");
+            t.setDaemon(true);
+            return t;
+          });
   final WasmEngine engine;
   final TaskManager tasks;
   final ImageModules images;
@@ -83,7 +86,8 @@ final class TaskFixture implements AutoCloseable {
   /**
    * @param argv0 process.args[0]
    * @param fileName where {@code module} goes in the rootfs (null = nothing)
-   * @param extraConfig JSON members appended to config.json's top-level object, each with a leading comma
+   * @param extraConfig JSON members appended to config.json's top-level object, each with a leading
+   *     comma
    */
   Bundle bundle(String id, String argv0, String fileName, byte[] module, String extraConfig) {
     try {
@@ -92,9 +96,16 @@ final class TaskFixture implements AutoCloseable {
       if (fileName != null) {
         Files.write(rootfs.resolve(fileName), module);
       }
-      String config = "{\"ociVersion\":\"1.0.2\","
-          + "\"process\":{\"args\":[\"" + argv0 + "\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},"
-          + "\"root\":{\"path\":\"" + rootfs + "\"}" + extraConfig + "}";
+      String config =
+          "{\"ociVersion\":\"1.0.2\","
+              + "\"process\":{\"args\":[\""
+              + argv0
+              + "\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},"
+              + "\"root\":{\"path\":\""
+              + rootfs
+              + "\"}"
+              + extraConfig
+              + "}";
       Files.writeString(dir.resolve("config.json"), config);
       Path stdout = Files.createFile(dir.resolve("stdout"));
       Path stderr = Files.createFile(dir.resolve("stderr"));
@@ -146,7 +157,8 @@ final class TaskFixture implements AutoCloseable {
   }
 
   static boolean threadAlive(String name) {
-    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name) && t.isAlive());
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals(name) && t.isAlive());
   }
 
   @Override

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.krill.runtime.TaskFixture.Bundle;
 import io.krill.engine.wasm.WasmBytes;
+import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.List;
@@ -15,11 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every refusal of Create is INVALID_ARGUMENT, names the container, says what to change, and leaves nothing behind. */
+/**
+ * Every refusal of Create is INVALID_ARGUMENT, names the container, says what to change, and leaves
+ * nothing behind.
+ */
 @Timeout(120)
 class TaskManagerCreateErrorsTest {
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
   TaskFixture f;
 
   @BeforeEach
@@ -56,7 +58,8 @@ class TaskManagerCreateErrorsTest {
 
   @Test
   void create_relativeModulePath_resolvedFromRoot() throws Exception {
-    Bundle b = f.bundle("c-rel", "hello.wat", "hello.wat", TaskFixture.resource("wasm/hello.wat"), "");
+    Bundle b =
+        f.bundle("c-rel", "hello.wat", "hello.wat", TaskFixture.resource("wasm/hello.wat"), "");
     assertEquals(0, f.run(b).code());
   }
 
@@ -98,19 +101,22 @@ class TaskManagerCreateErrorsTest {
   @Test
   void create_invalidFunctionBody_messageSaysNotValid() {
     // A body that ends without its `end` opcode: the section structure parses, Wasmtime rejects it.
-    byte[] module = WasmBytes.module(
-        WasmBytes.section(WasmBytes.TYPE, WasmBytes.vec(WasmBytes.bytes(0x60, 0, 0))),
-        WasmBytes.section(WasmBytes.FUNCTION, WasmBytes.vec(WasmBytes.bytes(0))),
-        WasmBytes.section(WasmBytes.EXPORT, WasmBytes.vec(WasmBytes.exportEntry("_start", 0, 0))),
-        WasmBytes.section(WasmBytes.CODE, WasmBytes.vec(WasmBytes.bytes(2, 0, 0x01))));
+    byte[] module =
+        WasmBytes.module(
+            WasmBytes.section(WasmBytes.TYPE, WasmBytes.vec(WasmBytes.bytes(0x60, 0, 0))),
+            WasmBytes.section(WasmBytes.FUNCTION, WasmBytes.vec(WasmBytes.bytes(0))),
+            WasmBytes.section(
+                WasmBytes.EXPORT, WasmBytes.vec(WasmBytes.exportEntry("_start", 0, 0))),
+            WasmBytes.section(WasmBytes.CODE, WasmBytes.vec(WasmBytes.bytes(2, 0, 0x01))));
     KrillException e = invalid(f.bundle("c-bad", "/app.wasm", "app.wasm", module, ""));
     assertTrue(e.getMessage().contains("not a valid WebAssembly module"), e.getMessage());
   }
 
   @Test
   void create_nonWasiImport_messageNamesImport() {
-    byte[] wat = ("(module (import \"env\" \"host_log\" (func)) (func (export \"_start\")))")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] wat =
+        ("(module (import \"env\" \"host_log\" (func)) (func (export \"_start\")))")
+            .getBytes(StandardCharsets.UTF_8);
     KrillException e = invalid(f.bundle("c-env", "/app.wat", "app.wat", wat, ""));
     assertTrue(e.getMessage().contains("env.host_log"), e.getMessage());
   }
@@ -150,8 +156,14 @@ class TaskManagerCreateErrorsTest {
   @Test
   void create_moduleMinimumAboveMemoryLimit_invalidArgumentSaysRaiseLimit() {
     byte[] module = WasmBytes.memoryModule(32, -1);
-    KrillException e = invalid(f.bundle("c-big", "/app.wasm", "app.wasm", module,
-        ",\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576}}}"));
+    KrillException e =
+        invalid(
+            f.bundle(
+                "c-big",
+                "/app.wasm",
+                "app.wasm",
+                module,
+                ",\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576}}}"));
     assertTrue(e.getMessage().contains("raise the container's memory limit"), e.getMessage());
   }
 
@@ -166,15 +178,22 @@ class TaskManagerCreateErrorsTest {
   @Test
   void create_watWithLongLeadingComment_accepted() throws Exception {
     String comment = ";; " + "x".repeat(300) + "\n";
-    byte[] wat = (comment + new String(TaskFixture.resource("wasm/hello.wat"), StandardCharsets.UTF_8))
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] wat =
+        (comment + new String(TaskFixture.resource("wasm/hello.wat"), StandardCharsets.UTF_8))
+            .getBytes(StandardCharsets.UTF_8);
     assertEquals(0, f.run(f.bundle("c-comment", "/app.wat", "app.wat", wat, "")).code());
   }
 
   @Test
   void create_watMissingEntryExport_invalidArgument() {
-    KrillException e = invalid(f.bundle("c-watexport", "/hello.wat#serve", "hello.wat",
-        TaskFixture.resource("wasm/hello.wat"), ""));
+    KrillException e =
+        invalid(
+            f.bundle(
+                "c-watexport",
+                "/hello.wat#serve",
+                "hello.wat",
+                TaskFixture.resource("wasm/hello.wat"),
+                ""));
     assertTrue(e.getMessage().contains("\"serve\""), e.getMessage());
   }
 }

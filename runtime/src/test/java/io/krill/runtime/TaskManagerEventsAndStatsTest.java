@@ -20,8 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(120)
 class TaskManagerEventsAndStatsTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
 
   @BeforeEach
@@ -39,21 +38,23 @@ class TaskManagerEventsAndStatsTest {
     int n = 10;
     Set<String> deleted = ConcurrentHashMap.newKeySet();
     CountDownLatch allDeleted = new CountDownLatch(n);
-    f.tasks.subscribe(e -> {
-      // Reads every process's state (each under its own lock) while other guests publish under theirs.
-      for (String id : f.tasks.ids()) {
-        try {
-          f.tasks.info(id);
-        } catch (KrillException gone) {
-          // deleted meanwhile
-        }
-      }
-      if (e instanceof TaskEvent.Exited x && !x.isExec()) {
-        f.tasks.delete(x.containerId());
-      } else if (e instanceof TaskEvent.Deleted d && deleted.add(d.containerId())) {
-        allDeleted.countDown();
-      }
-    });
+    f.tasks.subscribe(
+        e -> {
+          // Reads every process's state (each under its own lock) while other guests publish under
+          // theirs.
+          for (String id : f.tasks.ids()) {
+            try {
+              f.tasks.info(id);
+            } catch (KrillException gone) {
+              // deleted meanwhile
+            }
+          }
+          if (e instanceof TaskEvent.Exited x && !x.isExec()) {
+            f.tasks.delete(x.containerId());
+          } else if (e instanceof TaskEvent.Deleted d && deleted.add(d.containerId())) {
+            allDeleted.countDown();
+          }
+        });
     for (int i = 0; i < n; i++) {
       Bundle b = f.bundleWithResource("hello-" + i, "hello.wat");
       f.tasks.create(b.spec());
@@ -70,8 +71,12 @@ class TaskManagerEventsAndStatsTest {
     assertEquals(0, f.tasks.stats("spin").processes());
     f.startRunning("spin");
     assertEquals(1, f.tasks.stats("spin").processes());
-    f.tasks.exec(new ExecSpec("spin", "e1", new RuntimeSpec.Process(List.of("/spin.wat"), List.of(), null, false),
-        Stdio.NONE));
+    f.tasks.exec(
+        new ExecSpec(
+            "spin",
+            "e1",
+            new RuntimeSpec.Process(List.of("/spin.wat"), List.of(), null, false),
+            Stdio.NONE));
     assertEquals(1, f.tasks.stats("spin").processes(), "an exec not yet started is no process");
     f.tasks.start("spin", "e1");
     assertEquals(2, f.tasks.stats("spin").processes());

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.krill.runtime.TaskFixture.Bundle;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
+import io.krill.runtime.TaskFixture.Bundle;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,24 +21,27 @@ import org.junit.jupiter.api.io.TempDir;
 /** Orderings that a real guest produces only by chance, forced with a scripted engine. */
 @Timeout(120)
 class TaskManagerFakeEngineTest {
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
   TaskFixture f;
   ScriptedGuest guest;
 
   private void setUp(Supplier<GuestResult> run) {
     guest = new ScriptedGuest(run);
-    f = new TaskFixture(tmp, new WasmEngine() {
-      @Override
-      public String name() {
-        return "scripted";
-      }
+    f =
+        new TaskFixture(
+            tmp,
+            new WasmEngine() {
+              @Override
+              public String name() {
+                return "scripted";
+              }
 
-      @Override
-      public Guest prepare(GuestSpec spec) {
-        return guest;
-      }
-    }, 0);
+              @Override
+              public Guest prepare(GuestSpec spec) {
+                return guest;
+              }
+            },
+            0);
   }
 
   @AfterEach
@@ -50,9 +53,10 @@ class TaskManagerFakeEngineTest {
 
   @Test
   void run_guestThrows_exits134WithInternalErrorOnStderr() throws Exception {
-    setUp(() -> {
-      throw new IllegalStateException("boom");
-    });
+    setUp(
+        () -> {
+          throw new IllegalStateException("boom");
+        });
     Bundle b = f.bundleWithResource("t", "hello.wat");
     assertEquals(134, f.run(b).code());
     assertTrue(b.stderrText().contains("krill internal error"), b.stderrText());
@@ -62,10 +66,11 @@ class TaskManagerFakeEngineTest {
 
   @Test
   void kill_guestIgnoresInterrupt_reportedStoppedOnceAndLateExitIgnored() throws Exception {
-    setUp(() -> {
-      guest.awaitQuietly(guest.release);
-      return new GuestResult.Exited(0);
-    });
+    setUp(
+        () -> {
+          guest.awaitQuietly(guest.release);
+          return new GuestResult.Exited(0);
+        });
     Bundle b = f.bundleWithResource("stuck", "hello.wat");
     f.tasks.create(b.spec());
     f.tasks.start("stuck");
@@ -75,7 +80,8 @@ class TaskManagerFakeEngineTest {
     assertEquals(TaskState.STOPPED, f.tasks.info("stuck").state());
     guest.release.countDown();
     TaskFixture.eventually("the guest is closed", () -> guest.closed);
-    assertEquals(List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class),
+    assertEquals(
+        List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class),
         f.events.kinds("stuck"));
     assertEquals(143, f.tasks.info("stuck").exit().code());
   }
@@ -108,7 +114,9 @@ class TaskManagerFakeEngineTest {
     assertTrue(guest.closeEntered.await(TaskFixture.PATIENCE.toSeconds(), TimeUnit.SECONDS));
 
     // The task is already STOPPED: containerd treats this NOT_FOUND as "already finished".
-    KrillException e = org.junit.jupiter.api.Assertions.assertThrows(KrillException.class, () -> f.tasks.kill("r", 15));
+    KrillException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            KrillException.class, () -> f.tasks.kill("r", 15));
     org.junit.jupiter.api.Assertions.assertEquals(ErrorCode.NOT_FOUND, e.code());
     guest.releaseClose.countDown();
 

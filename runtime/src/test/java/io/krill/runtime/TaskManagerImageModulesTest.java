@@ -16,25 +16,32 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Containers whose image carries the module as a layer: the rootfs is empty and {@link ImageModules} answers. */
+/**
+ * Containers whose image carries the module as a layer: the rootfs is empty and {@link
+ * ImageModules} answers.
+ */
 @Timeout(120)
 class TaskManagerImageModulesTest {
   private static final String IMAGE = "registry.test/wasm/app:v1";
   private static final String LAYER = "sha256:0123456789ab";
 
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
   TaskFixture f;
+
   /** The fake's answer, and which containers it was asked about. */
   Optional<ImageModule> answer = Optional.empty();
+
   final List<String> asked = new ArrayList<>();
 
   private TaskFixture fixture(byte[] layer) {
     answer = layer == null ? Optional.empty() : Optional.of(new ImageModule(IMAGE, LAYER, layer));
-    f = new TaskFixture(tmp, id -> {
-      asked.add(id);
-      return answer;
-    });
+    f =
+        new TaskFixture(
+            tmp,
+            id -> {
+              asked.add(id);
+              return answer;
+            });
     return f;
   }
 
@@ -43,7 +50,10 @@ class TaskManagerImageModulesTest {
     f.close();
   }
 
-  /** process.args as given; {@code bundle()} writes its argv0 into a JSON string, so this splices in more. */
+  /**
+   * process.args as given; {@code bundle()} writes its argv0 into a JSON string, so this splices in
+   * more.
+   */
   private Bundle emptyRootfs(String id, String... args) {
     return f.bundle(id, String.join("\",\"", args), null, null, "");
   }
@@ -61,7 +71,8 @@ class TaskManagerImageModulesTest {
   void create_noCommand_runsTheLayerWithTheImageNameAsArgv0() throws Exception {
     fixture(TaskFixture.resource("wasm/args.wat"));
     Bundle b = emptyRootfs("c-nocmd", "");
-    Files.writeString(b.dir().resolve("config.json"),
+    Files.writeString(
+        b.dir().resolve("config.json"),
         Files.readString(b.dir().resolve("config.json")).replace("\"args\":[\"\"]", "\"args\":[]"));
     assertEquals(0, f.run(b).code());
     assertEquals(IMAGE + "\n", b.stdoutText());
@@ -70,7 +81,8 @@ class TaskManagerImageModulesTest {
   @Test
   void create_moduleInRootfs_layerNeverAsked() throws Exception {
     fixture(TaskFixture.resource("wasm/args.wat"));
-    Bundle b = f.bundle("c-file", "/hello.wat", "hello.wat", TaskFixture.resource("wasm/hello.wat"), "");
+    Bundle b =
+        f.bundle("c-file", "/hello.wat", "hello.wat", TaskFixture.resource("wasm/hello.wat"), "");
     assertEquals(0, f.run(b).code());
     assertEquals("hello\n", b.stdoutText());
     assertEquals(List.of(), asked);
@@ -78,7 +90,8 @@ class TaskManagerImageModulesTest {
 
   @Test
   void create_rootfsHoldsAnElf_runsTheImageLayerInstead() throws Exception {
-    // ctr run without --platform unpacks the linux/amd64 entry of an index; its wasip1/wasm entry has the module.
+    // ctr run without --platform unpacks the linux/amd64 entry of an index; its wasip1/wasm entry
+    // has the module.
     fixture(TaskFixture.resource("wasm/args.wat"));
     byte[] elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
     Bundle b = f.bundle("c-elf", "/app\",\"one", "app", elf, "");
@@ -91,17 +104,25 @@ class TaskManagerImageModulesTest {
   void create_rootfsHoldsAnElfAndNoLayer_saysRunItWithRunc() {
     fixture(null);
     byte[] elf = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
-    KrillException e = assertThrows(KrillException.class,
-        () -> f.tasks.create(f.bundle("c-elf2", "/app", "app", elf, "").spec()));
-    assertTrue(e.getMessage().contains("a Linux executable (ELF), not WebAssembly: run it with runc"), e.getMessage());
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () -> f.tasks.create(f.bundle("c-elf2", "/app", "app", elf, "").spec()));
+    assertTrue(
+        e.getMessage().contains("a Linux executable (ELF), not WebAssembly: run it with runc"),
+        e.getMessage());
   }
 
   @Test
   void create_imageWithoutWasmLayer_reportsTheMissingRootfsModule() {
     fixture(null);
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-tar", "/app.wasm").spec()));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> f.tasks.create(emptyRootfs("c-tar", "/app.wasm").spec()));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().startsWith("container c-tar: module /app.wasm not found in the container's root"),
+    assertTrue(
+        e.getMessage()
+            .startsWith("container c-tar: module /app.wasm not found in the container's root"),
         e.getMessage());
     assertTrue(f.tasks.isEmpty());
   }
@@ -109,10 +130,19 @@ class TaskManagerImageModulesTest {
   @Test
   void create_layerNotWasm_namesContainerAndLayer() {
     fixture("#!/bin/sh\necho hi\n".getBytes(StandardCharsets.UTF_8));
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-sh", "app.wasm").spec()));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> f.tasks.create(emptyRootfs("c-sh", "app.wasm").spec()));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().startsWith("container c-sh: the wasm layer " + LAYER + " of image " + IMAGE
-        + " is not a WebAssembly module"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "container c-sh: the wasm layer "
+                    + LAYER
+                    + " of image "
+                    + IMAGE
+                    + " is not a WebAssembly module"),
+        e.getMessage());
     assertEquals(List.of(), f.events.of("c-sh"));
   }
 
@@ -120,7 +150,9 @@ class TaskManagerImageModulesTest {
   void create_componentLayer_componentsNotSupported() {
     byte[] component = {0, 'a', 's', 'm', 0x0d, 0, 1, 0};
     fixture(component);
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(emptyRootfs("c-cmp", "app.wasm").spec()));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> f.tasks.create(emptyRootfs("c-cmp", "app.wasm").spec()));
     assertTrue(e.getMessage().contains("container c-cmp"), e.getMessage());
     assertTrue(e.getMessage().contains("components are not supported"), e.getMessage());
   }
@@ -128,14 +160,17 @@ class TaskManagerImageModulesTest {
   @Test
   void create_layerWithoutTheNamedExport_saysHowToNameOne() {
     fixture(TaskFixture.resource("wasm/hello.wat"));
-    KrillException e = assertThrows(KrillException.class,
-        () -> f.tasks.create(emptyRootfs("c-fn", "app.wasm#serve").spec()));
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () -> f.tasks.create(emptyRootfs("c-fn", "app.wasm#serve").spec()));
     assertTrue(e.getMessage().contains("has no exported function \"serve\""), e.getMessage());
     assertTrue(e.getMessage().contains("process.args[0] = app.wasm#<function>"), e.getMessage());
   }
 
   /** Sleeps in _start; its "hello" export writes "hello\n". */
-  private static final String SLEEP_AND_HELLO = """
+  private static final String SLEEP_AND_HELLO =
+      """
       (module
         (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
         (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
@@ -152,23 +187,42 @@ class TaskManagerImageModulesTest {
       """;
 
   @Test
-  void exec_namingTheLayerAsTheContainerDoes_runsItsExport_otherPathsStayMissing() throws Exception {
+  void exec_namingTheLayerAsTheContainerDoes_runsItsExport_otherPathsStayMissing()
+      throws Exception {
     fixture(SLEEP_AND_HELLO.getBytes(StandardCharsets.UTF_8));
     Bundle b = emptyRootfs("c-exec", "/app.wasm");
     f.tasks.create(b.spec());
     f.tasks.start(b.id());
     for (String ref : List.of("/app.wasm#hello", "#hello")) {
       java.nio.file.Path out = Files.createFile(tmp.resolve("exec-" + ref.length() + ".out"));
-      f.tasks.exec(new ExecSpec("c-exec", "e" + ref.length(), new io.krill.oci.RuntimeSpec.Process(List.of(ref),
-          List.of(), null, false), new Stdio(null, out.toString(), null, false)));
+      f.tasks.exec(
+          new ExecSpec(
+              "c-exec",
+              "e" + ref.length(),
+              new io.krill.oci.RuntimeSpec.Process(List.of(ref), List.of(), null, false),
+              new Stdio(null, out.toString(), null, false)));
       f.tasks.start("c-exec", "e" + ref.length());
-      assertEquals(0, f.tasks.waitFor("c-exec", "e" + ref.length()).get(30, java.util.concurrent.TimeUnit.SECONDS)
-          .code());
+      assertEquals(
+          0,
+          f.tasks
+              .waitFor("c-exec", "e" + ref.length())
+              .get(30, java.util.concurrent.TimeUnit.SECONDS)
+              .code());
       assertEquals("hello\n", Files.readString(out), ref);
     }
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.exec(new ExecSpec("c-exec", "typo",
-        new io.krill.oci.RuntimeSpec.Process(List.of("/other.wasm#hello"), List.of(), null, false), Stdio.NONE)));
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () ->
+                f.tasks.exec(
+                    new ExecSpec(
+                        "c-exec",
+                        "typo",
+                        new io.krill.oci.RuntimeSpec.Process(
+                            List.of("/other.wasm#hello"), List.of(), null, false),
+                        Stdio.NONE)));
     assertTrue(e.getMessage().contains("module /other.wasm not found"), e.getMessage());
-    assertTrue(e.getMessage().endsWith("which an exec names as /app.wasm#<function>"), e.getMessage());
+    assertTrue(
+        e.getMessage().endsWith("which an exec names as /app.wasm#<function>"), e.getMessage());
   }
 }

@@ -24,8 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(120)
 class TaskManagerLifecycleTest {
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
   TaskFixture f;
 
   @BeforeEach
@@ -61,8 +60,13 @@ class TaskManagerLifecycleTest {
     f.run(b);
     ExitStatus deleted = f.tasks.delete("hello");
 
-    assertEquals(List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class,
-        TaskEvent.Deleted.class), f.events.kinds("hello"));
+    assertEquals(
+        List.of(
+            TaskEvent.Created.class,
+            TaskEvent.Started.class,
+            TaskEvent.Exited.class,
+            TaskEvent.Deleted.class),
+        f.events.kinds("hello"));
     TaskEvent.Created created = (TaskEvent.Created) f.events.of("hello").get(0);
     assertEquals(b.dir(), created.bundle());
     assertEquals(b.stdout().toString(), created.stdout());
@@ -117,7 +121,8 @@ class TaskManagerLifecycleTest {
       f.tasks.start(id);
       f.tasks.kill(id, 9);
       assertEquals(137, f.await(id).code());
-      TaskFixture.eventually("guest thread " + id + " ends", () -> !TaskFixture.threadAlive("guest-" + id));
+      TaskFixture.eventually(
+          "guest thread " + id + " ends", () -> !TaskFixture.threadAlive("guest-" + id));
     }
   }
 
@@ -131,8 +136,10 @@ class TaskManagerLifecycleTest {
     f.tasks.kill("sleeper", 15);
 
     assertEquals(143, waiting.get(PATIENCE.toSeconds(), TimeUnit.SECONDS).code());
-    // The kill grace timer reports a stuck guest stopped anyway; only the thread shows the sleep ended.
-    TaskFixture.eventually("the guest thread ends", () -> !TaskFixture.threadAlive("guest-sleeper"));
+    // The kill grace timer reports a stuck guest stopped anyway; only the thread shows the sleep
+    // ended.
+    TaskFixture.eventually(
+        "the guest thread ends", () -> !TaskFixture.threadAlive("guest-sleeper"));
   }
 
   @Test
@@ -205,7 +212,8 @@ class TaskManagerLifecycleTest {
     f.tasks.create(f.bundleWithResource("hello", "hello.wat").spec());
     ExitStatus status = f.tasks.delete("hello");
     assertEquals(0, status.code());
-    assertEquals(List.of(TaskEvent.Created.class, TaskEvent.Deleted.class), f.events.kinds("hello"));
+    assertEquals(
+        List.of(TaskEvent.Created.class, TaskEvent.Deleted.class), f.events.kinds("hello"));
   }
 
   @Test
@@ -236,10 +244,16 @@ class TaskManagerLifecycleTest {
 
   @Test
   void operations_unknownId_notFound() {
-    List<Runnable> calls = List.of(
-        () -> f.tasks.start("nope"), () -> f.tasks.kill("nope", 9), () -> f.tasks.delete("nope"),
-        () -> f.tasks.info("nope"), () -> f.tasks.waitFor("nope"), () -> f.tasks.stats("nope"),
-        () -> f.tasks.closeStdin("nope"), () -> f.tasks.forceDelete("nope"));
+    List<Runnable> calls =
+        List.of(
+            () -> f.tasks.start("nope"),
+            () -> f.tasks.kill("nope", 9),
+            () -> f.tasks.delete("nope"),
+            () -> f.tasks.info("nope"),
+            () -> f.tasks.waitFor("nope"),
+            () -> f.tasks.stats("nope"),
+            () -> f.tasks.closeStdin("nope"),
+            () -> f.tasks.forceDelete("nope"));
     for (Runnable call : calls) {
       KrillException e = assertThrows(KrillException.class, call::run);
       assertEquals(ErrorCode.NOT_FOUND, e.code());
@@ -251,7 +265,8 @@ class TaskManagerLifecycleTest {
   void stats_runningBusyLoop_cpuNanosEventuallyPositive() throws Exception {
     f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());
     f.startRunning("spin");
-    TaskFixture.eventually("the guest has used CPU time", () -> f.tasks.stats("spin").cpuNanos() > 0);
+    TaskFixture.eventually(
+        "the guest has used CPU time", () -> f.tasks.stats("spin").cpuNanos() > 0);
     assertTrue(f.tasks.stats("spin").memoryBytes() > 0);
     f.tasks.kill("spin", 9);
     f.await("spin");
@@ -265,8 +280,13 @@ class TaskManagerLifecycleTest {
     f.startRunning("spin");
     ExitStatus status = f.tasks.forceDelete("spin");
     assertEquals(137, status.code());
-    assertEquals(List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class,
-        TaskEvent.Deleted.class), f.events.kinds("spin"));
+    assertEquals(
+        List.of(
+            TaskEvent.Created.class,
+            TaskEvent.Started.class,
+            TaskEvent.Exited.class,
+            TaskEvent.Deleted.class),
+        f.events.kinds("spin"));
   }
 
   @Test
@@ -283,7 +303,8 @@ class TaskManagerLifecycleTest {
         exits.add(pool.submit(() -> f.run(b)));
       }
       for (int i = 0; i < n; i++) {
-        assertEquals(0, exits.get(i).get(PATIENCE.toSeconds(), TimeUnit.SECONDS).code(), "task " + i);
+        assertEquals(
+            0, exits.get(i).get(PATIENCE.toSeconds(), TimeUnit.SECONDS).code(), "task " + i);
         assertEquals("hello\n", bundles.get(i).stdoutText());
       }
     } finally {
@@ -292,7 +313,8 @@ class TaskManagerLifecycleTest {
     }
     assertEquals(n, f.tasks.size());
     for (Bundle b : bundles) {
-      assertEquals(List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class),
+      assertEquals(
+          List.of(TaskEvent.Created.class, TaskEvent.Started.class, TaskEvent.Exited.class),
           f.events.kinds(b.id()));
     }
   }

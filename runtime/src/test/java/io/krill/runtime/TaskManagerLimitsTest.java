@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.krill.runtime.TaskFixture.Bundle;
-import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.engine.wasm.WasmBytes;
+import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -20,10 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** Memory limits and read-only mounts, seen from inside a real guest. */
 @Timeout(120)
 class TaskManagerLimitsTest {
-  private static final String ONE_MIB_LIMIT = ",\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576}}}";
+  private static final String ONE_MIB_LIMIT =
+      ",\"linux\":{\"resources\":{\"memory\":{\"limit\":1048576}}}";
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
 
   @BeforeEach
@@ -38,7 +38,9 @@ class TaskManagerLimitsTest {
 
   @Test
   void memoryGrow_beyondOneMiBLimit_returnsMinusOneInGuest() throws Exception {
-    Bundle b = f.bundle("grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), ONE_MIB_LIMIT);
+    Bundle b =
+        f.bundle(
+            "grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), ONE_MIB_LIMIT);
     assertEquals(0, f.run(b).code(), "exit 1 means memory.grow succeeded");
     assertEquals(1048576, f.tasks.stats("grow").memoryLimitBytes());
   }
@@ -52,8 +54,10 @@ class TaskManagerLimitsTest {
 
   @Test
   void memoryGrow_defaultLimitOfManager_appliesWhenConfigHasNone() throws Exception {
-    try (TaskFixture limited = new TaskFixture(tmp.resolve("limited"), new WasmtimeEngine(Optional.empty()), 1 << 20)) {
-      Bundle b = limited.bundle("grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), "");
+    try (TaskFixture limited =
+        new TaskFixture(tmp.resolve("limited"), new WasmtimeEngine(Optional.empty()), 1 << 20)) {
+      Bundle b =
+          limited.bundle("grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), "");
       assertEquals(0, limited.run(b).code(), "exit 1 means memory.grow succeeded");
     }
   }
@@ -61,8 +65,11 @@ class TaskManagerLimitsTest {
   @Test
   void memoryGrow_configLimit_overridesManagerDefault() throws Exception {
     String eightMiB = ",\"linux\":{\"resources\":{\"memory\":{\"limit\":8388608}}}";
-    try (TaskFixture limited = new TaskFixture(tmp.resolve("limited"), new WasmtimeEngine(Optional.empty()), 1 << 20)) {
-      Bundle b = limited.bundle("grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), eightMiB);
+    try (TaskFixture limited =
+        new TaskFixture(tmp.resolve("limited"), new WasmtimeEngine(Optional.empty()), 1 << 20)) {
+      Bundle b =
+          limited.bundle(
+              "grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), eightMiB);
       // 101 pages = 6.3 MiB fits under 8 MiB.
       assertEquals(1, limited.run(b).code(), "exit 0 means memory.grow was refused");
     }
@@ -70,28 +77,44 @@ class TaskManagerLimitsTest {
 
   @Test
   void create_watModuleWithMemoryLimit_refusedBecauseTheCapCannotBeEnforced() throws Exception {
-    Bundle b = f.bundle("grow-wat", "/grow.wat", "grow.wat", TaskFixture.resource("wasm/grow.wat"), ONE_MIB_LIMIT);
-    KrillException e = org.junit.jupiter.api.Assertions.assertThrows(KrillException.class,
-        () -> f.tasks.create(b.spec()));
+    Bundle b =
+        f.bundle(
+            "grow-wat",
+            "/grow.wat",
+            "grow.wat",
+            TaskFixture.resource("wasm/grow.wat"),
+            ONE_MIB_LIMIT);
+    KrillException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            KrillException.class, () -> f.tasks.create(b.spec()));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("wat2wasm"), e.getMessage());
+    org.junit.jupiter.api.Assertions.assertTrue(
+        e.getMessage().contains("wat2wasm"), e.getMessage());
   }
 
   @Test
   void updateMemoryLimit_changedLimit_failedPrecondition() {
-    Bundle b = f.bundle("grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), ONE_MIB_LIMIT);
+    Bundle b =
+        f.bundle(
+            "grow", "/grow.wasm", "grow.wasm", WasmBytes.growBy100PagesModule(), ONE_MIB_LIMIT);
     f.tasks.create(b.spec());
     f.tasks.updateMemoryLimit("grow", 1048576);
-    KrillException e = org.junit.jupiter.api.Assertions.assertThrows(KrillException.class,
-        () -> f.tasks.updateMemoryLimit("grow", 2 * 1048576));
+    KrillException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            KrillException.class, () -> f.tasks.updateMemoryLimit("grow", 2 * 1048576));
     assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
   }
 
   @Test
   void bindMount_readOnly_refusesFileCreation() throws Exception {
     Path data = Files.createDirectories(tmp.resolve("data-ro"));
-    Bundle b = f.bundle("ro", "/create.wat", "create.wat", TaskFixture.resource("wasm/create-in-data.wat"),
-        mount(data, "\"rbind\",\"ro\""));
+    Bundle b =
+        f.bundle(
+            "ro",
+            "/create.wat",
+            "create.wat",
+            TaskFixture.resource("wasm/create-in-data.wat"),
+            mount(data, "\"rbind\",\"ro\""));
     ExitStatus exit = f.run(b);
     assertNotEquals(0, exit.code(), "path_open with O_CREAT succeeded on a read-only mount");
     assertFalse(Files.exists(data.resolve("new.txt")));
@@ -100,8 +123,13 @@ class TaskManagerLimitsTest {
   @Test
   void bindMount_readWrite_allowsFileCreation() throws Exception {
     Path data = Files.createDirectories(tmp.resolve("data-rw"));
-    Bundle b = f.bundle("rw", "/create.wat", "create.wat", TaskFixture.resource("wasm/create-in-data.wat"),
-        mount(data, "\"rbind\",\"rw\""));
+    Bundle b =
+        f.bundle(
+            "rw",
+            "/create.wat",
+            "create.wat",
+            TaskFixture.resource("wasm/create-in-data.wat"),
+            mount(data, "\"rbind\",\"rw\""));
     assertEquals(0, f.run(b).code(), "errno from path_open");
     assertTrue(Files.exists(data.resolve("new.txt")));
   }
@@ -109,13 +137,22 @@ class TaskManagerLimitsTest {
   @Test
   void bindMount_missingSource_notPreopened() throws Exception {
     // Without a preopen at fd 4 the guest's path_open fails with EBADF (8).
-    Bundle b = f.bundle("nosrc", "/create.wat", "create.wat", TaskFixture.resource("wasm/create-in-data.wat"),
-        mount(tmp.resolve("does-not-exist"), "\"rbind\""));
+    Bundle b =
+        f.bundle(
+            "nosrc",
+            "/create.wat",
+            "create.wat",
+            TaskFixture.resource("wasm/create-in-data.wat"),
+            mount(tmp.resolve("does-not-exist"), "\"rbind\""));
     assertEquals(8, f.run(b).code());
   }
 
   private static String mount(Path source, String options) {
-    return ",\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"" + source + "\","
-        + "\"options\":[" + options + "]}]";
+    return ",\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\""
+        + source
+        + "\","
+        + "\"options\":["
+        + options
+        + "]}]";
   }
 }

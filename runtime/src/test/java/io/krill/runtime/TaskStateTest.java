@@ -15,9 +15,12 @@ class TaskStateTest {
 
   @ParameterizedTest
   @CsvSource({
-      "CREATED, RUNNING", "CREATED, STOPPED", "CREATED, DELETED",
-      "RUNNING, STOPPED",
-      "STOPPED, DELETED"})
+    "CREATED, RUNNING",
+    "CREATED, STOPPED",
+    "CREATED, DELETED",
+    "RUNNING, STOPPED",
+    "STOPPED, DELETED"
+  })
   void moveTo_allowedStep_returnsTarget(TaskState from, TaskState to) {
     assertTrue(from.canMoveTo(to));
     assertEquals(to, from.moveTo(to, "c1"));
@@ -25,10 +28,18 @@ class TaskStateTest {
 
   @ParameterizedTest
   @CsvSource({
-      "CREATED, CREATED",
-      "RUNNING, CREATED", "RUNNING, RUNNING", "RUNNING, DELETED",
-      "STOPPED, CREATED", "STOPPED, RUNNING", "STOPPED, STOPPED",
-      "DELETED, CREATED", "DELETED, RUNNING", "DELETED, STOPPED", "DELETED, DELETED"})
+    "CREATED, CREATED",
+    "RUNNING, CREATED",
+    "RUNNING, RUNNING",
+    "RUNNING, DELETED",
+    "STOPPED, CREATED",
+    "STOPPED, RUNNING",
+    "STOPPED, STOPPED",
+    "DELETED, CREATED",
+    "DELETED, RUNNING",
+    "DELETED, STOPPED",
+    "DELETED, DELETED"
+  })
   void moveTo_invalidStep_throwsFailedPrecondition(TaskState from, TaskState to) {
     assertFalse(from.canMoveTo(to));
     KrillException e = assertThrows(KrillException.class, () -> from.moveTo(to, "c1"));
@@ -37,7 +48,9 @@ class TaskStateTest {
 
   @Test
   void moveTo_invalidStep_messageNamesContainerAndBothStates() {
-    KrillException e = assertThrows(KrillException.class, () -> TaskState.RUNNING.moveTo(TaskState.DELETED, "web-1"));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> TaskState.RUNNING.moveTo(TaskState.DELETED, "web-1"));
     assertEquals("container web-1 is running, cannot become deleted", e.getMessage());
   }
 

@@ -6,9 +6,6 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.MetadataUtils;
 import io.krill.containerd.services.containers.ContainersGrpc;
 import io.krill.containerd.services.containers.GetContainerRequest;
@@ -20,6 +17,9 @@ import io.krill.containerd.services.images.GetImageRequest;
 import io.krill.containerd.services.images.ImagesGrpc;
 import io.krill.oci.image.Descriptor;
 import io.krill.oci.image.Digest;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -29,13 +29,16 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@link ContentStore} over containerd's gRPC API on its unix socket, in the daemon's namespace. The
- * channel is made on first use: most daemons only ever run rootfs modules and should not pay for it.
+ * {@link ContentStore} over containerd's gRPC API on its unix socket, in the daemon's namespace.
+ * The channel is made on first use: most daemons only ever run rootfs modules and should not pay
+ * for it.
  */
 final class ContainerdContentStore implements ContentStore, AutoCloseable {
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
+
   /** Large enough for a 512 MiB layer on a slow disk; a stuck stream still ends. */
   private static final Duration READ_TIMEOUT = Duration.ofMinutes(5);
+
   private static final Metadata.Key<String> NAMESPACE =
       Metadata.Key.of("containerd-namespace", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -57,9 +60,12 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
   @Override
   public Optional<String> containerImage(String containerId) throws IOException {
     try {
-      String image = ContainersGrpc.newBlockingStub(channel()).withDeadlineAfter(CALL_TIMEOUT.toMillis(),
-          TimeUnit.MILLISECONDS).get(GetContainerRequest.newBuilder().setId(containerId).build())
-          .getContainer().getImage();
+      String image =
+          ContainersGrpc.newBlockingStub(channel())
+              .withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+              .get(GetContainerRequest.newBuilder().setId(containerId).build())
+              .getContainer()
+              .getImage();
       return image.isEmpty() ? Optional.empty() : Optional.of(image);
     } catch (StatusRuntimeException e) {
       throw failed("Containers.Get " + containerId, e);
@@ -69,9 +75,14 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
   @Override
   public Descriptor imageTarget(String imageName) throws IOException {
     try {
-      var target = ImagesGrpc.newBlockingStub(channel()).withDeadlineAfter(CALL_TIMEOUT.toMillis(),
-          TimeUnit.MILLISECONDS).get(GetImageRequest.newBuilder().setName(imageName).build()).getImage().getTarget();
-      return Descriptor.of(target.getMediaType(), Digest.parse(target.getDigest()), target.getSize());
+      var target =
+          ImagesGrpc.newBlockingStub(channel())
+              .withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+              .get(GetImageRequest.newBuilder().setName(imageName).build())
+              .getImage()
+              .getTarget();
+      return Descriptor.of(
+          target.getMediaType(), Digest.parse(target.getDigest()), target.getSize());
     } catch (StatusRuntimeException e) {
       throw failed("Images.Get " + imageName, e);
     } catch (IllegalArgumentException e) {
@@ -84,13 +95,17 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
     // The stream is bound to this context, so closing the InputStream early cancels the call.
     Context.CancellableContext context = Context.current().withCancellation();
     try {
-      Iterator<ReadContentResponse> chunks = context.call(() -> ContentGrpc.newBlockingStub(channel())
-          .withDeadlineAfter(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-          .read(ReadContentRequest.newBuilder().setDigest(digest.toString()).build()));
+      Iterator<ReadContentResponse> chunks =
+          context.call(
+              () ->
+                  ContentGrpc.newBlockingStub(channel())
+                      .withDeadlineAfter(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                      .read(ReadContentRequest.newBuilder().setDigest(digest.toString()).build()));
       return new ChunkStream(chunks, context, digest);
     } catch (Exception e) {
       context.cancel(e);
-      throw e instanceof StatusRuntimeException s ? failed("Content.Read " + digest, s)
+      throw e instanceof StatusRuntimeException s
+          ? failed("Content.Read " + digest, s)
           : new IOException("Content.Read " + digest + ": " + e, e);
     }
   }
@@ -98,7 +113,8 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
   @Override
   public boolean has(Digest digest) throws IOException {
     try {
-      ContentGrpc.newBlockingStub(channel()).withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+      ContentGrpc.newBlockingStub(channel())
+          .withDeadlineAfter(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
           .info(InfoRequest.newBuilder().setDigest(digest.toString()).build());
       return true;
     } catch (StatusRuntimeException e) {
@@ -114,20 +130,27 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
       loop = new EpollEventLoopGroup(1);
       Metadata headers = new Metadata();
       headers.put(NAMESPACE, namespace);
-      channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-          .channelType(EpollDomainSocketChannel.class)
-          .eventLoopGroup(loop)
-          .usePlaintext()
-          .intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
-          .build();
+      channel =
+          NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+              .channelType(EpollDomainSocketChannel.class)
+              .eventLoopGroup(loop)
+              .usePlaintext()
+              .intercept(MetadataUtils.newAttachHeadersInterceptor(headers))
+              .build();
     }
     return channel;
   }
 
   private static IOException failed(String call, StatusRuntimeException e) {
     Status s = e.getStatus();
-    String message = call + ": " + s.getCode() + (s.getDescription() == null ? "" : " (" + s.getDescription() + ")");
-    return s.getCode() == Status.Code.NOT_FOUND ? new ContentStore.NotFound(message, e) : new IOException(message, e);
+    String message =
+        call
+            + ": "
+            + s.getCode()
+            + (s.getDescription() == null ? "" : " (" + s.getDescription() + ")");
+    return s.getCode() == Status.Code.NOT_FOUND
+        ? new ContentStore.NotFound(message, e)
+        : new IOException(message, e);
   }
 
   @Override
@@ -146,7 +169,8 @@ final class ContainerdContentStore implements ContentStore, AutoCloseable {
     private byte[] chunk = new byte[0];
     private int pos;
 
-    ChunkStream(Iterator<ReadContentResponse> chunks, Context.CancellableContext context, Digest digest) {
+    ChunkStream(
+        Iterator<ReadContentResponse> chunks, Context.CancellableContext context, Digest digest) {
       this.chunks = chunks;
       this.context = context;
       this.digest = digest;

@@ -23,11 +23,11 @@ import java.util.Optional;
 
 /**
  * Reads the wasm layer of a container's image from containerd's content store: containerd 1.7+/2.x
- * skip non-tar layers when unpacking, so the rootfs of a wasm-layer image is empty. Container → image
- * name → target (an index resolves to its wasm manifest) → the manifest's single wasm layer, streamed
- * and verified against its digest. Verified layers are kept under {@code <cache>/<algorithm>/<hex>},
- * so replicas and daemon restarts read containerd's manifest, not the layer, again; {@link #prune} drops those
- * containerd has since removed.
+ * skip non-tar layers when unpacking, so the rootfs of a wasm-layer image is empty. Container →
+ * image name → target (an index resolves to its wasm manifest) → the manifest's single wasm layer,
+ * streamed and verified against its digest. Verified layers are kept under {@code
+ * <cache>/<algorithm>/<hex>}, so replicas and daemon restarts read containerd's manifest, not the
+ * layer, again; {@link #prune} drops those containerd has since removed.
  */
 final class ContentStoreModules implements ImageModules {
   private static final System.Logger LOG = System.getLogger("krill.images");
@@ -36,7 +36,9 @@ final class ContentStoreModules implements ImageModules {
   private final ContentStore store;
   private final Optional<Path> cache;
 
-  /** @param cache where verified layers are kept; empty = read containerd every time */
+  /**
+   * @param cache where verified layers are kept; empty = read containerd every time
+   */
   ContentStoreModules(ContentStore store, Optional<Path> cache) {
     this.store = store;
     this.cache = cache;
@@ -48,7 +50,10 @@ final class ContentStoreModules implements ImageModules {
     try {
       image = store.containerImage(containerId);
     } catch (IOException e) {
-      throw unreadable(containerId, "containerd did not say which image it was created from: " + e.getMessage(), e);
+      throw unreadable(
+          containerId,
+          "containerd did not say which image it was created from: " + e.getMessage(),
+          e);
     }
     if (image.isEmpty()) {
       return Optional.empty();
@@ -65,10 +70,20 @@ final class ContentStoreModules implements ImageModules {
       throw invalid(containerId, "image " + name + ": " + e.getMessage());
     }
     if (layer.size() > MAX_LAYER_BYTES) {
-      throw invalid(containerId, "image " + name + ": its wasm layer " + layer.digest() + " is "
-          + (layer.size() >> 20) + " MiB, larger than krill's limit of " + (MAX_LAYER_BYTES >> 20) + " MiB");
+      throw invalid(
+          containerId,
+          "image "
+              + name
+              + ": its wasm layer "
+              + layer.digest()
+              + " is "
+              + (layer.size() >> 20)
+              + " MiB, larger than krill's limit of "
+              + (MAX_LAYER_BYTES >> 20)
+              + " MiB");
     }
-    return Optional.of(new ImageModule(name, layer.digest().toString(), layerBytes(containerId, name, layer)));
+    return Optional.of(
+        new ImageModule(name, layer.digest().toString(), layerBytes(containerId, name, layer)));
   }
 
   private Manifest manifest(String id, String name) {
@@ -81,8 +96,15 @@ final class ContentStoreModules implements ImageModules {
         target = index.wasmManifest();
       }
       if (!MediaTypes.MANIFESTS.contains(target.mediaType())) {
-        throw invalid(id, "image " + name + ": " + target.digest() + " has media type " + target.mediaType()
-            + ", neither an image index nor a manifest");
+        throw invalid(
+            id,
+            "image "
+                + name
+                + ": "
+                + target.digest()
+                + " has media type "
+                + target.mediaType()
+                + ", neither an image index nor a manifest");
       }
       Manifest manifest;
       try {
@@ -92,13 +114,24 @@ final class ContentStoreModules implements ImageModules {
           throw e;
         }
         // ctr and the CRI pull only the host's entry of an index unless told otherwise.
-        throw invalid(id, "image " + name + " has a wasip1/wasm entry, but containerd holds only another platform's"
-            + " content: pull it with `ctr images pull --platform wasip1/wasm " + name + "` (or --all-platforms)");
+        throw invalid(
+            id,
+            "image "
+                + name
+                + " has a wasip1/wasm entry, but containerd holds only another platform's"
+                + " content: pull it with `ctr images pull --platform wasip1/wasm "
+                + name
+                + "` (or --all-platforms)");
       }
       if (multiPlatform && !WasmShape.detect(manifest).isArtifact()) {
-        // Its module is inside a tar layer that containerd unpacked only if the container was made from it.
-        throw invalid(id, "the root filesystem holds no module, and image " + name + " keeps it in a tar layer of"
-            + " its wasip1/wasm entry, which containerd unpacks only for `ctr run --platform wasip1/wasm`");
+        // Its module is inside a tar layer that containerd unpacked only if the container was made
+        // from it.
+        throw invalid(
+            id,
+            "the root filesystem holds no module, and image "
+                + name
+                + " keeps it in a tar layer of"
+                + " its wasip1/wasm entry, which containerd unpacks only for `ctr run --platform wasip1/wasm`");
       }
       return manifest;
     } catch (IllegalArgumentException e) {
@@ -111,8 +144,13 @@ final class ContentStoreModules implements ImageModules {
   /** A manifest or index, verified; these are small (the registry's own limit is 4 MiB). */
   private byte[] small(Descriptor d) throws IOException {
     if (d.size() > Manifest.MAX_BYTES) {
-      throw new IllegalArgumentException(d.digest() + " is " + d.size() + " bytes, more than the "
-          + Manifest.MAX_BYTES + "-byte limit for manifests");
+      throw new IllegalArgumentException(
+          d.digest()
+              + " is "
+              + d.size()
+              + " bytes, more than the "
+              + Manifest.MAX_BYTES
+              + "-byte limit for manifests");
     }
     try (InputStream in = new VerifyingInputStream(store.read(d.digest()), d)) {
       return in.readAllBytes();
@@ -129,18 +167,25 @@ final class ContentStoreModules implements ImageModules {
       }
       Path file = cache.get().resolve(layer.digest().algorithm()).resolve(layer.digest().hex());
       if (Files.isRegularFile(file)) {
-        // Verified again on every hit: hashing a module costs far less than running a corrupted one.
+        // Verified again on every hit: hashing a module costs far less than running a corrupted
+        // one.
         try (InputStream in = new VerifyingInputStream(Files.newInputStream(file), layer)) {
           byte[] bytes = in.readAllBytes();
           LOG.log(Level.INFO, "container {0}: layer cache hit for {1}", id, layer.digest());
           return bytes;
         } catch (VerifyingInputStream.BlobVerificationException e) {
-          LOG.log(Level.WARNING, "container {0}: dropping cached layer {1}: {2}", id, file, e.getMessage());
+          LOG.log(
+              Level.WARNING,
+              "container {0}: dropping cached layer {1}: {2}",
+              id,
+              file,
+              e.getMessage());
           Files.deleteIfExists(file);
         }
       }
       Files.createDirectories(file.getParent());
-      // Written beside its final name and renamed once verified, so the cache never holds a bad layer.
+      // Written beside its final name and renamed once verified, so the cache never holds a bad
+      // layer.
       Path tmp = Files.createTempFile(file.getParent(), ".layer-", ".tmp");
       try {
         try (OutputStream out = Files.newOutputStream(tmp)) {
@@ -150,8 +195,12 @@ final class ContentStoreModules implements ImageModules {
       } finally {
         Files.deleteIfExists(tmp);
       }
-      LOG.log(Level.INFO, "container {0}: read {1} ({2} bytes) from containerd into the layer cache", id,
-          layer.digest(), String.valueOf(layer.size()));
+      LOG.log(
+          Level.INFO,
+          "container {0}: read {1} ({2} bytes) from containerd into the layer cache",
+          id,
+          layer.digest(),
+          String.valueOf(layer.size()));
       return Files.readAllBytes(file);
     } catch (VerifyingInputStream.BlobVerificationException e) {
       throw invalid(id, what + " does not match its descriptor: " + e.getMessage());
@@ -161,9 +210,10 @@ final class ContentStoreModules implements ImageModules {
   }
 
   /**
-   * Drops cached layers containerd no longer holds (its garbage collector removed them with their last image),
-   * and temp files of writes that never finished. Stops at the first error talking to containerd, keeping the
-   * rest: a cache entry is only ever dropped on containerd's word. Returns how many files were removed.
+   * Drops cached layers containerd no longer holds (its garbage collector removed them with their
+   * last image), and temp files of writes that never finished. Stops at the first error talking to
+   * containerd, keeping the rest: a cache entry is only ever dropped on containerd's word. Returns
+   * how many files were removed.
    */
   int prune(Duration tempAge) {
     if (cache.isEmpty() || !Files.isDirectory(cache.get())) {
@@ -177,7 +227,8 @@ final class ContentStoreModules implements ImageModules {
           for (Path file : files.toList()) {
             String name = file.getFileName().toString();
             if (name.startsWith(".layer-")) {
-              if (Files.getLastModifiedTime(file).toMillis() < tempCutoff && Files.deleteIfExists(file)) {
+              if (Files.getLastModifiedTime(file).toMillis() < tempCutoff
+                  && Files.deleteIfExists(file)) {
                 removed++;
               }
               continue;
@@ -189,7 +240,8 @@ final class ContentStoreModules implements ImageModules {
               continue;
             }
             if (!store.has(digest) && Files.deleteIfExists(file)) {
-              LOG.log(Level.INFO, "layer cache: dropped {0}, which containerd no longer holds", digest);
+              LOG.log(
+                  Level.INFO, "layer cache: dropped {0}, which containerd no longer holds", digest);
               removed++;
             }
           }
@@ -212,7 +264,9 @@ final class ContentStoreModules implements ImageModules {
   }
 
   private static KrillException unreadable(String id, String message, IOException cause) {
-    return new KrillException(ErrorCode.UNAVAILABLE, "container " + id + ": its module is not in the root"
-        + " filesystem, and " + message, cause);
+    return new KrillException(
+        ErrorCode.UNAVAILABLE,
+        "container " + id + ": its module is not in the root" + " filesystem, and " + message,
+        cause);
   }
 }

@@ -3,10 +3,10 @@ package io.krill.shim;
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
-import io.krill.runtime.ImageModules;
-import io.krill.runtime.TaskManager;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.ImageModules;
+import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Daemon {
   private static final System.Logger LOG = System.getLogger("krill.daemon");
+
   /** Private service of the launcher's {@code delete}: kill if needed, then delete. */
   static final String SHIM_SERVICE = "krill.shim.v1.Shim";
 
@@ -47,67 +48,103 @@ public final class Daemon {
       System.exit(2);
       return;
     }
-    LogFormat.install(options.runDir(), options.logMaxBytes(), options.logLevel(), options.foreground());
+    LogFormat.install(
+        options.runDir(), options.logMaxBytes(), options.logLevel(), options.foreground());
     try {
       new Daemon(options).run();
     } catch (SocketClaim.Taken e) {
-      LOG.log(Level.ERROR, "krill daemon for namespace {0}: {1}", options.namespace(), e.getMessage());
+      LOG.log(
+          Level.ERROR, "krill daemon for namespace {0}: {1}", options.namespace(), e.getMessage());
       System.exit(1);
     }
     System.exit(0);
   }
 
   private void run() throws Exception {
-    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.numbered("timer"));
-    ExecutorService handlers = Executors.newCachedThreadPool(DaemonThreads.numbered("ttrpc-handler"));
+    ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(DaemonThreads.numbered("timer"));
+    ExecutorService handlers =
+        Executors.newCachedThreadPool(DaemonThreads.numbered("ttrpc-handler"));
     int pid = (int) ProcessHandle.current().pid();
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
     // The daemon's engine: the only place that names one.
     WasmEngine engine = new WasmtimeEngine(options.cacheDir());
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
-    ContainerdContentStore content = options.address().isEmpty() ? null
-        : new ContainerdContentStore(ContainerdContentStore.socketOf(options.address()), options.namespace());
-    ContentStoreModules layers = content == null ? null
-        // One directory per namespace: each daemon prunes by what containerd holds in its own namespace.
-        : new ContentStoreModules(content,
-            options.cacheDir().map(d -> d.resolve("layers").resolve(options.namespace())));
+    ContainerdContentStore content =
+        options.address().isEmpty()
+            ? null
+            : new ContainerdContentStore(
+                ContainerdContentStore.socketOf(options.address()), options.namespace());
+    ContentStoreModules layers =
+        content == null
+            ? null
+            // One directory per namespace: each daemon prunes by what containerd holds in its own
+            // namespace.
+            : new ContentStoreModules(
+                content,
+                options.cacheDir().map(d -> d.resolve("layers").resolve(options.namespace())));
     ImageModules images = layers == null ? ImageModules.NONE : layers;
-    TaskManager tasks = new TaskManager(engine, timer, pid, options.defaultMemoryLimit(), launcher());
+    TaskManager tasks =
+        new TaskManager(engine, timer, pid, options.defaultMemoryLimit(), launcher());
     // State files first: the publisher may retry while containerd is away.
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);
-    TtrpcServer server = new TtrpcServer(options.socket(), command -> handlers.execute(() -> {
-      touch();
-      command.run();
-    }));
+    TtrpcServer server =
+        new TtrpcServer(
+            options.socket(),
+            command ->
+                handlers.execute(
+                    () -> {
+                      touch();
+                      command.run();
+                    }));
     new TaskService(tasks, images, this::touch).registerOn(server);
-    TaskService.register(server, SHIM_SERVICE, "Cleanup", DeleteRequest::parseFrom,
-        r -> CompletableFuture.completedFuture(TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
+    TaskService.register(
+        server,
+        SHIM_SERVICE,
+        "Cleanup",
+        DeleteRequest::parseFrom,
+        r ->
+            CompletableFuture.completedFuture(
+                TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
     server.onAccept(this::touch);
     if (options.foreground() && options.runDir() != null) {
       SocketClaim.claim(options.runDir(), options.socket(), server::start);
     } else {
       server.start();
     }
-    LOG.log(Level.INFO, "krill daemon {0} serving namespace {1} on {2} (containerd {3})", String.valueOf(pid),
-        options.namespace(), options.socket(), options.address());
+    LOG.log(
+        Level.INFO,
+        "krill daemon {0} serving namespace {1} on {2} (containerd {3})",
+        String.valueOf(pid),
+        options.namespace(),
+        options.socket(),
+        options.address());
     timer.execute(() -> warmUp(engine));
     if (layers != null) {
       // containerd removes a layer with its last image; the copy krill keeps goes soon after.
-      timer.scheduleWithFixedDelay(() -> layers.prune(Duration.ofHours(1)), 1, 60, TimeUnit.MINUTES);
+      timer.scheduleWithFixedDelay(
+          () -> layers.prune(Duration.ofHours(1)), 1, 60, TimeUnit.MINUTES);
     }
     long idleNanos = options.idleTimeout().toNanos();
     if (options.idleExits()) {
-      timer.scheduleWithFixedDelay(() -> {
-        if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
-          stopped.complete(null);
-        }
-      }, 200, 200, TimeUnit.MILLISECONDS);
+      timer.scheduleWithFixedDelay(
+          () -> {
+            if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
+              stopped.complete(null);
+            }
+          },
+          200,
+          200,
+          TimeUnit.MILLISECONDS);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close));
     stopped.join();
-    LOG.log(Level.INFO, "krill daemon {0}: no tasks for {1} s, exiting", String.valueOf(pid),
+    LOG.log(
+        Level.INFO,
+        "krill daemon {0}: no tasks for {1} s, exiting",
+        String.valueOf(pid),
         String.valueOf(options.idleTimeout().toSeconds()));
     server.close();
     tasks.close();
@@ -132,8 +169,12 @@ public final class Daemon {
       server.close();
       return true;
     }
-    try (FileChannel lockFile = FileChannel.open(options.runDir().resolve("lock"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
+    try (FileChannel lockFile =
+            FileChannel.open(
+                options.runDir().resolve("lock"),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        FileLock lock = lockFile.lock()) {
       if (!isIdle(tasks, idleNanos)) {
         return false;
       }
@@ -159,8 +200,20 @@ public final class Daemon {
   /** Loads the native engine before the first Create needs it. */
   private static void warmUp(WasmEngine engine) {
     try {
-      engine.prepare(new io.krill.engine.GuestSpec("warm-up", "warm-up", WARM_UP_MODULE, "_start",
-          java.util.List.of(), java.util.List.of(), java.util.List.of(), null, null, null)).close();
+      engine
+          .prepare(
+              new io.krill.engine.GuestSpec(
+                  "warm-up",
+                  "warm-up",
+                  WARM_UP_MODULE,
+                  "_start",
+                  java.util.List.of(),
+                  java.util.List.of(),
+                  java.util.List.of(),
+                  null,
+                  null,
+                  null))
+          .close();
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "engine warm-up failed: {0}", e.getMessage());
     }
@@ -168,7 +221,7 @@ public final class Daemon {
 
   /** {@code (module (func (export "_start")))} */
   private static final byte[] WARM_UP_MODULE = {
-    0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's', 't', 'a', 'r', 't', 0, 0,
-    10, 4, 1, 2, 0, 0x0b
+    0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's', 't', 'a',
+    'r', 't', 0, 0, 10, 4, 1, 2, 0, 0x0b
   };
 }

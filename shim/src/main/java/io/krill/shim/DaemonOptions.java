@@ -11,13 +11,23 @@ import java.util.logging.Level;
 
 /**
  * The daemon's settings: flags from the launcher (Go style: {@code -name value}), then environment
- * variables that containerd passes through to its shims, then the node's settings file
- * ({@link DaemonConfigFile}), then defaults. {@code -foreground} marks a daemon started by an
- * operator or service manager ({@code krill daemon}) rather than spawned by the launcher.
+ * variables that containerd passes through to its shims, then the node's settings file ({@link
+ * DaemonConfigFile}), then defaults. {@code -foreground} marks a daemon started by an operator or
+ * service manager ({@code krill daemon}) rather than spawned by the launcher.
  */
-record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAddress, Path runDir,
-    boolean debug, Duration idleTimeout, Optional<Path> cacheDir, long defaultMemoryLimit, Level logLevel,
-    long logMaxBytes, boolean foreground) {
+record DaemonOptions(
+    Path socket,
+    String namespace,
+    String address,
+    Path ttrpcAddress,
+    Path runDir,
+    boolean debug,
+    Duration idleTimeout,
+    Optional<Path> cacheDir,
+    long defaultMemoryLimit,
+    Level logLevel,
+    long logMaxBytes,
+    boolean foreground) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   static DaemonOptions parse(String[] args, Map<String, String> env) {
@@ -42,12 +52,30 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
       switch (a) {
         case "debug" -> debug = true;
         case "foreground" -> foreground = true;
-        case "idle-timeout" -> { idleFlag = value; i++; }
-        case "socket" -> { socket = value; i++; }
-        case "namespace" -> { namespace = value; i++; }
-        case "address" -> { address = value; i++; }
-        case "ttrpc-address" -> { ttrpc = value; i++; }
-        case "run-dir" -> { runDir = value; i++; }
+        case "idle-timeout" -> {
+          idleFlag = value;
+          i++;
+        }
+        case "socket" -> {
+          socket = value;
+          i++;
+        }
+        case "namespace" -> {
+          namespace = value;
+          i++;
+        }
+        case "address" -> {
+          address = value;
+          i++;
+        }
+        case "ttrpc-address" -> {
+          ttrpc = value;
+          i++;
+        }
+        case "run-dir" -> {
+          runDir = value;
+          i++;
+        }
         case "publish-binary", "id", "bundle" -> i++;
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -60,18 +88,34 @@ record DaemonOptions(Path socket, String namespace, String address, Path ttrpcAd
     }
     ttrpc = ttrpc.replaceFirst("^unix://", "");
     // 0 means never: a daemon a service manager keeps warm must not leave on its own.
-    Duration idle = Duration.ofMillis((long) (Double.parseDouble(
-        idleFlag != null ? idleFlag : file.get("idle_timeout", env, "30")) * 1000));
+    Duration idle =
+        Duration.ofMillis(
+            (long)
+                (Double.parseDouble(
+                        idleFlag != null ? idleFlag : file.get("idle_timeout", env, "30"))
+                    * 1000));
     if (idle.isNegative()) {
       throw new IllegalArgumentException("idle_timeout must not be negative");
     }
     String cache = file.get("cache_dir", env, "/var/lib/krill/cache");
     long memory = size("default_memory_limit", file.get("default_memory_limit", env, "0"));
     Level level = debug ? Level.FINE : LogFormat.level(file.get("log_level", env, "info"));
-    long logMax = size("log_max_bytes", file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
-    return new DaemonOptions(Path.of(socket), namespace, address, ttrpc.isEmpty() ? null : Path.of(ttrpc),
-        runDir == null ? null : Path.of(runDir), debug || level.intValue() <= Level.FINE.intValue(), idle,
-        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)), memory, level, logMax, foreground);
+    long logMax =
+        size(
+            "log_max_bytes", file.get("log_max_bytes", env, String.valueOf(DEFAULT_LOG_MAX_BYTES)));
+    return new DaemonOptions(
+        Path.of(socket),
+        namespace,
+        address,
+        ttrpc.isEmpty() ? null : Path.of(ttrpc),
+        runDir == null ? null : Path.of(runDir),
+        debug || level.intValue() <= Level.FINE.intValue(),
+        idle,
+        cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)),
+        memory,
+        level,
+        logMax,
+        foreground);
   }
 
   /** Whether the daemon ever leaves on its own after its last task. */

@@ -21,9 +21,9 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * Sends task events to containerd through {@code Events/Forward} on its ttrpc socket, reconnecting and
- * retrying when containerd is away (e.g. restarting). A subscriber of the core: it is called on the core's
- * one event thread, in order, and sends each event before it returns.
+ * Sends task events to containerd through {@code Events/Forward} on its ttrpc socket, reconnecting
+ * and retrying when containerd is away (e.g. restarting). A subscriber of the core: it is called on
+ * the core's one event thread, in order, and sends each event before it returns.
  */
 final class EventPublisher implements EventSink, AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.events");
@@ -54,36 +54,88 @@ final class EventPublisher implements EventSink, AutoCloseable {
   private static Item toItem(TaskEvent event) {
     Instant now = Instant.now();
     if (event instanceof TaskEvent.Created c) {
-      return new Item("/tasks/create", Protos.any(TaskCreate.newBuilder().setContainerId(c.containerId())
-          .setBundle(c.bundle().toString()).addAllRootfs(Protos.mounts(c.rootfs()))
-          .setIo(TaskIO.newBuilder().setStdin(nz(c.stdin())).setStdout(nz(c.stdout())).setStderr(nz(c.stderr()))
-              .setTerminal(c.terminal()))
-          .setPid(c.pid()).build()), now, c.containerId());
+      return new Item(
+          "/tasks/create",
+          Protos.any(
+              TaskCreate.newBuilder()
+                  .setContainerId(c.containerId())
+                  .setBundle(c.bundle().toString())
+                  .addAllRootfs(Protos.mounts(c.rootfs()))
+                  .setIo(
+                      TaskIO.newBuilder()
+                          .setStdin(nz(c.stdin()))
+                          .setStdout(nz(c.stdout()))
+                          .setStderr(nz(c.stderr()))
+                          .setTerminal(c.terminal()))
+                  .setPid(c.pid())
+                  .build()),
+          now,
+          c.containerId());
     }
     if (event instanceof TaskEvent.Started s) {
-      return new Item("/tasks/start", Protos.any(TaskStart.newBuilder().setContainerId(s.containerId())
-          .setPid(s.pid()).build()), now, s.containerId());
+      return new Item(
+          "/tasks/start",
+          Protos.any(
+              TaskStart.newBuilder().setContainerId(s.containerId()).setPid(s.pid()).build()),
+          now,
+          s.containerId());
     }
     if (event instanceof TaskEvent.ExecAdded a) {
-      return new Item("/tasks/exec-added", Protos.any(TaskExecAdded.newBuilder().setContainerId(a.containerId())
-          .setExecId(a.execId()).build()), now, a.containerId());
+      return new Item(
+          "/tasks/exec-added",
+          Protos.any(
+              TaskExecAdded.newBuilder()
+                  .setContainerId(a.containerId())
+                  .setExecId(a.execId())
+                  .build()),
+          now,
+          a.containerId());
     }
     if (event instanceof TaskEvent.ExecStarted x) {
-      return new Item("/tasks/exec-started", Protos.any(TaskExecStarted.newBuilder().setContainerId(x.containerId())
-          .setExecId(x.execId()).setPid(x.pid()).build()), now, x.containerId());
+      return new Item(
+          "/tasks/exec-started",
+          Protos.any(
+              TaskExecStarted.newBuilder()
+                  .setContainerId(x.containerId())
+                  .setExecId(x.execId())
+                  .setPid(x.pid())
+                  .build()),
+          now,
+          x.containerId());
     }
     if (event instanceof TaskEvent.Exited e) {
-      return new Item("/tasks/exit", Protos.any(TaskExit.newBuilder().setContainerId(e.containerId())
-          .setId(e.processId()).setPid(e.pid()).setExitStatus(e.status().code())
-          .setExitedAt(Protos.timestamp(e.status().exitedAt())).build()), now, e.containerId());
+      return new Item(
+          "/tasks/exit",
+          Protos.any(
+              TaskExit.newBuilder()
+                  .setContainerId(e.containerId())
+                  .setId(e.processId())
+                  .setPid(e.pid())
+                  .setExitStatus(e.status().code())
+                  .setExitedAt(Protos.timestamp(e.status().exitedAt()))
+                  .build()),
+          now,
+          e.containerId());
     }
     if (event instanceof TaskEvent.Deleted d) {
-      return new Item("/tasks/delete", Protos.any(TaskDelete.newBuilder().setContainerId(d.containerId())
-          .setId(d.isExec() ? d.processId() : "").setPid(d.pid()).setExitStatus(d.status().code())
-          .setExitedAt(Protos.timestamp(d.status().exitedAt())).build()), now, d.containerId());
+      return new Item(
+          "/tasks/delete",
+          Protos.any(
+              TaskDelete.newBuilder()
+                  .setContainerId(d.containerId())
+                  .setId(d.isExec() ? d.processId() : "")
+                  .setPid(d.pid())
+                  .setExitStatus(d.status().code())
+                  .setExitedAt(Protos.timestamp(d.status().exitedAt()))
+                  .build()),
+          now,
+          d.containerId());
     }
     TaskEvent.OutOfMemory o = (TaskEvent.OutOfMemory) event;
-    return new Item("/tasks/oom", Protos.any(TaskOOM.newBuilder().setContainerId(o.containerId()).build()), now,
+    return new Item(
+        "/tasks/oom",
+        Protos.any(TaskOOM.newBuilder().setContainerId(o.containerId()).build()),
+        now,
         o.containerId());
   }
 
@@ -92,16 +144,29 @@ final class EventPublisher implements EventSink, AutoCloseable {
   }
 
   private synchronized void send(Item item) {
-    byte[] request = ForwardRequest.newBuilder().setEnvelope(Envelope.newBuilder()
-        .setTimestamp(Protos.timestamp(item.at())).setNamespace(namespace).setTopic(item.topic())
-        .setEvent(item.event())).build().toByteArray();
+    byte[] request =
+        ForwardRequest.newBuilder()
+            .setEnvelope(
+                Envelope.newBuilder()
+                    .setTimestamp(Protos.timestamp(item.at()))
+                    .setNamespace(namespace)
+                    .setTopic(item.topic())
+                    .setEvent(item.event()))
+            .build()
+            .toByteArray();
     for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
         if (client == null || client.isClosed()) {
           client = TtrpcClient.connect(socket);
         }
-        client.call(SERVICE, "Forward", request, Duration.ofSeconds(5),
-            Map.of("containerd-namespace-ttrpc", namespace)).get();
+        client
+            .call(
+                SERVICE,
+                "Forward",
+                request,
+                Duration.ofSeconds(5),
+                Map.of("containerd-namespace-ttrpc", namespace))
+            .get();
         return;
       } catch (Exception e) {
         if (client != null) {
@@ -109,8 +174,13 @@ final class EventPublisher implements EventSink, AutoCloseable {
           client = null;
         }
         if (attempt == ATTEMPTS || closing) {
-          LOG.log(Level.WARNING, "container {0}: event {1} not delivered to containerd after {2} attempts: {3}",
-              item.containerId(), item.topic(), attempt, e.getMessage());
+          LOG.log(
+              Level.WARNING,
+              "container {0}: event {1} not delivered to containerd after {2} attempts: {3}",
+              item.containerId(),
+              item.topic(),
+              attempt,
+              e.getMessage());
           return;
         }
         try {

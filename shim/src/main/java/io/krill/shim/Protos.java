@@ -18,16 +18,27 @@ final class Protos {
 
   /** containerd resolves event and metrics types by bare type URL (1.6 knows no prefixed form). */
   static Any any(Message m) {
-    return Any.newBuilder().setTypeUrl(m.getDescriptorForType().getFullName()).setValue(m.toByteString()).build();
+    return Any.newBuilder()
+        .setTypeUrl(m.getDescriptorForType().getFullName())
+        .setValue(m.toByteString())
+        .build();
   }
 
   static List<TaskSpec.RootfsMount> rootfs(List<Mount> mounts) {
-    return mounts.stream().map(m -> new TaskSpec.RootfsMount(m.getType(), m.getSource(), m.getOptionsList())).toList();
+    return mounts.stream()
+        .map(m -> new TaskSpec.RootfsMount(m.getType(), m.getSource(), m.getOptionsList()))
+        .toList();
   }
 
   static List<Mount> mounts(List<TaskSpec.RootfsMount> mounts) {
     return mounts.stream()
-        .map(m -> Mount.newBuilder().setType(m.type()).setSource(m.source()).addAllOptions(m.options()).build())
+        .map(
+            m ->
+                Mount.newBuilder()
+                    .setType(m.type())
+                    .setSource(m.source())
+                    .addAllOptions(m.options())
+                    .build())
         .toList();
   }
 }

@@ -35,18 +35,24 @@ final class SocketClaim {
   /** Runs {@code listen} with the lock held, unless a daemon already serves {@code socket}. */
   static void claim(Path runDir, Path socket, Listen listen) throws IOException, Taken {
     Files.createDirectories(runDir);
-    try (FileChannel file = FileChannel.open(runDir.resolve("lock"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE); FileLock lock = file.lock()) {
+    try (FileChannel file =
+            FileChannel.open(
+                runDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = file.lock()) {
       if (answers(socket)) {
-        throw new Taken("a krill daemon already serves " + socket
-            + " (spawned by containerd's shim launcher, or another krill daemon); it exits after its idle timeout"
-            + " once its tasks are gone, or stop it");
+        throw new Taken(
+            "a krill daemon already serves "
+                + socket
+                + " (spawned by containerd's shim launcher, or another krill daemon); it exits after its idle timeout"
+                + " once its tasks are gone, or stop it");
       }
       listen.start();
     }
   }
 
-  /** Only "nobody there" counts as free, as in the launcher: a busy listener is still a listener. */
+  /**
+   * Only "nobody there" counts as free, as in the launcher: a busy listener is still a listener.
+   */
   static boolean answers(Path socket) {
     if (!Files.exists(socket)) {
       return false;

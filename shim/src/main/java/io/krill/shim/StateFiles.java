@@ -12,8 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Keeps {@code <bundle>/krill.state} current, so that the launcher's {@code delete} can answer
- * truthfully when the daemon is gone: {@code pid=}, {@code status=created|running|stopped},
- * {@code exit_status=}, {@code exited_at=<seconds>.<nanos>}.
+ * truthfully when the daemon is gone: {@code pid=}, {@code status=created|running|stopped}, {@code
+ * exit_status=}, {@code exited_at=<seconds>.<nanos>}.
  */
 final class StateFiles {
   static final String FILE = "krill.state";
@@ -34,7 +34,12 @@ final class StateFiles {
         try {
           Files.deleteIfExists(bundle.resolve(FILE));
         } catch (IOException e) {
-          LOG.log(Level.WARNING, "container {0}: cannot remove {1}: {2}", d.containerId(), FILE, e.getMessage());
+          LOG.log(
+              Level.WARNING,
+              "container {0}: cannot remove {1}: {2}",
+              d.containerId(),
+              FILE,
+              e.getMessage());
         }
       }
     }
@@ -45,17 +50,32 @@ final class StateFiles {
     if (bundle == null) {
       return;
     }
-    StringBuilder text = new StringBuilder().append("pid=").append(pid).append('\n')
-        .append("status=").append(status).append('\n');
+    StringBuilder text =
+        new StringBuilder()
+            .append("pid=")
+            .append(pid)
+            .append('\n')
+            .append("status=")
+            .append(status)
+            .append('\n');
     if (exit != null) {
-      text.append("exit_status=").append(exit.code()).append('\n')
-          .append("exited_at=").append(exit.exitedAt().getEpochSecond()).append('.')
-          .append(String.format("%09d", exit.exitedAt().getNano())).append('\n');
+      text.append("exit_status=")
+          .append(exit.code())
+          .append('\n')
+          .append("exited_at=")
+          .append(exit.exitedAt().getEpochSecond())
+          .append('.')
+          .append(String.format("%09d", exit.exitedAt().getNano()))
+          .append('\n');
     }
     try {
       Path tmp = bundle.resolve(FILE + ".tmp");
       Files.writeString(tmp, text);
-      Files.move(tmp, bundle.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(
+          tmp,
+          bundle.resolve(FILE),
+          StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       LOG.log(Level.WARNING, "container {0}: cannot write {1}: {2}", id, FILE, e.getMessage());
     }

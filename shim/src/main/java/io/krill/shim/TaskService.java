@@ -56,14 +56,19 @@ final class TaskService {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
   static final String SERVICE = "containerd.task.v2.Task";
   static final String VERSION = "0.1.0";
-  /** The annotation with which containerd's CRI plugin tells a pod's sandbox from its containers. */
+
+  /**
+   * The annotation with which containerd's CRI plugin tells a pod's sandbox from its containers.
+   */
   static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
 
   private final TaskManager tasks;
   private final ImageModules images;
   private final Runnable onIdleCandidate;
 
-  /** @param images modules of images that carry them as layers, asked when a rootfs has none */
+  /**
+   * @param images modules of images that carry them as layers, asked when a rootfs has none
+   */
   TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
     this.tasks = tasks;
     this.images = images;
@@ -84,32 +89,51 @@ final class TaskService {
     CompletionStage<? extends MessageLite> apply(T request) throws Exception;
   }
 
-  static <T> void register(TtrpcServer server, String service, String method, Parser<T> parser, Call<T> call) {
-    server.register(service, method, (ctx, payload) -> {
-      T request;
-      try {
-        request = parser.parse(payload);
-      } catch (InvalidProtocolBufferException e) {
-        throw new TtrpcException(Code.INVALID_ARGUMENT, method + ": malformed request: " + e.getMessage());
-      }
-      try {
-        return call.apply(request).handle((reply, error) -> {
-          if (error != null) {
-            throw logged(method, Errors.toTtrpc(error instanceof java.util.concurrent.CompletionException c
-                && c.getCause() != null ? c.getCause() : error));
+  static <T> void register(
+      TtrpcServer server, String service, String method, Parser<T> parser, Call<T> call) {
+    server.register(
+        service,
+        method,
+        (ctx, payload) -> {
+          T request;
+          try {
+            request = parser.parse(payload);
+          } catch (InvalidProtocolBufferException e) {
+            throw new TtrpcException(
+                Code.INVALID_ARGUMENT, method + ": malformed request: " + e.getMessage());
           }
-          return reply.toByteArray();
+          try {
+            return call.apply(request)
+                .handle(
+                    (reply, error) -> {
+                      if (error != null) {
+                        throw logged(
+                            method,
+                            Errors.toTtrpc(
+                                error instanceof java.util.concurrent.CompletionException c
+                                        && c.getCause() != null
+                                    ? c.getCause()
+                                    : error));
+                      }
+                      return reply.toByteArray();
+                    });
+          } catch (Exception e) {
+            throw logged(method, Errors.toTtrpc(e));
+          }
         });
-      } catch (Exception e) {
-        throw logged(method, Errors.toTtrpc(e));
-      }
-    });
   }
 
-  /** The daemon log says why a call failed (the message names the container), not only containerd's. */
+  /**
+   * The daemon log says why a call failed (the message names the container), not only containerd's.
+   */
   private static TtrpcException logged(String method, TtrpcException e) {
     boolean expected = e.code() == Code.NOT_FOUND || e.code() == Code.UNIMPLEMENTED;
-    LOG.log(expected ? Level.DEBUG : Level.WARNING, "{0} failed ({1}): {2}", method, e.code(), e.getMessage());
+    LOG.log(
+        expected ? Level.DEBUG : Level.WARNING,
+        "{0} failed ({1}): {2}",
+        method,
+        e.code(),
+        e.getMessage());
     return e;
   }
 
@@ -119,46 +143,107 @@ final class TaskService {
 
   void registerOn(TtrpcServer s) {
     register(s, SERVICE, "Create", CreateTaskRequest::parseFrom, this::create);
-    register(s, SERVICE, "Start", StartRequest::parseFrom,
-        r -> done(StartResponse.newBuilder().setPid(tasks.start(r.getId(), r.getExecId())).build()));
-    register(s, SERVICE, "State", StateRequest::parseFrom, r -> done(state(tasks.info(r.getId(), r.getExecId()),
-        r.getExecId())));
-    register(s, SERVICE, "Wait", WaitRequest::parseFrom, r -> tasks.waitFor(r.getId(), r.getExecId())
-        .thenApply(e -> WaitResponse.newBuilder().setExitStatus(e.code())
-            .setExitedAt(Protos.timestamp(e.exitedAt())).build()));
-    register(s, SERVICE, "Kill", KillRequest::parseFrom, r -> {
-      tasks.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
-      return done(Empty.getDefaultInstance());
-    });
-    register(s, SERVICE, "Delete", DeleteRequest::parseFrom, r -> {
-      int pid = tasks.info(r.getId(), r.getExecId()).pid();
-      return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
-    });
+    register(
+        s,
+        SERVICE,
+        "Start",
+        StartRequest::parseFrom,
+        r ->
+            done(StartResponse.newBuilder().setPid(tasks.start(r.getId(), r.getExecId())).build()));
+    register(
+        s,
+        SERVICE,
+        "State",
+        StateRequest::parseFrom,
+        r -> done(state(tasks.info(r.getId(), r.getExecId()), r.getExecId())));
+    register(
+        s,
+        SERVICE,
+        "Wait",
+        WaitRequest::parseFrom,
+        r ->
+            tasks
+                .waitFor(r.getId(), r.getExecId())
+                .thenApply(
+                    e ->
+                        WaitResponse.newBuilder()
+                            .setExitStatus(e.code())
+                            .setExitedAt(Protos.timestamp(e.exitedAt()))
+                            .build()));
+    register(
+        s,
+        SERVICE,
+        "Kill",
+        KillRequest::parseFrom,
+        r -> {
+          tasks.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
+          return done(Empty.getDefaultInstance());
+        });
+    register(
+        s,
+        SERVICE,
+        "Delete",
+        DeleteRequest::parseFrom,
+        r -> {
+          int pid = tasks.info(r.getId(), r.getExecId()).pid();
+          return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
+        });
     register(s, SERVICE, "Exec", ExecProcessRequest::parseFrom, this::exec);
-    register(s, SERVICE, "Pids", PidsRequest::parseFrom, r -> {
-      PidsResponse.Builder b = PidsResponse.newBuilder();
-      tasks.pids(r.getId()).forEach(pid -> b.addProcesses(ProcessInfo.newBuilder().setPid(pid)));
-      return done(b.build());
-    });
-    register(s, SERVICE, "Connect", ConnectRequest::parseFrom, r -> done(ConnectResponse.newBuilder()
-        .setShimPid(tasks.pid()).setTaskPid(tasks.info(r.getId()).pid()).setVersion(VERSION).build()));
-    register(s, SERVICE, "Shutdown", ShutdownRequest::parseFrom, r -> {
-      // containerd sends this after every delete; the daemon leaves only once it hosts nothing.
-      onIdleCandidate.run();
-      return done(Empty.getDefaultInstance());
-    });
-    register(s, SERVICE, "Stats", StatsRequest::parseFrom, r -> done(stats(tasks.stats(r.getId()))));
+    register(
+        s,
+        SERVICE,
+        "Pids",
+        PidsRequest::parseFrom,
+        r -> {
+          PidsResponse.Builder b = PidsResponse.newBuilder();
+          tasks
+              .pids(r.getId())
+              .forEach(pid -> b.addProcesses(ProcessInfo.newBuilder().setPid(pid)));
+          return done(b.build());
+        });
+    register(
+        s,
+        SERVICE,
+        "Connect",
+        ConnectRequest::parseFrom,
+        r ->
+            done(
+                ConnectResponse.newBuilder()
+                    .setShimPid(tasks.pid())
+                    .setTaskPid(tasks.info(r.getId()).pid())
+                    .setVersion(VERSION)
+                    .build()));
+    register(
+        s,
+        SERVICE,
+        "Shutdown",
+        ShutdownRequest::parseFrom,
+        r -> {
+          // containerd sends this after every delete; the daemon leaves only once it hosts nothing.
+          onIdleCandidate.run();
+          return done(Empty.getDefaultInstance());
+        });
+    register(
+        s, SERVICE, "Stats", StatsRequest::parseFrom, r -> done(stats(tasks.stats(r.getId()))));
     register(s, SERVICE, "Update", UpdateTaskRequest::parseFrom, this::update);
-    register(s, SERVICE, "CloseIO", CloseIORequest::parseFrom, r -> {
-      if (r.getStdin()) {
-        tasks.closeStdin(r.getId(), r.getExecId());
-      }
-      return done(Empty.getDefaultInstance());
-    });
+    register(
+        s,
+        SERVICE,
+        "CloseIO",
+        CloseIORequest::parseFrom,
+        r -> {
+          if (r.getStdin()) {
+            tasks.closeStdin(r.getId(), r.getExecId());
+          }
+          return done(Empty.getDefaultInstance());
+        });
     for (String m : new String[] {"Pause", "Resume", "Checkpoint", "ResizePty"}) {
-      s.register(SERVICE, m, (ctx, payload) -> {
-        throw Errors.unimplemented(m);
-      });
+      s.register(
+          SERVICE,
+          m,
+          (ctx, payload) -> {
+            throw Errors.unimplemented(m);
+          });
     }
   }
 
@@ -167,18 +252,25 @@ final class TaskService {
       throw Errors.unimplemented("Checkpoint restore");
     }
     Path bundle = Path.of(r.getBundle());
-    TaskSpec spec = new TaskSpec(r.getId(), bundle, Protos.rootfs(r.getRootfsList()),
-        new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()), kindOf(bundle), images);
+    TaskSpec spec =
+        new TaskSpec(
+            r.getId(),
+            bundle,
+            Protos.rootfs(r.getRootfsList()),
+            new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal()),
+            kindOf(bundle),
+            images);
     return done(CreateTaskResponse.newBuilder().setPid(tasks.create(spec)).build());
   }
 
   /**
-   * containerd's CRI plugin marks a pod's sandbox in its bundle; krill runs no pause image for it. An unreadable
-   * config.json is left for the core to report.
+   * containerd's CRI plugin marks a pod's sandbox in its bundle; krill runs no pause image for it.
+   * An unreadable config.json is left for the core to report.
    */
   static TaskSpec.Kind kindOf(Path bundle) {
     try {
-      return "sandbox".equals(RuntimeSpec.read(bundle).annotations().get(CONTAINER_TYPE)) ? TaskSpec.Kind.POD_SANDBOX
+      return "sandbox".equals(RuntimeSpec.read(bundle).annotations().get(CONTAINER_TYPE))
+          ? TaskSpec.Kind.POD_SANDBOX
           : TaskSpec.Kind.WASM;
     } catch (IOException | RuntimeException e) {
       return TaskSpec.Kind.WASM;
@@ -199,28 +291,42 @@ final class TaskService {
 
   private CompletionStage<Empty> exec(ExecProcessRequest r) throws IOException {
     if (!r.hasSpec() || r.getSpec().getValue().isEmpty()) {
-      throw new TtrpcException(Code.INVALID_ARGUMENT, "container " + r.getId() + ": exec " + r.getExecId()
-          + " has no process spec");
+      throw new TtrpcException(
+          Code.INVALID_ARGUMENT,
+          "container " + r.getId() + ": exec " + r.getExecId() + " has no process spec");
     }
     RuntimeSpec.Process process = RuntimeSpec.parseProcess(r.getSpec().getValue().toByteArray());
-    tasks.exec(new ExecSpec(r.getId(), r.getExecId(), process,
-        new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal())));
+    tasks.exec(
+        new ExecSpec(
+            r.getId(),
+            r.getExecId(),
+            process,
+            new Stdio(r.getStdin(), r.getStdout(), r.getStderr(), r.getTerminal())));
     return done(Empty.getDefaultInstance());
   }
 
   static DeleteResponse deleteResponse(ExitStatus e, int pid) {
-    return DeleteResponse.newBuilder().setPid(pid).setExitStatus(e.code())
-        .setExitedAt(Protos.timestamp(e.exitedAt())).build();
+    return DeleteResponse.newBuilder()
+        .setPid(pid)
+        .setExitStatus(e.code())
+        .setExitedAt(Protos.timestamp(e.exitedAt()))
+        .build();
   }
 
   private static StateResponse state(TaskInfo t, String execId) {
-    StateResponse.Builder b = StateResponse.newBuilder().setId(t.id()).setBundle(t.bundle().toString())
-        .setPid(t.pid()).setTerminal(t.terminal()).setExecId(execId);
-    b.setStatus(switch (t.state()) {
-      case CREATED -> Status.CREATED;
-      case RUNNING -> Status.RUNNING;
-      case STOPPED, DELETED -> Status.STOPPED;
-    });
+    StateResponse.Builder b =
+        StateResponse.newBuilder()
+            .setId(t.id())
+            .setBundle(t.bundle().toString())
+            .setPid(t.pid())
+            .setTerminal(t.terminal())
+            .setExecId(execId);
+    b.setStatus(
+        switch (t.state()) {
+          case CREATED -> Status.CREATED;
+          case RUNNING -> Status.RUNNING;
+          case STOPPED, DELETED -> Status.STOPPED;
+        });
     if (t.stdin() != null) {
       b.setStdin(t.stdin());
     }
@@ -237,13 +343,19 @@ final class TaskService {
   }
 
   private static StatsResponse stats(TaskStats s) {
-    Metrics m = Metrics.newBuilder()
-        .setPids(PidsStat.newBuilder().setCurrent(s.processes()))
-        .setCpu(CPUStat.newBuilder().setUsageUsec(s.cpuNanos() / 1000).setUserUsec(s.cpuNanos() / 1000))
-        .setMemory(MemoryStat.newBuilder().setUsage(s.memoryBytes()).setAnon(s.memoryBytes())
-            .setUsageLimit(s.memoryLimitBytes()))
-        .build();
+    Metrics m =
+        Metrics.newBuilder()
+            .setPids(PidsStat.newBuilder().setCurrent(s.processes()))
+            .setCpu(
+                CPUStat.newBuilder()
+                    .setUsageUsec(s.cpuNanos() / 1000)
+                    .setUserUsec(s.cpuNanos() / 1000))
+            .setMemory(
+                MemoryStat.newBuilder()
+                    .setUsage(s.memoryBytes())
+                    .setAnon(s.memoryBytes())
+                    .setUsageLimit(s.memoryLimitBytes()))
+            .build();
     return StatsResponse.newBuilder().setStats(Protos.any(m)).build();
   }
-
 }

@@ -26,8 +26,7 @@ class ContentStoreModulesTest {
   private static final byte[] MODULE = {0, 'a', 's', 'm', 1, 0, 0, 0};
   private static final String IMAGE = "registry.test/wasm/app:v1";
 
-  @TempDir
-  Path cache;
+  @TempDir Path cache;
   final FakeContentStore store = new FakeContentStore();
 
   private ContentStoreModules modules() {
@@ -85,8 +84,15 @@ class ContentStoreModulesTest {
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, layer));
     KrillException e = fails("c1");
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().contains("the wasm layer " + layer.digest() + " of image " + IMAGE
-        + " does not match its descriptor: blob digest mismatch"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "the wasm layer "
+                    + layer.digest()
+                    + " of image "
+                    + IMAGE
+                    + " does not match its descriptor: blob digest mismatch"),
+        e.getMessage());
     assertFalse(Files.exists(cached(layer)));
     try (var left = Files.list(cached(layer).getParent())) {
       assertEquals(List.of(), left.toList());
@@ -98,15 +104,20 @@ class ContentStoreModulesTest {
     Descriptor layer = store.put(MediaTypes.WASM_LAYER, MODULE);
     store.blobs.put(layer.digest(), new byte[] {0, 'a', 's', 'm'});
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, layer));
-    KrillException e = assertThrows(KrillException.class,
-        () -> new ContentStoreModules(store, Optional.empty()).find("c1"));
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () -> new ContentStoreModules(store, Optional.empty()).find("c1"));
     assertTrue(e.getMessage().contains("is truncated: 4 of 8 bytes"), e.getMessage());
   }
 
   @Test
   void find_indexWithWasmEntry_picksIt() {
     Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
-    Descriptor linux = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
+    Descriptor linux =
+        store
+            .manifest(MediaTypes.OCI_CONFIG, tar)
+            .withPlatform(new Platform("linux", "amd64", null));
     Descriptor layer = store.put(MediaTypes.WASM_LAYER, MODULE);
     Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, layer).withPlatform(Platform.WASIP1);
     store.container("c1", IMAGE, store.index(linux, wasm));
@@ -116,37 +127,66 @@ class ContentStoreModulesTest {
   @Test
   void find_indexWasmEntryNotPulled_saysPullWithPlatform() {
     Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
-    Descriptor linux = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
+    Descriptor linux =
+        store
+            .manifest(MediaTypes.OCI_CONFIG, tar)
+            .withPlatform(new Platform("linux", "amd64", null));
     Descriptor layer = store.put(MediaTypes.WASM_LAYER, MODULE);
     Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, layer).withPlatform(Platform.WASIP1);
     store.container("c1", IMAGE, store.index(linux, wasm));
     store.blobs.remove(wasm.digest());
     KrillException e = fails("c1");
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().contains("image " + IMAGE + " has a wasip1/wasm entry, but containerd holds only another"
-        + " platform's content: pull it with `ctr images pull --platform wasip1/wasm " + IMAGE + "`"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "image "
+                    + IMAGE
+                    + " has a wasip1/wasm entry, but containerd holds only another"
+                    + " platform's content: pull it with `ctr images pull --platform wasip1/wasm "
+                    + IMAGE
+                    + "`"),
+        e.getMessage());
   }
 
   @Test
   void find_indexWasmEntryWithTarLayers_saysRunWithPlatform() {
     Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
-    Descriptor linux = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
+    Descriptor linux =
+        store
+            .manifest(MediaTypes.OCI_CONFIG, tar)
+            .withPlatform(new Platform("linux", "amd64", null));
     Descriptor wasmTar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("wasm tar"));
     Descriptor wasm = store.manifest(MediaTypes.OCI_CONFIG, wasmTar).withPlatform(Platform.WASIP1);
     store.container("c1", IMAGE, store.index(linux, wasm));
     KrillException e = fails("c1");
-    assertTrue(e.getMessage().contains("image " + IMAGE + " keeps it in a tar layer of its wasip1/wasm entry, which"
-        + " containerd unpacks only for `ctr run --platform wasip1/wasm`"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "image "
+                    + IMAGE
+                    + " keeps it in a tar layer of its wasip1/wasm entry, which"
+                    + " containerd unpacks only for `ctr run --platform wasip1/wasm`"),
+        e.getMessage());
   }
 
   @Test
   void find_indexWithoutWasmEntry_namesContainerAndImage() {
     Descriptor tar = store.put(MediaTypes.OCI_LAYER_TAR_GZIP, text("tar"));
-    Descriptor amd = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "amd64", null));
-    Descriptor arm = store.manifest(MediaTypes.OCI_CONFIG, tar).withPlatform(new Platform("linux", "arm64", null));
+    Descriptor amd =
+        store
+            .manifest(MediaTypes.OCI_CONFIG, tar)
+            .withPlatform(new Platform("linux", "amd64", null));
+    Descriptor arm =
+        store
+            .manifest(MediaTypes.OCI_CONFIG, tar)
+            .withPlatform(new Platform("linux", "arm64", null));
     store.container("c1", IMAGE, store.index(amd, arm));
     KrillException e = fails("c1");
-    assertTrue(e.getMessage().contains("image " + IMAGE + ": the image index has 2 manifests and none for wasip1/wasm"),
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "image " + IMAGE + ": the image index has 2 manifests and none for wasip1/wasm"),
         e.getMessage());
   }
 
@@ -171,12 +211,16 @@ class ContentStoreModulesTest {
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, a, b));
     KrillException e = fails("c1");
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().contains("2 wasm layers; only a single module per image is supported"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("2 wasm layers; only a single module per image is supported"),
+        e.getMessage());
   }
 
   @Test
   void find_layerOverTheLimit_refusedBeforeReading() {
-    Descriptor big = Descriptor.of(MediaTypes.WASM_LAYER, Digest.sha256(MODULE), ContentStoreModules.MAX_LAYER_BYTES + 1);
+    Descriptor big =
+        Descriptor.of(
+            MediaTypes.WASM_LAYER, Digest.sha256(MODULE), ContentStoreModules.MAX_LAYER_BYTES + 1);
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, big));
     KrillException e = fails("c1");
     assertTrue(e.getMessage().contains("larger than krill's limit of 512 MiB"), e.getMessage());
@@ -188,7 +232,9 @@ class ContentStoreModulesTest {
     store.containers.put("c1", IMAGE);
     KrillException e = fails("c1");
     assertEquals(ErrorCode.UNAVAILABLE, e.code());
-    assertTrue(e.getMessage().contains("cannot read image " + IMAGE + " from containerd: Images.Get"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("cannot read image " + IMAGE + " from containerd: Images.Get"),
+        e.getMessage());
   }
 
   @Test
@@ -197,7 +243,8 @@ class ContentStoreModulesTest {
     byte[] other = {0, 'a', 's', 'm', 1, 0, 0, 0, 0};
     Descriptor gone = store.put(MediaTypes.WASM_LAYER, other);
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, kept));
-    store.container("c2", "registry.test/wasm/other:v1", store.manifest(MediaTypes.WASM_CONFIG_V0, gone));
+    store.container(
+        "c2", "registry.test/wasm/other:v1", store.manifest(MediaTypes.WASM_CONFIG_V0, gone));
     modules().find("c1").orElseThrow();
     modules().find("c2").orElseThrow();
     Path staleTemp = Files.writeString(cache.resolve("sha256").resolve(".layer-1.tmp"), "half");

@@ -32,13 +32,16 @@ class EventPublisherTest {
   /** Only to keep a broken build from hanging; never a performance bound. */
   private static final long PATIENCE_SECONDS = 60;
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   final ExecutorService handlers = Executors.newCachedThreadPool();
   final BlockingQueue<Forwarded> forwarded = new LinkedBlockingQueue<>();
   TtrpcServer containerd;
   EventPublisher publisher;
-  /** Stands in for the core's event thread, on which the publisher sends (and retries) each event in turn. */
+
+  /**
+   * Stands in for the core's event thread, on which the publisher sends (and retries) each event in
+   * turn.
+   */
   final ExecutorService eventThread = Executors.newSingleThreadExecutor();
 
   private void publish(TaskEvent event) {
@@ -50,11 +53,16 @@ class EventPublisherTest {
   /** A stand-in for containerd's event service: records every Forward. */
   private TtrpcServer startFakeContainerd(Path socket) throws Exception {
     TtrpcServer s = new TtrpcServer(socket, handlers);
-    s.register("containerd.services.events.ttrpc.v1.Events", "Forward", (ctx, payload) -> {
-      forwarded.add(new Forwarded(ForwardRequest.parseFrom(payload).getEnvelope(),
-          ctx.firstMetadata("containerd-namespace-ttrpc")));
-      return CompletableFuture.completedFuture(new byte[0]);
-    });
+    s.register(
+        "containerd.services.events.ttrpc.v1.Events",
+        "Forward",
+        (ctx, payload) -> {
+          forwarded.add(
+              new Forwarded(
+                  ForwardRequest.parseFrom(payload).getEnvelope(),
+                  ctx.firstMetadata("containerd-namespace-ttrpc")));
+          return CompletableFuture.completedFuture(new byte[0]);
+        });
     s.start();
     return s;
   }
@@ -86,9 +94,15 @@ class EventPublisherTest {
   private static List<TaskEvent> lifecycle(String id) {
     ExitStatus exit = new ExitStatus(3, Instant.ofEpochSecond(1700000000, 123), "Error");
     return List.of(
-        new TaskEvent.Created(id, Path.of("/run/bundles/" + id),
-            List.of(new TaskSpec.RootfsMount("overlay", "overlay", List.of("lowerdir=/l"))), null, "/run/out",
-            "/run/err", false, 77),
+        new TaskEvent.Created(
+            id,
+            Path.of("/run/bundles/" + id),
+            List.of(new TaskSpec.RootfsMount("overlay", "overlay", List.of("lowerdir=/l"))),
+            null,
+            "/run/out",
+            "/run/err",
+            false,
+            77),
         new TaskEvent.Started(id, 77),
         new TaskEvent.Exited(id, id, 77, exit),
         new TaskEvent.Deleted(id, id, 77, exit));
@@ -103,10 +117,16 @@ class EventPublisherTest {
     lifecycle("c1").forEach(this::publish);
     List<Forwarded> got = take(4);
 
-    assertEquals(List.of("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"),
+    assertEquals(
+        List.of("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"),
         got.stream().map(f -> f.envelope().getTopic()).toList());
-    assertEquals(List.of("containerd.events.TaskCreate", "containerd.events.TaskStart", "containerd.events.TaskExit",
-        "containerd.events.TaskDelete"), got.stream().map(f -> f.envelope().getEvent().getTypeUrl()).toList());
+    assertEquals(
+        List.of(
+            "containerd.events.TaskCreate",
+            "containerd.events.TaskStart",
+            "containerd.events.TaskExit",
+            "containerd.events.TaskDelete"),
+        got.stream().map(f -> f.envelope().getEvent().getTypeUrl()).toList());
     for (Forwarded f : got) {
       assertEquals("k8s.io", f.envelope().getNamespace());
       assertEquals("k8s.io", f.namespaceHeader());
@@ -160,7 +180,8 @@ class EventPublisherTest {
     Thread.sleep(1000);
     containerd = startFakeContainerd(socket);
 
-    assertEquals(List.of("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"),
+    assertEquals(
+        List.of("/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"),
         take(4).stream().map(f -> f.envelope().getTopic()).toList());
   }
 

@@ -23,6 +23,7 @@ final class FakeContentStore implements ContentStore {
   final Map<String, Descriptor> images = new HashMap<>();
   final Map<Digest, byte[]> blobs = new HashMap<>();
   final List<Digest> reads = new ArrayList<>();
+
   /** containerd is down: every call fails. */
   boolean unreachable;
 
@@ -70,9 +71,14 @@ final class FakeContentStore implements ContentStore {
 
   /** A manifest with an OCI image config (wasip1/wasm) and these layers; returns its descriptor. */
   Descriptor manifest(String configType, Descriptor... layers) {
-    byte[] configJson = configType.equals(MediaTypes.WASM_CONFIG_V0)
-        ? Json.bytes(new ImageConfig("wasm", "wasip1", null, null, null, null, null, null, null).toWasmJson())
-        : Json.bytes(new ImageConfig("wasm", "wasip1", null, null, null, null, null, null, null).toImageJson());
+    byte[] configJson =
+        configType.equals(MediaTypes.WASM_CONFIG_V0)
+            ? Json.bytes(
+                new ImageConfig("wasm", "wasip1", null, null, null, null, null, null, null)
+                    .toWasmJson())
+            : Json.bytes(
+                new ImageConfig("wasm", "wasip1", null, null, null, null, null, null, null)
+                    .toImageJson());
     Descriptor config = put(configType, configJson);
     return put(MediaTypes.OCI_MANIFEST, Manifest.of(null, config, List.of(layers), null).toBytes());
   }

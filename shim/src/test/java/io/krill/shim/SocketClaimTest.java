@@ -22,7 +22,9 @@ class SocketClaimTest {
     try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
       other.bind(UnixDomainSocketAddress.of(socket));
       AtomicBoolean listened = new AtomicBoolean();
-      assertThrows(SocketClaim.Taken.class, () -> SocketClaim.claim(dir.resolve("run"), socket, () -> listened.set(true)));
+      assertThrows(
+          SocketClaim.Taken.class,
+          () -> SocketClaim.claim(dir.resolve("run"), socket, () -> listened.set(true)));
       assertFalse(listened.get());
       assertTrue(Files.exists(socket));
     }

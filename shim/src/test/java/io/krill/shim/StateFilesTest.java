@@ -15,8 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class StateFilesTest {
-  @TempDir
-  Path bundle;
+  @TempDir Path bundle;
   final StateFiles states = new StateFiles();
 
   private TaskEvent.Created created(String id, Path dir) {
@@ -44,14 +43,21 @@ class StateFilesTest {
   void record_exited_writesStoppedExitStatusAndNanosecondTimestamp() throws IOException {
     states.record(created("c1", bundle));
     states.record(new TaskEvent.Started("c1", 42));
-    states.record(new TaskEvent.Exited("c1", "c1", 42, new ExitStatus(137, Instant.ofEpochSecond(1700000000, 5000), "killed")));
-    assertEquals("pid=42\nstatus=stopped\nexit_status=137\nexited_at=1700000000.000005000\n", state());
+    states.record(
+        new TaskEvent.Exited(
+            "c1",
+            "c1",
+            42,
+            new ExitStatus(137, Instant.ofEpochSecond(1700000000, 5000), "killed")));
+    assertEquals(
+        "pid=42\nstatus=stopped\nexit_status=137\nexited_at=1700000000.000005000\n", state());
   }
 
   @Test
   void record_exitedAtWholeSecond_stillNineFractionDigits() throws IOException {
     states.record(created("c1", bundle));
-    states.record(new TaskEvent.Exited("c1", "c1", 42, new ExitStatus(0, Instant.ofEpochSecond(12), "")));
+    states.record(
+        new TaskEvent.Exited("c1", "c1", 42, new ExitStatus(0, Instant.ofEpochSecond(12), "")));
     assertTrue(state().contains("\nexited_at=12.000000000\n"), state());
   }
 

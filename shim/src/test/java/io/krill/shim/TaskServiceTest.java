@@ -26,8 +26,8 @@ import io.krill.containerd.task.v2.StatsResponse;
 import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.Status;
-import io.krill.runtime.TaskManager;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.Code;
 import io.krill.ttrpc.TtrpcClient;
 import io.krill.ttrpc.TtrpcException;
@@ -51,15 +51,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** containerd's view: protobuf requests over a real ttrpc connection to a real TaskManager and Wasmtime. */
+/**
+ * containerd's view: protobuf requests over a real ttrpc connection to a real TaskManager and
+ * Wasmtime.
+ */
 @Timeout(120)
 class TaskServiceTest {
   private static final int PID = 4321;
+
   /** Only to keep a broken build from hanging; never a performance bound. */
   private static final long PATIENCE_SECONDS = 60;
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
   ExecutorService handlers;
   ScheduledExecutorService timer;
   WasmtimeEngine engine;
@@ -95,7 +98,11 @@ class TaskServiceTest {
   }
 
   private CompletableFuture<byte[]> callAsync(String method, MessageLite request) {
-    return client.call(TaskService.SERVICE, method, request.toByteArray(), Duration.ofSeconds(PATIENCE_SECONDS),
+    return client.call(
+        TaskService.SERVICE,
+        method,
+        request.toByteArray(),
+        Duration.ofSeconds(PATIENCE_SECONDS),
         Map.of("containerd-namespace-ttrpc", "default"));
   }
 
@@ -111,27 +118,42 @@ class TaskServiceTest {
     return assertThrows(TtrpcException.class, () -> call(method, request));
   }
 
-  /** A bundle with the test resource {@code wasm/<module>} at /app.wat and regular files for stdio. */
+  /**
+   * A bundle with the test resource {@code wasm/<module>} at /app.wat and regular files for stdio.
+   */
   private CreateTaskRequest createRequest(String id, String module) throws Exception {
     Path bundle = Files.createDirectories(tmp.resolve("bundles").resolve(id));
     Path rootfs = Files.createDirectories(tmp.resolve("rootfs").resolve(id));
     try (InputStream in = getClass().getClassLoader().getResourceAsStream("wasm/" + module)) {
       Files.write(rootfs.resolve("app.wat"), in.readAllBytes());
     }
-    Files.writeString(bundle.resolve("config.json"), "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/app.wat\"],"
-        + "\"env\":[],\"cwd\":\"/\"},\"root\":{\"path\":\"" + rootfs + "\"}}");
+    Files.writeString(
+        bundle.resolve("config.json"),
+        "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/app.wat\"],"
+            + "\"env\":[],\"cwd\":\"/\"},\"root\":{\"path\":\""
+            + rootfs
+            + "\"}}");
     Path stdout = Files.createFile(bundle.resolve("stdout"));
     Path stderr = Files.createFile(bundle.resolve("stderr"));
-    return CreateTaskRequest.newBuilder().setId(id).setBundle(bundle.toString())
-        .setStdout(stdout.toString()).setStderr(stderr.toString()).build();
+    return CreateTaskRequest.newBuilder()
+        .setId(id)
+        .setBundle(bundle.toString())
+        .setStdout(stdout.toString())
+        .setStderr(stderr.toString())
+        .build();
   }
 
   /** Starts a task and returns once its guest touched its memory, i.e. runs its entry function. */
   private void startRunning(String id) throws Exception {
     call("Start", StartRequest.newBuilder().setId(id).build());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PATIENCE_SECONDS);
-    while (Metrics.parseFrom(StatsResponse.parseFrom(call("Stats", StatsRequest.newBuilder().setId(id).build()))
-        .getStats().getValue()).getMemory().getUsage() == 0) {
+    while (Metrics.parseFrom(
+                StatsResponse.parseFrom(call("Stats", StatsRequest.newBuilder().setId(id).build()))
+                    .getStats()
+                    .getValue())
+            .getMemory()
+            .getUsage()
+        == 0) {
       assertTrue(System.nanoTime() < deadline, "guest " + id + " never ran");
       Thread.sleep(10);
     }
@@ -142,29 +164,38 @@ class TaskServiceTest {
     CreateTaskRequest create = createRequest("hello", "hello.wat");
 
     assertEquals(PID, CreateTaskResponse.parseFrom(call("Create", create)).getPid());
-    StateResponse created = StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("hello").build()));
+    StateResponse created =
+        StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("hello").build()));
     assertEquals(Status.CREATED, created.getStatus());
     assertEquals(create.getBundle(), created.getBundle());
     assertEquals(create.getStdout(), created.getStdout());
     assertEquals("", created.getStdin());
 
-    assertEquals(PID, StartResponse.parseFrom(call("Start", StartRequest.newBuilder().setId("hello").build())).getPid());
-    WaitResponse waited = WaitResponse.parseFrom(call("Wait", WaitRequest.newBuilder().setId("hello").build()));
+    assertEquals(
+        PID,
+        StartResponse.parseFrom(call("Start", StartRequest.newBuilder().setId("hello").build()))
+            .getPid());
+    WaitResponse waited =
+        WaitResponse.parseFrom(call("Wait", WaitRequest.newBuilder().setId("hello").build()));
     assertEquals(0, waited.getExitStatus());
     assertTrue(waited.getExitedAt().getSeconds() > 0);
     assertEquals("hello\n", Files.readString(Path.of(create.getStdout())));
 
-    StateResponse stopped = StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("hello").build()));
+    StateResponse stopped =
+        StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("hello").build()));
     assertEquals(Status.STOPPED, stopped.getStatus());
     assertEquals(0, stopped.getExitStatus());
     assertEquals(waited.getExitedAt(), stopped.getExitedAt());
     assertEquals(PID, stopped.getPid());
 
-    DeleteResponse deleted = DeleteResponse.parseFrom(call("Delete", DeleteRequest.newBuilder().setId("hello").build()));
+    DeleteResponse deleted =
+        DeleteResponse.parseFrom(call("Delete", DeleteRequest.newBuilder().setId("hello").build()));
     assertEquals(0, deleted.getExitStatus());
     assertEquals(PID, deleted.getPid());
     assertEquals(waited.getExitedAt(), deleted.getExitedAt());
-    assertEquals(Code.NOT_FOUND, callFails("State", StateRequest.newBuilder().setId("hello").build()).code());
+    assertEquals(
+        Code.NOT_FOUND,
+        callFails("State", StateRequest.newBuilder().setId("hello").build()).code());
   }
 
   @Test
@@ -185,14 +216,17 @@ class TaskServiceTest {
   void state_whileWaitInFlightOnSameConnection_answers() throws Exception {
     call("Create", createRequest("spin", "spin.wat"));
     startRunning("spin");
-    CompletableFuture<byte[]> wait = callAsync("Wait", WaitRequest.newBuilder().setId("spin").build());
+    CompletableFuture<byte[]> wait =
+        callAsync("Wait", WaitRequest.newBuilder().setId("spin").build());
 
-    StateResponse state = StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("spin").build()));
+    StateResponse state =
+        StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId("spin").build()));
 
     assertEquals(Status.RUNNING, state.getStatus());
     assertFalse(wait.isDone());
     call("Kill", KillRequest.newBuilder().setId("spin").setSignal(9).build());
-    assertEquals(137, WaitResponse.parseFrom(wait.get(PATIENCE_SECONDS, TimeUnit.SECONDS)).getExitStatus());
+    assertEquals(
+        137, WaitResponse.parseFrom(wait.get(PATIENCE_SECONDS, TimeUnit.SECONDS)).getExitStatus());
   }
 
   @Test
@@ -200,7 +234,9 @@ class TaskServiceTest {
     call("Create", createRequest("spin", "spin.wat"));
     startRunning("spin");
 
-    Any stats = StatsResponse.parseFrom(call("Stats", StatsRequest.newBuilder().setId("spin").build())).getStats();
+    Any stats =
+        StatsResponse.parseFrom(call("Stats", StatsRequest.newBuilder().setId("spin").build()))
+            .getStats();
 
     assertEquals("io.containerd.cgroups.v2.Metrics", stats.getTypeUrl());
     Metrics metrics = Metrics.parseFrom(stats.getValue());
@@ -217,13 +253,15 @@ class TaskServiceTest {
 
   @Test
   void create_terminal_invalidArgument() throws Exception {
-    CreateTaskRequest create = createRequest("tty", "hello.wat").toBuilder().setTerminal(true).build();
+    CreateTaskRequest create =
+        createRequest("tty", "hello.wat").toBuilder().setTerminal(true).build();
     assertEquals(Code.INVALID_ARGUMENT, callFails("Create", create).code());
   }
 
   @Test
   void create_checkpoint_unimplemented() throws Exception {
-    CreateTaskRequest create = createRequest("cp", "hello.wat").toBuilder().setCheckpoint("/cp").build();
+    CreateTaskRequest create =
+        createRequest("cp", "hello.wat").toBuilder().setCheckpoint("/cp").build();
     assertEquals(Code.UNIMPLEMENTED, callFails("Create", create).code());
   }
 
@@ -231,14 +269,17 @@ class TaskServiceTest {
   void delete_runningTask_failedPrecondition() throws Exception {
     call("Create", createRequest("spin", "spin.wat"));
     startRunning("spin");
-    assertEquals(Code.FAILED_PRECONDITION, callFails("Delete", DeleteRequest.newBuilder().setId("spin").build()).code());
+    assertEquals(
+        Code.FAILED_PRECONDITION,
+        callFails("Delete", DeleteRequest.newBuilder().setId("spin").build()).code());
     call("Kill", KillRequest.newBuilder().setId("spin").setSignal(9).build());
   }
 
   @Test
   void start_withExecId_notFound() throws Exception {
     call("Create", createRequest("hello", "hello.wat"));
-    TtrpcException e = callFails("Start", StartRequest.newBuilder().setId("hello").setExecId("e1").build());
+    TtrpcException e =
+        callFails("Start", StartRequest.newBuilder().setId("hello").setExecId("e1").build());
     assertEquals(Code.NOT_FOUND, e.code());
   }
 
@@ -247,21 +288,31 @@ class TaskServiceTest {
     call("Create", createRequest("hello", "hello.wat"));
     call("Start", StartRequest.newBuilder().setId("hello").build());
     call("Wait", WaitRequest.newBuilder().setId("hello").build());
-    assertEquals(Code.NOT_FOUND, callFails("Kill", KillRequest.newBuilder().setId("hello").setSignal(15).build()).code());
+    assertEquals(
+        Code.NOT_FOUND,
+        callFails("Kill", KillRequest.newBuilder().setId("hello").setSignal(15).build()).code());
   }
 
   @Test
   void create_malformedPayload_invalidArgument() {
-    CompletableFuture<byte[]> f = client.call(TaskService.SERVICE, "Create", new byte[] {(byte) 0xff, (byte) 0xff},
-        Duration.ofSeconds(PATIENCE_SECONDS), Map.of());
-    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
+    CompletableFuture<byte[]> f =
+        client.call(
+            TaskService.SERVICE,
+            "Create",
+            new byte[] {(byte) 0xff, (byte) 0xff},
+            Duration.ofSeconds(PATIENCE_SECONDS),
+            Map.of());
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> f.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
     assertEquals(Code.INVALID_ARGUMENT, ((TtrpcException) e.getCause()).code());
   }
 
   @Test
   void connect_existingTask_reportsPidsAndVersion() throws Exception {
     call("Create", createRequest("hello", "hello.wat"));
-    ConnectResponse r = ConnectResponse.parseFrom(call("Connect", ConnectRequest.newBuilder().setId("hello").build()));
+    ConnectResponse r =
+        ConnectResponse.parseFrom(
+            call("Connect", ConnectRequest.newBuilder().setId("hello").build()));
     assertEquals(PID, r.getShimPid());
     assertEquals(PID, r.getTaskPid());
     assertEquals(TaskService.VERSION, r.getVersion());

@@ -13,9 +13,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An attach: the container's output from now on, until it exits (or the client leaves), tapped from its own
- * output pumps through a bounded queue (a slow client is detached, never the log), and the client's stdin into
- * the container's, if it was created with one.
+ * An attach: the container's output from now on, until it exits (or the client leaves), tapped from
+ * its own output pumps through a bounded queue (a slow client is detached, never the log), and the
+ * client's stdin into the container's, if it was created with one.
  */
 public final class AttachSession {
   /** Output an attached client may fall behind by before it is detached. */
@@ -37,8 +37,9 @@ public final class AttachSession {
   }
 
   /**
-   * Streams the container's output from now on until it exits (or the client leaves), and the client's stdin
-   * into the container's; with {@code stdinOnce} the guest's stdin ends when this client's does.
+   * Streams the container's output from now on until it exits (or the client leaves), and the
+   * client's stdin into the container's; with {@code stdinOnce} the guest's stdin ends when this
+   * client's does.
    */
   public Outcome run(Session.Streams s) throws IOException {
     record Chunk(String stream, byte[] bytes) {}
@@ -46,54 +47,59 @@ public final class AttachSession {
     LinkedBlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
     AtomicLong backlog = new AtomicLong();
     AtomicBoolean overflow = new AtomicBoolean();
-    Runnable detach = io.tap(new ContainerIo.Tap() {
-      @Override
-      public void output(String stream, byte[] b, int off, int len) {
-        if (overflow.get()) {
-          return;
-        }
-        if (backlog.addAndGet(len) > ATTACH_BACKLOG) {
-          overflow.set(true);
-          queue.add(end);
-          return;
-        }
-        byte[] copy = new byte[len];
-        System.arraycopy(b, off, copy, 0, len);
-        queue.add(new Chunk(stream, copy));
-      }
+    Runnable detach =
+        io.tap(
+            new ContainerIo.Tap() {
+              @Override
+              public void output(String stream, byte[] b, int off, int len) {
+                if (overflow.get()) {
+                  return;
+                }
+                if (backlog.addAndGet(len) > ATTACH_BACKLOG) {
+                  overflow.set(true);
+                  queue.add(end);
+                  return;
+                }
+                byte[] copy = new byte[len];
+                System.arraycopy(b, off, copy, 0, len);
+                queue.add(new Chunk(stream, copy));
+              }
 
-      @Override
-      public void end() {
-        queue.add(end);
-      }
-    });
+              @Override
+              public void end() {
+                queue.add(end);
+              }
+            });
     if (detach == null) {
       return new Outcome.Success();
     }
     s.onClientGone(() -> queue.add(end));
     if (s.stdin() != null) {
-      Fifo.daemon("attach-stdin-" + c.id().substring(0, 12), () -> {
-        byte[] buf = new byte[8192];
-        try {
-          int n;
-          while ((n = s.stdin().read(buf)) > 0) {
-            if (!io.writeStdin(buf, 0, n)) {
-              return;
-            }
-          }
-        } catch (IOException ignored) {
-          // the client went away
-        }
-        if (c.stdinOnce()) {
-          io.endStdin(() -> {
+      Fifo.daemon(
+          "attach-stdin-" + c.id().substring(0, 12),
+          () -> {
+            byte[] buf = new byte[8192];
             try {
-              tasks.closeStdin(c.id());
-            } catch (KrillException ignored) {
-              // exited meanwhile
+              int n;
+              while ((n = s.stdin().read(buf)) > 0) {
+                if (!io.writeStdin(buf, 0, n)) {
+                  return;
+                }
+              }
+            } catch (IOException ignored) {
+              // the client went away
+            }
+            if (c.stdinOnce()) {
+              io.endStdin(
+                  () -> {
+                    try {
+                      tasks.closeStdin(c.id());
+                    } catch (KrillException ignored) {
+                      // exited meanwhile
+                    }
+                  });
             }
           });
-        }
-      });
     }
     try {
       while (true) {
@@ -113,8 +119,13 @@ public final class AttachSession {
       detach.run();
     }
     if (overflow.get()) {
-      return new Outcome.Failed("container " + c.id() + ": this attached client fell behind the container's output"
-          + " by more than " + (ATTACH_BACKLOG >> 20) + " MiB and was detached; attach again, or read the log");
+      return new Outcome.Failed(
+          "container "
+              + c.id()
+              + ": this attached client fell behind the container's output"
+              + " by more than "
+              + (ATTACH_BACKLOG >> 20)
+              + " MiB and was detached; attach again, or read the log");
     }
     return new Outcome.Success();
   }

@@ -11,21 +11,25 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The config.json of a CRI container. The root is the image's unpacked tree itself, preopened read-only:
- * images are shared by every container made from them, and wasm guests write through bind mounts (CRI
- * volumes), so krill neither copies nor overlays the tree. A wasm-layer image gets an empty root and its
- * module from the image store. The container's {@code /etc} ({@link ContainerEtc}), when it has one,
- * is one more read-only bind; HOSTNAME is set as containerd sets it, under the image's and the container's env.
+ * The config.json of a CRI container. The root is the image's unpacked tree itself, preopened
+ * read-only: images are shared by every container made from them, and wasm guests write through
+ * bind mounts (CRI volumes), so krill neither copies nor overlays the tree. A wasm-layer image gets
+ * an empty root and its module from the image store. The container's {@code /etc} ({@link
+ * ContainerEtc}), when it has one, is one more read-only bind; HOSTNAME is set as containerd sets
+ * it, under the image's and the container's env.
  */
 final class BundleWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BundleWriter() {}
 
-  static byte[] configJson(ContainerRequest req, StoredImage image, Path root, Path etc) throws IOException {
+  static byte[] configJson(ContainerRequest req, StoredImage image, Path root, Path etc)
+      throws IOException {
     List<String> argv = argv(req.command(), req.args(), image.entrypoint(), image.cmd());
-    String cwd = !req.workingDir().isEmpty() ? req.workingDir() : image.workingDir().isEmpty() ? "/"
-        : image.workingDir();
+    String cwd =
+        !req.workingDir().isEmpty()
+            ? req.workingDir()
+            : image.workingDir().isEmpty() ? "/" : image.workingDir();
     Map<String, String> annotations = new LinkedHashMap<>(req.annotations());
     annotations.put("io.kubernetes.cri.container-type", "container");
     annotations.put("io.kubernetes.cri.sandbox-id", req.podId());
@@ -36,31 +40,48 @@ final class BundleWriter {
       imageEnv.add("HOSTNAME=" + req.hostname());
     }
     imageEnv.addAll(image.env());
-    List<RuntimeSpec.Mount> mounts = new ArrayList<>(req.mounts().stream().map(BundleWriter::bind).toList());
+    List<RuntimeSpec.Mount> mounts =
+        new ArrayList<>(req.mounts().stream().map(BundleWriter::bind).toList());
     if (etc != null) {
       mounts.add(bind(new CriContainer.MountSpec("/etc", etc.toAbsolutePath().toString(), true)));
     }
-    RuntimeSpec spec = new RuntimeSpec("1.0.2", new RuntimeSpec.Process(argv, env(imageEnv, req.env()), cwd, false),
-        new RuntimeSpec.Root(root.toAbsolutePath().toString(), true), mounts, annotations,
-        new RuntimeSpec.Linux(new RuntimeSpec.Resources(new RuntimeSpec.Memory(
-            req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)), List.of()), null);
+    RuntimeSpec spec =
+        new RuntimeSpec(
+            "1.0.2",
+            new RuntimeSpec.Process(argv, env(imageEnv, req.env()), cwd, false),
+            new RuntimeSpec.Root(root.toAbsolutePath().toString(), true),
+            mounts,
+            annotations,
+            new RuntimeSpec.Linux(
+                new RuntimeSpec.Resources(
+                    new RuntimeSpec.Memory(
+                        req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)),
+                List.of()),
+            null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
   }
 
   /** The runtime spec's view of a bind mount. */
   static RuntimeSpec.Mount bind(CriContainer.MountSpec m) {
-    return new RuntimeSpec.Mount(m.containerPath(), "bind", m.hostPath(),
+    return new RuntimeSpec.Mount(
+        m.containerPath(),
+        "bind",
+        m.hostPath(),
         m.readOnly() ? List.of("rbind", "ro") : List.of("rbind", "rw"));
   }
 
   /** Kubernetes' rule: command replaces the entrypoint (and drops cmd), args replace cmd. */
-  static List<String> argv(List<String> command, List<String> args, List<String> entrypoint, List<String> cmd) {
+  static List<String> argv(
+      List<String> command, List<String> args, List<String> entrypoint, List<String> cmd) {
     List<String> out = new ArrayList<>(command.isEmpty() ? entrypoint : command);
     out.addAll(!args.isEmpty() ? args : command.isEmpty() ? cmd : List.of());
     return out;
   }
 
-  /** The image's environment with the container's on top, by variable name, keeping first-seen order. */
+  /**
+   * The image's environment with the container's on top, by variable name, keeping first-seen
+   * order.
+   */
   static List<String> env(List<String> image, List<String> container) {
     Map<String, String> byName = new LinkedHashMap<>();
     for (String kv : image) {

@@ -10,21 +10,25 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * A container's own {@code /etc}: WASI preview 1 preopens directories, never single files, so containerd's
- * three file binds ({@link PodFiles}) cannot be reproduced. The container gets a directory instead, preopened
- * read-only: the image's {@code /etc} (hard links, so nothing is copied) with the pod's three files over it,
- * each replaced by the container's own file mount at that path when kubelet gives one (its managed
- * {@code /etc/hosts}), copied when the container is created. A directory mount at {@code /etc} wins over all.
+ * A container's own {@code /etc}: WASI preview 1 preopens directories, never single files, so
+ * containerd's three file binds ({@link PodFiles}) cannot be reproduced. The container gets a
+ * directory instead, preopened read-only: the image's {@code /etc} (hard links, so nothing is
+ * copied) with the pod's three files over it, each replaced by the container's own file mount at
+ * that path when kubelet gives one (its managed {@code /etc/hosts}), copied when the container is
+ * created. A directory mount at {@code /etc} wins over all.
  */
 final class ContainerEtc {
   private ContainerEtc() {}
 
   /**
-   * Builds a container's {@code /etc} at {@code target}; false when the container gets none: a directory mount covers {@code /etc}, or the pod has no files (made by an older krill).
+   * Builds a container's {@code /etc} at {@code target}; false when the container gets none: a
+   * directory mount covers {@code /etc}, or the pod has no files (made by an older krill).
    */
-  static boolean build(Path podDir, Path target, Path imageRoot, List<CriContainer.MountSpec> mounts)
+  static boolean build(
+      Path podDir, Path target, Path imageRoot, List<CriContainer.MountSpec> mounts)
       throws IOException {
-    if (!Files.isDirectory(podDir) || mounts.stream().anyMatch(m -> clean(m.containerPath()).equals("/etc"))) {
+    if (!Files.isDirectory(podDir)
+        || mounts.stream().anyMatch(m -> clean(m.containerPath()).equals("/etc"))) {
       return false;
     }
     Files.createDirectories(target);
@@ -33,9 +37,13 @@ final class ContainerEtc {
       linkTree(imageEtc, target);
     }
     for (String name : PodFiles.NAMES) {
-      Path source = mounts.stream().filter(m -> clean(m.containerPath()).equals("/etc/" + name))
-          .map(m -> Path.of(m.hostPath())).filter(Files::isRegularFile).reduce((a, b) -> b)
-          .orElse(podDir.resolve(name));
+      Path source =
+          mounts.stream()
+              .filter(m -> clean(m.containerPath()).equals("/etc/" + name))
+              .map(m -> Path.of(m.hostPath()))
+              .filter(Files::isRegularFile)
+              .reduce((a, b) -> b)
+              .orElse(podDir.resolve(name));
       Path dest = target.resolve(name);
       // Never write through a hard link into the shared image tree.
       Files.deleteIfExists(dest);
@@ -69,5 +77,4 @@ final class ContainerEtc {
   private static String clean(String containerPath) {
     return Path.of("/").resolve(containerPath).normalize().toString();
   }
-
 }

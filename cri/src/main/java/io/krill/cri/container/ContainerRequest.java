@@ -5,14 +5,28 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What CreateContainer asks for, protobuf-free, with what the pod adds: its hostname (the HOSTNAME variable)
- * and the directory of its hostname, hosts and resolv.conf files ({@code PodFiles}). {@code logPath} is
- * absolute or empty (no log).
+ * What CreateContainer asks for, protobuf-free, with what the pod adds: its hostname (the HOSTNAME
+ * variable) and the directory of its hostname, hosts and resolv.conf files ({@code PodFiles}).
+ * {@code logPath} is absolute or empty (no log).
  */
-public record ContainerRequest(String podId, String name, int attempt, String image, List<String> command,
-    List<String> args, String workingDir, List<String> env, List<CriContainer.MountSpec> mounts,
-    Map<String, String> labels, Map<String, String> annotations, String logPath, long memoryLimitBytes,
-    String hostname, Path podFiles, boolean stdin, boolean stdinOnce) {
+public record ContainerRequest(
+    String podId,
+    String name,
+    int attempt,
+    String image,
+    List<String> command,
+    List<String> args,
+    String workingDir,
+    List<String> env,
+    List<CriContainer.MountSpec> mounts,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    String logPath,
+    long memoryLimitBytes,
+    String hostname,
+    Path podFiles,
+    boolean stdin,
+    boolean stdinOnce) {
   public ContainerRequest {
     hostname = hostname == null ? "" : hostname;
     command = List.copyOf(command);

@@ -10,10 +10,10 @@ import io.krill.runtime.ErrorCode;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskEvent;
 import io.krill.runtime.TaskInfo;
 import io.krill.runtime.TaskManager;
-import io.krill.runtime.Stdio;
 import io.krill.runtime.TaskSpec;
 import io.krill.runtime.TaskState;
 import io.krill.runtime.TaskStats;
@@ -28,16 +28,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * CRI containers on the runtime core (the container half of {@code CriRuntime}): bundles under {@code <root>/containers/<id>}, tasks in the shared
- * {@link TaskManager}, logs written by krill. The CRI record (pod, image, times, exit) is kept beside the
- * bundle so a restarted daemon still reports the container; one that was running is then EXITED with
- * reason {@code KrillRestarted}, as its guest died with the old daemon.
+ * CRI containers on the runtime core (the container half of {@code CriRuntime}): bundles under
+ * {@code <root>/containers/<id>}, tasks in the shared {@link TaskManager}, logs written by krill.
+ * The CRI record (pod, image, times, exit) is kept beside the bundle so a restarted daemon still
+ * reports the container; one that was running is then EXITED with reason {@code KrillRestarted}, as
+ * its guest died with the old daemon.
  */
 public final class Containers {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -61,7 +62,12 @@ public final class Containers {
         if (Files.exists(record)) {
           CriContainer c = JSON.readValue(record.toFile(), CriContainer.class);
           if (c.finishedAtNanos() == 0) {
-            c = c.finished(now(), 255, "KrillRestarted", "the krill cri daemon restarted while this container ran");
+            c =
+                c.finished(
+                    now(),
+                    255,
+                    "KrillRestarted",
+                    "the krill cri daemon restarted while this container ran");
           }
           containers.put(c.id(), c);
         }
@@ -77,20 +83,33 @@ public final class Containers {
       if (c == null) {
         return Optional.empty();
       }
-      return images.find(c.imageId()).filter(i -> i.moduleLayer() != null).map(i -> {
-        try {
-          return new ImageModules.ImageModule(c.image(), i.moduleLayer(), Files.readAllBytes(images.blob(i.moduleLayer())));
-        } catch (IOException e) {
-          throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + containerId + ": image layer "
-              + i.moduleLayer() + " is missing from the store: " + e.getMessage());
-        }
-      });
+      return images
+          .find(c.imageId())
+          .filter(i -> i.moduleLayer() != null)
+          .map(
+              i -> {
+                try {
+                  return new ImageModules.ImageModule(
+                      c.image(), i.moduleLayer(), Files.readAllBytes(images.blob(i.moduleLayer())));
+                } catch (IOException e) {
+                  throw new KrillException(
+                      ErrorCode.FAILED_PRECONDITION,
+                      "container "
+                          + containerId
+                          + ": image layer "
+                          + i.moduleLayer()
+                          + " is missing from the store: "
+                          + e.getMessage());
+                }
+              });
     };
   }
 
   public void onEvent(TaskEvent event) {
     if (event instanceof TaskEvent.Exited e && !e.isExec()) {
-      CriContainer done = containers.computeIfPresent(e.containerId(), (id, c) -> persisted(finished(c, e.status())));
+      CriContainer done =
+          containers.computeIfPresent(
+              e.containerId(), (id, c) -> persisted(finished(c, e.status())));
       if (done != null) {
         emit(done, ContainerEvent.Kind.STOPPED);
       }
@@ -103,8 +122,8 @@ public final class Containers {
   }
 
   /**
-   * Listeners are called in event order (on the core's event thread, or on the caller's for created and
-   * removed containers) and must not block. Returns the unsubscribe.
+   * Listeners are called in event order (on the core's event thread, or on the caller's for created
+   * and removed containers) and must not block. Returns the unsubscribe.
    */
   public Runnable subscribe(Consumer<ContainerEvent> listener) {
     listeners.add(listener);
@@ -146,26 +165,59 @@ public final class Containers {
   }
 
   public String create(ContainerRequest req) {
-    StoredImage image = images.find(req.image()).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
-        "image " + req.image() + " is not pulled"));
+    StoredImage image =
+        images
+            .find(req.image())
+            .orElseThrow(
+                () ->
+                    new KrillException(
+                        ErrorCode.NOT_FOUND, "image " + req.image() + " is not pulled"));
     String id = PodStore.newId();
     Path bundle = dir.resolve(id);
     try {
       Files.createDirectories(bundle);
-      Path root = image.rootfs() != null ? images.rootfs(image) : Files.createDirectories(bundle.resolve("rootfs"));
-      Path etc = req.podFiles() != null
-          && ContainerEtc.build(req.podFiles(), bundle.resolve("etc"), root, req.mounts()) ? bundle.resolve("etc")
-          : null;
+      Path root =
+          image.rootfs() != null
+              ? images.rootfs(image)
+              : Files.createDirectories(bundle.resolve("rootfs"));
+      Path etc =
+          req.podFiles() != null
+                  && ContainerEtc.build(req.podFiles(), bundle.resolve("etc"), root, req.mounts())
+              ? bundle.resolve("etc")
+              : null;
       Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root, etc));
-      CriContainer c = new CriContainer(id, req.podId(), req.name(), req.attempt(), req.image(), image.id(),
-          req.labels(), req.annotations(), req.logPath(), req.mounts(), now(), 0, 0, 0, "", "", req.stdin(),
-          req.stdinOnce());
+      CriContainer c =
+          new CriContainer(
+              id,
+              req.podId(),
+              req.name(),
+              req.attempt(),
+              req.image(),
+              image.id(),
+              req.labels(),
+              req.annotations(),
+              req.logPath(),
+              req.mounts(),
+              now(),
+              0,
+              0,
+              0,
+              "",
+              "",
+              req.stdin(),
+              req.stdinOnce());
       persist(c);
       containers.put(id, c);
       ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
       try {
-        tasks.create(new TaskSpec(id, bundle, List.of(), new Stdio(cio.stdin(), cio.stdout(), cio.stderr(), false),
-            TaskSpec.Kind.WASM, imageModules()));
+        tasks.create(
+            new TaskSpec(
+                id,
+                bundle,
+                List.of(),
+                new Stdio(cio.stdin(), cio.stdout(), cio.stderr(), false),
+                TaskSpec.Kind.WASM,
+                imageModules()));
       } catch (KrillException e) {
         cio.abandon();
         containers.remove(id);
@@ -186,25 +238,42 @@ public final class Containers {
   }
 
   /**
-   * The core names the container by the id it would have had; kubelet never learns that id, so the refusal
-   * names the container as kubelet asked for it.
+   * The core names the container by the id it would have had; kubelet never learns that id, so the
+   * refusal names the container as kubelet asked for it.
    */
   private static KrillException refused(ContainerRequest req, String id, KrillException e) {
     String prefix = "container " + id + ": ";
-    String why = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
-    return new KrillException(e.code(), "container \"" + req.name() + "\" of pod " + req.podId() + " (image "
-        + req.image() + "): " + why, e);
+    String why =
+        e.getMessage().startsWith(prefix)
+            ? e.getMessage().substring(prefix.length())
+            : e.getMessage();
+    return new KrillException(
+        e.code(),
+        "container \""
+            + req.name()
+            + "\" of pod "
+            + req.podId()
+            + " (image "
+            + req.image()
+            + "): "
+            + why,
+        e);
   }
 
   public void start(String id) {
     CriContainer c = get(id);
-    // Taken before the guest runs: a guest that exits at once must not have finished before it started.
+    // Taken before the guest runs: a guest that exits at once must not have finished before it
+    // started.
     long at = now();
     tasks.start(c.id());
-    containers.computeIfPresent(c.id(), (k, v) -> v.startedAtNanos() != 0 ? v : persisted(v.started(at)));
+    containers.computeIfPresent(
+        c.id(), (k, v) -> v.startedAtNanos() != 0 ? v : persisted(v.started(at)));
   }
 
-  /** SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays stopped. */
+  /**
+   * SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays
+   * stopped.
+   */
   public void stop(String id, long timeoutSeconds) {
     CriContainer c = get(id);
     if (!tasks.ids().contains(c.id()) || tasks.info(c.id()).state() != TaskState.RUNNING) {
@@ -219,7 +288,8 @@ public final class Containers {
     } catch (KrillException e) {
       // it exited between the check and the kill
     } catch (Exception e) {
-      throw new KrillException(ErrorCode.INTERNAL, "container " + c.id() + ": stop: " + e.getMessage(), e);
+      throw new KrillException(
+          ErrorCode.INTERNAL, "container " + c.id() + ": stop: " + e.getMessage(), e);
     }
   }
 
@@ -242,16 +312,20 @@ public final class Containers {
     try {
       FileTrees.deleteTree(dir.resolve(c.id()));
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "container {0}: cannot remove its bundle: {1}", c.id(), e.getMessage());
+      LOG.log(
+          Level.WARNING, "container {0}: cannot remove its bundle: {1}", c.id(), e.getMessage());
     }
   }
 
-  /** Log rotation: kubelet has renamed the file; later output goes to a new file at the log path. */
+  /**
+   * Log rotation: kubelet has renamed the file; later output goes to a new file at the log path.
+   */
   public void reopenLog(String id) {
     CriContainer c = get(id);
     ContainerIo cio = io.get(c.id());
     if (cio == null || !cio.logging() || state(c) != TaskState.RUNNING) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " is not running");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " is not running");
     }
     try {
       cio.reopenLog();
@@ -260,7 +334,10 @@ public final class Containers {
     }
   }
 
-  /** Only the memory cap is meaningful for a wasm guest, and it is fixed once the module is compiled. */
+  /**
+   * Only the memory cap is meaningful for a wasm guest, and it is fixed once the module is
+   * compiled.
+   */
   public void updateMemoryLimit(String id, long limitBytes) {
     CriContainer c = get(id);
     if (limitBytes > 0) {
@@ -273,7 +350,10 @@ public final class Containers {
   }
 
   public void removePod(String podId) {
-    containers.values().stream().filter(c -> c.podId().equals(podId)).map(CriContainer::id).toList()
+    containers.values().stream()
+        .filter(c -> c.podId().equals(podId))
+        .map(CriContainer::id)
+        .toList()
         .forEach(this::remove);
   }
 
@@ -295,8 +375,9 @@ public final class Containers {
   }
 
   /**
-   * The container with its exit filled in from the core: the task is STOPPED a moment before its exit event
-   * reaches {@link #onEvent}, and a status read in between must not show an exited container without a code.
+   * The container with its exit filled in from the core: the task is STOPPED a moment before its
+   * exit event reaches {@link #onEvent}, and a status read in between must not show an exited
+   * container without a code.
    */
   public CriContainer current(CriContainer c) {
     if (c.finishedAtNanos() != 0 || !tasks.ids().contains(c.id())) {
@@ -311,8 +392,11 @@ public final class Containers {
   }
 
   public CriContainer get(String idOrPrefix) {
-    return find(idOrPrefix).map(this::current).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
-        "container " + idOrPrefix + " not found"));
+    return find(idOrPrefix)
+        .map(this::current)
+        .orElseThrow(
+            () ->
+                new KrillException(ErrorCode.NOT_FOUND, "container " + idOrPrefix + " not found"));
   }
 
   public Optional<CriContainer> find(String idOrPrefix) {
@@ -320,9 +404,11 @@ public final class Containers {
     if (exact != null || idOrPrefix.isEmpty()) {
       return Optional.ofNullable(exact);
     }
-    List<CriContainer> m = containers.values().stream().filter(c -> c.id().startsWith(idOrPrefix)).toList();
+    List<CriContainer> m =
+        containers.values().stream().filter(c -> c.id().startsWith(idOrPrefix)).toList();
     if (m.size() > 1) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container id prefix " + idOrPrefix + " is ambiguous");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT, "container id prefix " + idOrPrefix + " is ambiguous");
     }
     return m.stream().findFirst();
   }
@@ -332,7 +418,9 @@ public final class Containers {
     return new ExecSession(tasks, c.id(), bundle(c), cmd);
   }
 
-  /** An attach to the container's output (and stdin); null once it is removed or after a restart. */
+  /**
+   * An attach to the container's output (and stdin); null once it is removed or after a restart.
+   */
   public AttachSession attach(CriContainer c) {
     ContainerIo cio = io(c);
     return cio == null ? null : new AttachSession(tasks, c, cio);
@@ -343,7 +431,10 @@ public final class Containers {
     return tasks.stats(c.id());
   }
 
-  /** The container's stdio, or null once it is removed (or when the daemon restarted since its start). */
+  /**
+   * The container's stdio, or null once it is removed (or when the daemon restarted since its
+   * start).
+   */
   public ContainerIo io(CriContainer c) {
     return io.get(c.id());
   }
@@ -362,9 +453,14 @@ public final class Containers {
     try {
       Path tmp = Files.createTempFile(bundle, ".cri", ".tmp");
       JSON.writeValue(tmp.toFile(), c);
-      Files.move(tmp, bundle.resolve("cri.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(
+          tmp,
+          bundle.resolve("cri.json"),
+          StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "container {0}: cannot persist its record: {1}", c.id(), e.getMessage());
+      LOG.log(
+          Level.WARNING, "container {0}: cannot persist its record: {1}", c.id(), e.getMessage());
     }
   }
 

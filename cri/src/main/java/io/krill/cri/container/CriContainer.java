@@ -6,14 +6,29 @@ import java.util.Objects;
 
 /**
  * A CRI container as krill remembers it, persisted beside its bundle. The task itself lives in the
- * TaskManager; this record adds what CRI reports and the core does not know (pod, image, log path, times).
- * {@code finishedAtNanos} 0 means it has not exited. {@code stdin}: attached clients may write the guest's stdin;
- * {@code stdinOnce}: the first one to close it ends it.
+ * TaskManager; this record adds what CRI reports and the core does not know (pod, image, log path,
+ * times). {@code finishedAtNanos} 0 means it has not exited. {@code stdin}: attached clients may
+ * write the guest's stdin; {@code stdinOnce}: the first one to close it ends it.
  */
-public record CriContainer(String id, String podId, String name, int attempt, String image, String imageId,
-    Map<String, String> labels, Map<String, String> annotations, String logPath, List<MountSpec> mounts,
-    long createdAtNanos, long startedAtNanos, long finishedAtNanos, int exitCode, String reason, String message,
-    boolean stdin, boolean stdinOnce) {
+public record CriContainer(
+    String id,
+    String podId,
+    String name,
+    int attempt,
+    String image,
+    String imageId,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    String logPath,
+    List<MountSpec> mounts,
+    long createdAtNanos,
+    long startedAtNanos,
+    long finishedAtNanos,
+    int exitCode,
+    String reason,
+    String message,
+    boolean stdin,
+    boolean stdinOnce) {
   public CriContainer {
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -28,12 +43,46 @@ public record CriContainer(String id, String podId, String name, int attempt, St
   public record MountSpec(String containerPath, String hostPath, boolean readOnly) {}
 
   CriContainer started(long at) {
-    return new CriContainer(id, podId, name, attempt, image, imageId, labels, annotations, logPath, mounts,
-        createdAtNanos, at, finishedAtNanos, exitCode, reason, message, stdin, stdinOnce);
+    return new CriContainer(
+        id,
+        podId,
+        name,
+        attempt,
+        image,
+        imageId,
+        labels,
+        annotations,
+        logPath,
+        mounts,
+        createdAtNanos,
+        at,
+        finishedAtNanos,
+        exitCode,
+        reason,
+        message,
+        stdin,
+        stdinOnce);
   }
 
   CriContainer finished(long at, int code, String why, String text) {
-    return new CriContainer(id, podId, name, attempt, image, imageId, labels, annotations, logPath, mounts,
-        createdAtNanos, startedAtNanos, at, code, why, text, stdin, stdinOnce);
+    return new CriContainer(
+        id,
+        podId,
+        name,
+        attempt,
+        image,
+        imageId,
+        labels,
+        annotations,
+        logPath,
+        mounts,
+        createdAtNanos,
+        startedAtNanos,
+        at,
+        code,
+        why,
+        text,
+        stdin,
+        stdinOnce);
   }
 }

@@ -22,19 +22,23 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One exec: another wasm entry run in the container's context ({@code cmd[0]} = module path in the rootfs,
- * {@code path#func} for an export). The choreography is written once, here: create, start, wait, delete, and
- * kill-and-reap whenever an exec must not go on. Its stdio is one of two strategies:
+ * One exec: another wasm entry run in the container's context ({@code cmd[0]} = module path in the
+ * rootfs, {@code path#func} for an export). The choreography is written once, here: create, start,
+ * wait, delete, and kill-and-reap whenever an exec must not go on. Its stdio is one of two
+ * strategies:
+ *
  * <ul>
- *   <li>{@link #captured}: ExecSync. stdout and stderr go to files in the bundle and come back whole, bounded by
- *       what ExecSync may return (kubelet caps exec output too).</li>
- *   <li>{@link #streamed}: Exec on the streaming server. FIFOs in the bundle carry the client's streams; a client
- *       that disconnects takes its exec with it (there is no terminal to leave it in).</li>
+ *   <li>{@link #captured}: ExecSync. stdout and stderr go to files in the bundle and come back
+ *       whole, bounded by what ExecSync may return (kubelet caps exec output too).
+ *   <li>{@link #streamed}: Exec on the streaming server. FIFOs in the bundle carry the client's
+ *       streams; a client that disconnects takes its exec with it (there is no terminal to leave it
+ *       in).
  * </ul>
  */
 public final class ExecSession {
   /** kubelet's own cap on ExecSync output per stream. */
   public static final int MAX_OUTPUT = 16 * 1024 * 1024;
+
   private static final AtomicLong SEQ = new AtomicLong();
 
   /** What a captured exec printed and how it ended. */
@@ -83,40 +87,45 @@ public final class ExecSession {
     return execId;
   }
 
-  /** Runs the exec with stdout and stderr captured; after {@code timeoutSeconds} (0: none) it is killed. */
+  /**
+   * Runs the exec with stdout and stderr captured; after {@code timeoutSeconds} (0: none) it is
+   * killed.
+   */
   public Result captured(long timeoutSeconds) {
     Path out = bundle.resolve(execId + ".stdout");
     Path err = bundle.resolve(execId + ".stderr");
     try {
       Files.createFile(out);
       Files.createFile(err);
-      return run(new IoStrategy<>() {
-        @Override
-        public String stdin() {
-          return null;
-        }
+      return run(
+          new IoStrategy<>() {
+            @Override
+            public String stdin() {
+              return null;
+            }
 
-        @Override
-        public String stdout() {
-          return out.toString();
-        }
+            @Override
+            public String stdout() {
+              return out.toString();
+            }
 
-        @Override
-        public String stderr() {
-          return err.toString();
-        }
+            @Override
+            public String stderr() {
+              return err.toString();
+            }
 
-        @Override
-        public void created(String id) {}
+            @Override
+            public void created(String id) {}
 
-        @Override
-        public Result result(ExitStatus status) throws IOException {
-          return new Result(read(out), read(err), status.code());
-        }
+            @Override
+            public Result result(ExitStatus status) throws IOException {
+              return new Result(read(out), read(err), status.code());
+            }
 
-        @Override
-        public void failed() {}
-      }, timeoutSeconds);
+            @Override
+            public void failed() {}
+          },
+          timeoutSeconds);
     } catch (IOException e) {
       throw new UncheckedIOException("exec in " + containerId, e);
     } catch (InterruptedException e) {
@@ -132,66 +141,81 @@ public final class ExecSession {
     }
   }
 
-  /** Runs the exec with the client's streams (see the class comment); the outcome goes to the client. */
+  /**
+   * Runs the exec with the client's streams (see the class comment); the outcome goes to the
+   * client.
+   */
   public Outcome streamed(Session.Streams s) throws IOException, InterruptedException {
-    try (FifoStdio io = FifoStdio.open(bundle, execId, s.stdin(), s.stdout(), s.stderr(), s.tty())) {
-      return run(new IoStrategy<Outcome>() {
-        @Override
-        public String stdin() {
-          return io.stdin();
-        }
-
-        @Override
-        public String stdout() {
-          return io.stdout();
-        }
-
-        @Override
-        public String stderr() {
-          return io.stderr();
-        }
-
-        @Override
-        public void created(String id) {
-          s.onClientGone(() -> {
-            try {
-              tasks.kill(containerId, id, 9, false);
-            } catch (KrillException ignored) {
-              // already exited
+    try (FifoStdio io =
+        FifoStdio.open(bundle, execId, s.stdin(), s.stdout(), s.stderr(), s.tty())) {
+      return run(
+          new IoStrategy<Outcome>() {
+            @Override
+            public String stdin() {
+              return io.stdin();
             }
-          });
-          io.startStdin(id + "-stdin", () -> running(id), () -> {
-            try {
-              tasks.closeStdin(containerId, id);
-            } catch (KrillException ignored) {
-              // the exec is gone already
+
+            @Override
+            public String stdout() {
+              return io.stdout();
             }
-          });
-        }
 
-        @Override
-        public Outcome result(ExitStatus status) throws InterruptedException {
-          io.drain();
-          return Outcome.ofExit(status.code());
-        }
+            @Override
+            public String stderr() {
+              return io.stderr();
+            }
 
-        @Override
-        public void failed() {
-          io.release();
-        }
-      }, 0);
+            @Override
+            public void created(String id) {
+              s.onClientGone(
+                  () -> {
+                    try {
+                      tasks.kill(containerId, id, 9, false);
+                    } catch (KrillException ignored) {
+                      // already exited
+                    }
+                  });
+              io.startStdin(
+                  id + "-stdin",
+                  () -> running(id),
+                  () -> {
+                    try {
+                      tasks.closeStdin(containerId, id);
+                    } catch (KrillException ignored) {
+                      // the exec is gone already
+                    }
+                  });
+            }
+
+            @Override
+            public Outcome result(ExitStatus status) throws InterruptedException {
+              io.drain();
+              return Outcome.ofExit(status.code());
+            }
+
+            @Override
+            public void failed() {
+              io.release();
+            }
+          },
+          0);
     } catch (KrillException e) {
       return new Outcome.Failed(e.getMessage());
     }
   }
 
-  private <R> R run(IoStrategy<R> io, long timeoutSeconds) throws IOException, InterruptedException {
+  private <R> R run(IoStrategy<R> io, long timeoutSeconds)
+      throws IOException, InterruptedException {
     boolean live = false;
     try {
       ExitStatus status;
       try {
-        tasks.exec(new ExecSpec(containerId, execId, new RuntimeSpec.Process(cmd, List.of(), null, false),
-            new Stdio(io.stdin(), io.stdout(), io.stderr(), false)));
+        tasks.exec(
+            new ExecSpec(
+                containerId,
+                execId,
+                new RuntimeSpec.Process(cmd, List.of(), null, false),
+                new Stdio(io.stdin(), io.stdout(), io.stderr(), false)));
         live = true;
         io.created(execId);
         tasks.start(containerId, execId);
@@ -219,25 +243,40 @@ public final class ExecSession {
 
   private ExitStatus await(long timeoutSeconds) throws InterruptedException {
     try {
-      return timeoutSeconds > 0 ? tasks.waitFor(containerId, execId).get(timeoutSeconds, TimeUnit.SECONDS)
+      return timeoutSeconds > 0
+          ? tasks.waitFor(containerId, execId).get(timeoutSeconds, TimeUnit.SECONDS)
           : tasks.waitFor(containerId, execId).get();
     } catch (TimeoutException e) {
       killAndReap();
-      throw new Timeout("container " + containerId + ": exec timed out after " + timeoutSeconds + "s and was killed");
+      throw new Timeout(
+          "container "
+              + containerId
+              + ": exec timed out after "
+              + timeoutSeconds
+              + "s and was killed");
     } catch (ExecutionException e) {
       if (e.getCause() instanceof KrillException k) {
         throw k;
       }
-      throw new KrillException(ErrorCode.INTERNAL, "container " + containerId + ": exec failed: "
-          + e.getCause().getMessage(), e.getCause());
+      throw new KrillException(
+          ErrorCode.INTERNAL,
+          "container " + containerId + ": exec failed: " + e.getCause().getMessage(),
+          e.getCause());
     }
   }
 
-  /** Ends an exec that must not go on (timed out, or its client left): SIGKILL, a short wait, delete. */
+  /**
+   * Ends an exec that must not go on (timed out, or its client left): SIGKILL, a short wait,
+   * delete.
+   */
   private void killAndReap() {
     try {
       tasks.kill(containerId, execId, 9, false);
-      tasks.waitFor(containerId, execId).orTimeout(5, TimeUnit.SECONDS).exceptionally(t -> null).join();
+      tasks
+          .waitFor(containerId, execId)
+          .orTimeout(5, TimeUnit.SECONDS)
+          .exceptionally(t -> null)
+          .join();
       tasks.delete(containerId, execId);
     } catch (KrillException ignored) {
       // already gone, or still stopping: the container's delete ends it

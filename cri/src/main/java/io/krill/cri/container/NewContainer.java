@@ -4,14 +4,29 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What CreateContainer asks for, protobuf-free and as kubelet sends it: {@code logDirectory} is the sandbox
- * config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod adds and which requests
- * are refused is decided by {@code CriRuntime}, which turns this into a {@link ContainerRequest}.
+ * What CreateContainer asks for, protobuf-free and as kubelet sends it: {@code logDirectory} is the
+ * sandbox config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod
+ * adds and which requests are refused is decided by {@code CriRuntime}, which turns this into a
+ * {@link ContainerRequest}.
  */
-public record NewContainer(String podId, String name, int attempt, String image, List<String> command,
-    List<String> args, String workingDir, List<String> env, List<CriContainer.MountSpec> mounts,
-    Map<String, String> labels, Map<String, String> annotations, String logDirectory, String logPath,
-    long memoryLimitBytes, boolean stdin, boolean stdinOnce, boolean tty) {
+public record NewContainer(
+    String podId,
+    String name,
+    int attempt,
+    String image,
+    List<String> command,
+    List<String> args,
+    String workingDir,
+    List<String> env,
+    List<CriContainer.MountSpec> mounts,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    String logDirectory,
+    String logPath,
+    long memoryLimitBytes,
+    boolean stdin,
+    boolean stdinOnce,
+    boolean tty) {
   public NewContainer {
     command = List.copyOf(command);
     args = List.copyOf(args);

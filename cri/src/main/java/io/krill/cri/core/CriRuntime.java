@@ -24,11 +24,12 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The CRI runtime service behind the gRPC adapters: pods ({@link Pods}) and containers ({@link Containers}) on
- * the runtime core, speaking records. Every rule of the service lives here or in those role classes (a pod must be
- * ready, where a container's log goes, that there is no tty, which containers can be exec'd into or attached to),
- * so an adapter only converts protobuf and maps errors. Lookups take a full id or a unique prefix, as crictl
- * passes them; every refusal names the pod or container.
+ * The CRI runtime service behind the gRPC adapters: pods ({@link Pods}) and containers ({@link
+ * Containers}) on the runtime core, speaking records. Every rule of the service lives here or in
+ * those role classes (a pod must be ready, where a container's log goes, that there is no tty,
+ * which containers can be exec'd into or attached to), so an adapter only converts protobuf and
+ * maps errors. Lookups take a full id or a unique prefix, as crictl passes them; every refusal
+ * names the pod or container.
  */
 public final class CriRuntime {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -47,13 +48,17 @@ public final class CriRuntime {
   }
 
   /**
-   * kubelet sends the node's pod CIDR once it knows it. Pod addresses come from the CNI config's own IPAM section
-   * (as with containerd without a CNI template), so krill accepts it and logs the range.
+   * kubelet sends the node's pod CIDR once it knows it. Pod addresses come from the CNI config's
+   * own IPAM section (as with containerd without a CNI template), so krill accepts it and logs the
+   * range.
    */
   public void podCidr(String cidr) {
     if (!cidr.isEmpty()) {
-      LOG.log(Level.INFO, "kubelet set the pod CIDR to {0}; pod addresses come from the IPAM of the CNI config in"
-          + " use", cidr);
+      LOG.log(
+          Level.INFO,
+          "kubelet set the pod CIDR to {0}; pod addresses come from the IPAM of the CNI config in"
+              + " use",
+          cidr);
     }
   }
 
@@ -63,21 +68,30 @@ public final class CriRuntime {
     return pods.run(request);
   }
 
-  /** Stops the pod's containers and takes its network down; stopping what is already gone succeeds. */
+  /**
+   * Stops the pod's containers and takes its network down; stopping what is already gone succeeds.
+   */
   public void stopPod(String podId) {
     // kubelet retries teardown after partial failures, so a missing pod is not an error.
-    pods.find(podId).ifPresent(p -> {
-      containers.stopPod(p.id());
-      pods.stop(p);
-    });
+    pods.find(podId)
+        .ifPresent(
+            p -> {
+              containers.stopPod(p.id());
+              pods.stop(p);
+            });
   }
 
-  /** Removes the pod's containers, network, files and record; removing what is already gone succeeds. */
+  /**
+   * Removes the pod's containers, network, files and record; removing what is already gone
+   * succeeds.
+   */
   public void removePod(String podId) {
-    pods.find(podId).ifPresent(p -> {
-      containers.removePod(p.id());
-      pods.remove(p);
-    });
+    pods.find(podId)
+        .ifPresent(
+            p -> {
+              containers.removePod(p.id());
+              pods.remove(p);
+            });
   }
 
   public Pod pod(String idOrPrefix) {
@@ -92,41 +106,78 @@ public final class CriRuntime {
     return pods.list();
   }
 
-  /** Always refused: wasm guests (WASI preview 1) open no sockets, so there is no port to forward to. */
+  /**
+   * Always refused: wasm guests (WASI preview 1) open no sockets, so there is no port to forward
+   * to.
+   */
   public void portForward(String podId) {
     Pod pod = pods.get(podId);
-    throw new KrillException(ErrorCode.UNIMPLEMENTED, "pod " + pod.id() + ": port-forward is not supported by"
-        + " krill: wasm guests (WASI preview 1) open no sockets, so there is no port to forward to");
+    throw new KrillException(
+        ErrorCode.UNIMPLEMENTED,
+        "pod "
+            + pod.id()
+            + ": port-forward is not supported by"
+            + " krill: wasm guests (WASI preview 1) open no sockets, so there is no port to forward to");
   }
 
   // ---- containers
 
   /**
-   * Creates a container in a ready pod. Its log is {@code logPath} under the request's log directory, else under
-   * the pod's; without either it has no log (and no output). A tty is refused: wasm guests have no terminal.
+   * Creates a container in a ready pod. Its log is {@code logPath} under the request's log
+   * directory, else under the pod's; without either it has no log (and no output). A tty is
+   * refused: wasm guests have no terminal.
    */
   public String createContainer(NewContainer r) {
     Pod pod = pods.get(r.podId());
     if (!pod.ready()) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, pod.describe() + " is not ready, so container "
-          + r.name() + " cannot be created in it; run a new pod sandbox");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          pod.describe()
+              + " is not ready, so container "
+              + r.name()
+              + " cannot be created in it; run a new pod sandbox");
     }
     String logDir = !r.logDirectory().isEmpty() ? r.logDirectory() : pod.logDirectory();
-    String logPath = logDir.isEmpty() || r.logPath().isEmpty() ? "" : Path.of(logDir, r.logPath()).toString();
+    String logPath =
+        logDir.isEmpty() || r.logPath().isEmpty() ? "" : Path.of(logDir, r.logPath()).toString();
     if (r.tty()) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + r.name() + " in pod " + pod.id()
-          + ": a tty is not supported by krill (wasm guests have no terminal); remove tty: true");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT,
+          "container "
+              + r.name()
+              + " in pod "
+              + pod.id()
+              + ": a tty is not supported by krill (wasm guests have no terminal); remove tty: true");
     }
-    return containers.create(new ContainerRequest(pod.id(), r.name(), r.attempt(), r.image(), r.command(),
-        r.args(), r.workingDir(), r.env(), r.mounts(), r.labels(), r.annotations(), logPath, r.memoryLimitBytes(),
-        pod.hostname(), pods.filesDir(pod.id()), r.stdin(), r.stdinOnce()));
+    return containers.create(
+        new ContainerRequest(
+            pod.id(),
+            r.name(),
+            r.attempt(),
+            r.image(),
+            r.command(),
+            r.args(),
+            r.workingDir(),
+            r.env(),
+            r.mounts(),
+            r.labels(),
+            r.annotations(),
+            logPath,
+            r.memoryLimitBytes(),
+            pod.hostname(),
+            pods.filesDir(pod.id()),
+            r.stdin(),
+            r.stdinOnce()));
   }
 
   public void startContainer(String id) {
     containers.start(id);
   }
 
-  /** SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays stopped. */
+  /**
+   * SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays
+   * stopped.
+   */
   public void stopContainer(String id, long timeoutSeconds) {
     containers.stop(id, timeoutSeconds);
   }
@@ -136,7 +187,9 @@ public final class CriRuntime {
     containers.remove(id);
   }
 
-  /** Log rotation: kubelet has renamed the file; later output goes to a new file at the log path. */
+  /**
+   * Log rotation: kubelet has renamed the file; later output goes to a new file at the log path.
+   */
   public void reopenLog(String id) {
     containers.reopenLog(id);
   }
@@ -159,7 +212,10 @@ public final class CriRuntime {
     return containers.list().stream().filter(c -> c.podId().equals(podId)).map(this::view).toList();
   }
 
-  /** Container lifecycle events in order, on one thread; a listener must not block. Returns the unsubscribe. */
+  /**
+   * Container lifecycle events in order, on one thread; a listener must not block. Returns the
+   * unsubscribe.
+   */
   public Runnable subscribe(Consumer<ContainerEvent> listener) {
     return containers.subscribe(listener);
   }
@@ -171,13 +227,17 @@ public final class CriRuntime {
 
   /** CPU time and linear memory of a running container; empty for any other. */
   public Optional<TaskStats> stats(ContainerView v) {
-    return v.state() == ContainerView.State.RUNNING ? Optional.of(containers.stats(v.container()))
+    return v.state() == ContainerView.State.RUNNING
+        ? Optional.of(containers.stats(v.container()))
         : Optional.empty();
   }
 
   // ---- exec and attach
 
-  /** Runs {@code cmd} in the container and returns its output; after {@code timeoutSeconds} (0: none) it is killed. */
+  /**
+   * Runs {@code cmd} in the container and returns its output; after {@code timeoutSeconds} (0:
+   * none) it is killed.
+   */
   public ExecSession.Result execSync(String id, List<String> cmd, long timeoutSeconds) {
     CriContainer c = containers.get(id);
     if (cmd.isEmpty()) {
@@ -186,45 +246,76 @@ public final class CriRuntime {
     return containers.exec(c, cmd).captured(timeoutSeconds);
   }
 
-  /** An exec of {@code cmd} in a running container, to be run when a client connects to the streaming server. */
-  public StreamRequest exec(String id, List<String> cmd, boolean stdin, boolean stdout, boolean stderr,
-      boolean tty) {
+  /**
+   * An exec of {@code cmd} in a running container, to be run when a client connects to the
+   * streaming server.
+   */
+  public StreamRequest exec(
+      String id, List<String> cmd, boolean stdin, boolean stdout, boolean stderr, boolean tty) {
     CriContainer c = running(id, "exec in");
     if (cmd.isEmpty()) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + ": Exec needs a command");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT, "container " + c.id() + ": Exec needs a command");
     }
     List<String> argv = List.copyOf(cmd);
-    return new StreamRequest(StreamRequest.Kind.EXEC, c.id(), stdin, stdout, stderr, tty,
+    return new StreamRequest(
+        StreamRequest.Kind.EXEC,
+        c.id(),
+        stdin,
+        stdout,
+        stderr,
+        tty,
         s -> containers.exec(c, argv).streamed(s));
   }
 
   /**
-   * An attach to a running container's output (and its stdin, if it was created with one), to be run when a
-   * client connects. Needs the container's output pumps, so not for one started by an earlier daemon.
+   * An attach to a running container's output (and its stdin, if it was created with one), to be
+   * run when a client connects. Needs the container's output pumps, so not for one started by an
+   * earlier daemon.
    */
-  public StreamRequest attach(String id, boolean stdin, boolean stdout, boolean stderr, boolean tty) {
+  public StreamRequest attach(
+      String id, boolean stdin, boolean stdout, boolean stderr, boolean tty) {
     CriContainer c = running(id, "attach to");
     if (tty) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + " has no tty (wasm guests run"
-          + " without a terminal); attach without -t");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT,
+          "container "
+              + c.id()
+              + " has no tty (wasm guests run"
+              + " without a terminal); attach without -t");
     }
     AttachSession session = containers.attach(c);
     if (session == null) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + c.id() + " was started by an"
-          + " earlier krill cri process; its output is only in its log");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + c.id()
+              + " was started by an"
+              + " earlier krill cri process; its output is only in its log");
     }
     if (stdin && !session.hasStdin()) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "container " + c.id() + " was created without stdin;"
-          + " attach without -i, or create it with stdin: true");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT,
+          "container "
+              + c.id()
+              + " was created without stdin;"
+              + " attach without -i, or create it with stdin: true");
     }
-    return new StreamRequest(StreamRequest.Kind.ATTACH, c.id(), stdin, stdout, stderr, false, session::run);
+    return new StreamRequest(
+        StreamRequest.Kind.ATTACH, c.id(), stdin, stdout, stderr, false, session::run);
   }
 
   private CriContainer running(String id, String what) {
     ContainerView v = container(id);
     if (v.state() != ContainerView.State.RUNNING) {
-      throw new KrillException(ErrorCode.FAILED_PRECONDITION, "container " + v.container().id() + " is not"
-          + " running; cannot " + what + " it (read its log with crictl logs instead)");
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + v.container().id()
+              + " is not"
+              + " running; cannot "
+              + what
+              + " it (read its log with crictl logs instead)");
     }
     return v.container();
   }
@@ -232,13 +323,16 @@ public final class CriRuntime {
   /** The state first, then the record: a guest that exited in between has its exit filled in. */
   private ContainerView view(CriContainer read) {
     TaskState s = containers.state(read);
-    ContainerView.State state = switch (s) {
-      case CREATED -> ContainerView.State.CREATED;
-      case RUNNING -> ContainerView.State.RUNNING;
-      case STOPPED, DELETED -> ContainerView.State.EXITED;
-    };
-    CriContainer c = state == ContainerView.State.EXITED && read.finishedAtNanos() == 0 ? containers.current(read)
-        : read;
+    ContainerView.State state =
+        switch (s) {
+          case CREATED -> ContainerView.State.CREATED;
+          case RUNNING -> ContainerView.State.RUNNING;
+          case STOPPED, DELETED -> ContainerView.State.EXITED;
+        };
+    CriContainer c =
+        state == ContainerView.State.EXITED && read.finishedAtNanos() == 0
+            ? containers.current(read)
+            : read;
     return new ContainerView(c, state);
   }
 }

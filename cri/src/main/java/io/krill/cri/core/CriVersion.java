@@ -13,7 +13,8 @@ public final class CriVersion {
   private CriVersion() {}
 
   public static String krill() {
-    try (InputStream in = CriVersion.class.getResourceAsStream("/io/krill/cri/version.properties")) {
+    try (InputStream in =
+        CriVersion.class.getResourceAsStream("/io/krill/cri/version.properties")) {
       Properties p = new Properties();
       if (in != null) {
         p.load(in);

@@ -45,8 +45,9 @@ import io.krill.cri.pod.Pod;
 import io.krill.cri.streaming.StreamingServer;
 
 /**
- * Container calls of runtime.v1.RuntimeService, with exec, attach and the event stream: protobuf in,
- * {@link CriRuntime} calls, protobuf out. Exec and Attach answer with a URL on the streaming server.
+ * Container calls of runtime.v1.RuntimeService, with exec, attach and the event stream: protobuf
+ * in, {@link CriRuntime} calls, protobuf out. Exec and Attach answer with a URL on the streaming
+ * server.
  */
 final class ContainerHandler {
   private final CriRuntime runtime;
@@ -58,137 +59,251 @@ final class ContainerHandler {
   }
 
   void create(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
-    GrpcErrors.unary("CreateContainer", out, () -> {
-      ContainerConfig c = req.getConfig();
-      String id = runtime.createContainer(new NewContainer(req.getPodSandboxId(), c.getMetadata().getName(),
-          c.getMetadata().getAttempt(), c.getImage().getImage(), c.getCommandList(), c.getArgsList(),
-          c.getWorkingDir(), c.getEnvsList().stream().map(kv -> kv.getKey() + "=" + kv.getValue()).toList(),
-          c.getMountsList().stream().map(m -> new CriContainer.MountSpec(m.getContainerPath(), m.getHostPath(),
-              m.getReadonly())).toList(),
-          c.getLabelsMap(), c.getAnnotationsMap(), req.getSandboxConfig().getLogDirectory(), c.getLogPath(),
-          c.getLinux().getResources().getMemoryLimitInBytes(), c.getStdin(), c.getStdinOnce(), c.getTty()));
-      return CreateContainerResponse.newBuilder().setContainerId(id).build();
-    });
+    GrpcErrors.unary(
+        "CreateContainer",
+        out,
+        () -> {
+          ContainerConfig c = req.getConfig();
+          String id =
+              runtime.createContainer(
+                  new NewContainer(
+                      req.getPodSandboxId(),
+                      c.getMetadata().getName(),
+                      c.getMetadata().getAttempt(),
+                      c.getImage().getImage(),
+                      c.getCommandList(),
+                      c.getArgsList(),
+                      c.getWorkingDir(),
+                      c.getEnvsList().stream()
+                          .map(kv -> kv.getKey() + "=" + kv.getValue())
+                          .toList(),
+                      c.getMountsList().stream()
+                          .map(
+                              m ->
+                                  new CriContainer.MountSpec(
+                                      m.getContainerPath(), m.getHostPath(), m.getReadonly()))
+                          .toList(),
+                      c.getLabelsMap(),
+                      c.getAnnotationsMap(),
+                      req.getSandboxConfig().getLogDirectory(),
+                      c.getLogPath(),
+                      c.getLinux().getResources().getMemoryLimitInBytes(),
+                      c.getStdin(),
+                      c.getStdinOnce(),
+                      c.getTty()));
+          return CreateContainerResponse.newBuilder().setContainerId(id).build();
+        });
   }
 
   void start(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
-    GrpcErrors.unary("StartContainer", out, () -> {
-      runtime.startContainer(req.getContainerId());
-      return StartContainerResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "StartContainer",
+        out,
+        () -> {
+          runtime.startContainer(req.getContainerId());
+          return StartContainerResponse.getDefaultInstance();
+        });
   }
 
   void stop(StopContainerRequest req, StreamObserver<StopContainerResponse> out) {
-    GrpcErrors.unary("StopContainer", out, () -> {
-      runtime.stopContainer(req.getContainerId(), req.getTimeout());
-      return StopContainerResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "StopContainer",
+        out,
+        () -> {
+          runtime.stopContainer(req.getContainerId(), req.getTimeout());
+          return StopContainerResponse.getDefaultInstance();
+        });
   }
 
   void remove(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
-    GrpcErrors.unary("RemoveContainer", out, () -> {
-      runtime.removeContainer(req.getContainerId());
-      return RemoveContainerResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "RemoveContainer",
+        out,
+        () -> {
+          runtime.removeContainer(req.getContainerId());
+          return RemoveContainerResponse.getDefaultInstance();
+        });
   }
 
   void reopenLog(ReopenContainerLogRequest req, StreamObserver<ReopenContainerLogResponse> out) {
-    GrpcErrors.unary("ReopenContainerLog", out, () -> {
-      runtime.reopenLog(req.getContainerId());
-      return ReopenContainerLogResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "ReopenContainerLog",
+        out,
+        () -> {
+          runtime.reopenLog(req.getContainerId());
+          return ReopenContainerLogResponse.getDefaultInstance();
+        });
   }
 
-  void updateResources(UpdateContainerResourcesRequest req, StreamObserver<UpdateContainerResourcesResponse> out) {
-    GrpcErrors.unary("UpdateContainerResources", out, () -> {
-      runtime.updateMemoryLimit(req.getContainerId(), req.getLinux().getMemoryLimitInBytes());
-      return UpdateContainerResourcesResponse.getDefaultInstance();
-    });
+  void updateResources(
+      UpdateContainerResourcesRequest req, StreamObserver<UpdateContainerResourcesResponse> out) {
+    GrpcErrors.unary(
+        "UpdateContainerResources",
+        out,
+        () -> {
+          runtime.updateMemoryLimit(req.getContainerId(), req.getLinux().getMemoryLimitInBytes());
+          return UpdateContainerResourcesResponse.getDefaultInstance();
+        });
   }
 
   void list(ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
-    GrpcErrors.unary("ListContainers", out, () -> {
-      ContainerFilter f = req.getFilter();
-      ListContainersResponse.Builder b = ListContainersResponse.newBuilder();
-      for (ContainerView v : runtime.containers()) {
-        CriContainer c = v.container();
-        ContainerState state = state(v);
-        if ((!f.getId().isEmpty() && !c.id().startsWith(f.getId()))
-            || (!f.getPodSandboxId().isEmpty() && !c.podId().startsWith(f.getPodSandboxId()))
-            || (f.hasState() && f.getState().getState() != state)
-            || !Pod.matches(c.labels(), f.getLabelSelectorMap())) {
-          continue;
-        }
-        b.addContainers(Container.newBuilder().setId(c.id()).setPodSandboxId(c.podId()).setMetadata(metadata(c))
-            .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
-            .setState(state).setCreatedAt(c.createdAtNanos()).putAllLabels(c.labels())
-            .putAllAnnotations(c.annotations()));
-      }
-      return b.build();
-    });
+    GrpcErrors.unary(
+        "ListContainers",
+        out,
+        () -> {
+          ContainerFilter f = req.getFilter();
+          ListContainersResponse.Builder b = ListContainersResponse.newBuilder();
+          for (ContainerView v : runtime.containers()) {
+            CriContainer c = v.container();
+            ContainerState state = state(v);
+            if ((!f.getId().isEmpty() && !c.id().startsWith(f.getId()))
+                || (!f.getPodSandboxId().isEmpty() && !c.podId().startsWith(f.getPodSandboxId()))
+                || (f.hasState() && f.getState().getState() != state)
+                || !Pod.matches(c.labels(), f.getLabelSelectorMap())) {
+              continue;
+            }
+            b.addContainers(
+                Container.newBuilder()
+                    .setId(c.id())
+                    .setPodSandboxId(c.podId())
+                    .setMetadata(metadata(c))
+                    .setImage(ImageSpec.newBuilder().setImage(c.image()))
+                    .setImageRef(c.imageId())
+                    .setImageId(c.imageId())
+                    .setState(state)
+                    .setCreatedAt(c.createdAtNanos())
+                    .putAllLabels(c.labels())
+                    .putAllAnnotations(c.annotations()));
+          }
+          return b.build();
+        });
   }
 
   void status(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
-    GrpcErrors.unary("ContainerStatus", out, () -> ContainerStatusResponse.newBuilder()
-        .setStatus(status(runtime.container(req.getContainerId()))).build());
+    GrpcErrors.unary(
+        "ContainerStatus",
+        out,
+        () ->
+            ContainerStatusResponse.newBuilder()
+                .setStatus(status(runtime.container(req.getContainerId())))
+                .build());
   }
 
   /**
-   * Lifecycle events for kubelet's evented PLEG, each with the pod's status and its containers' statuses as
-   * they are when the event is sent. Runs until the client cancels; never holds a thread.
+   * Lifecycle events for kubelet's evented PLEG, each with the pod's status and its containers'
+   * statuses as they are when the event is sent. Runs until the client cancels; never holds a
+   * thread.
    */
   void events(GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
-    ServerCallStreamObserver<ContainerEventResponse> call = (ServerCallStreamObserver<ContainerEventResponse>) out;
+    ServerCallStreamObserver<ContainerEventResponse> call =
+        (ServerCallStreamObserver<ContainerEventResponse>) out;
     Object lock = new Object();
-    Runnable unsubscribe = runtime.subscribe(e -> {
-      ContainerEventResponse.Builder b = ContainerEventResponse.newBuilder().setContainerId(e.containerId())
-          .setContainerEventType(switch (e.kind()) {
-            case CREATED -> ContainerEventType.CONTAINER_CREATED_EVENT;
-            case STARTED -> ContainerEventType.CONTAINER_STARTED_EVENT;
-            case STOPPED -> ContainerEventType.CONTAINER_STOPPED_EVENT;
-            case DELETED -> ContainerEventType.CONTAINER_DELETED_EVENT;
-          }).setCreatedAt(e.atNanos());
-      runtime.findPod(e.podId()).ifPresent(p -> b.setPodSandboxStatus(PodHandler.status(p)));
-      runtime.containersOf(e.podId()).forEach(v -> b.addContainersStatuses(status(v)));
-      synchronized (lock) {
-        if (!call.isCancelled()) {
-          call.onNext(b.build());
-        }
-      }
-    });
+    Runnable unsubscribe =
+        runtime.subscribe(
+            e -> {
+              ContainerEventResponse.Builder b =
+                  ContainerEventResponse.newBuilder()
+                      .setContainerId(e.containerId())
+                      .setContainerEventType(
+                          switch (e.kind()) {
+                            case CREATED -> ContainerEventType.CONTAINER_CREATED_EVENT;
+                            case STARTED -> ContainerEventType.CONTAINER_STARTED_EVENT;
+                            case STOPPED -> ContainerEventType.CONTAINER_STOPPED_EVENT;
+                            case DELETED -> ContainerEventType.CONTAINER_DELETED_EVENT;
+                          })
+                      .setCreatedAt(e.atNanos());
+              runtime
+                  .findPod(e.podId())
+                  .ifPresent(p -> b.setPodSandboxStatus(PodHandler.status(p)));
+              runtime.containersOf(e.podId()).forEach(v -> b.addContainersStatuses(status(v)));
+              synchronized (lock) {
+                if (!call.isCancelled()) {
+                  call.onNext(b.build());
+                }
+              }
+            });
     call.setOnCancelHandler(unsubscribe);
   }
 
   void execSync(ExecSyncRequest req, StreamObserver<ExecSyncResponse> out) {
-    GrpcErrors.unary("ExecSync", out, () -> {
-      ExecSession.Result r = runtime.execSync(req.getContainerId(), req.getCmdList(), req.getTimeout());
-      return ExecSyncResponse.newBuilder().setStdout(ByteString.copyFrom(r.stdout()))
-          .setStderr(ByteString.copyFrom(r.stderr())).setExitCode(r.exitCode()).build();
-    });
+    GrpcErrors.unary(
+        "ExecSync",
+        out,
+        () -> {
+          ExecSession.Result r =
+              runtime.execSync(req.getContainerId(), req.getCmdList(), req.getTimeout());
+          return ExecSyncResponse.newBuilder()
+              .setStdout(ByteString.copyFrom(r.stdout()))
+              .setStderr(ByteString.copyFrom(r.stderr()))
+              .setExitCode(r.exitCode())
+              .build();
+        });
   }
 
   void exec(ExecRequest req, StreamObserver<ExecResponse> out) {
-    GrpcErrors.unary("Exec", out, () -> ExecResponse.newBuilder().setUrl(streaming.register(runtime.exec(
-        req.getContainerId(), req.getCmdList(), req.getStdin(), req.getStdout(), req.getStderr(), req.getTty())))
-        .build());
+    GrpcErrors.unary(
+        "Exec",
+        out,
+        () ->
+            ExecResponse.newBuilder()
+                .setUrl(
+                    streaming.register(
+                        runtime.exec(
+                            req.getContainerId(),
+                            req.getCmdList(),
+                            req.getStdin(),
+                            req.getStdout(),
+                            req.getStderr(),
+                            req.getTty())))
+                .build());
   }
 
   void attach(AttachRequest req, StreamObserver<AttachResponse> out) {
-    GrpcErrors.unary("Attach", out, () -> AttachResponse.newBuilder().setUrl(streaming.register(runtime.attach(
-        req.getContainerId(), req.getStdin(), req.getStdout(), req.getStderr(), req.getTty()))).build());
+    GrpcErrors.unary(
+        "Attach",
+        out,
+        () ->
+            AttachResponse.newBuilder()
+                .setUrl(
+                    streaming.register(
+                        runtime.attach(
+                            req.getContainerId(),
+                            req.getStdin(),
+                            req.getStdout(),
+                            req.getStderr(),
+                            req.getTty())))
+                .build());
   }
 
   static ContainerStatus status(ContainerView v) {
     CriContainer c = v.container();
     ContainerState state = state(v);
-    ContainerStatus.Builder s = ContainerStatus.newBuilder().setId(c.id()).setMetadata(metadata(c)).setState(state)
-        .setCreatedAt(c.createdAtNanos()).setStartedAt(c.startedAtNanos())
-        .setImage(ImageSpec.newBuilder().setImage(c.image())).setImageRef(c.imageId()).setImageId(c.imageId())
-        .putAllLabels(c.labels()).putAllAnnotations(c.annotations()).setLogPath(c.logPath());
-    c.mounts().forEach(m -> s.addMounts(Mount.newBuilder().setContainerPath(m.containerPath())
-        .setHostPath(m.hostPath()).setReadonly(m.readOnly())));
+    ContainerStatus.Builder s =
+        ContainerStatus.newBuilder()
+            .setId(c.id())
+            .setMetadata(metadata(c))
+            .setState(state)
+            .setCreatedAt(c.createdAtNanos())
+            .setStartedAt(c.startedAtNanos())
+            .setImage(ImageSpec.newBuilder().setImage(c.image()))
+            .setImageRef(c.imageId())
+            .setImageId(c.imageId())
+            .putAllLabels(c.labels())
+            .putAllAnnotations(c.annotations())
+            .setLogPath(c.logPath());
+    c.mounts()
+        .forEach(
+            m ->
+                s.addMounts(
+                    Mount.newBuilder()
+                        .setContainerPath(m.containerPath())
+                        .setHostPath(m.hostPath())
+                        .setReadonly(m.readOnly())));
     if (state == ContainerState.CONTAINER_EXITED) {
-      s.setFinishedAt(c.finishedAtNanos()).setExitCode(c.exitCode()).setReason(c.reason()).setMessage(c.message());
+      s.setFinishedAt(c.finishedAtNanos())
+          .setExitCode(c.exitCode())
+          .setReason(c.reason())
+          .setMessage(c.message());
     }
     return s.build();
   }

@@ -13,8 +13,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 /**
- * gRPC on a unix socket that only root may use: whoever can talk CRI can run code on the node. The socket's
- * directory is created 0700 so there is no window between bind and chmod in which another user could connect.
+ * gRPC on a unix socket that only root may use: whoever can talk CRI can run code on the node. The
+ * socket's directory is created 0700 so there is no window between bind and chmod in which another
+ * user could connect.
  */
 public final class CriServer implements AutoCloseable {
   /** kubelet sends and accepts up to 16 MiB (ListContainers on a busy node). */
@@ -29,15 +30,18 @@ public final class CriServer implements AutoCloseable {
     this.socket = socket;
     Path dir = socket.toAbsolutePath().getParent();
     if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectories(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
-    // A stale socket from a crashed daemon would make bind fail; a live one is the caller's to check.
+    // A stale socket from a crashed daemon would make bind fail; a live one is the caller's to
+    // check.
     Files.deleteIfExists(socket);
-    NettyServerBuilder b = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(boss)
-        .workerEventLoopGroup(workers)
-        .maxInboundMessageSize(MAX_MESSAGE);
+    NettyServerBuilder b =
+        NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            .channelType(EpollServerDomainSocketChannel.class)
+            .bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers)
+            .maxInboundMessageSize(MAX_MESSAGE);
     for (BindableService s : services) {
       b.addService(s);
     }

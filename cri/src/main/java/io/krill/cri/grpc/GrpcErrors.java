@@ -22,8 +22,11 @@ final class GrpcErrors {
       result = call.get();
     } catch (RuntimeException e) {
       StatusRuntimeException s = toStatus(e);
-      LOG.log(s.getStatus().getCode() == Status.Code.INTERNAL ? Level.WARNING : Level.INFO,
-          "{0} failed: {1}", method, s.getStatus().getDescription());
+      LOG.log(
+          s.getStatus().getCode() == Status.Code.INTERNAL ? Level.WARNING : Level.INFO,
+          "{0} failed: {1}",
+          method,
+          s.getStatus().getDescription());
       out.onError(s);
       return;
     }
@@ -37,26 +40,28 @@ final class GrpcErrors {
     }
     Status status;
     if (e instanceof KrillException k) {
-      status = switch (k.code()) {
-        case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
-        case NOT_FOUND -> Status.NOT_FOUND;
-        case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
-        case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
-        case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-        case UNIMPLEMENTED -> Status.UNIMPLEMENTED;
-        case UNAVAILABLE -> Status.UNAVAILABLE;
-        case INTERNAL -> Status.INTERNAL;
-      };
+      status =
+          switch (k.code()) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
+            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case UNIMPLEMENTED -> Status.UNIMPLEMENTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case INTERNAL -> Status.INTERNAL;
+          };
     } else if (e instanceof ExecSession.Timeout) {
       status = Status.DEADLINE_EXCEEDED;
     } else if (e instanceof RegistryException r) {
-      status = switch (r.status()) {
-        case 0 -> Status.UNAVAILABLE;
-        case 401 -> Status.UNAUTHENTICATED;
-        case 403 -> Status.PERMISSION_DENIED;
-        case 404 -> Status.NOT_FOUND;
-        default -> Status.UNKNOWN;
-      };
+      status =
+          switch (r.status()) {
+            case 0 -> Status.UNAVAILABLE;
+            case 401 -> Status.UNAUTHENTICATED;
+            case 403 -> Status.PERMISSION_DENIED;
+            case 404 -> Status.NOT_FOUND;
+            default -> Status.UNKNOWN;
+          };
     } else if (e instanceof IllegalArgumentException) {
       status = Status.INVALID_ARGUMENT;
     } else {

@@ -39,16 +39,20 @@ public final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase 
 
   @Override
   public void pullImage(PullImageRequest req, StreamObserver<PullImageResponse> out) {
-    GrpcErrors.unary("PullImage", out, () -> {
-      StoredImage image = store.pull(name(req.getImage()), credentials(req.getAuth()));
-      return PullImageResponse.newBuilder().setImageRef(image.id()).build();
-    });
+    GrpcErrors.unary(
+        "PullImage",
+        out,
+        () -> {
+          StoredImage image = store.pull(name(req.getImage()), credentials(req.getAuth()));
+          return PullImageResponse.newBuilder().setImageRef(image.id()).build();
+        });
   }
 
   /**
-   * The request's login: an identity token (an OAuth2 refresh token, with the username if one came with it),
-   * a registry token (a bearer token sent as is), a username and password, or docker's base64 {@code auth}.
-   * Tokens come first: docker's credential helpers pair an identity token with a placeholder username.
+   * The request's login: an identity token (an OAuth2 refresh token, with the username if one came
+   * with it), a registry token (a bearer token sent as is), a username and password, or docker's
+   * base64 {@code auth}. Tokens come first: docker's credential helpers pair an identity token with
+   * a placeholder username.
    */
   static Credentials credentials(AuthConfig auth) {
     if (!auth.getIdentityToken().isEmpty()) {
@@ -78,47 +82,62 @@ public final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase 
 
   @Override
   public void imageStatus(ImageStatusRequest req, StreamObserver<ImageStatusResponse> out) {
-    GrpcErrors.unary("ImageStatus", out, () -> {
-      ImageStatusResponse.Builder b = ImageStatusResponse.newBuilder();
-      store.find(name(req.getImage())).ifPresent(i -> b.setImage(toProto(i)));
-      return b.build();
-    });
+    GrpcErrors.unary(
+        "ImageStatus",
+        out,
+        () -> {
+          ImageStatusResponse.Builder b = ImageStatusResponse.newBuilder();
+          store.find(name(req.getImage())).ifPresent(i -> b.setImage(toProto(i)));
+          return b.build();
+        });
   }
 
   @Override
   public void listImages(ListImagesRequest req, StreamObserver<ListImagesResponse> out) {
-    GrpcErrors.unary("ListImages", out, () -> {
-      String filter = req.getFilter().getImage().getImage();
-      ListImagesResponse.Builder b = ListImagesResponse.newBuilder();
-      if (filter.isEmpty()) {
-        store.list().forEach(i -> b.addImages(toProto(i)));
-      } else {
-        store.find(filter).ifPresent(i -> b.addImages(toProto(i)));
-      }
-      return b.build();
-    });
+    GrpcErrors.unary(
+        "ListImages",
+        out,
+        () -> {
+          String filter = req.getFilter().getImage().getImage();
+          ListImagesResponse.Builder b = ListImagesResponse.newBuilder();
+          if (filter.isEmpty()) {
+            store.list().forEach(i -> b.addImages(toProto(i)));
+          } else {
+            store.find(filter).ifPresent(i -> b.addImages(toProto(i)));
+          }
+          return b.build();
+        });
   }
 
   @Override
   public void removeImage(RemoveImageRequest req, StreamObserver<RemoveImageResponse> out) {
-    GrpcErrors.unary("RemoveImage", out, () -> {
-      store.remove(name(req.getImage()), inUse);
-      return RemoveImageResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "RemoveImage",
+        out,
+        () -> {
+          store.remove(name(req.getImage()), inUse);
+          return RemoveImageResponse.getDefaultInstance();
+        });
   }
 
   @Override
   public void imageFsInfo(ImageFsInfoRequest req, StreamObserver<ImageFsInfoResponse> out) {
-    GrpcErrors.unary("ImageFsInfo", out, () -> {
-      long[] usage = store.usage();
-      FilesystemUsage fs = FilesystemUsage.newBuilder()
-          .setTimestamp(System.currentTimeMillis() * 1_000_000L)
-          .setFsId(FilesystemIdentifier.newBuilder().setMountpoint(store.dir().toAbsolutePath().toString()))
-          .setUsedBytes(UInt64Value.newBuilder().setValue(usage[0]))
-          .setInodesUsed(UInt64Value.newBuilder().setValue(usage[1]))
-          .build();
-      return ImageFsInfoResponse.newBuilder().addImageFilesystems(fs).build();
-    });
+    GrpcErrors.unary(
+        "ImageFsInfo",
+        out,
+        () -> {
+          long[] usage = store.usage();
+          FilesystemUsage fs =
+              FilesystemUsage.newBuilder()
+                  .setTimestamp(System.currentTimeMillis() * 1_000_000L)
+                  .setFsId(
+                      FilesystemIdentifier.newBuilder()
+                          .setMountpoint(store.dir().toAbsolutePath().toString()))
+                  .setUsedBytes(UInt64Value.newBuilder().setValue(usage[0]))
+                  .setInodesUsed(UInt64Value.newBuilder().setValue(usage[1]))
+                  .build();
+          return ImageFsInfoResponse.newBuilder().addImageFilesystems(fs).build();
+        });
   }
 
   private static String name(ImageSpec spec) {
@@ -129,7 +148,12 @@ public final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase 
   }
 
   static Image toProto(StoredImage i) {
-    return Image.newBuilder().setId(i.id()).addAllRepoTags(i.repoTags()).addAllRepoDigests(i.repoDigests())
-        .setSize(i.size()).setSpec(ImageSpec.newBuilder().setImage(i.id())).build();
+    return Image.newBuilder()
+        .setId(i.id())
+        .addAllRepoTags(i.repoTags())
+        .addAllRepoDigests(i.repoDigests())
+        .setSize(i.size())
+        .setSpec(ImageSpec.newBuilder().setImage(i.id()))
+        .build();
   }
 }

@@ -30,7 +30,10 @@ import io.krill.cri.pod.Pod;
 import io.krill.cri.pod.PodFiles;
 import io.krill.cri.pod.PodRequest;
 
-/** Pod sandbox calls of runtime.v1.RuntimeService: protobuf in, {@link CriRuntime} calls, protobuf out. */
+/**
+ * Pod sandbox calls of runtime.v1.RuntimeService: protobuf in, {@link CriRuntime} calls, protobuf
+ * out.
+ */
 final class PodHandler {
   private final CriRuntime runtime;
 
@@ -39,79 +42,134 @@ final class PodHandler {
   }
 
   void run(RunPodSandboxRequest req, StreamObserver<RunPodSandboxResponse> out) {
-    GrpcErrors.unary("RunPodSandbox", out, () -> {
-      PodSandboxConfig c = req.getConfig();
-      PodSandboxMetadata m = c.getMetadata();
-      DNSConfig dns = c.getDnsConfig();
-      Pod pod = runtime.runPod(new PodRequest(m.getName(), m.getUid(), m.getNamespace(), m.getAttempt(),
-          c.getLabelsMap(), c.getAnnotationsMap(),
-          c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.NODE,
-          c.getLogDirectory(), req.getRuntimeHandler(), c.getHostname(),
-          c.getPortMappingsList().stream().map(p -> new Pod.PortMapping(p.getProtocol().name(),
-              p.getContainerPort(), p.getHostPort(), p.getHostIp())).toList(),
-          new PodFiles.Dns(dns.getServersList(), dns.getSearchesList(), dns.getOptionsList())));
-      return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
-    });
+    GrpcErrors.unary(
+        "RunPodSandbox",
+        out,
+        () -> {
+          PodSandboxConfig c = req.getConfig();
+          PodSandboxMetadata m = c.getMetadata();
+          DNSConfig dns = c.getDnsConfig();
+          Pod pod =
+              runtime.runPod(
+                  new PodRequest(
+                      m.getName(),
+                      m.getUid(),
+                      m.getNamespace(),
+                      m.getAttempt(),
+                      c.getLabelsMap(),
+                      c.getAnnotationsMap(),
+                      c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork()
+                          == NamespaceMode.NODE,
+                      c.getLogDirectory(),
+                      req.getRuntimeHandler(),
+                      c.getHostname(),
+                      c.getPortMappingsList().stream()
+                          .map(
+                              p ->
+                                  new Pod.PortMapping(
+                                      p.getProtocol().name(),
+                                      p.getContainerPort(),
+                                      p.getHostPort(),
+                                      p.getHostIp()))
+                          .toList(),
+                      new PodFiles.Dns(
+                          dns.getServersList(), dns.getSearchesList(), dns.getOptionsList())));
+          return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
+        });
   }
 
   void stop(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
-    GrpcErrors.unary("StopPodSandbox", out, () -> {
-      runtime.stopPod(req.getPodSandboxId());
-      return StopPodSandboxResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "StopPodSandbox",
+        out,
+        () -> {
+          runtime.stopPod(req.getPodSandboxId());
+          return StopPodSandboxResponse.getDefaultInstance();
+        });
   }
 
   void remove(RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
-    GrpcErrors.unary("RemovePodSandbox", out, () -> {
-      runtime.removePod(req.getPodSandboxId());
-      return RemovePodSandboxResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "RemovePodSandbox",
+        out,
+        () -> {
+          runtime.removePod(req.getPodSandboxId());
+          return RemovePodSandboxResponse.getDefaultInstance();
+        });
   }
 
   void status(PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
-    GrpcErrors.unary("PodSandboxStatus", out, () -> PodSandboxStatusResponse.newBuilder()
-        .setStatus(status(runtime.pod(req.getPodSandboxId())))
-        .setTimestamp(System.currentTimeMillis() * 1_000_000L).build());
+    GrpcErrors.unary(
+        "PodSandboxStatus",
+        out,
+        () ->
+            PodSandboxStatusResponse.newBuilder()
+                .setStatus(status(runtime.pod(req.getPodSandboxId())))
+                .setTimestamp(System.currentTimeMillis() * 1_000_000L)
+                .build());
   }
 
   void list(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
-    GrpcErrors.unary("ListPodSandbox", out, () -> {
-      PodSandboxFilter f = req.getFilter();
-      ListPodSandboxResponse.Builder b = ListPodSandboxResponse.newBuilder();
-      for (Pod p : runtime.pods()) {
-        if (!f.getId().isEmpty() && !p.id().startsWith(f.getId())) {
-          continue;
-        }
-        if (f.hasState() && f.getState().getState() != state(p)) {
-          continue;
-        }
-        if (!Pod.matches(p.labels(), f.getLabelSelectorMap())) {
-          continue;
-        }
-        b.addItems(PodSandbox.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
-            .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
-            .setRuntimeHandler(p.runtimeHandler()));
-      }
-      return b.build();
-    });
+    GrpcErrors.unary(
+        "ListPodSandbox",
+        out,
+        () -> {
+          PodSandboxFilter f = req.getFilter();
+          ListPodSandboxResponse.Builder b = ListPodSandboxResponse.newBuilder();
+          for (Pod p : runtime.pods()) {
+            if (!f.getId().isEmpty() && !p.id().startsWith(f.getId())) {
+              continue;
+            }
+            if (f.hasState() && f.getState().getState() != state(p)) {
+              continue;
+            }
+            if (!Pod.matches(p.labels(), f.getLabelSelectorMap())) {
+              continue;
+            }
+            b.addItems(
+                PodSandbox.newBuilder()
+                    .setId(p.id())
+                    .setMetadata(metadata(p))
+                    .setState(state(p))
+                    .setCreatedAt(p.createdAtNanos())
+                    .putAllLabels(p.labels())
+                    .putAllAnnotations(p.annotations())
+                    .setRuntimeHandler(p.runtimeHandler()));
+          }
+          return b.build();
+        });
   }
 
   void portForward(PortForwardRequest req, StreamObserver<PortForwardResponse> out) {
-    GrpcErrors.unary("PortForward", out, () -> {
-      runtime.portForward(req.getPodSandboxId());
-      return PortForwardResponse.getDefaultInstance();
-    });
+    GrpcErrors.unary(
+        "PortForward",
+        out,
+        () -> {
+          runtime.portForward(req.getPodSandboxId());
+          return PortForwardResponse.getDefaultInstance();
+        });
   }
 
   static PodSandboxStatus status(Pod p) {
     NamespaceMode mode = p.hostNetwork() ? NamespaceMode.NODE : NamespaceMode.POD;
-    return PodSandboxStatus.newBuilder().setId(p.id()).setMetadata(metadata(p)).setState(state(p))
-        .setCreatedAt(p.createdAtNanos()).putAllLabels(p.labels()).putAllAnnotations(p.annotations())
+    return PodSandboxStatus.newBuilder()
+        .setId(p.id())
+        .setMetadata(metadata(p))
+        .setState(state(p))
+        .setCreatedAt(p.createdAtNanos())
+        .putAllLabels(p.labels())
+        .putAllAnnotations(p.annotations())
         .setRuntimeHandler(p.runtimeHandler())
         .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(p.ip()))
-        .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
-            .setOptions(NamespaceOption.newBuilder().setNetwork(mode).setPid(NamespaceMode.POD)
-                .setIpc(NamespaceMode.POD))))
+        .setLinux(
+            LinuxPodSandboxStatus.newBuilder()
+                .setNamespaces(
+                    Namespace.newBuilder()
+                        .setOptions(
+                            NamespaceOption.newBuilder()
+                                .setNetwork(mode)
+                                .setPid(NamespaceMode.POD)
+                                .setIpc(NamespaceMode.POD))))
         .build();
   }
 
@@ -120,7 +178,11 @@ final class PodHandler {
   }
 
   static PodSandboxMetadata metadata(Pod p) {
-    return PodSandboxMetadata.newBuilder().setName(p.name()).setUid(p.uid()).setNamespace(p.namespace())
-        .setAttempt(p.attempt()).build();
+    return PodSandboxMetadata.newBuilder()
+        .setName(p.name())
+        .setUid(p.uid())
+        .setNamespace(p.namespace())
+        .setAttempt(p.attempt())
+        .build();
   }
 }

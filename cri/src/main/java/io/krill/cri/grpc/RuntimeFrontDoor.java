@@ -63,10 +63,10 @@ import io.krill.cri.streaming.StreamingServer;
 import java.util.Optional;
 
 /**
- * runtime.v1.RuntimeService: identity and health here, each other call handed to the handler of its kind
- * ({@link PodHandler}, {@link ContainerHandler}, {@link StatsHandler}). Handlers convert protobuf to records and
- * back and map errors ({@link GrpcErrors}); the rules are {@link CriRuntime}'s. A call none implements answers
- * UNIMPLEMENTED (the generated interface's default).
+ * runtime.v1.RuntimeService: identity and health here, each other call handed to the handler of its
+ * kind ({@link PodHandler}, {@link ContainerHandler}, {@link StatsHandler}). Handlers convert
+ * protobuf to records and back and map errors ({@link GrpcErrors}); the rules are {@link
+ * CriRuntime}'s. A call none implements answers UNIMPLEMENTED (the generated interface's default).
  */
 public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, BindableService {
   private final CriRuntime runtime;
@@ -88,32 +88,49 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
 
   @Override
   public void version(VersionRequest req, StreamObserver<VersionResponse> out) {
-    GrpcErrors.unary("Version", out, () -> VersionResponse.newBuilder().setVersion(CriVersion.CRI_VERSION)
-        .setRuntimeName(CriVersion.RUNTIME_NAME).setRuntimeVersion(CriVersion.krill())
-        .setRuntimeApiVersion(CriVersion.API_VERSION).build());
+    GrpcErrors.unary(
+        "Version",
+        out,
+        () ->
+            VersionResponse.newBuilder()
+                .setVersion(CriVersion.CRI_VERSION)
+                .setRuntimeName(CriVersion.RUNTIME_NAME)
+                .setRuntimeVersion(CriVersion.krill())
+                .setRuntimeApiVersion(CriVersion.API_VERSION)
+                .build());
   }
 
   @Override
   public void status(StatusRequest req, StreamObserver<StatusResponse> out) {
-    GrpcErrors.unary("Status", out, () -> {
-      RuntimeCondition.Builder net = RuntimeCondition.newBuilder().setType("NetworkReady");
-      Optional<String> why = runtime.networkNotReadyBecause();
-      net.setStatus(why.isEmpty());
-      why.ifPresent(m -> net.setReason("NetworkPluginNotReady").setMessage(m));
-      return StatusResponse.newBuilder().setStatus(RuntimeStatus.newBuilder()
-              .addConditions(RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true))
-              .addConditions(net))
-          .addRuntimeHandlers(RuntimeHandler.newBuilder().setName(""))
-          .build();
-    });
+    GrpcErrors.unary(
+        "Status",
+        out,
+        () -> {
+          RuntimeCondition.Builder net = RuntimeCondition.newBuilder().setType("NetworkReady");
+          Optional<String> why = runtime.networkNotReadyBecause();
+          net.setStatus(why.isEmpty());
+          why.ifPresent(m -> net.setReason("NetworkPluginNotReady").setMessage(m));
+          return StatusResponse.newBuilder()
+              .setStatus(
+                  RuntimeStatus.newBuilder()
+                      .addConditions(
+                          RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true))
+                      .addConditions(net))
+              .addRuntimeHandlers(RuntimeHandler.newBuilder().setName(""))
+              .build();
+        });
   }
 
   @Override
-  public void updateRuntimeConfig(UpdateRuntimeConfigRequest req, StreamObserver<UpdateRuntimeConfigResponse> out) {
-    GrpcErrors.unary("UpdateRuntimeConfig", out, () -> {
-      runtime.podCidr(req.getRuntimeConfig().getNetworkConfig().getPodCidr());
-      return UpdateRuntimeConfigResponse.getDefaultInstance();
-    });
+  public void updateRuntimeConfig(
+      UpdateRuntimeConfigRequest req, StreamObserver<UpdateRuntimeConfigResponse> out) {
+    GrpcErrors.unary(
+        "UpdateRuntimeConfig",
+        out,
+        () -> {
+          runtime.podCidr(req.getRuntimeConfig().getNetworkConfig().getPodCidr());
+          return UpdateRuntimeConfigResponse.getDefaultInstance();
+        });
   }
 
   // ---- pods
@@ -124,22 +141,26 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
   }
 
   @Override
-  public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
+  public void stopPodSandbox(
+      StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
     pods.stop(req, out);
   }
 
   @Override
-  public void removePodSandbox(RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
+  public void removePodSandbox(
+      RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
     pods.remove(req, out);
   }
 
   @Override
-  public void podSandboxStatus(PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
+  public void podSandboxStatus(
+      PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
     pods.status(req, out);
   }
 
   @Override
-  public void listPodSandbox(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
+  public void listPodSandbox(
+      ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
     pods.list(req, out);
   }
 
@@ -151,12 +172,14 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
   // ---- containers
 
   @Override
-  public void createContainer(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
+  public void createContainer(
+      CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
     containers.create(req, out);
   }
 
   @Override
-  public void startContainer(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
+  public void startContainer(
+      StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
     containers.start(req, out);
   }
 
@@ -166,28 +189,32 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
   }
 
   @Override
-  public void removeContainer(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
+  public void removeContainer(
+      RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
     containers.remove(req, out);
   }
 
   @Override
-  public void reopenContainerLog(ReopenContainerLogRequest req, StreamObserver<ReopenContainerLogResponse> out) {
+  public void reopenContainerLog(
+      ReopenContainerLogRequest req, StreamObserver<ReopenContainerLogResponse> out) {
     containers.reopenLog(req, out);
   }
 
   @Override
-  public void updateContainerResources(UpdateContainerResourcesRequest req,
-      StreamObserver<UpdateContainerResourcesResponse> out) {
+  public void updateContainerResources(
+      UpdateContainerResourcesRequest req, StreamObserver<UpdateContainerResourcesResponse> out) {
     containers.updateResources(req, out);
   }
 
   @Override
-  public void listContainers(ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
+  public void listContainers(
+      ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
     containers.list(req, out);
   }
 
   @Override
-  public void containerStatus(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
+  public void containerStatus(
+      ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
     containers.status(req, out);
   }
 
@@ -214,22 +241,26 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
   // ---- stats
 
   @Override
-  public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
+  public void containerStats(
+      ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
     stats.container(req, out);
   }
 
   @Override
-  public void listContainerStats(ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
+  public void listContainerStats(
+      ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
     stats.listContainers(req, out);
   }
 
   @Override
-  public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
+  public void podSandboxStats(
+      PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
     stats.pod(req, out);
   }
 
   @Override
-  public void listPodSandboxStats(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
+  public void listPodSandboxStats(
+      ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
     stats.listPods(req, out);
   }
 }

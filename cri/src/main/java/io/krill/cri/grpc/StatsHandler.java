@@ -19,15 +19,18 @@ import io.krill.cri.api.v1.PodSandboxStatsRequest;
 import io.krill.cri.api.v1.PodSandboxStatsResponse;
 import io.krill.cri.api.v1.ProcessUsage;
 import io.krill.cri.api.v1.UInt64Value;
-import io.krill.cri.container.Containers;
 import io.krill.cri.container.ContainerView;
+import io.krill.cri.container.Containers;
 import io.krill.cri.container.CriContainer;
 import io.krill.cri.core.CriRuntime;
 import io.krill.cri.pod.Pod;
 import io.krill.runtime.TaskStats;
 import java.util.Optional;
 
-/** Container and pod statistics of runtime.v1.RuntimeService: {@link CriRuntime} usage in, protobuf out. */
+/**
+ * Container and pod statistics of runtime.v1.RuntimeService: {@link CriRuntime} usage in, protobuf
+ * out.
+ */
 final class StatsHandler {
   private final CriRuntime runtime;
 
@@ -36,46 +39,67 @@ final class StatsHandler {
   }
 
   void container(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
-    GrpcErrors.unary("ContainerStats", out, () -> ContainerStatsResponse.newBuilder()
-        .setStats(stats(runtime.container(req.getContainerId()))).build());
+    GrpcErrors.unary(
+        "ContainerStats",
+        out,
+        () ->
+            ContainerStatsResponse.newBuilder()
+                .setStats(stats(runtime.container(req.getContainerId())))
+                .build());
   }
 
-  void listContainers(ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
-    GrpcErrors.unary("ListContainerStats", out, () -> {
-      var f = req.getFilter();
-      ListContainerStatsResponse.Builder b = ListContainerStatsResponse.newBuilder();
-      for (ContainerView v : runtime.containers()) {
-        CriContainer c = v.container();
-        if ((f.getId().isEmpty() || c.id().startsWith(f.getId()))
-            && (f.getPodSandboxId().isEmpty() || c.podId().startsWith(f.getPodSandboxId()))
-            && Pod.matches(c.labels(), f.getLabelSelectorMap()) && v.state() == ContainerView.State.RUNNING) {
-          b.addStats(stats(v));
-        }
-      }
-      return b.build();
-    });
+  void listContainers(
+      ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
+    GrpcErrors.unary(
+        "ListContainerStats",
+        out,
+        () -> {
+          var f = req.getFilter();
+          ListContainerStatsResponse.Builder b = ListContainerStatsResponse.newBuilder();
+          for (ContainerView v : runtime.containers()) {
+            CriContainer c = v.container();
+            if ((f.getId().isEmpty() || c.id().startsWith(f.getId()))
+                && (f.getPodSandboxId().isEmpty() || c.podId().startsWith(f.getPodSandboxId()))
+                && Pod.matches(c.labels(), f.getLabelSelectorMap())
+                && v.state() == ContainerView.State.RUNNING) {
+              b.addStats(stats(v));
+            }
+          }
+          return b.build();
+        });
   }
 
   void pod(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
-    GrpcErrors.unary("PodSandboxStats", out, () -> PodSandboxStatsResponse.newBuilder()
-        .setStats(podStats(runtime.pod(req.getPodSandboxId()))).build());
+    GrpcErrors.unary(
+        "PodSandboxStats",
+        out,
+        () ->
+            PodSandboxStatsResponse.newBuilder()
+                .setStats(podStats(runtime.pod(req.getPodSandboxId())))
+                .build());
   }
 
   void listPods(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
-    GrpcErrors.unary("ListPodSandboxStats", out, () -> {
-      PodSandboxStatsFilter f = req.getFilter();
-      ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
-      for (Pod p : runtime.pods()) {
-        if ((f.getId().isEmpty() || p.id().startsWith(f.getId())) && Pod.matches(p.labels(), f.getLabelSelectorMap())
-            && p.ready()) {
-          b.addStats(podStats(p));
-        }
-      }
-      return b.build();
-    });
+    GrpcErrors.unary(
+        "ListPodSandboxStats",
+        out,
+        () -> {
+          PodSandboxStatsFilter f = req.getFilter();
+          ListPodSandboxStatsResponse.Builder b = ListPodSandboxStatsResponse.newBuilder();
+          for (Pod p : runtime.pods()) {
+            if ((f.getId().isEmpty() || p.id().startsWith(f.getId()))
+                && Pod.matches(p.labels(), f.getLabelSelectorMap())
+                && p.ready()) {
+              b.addStats(podStats(p));
+            }
+          }
+          return b.build();
+        });
   }
 
-  /** A pod's usage is the sum of its running containers': a wasm pod has no processes of its own. */
+  /**
+   * A pod's usage is the sum of its running containers': a wasm pod has no processes of its own.
+   */
   private PodSandboxStats podStats(Pod p) {
     long now = Containers.now();
     long cpu = 0;
@@ -91,35 +115,58 @@ final class StatsHandler {
         running++;
       }
     }
-    linux.setCpu(CpuUsage.newBuilder().setTimestamp(now).setUsageCoreNanoSeconds(UInt64Value.newBuilder()
-            .setValue(cpu)))
-        .setMemory(MemoryUsage.newBuilder().setTimestamp(now)
-            .setWorkingSetBytes(UInt64Value.newBuilder().setValue(memory))
-            .setUsageBytes(UInt64Value.newBuilder().setValue(memory)))
-        .setProcess(ProcessUsage.newBuilder().setTimestamp(now)
-            .setProcessCount(UInt64Value.newBuilder().setValue(running)));
-    return PodSandboxStats.newBuilder().setAttributes(PodSandboxAttributes.newBuilder().setId(p.id())
-            .setMetadata(PodHandler.metadata(p)).putAllLabels(p.labels()).putAllAnnotations(p.annotations()))
-        .setLinux(linux).build();
+    linux
+        .setCpu(
+            CpuUsage.newBuilder()
+                .setTimestamp(now)
+                .setUsageCoreNanoSeconds(UInt64Value.newBuilder().setValue(cpu)))
+        .setMemory(
+            MemoryUsage.newBuilder()
+                .setTimestamp(now)
+                .setWorkingSetBytes(UInt64Value.newBuilder().setValue(memory))
+                .setUsageBytes(UInt64Value.newBuilder().setValue(memory)))
+        .setProcess(
+            ProcessUsage.newBuilder()
+                .setTimestamp(now)
+                .setProcessCount(UInt64Value.newBuilder().setValue(running)));
+    return PodSandboxStats.newBuilder()
+        .setAttributes(
+            PodSandboxAttributes.newBuilder()
+                .setId(p.id())
+                .setMetadata(PodHandler.metadata(p))
+                .putAllLabels(p.labels())
+                .putAllAnnotations(p.annotations()))
+        .setLinux(linux)
+        .build();
   }
 
   /** CPU time and linear-memory bytes from the core; a container that is not running has none. */
   private ContainerStats stats(ContainerView v) {
     CriContainer c = v.container();
-    ContainerStats.Builder b = ContainerStats.newBuilder().setAttributes(ContainerAttributes.newBuilder()
-        .setId(c.id()).setMetadata(ContainerHandler.metadata(c)).putAllLabels(c.labels())
-        .putAllAnnotations(c.annotations()));
+    ContainerStats.Builder b =
+        ContainerStats.newBuilder()
+            .setAttributes(
+                ContainerAttributes.newBuilder()
+                    .setId(c.id())
+                    .setMetadata(ContainerHandler.metadata(c))
+                    .putAllLabels(c.labels())
+                    .putAllAnnotations(c.annotations()));
     Optional<TaskStats> usage = runtime.stats(v);
     if (usage.isPresent()) {
       TaskStats t = usage.get();
       long now = Containers.now();
-      b.setCpu(CpuUsage.newBuilder().setTimestamp(now)
-          .setUsageCoreNanoSeconds(UInt64Value.newBuilder().setValue(t.cpuNanos())));
-      MemoryUsage.Builder m = MemoryUsage.newBuilder().setTimestamp(now)
-          .setWorkingSetBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()))
-          .setUsageBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()));
+      b.setCpu(
+          CpuUsage.newBuilder()
+              .setTimestamp(now)
+              .setUsageCoreNanoSeconds(UInt64Value.newBuilder().setValue(t.cpuNanos())));
+      MemoryUsage.Builder m =
+          MemoryUsage.newBuilder()
+              .setTimestamp(now)
+              .setWorkingSetBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()))
+              .setUsageBytes(UInt64Value.newBuilder().setValue(t.memoryBytes()));
       if (t.memoryLimitBytes() > 0) {
-        m.setAvailableBytes(UInt64Value.newBuilder().setValue(Math.max(0, t.memoryLimitBytes() - t.memoryBytes())));
+        m.setAvailableBytes(
+            UInt64Value.newBuilder().setValue(Math.max(0, t.memoryLimitBytes() - t.memoryBytes())));
       }
       b.setMemory(m);
     }

@@ -1,5 +1,6 @@
 package io.krill.cri.image;
 
+import io.krill.cri.io.FileTrees;
 import io.krill.oci.image.Descriptor;
 import io.krill.oci.image.ImageReference;
 import io.krill.oci.image.Manifest;
@@ -7,7 +8,6 @@ import io.krill.oci.layout.OciLayout;
 import io.krill.oci.layout.SafeUnpacker;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
-import io.krill.cri.io.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileSystemException;
@@ -17,18 +17,22 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * A tar-layer image's unpacked tree: its layers, in order, through krill's safe unpacker into a temporary
- * directory unique to the pull, renamed into place when all of them are in. So a tree is whole or absent, two
- * pulls of one image race harmlessly (the first rename wins), and all layers together are held to the image size
- * limit. Every refusal names the image and the layer.
+ * A tar-layer image's unpacked tree: its layers, in order, through krill's safe unpacker into a
+ * temporary directory unique to the pull, renamed into place when all of them are in. So a tree is
+ * whole or absent, two pulls of one image race harmlessly (the first rename wins), and all layers
+ * together are held to the image size limit. Every refusal names the image and the layer.
  */
 final class ImageTree {
   private static final int MAX_ENTRIES = 1_000_000;
 
   private ImageTree() {}
 
-  /** Unpacks {@code m}'s layers (blobs in {@code layout}) at {@code target}, unless a tree is already there. */
-  static void unpack(OciLayout layout, ImageReference ref, Manifest m, Path target, long maxImageBytes)
+  /**
+   * Unpacks {@code m}'s layers (blobs in {@code layout}) at {@code target}, unless a tree is
+   * already there.
+   */
+  static void unpack(
+      OciLayout layout, ImageReference ref, Manifest m, Path target, long maxImageBytes)
       throws IOException {
     if (Files.isDirectory(target)) {
       return;
@@ -52,7 +56,8 @@ final class ImageTree {
     }
   }
 
-  private static void unpackLayers(OciLayout layout, ImageReference ref, Manifest m, Path tmp, long maxImageBytes)
+  private static void unpackLayers(
+      OciLayout layout, ImageReference ref, Manifest m, Path tmp, long maxImageBytes)
       throws IOException {
     SafeUnpacker unpacker = new SafeUnpacker(SafeUnpacker.Limits.of(maxImageBytes, MAX_ENTRIES));
     long written = 0;
@@ -62,11 +67,29 @@ final class ImageTree {
       } catch (SafeUnpacker.LimitExceededException e) {
         throw tooLarge(ref, "layer " + layer.digest() + ": " + e.getMessage(), maxImageBytes);
       } catch (SafeUnpacker.MalformedArchiveException e) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": layer " + layer.digest() + " ("
-            + layer.mediaType() + ") is " + e.getMessage() + "; the image is broken: rebuild it and push it again", e);
+        throw new KrillException(
+            ErrorCode.INVALID_ARGUMENT,
+            "pull "
+                + ref
+                + ": layer "
+                + layer.digest()
+                + " ("
+                + layer.mediaType()
+                + ") is "
+                + e.getMessage()
+                + "; the image is broken: rebuild it and push it again",
+            e);
       } catch (SafeUnpacker.UnsafeArchiveException e) {
-        throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pull " + ref + ": refused layer " + layer.digest()
-            + ": " + e.getMessage() + "; krill unpacks no such entry: rebuild the image without it", e);
+        throw new KrillException(
+            ErrorCode.INVALID_ARGUMENT,
+            "pull "
+                + ref
+                + ": refused layer "
+                + layer.digest()
+                + ": "
+                + e.getMessage()
+                + "; krill unpacks no such entry: rebuild the image without it",
+            e);
       } catch (IOException e) {
         throw new IOException("layer " + layer.digest() + ": " + e.getMessage(), e);
       }
@@ -74,7 +97,14 @@ final class ImageTree {
   }
 
   static KrillException tooLarge(ImageReference ref, String what, long maxImageBytes) {
-    return new KrillException(ErrorCode.RESOURCE_EXHAUSTED, "pull " + ref + ": " + what + "; krill cri allows "
-        + maxImageBytes + " bytes per image (--image-size-limit): use a smaller image or raise the limit");
+    return new KrillException(
+        ErrorCode.RESOURCE_EXHAUSTED,
+        "pull "
+            + ref
+            + ": "
+            + what
+            + "; krill cri allows "
+            + maxImageBytes
+            + " bytes per image (--image-size-limit): use a smaller image or raise the limit");
   }
 }

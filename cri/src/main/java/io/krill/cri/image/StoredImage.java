@@ -4,12 +4,21 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One pulled image as the CRI store keeps it. {@code id} is the config digest (what kubelet and crictl call
- * the image id); {@code rootfs} is the unpacked tree, relative to the store, or null for a wasm-layer image,
- * whose module is the blob {@code moduleLayer}.
+ * One pulled image as the CRI store keeps it. {@code id} is the config digest (what kubelet and
+ * crictl call the image id); {@code rootfs} is the unpacked tree, relative to the store, or null
+ * for a wasm-layer image, whose module is the blob {@code moduleLayer}.
  */
-public record StoredImage(String id, List<String> repoTags, List<String> repoDigests, String manifestDigest, long size,
-    String rootfs, String moduleLayer, List<String> entrypoint, List<String> cmd, List<String> env,
+public record StoredImage(
+    String id,
+    List<String> repoTags,
+    List<String> repoDigests,
+    String manifestDigest,
+    long size,
+    String rootfs,
+    String moduleLayer,
+    List<String> entrypoint,
+    List<String> cmd,
+    List<String> env,
     String workingDir) {
   public StoredImage {
     Objects.requireNonNull(id, "id");
@@ -22,12 +31,25 @@ public record StoredImage(String id, List<String> repoTags, List<String> repoDig
   }
 
   public StoredImage withTags(List<String> tags) {
-    return new StoredImage(id, tags, repoDigests, manifestDigest, size, rootfs, moduleLayer, entrypoint, cmd, env,
+    return new StoredImage(
+        id,
+        tags,
+        repoDigests,
+        manifestDigest,
+        size,
+        rootfs,
+        moduleLayer,
+        entrypoint,
+        cmd,
+        env,
         workingDir);
   }
 
   /** Whether {@code name} (a tag, a repo digest or the id, full or as its hex) names this image. */
   public boolean isNamed(String name) {
-    return repoTags.contains(name) || repoDigests.contains(name) || id.equals(name) || id.equals("sha256:" + name);
+    return repoTags.contains(name)
+        || repoDigests.contains(name)
+        || id.equals(name)
+        || id.equals("sha256:" + name);
   }
 }

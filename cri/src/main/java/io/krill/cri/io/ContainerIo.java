@@ -4,7 +4,6 @@ import io.krill.os.PipeWriter;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -13,10 +12,11 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A container's stdio: FIFOs in its bundle. The guest writes stdout and stderr, and krill's pump threads read
- * them into the CRI log and hand each chunk to the attached clients ({@link Tap}s). With {@code stdin}, krill
- * holds the write end of a stdin FIFO open for the container's life (so the guest waits for input rather than
- * seeing its end) and attached clients write into it. Without a log path the guest gets no output at all.
+ * A container's stdio: FIFOs in its bundle. The guest writes stdout and stderr, and krill's pump
+ * threads read them into the CRI log and hand each chunk to the attached clients ({@link Tap}s).
+ * With {@code stdin}, krill holds the write end of a stdin FIFO open for the container's life (so
+ * the guest waits for input rather than seeing its end) and attached clients write into it. Without
+ * a log path the guest gets no output at all.
  */
 public final class ContainerIo {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -38,7 +38,12 @@ public final class ContainerIo {
   private PipeWriter stdinWriter;
   private boolean ended;
 
-  private ContainerIo(String stdout, String stderr, List<Fifo.Pump> pumps, ReopenableLog log, Path stdinFifo,
+  private ContainerIo(
+      String stdout,
+      String stderr,
+      List<Fifo.Pump> pumps,
+      ReopenableLog log,
+      Path stdinFifo,
       PipeWriter stdinWriter) {
     this.stdout = stdout;
     this.stderr = stderr;
@@ -48,7 +53,8 @@ public final class ContainerIo {
     this.stdinWriter = stdinWriter;
   }
 
-  public static ContainerIo open(String id, Path bundle, String logPath, boolean stdin) throws IOException {
+  public static ContainerIo open(String id, Path bundle, String logPath, boolean stdin)
+      throws IOException {
     Path stdinFifo = null;
     PipeWriter stdinWriter = null;
     if (stdin) {
@@ -67,27 +73,38 @@ public final class ContainerIo {
     ReopenableLog file = new ReopenableLog(log);
     CriLog cri = new CriLog(file, Clock.systemUTC(), CriLog.DEFAULT_MAX_LINE);
     List<Fifo.Pump> pumps = new ArrayList<>();
-    ContainerIo io = new ContainerIo(bundle.resolve("stdout").toString(), bundle.resolve("stderr").toString(), pumps,
-        file, stdinFifo, stdinWriter);
+    ContainerIo io =
+        new ContainerIo(
+            bundle.resolve("stdout").toString(),
+            bundle.resolve("stderr").toString(),
+            pumps,
+            file,
+            stdinFifo,
+            stdinWriter);
     for (String stream : List.of("stdout", "stderr")) {
-      pumps.add(Fifo.pump("log-" + stream + "-" + id.substring(0, 12), Fifo.make(bundle.resolve(stream)),
-          in -> cri.pump(stream, io.tee(stream, in))));
+      pumps.add(
+          Fifo.pump(
+              "log-" + stream + "-" + id.substring(0, 12),
+              Fifo.make(bundle.resolve(stream)),
+              in -> cri.pump(stream, io.tee(stream, in))));
     }
-    Fifo.daemon("log-close-" + id.substring(0, 12), () -> {
-      for (Fifo.Pump p : pumps) {
-        try {
-          p.join();
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-      io.ended();
-      try {
-        file.close();
-      } catch (IOException ignored) {
-        // nothing left to write
-      }
-    });
+    Fifo.daemon(
+        "log-close-" + id.substring(0, 12),
+        () -> {
+          for (Fifo.Pump p : pumps) {
+            try {
+              p.join();
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+          io.ended();
+          try {
+            file.close();
+          } catch (IOException ignored) {
+            // nothing left to write
+          }
+        });
     return io;
   }
 
@@ -145,9 +162,9 @@ public final class ContainerIo {
   }
 
   /**
-   * Ends the guest's stdin once it has read what is in the pipe (with {@code stdin_once}, when the first
-   * attached client closes it): {@code endGuestInput} closes the guest's side, so a guest that has not
-   * opened its stdin yet sees end-of-file too.
+   * Ends the guest's stdin once it has read what is in the pipe (with {@code stdin_once}, when the
+   * first attached client closes it): {@code endGuestInput} closes the guest's side, so a guest
+   * that has not opened its stdin yet sees end-of-file too.
    */
   public void endStdin(Runnable endGuestInput) {
     PipeWriter w;
@@ -200,8 +217,9 @@ public final class ContainerIo {
   }
 
   /**
-   * Ends pumps whose guest never opened its FIFO (a container removed without being started, or whose start
-   * failed). Done off the caller's thread: a pump about to open would hold the releasing open until it does.
+   * Ends pumps whose guest never opened its FIFO (a container removed without being started, or
+   * whose start failed). Done off the caller's thread: a pump about to open would hold the
+   * releasing open until it does.
    */
   public void abandon() {
     closeStdin();

@@ -8,10 +8,11 @@ import java.time.Clock;
 import java.time.format.DateTimeFormatter;
 
 /**
- * One container's log in the CRI format kubelet reads: {@code <RFC3339Nano> <stdout|stderr> <P|F> <text>\n}.
- * A line longer than {@code maxLine} bytes is written in pieces tagged P and ended by one tagged F, so a guest
- * printing without newlines cannot make krill buffer without bound. stdout and stderr pump into the same
- * file; writes are whole records so their lines never interleave mid-record.
+ * One container's log in the CRI format kubelet reads: {@code <RFC3339Nano> <stdout|stderr> <P|F>
+ * <text>\n}. A line longer than {@code maxLine} bytes is written in pieces tagged P and ended by
+ * one tagged F, so a guest printing without newlines cannot make krill buffer without bound. stdout
+ * and stderr pump into the same file; writes are whole records so their lines never interleave
+ * mid-record.
  */
 final class CriLog {
   static final int DEFAULT_MAX_LINE = 16 * 1024;
@@ -29,7 +30,9 @@ final class CriLog {
     this.maxLine = maxLine;
   }
 
-  /** Copies {@code in} to the log until EOF; a last line without a newline is written as full (F). */
+  /**
+   * Copies {@code in} to the log until EOF; a last line without a newline is written as full (F).
+   */
   void pump(String stream, InputStream in) throws IOException {
     byte[] line = new byte[maxLine];
     int len = 0;
@@ -55,8 +58,13 @@ final class CriLog {
     }
   }
 
-  synchronized void record(String stream, boolean partial, byte[] text, int len) throws IOException {
-    String head = DateTimeFormatter.ISO_INSTANT.format(clock.instant()) + " " + stream + (partial ? " P " : " F ");
+  synchronized void record(String stream, boolean partial, byte[] text, int len)
+      throws IOException {
+    String head =
+        DateTimeFormatter.ISO_INSTANT.format(clock.instant())
+            + " "
+            + stream
+            + (partial ? " P " : " F ");
     byte[] h = head.getBytes(StandardCharsets.US_ASCII);
     byte[] rec = new byte[h.length + len + 1];
     System.arraycopy(h, 0, rec, 0, h.length);

@@ -35,19 +35,23 @@ public final class Fifo {
   }
 
   /**
-   * A thread that opens {@code fifo} and hands it to {@code reader} until the guest closes it. Opening a FIFO
-   * for reading blocks until a writer opens it; {@link Pump#release} ends a pump whose guest never will.
+   * A thread that opens {@code fifo} and hands it to {@code reader} until the guest closes it.
+   * Opening a FIFO for reading blocks until a writer opens it; {@link Pump#release} ends a pump
+   * whose guest never will.
    */
   public static Pump pump(String name, Path fifo, Reader reader) {
     AtomicBoolean opened = new AtomicBoolean();
-    Thread t = daemon(name, () -> {
-      try (InputStream in = Files.newInputStream(fifo)) {
-        opened.set(true);
-        reader.read(in);
-      } catch (IOException e) {
-        LOG.log(Level.WARNING, "{0}: {1}", name, e.getMessage());
-      }
-    });
+    Thread t =
+        daemon(
+            name,
+            () -> {
+              try (InputStream in = Files.newInputStream(fifo)) {
+                opened.set(true);
+                reader.read(in);
+              } catch (IOException e) {
+                LOG.log(Level.WARNING, "{0}: {1}", name, e.getMessage());
+              }
+            });
     return new Pump(t, fifo, opened);
   }
 
@@ -57,7 +61,10 @@ public final class Fifo {
   }
 
   public record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
-    /** For a guest that never opened its end: a writer that opens and closes releases the blocked open. */
+    /**
+     * For a guest that never opened its end: a writer that opens and closes releases the blocked
+     * open.
+     */
     public void release() {
       if (!opened.get() && thread.isAlive()) {
         try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {

@@ -12,9 +12,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A guest's stdio as FIFOs wired to a client's Java streams (a streamed exec): pump threads copy what the guest
- * writes to the client, and a {@link PipeWriter} (non-blocking, opened read-write) carries the client's stdin, so
- * krill can wait for the guest to drain it before ending its input. With a tty the guest's stderr is its stdout.
+ * A guest's stdio as FIFOs wired to a client's Java streams (a streamed exec): pump threads copy
+ * what the guest writes to the client, and a {@link PipeWriter} (non-blocking, opened read-write)
+ * carries the client's stdin, so krill can wait for the guest to drain it before ending its input.
+ * With a tty the guest's stderr is its stdout.
  */
 public final class FifoStdio implements AutoCloseable {
   private final List<Path> fifos = new ArrayList<>();
@@ -30,11 +31,12 @@ public final class FifoStdio implements AutoCloseable {
   }
 
   /**
-   * Makes {@code <dir>/<name>.stdout|.stderr|.stdin} for the streams the client has (a null stream: none) and
-   * starts pumping output; the pumps wait until the guest opens its ends.
+   * Makes {@code <dir>/<name>.stdout|.stderr|.stdin} for the streams the client has (a null stream:
+   * none) and starts pumping output; the pumps wait until the guest opens its ends.
    */
-  public static FifoStdio open(Path dir, String name, InputStream in, OutputStream out, OutputStream err,
-      boolean tty) throws IOException {
+  public static FifoStdio open(
+      Path dir, String name, InputStream in, OutputStream out, OutputStream err, boolean tty)
+      throws IOException {
     FifoStdio io = new FifoStdio(in);
     try {
       io.stdout = out == null ? null : io.fifo(dir.resolve(name + ".stdout"));
@@ -77,30 +79,36 @@ public final class FifoStdio implements AutoCloseable {
   }
 
   /**
-   * Starts copying the client's stdin to the guest. At the client's end of input the guest reads what is left in
-   * the pipe (while {@code guestRunning}), then {@code atEnd} ends the guest's input.
+   * Starts copying the client's stdin to the guest. At the client's end of input the guest reads
+   * what is left in the pipe (while {@code guestRunning}), then {@code atEnd} ends the guest's
+   * input.
    */
   public void startStdin(String threadName, BooleanSupplier guestRunning, Runnable atEnd) {
     PipeWriter w = stdinWriter;
     if (w == null) {
       return;
     }
-    Fifo.daemon(threadName, () -> {
-      byte[] buf = new byte[8192];
-      try {
-        int n;
-        while ((n = clientStdin.read(buf)) > 0) {
-          w.write(buf, 0, n);
-        }
-      } catch (IOException ignored) {
-        // the client or the guest went away; either way the guest's stdin ends
-      }
-      w.awaitDrained(guestRunning);
-      atEnd.run();
-    });
+    Fifo.daemon(
+        threadName,
+        () -> {
+          byte[] buf = new byte[8192];
+          try {
+            int n;
+            while ((n = clientStdin.read(buf)) > 0) {
+              w.write(buf, 0, n);
+            }
+          } catch (IOException ignored) {
+            // the client or the guest went away; either way the guest's stdin ends
+          }
+          w.awaitDrained(guestRunning);
+          atEnd.run();
+        });
   }
 
-  /** After the guest exited: lets the pumps copy what is left (bounded), then ends any still waiting. */
+  /**
+   * After the guest exited: lets the pumps copy what is left (bounded), then ends any still
+   * waiting.
+   */
   public void drain() throws InterruptedException {
     for (Fifo.Pump p : pumps) {
       p.thread().join(TimeUnit.SECONDS.toMillis(10));

@@ -7,8 +7,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The log file as an append-only stream that ReopenContainerLog can point at a fresh file: kubelet rotates
- * by renaming the file and asking the runtime to reopen, so writes must move to a new file at that path.
+ * The log file as an append-only stream that ReopenContainerLog can point at a fresh file: kubelet
+ * rotates by renaming the file and asking the runtime to reopen, so writes must move to a new file
+ * at that path.
  */
 final class ReopenableLog extends OutputStream {
   private final Path path;

@@ -6,17 +6,30 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A pod sandbox as krill keeps it: what kubelet asked for (echoed back exactly) and where it stands. Wasm
- * pods have no pause process; a host-network pod is pure bookkeeping, any other gets a network namespace
- * with CNI ({@link PodNetworks}).
+ * A pod sandbox as krill keeps it: what kubelet asked for (echoed back exactly) and where it
+ * stands. Wasm pods have no pause process; a host-network pod is pure bookkeeping, any other gets a
+ * network namespace with CNI ({@link PodNetworks}).
  *
  * <pre>
  * READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
  * </pre>
  */
-public record Pod(String id, String name, String uid, String namespace, int attempt, Map<String, String> labels,
-    Map<String, String> annotations, long createdAtNanos, boolean ready, boolean hostNetwork, String logDirectory,
-    String runtimeHandler, String ip, String hostname, List<PortMapping> portMappings) {
+public record Pod(
+    String id,
+    String name,
+    String uid,
+    String namespace,
+    int attempt,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    long createdAtNanos,
+    boolean ready,
+    boolean hostNetwork,
+    String logDirectory,
+    String runtimeHandler,
+    String ip,
+    String hostname,
+    List<PortMapping> portMappings) {
   public Pod {
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -29,8 +42,8 @@ public record Pod(String id, String name, String uid, String namespace, int atte
   }
 
   /**
-   * A CRI port mapping in the shape of CNI's {@code portMappings} capability ({@code hostIP} spelt as the
-   * portmap plugin reads it); the protocol is lower case, as containerd passes it.
+   * A CRI port mapping in the shape of CNI's {@code portMappings} capability ({@code hostIP} spelt
+   * as the portmap plugin reads it); the protocol is lower case, as containerd passes it.
    */
   public record PortMapping(String protocol, int containerPort, int hostPort, String hostIP) {
     public PortMapping {
@@ -40,18 +53,52 @@ public record Pod(String id, String name, String uid, String namespace, int atte
   }
 
   public Pod stopped() {
-    return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, false, hostNetwork,
-        logDirectory, runtimeHandler, ip, hostname, portMappings);
+    return new Pod(
+        id,
+        name,
+        uid,
+        namespace,
+        attempt,
+        labels,
+        annotations,
+        createdAtNanos,
+        false,
+        hostNetwork,
+        logDirectory,
+        runtimeHandler,
+        ip,
+        hostname,
+        portMappings);
   }
 
   public Pod withIp(String address) {
-    return new Pod(id, name, uid, namespace, attempt, labels, annotations, createdAtNanos, ready, hostNetwork,
-        logDirectory, runtimeHandler, address, hostname, portMappings);
+    return new Pod(
+        id,
+        name,
+        uid,
+        namespace,
+        attempt,
+        labels,
+        annotations,
+        createdAtNanos,
+        ready,
+        hostNetwork,
+        logDirectory,
+        runtimeHandler,
+        address,
+        hostname,
+        portMappings);
   }
 
   /** How messages name the pod: as kubectl shows it, and the id prefix crictl takes. */
   public String describe() {
-    return "pod " + namespace + "/" + name + " (sandbox " + id.substring(0, Math.min(13, id.length())) + ")";
+    return "pod "
+        + namespace
+        + "/"
+        + name
+        + " (sandbox "
+        + id.substring(0, Math.min(13, id.length()))
+        + ")";
   }
 
   /** Every selector pair is among the labels, as CRI's label_selector means. */

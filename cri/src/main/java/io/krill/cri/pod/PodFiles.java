@@ -9,16 +9,16 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
- * The files containerd gives every container of a pod, written once under {@code <root>/pods/<id>/} when the
- * pod is created: {@code resolv.conf} (from the pod's DNS config, else a copy of the host's), {@code hostname}
- * and {@code hosts} (a copy of the host's).
+ * The files containerd gives every container of a pod, written once under {@code <root>/pods/<id>/}
+ * when the pod is created: {@code resolv.conf} (from the pod's DNS config, else a copy of the
+ * host's), {@code hostname} and {@code hosts} (a copy of the host's).
  *
- * <p>WASI preview 1 preopens directories, never single files, so containerd's three file binds cannot be
- * reproduced. Each container instead gets an {@code /etc} directory of its own, preopened read-only: the
- * image's {@code /etc} (hard links, so nothing is copied) with the pod's three files over it, each replaced by
- * the container's own file mount at that path when kubelet gives one (its managed {@code /etc/hosts}), copied
- * when the container is created ({@code io.krill.cri.container.ContainerEtc}). A directory mount at {@code /etc}
- * wins over all of it.
+ * <p>WASI preview 1 preopens directories, never single files, so containerd's three file binds
+ * cannot be reproduced. Each container instead gets an {@code /etc} directory of its own, preopened
+ * read-only: the image's {@code /etc} (hard links, so nothing is copied) with the pod's three files
+ * over it, each replaced by the container's own file mount at that path when kubelet gives one (its
+ * managed {@code /etc/hosts}), copied when the container is created ({@code
+ * io.krill.cri.container.ContainerEtc}). A directory mount at {@code /etc} wins over all of it.
  */
 public final class PodFiles {
   public static final List<String> NAMES = List.of("hostname", "hosts", "resolv.conf");
@@ -45,8 +45,12 @@ public final class PodFiles {
     return dir.resolve(podId);
   }
 
-  /** The configured hostname; else the node's for a host-network pod (it shares the node's), else the pod name. */
-  public static String hostname(String configured, String podName, boolean hostNetwork) throws IOException {
+  /**
+   * The configured hostname; else the node's for a host-network pod (it shares the node's), else
+   * the pod name.
+   */
+  public static String hostname(String configured, String podName, boolean hostNetwork)
+      throws IOException {
     if (!configured.isEmpty()) {
       return configured;
     }
@@ -65,7 +69,10 @@ public final class PodFiles {
     }
   }
 
-  /** containerd's layout: one search line, a nameserver line per server, one options line; empty when unset. */
+  /**
+   * containerd's layout: one search line, a nameserver line per server, one options line; empty
+   * when unset.
+   */
   static String resolvConf(Dns dns) {
     StringBuilder b = new StringBuilder();
     if (!dns.searches().isEmpty()) {

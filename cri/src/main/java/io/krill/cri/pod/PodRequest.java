@@ -4,12 +4,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What RunPodSandbox asks for, protobuf-free. {@code hostname} is the configured one (may be empty);
- * {@code hostNetwork}: the pod shares the node's network namespace.
+ * What RunPodSandbox asks for, protobuf-free. {@code hostname} is the configured one (may be
+ * empty); {@code hostNetwork}: the pod shares the node's network namespace.
  */
-public record PodRequest(String name, String uid, String namespace, int attempt, Map<String, String> labels,
-    Map<String, String> annotations, boolean hostNetwork, String logDirectory, String runtimeHandler,
-    String hostname, List<Pod.PortMapping> portMappings, PodFiles.Dns dns) {
+public record PodRequest(
+    String name,
+    String uid,
+    String namespace,
+    int attempt,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    boolean hostNetwork,
+    String logDirectory,
+    String runtimeHandler,
+    String hostname,
+    List<Pod.PortMapping> portMappings,
+    PodFiles.Dns dns) {
   public PodRequest {
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);

@@ -16,7 +16,10 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
-/** Pods by id, each persisted as {@code <root>/pods/<id>.json} so a restarted daemon still knows them. */
+/**
+ * Pods by id, each persisted as {@code <root>/pods/<id>.json} so a restarted daemon still knows
+ * them.
+ */
 public final class PodStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -46,7 +49,10 @@ public final class PodStore {
     try {
       Path tmp = Files.createTempFile(dir, ".pod", ".tmp");
       JSON.writeValue(tmp.toFile(), pod);
-      Files.move(tmp, dir.resolve(pod.id() + ".json"), StandardCopyOption.REPLACE_EXISTING,
+      Files.move(
+          tmp,
+          dir.resolve(pod.id() + ".json"),
+          StandardCopyOption.REPLACE_EXISTING,
           StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot persist pod " + pod.id(), e);
@@ -56,8 +62,11 @@ public final class PodStore {
 
   /** By full id or a unique prefix, as crictl passes them. */
   public Pod get(String idOrPrefix) {
-    return find(idOrPrefix).orElseThrow(() -> new KrillException(ErrorCode.NOT_FOUND,
-        "pod sandbox " + idOrPrefix + " not found"));
+    return find(idOrPrefix)
+        .orElseThrow(
+            () ->
+                new KrillException(
+                    ErrorCode.NOT_FOUND, "pod sandbox " + idOrPrefix + " not found"));
   }
 
   public Optional<Pod> find(String idOrPrefix) {
@@ -67,7 +76,8 @@ public final class PodStore {
     }
     List<Pod> matches = pods.values().stream().filter(p -> p.id().startsWith(idOrPrefix)).toList();
     if (matches.size() > 1) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "pod sandbox id prefix " + idOrPrefix + " is ambiguous");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT, "pod sandbox id prefix " + idOrPrefix + " is ambiguous");
     }
     return matches.stream().findFirst();
   }

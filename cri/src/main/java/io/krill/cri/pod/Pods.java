@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Pod sandboxes: the record ({@link PodStore}), the network (CNI, {@link PodNetworks}) and the files every
- * container of the pod gets ({@link PodFiles}). Containers are not this class's business: stopping or removing a
- * pod's containers comes first, in the caller.
+ * Pod sandboxes: the record ({@link PodStore}), the network (CNI, {@link PodNetworks}) and the
+ * files every container of the pod gets ({@link PodFiles}). Containers are not this class's
+ * business: stopping or removing a pod's containers comes first, in the caller.
  */
 public final class Pods {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -35,15 +35,32 @@ public final class Pods {
     return network.notReadyBecause();
   }
 
-  /** Records the pod, writes its files and, unless it uses the host's network, sets up its network. */
+  /**
+   * Records the pod, writes its files and, unless it uses the host's network, sets up its network.
+   */
   public Pod run(PodRequest r) {
     if (r.name().isEmpty() || r.namespace().isEmpty()) {
-      throw new KrillException(ErrorCode.INVALID_ARGUMENT, "a pod sandbox needs metadata.name and namespace");
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT, "a pod sandbox needs metadata.name and namespace");
     }
     Instant now = Instant.now();
-    Pod pod = new Pod(PodStore.newId(), r.name(), r.uid(), r.namespace(), r.attempt(), r.labels(), r.annotations(),
-        now.getEpochSecond() * 1_000_000_000L + now.getNano(), true, r.hostNetwork(), r.logDirectory(),
-        r.runtimeHandler(), "", hostname(r), r.portMappings());
+    Pod pod =
+        new Pod(
+            PodStore.newId(),
+            r.name(),
+            r.uid(),
+            r.namespace(),
+            r.attempt(),
+            r.labels(),
+            r.annotations(),
+            now.getEpochSecond() * 1_000_000_000L + now.getNano(),
+            true,
+            r.hostNetwork(),
+            r.logDirectory(),
+            r.runtimeHandler(),
+            "",
+            hostname(r),
+            r.portMappings());
     // Recorded before the network exists, so a crash during setup leaves something to tear down.
     store.put(pod);
     try {
@@ -54,8 +71,14 @@ public final class Pods {
       }
     } catch (IOException e) {
       forget(pod);
-      throw new UncheckedIOException(pod.describe() + ": cannot write its hostname, hosts and resolv.conf files"
-          + " under " + files.dir(pod.id()) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          pod.describe()
+              + ": cannot write its hostname, hosts and resolv.conf files"
+              + " under "
+              + files.dir(pod.id())
+              + ": "
+              + e.getMessage(),
+          e);
     } catch (RuntimeException e) {
       forget(pod);
       throw e;
@@ -71,7 +94,9 @@ public final class Pods {
     store.put(p.stopped());
   }
 
-  /** Takes the network down and forgets the pod and its files (its containers are removed already). */
+  /**
+   * Takes the network down and forgets the pod and its files (its containers are removed already).
+   */
   public void remove(Pod p) {
     if (!p.hostNetwork()) {
       networks.tearDown(p);
@@ -97,7 +122,9 @@ public final class Pods {
     return files.dir(podId);
   }
 
-  /** A pod whose RunPodSandbox failed: its network is already undone, its record and files go too. */
+  /**
+   * A pod whose RunPodSandbox failed: its network is already undone, its record and files go too.
+   */
   private void forget(Pod p) {
     store.remove(p.id());
     removeFiles(p);
@@ -107,7 +134,12 @@ public final class Pods {
     try {
       files.remove(p.id());
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "{0}: cannot remove {1}: {2}", p.describe(), files.dir(p.id()), e.getMessage());
+      LOG.log(
+          Level.WARNING,
+          "{0}: cannot remove {1}: {2}",
+          p.describe(),
+          files.dir(p.id()),
+          e.getMessage());
     }
   }
 
@@ -115,8 +147,16 @@ public final class Pods {
     try {
       return PodFiles.hostname(r.hostname(), r.name(), r.hostNetwork());
     } catch (IOException e) {
-      throw new UncheckedIOException("pod " + r.namespace() + "/" + r.name() + " asks for the node's hostname (host"
-          + " network, no hostname), which cannot be read: " + e.getMessage() + "; set the pod's hostname", e);
+      throw new UncheckedIOException(
+          "pod "
+              + r.namespace()
+              + "/"
+              + r.name()
+              + " asks for the node's hostname (host"
+              + " network, no hostname), which cannot be read: "
+              + e.getMessage()
+              + "; set the pod's hostname",
+          e);
     }
   }
 }

@@ -7,17 +7,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Kubernetes' remote command protocol over SPDY streams, server side: the versions a client may ask for in
- * {@code X-Stream-Protocol-Version}, the streams it opens (header {@code streamType}), and what the server
- * writes on the error stream when the command ends. Version 4 writes a JSON {@code metav1.Status} (with the
- * exit code as a cause, which kubectl and crictl turn into their own exit code); versions 1 to 3 write the
- * error text, or nothing on success. Versions 3 and 4 add a resize stream when there is a tty.
+ * Kubernetes' remote command protocol over SPDY streams, server side: the versions a client may ask
+ * for in {@code X-Stream-Protocol-Version}, the streams it opens (header {@code streamType}), and
+ * what the server writes on the error stream when the command ends. Version 4 writes a JSON {@code
+ * metav1.Status} (with the exit code as a cause, which kubectl and crictl turn into their own exit
+ * code); versions 1 to 3 write the error text, or nothing on success. Versions 3 and 4 add a resize
+ * stream when there is a tty.
  */
 final class RemoteCommand {
   static final String V4 = "v4.channel.k8s.io";
   static final String V3 = "v3.channel.k8s.io";
   static final String V2 = "v2.channel.k8s.io";
   static final String V1 = "channel.k8s.io";
+
   /** In the server's order of preference; the client's order decides, as in kubelet. */
   static final List<String> SUPPORTED = List.of(V4, V3, V2, V1);
 
@@ -30,8 +32,8 @@ final class RemoteCommand {
   private RemoteCommand() {}
 
   /**
-   * The first protocol the client offers that krill speaks; {@code ""} (version 1) when the client offers
-   * none, as old clients do; null when none of its offers is spoken here.
+   * The first protocol the client offers that krill speaks; {@code ""} (version 1) when the client
+   * offers none, as old clients do; null when none of its offers is spoken here.
    */
   static String negotiate(List<String> offered) {
     List<String> flat = new ArrayList<>();
@@ -57,7 +59,10 @@ final class RemoteCommand {
     };
   }
 
-  /** How many streams the client opens for a request: error, the requested stdio, and resize with a tty. */
+  /**
+   * How many streams the client opens for a request: error, the requested stdio, and resize with a
+   * tty.
+   */
   static int expectedStreams(StreamRequest r, int version) {
     int n = 1;
     n += r.stdin() ? 1 : 0;
@@ -84,7 +89,11 @@ final class RemoteCommand {
       status.put("status", "Failure");
       status.put("message", exitMessage(e.code()));
       status.put("reason", "NonZeroExitCode");
-      status.putObject("details").putArray("causes").addObject().put("reason", "ExitCode")
+      status
+          .putObject("details")
+          .putArray("causes")
+          .addObject()
+          .put("reason", "ExitCode")
           .put("message", Integer.toString(e.code()));
     } else if (outcome instanceof Session.Outcome.Failed f) {
       status.put("status", "Failure");

@@ -9,9 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Pending streaming requests by token. A token is 128 random bits, usable once, and expires a minute after it
- * was issued, as kubelet's streaming server does; at most {@link #MAX_PENDING} wait at a time, the oldest
- * giving way.
+ * Pending streaming requests by token. A token is 128 random bits, usable once, and expires a
+ * minute after it was issued, as kubelet's streaming server does; at most {@link #MAX_PENDING} wait
+ * at a time, the oldest giving way.
  */
 final class RequestCache {
   static final int MAX_PENDING = 1000;

@@ -31,20 +31,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * One upgraded streaming connection. The client opens its streams (error first, then stdin, stdout, stderr,
- * resize as requested); each gets a SYN_REPLY at once. When all are open the {@link Session} runs on its own
- * thread: stdin arrives as DATA frames, output leaves as DATA frames, and at the end the outcome is written on
- * the error stream, every stream is finished and the connection is half-closed.
+ * One upgraded streaming connection. The client opens its streams (error first, then stdin, stdout,
+ * stderr, resize as requested); each gets a SYN_REPLY at once. When all are open the {@link
+ * Session} runs on its own thread: stdin arrives as DATA frames, output leaves as DATA frames, and
+ * at the end the outcome is written on the error stream, every stream is finished and the
+ * connection is half-closed.
  *
- * <p>SPDY/3.1 flow control is not applied: the client library kubelet, kubectl and crictl share (spdystream)
- * neither sends nor honours WINDOW_UPDATE, so output is paced by TCP instead (a writer waits while the
- * channel is not writable).
+ * <p>SPDY/3.1 flow control is not applied: the client library kubelet, kubectl and crictl share
+ * (spdystream) neither sends nor honours WINDOW_UPDATE, so output is paced by TCP instead (a writer
+ * waits while the channel is not writable).
  */
 final class SpdySession extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger("krill.cri");
+
   /** Until the client has opened all its streams; kubelet waits as long. */
   private static final long STREAM_CREATION_TIMEOUT_SECONDS = 30;
+
   private static final int MAX_FRAME = 32 * 1024;
+
   /** Stdin bytes held for a guest that does not read them before the client is paused. */
   private static final int STDIN_HIGH_WATER = 1 << 20;
 
@@ -55,7 +59,7 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   private final StdinPipe stdin = new StdinPipe();
   private final AtomicBoolean gone = new AtomicBoolean();
   private final Object writability = new Object();
-  private volatile Runnable onGone = () -> { };
+  private volatile Runnable onGone = () -> {};
   private Channel channel;
   private ScheduledFuture<?> creationTimeout;
   private boolean started;
@@ -69,12 +73,22 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
-    creationTimeout = ctx.executor().schedule(() -> {
-      LOG.log(Level.INFO, "container {0}: the {1} client opened {2} of {3} streams in {4}s; closing",
-          request.containerId(), request.kind().path, streams.size(),
-          RemoteCommand.expectedStreams(request, version), STREAM_CREATION_TIMEOUT_SECONDS);
-      ctx.close();
-    }, STREAM_CREATION_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    creationTimeout =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  LOG.log(
+                      Level.INFO,
+                      "container {0}: the {1} client opened {2} of {3} streams in {4}s; closing",
+                      request.containerId(),
+                      request.kind().path,
+                      streams.size(),
+                      RemoteCommand.expectedStreams(request, version),
+                      STREAM_CREATION_TIMEOUT_SECONDS);
+                  ctx.close();
+                },
+                STREAM_CREATION_TIMEOUT_SECONDS,
+                TimeUnit.SECONDS);
   }
 
   @Override
@@ -117,22 +131,30 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
 
   private void opened(ChannelHandlerContext ctx, SpdySynStreamFrame f) {
     String type = f.headers().getAsString(RemoteCommand.STREAM_TYPE);
-    boolean wanted = type != null && switch (type) {
-      case "error" -> true;
-      case "stdin" -> request.stdin();
-      case "stdout" -> request.stdout();
-      case "stderr" -> request.stderr();
-      case "resize" -> request.tty() && version >= 3;
-      default -> false;
-    };
+    boolean wanted =
+        type != null
+            && switch (type) {
+              case "error" -> true;
+              case "stdin" -> request.stdin();
+              case "stdout" -> request.stdout();
+              case "stderr" -> request.stderr();
+              case "resize" -> request.tty() && version >= 3;
+              default -> false;
+            };
     if (!wanted || streams.containsKey(type) || started) {
-      LOG.log(Level.INFO, "container {0}: refusing unexpected stream {1} (type {2})", request.containerId(),
-          f.streamId(), type);
-      ctx.writeAndFlush(new DefaultSpdyRstStreamFrame(f.streamId(), SpdyStreamStatus.REFUSED_STREAM));
+      LOG.log(
+          Level.INFO,
+          "container {0}: refusing unexpected stream {1} (type {2})",
+          request.containerId(),
+          f.streamId(),
+          type);
+      ctx.writeAndFlush(
+          new DefaultSpdyRstStreamFrame(f.streamId(), SpdyStreamStatus.REFUSED_STREAM));
       return;
     }
     streams.put(type, f.streamId());
-    // netty encodes an empty header set as an empty block, which spdystream cannot inflate; echo the type.
+    // netty encodes an empty header set as an empty block, which spdystream cannot inflate; echo
+    // the type.
     DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(f.streamId());
     reply.headers().set(RemoteCommand.STREAM_TYPE, type);
     ctx.writeAndFlush(reply);
@@ -151,39 +173,54 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
     OutputStream err = output("stderr");
     Session.Outcome outcome;
     try {
-      outcome = request.session().run(new Session.Streams() {
-        @Override
-        public InputStream stdin() {
-          return request.stdin() ? stdin : null;
-        }
+      outcome =
+          request
+              .session()
+              .run(
+                  new Session.Streams() {
+                    @Override
+                    public InputStream stdin() {
+                      return request.stdin() ? stdin : null;
+                    }
 
-        @Override
-        public OutputStream stdout() {
-          return out;
-        }
+                    @Override
+                    public OutputStream stdout() {
+                      return out;
+                    }
 
-        @Override
-        public OutputStream stderr() {
-          return err;
-        }
+                    @Override
+                    public OutputStream stderr() {
+                      return err;
+                    }
 
-        @Override
-        public boolean tty() {
-          return request.tty();
-        }
+                    @Override
+                    public boolean tty() {
+                      return request.tty();
+                    }
 
-        @Override
-        public void onClientGone(Runnable action) {
-          onGone = action;
-          if (gone.get()) {
-            action.run();
-          }
-        }
-      });
+                    @Override
+                    public void onClientGone(Runnable action) {
+                      onGone = action;
+                      if (gone.get()) {
+                        action.run();
+                      }
+                    }
+                  });
     } catch (Exception e) {
-      LOG.log(Level.WARNING, "container {0}: {1} failed: {2}", request.containerId(), request.kind().path, e);
-      outcome = new Session.Outcome.Failed("container " + request.containerId() + ": " + request.kind().path
-          + " failed: " + e.getMessage());
+      LOG.log(
+          Level.WARNING,
+          "container {0}: {1} failed: {2}",
+          request.containerId(),
+          request.kind().path,
+          e);
+      outcome =
+          new Session.Outcome.Failed(
+              "container "
+                  + request.containerId()
+                  + ": "
+                  + request.kind().path
+                  + " failed: "
+                  + e.getMessage());
     }
     finish(outcome);
   }
@@ -200,15 +237,20 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
       channel.write(fin);
     }
     int last = streams.values().stream().mapToInt(Integer::intValue).max().orElse(0);
-    // Then half-close: a client still sending (a ping) must not meet a reset that could discard unread output.
-    channel.writeAndFlush(new DefaultSpdyGoAwayFrame(last)).addListener((ChannelFutureListener) f -> {
-      if (channel instanceof SocketChannel s && s.isActive()) {
-        s.shutdownOutput();
-        s.eventLoop().schedule(() -> s.close(), 10, TimeUnit.SECONDS);
-      } else {
-        channel.close();
-      }
-    });
+    // Then half-close: a client still sending (a ping) must not meet a reset that could discard
+    // unread output.
+    channel
+        .writeAndFlush(new DefaultSpdyGoAwayFrame(last))
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  if (channel instanceof SocketChannel s && s.isActive()) {
+                    s.shutdownOutput();
+                    s.eventLoop().schedule(() -> s.close(), 10, TimeUnit.SECONDS);
+                  } else {
+                    channel.close();
+                  }
+                });
   }
 
   private OutputStream output(String type) {
@@ -229,7 +271,9 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
     };
   }
 
-  /** Sends data on a stream, waiting while the socket is backed up; dropped once the client is gone. */
+  /**
+   * Sends data on a stream, waiting while the socket is backed up; dropped once the client is gone.
+   */
   private void write(int streamId, byte[] b, int off, int len) {
     while (len > 0) {
       int n = Math.min(len, MAX_FRAME);
@@ -279,12 +323,19 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    LOG.log(Level.INFO, "container {0}: {1} stream: {2}", request.containerId(), request.kind().path,
+    LOG.log(
+        Level.INFO,
+        "container {0}: {1} stream: {2}",
+        request.containerId(),
+        request.kind().path,
         cause.toString());
     ctx.close();
   }
 
-  /** The client's stdin as an InputStream; frames are queued by the event loop and read by the session. */
+  /**
+   * The client's stdin as an InputStream; frames are queued by the event loop and read by the
+   * session.
+   */
   private final class StdinPipe extends InputStream {
     private final ArrayDeque<byte[]> chunks = new ArrayDeque<>();
     private byte[] current;

@@ -1,14 +1,21 @@
 package io.krill.cri.streaming;
 
 /**
- * A CRI Exec or Attach call, kept until its client connects to the URL it was given: which streams the
- * client will open, and what to run then.
+ * A CRI Exec or Attach call, kept until its client connects to the URL it was given: which streams
+ * the client will open, and what to run then.
  */
-public record StreamRequest(Kind kind, String containerId, boolean stdin, boolean stdout, boolean stderr,
-    boolean tty, Session session) {
+public record StreamRequest(
+    Kind kind,
+    String containerId,
+    boolean stdin,
+    boolean stdout,
+    boolean stderr,
+    boolean tty,
+    Session session) {
   /** The path prefix of the URL, as in kubelet's own streaming server. */
   public enum Kind {
-    EXEC("exec"), ATTACH("attach");
+    EXEC("exec"),
+    ATTACH("attach");
 
     final String path;
 
@@ -19,12 +26,14 @@ public record StreamRequest(Kind kind, String containerId, boolean stdin, boolea
 
   public StreamRequest {
     if (!stdin && !stdout && !stderr) {
-      throw new IllegalArgumentException("container " + containerId
-          + ": one of stdin, stdout or stderr must be requested");
+      throw new IllegalArgumentException(
+          "container " + containerId + ": one of stdin, stdout or stderr must be requested");
     }
     if (tty && stderr) {
-      throw new IllegalArgumentException("container " + containerId
-          + ": with a tty, stderr is joined to stdout; request stdout only (crictl and kubectl do so with -t)");
+      throw new IllegalArgumentException(
+          "container "
+              + containerId
+              + ": with a tty, stderr is joined to stdout; request stdout only (crictl and kubectl do so with -t)");
     }
   }
 }

@@ -17,33 +17,45 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The CRI streaming server: Exec and Attach return a URL on it ({@code http://HOST:PORT/exec/TOKEN}), and the
- * client (kubelet's proxy, kubectl through it, crictl) connects there with an HTTP/1.1 upgrade to SPDY/3.1 and
- * Kubernetes' remote command protocol, as with containerd's and CRI-O's servers. Each URL serves one connection
- * within a minute of being issued. It listens on loopback unless told otherwise: whoever reaches it with a
- * token can run code in the container, and kubelet, which proxies to it, runs on the same node.
+ * The CRI streaming server: Exec and Attach return a URL on it ({@code
+ * http://HOST:PORT/exec/TOKEN}), and the client (kubelet's proxy, kubectl through it, crictl)
+ * connects there with an HTTP/1.1 upgrade to SPDY/3.1 and Kubernetes' remote command protocol, as
+ * with containerd's and CRI-O's servers. Each URL serves one connection within a minute of being
+ * issued. It listens on loopback unless told otherwise: whoever reaches it with a token can run
+ * code in the container, and kubelet, which proxies to it, runs on the same node.
  */
 public final class StreamingServer implements AutoCloseable {
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-  private final ExecutorService sessions = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "krill-stream-session");
-    t.setDaemon(true);
-    return t;
-  });
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final ExecutorService sessions =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "krill-stream-session");
+            t.setDaemon(true);
+            return t;
+          });
   private final RequestCache requests = new RequestCache(Clock.systemUTC());
   private final Channel channel;
   private final String base;
 
   private StreamingServer(InetSocketAddress address) throws InterruptedException {
-    channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast("http", new HttpServerCodec())
-                .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
-                .addLast("front", new UpgradeFront(requests, sessions));
-          }
-        }).bind(address).sync().channel();
+    channel =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast("http", new HttpServerCodec())
+                        .addLast("aggregate", new HttpObjectAggregator(64 * 1024))
+                        .addLast("front", new UpgradeFront(requests, sessions));
+                  }
+                })
+            .bind(address)
+            .sync()
+            .channel();
     InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
     String host = bound.getAddress().getHostAddress();
     if (host.contains(":")) {
@@ -58,7 +70,8 @@ public final class StreamingServer implements AutoCloseable {
       return new StreamingServer(address);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while binding the streaming server to " + address, e);
+      throw new IllegalStateException(
+          "interrupted while binding the streaming server to " + address, e);
     }
   }
 

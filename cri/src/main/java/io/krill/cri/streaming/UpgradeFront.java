@@ -22,9 +22,9 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command protocol,
- * answers 101 Switching Protocols and hands the connection to a {@link SpdySession}. Anything else gets a plain
- * text error that says what to do, and the connection is closed.
+ * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command
+ * protocol, answers 101 Switching Protocols and hands the connection to a {@link SpdySession}.
+ * Anything else gets a plain text error that says what to do, and the connection is closed.
  */
 final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -41,7 +41,8 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.POST)) {
-      reject(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET or POST with an upgrade to " + SPDY);
+      reject(
+          ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET or POST with an upgrade to " + SPDY);
       return;
     }
     String path = req.uri();
@@ -51,8 +52,12 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     String[] parts = path.split("/");
     if (parts.length != 3 || !parts[0].isEmpty()) {
-      reject(ctx, HttpResponseStatus.NOT_FOUND, "no such streaming path " + path
-          + "; streaming URLs come from the CRI Exec and Attach calls");
+      reject(
+          ctx,
+          HttpResponseStatus.NOT_FOUND,
+          "no such streaming path "
+              + path
+              + "; streaming URLs come from the CRI Exec and Attach calls");
       return;
     }
     StreamRequest.Kind kind = null;
@@ -63,46 +68,83 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     StreamRequest pending = kind == null ? null : requests.peek(parts[2]);
     if (pending == null || pending.kind() != kind) {
-      reject(ctx, HttpResponseStatus.NOT_FOUND, "unknown or expired streaming URL " + path + ": a URL serves one"
-          + " connection within a minute of the Exec or Attach call that made it; ask for a new one");
+      reject(
+          ctx,
+          HttpResponseStatus.NOT_FOUND,
+          "unknown or expired streaming URL "
+              + path
+              + ": a URL serves one"
+              + " connection within a minute of the Exec or Attach call that made it; ask for a new one");
       return;
     }
     String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").toLowerCase(Locale.ROOT);
     String connection = req.headers().get(HttpHeaderNames.CONNECTION, "").toLowerCase(Locale.ROOT);
     if (!upgrade.contains(SPDY.toLowerCase(Locale.ROOT)) || !connection.contains("upgrade")) {
       // A WebSocket client (kubectl 1.30+ tries one first) falls back to SPDY on this answer.
-      reject(ctx, HttpResponseStatus.BAD_REQUEST, "container " + pending.containerId() + ": krill's streaming"
-          + " server speaks " + SPDY + " (Connection: Upgrade, Upgrade: " + SPDY + "), not '" + upgrade + "'");
+      reject(
+          ctx,
+          HttpResponseStatus.BAD_REQUEST,
+          "container "
+              + pending.containerId()
+              + ": krill's streaming"
+              + " server speaks "
+              + SPDY
+              + " (Connection: Upgrade, Upgrade: "
+              + SPDY
+              + "), not '"
+              + upgrade
+              + "'");
       return;
     }
     String protocol = RemoteCommand.negotiate(req.headers().getAll(RemoteCommand.PROTOCOL_HEADER));
     if (protocol == null) {
-      FullHttpResponse r = text(HttpResponseStatus.FORBIDDEN, "container " + pending.containerId()
-          + ": none of the offered stream protocols " + req.headers().getAll(RemoteCommand.PROTOCOL_HEADER)
-          + " is spoken here; use one of " + RemoteCommand.SUPPORTED);
+      FullHttpResponse r =
+          text(
+              HttpResponseStatus.FORBIDDEN,
+              "container "
+                  + pending.containerId()
+                  + ": none of the offered stream protocols "
+                  + req.headers().getAll(RemoteCommand.PROTOCOL_HEADER)
+                  + " is spoken here; use one of "
+                  + RemoteCommand.SUPPORTED);
       RemoteCommand.SUPPORTED.forEach(p -> r.headers().add(RemoteCommand.ACCEPTED_HEADER, p));
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     StreamRequest request = requests.consume(parts[2]);
     if (request == null) {
-      reject(ctx, HttpResponseStatus.NOT_FOUND, "streaming URL " + path + " was used or expired meanwhile");
+      reject(
+          ctx,
+          HttpResponseStatus.NOT_FOUND,
+          "streaming URL " + path + " was used or expired meanwhile");
       return;
     }
-    HttpResponse switching = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
-    switching.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE).set(HttpHeaderNames.UPGRADE, SPDY);
+    HttpResponse switching =
+        new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
+    switching
+        .headers()
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
+        .set(HttpHeaderNames.UPGRADE, SPDY);
     if (!protocol.isEmpty()) {
       switching.headers().set(RemoteCommand.PROTOCOL_HEADER, protocol);
     }
-    // The response is encoded as it is written, so the HTTP codec can leave right after. The SPDY handlers go in
-    // first: bytes a client sent before reading the 101 are handed on by the HTTP decoder as it leaves.
+    // The response is encoded as it is written, so the HTTP codec can leave right after. The SPDY
+    // handlers go in
+    // first: bytes a client sent before reading the 101 are handed on by the HTTP decoder as it
+    // leaves.
     ctx.writeAndFlush(switching);
     ctx.pipeline().addBefore("front", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
-    ctx.pipeline().replace(this, "session", new SpdySession(request, RemoteCommand.version(protocol), sessions));
+    ctx.pipeline()
+        .replace(
+            this, "session", new SpdySession(request, RemoteCommand.version(protocol), sessions));
     ctx.pipeline().remove("aggregate");
     ctx.pipeline().remove("http");
-    LOG.log(Level.DEBUG, "container {0}: {1} stream connected ({2})", request.containerId(),
-        request.kind().path, protocol.isEmpty() ? RemoteCommand.V1 : protocol);
+    LOG.log(
+        Level.DEBUG,
+        "container {0}: {1} stream connected ({2})",
+        request.containerId(),
+        request.kind().path,
+        protocol.isEmpty() ? RemoteCommand.V1 : protocol);
   }
 
   @Override
@@ -118,8 +160,10 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private static FullHttpResponse text(HttpResponseStatus status, String message) {
     byte[] body = (message + "\n").getBytes(StandardCharsets.UTF_8);
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
-    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     return r;

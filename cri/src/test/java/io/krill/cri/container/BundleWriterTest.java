@@ -11,7 +11,8 @@ class BundleWriterTest {
 
   @Test
   void argv_nothingGiven_imageEntrypointAndCmd() {
-    assertEquals(List.of("/app.wasm", "--serve"), BundleWriter.argv(List.of(), List.of(), ENTRY, CMD));
+    assertEquals(
+        List.of("/app.wasm", "--serve"), BundleWriter.argv(List.of(), List.of(), ENTRY, CMD));
   }
 
   @Test
@@ -21,13 +22,17 @@ class BundleWriterTest {
 
   @Test
   void argv_command_replacesEntrypointAndDropsCmd() {
-    assertEquals(List.of("/other.wasm"), BundleWriter.argv(List.of("/other.wasm"), List.of(), ENTRY, CMD));
-    assertEquals(List.of("/other.wasm", "y"), BundleWriter.argv(List.of("/other.wasm"), List.of("y"), ENTRY, CMD));
+    assertEquals(
+        List.of("/other.wasm"), BundleWriter.argv(List.of("/other.wasm"), List.of(), ENTRY, CMD));
+    assertEquals(
+        List.of("/other.wasm", "y"),
+        BundleWriter.argv(List.of("/other.wasm"), List.of("y"), ENTRY, CMD));
   }
 
   @Test
   void env_containerOverridesImageByName() {
-    assertEquals(List.of("PATH=/", "A=container", "B=2"),
+    assertEquals(
+        List.of("PATH=/", "A=container", "B=2"),
         BundleWriter.env(List.of("PATH=/", "A=image"), List.of("A=container", "B=2")));
   }
 }

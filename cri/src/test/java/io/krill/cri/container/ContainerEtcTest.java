@@ -23,19 +23,30 @@ class ContainerEtcTest {
     Path kubeletHosts = Files.writeString(tmp.resolve("etc-hosts"), "10.1.2.3 web\n");
     Path etc = tmp.resolve("bundle/etc");
 
-    assertTrue(ContainerEtc.build(pod, etc, tmp.resolve("image"),
-        List.of(new CriContainer.MountSpec("/etc/hosts", kubeletHosts.toString(), true))));
+    assertTrue(
+        ContainerEtc.build(
+            pod,
+            etc,
+            tmp.resolve("image"),
+            List.of(new CriContainer.MountSpec("/etc/hosts", kubeletHosts.toString(), true))));
     assertEquals("cert", Files.readString(etc.resolve("ssl/cert.pem")));
     assertEquals("web\n", Files.readString(etc.resolve("hostname")));
-    assertEquals("image's", Files.readString(tmp.resolve("image/etc/hostname")), "the image is never written");
+    assertEquals(
+        "image's",
+        Files.readString(tmp.resolve("image/etc/hostname")),
+        "the image is never written");
     assertEquals("10.1.2.3 web\n", Files.readString(etc.resolve("hosts")));
     assertEquals("nameserver 10.0.0.10\n", Files.readString(etc.resolve("resolv.conf")));
   }
 
   @Test
   void build_directoryMountAtEtc_none() throws IOException {
-    assertFalse(ContainerEtc.build(podDir(), tmp.resolve("bundle/etc"), tmp.resolve("image"),
-        List.of(new CriContainer.MountSpec("/etc/", tmp.toString(), true))));
+    assertFalse(
+        ContainerEtc.build(
+            podDir(),
+            tmp.resolve("bundle/etc"),
+            tmp.resolve("image"),
+            List.of(new CriContainer.MountSpec("/etc/", tmp.toString(), true))));
     assertFalse(Files.exists(tmp.resolve("bundle/etc")));
   }
 

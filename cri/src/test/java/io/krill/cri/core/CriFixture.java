@@ -28,12 +28,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A {@link CriRuntime} wired as {@code krill cri} wires it, on the {@link FakeEngine}, in a temp directory: one
- * pulled image {@value #IMAGE} whose tree holds {@code /app.wat} (entrypoint {@code /app.wat}, cmd
- * {@code serve serving}), and no CNI config (so only host-network pods run).
+ * A {@link CriRuntime} wired as {@code krill cri} wires it, on the {@link FakeEngine}, in a temp
+ * directory: one pulled image {@value #IMAGE} whose tree holds {@code /app.wat} (entrypoint {@code
+ * /app.wat}, cmd {@code serve serving}), and no CNI config (so only host-network pods run).
  */
 public final class CriFixture implements AutoCloseable {
   public static final String IMAGE = "registry.test/app:1";
+
   /** Only to keep a broken build from hanging; never a performance bound. */
   public static final Duration PATIENCE = Duration.ofSeconds(30);
 
@@ -42,51 +43,100 @@ public final class CriFixture implements AutoCloseable {
   public final Containers containers;
   public final TaskManager tasks;
   public final CriRuntime runtime;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "test-timer");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "test-timer");
+            t.setDaemon(true);
+            return t;
+          });
 
   public CriFixture(Path root) throws IOException {
     this.root = root;
     Path store = Files.createDirectories(root.resolve("images"));
     Path tree = Files.createDirectories(store.resolve("rootfs/0123abcd"));
     Files.writeString(tree.resolve("app.wat"), "(module (func (export \"_start\")))");
-    StoredImage image = new StoredImage("sha256:" + "ab".repeat(32), List.of(IMAGE), List.of(),
-        "sha256:" + "cd".repeat(32), 100, "rootfs/0123abcd", null, List.of("/app.wat"),
-        List.of("serve", "serving"), List.of("PATH=/"), "/");
+    StoredImage image =
+        new StoredImage(
+            "sha256:" + "ab".repeat(32),
+            List.of(IMAGE),
+            List.of(),
+            "sha256:" + "cd".repeat(32),
+            100,
+            "rootfs/0123abcd",
+            null,
+            List.of("/app.wat"),
+            List.of("serve", "serving"),
+            List.of("PATH=/"),
+            "/");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
     tasks = new TaskManager(new FakeEngine(), timer, 4242, 0);
     containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
     PodStore pods = new PodStore(root.resolve("pods"));
-    runtime = new CriRuntime(new Pods(pods, new PodFiles(root.resolve("pods")), cni,
-        new PodNetworks(cni, root.resolve("pods"))), containers);
+    runtime =
+        new CriRuntime(
+            new Pods(
+                pods,
+                new PodFiles(root.resolve("pods")),
+                cni,
+                new PodNetworks(cni, root.resolve("pods"))),
+            containers);
   }
 
   /** A host-network pod (no CNI needed) whose containers log under {@code <root>/logs}. */
   public PodRequest hostPod(String name) {
-    return new PodRequest(name, "uid-" + name, "default", 0, Map.of("app", name), Map.of(), true,
-        root.resolve("logs").toString(), "", name, List.of(), null);
+    return new PodRequest(
+        name,
+        "uid-" + name,
+        "default",
+        0,
+        Map.of("app", name),
+        Map.of(),
+        true,
+        root.resolve("logs").toString(),
+        "",
+        name,
+        List.of(),
+        null);
   }
 
   public Pod runHostPod(String name) {
     return runtime.runPod(hostPod(name));
   }
 
-  /** The image's own command (serve: prints "serving", then runs until stopped); log {@code <name>.log}. */
+  /**
+   * The image's own command (serve: prints "serving", then runs until stopped); log {@code
+   * <name>.log}.
+   */
   public NewContainer container(String podId, String name) {
     return container(podId, name, List.of(), false);
   }
 
   public NewContainer container(String podId, String name, List<String> args, boolean tty) {
-    return new NewContainer(podId, name, 0, IMAGE, List.of(), args, "", List.of("A=1"), List.of(),
-        Map.of("role", "test"), Map.of(), "", name + ".log", 0, false, false, tty);
+    return new NewContainer(
+        podId,
+        name,
+        0,
+        IMAGE,
+        List.of(),
+        args,
+        "",
+        List.of("A=1"),
+        List.of(),
+        Map.of("role", "test"),
+        Map.of(),
+        "",
+        name + ".log",
+        0,
+        false,
+        false,
+        tty);
   }
 
-  public static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
+  public static void eventually(String what, BooleanSupplier condition)
+      throws InterruptedException {
     long deadline = System.nanoTime() + PATIENCE.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

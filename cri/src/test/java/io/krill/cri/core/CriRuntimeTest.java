@@ -60,7 +60,8 @@ class CriRuntimeTest {
     assertEquals(ContainerView.State.RUNNING, running.state());
     assertTrue(running.container().startedAtNanos() > 0);
     assertEquals(tmp.resolve("logs/app.log").toString(), running.container().logPath());
-    CriFixture.eventually("the guest's output is in the CRI log", () -> f.log("app").contains(" stdout F serving\n"));
+    CriFixture.eventually(
+        "the guest's output is in the CRI log", () -> f.log("app").contains(" stdout F serving\n"));
 
     ExecSession.Result r = runtime.execSync(id, List.of("/app.wat", "print", "ok"), 10);
     assertEquals(0, r.exitCode());
@@ -78,8 +79,13 @@ class CriRuntimeTest {
     assertEquals(List.of(), runtime.containers());
     assertFalse(Files.exists(tmp.resolve("containers").resolve(id)), "the bundle is gone");
     CriFixture.eventually("every event arrived", () -> events.size() == 4);
-    assertEquals(List.of(ContainerEvent.Kind.CREATED, ContainerEvent.Kind.STARTED, ContainerEvent.Kind.STOPPED,
-        ContainerEvent.Kind.DELETED), events);
+    assertEquals(
+        List.of(
+            ContainerEvent.Kind.CREATED,
+            ContainerEvent.Kind.STARTED,
+            ContainerEvent.Kind.STOPPED,
+            ContainerEvent.Kind.DELETED),
+        events);
 
     runtime.stopPod(pod.id());
     assertFalse(runtime.pod(pod.id()).ready());
@@ -101,8 +107,10 @@ class CriRuntimeTest {
   @Test
   void execSync_outlivesTimeout_killedAndDeadlineError() throws Exception {
     String id = started("app");
-    assertThrows(ExecSession.Timeout.class, () -> runtime.execSync(id, List.of("/app.wat", "serve"), 1));
-    assertEquals(ContainerView.State.RUNNING, runtime.container(id).state(), "only the exec is killed");
+    assertThrows(
+        ExecSession.Timeout.class, () -> runtime.execSync(id, List.of("/app.wat", "serve"), 1));
+    assertEquals(
+        ContainerView.State.RUNNING, runtime.container(id).state(), "only the exec is killed");
   }
 
   @Test
@@ -114,14 +122,16 @@ class CriRuntimeTest {
   @Test
   void execSession_streamed_sameCommandAsCaptured_outputGoesToClientStreams() throws Exception {
     String id = started("app");
-    StreamRequest ok = runtime.exec(id, List.of("/app.wat", "print", "streamed"), false, true, true, false);
+    StreamRequest ok =
+        runtime.exec(id, List.of("/app.wat", "print", "streamed"), false, true, true, false);
     assertEquals(StreamRequest.Kind.EXEC, ok.kind());
     assertEquals(id, ok.containerId());
     TestStreams s = new TestStreams(null);
     assertEquals(new Outcome.Success(), ok.session().run(s));
     assertEquals("streamed", s.out.toString(StandardCharsets.UTF_8));
 
-    StreamRequest failing = runtime.exec(id, List.of("/app.wat", "fail", "oops", "4"), false, true, true, false);
+    StreamRequest failing =
+        runtime.exec(id, List.of("/app.wat", "fail", "oops", "4"), false, true, true, false);
     TestStreams e = new TestStreams(null);
     assertEquals(new Outcome.Exited(4), failing.session().run(e));
     assertEquals("oops", e.err.toString(StandardCharsets.UTF_8));
@@ -142,25 +152,31 @@ class CriRuntimeTest {
     String id = started("app");
     StreamRequest bad = runtime.exec(id, List.of("/missing.wasm"), false, true, false, false);
     var outcome = bad.session().run(new TestStreams(null));
-    assertTrue(outcome instanceof Outcome.Failed failed
-        && failed.message().contains(id), outcome.toString());
+    assertTrue(
+        outcome instanceof Outcome.Failed failed && failed.message().contains(id),
+        outcome.toString());
   }
 
   @Test
   void exec_containerNotRunning_failedPrecondition() throws Exception {
     Pod pod = f.runHostPod("web");
     String id = runtime.createContainer(f.container(pod.id(), "app"));
-    KrillException e = assertThrows(KrillException.class,
-        () -> runtime.exec(id, List.of("/app.wat"), false, true, false, false));
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () -> runtime.exec(id, List.of("/app.wat"), false, true, false, false));
     assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
-    assertTrue(e.getMessage().contains(id) && e.getMessage().contains("not running"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(id) && e.getMessage().contains("not running"), e.getMessage());
   }
 
   @Test
   void attach_tty_invalidArgument_stdinWithoutStdin_invalidArgument() throws Exception {
     String id = started("app");
-    assertEquals(ErrorCode.INVALID_ARGUMENT, code(() -> runtime.attach(id, false, true, false, true)));
-    KrillException e = assertThrows(KrillException.class, () -> runtime.attach(id, true, true, false, false));
+    assertEquals(
+        ErrorCode.INVALID_ARGUMENT, code(() -> runtime.attach(id, false, true, false, true)));
+    KrillException e =
+        assertThrows(KrillException.class, () -> runtime.attach(id, true, true, false, false));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
     assertTrue(e.getMessage().contains("created without stdin"), e.getMessage());
     assertEquals(StreamRequest.Kind.ATTACH, runtime.attach(id, false, true, true, false).kind());
@@ -169,10 +185,14 @@ class CriRuntimeTest {
   @Test
   void createContainer_tty_invalidArgumentNamingContainer() {
     Pod pod = f.runHostPod("web");
-    KrillException e = assertThrows(KrillException.class,
-        () -> runtime.createContainer(f.container(pod.id(), "shell", List.of(), true)));
+    KrillException e =
+        assertThrows(
+            KrillException.class,
+            () -> runtime.createContainer(f.container(pod.id(), "shell", List.of(), true)));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().contains("container shell") && e.getMessage().contains("tty"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("container shell") && e.getMessage().contains("tty"),
+        e.getMessage());
     assertEquals(List.of(), runtime.containers());
   }
 
@@ -180,28 +200,49 @@ class CriRuntimeTest {
   void createContainer_podStoppedOrUnknown_refused() {
     Pod pod = f.runHostPod("web");
     runtime.stopPod(pod.id());
-    KrillException stopped = assertThrows(KrillException.class,
-        () -> runtime.createContainer(f.container(pod.id(), "app")));
+    KrillException stopped =
+        assertThrows(
+            KrillException.class, () -> runtime.createContainer(f.container(pod.id(), "app")));
     assertEquals(ErrorCode.FAILED_PRECONDITION, stopped.code());
-    assertTrue(stopped.getMessage().contains("default/web") && stopped.getMessage().contains("app"),
+    assertTrue(
+        stopped.getMessage().contains("default/web") && stopped.getMessage().contains("app"),
         stopped.getMessage());
-    assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(f.container("feedface", "app"))));
+    assertEquals(
+        ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(f.container("feedface", "app"))));
   }
 
   @Test
   void createContainer_imageNotPulled_notFound() {
     Pod pod = f.runHostPod("web");
     var req = f.container(pod.id(), "app");
-    var other = new NewContainer(req.podId(), req.name(), 0, "registry.test/other:1",
-        List.of(), List.of(), "", List.of(), List.of(), Map.of(), Map.of(), "", "", 0, false,
-        false, false);
+    var other =
+        new NewContainer(
+            req.podId(),
+            req.name(),
+            0,
+            "registry.test/other:1",
+            List.of(),
+            List.of(),
+            "",
+            List.of(),
+            List.of(),
+            Map.of(),
+            Map.of(),
+            "",
+            "",
+            0,
+            false,
+            false,
+            false);
     assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(other)));
   }
 
   @Test
   void createContainer_noLogDirectory_noLogPath() {
-    Pod pod = runtime.runPod(new PodRequest("quiet", "u", "default", 0, null, null, true, "", "",
-        "quiet", null, null));
+    Pod pod =
+        runtime.runPod(
+            new PodRequest(
+                "quiet", "u", "default", 0, null, null, true, "", "", "quiet", null, null));
     String id = runtime.createContainer(f.container(pod.id(), "app"));
     assertEquals("", runtime.container(id).container().logPath());
   }
@@ -209,8 +250,20 @@ class CriRuntimeTest {
   @Test
   void runPod_needsNetworkWithoutCni_failedPreconditionAndNothingLeft() {
     var req = f.hostPod("net");
-    var withNetwork = new PodRequest(req.name(), req.uid(), req.namespace(), 0, null, null, false,
-        "", "", "net", null, null);
+    var withNetwork =
+        new PodRequest(
+            req.name(),
+            req.uid(),
+            req.namespace(),
+            0,
+            null,
+            null,
+            false,
+            "",
+            "",
+            "net",
+            null,
+            null);
     KrillException e = assertThrows(KrillException.class, () -> runtime.runPod(withNetwork));
     assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
     assertTrue(e.getMessage().contains("needs a pod network"), e.getMessage());

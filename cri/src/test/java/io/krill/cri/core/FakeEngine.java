@@ -15,13 +15,14 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * An engine whose guests follow their argv instead of running wasm, so CRI tests need neither Wasmtime nor
- * compiled modules. {@code argv[0]} is the module path; then:
+ * An engine whose guests follow their argv instead of running wasm, so CRI tests need neither
+ * Wasmtime nor compiled modules. {@code argv[0]} is the module path; then:
+ *
  * <ul>
- *   <li>{@code print TEXT} writes TEXT to stdout and exits 0;</li>
- *   <li>{@code fail TEXT CODE} writes TEXT to stderr and exits CODE;</li>
- *   <li>{@code cat} copies stdin to stdout until its end, then exits 0;</li>
- *   <li>{@code serve TEXT} (or nothing) writes TEXT to stdout, then runs until it is interrupted.</li>
+ *   <li>{@code print TEXT} writes TEXT to stdout and exits 0;
+ *   <li>{@code fail TEXT CODE} writes TEXT to stderr and exits CODE;
+ *   <li>{@code cat} copies stdin to stdout until its end, then exits 0;
+ *   <li>{@code serve TEXT} (or nothing) writes TEXT to stdout, then runs until it is interrupted.
  * </ul>
  */
 public final class FakeEngine implements WasmEngine {
@@ -49,7 +50,8 @@ public final class FakeEngine implements WasmEngine {
       List<String> argv = spec.args();
       String verb = argv.size() > 1 ? argv.get(1) : "serve";
       // Like Wasmtime: the guest's stdout and stderr are open while it runs, written or not.
-      try (OutputStream out = open(spec.stdout()); OutputStream err = open(spec.stderr())) {
+      try (OutputStream out = open(spec.stdout());
+          OutputStream err = open(spec.stderr())) {
         switch (verb) {
           case "print" -> {
             write(out, argv.get(2));
@@ -86,7 +88,8 @@ public final class FakeEngine implements WasmEngine {
       if (to == null) {
         return OutputStream.nullOutputStream();
       }
-      return Files.isRegularFile(to) ? Files.newOutputStream(to, StandardOpenOption.APPEND)
+      return Files.isRegularFile(to)
+          ? Files.newOutputStream(to, StandardOpenOption.APPEND)
           : Files.newOutputStream(to, StandardOpenOption.WRITE);
     }
 

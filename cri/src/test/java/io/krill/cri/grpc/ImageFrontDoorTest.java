@@ -16,20 +16,36 @@ class ImageFrontDoorTest {
   @Test
   void credentials_eachAuthConfigShape() {
     assertNull(ImageFrontDoor.credentials(AuthConfig.getDefaultInstance()));
-    assertEquals(Credentials.of("u", "p"),
-        ImageFrontDoor.credentials(AuthConfig.newBuilder().setUsername("u").setPassword("p").build()));
+    assertEquals(
+        Credentials.of("u", "p"),
+        ImageFrontDoor.credentials(
+            AuthConfig.newBuilder().setUsername("u").setPassword("p").build()));
     String auth = Base64.getEncoder().encodeToString("u:p:q".getBytes(StandardCharsets.UTF_8));
-    assertEquals(Credentials.of("u", "p:q"), ImageFrontDoor.credentials(AuthConfig.newBuilder().setAuth(auth).build()));
-    assertEquals(Credentials.registryToken("rt"),
+    assertEquals(
+        Credentials.of("u", "p:q"),
+        ImageFrontDoor.credentials(AuthConfig.newBuilder().setAuth(auth).build()));
+    assertEquals(
+        Credentials.registryToken("rt"),
         ImageFrontDoor.credentials(AuthConfig.newBuilder().setRegistryToken("rt").build()));
-    assertEquals(Credentials.identityToken("<token>", "it"), ImageFrontDoor.credentials(AuthConfig.newBuilder()
-        .setUsername("<token>").setIdentityToken("it").build()));
+    assertEquals(
+        Credentials.identityToken("<token>", "it"),
+        ImageFrontDoor.credentials(
+            AuthConfig.newBuilder().setUsername("<token>").setIdentityToken("it").build()));
   }
 
   @Test
   void credentials_authNotBase64UserPassword_invalidArgument() {
-    assertThrows(KrillException.class, () -> ImageFrontDoor.credentials(AuthConfig.newBuilder().setAuth("%%").build()));
-    assertThrows(KrillException.class, () -> ImageFrontDoor.credentials(AuthConfig.newBuilder()
-        .setAuth(Base64.getEncoder().encodeToString("nocolon".getBytes(StandardCharsets.UTF_8))).build()));
+    assertThrows(
+        KrillException.class,
+        () -> ImageFrontDoor.credentials(AuthConfig.newBuilder().setAuth("%%").build()));
+    assertThrows(
+        KrillException.class,
+        () ->
+            ImageFrontDoor.credentials(
+                AuthConfig.newBuilder()
+                    .setAuth(
+                        Base64.getEncoder()
+                            .encodeToString("nocolon".getBytes(StandardCharsets.UTF_8)))
+                    .build()));
   }
 }

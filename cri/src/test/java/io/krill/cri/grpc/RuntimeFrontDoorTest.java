@@ -55,7 +55,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
-/** runtime.v1.RuntimeService over in-process gRPC, on {@link CriFixture}'s runtime and fake engine. */
+/**
+ * runtime.v1.RuntimeService over in-process gRPC, on {@link CriFixture}'s runtime and fake engine.
+ */
 @Timeout(60)
 class RuntimeFrontDoorTest {
   @TempDir Path tmp;
@@ -70,8 +72,12 @@ class RuntimeFrontDoorTest {
     f = new CriFixture(tmp);
     streaming = StreamingServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     String name = InProcessServerBuilder.generateName();
-    server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new RuntimeFrontDoor(f.runtime, streaming)).build().start();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(new RuntimeFrontDoor(f.runtime, streaming))
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     cri = RuntimeServiceGrpc.newBlockingStub(channel);
   }
@@ -88,8 +94,11 @@ class RuntimeFrontDoorTest {
   void podAndContainerLifecycle_overGrpc() {
     assertEquals("krill", cri.version(VersionRequest.getDefaultInstance()).getRuntimeName());
     String pod = runPod("web");
-    assertEquals(PodSandboxState.SANDBOX_READY, cri.podSandboxStatus(PodSandboxStatusRequest.newBuilder()
-        .setPodSandboxId(pod).build()).getStatus().getState());
+    assertEquals(
+        PodSandboxState.SANDBOX_READY,
+        cri.podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).build())
+            .getStatus()
+            .getState());
 
     String id = cri.createContainer(create(pod, "app", false)).getContainerId();
     assertEquals(ContainerState.CONTAINER_CREATED, status(id).getState());
@@ -98,13 +107,29 @@ class RuntimeFrontDoorTest {
     assertEquals(ContainerState.CONTAINER_RUNNING, running.getState());
     assertEquals("app", running.getMetadata().getName());
     assertEquals(tmp.resolve("logs/app.log").toString(), running.getLogPath());
-    assertTrue(cri.containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats()
-        .hasCpu());
-    assertEquals(1, cri.listPodSandboxStats(ListPodSandboxStatsRequest.getDefaultInstance()).getStats(0)
-        .getLinux().getProcess().getProcessCount().getValue());
+    assertTrue(
+        cri.containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build())
+            .getStats()
+            .hasCpu());
+    assertEquals(
+        1,
+        cri.listPodSandboxStats(ListPodSandboxStatsRequest.getDefaultInstance())
+            .getStats(0)
+            .getLinux()
+            .getProcess()
+            .getProcessCount()
+            .getValue());
 
-    ExecSyncResponse exec = cri.execSync(ExecSyncRequest.newBuilder().setContainerId(id)
-        .addCmd("/app.wat").addCmd("fail").addCmd("no such key").addCmd("2").setTimeout(10).build());
+    ExecSyncResponse exec =
+        cri.execSync(
+            ExecSyncRequest.newBuilder()
+                .setContainerId(id)
+                .addCmd("/app.wat")
+                .addCmd("fail")
+                .addCmd("no such key")
+                .addCmd("2")
+                .setTimeout(10)
+                .build());
     assertEquals(2, exec.getExitCode());
     assertEquals("no such key", exec.getStderr().toStringUtf8());
 
@@ -116,10 +141,12 @@ class RuntimeFrontDoorTest {
     assertTrue(exited.getFinishedAt() > 0);
 
     cri.removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
-    assertEquals(0, cri.listContainers(ListContainersRequest.getDefaultInstance()).getContainersCount());
+    assertEquals(
+        0, cri.listContainers(ListContainersRequest.getDefaultInstance()).getContainersCount());
     cri.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-    assertEquals(PodSandboxState.SANDBOX_NOTREADY, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
-        .getItems(0).getState());
+    assertEquals(
+        PodSandboxState.SANDBOX_NOTREADY,
+        cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItems(0).getState());
     cri.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
     assertEquals(0, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
   }
@@ -127,17 +154,29 @@ class RuntimeFrontDoorTest {
   @Test
   void exec_runningContainer_urlOnTheStreamingServer() {
     String id = started("app");
-    String url = cri.exec(ExecRequest.newBuilder().setContainerId(id).addCmd("/app.wat").setStdout(true).build())
-        .getUrl();
+    String url =
+        cri.exec(
+                ExecRequest.newBuilder()
+                    .setContainerId(id)
+                    .addCmd("/app.wat")
+                    .setStdout(true)
+                    .build())
+            .getUrl();
     assertTrue(url.startsWith(streaming.baseUrl()) && url.contains("/exec/"), url);
   }
 
   @Test
   void status_networkNotReadyWithoutCniConfig() {
     var conditions = cri.status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList();
-    assertTrue(conditions.stream().anyMatch(c -> c.getType().equals("RuntimeReady") && c.getStatus()));
-    assertTrue(conditions.stream().anyMatch(c -> c.getType().equals("NetworkReady") && !c.getStatus()
-        && c.getReason().equals("NetworkPluginNotReady")));
+    assertTrue(
+        conditions.stream().anyMatch(c -> c.getType().equals("RuntimeReady") && c.getStatus()));
+    assertTrue(
+        conditions.stream()
+            .anyMatch(
+                c ->
+                    c.getType().equals("NetworkReady")
+                        && !c.getStatus()
+                        && c.getReason().equals("NetworkPluginNotReady")));
   }
 
   @Test
@@ -145,8 +184,14 @@ class RuntimeFrontDoorTest {
     StatusRuntimeException e = fails(() -> status("nope"));
     assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("nope"), e.getStatus().getDescription());
-    assertEquals(Status.Code.NOT_FOUND, fails(() -> cri.startContainer(StartContainerRequest.newBuilder()
-        .setContainerId("nope").build())).getStatus().getCode());
+    assertEquals(
+        Status.Code.NOT_FOUND,
+        fails(
+                () ->
+                    cri.startContainer(
+                        StartContainerRequest.newBuilder().setContainerId("nope").build()))
+            .getStatus()
+            .getCode());
   }
 
   @Test
@@ -154,25 +199,57 @@ class RuntimeFrontDoorTest {
     String pod = runPod("web");
     StatusRuntimeException e = fails(() -> cri.createContainer(create(pod, "shell", true)));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("container shell"), e.getStatus().getDescription());
+    assertTrue(
+        e.getStatus().getDescription().contains("container shell"), e.getStatus().getDescription());
   }
 
   @Test
   void execSync_timeout_deadlineExceeded_execWithoutCommand_invalidArgument() {
     String id = started("app");
-    assertEquals(Status.Code.DEADLINE_EXCEEDED, fails(() -> cri.execSync(ExecSyncRequest.newBuilder()
-        .setContainerId(id).addCmd("/app.wat").addCmd("serve").setTimeout(1).build())).getStatus().getCode());
-    assertEquals(Status.Code.INVALID_ARGUMENT, fails(() -> cri.exec(ExecRequest.newBuilder().setContainerId(id)
-        .setStdout(true).build())).getStatus().getCode());
-    assertEquals(Status.Code.INVALID_ARGUMENT, fails(() -> cri.exec(ExecRequest.newBuilder().setContainerId(id)
-        .addCmd("/app.wat").build())).getStatus().getCode(), "no stream requested");
+    assertEquals(
+        Status.Code.DEADLINE_EXCEEDED,
+        fails(
+                () ->
+                    cri.execSync(
+                        ExecSyncRequest.newBuilder()
+                            .setContainerId(id)
+                            .addCmd("/app.wat")
+                            .addCmd("serve")
+                            .setTimeout(1)
+                            .build()))
+            .getStatus()
+            .getCode());
+    assertEquals(
+        Status.Code.INVALID_ARGUMENT,
+        fails(() -> cri.exec(ExecRequest.newBuilder().setContainerId(id).setStdout(true).build()))
+            .getStatus()
+            .getCode());
+    assertEquals(
+        Status.Code.INVALID_ARGUMENT,
+        fails(
+                () ->
+                    cri.exec(
+                        ExecRequest.newBuilder().setContainerId(id).addCmd("/app.wat").build()))
+            .getStatus()
+            .getCode(),
+        "no stream requested");
   }
 
   @Test
   void runPodSandbox_podNetworkWithoutCni_failedPrecondition() {
-    StatusRuntimeException e = fails(() -> cri.runPodSandbox(RunPodSandboxRequest.newBuilder()
-        .setConfig(PodSandboxConfig.newBuilder().setMetadata(PodSandboxMetadata.newBuilder().setName("net")
-            .setNamespace("default").setUid("u"))).build()));
+    StatusRuntimeException e =
+        fails(
+            () ->
+                cri.runPodSandbox(
+                    RunPodSandboxRequest.newBuilder()
+                        .setConfig(
+                            PodSandboxConfig.newBuilder()
+                                .setMetadata(
+                                    PodSandboxMetadata.newBuilder()
+                                        .setName("net")
+                                        .setNamespace("default")
+                                        .setUid("u")))
+                        .build()));
     assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
     assertFalse(cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount() > 0);
   }
@@ -180,8 +257,11 @@ class RuntimeFrontDoorTest {
   @Test
   void portForward_unimplemented() {
     String pod = runPod("web");
-    assertEquals(Status.Code.UNIMPLEMENTED, fails(() -> cri.portForward(PortForwardRequest.newBuilder()
-        .setPodSandboxId(pod).build())).getStatus().getCode());
+    assertEquals(
+        Status.Code.UNIMPLEMENTED,
+        fails(() -> cri.portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).build()))
+            .getStatus()
+            .getCode());
   }
 
   private String started(String name) {
@@ -191,22 +271,43 @@ class RuntimeFrontDoorTest {
   }
 
   private String runPod(String name) {
-    return cri.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(PodSandboxConfig.newBuilder()
-        .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("default").setUid("uid-" + name))
-        .setHostname(name).setLogDirectory(tmp.resolve("logs").toString())
-        .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
-            .setNamespaceOptions(NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE)))))
-        .build()).getPodSandboxId();
+    return cri.runPodSandbox(
+            RunPodSandboxRequest.newBuilder()
+                .setConfig(
+                    PodSandboxConfig.newBuilder()
+                        .setMetadata(
+                            PodSandboxMetadata.newBuilder()
+                                .setName(name)
+                                .setNamespace("default")
+                                .setUid("uid-" + name))
+                        .setHostname(name)
+                        .setLogDirectory(tmp.resolve("logs").toString())
+                        .setLinux(
+                            LinuxPodSandboxConfig.newBuilder()
+                                .setSecurityContext(
+                                    LinuxSandboxSecurityContext.newBuilder()
+                                        .setNamespaceOptions(
+                                            NamespaceOption.newBuilder()
+                                                .setNetwork(NamespaceMode.NODE)))))
+                .build())
+        .getPodSandboxId();
   }
 
   private static CreateContainerRequest create(String pod, String name, boolean tty) {
-    return CreateContainerRequest.newBuilder().setPodSandboxId(pod).setConfig(ContainerConfig.newBuilder()
-        .setMetadata(ContainerMetadata.newBuilder().setName(name)).setImage(ImageSpec.newBuilder()
-            .setImage(CriFixture.IMAGE)).setLogPath(name + ".log").setTty(tty)).build();
+    return CreateContainerRequest.newBuilder()
+        .setPodSandboxId(pod)
+        .setConfig(
+            ContainerConfig.newBuilder()
+                .setMetadata(ContainerMetadata.newBuilder().setName(name))
+                .setImage(ImageSpec.newBuilder().setImage(CriFixture.IMAGE))
+                .setLogPath(name + ".log")
+                .setTty(tty))
+        .build();
   }
 
   private ContainerStatus status(String id) {
-    return cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
+    return cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build())
+        .getStatus();
   }
 
   private static StatusRuntimeException fails(Executable call) {

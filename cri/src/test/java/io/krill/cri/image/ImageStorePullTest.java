@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Pulls against a fake registry that can hold a blob download until the test lets it go, so a RemoveImage can be
- * placed exactly inside a pull (the end-to-end race test cannot aim that precisely).
+ * Pulls against a fake registry that can hold a blob download until the test lets it go, so a
+ * RemoveImage can be placed exactly inside a pull (the end-to-end race test cannot aim that
+ * precisely).
  */
 class ImageStorePullTest {
   @TempDir Path dir;
@@ -49,26 +50,29 @@ class ImageStorePullTest {
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-    server.createContext("/", ex -> {
-      String path = ex.getRequestURI().getPath();
-      if (path.equals(held)) {
-        entered.countDown();
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      byte[] body = path.equals("/v2/") ? new byte[0] : served.get(path);
-      if (body != null && path.contains("/manifests/")) {
-        ex.getResponseHeaders().set("Content-Type", MediaTypes.OCI_MANIFEST);
-      }
-      ex.sendResponseHeaders(body == null ? 404 : 200, body == null || body.length == 0 ? -1 : body.length);
-      if (body != null && body.length > 0 && !ex.getRequestMethod().equals("HEAD")) {
-        ex.getResponseBody().write(body);
-      }
-      ex.close();
-    });
+    server.createContext(
+        "/",
+        ex -> {
+          String path = ex.getRequestURI().getPath();
+          if (path.equals(held)) {
+            entered.countDown();
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          byte[] body = path.equals("/v2/") ? new byte[0] : served.get(path);
+          if (body != null && path.contains("/manifests/")) {
+            ex.getResponseHeaders().set("Content-Type", MediaTypes.OCI_MANIFEST);
+          }
+          ex.sendResponseHeaders(
+              body == null ? 404 : 200, body == null || body.length == 0 ? -1 : body.length);
+          if (body != null && body.length > 0 && !ex.getRequestMethod().equals("HEAD")) {
+            ex.getResponseBody().write(body);
+          }
+          ex.close();
+        });
     server.start();
   }
 
@@ -84,7 +88,8 @@ class ImageStorePullTest {
 
   private static byte[] layer(String name, String content) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (GZIPOutputStream gz = new GZIPOutputStream(bytes); TarArchiveOutputStream tar = new TarArchiveOutputStream(gz)) {
+    try (GZIPOutputStream gz = new GZIPOutputStream(bytes);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(gz)) {
       byte[] data = content.getBytes(StandardCharsets.UTF_8);
       TarArchiveEntry e = new TarArchiveEntry(name);
       e.setSize(data.length);
@@ -97,28 +102,38 @@ class ImageStorePullTest {
 
   /** Serves {@code repo:1} with {@code layers}; returns the layers' digests. */
   private List<Digest> image(String repo, String entrypoint, byte[]... layers) {
-    byte[] config = ("{\"architecture\":\"wasm\",\"os\":\"wasip1\",\"config\":{\"Entrypoint\":[\"" + entrypoint
-        + "\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}").getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        ("{\"architecture\":\"wasm\",\"os\":\"wasip1\",\"config\":{\"Entrypoint\":[\""
+                + entrypoint
+                + "\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}")
+            .getBytes(StandardCharsets.UTF_8);
     Descriptor c = Descriptor.of(MediaTypes.OCI_CONFIG, Digest.sha256(config), config.length);
     served.put("/v2/" + repo + "/blobs/" + c.digest(), config);
-    List<Descriptor> ls = Stream.of(layers).map(l -> {
-      Descriptor d = Descriptor.of(MediaTypes.OCI_LAYER_TAR_GZIP, Digest.sha256(l), l.length);
-      served.put("/v2/" + repo + "/blobs/" + d.digest(), l);
-      return d;
-    }).toList();
+    List<Descriptor> ls =
+        Stream.of(layers)
+            .map(
+                l -> {
+                  Descriptor d =
+                      Descriptor.of(MediaTypes.OCI_LAYER_TAR_GZIP, Digest.sha256(l), l.length);
+                  served.put("/v2/" + repo + "/blobs/" + d.digest(), l);
+                  return d;
+                })
+            .toList();
     served.put("/v2/" + repo + "/manifests/1", Manifest.of(null, c, ls, null).toBytes());
     return ls.stream().map(Descriptor::digest).toList();
   }
 
   @Test
-  void removeImage_whileAPullSharingItsLayerDownloads_keepsTheLayer_pullSucceeds() throws Exception {
+  void removeImage_whileAPullSharingItsLayerDownloads_keepsTheLayer_pullSucceeds()
+      throws Exception {
     byte[] shared = layer("shared.wasm", "shared");
     List<Digest> x = image("t/x", "/shared.wasm", shared);
     List<Digest> y = image("t/y", "/shared.wasm", shared, layer("own.txt", "y"));
     ImageStore store = new ImageStore(dir, Set.of());
     store.pull(host() + "/t/x:1", null);
     held = "/v2/t/y/blobs/" + y.get(1);
-    CompletableFuture<StoredImage> pulling = CompletableFuture.supplyAsync(() -> store.pull(host() + "/t/y:1", null));
+    CompletableFuture<StoredImage> pulling =
+        CompletableFuture.supplyAsync(() -> store.pull(host() + "/t/y:1", null));
     entered.await();
     // x is the only recorded image using the shared layer; the pull of y has not recorded y yet.
     store.remove(host() + "/t/x:1", i -> false);
@@ -145,7 +160,10 @@ class ImageStorePullTest {
     try (Stream<Path> s = Files.walk(dir)) {
       before = Set.copyOf(s.toList());
     }
-    var e = assertThrows(io.krill.oci.registry.RegistryException.class, () -> store.pull(host() + "/t/y:1", null));
+    var e =
+        assertThrows(
+            io.krill.oci.registry.RegistryException.class,
+            () -> store.pull(host() + "/t/y:1", null));
     assertEquals(404, e.status());
     try (Stream<Path> s = Files.walk(dir)) {
       assertEquals(before, Set.copyOf(s.toList()), "the failed pull changed nothing on disk");
@@ -156,11 +174,17 @@ class ImageStorePullTest {
   void pull_overTheSizeLimitToDownload_refusedBeforeAnyDownload() throws Exception {
     image("t/big", "/a.wasm", layer("a.wasm", "x".repeat(4000)));
     ImageStore store = new ImageStore(dir, Set.of(), 100);
-    KrillException e = assertThrows(KrillException.class, () -> store.pull(host() + "/t/big:1", null));
+    KrillException e =
+        assertThrows(KrillException.class, () -> store.pull(host() + "/t/big:1", null));
     assertEquals(ErrorCode.RESOURCE_EXHAUSTED, e.code());
-    assertTrue(e.getMessage().contains("its layers and config are more bytes to download than the limit (layer sha256:"),
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "its layers and config are more bytes to download than the limit (layer sha256:"),
         e.getMessage());
-    assertTrue(e.getMessage().contains("krill cri allows 100 bytes per image (--image-size-limit)"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("krill cri allows 100 bytes per image (--image-size-limit)"),
+        e.getMessage());
     try (Stream<Path> blobs = Files.list(dir.resolve("blobs/sha256"))) {
       assertEquals(List.of(), blobs.toList());
     }

@@ -20,21 +20,37 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The store's bookkeeping, from a store a pull left behind (pulls themselves are exercised end to end). */
+/**
+ * The store's bookkeeping, from a store a pull left behind (pulls themselves are exercised end to
+ * end).
+ */
 class ImageStoreTest {
   @TempDir Path dir;
 
   private StoredImage seed(String tag, byte[] layerBytes) throws IOException {
     OciLayout layout = OciLayout.create(dir);
-    Descriptor config = layout.putBlob(MediaTypes.OCI_CONFIG, ("{\"architecture\":\"wasm\",\"os\":\"wasip1\",\"t\":\""
-        + tag + "\"}").getBytes(StandardCharsets.UTF_8));
+    Descriptor config =
+        layout.putBlob(
+            MediaTypes.OCI_CONFIG,
+            ("{\"architecture\":\"wasm\",\"os\":\"wasip1\",\"t\":\"" + tag + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
     Descriptor layer = layout.putBlob(MediaTypes.OCI_LAYER_TAR, layerBytes);
     byte[] manifest = Manifest.of(null, config, List.of(layer), null).toBytes();
     Descriptor m = layout.putBlob(MediaTypes.OCI_MANIFEST, manifest);
     Path rootfs = Files.createDirectories(dir.resolve("rootfs/" + m.digest().hex()));
     Files.writeString(rootfs.resolve("app.wasm"), "module");
-    return new StoredImage(config.digest().toString(), List.of(tag), List.of(), m.digest().toString(), 10,
-        "rootfs/" + m.digest().hex(), null, List.of("/app.wasm"), List.of(), List.of(), "/");
+    return new StoredImage(
+        config.digest().toString(),
+        List.of(tag),
+        List.of(),
+        m.digest().toString(),
+        10,
+        "rootfs/" + m.digest().hex(),
+        null,
+        List.of("/app.wasm"),
+        List.of(),
+        List.of(),
+        "/");
   }
 
   private void write(StoredImage... images) throws IOException {
@@ -59,8 +75,14 @@ class ImageStoreTest {
     StoredImage b = seed("example.com/b:1", new byte[] {1, 2, 3});
     write(a, b);
     ImageStore store = new ImageStore(dir, Set.of());
-    Path sharedLayer = dir.resolve("blobs/sha256").resolve(
-        Manifest.parse(Files.readAllBytes(store.blob(a.manifestDigest()))).layers().get(0).digest().hex());
+    Path sharedLayer =
+        dir.resolve("blobs/sha256")
+            .resolve(
+                Manifest.parse(Files.readAllBytes(store.blob(a.manifestDigest())))
+                    .layers()
+                    .get(0)
+                    .digest()
+                    .hex());
     store.remove("example.com/a:1", i -> false);
     assertTrue(store.find("example.com/a:1").isEmpty());
     assertFalse(Files.exists(store.blob(a.id())));

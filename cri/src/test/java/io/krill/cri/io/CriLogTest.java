@@ -14,7 +14,8 @@ import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class CriLogTest {
-  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-01-02T03:04:05.123456789Z"), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-01-02T03:04:05.123456789Z"), ZoneOffset.UTC);
   private static final String TS = "2026-01-02T03:04:05.123456789Z";
 
   private static String pump(String stream, InputStream in, int maxLine) throws IOException {
@@ -51,7 +52,8 @@ class CriLogTest {
 
   @Test
   void pump_fullLines_eachTaggedF() throws IOException {
-    assertEquals(TS + " stdout F one\n" + TS + " stdout F two\n", pump("stdout", text("one\ntwo\n"), 100));
+    assertEquals(
+        TS + " stdout F one\n" + TS + " stdout F two\n", pump("stdout", text("one\ntwo\n"), 100));
   }
 
   @Test
@@ -61,7 +63,8 @@ class CriLogTest {
 
   @Test
   void pump_longLine_splitIntoPartialsEndedByFull() throws IOException {
-    assertEquals(TS + " stdout P abcd\n" + TS + " stdout P efgh\n" + TS + " stdout F ij\n",
+    assertEquals(
+        TS + " stdout P abcd\n" + TS + " stdout P efgh\n" + TS + " stdout F ij\n",
         pump("stdout", text("abcdefghij\n"), 4));
   }
 
@@ -72,7 +75,8 @@ class CriLogTest {
 
   @Test
   void pump_lastLineWithoutNewline_writtenAtEof() throws IOException {
-    assertEquals(TS + " stdout F a\n" + TS + " stdout F tail\n", pump("stdout", text("a\ntail"), 100));
+    assertEquals(
+        TS + " stdout F a\n" + TS + " stdout F tail\n", pump("stdout", text("a\ntail"), 100));
   }
 
   @Test
@@ -82,6 +86,7 @@ class CriLogTest {
 
   @Test
   void constructor_nonPositiveMaxLine_refused() {
-    assertThrows(IllegalArgumentException.class, () -> new CriLog(new ByteArrayOutputStream(), CLOCK, 0));
+    assertThrows(
+        IllegalArgumentException.class, () -> new CriLog(new ByteArrayOutputStream(), CLOCK, 0));
   }
 }

@@ -29,11 +29,17 @@ class CniConfListTest {
 
   @Test
   void pluginConfig_portMappingsOnlyForPluginsDeclaringTheCapability() throws IOException {
-    CniConfList list = read("""
+    CniConfList list =
+        read(
+            """
         {"cniVersion": "1.0.0", "name": "net", "plugins": [
           {"type": "bridge", "bridge": "br0"},
           {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}]}""");
-    Pod pod = pod(List.of(new Pod.PortMapping("TCP", 80, 8080, "127.0.0.1"), new Pod.PortMapping("UDP", 53, 0, "")));
+    Pod pod =
+        pod(
+            List.of(
+                new Pod.PortMapping("TCP", 80, 8080, "127.0.0.1"),
+                new Pod.PortMapping("UDP", 53, 0, "")));
     JsonNode prev = JSON.readTree("{\"cniVersion\": \"1.0.0\", \"ips\": []}");
 
     ObjectNode bridge = list.pluginConfig(0, null, PodNetworks.capabilityArgs(pod));
@@ -44,8 +50,11 @@ class CniConfListTest {
     assertFalse(bridge.has("prevResult"));
 
     ObjectNode portmap = list.pluginConfig(1, prev, PodNetworks.capabilityArgs(pod));
-    assertEquals(JSON.readTree("[{\"hostPort\": 8080, \"containerPort\": 80, \"protocol\": \"tcp\","
-        + " \"hostIP\": \"127.0.0.1\"}]"), portmap.path("runtimeConfig").path("portMappings"));
+    assertEquals(
+        JSON.readTree(
+            "[{\"hostPort\": 8080, \"containerPort\": 80, \"protocol\": \"tcp\","
+                + " \"hostIP\": \"127.0.0.1\"}]"),
+        portmap.path("runtimeConfig").path("portMappings"));
     assertEquals(prev, portmap.get("prevResult"));
     assertTrue(portmap.path("snat").asBoolean());
     assertFalse(list.plugins().get(1).has("runtimeConfig"), "the list itself is left as read");
@@ -53,21 +62,30 @@ class CniConfListTest {
 
   @Test
   void pluginConfig_noPortMappings_noRuntimeConfig() throws IOException {
-    CniConfList list = read("""
+    CniConfList list =
+        read(
+            """
         {"cniVersion": "1.0.0", "name": "net", "plugins": [
           {"type": "portmap", "capabilities": {"portMappings": true}}]}""");
-    assertFalse(list.pluginConfig(0, null, PodNetworks.capabilityArgs(pod(List.of()))).has("runtimeConfig"));
+    assertFalse(
+        list.pluginConfig(0, null, PodNetworks.capabilityArgs(pod(List.of())))
+            .has("runtimeConfig"));
   }
 
   @Test
   void read_disableCheckAndVersion() throws IOException {
-    CniConfList on = read("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"disableCheck\": true,"
-        + " \"plugins\": [{\"type\": \"bridge\"}]}");
+    CniConfList on =
+        read(
+            "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"disableCheck\": true,"
+                + " \"plugins\": [{\"type\": \"bridge\"}]}");
     assertTrue(on.disableCheck());
     assertTrue(on.supportsCheck());
-    assertTrue(read("{\"cniVersion\": \"0.4.0\", \"name\": \"n\", \"disableCheck\": \"true\","
-        + " \"plugins\": [{\"type\": \"bridge\"}]}").disableCheck());
-    CniConfList old = read("{\"cniVersion\": \"0.3.1\", \"name\": \"n\", \"plugins\": [{\"type\": \"bridge\"}]}");
+    assertTrue(
+        read("{\"cniVersion\": \"0.4.0\", \"name\": \"n\", \"disableCheck\": \"true\","
+                + " \"plugins\": [{\"type\": \"bridge\"}]}")
+            .disableCheck());
+    CniConfList old =
+        read("{\"cniVersion\": \"0.3.1\", \"name\": \"n\", \"plugins\": [{\"type\": \"bridge\"}]}");
     assertFalse(old.disableCheck());
     assertFalse(old.supportsCheck());
   }
@@ -81,25 +99,44 @@ class CniConfListTest {
 
   @Test
   void type_pathOutsideThePluginDirectory_refused() throws IOException {
-    CniConfList bad = read("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"plugins\": [{\"type\": \"../sh\"}]}");
+    CniConfList bad =
+        read("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"plugins\": [{\"type\": \"../sh\"}]}");
     IOException e = assertThrows(IOException.class, () -> bad.type(0));
     assertTrue(e.getMessage().contains("\"../sh\""), e.getMessage());
   }
 
   @Test
   void cniError_parsesCodeMsgDetails() {
-    CniError e = CniError.parse("{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"interface eth0 not found\","
-        + " \"details\": \"Link not found\"}").orElseThrow();
+    CniError e =
+        CniError.parse(
+                "{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"interface eth0 not found\","
+                    + " \"details\": \"Link not found\"}")
+            .orElseThrow();
     assertEquals(999, e.code());
     assertEquals("interface eth0 not found: Link not found (CNI error 999)", e.text());
-    assertEquals("x (CNI error 11)", CniError.parse("{\"code\": 11, \"msg\": \"x\"}").orElseThrow().text());
+    assertEquals(
+        "x (CNI error 11)", CniError.parse("{\"code\": 11, \"msg\": \"x\"}").orElseThrow().text());
     assertTrue(CniError.parse("panic: runtime error").isEmpty());
     assertTrue(CniError.parse("").isEmpty());
     assertTrue(CniError.parse("{\"ips\": []}").isEmpty());
   }
 
   private static Pod pod(List<Pod.PortMapping> ports) {
-    return new Pod("0123456789abcdef0123", "web", "u", "default", 0, null, null, 0, true, false, "", "", "", "web",
+    return new Pod(
+        "0123456789abcdef0123",
+        "web",
+        "u",
+        "default",
+        0,
+        null,
+        null,
+        0,
+        true,
+        false,
+        "",
+        "",
+        "",
+        "web",
         ports);
   }
 }

@@ -22,13 +22,13 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.spdy.DefaultSpdyDataFrame;
-import io.netty.handler.codec.spdy.DefaultSpdySynStreamFrame;
 import io.netty.handler.codec.spdy.DefaultSpdyPingFrame;
+import io.netty.handler.codec.spdy.DefaultSpdySynStreamFrame;
 import io.netty.handler.codec.spdy.SpdyDataFrame;
-import io.netty.handler.codec.spdy.SpdyPingFrame;
-import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
 import io.netty.handler.codec.spdy.SpdyFrame;
 import io.netty.handler.codec.spdy.SpdyFrameCodec;
+import io.netty.handler.codec.spdy.SpdyPingFrame;
+import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
 import io.netty.handler.codec.spdy.SpdySynReplyFrame;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.io.ByteArrayOutputStream;
@@ -47,12 +47,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The streaming server against a SPDY/3.1 client built from netty's codec (the e2e tests use kubectl): upgrade,
- * stream replies, stdin in, output out, the v4 status on the error stream, every stream finished.
+ * The streaming server against a SPDY/3.1 client built from netty's codec (the e2e tests use
+ * kubectl): upgrade, stream replies, stdin in, output out, the v4 status on the error stream, every
+ * stream finished.
  */
 class StreamingServerTest {
   private StreamingServer server;
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
   @BeforeEach
   void start() {
@@ -67,11 +69,20 @@ class StreamingServerTest {
 
   @Test
   void exec_stdinEchoedToStdout_exitCodeInV4Status_allStreamsFinished() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c1", true, true, false, false, s -> {
-      s.stdin().transferTo(s.stdout());
-      s.stdout().write("done\n".getBytes(StandardCharsets.UTF_8));
-      return Session.Outcome.ofExit(3);
-    }));
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c1",
+                true,
+                true,
+                false,
+                false,
+                s -> {
+                  s.stdin().transferTo(s.stdout());
+                  s.stdout().write("done\n".getBytes(StandardCharsets.UTF_8));
+                  return Session.Outcome.ofExit(3);
+                }));
     Client c = connect(url, "v4.channel.k8s.io");
     assertEquals(101, c.upgrade.status().code());
     assertEquals("v4.channel.k8s.io", c.upgrade.headers().get("X-Stream-Protocol-Version"));
@@ -81,7 +92,8 @@ class StreamingServerTest {
     for (int i = 0; i < 3; i++) {
       assertTrue(c.next() instanceof SpdySynReplyFrame);
     }
-    DefaultSpdyDataFrame in = new DefaultSpdyDataFrame(3, Unpooled.copiedBuffer("hello\n", StandardCharsets.UTF_8));
+    DefaultSpdyDataFrame in =
+        new DefaultSpdyDataFrame(3, Unpooled.copiedBuffer("hello\n", StandardCharsets.UTF_8));
     in.setLast(true);
     c.channel.writeAndFlush(in);
 
@@ -100,16 +112,27 @@ class StreamingServerTest {
       }
     }
     assertEquals("hello\ndone\n", data.get(5).toString(StandardCharsets.UTF_8));
-    assertEquals("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: 3\","
-        + "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}",
+    assertEquals(
+        "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: 3\","
+            + "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"3\"}]}}",
         data.get(1).toString(StandardCharsets.UTF_8));
     c.channel.close().sync();
   }
 
   @Test
   void v3_failureWrittenAsText_pingsAnswered_unexpectedStreamRefused() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c2", false, true, false, false,
-        s -> new Session.Outcome.Failed("container c2: module /x.wasm not found; check the path")));
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c2",
+                false,
+                true,
+                false,
+                false,
+                s ->
+                    new Session.Outcome.Failed(
+                        "container c2: module /x.wasm not found; check the path")));
     Client c = connect(url, "v3.channel.k8s.io");
     assertEquals("v3.channel.k8s.io", c.upgrade.headers().get("X-Stream-Protocol-Version"));
     c.channel.writeAndFlush(new DefaultSpdyPingFrame(1));
@@ -130,24 +153,39 @@ class StreamingServerTest {
         d.release();
       }
     }
-    assertEquals("container c2: module /x.wasm not found; check the path", error.toString(StandardCharsets.UTF_8));
+    assertEquals(
+        "container c2: module /x.wasm not found; check the path",
+        error.toString(StandardCharsets.UTF_8));
     c.channel.close().sync();
   }
 
   @Test
   void tty_resizeStreamExpectedAndIgnored_noStderr() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c4", false, true, false, true, s -> {
-      s.stdout().write(((s.tty() && s.stderr() == null) ? "tty\n" : "no tty\n").getBytes(StandardCharsets.UTF_8));
-      return new Session.Outcome.Success();
-    }));
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c4",
+                false,
+                true,
+                false,
+                true,
+                s -> {
+                  s.stdout()
+                      .write(
+                          ((s.tty() && s.stderr() == null) ? "tty\n" : "no tty\n")
+                              .getBytes(StandardCharsets.UTF_8));
+                  return new Session.Outcome.Success();
+                }));
     Client c = connect(url, "v4.channel.k8s.io");
     c.open(1, "error", false);
     c.open(3, "stdout", false);
     assertTrue(c.next() instanceof SpdySynReplyFrame);
     assertTrue(c.next() instanceof SpdySynReplyFrame);
     c.open(5, "resize", false);
-    c.channel.writeAndFlush(new DefaultSpdyDataFrame(5, Unpooled.copiedBuffer("{\"Width\":80,\"Height\":24}",
-        StandardCharsets.UTF_8)));
+    c.channel.writeAndFlush(
+        new DefaultSpdyDataFrame(
+            5, Unpooled.copiedBuffer("{\"Width\":80,\"Height\":24}", StandardCharsets.UTF_8)));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream error = new ByteArrayOutputStream();
     int fins = 0;
@@ -160,20 +198,33 @@ class StreamingServerTest {
       }
     }
     assertEquals("tty\n", out.toString(StandardCharsets.UTF_8));
-    assertEquals("{\"metadata\":{},\"status\":\"Success\"}", error.toString(StandardCharsets.UTF_8));
+    assertEquals(
+        "{\"metadata\":{},\"status\":\"Success\"}", error.toString(StandardCharsets.UTF_8));
     c.channel.close().sync();
   }
 
   @Test
   void garbageAfterTheUpgrade_closesThatConnection_theServerServesTheNext() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c5", false, true, false, false,
-        s -> new Session.Outcome.Success()));
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c5",
+                false,
+                true,
+                false,
+                false,
+                s -> new Session.Outcome.Success()));
     URI u = URI.create(url);
     try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
       raw.setSoTimeout(10_000);
-      raw.getOutputStream().write(("POST " + u.getPath() + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-          + "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      raw.getOutputStream()
+          .write(
+              ("POST "
+                      + u.getPath()
+                      + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                      + "Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       InputStream in = raw.getInputStream();
       String head = readHead(in);
       assertTrue(head.startsWith("HTTP/1.1 101"), head);
@@ -189,10 +240,19 @@ class StreamingServerTest {
         // drain
       }
     }
-    String next = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c6", false, true, false, false, s -> {
-      s.stdout().write("fine\n".getBytes(StandardCharsets.UTF_8));
-      return new Session.Outcome.Success();
-    }));
+    String next =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c6",
+                false,
+                true,
+                false,
+                false,
+                s -> {
+                  s.stdout().write("fine\n".getBytes(StandardCharsets.UTF_8));
+                  return new Session.Outcome.Success();
+                }));
     Client c = connect(next, "v4.channel.k8s.io");
     c.open(1, "error", false);
     c.open(3, "stdout", false);
@@ -213,9 +273,18 @@ class StreamingServerTest {
   }
 
   @Test
-  void garbageSentWithTheUpgradeRequest_reachesTheSpdyDecoder_andClosesTheConnection() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.EXEC, "c7", false, true, false, false,
-        s -> new Session.Outcome.Success()));
+  void garbageSentWithTheUpgradeRequest_reachesTheSpdyDecoder_andClosesTheConnection()
+      throws Exception {
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.EXEC,
+                "c7",
+                false,
+                true,
+                false,
+                false,
+                s -> new Session.Outcome.Success()));
     URI u = URI.create(url);
     try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
       raw.setSoTimeout(10_000);
@@ -224,9 +293,12 @@ class StreamingServerTest {
       garbage[0] = (byte) 0x80;
       garbage[1] = 0x07;
       ByteArrayOutputStream req = new ByteArrayOutputStream();
-      req.write(("POST " + u.getPath() + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-          + "X-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      req.write(
+          ("POST "
+                  + u.getPath()
+                  + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                  + "X-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       req.write(garbage);
       raw.getOutputStream().write(req.toByteArray());
       InputStream in = raw.getInputStream();
@@ -240,11 +312,21 @@ class StreamingServerTest {
 
   @Test
   void tokenServesOneConnection() throws Exception {
-    String url = server.register(new StreamRequest(StreamRequest.Kind.ATTACH, "c3", false, true, false, false,
-        s -> new Session.Outcome.Success()));
+    String url =
+        server.register(
+            new StreamRequest(
+                StreamRequest.Kind.ATTACH,
+                "c3",
+                false,
+                true,
+                false,
+                false,
+                s -> new Session.Outcome.Success()));
     assertEquals(101, connect(url, "v4.channel.k8s.io").upgrade.status().code());
     assertEquals(404, connect(url, "v4.channel.k8s.io").upgrade.status().code());
-    assertEquals(404, connect(url.replace("/attach/", "/exec/"), "v4.channel.k8s.io").upgrade.status().code());
+    assertEquals(
+        404,
+        connect(url.replace("/attach/", "/exec/"), "v4.channel.k8s.io").upgrade.status().code());
   }
 
   private final class Client {
@@ -272,32 +354,58 @@ class StreamingServerTest {
     URI u = URI.create(url);
     Client c = new Client();
     BlockingQueue<FullHttpResponse> responses = new LinkedBlockingQueue<>();
-    c.channel = new Bootstrap().group(group).channel(NioSocketChannel.class).handler(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        ch.pipeline().addLast("http", new HttpClientCodec()).addLast("aggregate", new HttpObjectAggregator(65536))
-            .addLast("upgrade", new SimpleChannelInboundHandler<FullHttpResponse>() {
-              @Override
-              protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
-                if (r.status().code() == 101) {
-                  ctx.pipeline().remove("aggregate");
-                  ctx.pipeline().remove("http");
-                  ctx.pipeline().addBefore("upgrade", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
-                  ctx.pipeline().replace(this, "frames", new SimpleChannelInboundHandler<Object>(false) {
-                    @Override
-                    protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
-                      c.frames.add(msg);
-                    }
-                  });
-                }
-                responses.add(r.retain());
-              }
-            });
-      }
-    }).connect(u.getHost(), u.getPort()).sync().channel();
-    DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, u.getPath());
-    req.headers().set(HttpHeaderNames.HOST, u.getHost()).set(HttpHeaderNames.CONNECTION, "Upgrade")
-        .set(HttpHeaderNames.UPGRADE, "SPDY/3.1").set("X-Stream-Protocol-Version", protocol)
+    c.channel =
+        new Bootstrap()
+            .group(group)
+            .channel(NioSocketChannel.class)
+            .handler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast("http", new HttpClientCodec())
+                        .addLast("aggregate", new HttpObjectAggregator(65536))
+                        .addLast(
+                            "upgrade",
+                            new SimpleChannelInboundHandler<FullHttpResponse>() {
+                              @Override
+                              protected void channelRead0(
+                                  ChannelHandlerContext ctx, FullHttpResponse r) {
+                                if (r.status().code() == 101) {
+                                  ctx.pipeline().remove("aggregate");
+                                  ctx.pipeline().remove("http");
+                                  ctx.pipeline()
+                                      .addBefore(
+                                          "upgrade",
+                                          "spdy",
+                                          new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+                                  ctx.pipeline()
+                                      .replace(
+                                          this,
+                                          "frames",
+                                          new SimpleChannelInboundHandler<Object>(false) {
+                                            @Override
+                                            protected void channelRead0(
+                                                ChannelHandlerContext ctx, Object msg) {
+                                              c.frames.add(msg);
+                                            }
+                                          });
+                                }
+                                responses.add(r.retain());
+                              }
+                            });
+                  }
+                })
+            .connect(u.getHost(), u.getPort())
+            .sync()
+            .channel();
+    DefaultFullHttpRequest req =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, u.getPath());
+    req.headers()
+        .set(HttpHeaderNames.HOST, u.getHost())
+        .set(HttpHeaderNames.CONNECTION, "Upgrade")
+        .set(HttpHeaderNames.UPGRADE, "SPDY/3.1")
+        .set("X-Stream-Protocol-Version", protocol)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
     c.channel.writeAndFlush(req);
     c.upgrade = responses.poll(10, TimeUnit.SECONDS);

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * WASI {@code poll_oneoff}, replacing wasi-common's for the common case of a guest that sleeps
- * (only relative clock subscriptions): wasi-common sleeps in native code that nothing can wake,
- * so a killed sleeper would live on until its timer fired. Here the sleep waits on the guest's
+ * (only relative clock subscriptions): wasi-common sleeps in native code that nothing can wake, so
+ * a killed sleeper would live on until its timer fired. Here the sleep waits on the guest's
  * interrupt latch instead. Every other shape of call goes to the original implementation.
  */
 final class PollOneoff {
@@ -28,51 +28,54 @@ final class PollOneoff {
   static Func create(Store<Void> store, WasiDelegates wasi, CountDownLatch interrupted) {
     Val.Type i32 = Val.Type.I32;
     FuncType type = new FuncType(new Val.Type[] {i32, i32, i32, i32}, new Val.Type[] {i32});
-    return new Func(store, type, (caller, params, results) -> {
-      Extern memExport = caller.getExport("memory").orElse(null);
-      if (memExport == null) {
-        results[0] = Val.fromI32(ERRNO_INVAL);
-        return;
-      }
-      Memory memory = memExport.memory();
-      try {
-        ByteBuffer mem = memory.buffer(store).order(ByteOrder.LITTLE_ENDIAN);
-        int in = params[0].i32();
-        int out = params[1].i32();
-        int n = params[2].i32();
-        int neventsPtr = params[3].i32();
-        long sleepNanos = relativeSleep(mem, in, n);
-        if (sleepNanos < 0) {
-          results[0] = wasi.pollOneoff(store, params);
-          return;
-        }
-        if (n <= 0) {
-          results[0] = Val.fromI32(ERRNO_INVAL);
-          return;
-        }
-        if (interrupted.await(sleepNanos, TimeUnit.NANOSECONDS)) {
-          throw new IllegalStateException("guest interrupted by krill while sleeping");
-        }
-        int events = 0;
-        for (int i = 0; i < n; i++) {
-          int sub = in + i * SUBSCRIPTION_SIZE;
-          if (mem.getLong(sub + 24) <= sleepNanos) {
-            int ev = out + events * EVENT_SIZE;
-            mem.putLong(ev, mem.getLong(sub));
-            mem.putShort(ev + 8, (short) 0);
-            mem.put(ev + 10, (byte) EVENTTYPE_CLOCK);
-            events++;
+    return new Func(
+        store,
+        type,
+        (caller, params, results) -> {
+          Extern memExport = caller.getExport("memory").orElse(null);
+          if (memExport == null) {
+            results[0] = Val.fromI32(ERRNO_INVAL);
+            return;
           }
-        }
-        mem.putInt(neventsPtr, events);
-        results[0] = Val.fromI32(0);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("guest thread interrupted", e);
-      } finally {
-        memory.close();
-      }
-    });
+          Memory memory = memExport.memory();
+          try {
+            ByteBuffer mem = memory.buffer(store).order(ByteOrder.LITTLE_ENDIAN);
+            int in = params[0].i32();
+            int out = params[1].i32();
+            int n = params[2].i32();
+            int neventsPtr = params[3].i32();
+            long sleepNanos = relativeSleep(mem, in, n);
+            if (sleepNanos < 0) {
+              results[0] = wasi.pollOneoff(store, params);
+              return;
+            }
+            if (n <= 0) {
+              results[0] = Val.fromI32(ERRNO_INVAL);
+              return;
+            }
+            if (interrupted.await(sleepNanos, TimeUnit.NANOSECONDS)) {
+              throw new IllegalStateException("guest interrupted by krill while sleeping");
+            }
+            int events = 0;
+            for (int i = 0; i < n; i++) {
+              int sub = in + i * SUBSCRIPTION_SIZE;
+              if (mem.getLong(sub + 24) <= sleepNanos) {
+                int ev = out + events * EVENT_SIZE;
+                mem.putLong(ev, mem.getLong(sub));
+                mem.putShort(ev + 8, (short) 0);
+                mem.put(ev + 10, (byte) EVENTTYPE_CLOCK);
+                events++;
+              }
+            }
+            mem.putInt(neventsPtr, events);
+            results[0] = Val.fromI32(0);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("guest thread interrupted", e);
+          } finally {
+            memory.close();
+          }
+        });
   }
 
   /** The shortest timeout when every subscription is a relative clock one, else -1 (delegate). */

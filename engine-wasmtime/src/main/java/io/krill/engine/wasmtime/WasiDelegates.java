@@ -14,12 +14,13 @@ import java.util.List;
 
 /**
  * wasi-common's own {@code fd_read} and {@code poll_oneoff}, for the calls krill's replacements
- * pass on. A WASI function finds guest memory through its caller's "memory" export, so it cannot
- * be called from Java directly: it is called through a tiny trampoline module that imports the
- * guest's memory, re-exports it, and forwards to the WASI import.
+ * pass on. A WASI function finds guest memory through its caller's "memory" export, so it cannot be
+ * called from Java directly: it is called through a tiny trampoline module that imports the guest's
+ * memory, re-exports it, and forwards to the WASI import.
  */
 final class WasiDelegates implements AutoCloseable {
-  private static final byte[] TRAMPOLINE = """
+  private static final byte[] TRAMPOLINE =
+      """
       (module
         (import "env" "memory" (memory 0))
         (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
@@ -29,7 +30,8 @@ final class WasiDelegates implements AutoCloseable {
           local.get 0 local.get 1 local.get 2 local.get 3 call $fd_read)
         (func (export "poll_oneoff") (param i32 i32 i32 i32) (result i32)
           local.get 0 local.get 1 local.get 2 local.get 3 call $poll))
-      """.getBytes(StandardCharsets.UTF_8);
+      """
+          .getBytes(StandardCharsets.UTF_8);
   private static final String WASI = "wasi_snapshot_preview1";
   static final int ERRNO_NOSYS = 52;
 
@@ -45,8 +47,14 @@ final class WasiDelegates implements AutoCloseable {
     module = new Module(engine, TRAMPOLINE);
     wasiFdRead = linker.get(store, WASI, "fd_read").orElseThrow().func();
     wasiPoll = linker.get(store, WASI, "poll_oneoff").orElseThrow().func();
-    instance = new Instance(store, module,
-        List.of(Extern.fromMemory(guestMemory), Extern.fromFunc(wasiFdRead), Extern.fromFunc(wasiPoll)));
+    instance =
+        new Instance(
+            store,
+            module,
+            List.of(
+                Extern.fromMemory(guestMemory),
+                Extern.fromFunc(wasiFdRead),
+                Extern.fromFunc(wasiPoll)));
     fdRead = instance.getFunc(store, "fd_read").orElseThrow();
     pollOneoff = instance.getFunc(store, "poll_oneoff").orElseThrow();
   }
@@ -63,7 +71,8 @@ final class WasiDelegates implements AutoCloseable {
 
   @Override
   public void close() {
-    for (AutoCloseable c : new AutoCloseable[] {fdRead, pollOneoff, instance, wasiFdRead, wasiPoll, module}) {
+    for (AutoCloseable c :
+        new AutoCloseable[] {fdRead, pollOneoff, instance, wasiFdRead, wasiPoll, module}) {
       if (c != null) {
         try {
           c.close();

@@ -25,7 +25,9 @@ public final class WasmtimeEngine implements WasmEngine {
   private static final String WASI = "wasi_snapshot_preview1";
   private final Optional<Path> cacheConfig;
 
-  /** @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache */
+  /**
+   * @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache
+   */
   public WasmtimeEngine(Optional<Path> cacheDir) {
     this.cacheConfig = cacheDir.map(WasmtimeEngine::writeCacheConfig);
   }
@@ -39,15 +41,23 @@ public final class WasmtimeEngine implements WasmEngine {
     try {
       Files.createDirectories(dir);
       Path toml = dir.resolve("wasmtime-cache.toml");
-      String text = "[cache]\nenabled = true\ndirectory = \"" + dir.resolve("wasmtime").toString().replace("\\", "\\\\")
-          + "\"\n";
+      String text =
+          "[cache]\nenabled = true\ndirectory = \""
+              + dir.resolve("wasmtime").toString().replace("\\", "\\\\")
+              + "\"\n";
       Path tmp = Files.createTempFile(dir, "cache", ".toml");
       Files.writeString(tmp, text);
-      Files.move(tmp, toml, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+      Files.move(
+          tmp,
+          toml,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       return toml;
     } catch (IOException e) {
-      throw new EngineException(EngineException.Kind.INTERNAL, "cannot prepare the module cache in " + dir + ": " + e.getMessage(), e);
+      throw new EngineException(
+          EngineException.Kind.INTERNAL,
+          "cannot prepare the module cache in " + dir + ": " + e.getMessage(),
+          e);
     }
   }
 
@@ -59,9 +69,19 @@ public final class WasmtimeEngine implements WasmEngine {
       module = new Module(engine, spec.module());
       for (ImportType imp : module.imports()) {
         if (!WASI.equals(imp.module())) {
-          throw new EngineException(EngineException.Kind.INVALID_MODULE, "container " + spec.containerId() + ": module "
-              + spec.modulePath() + " imports " + imp.module() + "." + imp.name()
-              + ", which krill does not provide (only WASI preview1, \"" + WASI + "\", is available)");
+          throw new EngineException(
+              EngineException.Kind.INVALID_MODULE,
+              "container "
+                  + spec.containerId()
+                  + ": module "
+                  + spec.modulePath()
+                  + " imports "
+                  + imp.module()
+                  + "."
+                  + imp.name()
+                  + ", which krill does not provide (only WASI preview1, \""
+                  + WASI
+                  + "\", is available)");
         }
       }
       return new WasmtimeGuest(spec, engine, module);
@@ -73,9 +93,16 @@ public final class WasmtimeEngine implements WasmEngine {
       if (e instanceof EngineException k) {
         throw k;
       }
-      throw new EngineException(EngineException.Kind.INVALID_MODULE, "container " + spec.containerId() + ": module "
-          + spec.modulePath() + " is not a valid WebAssembly module: " + firstLine(e.getMessage())
-          + " (rebuild it for wasm32-wasi / wasm32-wasip1)", e);
+      throw new EngineException(
+          EngineException.Kind.INVALID_MODULE,
+          "container "
+              + spec.containerId()
+              + ": module "
+              + spec.modulePath()
+              + " is not a valid WebAssembly module: "
+              + firstLine(e.getMessage())
+              + " (rebuild it for wasm32-wasi / wasm32-wasip1)",
+          e);
     }
   }
 

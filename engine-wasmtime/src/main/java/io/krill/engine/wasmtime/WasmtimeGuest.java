@@ -28,12 +28,26 @@ import java.util.concurrent.CountDownLatch;
 
 /** One guest on its own Wasmtime engine; see {@link WasmtimeEngine} for why. */
 final class WasmtimeGuest implements Guest {
-  private static final Set<DirCaps> RO_DIR = EnumSet.of(DirCaps.OPEN, DirCaps.READDIR, DirCaps.READLINK,
-      DirCaps.PATH_FILESTAT_GET, DirCaps.FILESTAT_GET);
-  private static final Set<FileCaps> RO_FILE = EnumSet.of(FileCaps.READ, FileCaps.SEEK, FileCaps.TELL,
-      FileCaps.FILESTAT_GET, FileCaps.POLL_READWRITE, FileCaps.ADVISE, FileCaps.FDSTAT_SET_FLAGS);
+  private static final Set<DirCaps> RO_DIR =
+      EnumSet.of(
+          DirCaps.OPEN,
+          DirCaps.READDIR,
+          DirCaps.READLINK,
+          DirCaps.PATH_FILESTAT_GET,
+          DirCaps.FILESTAT_GET);
+  private static final Set<FileCaps> RO_FILE =
+      EnumSet.of(
+          FileCaps.READ,
+          FileCaps.SEEK,
+          FileCaps.TELL,
+          FileCaps.FILESTAT_GET,
+          FileCaps.POLL_READWRITE,
+          FileCaps.ADVISE,
+          FileCaps.FDSTAT_SET_FLAGS);
+
   /** Linear memories are 4 GiB reservations (Wasmtime's static memory style on 64-bit hosts). */
   private static final long RESERVATION = 4L << 30;
+
   /** How close to its cap a guest's memory must be for a failure to count as out-of-memory. */
   private static final long EXHAUSTION_MARGIN = (1L << 20) + 65536;
 
@@ -89,8 +103,11 @@ final class WasmtimeGuest implements Guest {
         memoryAddress = ResidentMemory.addressOf(memory.get().buffer(s));
         wasi.connect(engine, s, linker, memory.get());
       }
-      Func entry = instance.getFunc(store, spec.entry()).orElseThrow(
-          () -> new IllegalStateException("export " + spec.entry() + " disappeared"));
+      Func entry =
+          instance
+              .getFunc(store, spec.entry())
+              .orElseThrow(
+                  () -> new IllegalStateException("export " + spec.entry() + " disappeared"));
       natives.add(entry);
       running = true;
       // interrupt() counts down before it bumps the epoch: either we see the latch here, or the
@@ -103,10 +120,13 @@ final class WasmtimeGuest implements Guest {
     } catch (WasmFunctionError.I32ExitError e) {
       return new GuestResult.Exited(e.exitCode());
     } catch (WasmFunctionError.TrapError e) {
-      return interrupted.getCount() == 0 ? new GuestResult.Interrupted()
-          : new GuestResult.Trapped("wasm trap: " + e.trap().name().toLowerCase().replace('_', ' '));
+      return interrupted.getCount() == 0
+          ? new GuestResult.Interrupted()
+          : new GuestResult.Trapped(
+              "wasm trap: " + e.trap().name().toLowerCase().replace('_', ' '));
     } catch (RuntimeException e) {
-      return interrupted.getCount() == 0 ? new GuestResult.Interrupted()
+      return interrupted.getCount() == 0
+          ? new GuestResult.Interrupted()
           : new GuestResult.Trapped(WasmtimeEngine.firstLine(e.getMessage()));
     } finally {
       if (store != null && guestMemory != null && spec.memoryLimitBytes() > 0) {
@@ -130,15 +150,24 @@ final class WasmtimeGuest implements Guest {
     }
   }
 
-  private Extern resolveImport(Store<Void> store, Linker linker, ImportType imp, WasiDelegates wasi) {
+  private Extern resolveImport(
+      Store<Void> store, Linker linker, ImportType imp, WasiDelegates wasi) {
     if ("poll_oneoff".equals(imp.name())) {
       return Extern.fromFunc(PollOneoff.create(store, wasi, interrupted));
     }
     if ("fd_read".equals(imp.name()) && stdin != null) {
       return Extern.fromFunc(FdRead.create(store, wasi, stdin, interrupted));
     }
-    return linker.get(store, imp.module(), imp.name()).orElseThrow(() -> new IllegalStateException(
-        "WASI import " + imp.module() + "." + imp.name() + " is not provided by this Wasmtime build"));
+    return linker
+        .get(store, imp.module(), imp.name())
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "WASI import "
+                        + imp.module()
+                        + "."
+                        + imp.name()
+                        + " is not provided by this Wasmtime build"));
   }
 
   private WasiCtx wasiContext() {

@@ -26,7 +26,10 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** Modules that {@link WasmBinary#withMemoryMaximum} rewrote still compile in Wasmtime, which enforces the cap. */
+/**
+ * Modules that {@link WasmBinary#withMemoryMaximum} rewrote still compile in Wasmtime, which
+ * enforces the cap.
+ */
 class WasmtimeCappedModuleTest {
   @Test
   void withMemoryMaximum_unbounded_setsMaxToCapAndStillCompiles() throws Exception {
@@ -40,7 +43,8 @@ class WasmtimeCappedModuleTest {
   @Test
   void withMemoryMaximum_largerMax_lowersMaxToCap() throws Exception {
     byte[] capped = WasmBinary.parse(WasmBytes.memoryModule(1, 1000)).withMemoryMaximum(20);
-    assertEquals(Optional.of(new WasmBinary.Limits(1, 20, false)), WasmBinary.parse(capped).memory());
+    assertEquals(
+        Optional.of(new WasmBinary.Limits(1, 20, false)), WasmBinary.parse(capped).memory());
     assertWasmtimeEnforcesMaximum(capped, 20);
   }
 
@@ -48,15 +52,17 @@ class WasmtimeCappedModuleTest {
   void withMemoryMaximum_paddedSectionSize_replacesWholeHeader() throws Exception {
     // Linkers emit padded 5-byte LEB128 section sizes; the rewrite must drop all of it.
     byte[] memoryPayload = vec(limits(1, -1));
-    byte[] paddedMemorySection = concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00),
-        memoryPayload);
-    byte[] original = module(
-        section(TYPE, vec(bytes(0x60, 0, 0))),
-        section(FUNCTION, vec(bytes(0))),
-        paddedMemorySection,
-        section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
-        section(CODE, vec(bytes(2, 0, 0x0b))));
-    assertEquals(Optional.of(new WasmBinary.Limits(1, -1, false)), WasmBinary.parse(original).memory());
+    byte[] paddedMemorySection =
+        concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00), memoryPayload);
+    byte[] original =
+        module(
+            section(TYPE, vec(bytes(0x60, 0, 0))),
+            section(FUNCTION, vec(bytes(0))),
+            paddedMemorySection,
+            section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
+            section(CODE, vec(bytes(2, 0, 0x0b))));
+    assertEquals(
+        Optional.of(new WasmBinary.Limits(1, -1, false)), WasmBinary.parse(original).memory());
 
     byte[] capped = WasmBinary.parse(original).withMemoryMaximum(8);
 
@@ -77,4 +83,5 @@ class WasmtimeCappedModuleTest {
       assertEquals(maxPages, memory.size(store));
       assertThrows(RuntimeException.class, () -> memory.grow(store, 1));
     }
-  }}
+  }
+}

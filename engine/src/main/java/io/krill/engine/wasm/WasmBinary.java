@@ -43,7 +43,11 @@ public final class WasmBinary {
     if (bytes.length < 8) {
       throw new WasmFormatException("truncated WebAssembly header");
     }
-    int version = (bytes[4] & 0xff) | (bytes[5] & 0xff) << 8 | (bytes[6] & 0xff) << 16 | (bytes[7] & 0xff) << 24;
+    int version =
+        (bytes[4] & 0xff)
+            | (bytes[5] & 0xff) << 8
+            | (bytes[6] & 0xff) << 16
+            | (bytes[7] & 0xff) << 24;
     if (version != 1) {
       if ((version & 0xffff) == 0x0d || (version >>> 16) == 1) {
         throw new WasmFormatException(
@@ -82,8 +86,12 @@ public final class WasmBinary {
       return bytes;
     }
     if (memory.min() > maxPages) {
-      throw new WasmFormatException("the module needs at least " + memory.min() * PAGE / (1024 * 1024)
-          + " MiB of linear memory, more than the memory limit of " + maxPages * PAGE / (1024 * 1024) + " MiB");
+      throw new WasmFormatException(
+          "the module needs at least "
+              + memory.min() * PAGE / (1024 * 1024)
+              + " MiB of linear memory, more than the memory limit of "
+              + maxPages * PAGE / (1024 * 1024)
+              + " MiB");
     }
     Reader r = new Reader(bytes, memorySectionStart, memorySectionEnd);
     long count = r.u32();
@@ -129,7 +137,8 @@ public final class WasmBinary {
       long size = r.u32();
       int start = r.pos();
       if (size > r.remaining()) {
-        throw new WasmFormatException("section " + id + " runs past the end of the module (truncated file?)");
+        throw new WasmFormatException(
+            "section " + id + " runs past the end of the module (truncated file?)");
       }
       int end = start + (int) size;
       Reader s = new Reader(bytes, start, end);
@@ -144,7 +153,7 @@ public final class WasmBinary {
           }
         }
         case SECTION_EXPORT -> readExports(s);
-        default -> { }
+        default -> {}
       }
       r.seek(end);
     }

@@ -26,8 +26,10 @@ class WasmBinaryTest {
 
   @Test
   void parse_notWasm_throwsNotAModule() {
-    WasmFormatException e = assertThrows(WasmFormatException.class,
-        () -> WasmBinary.parse(bytes(0x7f, 'E', 'L', 'F', 2, 1, 1, 0)));
+    WasmFormatException e =
+        assertThrows(
+            WasmFormatException.class,
+            () -> WasmBinary.parse(bytes(0x7f, 'E', 'L', 'F', 2, 1, 1, 0)));
     assertTrue(e.getMessage().contains("not a WebAssembly module"), e.getMessage());
   }
 
@@ -38,22 +40,26 @@ class WasmBinaryTest {
 
   @Test
   void parse_truncatedHeader_throwsTruncated() {
-    WasmFormatException e = assertThrows(WasmFormatException.class,
-        () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 1, 0)));
+    WasmFormatException e =
+        assertThrows(
+            WasmFormatException.class, () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 1, 0)));
     assertTrue(e.getMessage().contains("truncated"), e.getMessage());
   }
 
   @Test
   void parse_componentVersion_throwsComponentsNotSupported() {
-    WasmFormatException e = assertThrows(WasmFormatException.class,
-        () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00)));
+    WasmFormatException e =
+        assertThrows(
+            WasmFormatException.class,
+            () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 0x0d, 0x00, 0x01, 0x00)));
     assertTrue(e.getMessage().contains("components are not supported"), e.getMessage());
   }
 
   @Test
   void parse_unknownVersion_throwsNamingVersion() {
-    WasmFormatException e = assertThrows(WasmFormatException.class,
-        () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 2, 0, 0, 0)));
+    WasmFormatException e =
+        assertThrows(
+            WasmFormatException.class, () -> WasmBinary.parse(bytes(0, 'a', 's', 'm', 2, 0, 0, 0)));
     assertTrue(e.getMessage().contains("version 2"), e.getMessage());
   }
 
@@ -74,7 +80,8 @@ class WasmBinaryTest {
   @Test
   void imports_wasiImport_listsModuleNameAndKind() throws Exception {
     WasmBinary w = WasmBinary.parse(WasmBytes.growBy100PagesModule());
-    assertEquals(List.of(new WasmBinary.Import("wasi_snapshot_preview1", "proc_exit", 0)), w.imports());
+    assertEquals(
+        List.of(new WasmBinary.Import("wasi_snapshot_preview1", "proc_exit", 0)), w.imports());
     assertEquals(List.of("_start"), w.functionExports());
   }
 
@@ -108,7 +115,8 @@ class WasmBinaryTest {
   @Test
   void withMemoryMaximum_largerMax_lowersMaxToCap() throws Exception {
     byte[] capped = WasmBinary.parse(WasmBytes.memoryModule(1, 1000)).withMemoryMaximum(20);
-    assertEquals(Optional.of(new WasmBinary.Limits(1, 20, false)), WasmBinary.parse(capped).memory());
+    assertEquals(
+        Optional.of(new WasmBinary.Limits(1, 20, false)), WasmBinary.parse(capped).memory());
   }
 
   @Test
@@ -127,22 +135,25 @@ class WasmBinaryTest {
   void withMemoryMaximum_minAboveCap_throwsNamingBothSizes() throws Exception {
     WasmBinary w = WasmBinary.parse(WasmBytes.memoryModule(32, -1));
     WasmFormatException e = assertThrows(WasmFormatException.class, () -> w.withMemoryMaximum(16));
-    assertTrue(e.getMessage().contains("2 MiB") && e.getMessage().contains("1 MiB"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("2 MiB") && e.getMessage().contains("1 MiB"), e.getMessage());
   }
 
   @Test
   void withMemoryMaximum_paddedSectionSize_replacesWholeHeader() throws Exception {
     // Linkers emit padded 5-byte LEB128 section sizes; the rewrite must drop all of it.
     byte[] memoryPayload = vec(limits(1, -1));
-    byte[] paddedMemorySection = concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00),
-        memoryPayload);
-    byte[] original = module(
-        section(TYPE, vec(bytes(0x60, 0, 0))),
-        section(FUNCTION, vec(bytes(0))),
-        paddedMemorySection,
-        section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
-        section(CODE, vec(bytes(2, 0, 0x0b))));
-    assertEquals(Optional.of(new WasmBinary.Limits(1, -1, false)), WasmBinary.parse(original).memory());
+    byte[] paddedMemorySection =
+        concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00), memoryPayload);
+    byte[] original =
+        module(
+            section(TYPE, vec(bytes(0x60, 0, 0))),
+            section(FUNCTION, vec(bytes(0))),
+            paddedMemorySection,
+            section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
+            section(CODE, vec(bytes(2, 0, 0x0b))));
+    assertEquals(
+        Optional.of(new WasmBinary.Limits(1, -1, false)), WasmBinary.parse(original).memory());
 
     byte[] capped = WasmBinary.parse(original).withMemoryMaximum(8);
 
@@ -157,10 +168,14 @@ class WasmBinaryTest {
     byte[] capped = WasmBinary.parse(original).withMemoryMaximum(16);
     // Only the memory section changes: 00 01 -> 01 01 10, and its size byte 3 -> 4.
     int memoryAt = indexOf(original, bytes(MEMORY, 3, 1, 0, 1));
-    assertArrayEquals(java.util.Arrays.copyOfRange(original, 0, memoryAt),
+    assertArrayEquals(
+        java.util.Arrays.copyOfRange(original, 0, memoryAt),
         java.util.Arrays.copyOfRange(capped, 0, memoryAt));
-    assertArrayEquals(bytes(MEMORY, 4, 1, 1, 1, 16), java.util.Arrays.copyOfRange(capped, memoryAt, memoryAt + 6));
-    assertArrayEquals(java.util.Arrays.copyOfRange(original, memoryAt + 5, original.length),
+    assertArrayEquals(
+        bytes(MEMORY, 4, 1, 1, 1, 16),
+        java.util.Arrays.copyOfRange(capped, memoryAt, memoryAt + 6));
+    assertArrayEquals(
+        java.util.Arrays.copyOfRange(original, memoryAt + 5, original.length),
         java.util.Arrays.copyOfRange(capped, memoryAt + 6, capped.length));
   }
 
@@ -189,7 +204,6 @@ class WasmBinaryTest {
     byte[] m = concat(module(), bytes(TYPE, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80));
     assertThrows(WasmFormatException.class, () -> WasmBinary.parse(m));
   }
-
 
   private static int indexOf(byte[] haystack, byte[] needle) {
     outer:

@@ -89,21 +89,23 @@ public final class WasmBytes {
   }
 
   /**
-   * A WASI command with {@code (memory 1)} that grows its memory by 100 pages and calls
-   * {@code proc_exit(grow == -1 ? 0 : 1)}: exit 0 means the grow was refused.
+   * A WASI command with {@code (memory 1)} that grows its memory by 100 pages and calls {@code
+   * proc_exit(grow == -1 ? 0 : 1)}: exit 0 means the grow was refused.
    */
   public static byte[] growBy100PagesModule() {
-    byte[] body = bytes(
-        0x00,                   // no locals
-        0x41, 0xe4, 0x00,       // i32.const 100
-        0x40, 0x00,             // memory.grow
-        0x41, 0x7f,             // i32.const -1
-        0x47,                   // i32.ne
-        0x10, 0x00,             // call $proc_exit
-        0x0b);
+    byte[] body =
+        bytes(
+            0x00, // no locals
+            0x41, 0xe4, 0x00, // i32.const 100
+            0x40, 0x00, // memory.grow
+            0x41, 0x7f, // i32.const -1
+            0x47, // i32.ne
+            0x10, 0x00, // call $proc_exit
+            0x0b);
     return module(
         section(TYPE, vec(bytes(0x60, 1, 0x7f, 0), bytes(0x60, 0, 0))),
-        section(IMPORT, vec(concat(name("wasi_snapshot_preview1"), name("proc_exit"), bytes(0, 0)))),
+        section(
+            IMPORT, vec(concat(name("wasi_snapshot_preview1"), name("proc_exit"), bytes(0, 0)))),
         section(FUNCTION, vec(bytes(1))),
         section(MEMORY, vec(limits(1, -1))),
         section(EXPORT, vec(exportEntry("_start", 0, 1), exportEntry("memory", 2, 0))),

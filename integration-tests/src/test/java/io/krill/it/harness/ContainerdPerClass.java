@@ -13,11 +13,12 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * One private {@link Containerd} (or {@link CriContainerd}) per version for all the test methods of a class, started
- * when a test first asks for that version and closed (with all of its {@code close()} checks) after the class.
- * Tests keep apart by unique container ids ({@link KrillTasks#id}) and end with the instance's
- * {@code assertNoLeaks()}, so each leaves it as it found it; a test that fails takes the instances it used with it,
- * and the next test gets fresh ones.
+ * One private {@link Containerd} (or {@link CriContainerd}) per version for all the test methods of
+ * a class, started when a test first asks for that version and closed (with all of its {@code
+ * close()} checks) after the class. Tests keep apart by unique container ids ({@link
+ * KrillTasks#id}) and end with the instance's {@code assertNoLeaks()}, so each leaves it as it
+ * found it; a test that fails takes the instances it used with it, and the next test gets fresh
+ * ones.
  *
  * <pre>
  * &#64;RegisterExtension static final ContainerdPerClass&lt;Containerd&gt; containerds = ContainerdPerClass.withKrill();
@@ -30,73 +31,83 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * </pre>
  */
-public final class ContainerdPerClass<T extends AutoCloseable> implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
-    private final Function<ContainerdVersion, T> starter;
-    private final Map<ContainerdVersion, T> running = new EnumMap<>(ContainerdVersion.class);
-    private final Set<ContainerdVersion> usedByThisTest = EnumSet.noneOf(ContainerdVersion.class);
+public final class ContainerdPerClass<T extends AutoCloseable>
+    implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
+  private final Function<ContainerdVersion, T> starter;
+  private final Map<ContainerdVersion, T> running = new EnumMap<>(ContainerdVersion.class);
+  private final Set<ContainerdVersion> usedByThisTest = EnumSet.noneOf(ContainerdVersion.class);
 
-    private ContainerdPerClass(Function<ContainerdVersion, T> starter) {
-        this.starter = starter;
-    }
+  private ContainerdPerClass(Function<ContainerdVersion, T> starter) {
+    this.starter = starter;
+  }
 
-    /** Instances that run krill tasks ({@link Containerd#start}). */
-    public static ContainerdPerClass<Containerd> withKrill() {
-        return new ContainerdPerClass<>(Containerd::start);
-    }
+  /** Instances that run krill tasks ({@link Containerd#start}). */
+  public static ContainerdPerClass<Containerd> withKrill() {
+    return new ContainerdPerClass<>(Containerd::start);
+  }
 
-    /** Instances with containerd's CRI plugin, a CNI network and a registry ({@link CriContainerd#start}). */
-    public static ContainerdPerClass<CriContainerd> withCri() {
-        return new ContainerdPerClass<>(CriContainerd::start);
-    }
+  /**
+   * Instances with containerd's CRI plugin, a CNI network and a registry ({@link
+   * CriContainerd#start}).
+   */
+  public static ContainerdPerClass<CriContainerd> withCri() {
+    return new ContainerdPerClass<>(CriContainerd::start);
+  }
 
-    /** The running instance of {@code version}, started on first use. */
-    public synchronized T get(ContainerdVersion version) {
-        usedByThisTest.add(version);
-        return running.computeIfAbsent(version, starter);
-    }
+  /** The running instance of {@code version}, started on first use. */
+  public synchronized T get(ContainerdVersion version) {
+    usedByThisTest.add(version);
+    return running.computeIfAbsent(version, starter);
+  }
 
-    @Override
-    public synchronized void beforeEach(ExtensionContext context) {
-        usedByThisTest.clear();
-    }
+  @Override
+  public synchronized void beforeEach(ExtensionContext context) {
+    usedByThisTest.clear();
+  }
 
-    /** A failed test may have left tasks, mounts or daemons behind: its instances are closed, not reused. */
-    @Override
-    public synchronized void afterEach(ExtensionContext context) {
-        if (context.getExecutionException().isPresent()) {
-            closeAll(List.copyOf(usedByThisTest));
-        }
-        usedByThisTest.clear();
+  /**
+   * A failed test may have left tasks, mounts or daemons behind: its instances are closed, not
+   * reused.
+   */
+  @Override
+  public synchronized void afterEach(ExtensionContext context) {
+    if (context.getExecutionException().isPresent()) {
+      closeAll(List.copyOf(usedByThisTest));
     }
+    usedByThisTest.clear();
+  }
 
-    @Override
-    public synchronized void afterAll(ExtensionContext context) {
-        closeAll(List.copyOf(running.keySet()));
-    }
+  @Override
+  public synchronized void afterAll(ExtensionContext context) {
+    closeAll(List.copyOf(running.keySet()));
+  }
 
-    /** Closes each instance even if closing another failed; rethrows the first failure with the rest suppressed. */
-    private void closeAll(List<ContainerdVersion> versions) {
-        List<Throwable> failures = new ArrayList<>();
-        for (ContainerdVersion v : versions) {
-            T c = running.remove(v);
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (RuntimeException | Error e) {
-                failures.add(e);
-            } catch (Exception e) {
-                failures.add(new IllegalStateException("closing " + v + " failed", e));
-            }
-        }
-        if (!failures.isEmpty()) {
-            Throwable first = failures.get(0);
-            failures.subList(1, failures.size()).forEach(first::addSuppressed);
-            if (first instanceof Error e) {
-                throw e;
-            }
-            throw (RuntimeException) first;
-        }
+  /**
+   * Closes each instance even if closing another failed; rethrows the first failure with the rest
+   * suppressed.
+   */
+  private void closeAll(List<ContainerdVersion> versions) {
+    List<Throwable> failures = new ArrayList<>();
+    for (ContainerdVersion v : versions) {
+      T c = running.remove(v);
+      if (c == null) {
+        continue;
+      }
+      try {
+        c.close();
+      } catch (RuntimeException | Error e) {
+        failures.add(e);
+      } catch (Exception e) {
+        failures.add(new IllegalStateException("closing " + v + " failed", e));
+      }
     }
+    if (!failures.isEmpty()) {
+      Throwable first = failures.get(0);
+      failures.subList(1, failures.size()).forEach(first::addSuppressed);
+      if (first instanceof Error e) {
+        throw e;
+      }
+      throw (RuntimeException) first;
+    }
+  }
 }

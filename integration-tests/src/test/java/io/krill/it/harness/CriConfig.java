@@ -3,74 +3,86 @@ package io.krill.it.harness;
 import java.nio.file.Path;
 
 /**
- * The CRI part of a private containerd's config. {@link #runtimeHandler} is, character for character, the snippet
- * docs/kubernetes.md tells operators to add, so the documentation is what the tests run.
+ * The CRI part of a private containerd's config. {@link #runtimeHandler} is, character for
+ * character, the snippet docs/kubernetes.md tells operators to add, so the documentation is what
+ * the tests run.
  */
 public final class CriConfig {
-    public static final String HANDLER = "krill";
-    public static final String CNI_BIN_DIR = "/usr/lib/cni";
+  public static final String HANDLER = "krill";
+  public static final String CNI_BIN_DIR = "/usr/lib/cni";
 
-    private CriConfig() {}
+  private CriConfig() {}
 
-    /** The plugin that holds runtimes: config v2 (1.6, 1.7) and v3 (2.x) moved it. */
-    public static String runtimePlugin(ContainerdVersion v) {
-        return v.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
+  /** The plugin that holds runtimes: config v2 (1.6, 1.7) and v3 (2.x) moved it. */
+  public static String runtimePlugin(ContainerdVersion v) {
+    return v.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
+  }
+
+  /** The documented runtime handler stanza for {@code v}. */
+  public static String runtimeHandler(ContainerdVersion v) {
+    return "[plugins.\""
+        + runtimePlugin(v)
+        + "\".containerd.runtimes."
+        + HANDLER
+        + "]\n"
+        + "  runtime_type = \""
+        + Dist.RUNTIME
+        + "\"\n";
+  }
+
+  /**
+   * Everything CRI needs, all of it private: CNI conf dir, the registry hosts dir (plain HTTP to
+   * the local registry), the sandbox image, and network namespaces under containerd's own state
+   * dir.
+   */
+  public static String toml(
+      ContainerdVersion v, Path cniConfDir, Path registryHostsDir, String sandboxImage) {
+    String rt = "plugins.\"" + runtimePlugin(v) + "\"";
+    StringBuilder b = new StringBuilder();
+    if (v.isV2()) {
+      String img = "plugins.\"io.containerd.cri.v1.images\"";
+      b.append('[').append(img).append(".pinned_images]\n");
+      b.append("  sandbox = ").append(q(sandboxImage)).append('\n');
+      b.append('[').append(img).append(".registry]\n");
+      b.append("  config_path = ").append(q(registryHostsDir)).append('\n');
+      b.append('[').append(rt).append("]\n");
+    } else {
+      b.append('[').append(rt).append("]\n");
+      b.append("  sandbox_image = ").append(q(sandboxImage)).append('\n');
     }
-
-    /** The documented runtime handler stanza for {@code v}. */
-    public static String runtimeHandler(ContainerdVersion v) {
-        return "[plugins.\"" + runtimePlugin(v) + "\".containerd.runtimes." + HANDLER + "]\n"
-                + "  runtime_type = \"" + Dist.RUNTIME + "\"\n";
+    // The default is /var/run/netns, shared with the host: a leak check there could not tell ours
+    // apart.
+    b.append("  netns_mounts_under_state_dir = true\n");
+    b.append(runtimeHandler(v));
+    if (!v.isV2()) {
+      // 1.x replaces rather than merges the runtimes map, which would leave the default runtime
+      // undefined.
+      b.append('[').append(rt).append(".containerd.runtimes.runc]\n");
+      b.append("  runtime_type = \"io.containerd.runc.v2\"\n");
     }
-
-    /**
-     * Everything CRI needs, all of it private: CNI conf dir, the registry hosts dir (plain HTTP to the local
-     * registry), the sandbox image, and network namespaces under containerd's own state dir.
-     */
-    public static String toml(ContainerdVersion v, Path cniConfDir, Path registryHostsDir, String sandboxImage) {
-        String rt = "plugins.\"" + runtimePlugin(v) + "\"";
-        StringBuilder b = new StringBuilder();
-        if (v.isV2()) {
-            String img = "plugins.\"io.containerd.cri.v1.images\"";
-            b.append('[').append(img).append(".pinned_images]\n");
-            b.append("  sandbox = ").append(q(sandboxImage)).append('\n');
-            b.append('[').append(img).append(".registry]\n");
-            b.append("  config_path = ").append(q(registryHostsDir)).append('\n');
-            b.append('[').append(rt).append("]\n");
-        } else {
-            b.append('[').append(rt).append("]\n");
-            b.append("  sandbox_image = ").append(q(sandboxImage)).append('\n');
-        }
-        // The default is /var/run/netns, shared with the host: a leak check there could not tell ours apart.
-        b.append("  netns_mounts_under_state_dir = true\n");
-        b.append(runtimeHandler(v));
-        if (!v.isV2()) {
-            // 1.x replaces rather than merges the runtimes map, which would leave the default runtime undefined.
-            b.append('[').append(rt).append(".containerd.runtimes.runc]\n");
-            b.append("  runtime_type = \"io.containerd.runc.v2\"\n");
-        }
-        b.append('[').append(rt).append(".cni]\n");
-        if (v.isV2()) {
-            // 2.1 deprecates bin_dir (removal planned for 2.3) and says so in CRI's Status.
-            b.append("  bin_dirs = [").append(q(CNI_BIN_DIR)).append("]\n");
-        } else {
-            b.append("  bin_dir = ").append(q(CNI_BIN_DIR)).append('\n');
-        }
-        b.append("  conf_dir = ").append(q(cniConfDir)).append('\n');
-        if (!v.isV2()) {
-            b.append('[').append(rt).append(".registry]\n");
-            b.append("  config_path = ").append(q(registryHostsDir)).append('\n');
-        }
-        return b.toString();
+    b.append('[').append(rt).append(".cni]\n");
+    if (v.isV2()) {
+      // 2.1 deprecates bin_dir (removal planned for 2.3) and says so in CRI's Status.
+      b.append("  bin_dirs = [").append(q(CNI_BIN_DIR)).append("]\n");
+    } else {
+      b.append("  bin_dir = ").append(q(CNI_BIN_DIR)).append('\n');
     }
+    b.append("  conf_dir = ").append(q(cniConfDir)).append('\n');
+    if (!v.isV2()) {
+      b.append('[').append(rt).append(".registry]\n");
+      b.append("  config_path = ").append(q(registryHostsDir)).append('\n');
+    }
+    return b.toString();
+  }
 
-    /**
-     * One bridge network with host-local addresses from {@code subnet}; IPAM state lives in {@code ipamDir}.
-     * containerd adds the loopback network itself, from the same bin dir. libcni caches each attachment in
-     * /var/lib/cni/results under the network's name, so a unique name tells our leftovers apart.
-     */
-    public static String cniConflist(String network, String bridge, String subnet, Path ipamDir) {
-        return """
+  /**
+   * One bridge network with host-local addresses from {@code subnet}; IPAM state lives in {@code
+   * ipamDir}. containerd adds the loopback network itself, from the same bin dir. libcni caches
+   * each attachment in /var/lib/cni/results under the network's name, so a unique name tells our
+   * leftovers apart.
+   */
+  public static String cniConflist(String network, String bridge, String subnet, Path ipamDir) {
+    return """
                 {
                   "cniVersion": "1.0.0",
                   "name": "%s",
@@ -88,17 +100,22 @@ public final class CriConfig {
                     }
                   ]
                 }
-                """.formatted(network, bridge, subnet, ipamDir);
-    }
+                """
+        .formatted(network, bridge, subnet, ipamDir);
+  }
 
-    /** containerd's hosts.toml for the local registry: plain HTTP, pull and resolve only. */
-    public static String hostsToml(String registryHost) {
-        return "server = \"http://" + registryHost + "\"\n\n"
-                + "[host.\"http://" + registryHost + "\"]\n"
-                + "  capabilities = [\"pull\", \"resolve\"]\n";
-    }
+  /** containerd's hosts.toml for the local registry: plain HTTP, pull and resolve only. */
+  public static String hostsToml(String registryHost) {
+    return "server = \"http://"
+        + registryHost
+        + "\"\n\n"
+        + "[host.\"http://"
+        + registryHost
+        + "\"]\n"
+        + "  capabilities = [\"pull\", \"resolve\"]\n";
+  }
 
-    private static String q(Object o) {
-        return "\"" + o + "\"";
-    }
+  private static String q(Object o) {
+    return "\"" + o + "\"";
+  }
 }

@@ -22,245 +22,275 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A private containerd with its CRI plugin on, as a node's kubelet would see it: runtime handler {@code krill},
- * a bridge CNI network of its own (unique bridge name and subnet), a local pause image, and a local registry
- * that test images are pushed to and pulled from. Nothing it starts outlives {@link #close()}.
+ * A private containerd with its CRI plugin on, as a node's kubelet would see it: runtime handler
+ * {@code krill}, a bridge CNI network of its own (unique bridge name and subnet), a local pause
+ * image, and a local registry that test images are pushed to and pulled from. Nothing it starts
+ * outlives {@link #close()}.
  */
 public final class CriContainerd implements AutoCloseable {
-    public static final String NAMESPACE = "k8s.io";
-    public static final String PAUSE_IMAGE = "krill.test/pause:1";
+  public static final String NAMESPACE = "k8s.io";
+  public static final String PAUSE_IMAGE = "krill.test/pause:1";
 
-    /** What the tests pull: name (with tag) in the local registry. */
-    public enum Image {
-        PROGS("krill/progs:1"),
-        HELLO("krill/hello:1"),
-        /** HELLO under a name of its own, for the test that sees it absent before it pulls it. */
-        HELLO_POD("krill/hello-pod:1"),
-        /** An entrypoint that names a module the image does not have. */
-        MISSING("krill/missing:1");
+  /** What the tests pull: name (with tag) in the local registry. */
+  public enum Image {
+    PROGS("krill/progs:1"),
+    HELLO("krill/hello:1"),
+    /** HELLO under a name of its own, for the test that sees it absent before it pulls it. */
+    HELLO_POD("krill/hello-pod:1"),
+    /** An entrypoint that names a module the image does not have. */
+    MISSING("krill/missing:1");
 
-        final String name;
+    final String name;
 
-        Image(String name) {
-            this.name = name;
-        }
+    Image(String name) {
+      this.name = name;
     }
+  }
 
-    private static final Map<Image, Path> TARBALLS = new EnumMap<>(Image.class);
-    /** libcni's attachment cache; not configurable through containerd. */
-    private static final Path CNI_RESULTS = Path.of("/var/lib/cni/results");
+  private static final Map<Image, Path> TARBALLS = new EnumMap<>(Image.class);
 
-    private final Path dir;
-    private final String bridge;
-    private final LocalRegistry registry;
-    private final Containerd containerd;
-    private final CriClient client;
+  /** libcni's attachment cache; not configurable through containerd. */
+  private static final Path CNI_RESULTS = Path.of("/var/lib/cni/results");
 
-    private CriContainerd(ContainerdVersion version) {
-        try {
-            dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        bridge = "krill" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        LocalRegistry reg = null;
-        Containerd c = null;
-        try {
-            reg = new LocalRegistry(Files.createDirectories(dir.resolve("registry")));
-            Path hosts = Files.createDirectories(dir.resolve("certs.d").resolve(reg.host()));
-            Files.writeString(hosts.resolve("hosts.toml"), CriConfig.hostsToml(reg.host()));
-            Path cni = Files.createDirectories(dir.resolve("cni"));
-            ThreadLocalRandom r = ThreadLocalRandom.current();
-            // 10.200.0.0/13 is rarely routed anywhere; a random /24 in it keeps parallel runs apart.
-            String subnet = "10." + (200 + r.nextInt(8)) + "." + r.nextInt(256) + ".0/24";
-            Files.writeString(cni.resolve("10-krill-it.conflist"),
-                    CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam")));
-            c = Containerd.startWithCri(version,
-                    CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE));
-            c.importImage(NAMESPACE, pauseTarball(dir));
-        } catch (IOException e) {
-            closeQuietly(c, reg);
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException | Error e) {
-            closeQuietly(c, reg);
-            throw e;
-        }
-        registry = reg;
-        containerd = c;
-        client = new CriClient(containerd.socket());
+  private final Path dir;
+  private final String bridge;
+  private final LocalRegistry registry;
+  private final Containerd containerd;
+  private final CriClient client;
+
+  private CriContainerd(ContainerdVersion version) {
+    try {
+      dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-
-    public static CriContainerd start(ContainerdVersion version) {
-        return new CriContainerd(version);
+    bridge = "krill" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    LocalRegistry reg = null;
+    Containerd c = null;
+    try {
+      reg = new LocalRegistry(Files.createDirectories(dir.resolve("registry")));
+      Path hosts = Files.createDirectories(dir.resolve("certs.d").resolve(reg.host()));
+      Files.writeString(hosts.resolve("hosts.toml"), CriConfig.hostsToml(reg.host()));
+      Path cni = Files.createDirectories(dir.resolve("cni"));
+      ThreadLocalRandom r = ThreadLocalRandom.current();
+      // 10.200.0.0/13 is rarely routed anywhere; a random /24 in it keeps parallel runs apart.
+      String subnet = "10." + (200 + r.nextInt(8)) + "." + r.nextInt(256) + ".0/24";
+      Files.writeString(
+          cni.resolve("10-krill-it.conflist"),
+          CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam")));
+      c =
+          Containerd.startWithCri(
+              version, CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE));
+      c.importImage(NAMESPACE, pauseTarball(dir));
+    } catch (IOException e) {
+      closeQuietly(c, reg);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      closeQuietly(c, reg);
+      throw e;
     }
+    registry = reg;
+    containerd = c;
+    client = new CriClient(containerd.socket());
+  }
 
-    private void closeQuietly(Containerd c, LocalRegistry reg) {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (RuntimeException | Error ignored) {
-            // the startup failure is the one to report
-        }
-        if (reg != null) {
-            reg.close();
-        }
-        Host.run("ip", "link", "del", bridge);
-        Host.deleteTree(dir);
+  public static CriContainerd start(ContainerdVersion version) {
+    return new CriContainerd(version);
+  }
+
+  private void closeQuietly(Containerd c, LocalRegistry reg) {
+    try {
+      if (c != null) {
+        c.close();
+      }
+    } catch (RuntimeException | Error ignored) {
+      // the startup failure is the one to report
     }
-
-    // krill serves sandboxes itself and never runs /pause, so any file will do as the pause binary.
-    private static Path pauseTarball(Path dir) {
-        return OciImage.named(PAUSE_IMAGE)
-                .layer(Map.of("/pause", "krill never executes this\n".getBytes(StandardCharsets.UTF_8)))
-                .entrypoint("/pause")
-                .writeTarball(dir.resolve("pause.tar"));
+    if (reg != null) {
+      reg.close();
     }
+    Host.run("ip", "link", "del", bridge);
+    Host.deleteTree(dir);
+  }
 
-    public Containerd containerd() {
-        return containerd;
-    }
+  // krill serves sandboxes itself and never runs /pause, so any file will do as the pause binary.
+  private static Path pauseTarball(Path dir) {
+    return OciImage.named(PAUSE_IMAGE)
+        .layer(Map.of("/pause", "krill never executes this\n".getBytes(StandardCharsets.UTF_8)))
+        .entrypoint("/pause")
+        .writeTarball(dir.resolve("pause.tar"));
+  }
 
-    public CriClient cri() {
-        return client;
-    }
+  public Containerd containerd() {
+    return containerd;
+  }
 
-    public ContainerdVersion version() {
-        return containerd.version();
-    }
+  public CriClient cri() {
+    return client;
+  }
 
-    /** Pushes {@code image} to the local registry (once per instance is enough) and returns its reference. */
-    public String push(Image image) {
-        return registry.push(tarball(image), image.name);
-    }
+  public ContainerdVersion version() {
+    return containerd.version();
+  }
 
-    /** host:port of this instance's local registry, for images the test pushes itself. */
-    public String registryHost() {
-        return registry.host();
-    }
+  /**
+   * Pushes {@code image} to the local registry (once per instance is enough) and returns its
+   * reference.
+   */
+  public String push(Image image) {
+    return registry.push(tarball(image), image.name);
+  }
 
-    /** The reference {@code image} has in the local registry, whether pushed or not. */
-    public String ref(Image image) {
-        return registry.host() + "/" + image.name;
-    }
+  /** host:port of this instance's local registry, for images the test pushes itself. */
+  public String registryHost() {
+    return registry.host();
+  }
 
-    private static Path tarball(Image image) {
-        synchronized (TARBALLS) {
-            return TARBALLS.computeIfAbsent(image, i -> {
-                OciImage img = switch (i) {
-                    case PROGS -> progsImage();
-                    case HELLO, HELLO_POD -> OciImage.named(i.name)
-                            .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
-                            .entrypoint("/hello.wasm");
-                    case MISSING -> OciImage.named(i.name)
-                            .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
-                            .entrypoint("/missing.wasm");
+  /** The reference {@code image} has in the local registry, whether pushed or not. */
+  public String ref(Image image) {
+    return registry.host() + "/" + image.name;
+  }
+
+  private static Path tarball(Image image) {
+    synchronized (TARBALLS) {
+      return TARBALLS.computeIfAbsent(
+          image,
+          i -> {
+            OciImage img =
+                switch (i) {
+                  case PROGS -> progsImage();
+                  case HELLO, HELLO_POD ->
+                      OciImage.named(i.name)
+                          .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
+                          .entrypoint("/hello.wasm");
+                  case MISSING ->
+                      OciImage.named(i.name)
+                          .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
+                          .entrypoint("/missing.wasm");
                 };
-                try {
-                    Path t = Files.createTempFile("krill-cri-image-", ".tar");
-                    t.toFile().deleteOnExit();
-                    return img.writeTarball(t);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
-    }
-
-    private static OciImage progsImage() {
-        Map<String, byte[]> progs = new LinkedHashMap<>();
-        for (String m : TestPrograms.wasmModules()) {
-            progs.put("/" + m, TestPrograms.bytes(m));
-        }
-        return OciImage.named(Image.PROGS.name).layer(progs).entrypoint("/hello.wasm");
-    }
-
-    /** A directory for pod logs and other test files, removed with this instance. */
-    public Path newDir(String name) {
-        try {
-            return Files.createTempDirectory(dir, name + "-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    public String logTail(int lines) {
-        return containerd.logTail(lines);
-    }
-
-    /** Fails unless CRI knows no pods or containers and containerd itself has no leaks (tasks, daemons, mounts). */
-    public void assertNoLeaks() {
-        List<String> problems = new ArrayList<>();
-        var pods = client.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList();
-        if (!pods.isEmpty()) {
-            problems.add("pods left: " + pods.stream().map(p -> p.getMetadata().getName()).toList());
-        }
-        var cs = client.runtime().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList();
-        if (!cs.isEmpty()) {
-            problems.add("containers left: " + cs.stream().map(x -> x.getMetadata().getName()).toList());
-        }
-        cniResults().forEach(r -> problems.add("CNI attachment never deleted: " + r));
-        if (!problems.isEmpty()) {
-            fail("CRI leaks on " + version() + ":\n  " + String.join("\n  ", problems));
-        }
-        containerd.assertNoLeaks();
-    }
-
-    /**
-     * Stops containerd (which checks for krill daemons and mounts, network namespaces included), then the
-     * registry, then removes the bridge CNI made and the temp dir.
-     */
-    @Override
-    public void close() {
-        List<String> problems = new ArrayList<>(removeLeftoverPods());
-        client.close();
-        try {
-            containerd.close();
-        } finally {
-            registry.close();
-            // CNI's bridge plugin never deletes the bridge: it outlives every pod by design.
-            Host.run("ip", "link", "del", bridge);
-            for (Path r : cniResults()) {
-                problems.add("CNI attachment left: " + r);
-                try {
-                    Files.deleteIfExists(r);
-                } catch (IOException e) {
-                    problems.add("cannot delete " + r + ": " + e);
-                }
+            try {
+              Path t = Files.createTempFile("krill-cri-image-", ".tar");
+              t.toFile().deleteOnExit();
+              return img.writeTarball(t);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
             }
-            Host.deleteTree(dir);
-        }
-        if (!problems.isEmpty()) {
-            fail("cleanup of CRI " + version() + " found problems:\n  " + String.join("\n  ", problems));
-        }
+          });
     }
+  }
 
-    /**
-     * A failed test leaves its pods; stopping them through CRI (as kubelet would) lets CNI delete their
-     * attachments and network namespaces, which stopping containerd alone would leak on the host.
-     */
-    private List<String> removeLeftoverPods() {
-        List<String> problems = new ArrayList<>();
+  private static OciImage progsImage() {
+    Map<String, byte[]> progs = new LinkedHashMap<>();
+    for (String m : TestPrograms.wasmModules()) {
+      progs.put("/" + m, TestPrograms.bytes(m));
+    }
+    return OciImage.named(Image.PROGS.name).layer(progs).entrypoint("/hello.wasm");
+  }
+
+  /** A directory for pod logs and other test files, removed with this instance. */
+  public Path newDir(String name) {
+    try {
+      return Files.createTempDirectory(dir, name + "-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public String logTail(int lines) {
+    return containerd.logTail(lines);
+  }
+
+  /**
+   * Fails unless CRI knows no pods or containers and containerd itself has no leaks (tasks,
+   * daemons, mounts).
+   */
+  public void assertNoLeaks() {
+    List<String> problems = new ArrayList<>();
+    var pods =
+        client.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList();
+    if (!pods.isEmpty()) {
+      problems.add("pods left: " + pods.stream().map(p -> p.getMetadata().getName()).toList());
+    }
+    var cs =
+        client
+            .runtime()
+            .listContainers(ListContainersRequest.getDefaultInstance())
+            .getContainersList();
+    if (!cs.isEmpty()) {
+      problems.add("containers left: " + cs.stream().map(x -> x.getMetadata().getName()).toList());
+    }
+    cniResults().forEach(r -> problems.add("CNI attachment never deleted: " + r));
+    if (!problems.isEmpty()) {
+      fail("CRI leaks on " + version() + ":\n  " + String.join("\n  ", problems));
+    }
+    containerd.assertNoLeaks();
+  }
+
+  /**
+   * Stops containerd (which checks for krill daemons and mounts, network namespaces included), then
+   * the registry, then removes the bridge CNI made and the temp dir.
+   */
+  @Override
+  public void close() {
+    List<String> problems = new ArrayList<>(removeLeftoverPods());
+    client.close();
+    try {
+      containerd.close();
+    } finally {
+      registry.close();
+      // CNI's bridge plugin never deletes the bridge: it outlives every pod by design.
+      Host.run("ip", "link", "del", bridge);
+      for (Path r : cniResults()) {
+        problems.add("CNI attachment left: " + r);
         try {
-            for (var pod : client.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                problems.add("pod left at close: " + pod.getMetadata().getName());
-                client.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
-                client.runtime().removePodSandbox(
-                        RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
-            }
-        } catch (StatusRuntimeException e) {
-            problems.add("cannot remove leftover pods: " + e.getStatus());
-        }
-        return problems;
-    }
-
-    private List<Path> cniResults() {
-        try (var s = Files.list(CNI_RESULTS)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(bridge + "-")).toList();
-        } catch (NoSuchFileException e) {
-            return List.of();
+          Files.deleteIfExists(r);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+          problems.add("cannot delete " + r + ": " + e);
         }
+      }
+      Host.deleteTree(dir);
     }
+    if (!problems.isEmpty()) {
+      fail("cleanup of CRI " + version() + " found problems:\n  " + String.join("\n  ", problems));
+    }
+  }
+
+  /**
+   * A failed test leaves its pods; stopping them through CRI (as kubelet would) lets CNI delete
+   * their attachments and network namespaces, which stopping containerd alone would leak on the
+   * host.
+   */
+  private List<String> removeLeftoverPods() {
+    List<String> problems = new ArrayList<>();
+    try {
+      for (var pod :
+          client
+              .runtime()
+              .listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
+              .getItemsList()) {
+        problems.add("pod left at close: " + pod.getMetadata().getName());
+        client
+            .runtime()
+            .stopPodSandbox(
+                StopPodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+        client
+            .runtime()
+            .removePodSandbox(
+                RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+      }
+    } catch (StatusRuntimeException e) {
+      problems.add("cannot remove leftover pods: " + e.getStatus());
+    }
+    return problems;
+  }
+
+  private List<Path> cniResults() {
+    try (var s = Files.list(CNI_RESULTS)) {
+      return s.filter(p -> p.getFileName().toString().startsWith(bridge + "-")).toList();
+    } catch (NoSuchFileException e) {
+      return List.of();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 }

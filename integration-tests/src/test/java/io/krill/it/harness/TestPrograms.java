@@ -11,87 +11,96 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The guest programs from src/test/c, built by this module's Makefile. make runs once per test JVM: it is
- * incremental, and running it here means a stale or missing build can never be tested by accident.
+ * The guest programs from src/test/c, built by this module's Makefile. make runs once per test JVM:
+ * it is incremental, and running it here means a stale or missing build can never be tested by
+ * accident.
  */
 public final class TestPrograms {
-    private static Path dir;
+  private static Path dir;
 
-    private TestPrograms() {}
+  private TestPrograms() {}
 
-    public static synchronized Path dir() {
-        if (dir == null) {
-            Path module = moduleDir();
-            try {
-                Process make = new ProcessBuilder("make", "-C", module.toString(), "all")
-                        .redirectErrorStream(true).start();
-                String out = new String(make.getInputStream().readAllBytes());
-                if (!make.waitFor(300, TimeUnit.SECONDS) || make.exitValue() != 0) {
-                    fail("building the test programs failed (run scripts/install-deps.sh?):\n" + out);
-                }
-            } catch (IOException e) {
-                fail("cannot run make for the test programs: " + e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted building the test programs");
-            }
-            dir = module.resolve("target/testprogs");
+  public static synchronized Path dir() {
+    if (dir == null) {
+      Path module = moduleDir();
+      try {
+        Process make =
+            new ProcessBuilder("make", "-C", module.toString(), "all")
+                .redirectErrorStream(true)
+                .start();
+        String out = new String(make.getInputStream().readAllBytes());
+        if (!make.waitFor(300, TimeUnit.SECONDS) || make.exitValue() != 0) {
+          fail("building the test programs failed (run scripts/install-deps.sh?):\n" + out);
         }
-        return dir;
+      } catch (IOException e) {
+        fail("cannot run make for the test programs: " + e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        fail("interrupted building the test programs");
+      }
+      dir = module.resolve("target/testprogs");
     }
+    return dir;
+  }
 
-    private static Path moduleDir() {
-        for (String candidate : new String[] {System.getProperty("basedir"), System.getProperty("user.dir")}) {
-            if (candidate == null) {
-                continue;
-            }
-            Path p = Path.of(candidate).toAbsolutePath();
-            for (Path q : List.of(p, p.resolve("integration-tests"))) {
-                if (Files.isRegularFile(q.resolve("Makefile")) && Files.isDirectory(q.resolve("src/test/c"))) {
-                    return q;
-                }
-            }
+  private static Path moduleDir() {
+    for (String candidate :
+        new String[] {System.getProperty("basedir"), System.getProperty("user.dir")}) {
+      if (candidate == null) {
+        continue;
+      }
+      Path p = Path.of(candidate).toAbsolutePath();
+      for (Path q : List.of(p, p.resolve("integration-tests"))) {
+        if (Files.isRegularFile(q.resolve("Makefile"))
+            && Files.isDirectory(q.resolve("src/test/c"))) {
+          return q;
         }
-        fail("cannot locate the integration-tests module (no Makefile and src/test/c under basedir or user.dir)");
-        return null;
+      }
     }
+    fail(
+        "cannot locate the integration-tests module (no Makefile and src/test/c under basedir or user.dir)");
+    return null;
+  }
 
-    public static Path path(String name) {
-        Path p = dir().resolve(name);
-        if (!Files.isRegularFile(p)) {
-            fail("test program " + name + " was not built into " + dir());
-        }
-        return p;
+  public static Path path(String name) {
+    Path p = dir().resolve(name);
+    if (!Files.isRegularFile(p)) {
+      fail("test program " + name + " was not built into " + dir());
     }
+    return p;
+  }
 
-    public static byte[] bytes(String name) {
-        try {
-            return Files.readAllBytes(path(name));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+  public static byte[] bytes(String name) {
+    try {
+      return Files.readAllBytes(path(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
 
-    /** Every built .wasm module, by file name. */
-    public static List<String> wasmModules() {
-        try (Stream<Path> s = Files.list(dir())) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".wasm")).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+  /** Every built .wasm module, by file name. */
+  public static List<String> wasmModules() {
+    try (Stream<Path> s = Files.list(dir())) {
+      return s.map(p -> p.getFileName().toString())
+          .filter(n -> n.endsWith(".wasm"))
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
 
-    /** Copies every wasm module into {@code rootfs} (for ctr run --rootfs) and returns it. */
-    public static Path populateRootfs(Path rootfs) {
-        try {
-            for (String m : wasmModules()) {
-                Path target = rootfs.resolve(m);
-                Files.copy(path(m), target);
-                target.toFile().setExecutable(true, false);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return rootfs;
+  /** Copies every wasm module into {@code rootfs} (for ctr run --rootfs) and returns it. */
+  public static Path populateRootfs(Path rootfs) {
+    try {
+      for (String m : wasmModules()) {
+        Path target = rootfs.resolve(m);
+        Files.copy(path(m), target);
+        target.toFile().setExecutable(true, false);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+    return rootfs;
+  }
 }

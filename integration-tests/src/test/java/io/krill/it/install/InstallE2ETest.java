@@ -30,103 +30,129 @@ import org.junit.jupiter.params.provider.EnumSource;
  * root holding containerd's own default config, restart containerd, run a wasm image, uninstall.
  */
 class InstallE2ETest {
-    private static final String RUNTIME_TABLE = "runtimes.krill]";
+  private static final String RUNTIME_TABLE = "runtimes.krill]";
 
-    @ParameterizedTest
-    @EnumSource(ContainerdVersion.class)
-    void install_defaultConfig_runsWasmWithBundledJavaAndUninstallRestoresBytes(ContainerdVersion version)
-            throws Exception {
-        try (InstalledNode node = new InstalledNode(version)) {
-            Path config = node.containerdConfig();
-            byte[] original = Files.readAllBytes(config);
-            String root = node.root().toString();
+  @ParameterizedTest
+  @EnumSource(ContainerdVersion.class)
+  void install_defaultConfig_runsWasmWithBundledJavaAndUninstallRestoresBytes(
+      ContainerdVersion version) throws Exception {
+    try (InstalledNode node = new InstalledNode(version)) {
+      Path config = node.containerdConfig();
+      byte[] original = Files.readAllBytes(config);
+      String root = node.root().toString();
 
-            Result install = node.krill("install", "--root", root, "--containerd", version.containerd().toString());
-            must(0, install);
-            assertTrue(install.stdout().contains("kind: RuntimeClass"), install.toString());
-            String installed = Files.readString(config);
-            assertTrue(installed.startsWith(new String(original, "UTF-8")), "install must only append");
-            String table = version.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
-            assertTrue(installed.contains("[plugins.\"" + table + "\".containerd." + RUNTIME_TABLE), installed);
+      Result install =
+          node.krill("install", "--root", root, "--containerd", version.containerd().toString());
+      must(0, install);
+      assertTrue(install.stdout().contains("kind: RuntimeClass"), install.toString());
+      String installed = Files.readString(config);
+      assertTrue(installed.startsWith(new String(original, "UTF-8")), "install must only append");
+      String table = version.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
+      assertTrue(
+          installed.contains("[plugins.\"" + table + "\".containerd." + RUNTIME_TABLE), installed);
 
-            must(0, node.krill("install", "--root", root, "--containerd", version.containerd().toString()));
-            assertEquals(installed, Files.readString(config), "a second install changes nothing");
-            assertEquals(1, installed.split(Pattern.quote(RUNTIME_TABLE), -1).length - 1);
+      must(
+          0,
+          node.krill("install", "--root", root, "--containerd", version.containerd().toString()));
+      assertEquals(installed, Files.readString(config), "a second install changes nothing");
+      assertEquals(1, installed.split(Pattern.quote(RUNTIME_TABLE), -1).length - 1);
 
-            // Proves the daemon reads the installed settings file: it leaves 2 s after its task, not 30.
-            Path krillConfig = node.root().resolve("etc/krill/config.toml");
-            Files.writeString(krillConfig, Files.readString(krillConfig).replace("idle_timeout = 30", "idle_timeout = 2"));
+      // Proves the daemon reads the installed settings file: it leaves 2 s after its task, not 30.
+      Path krillConfig = node.root().resolve("etc/krill/config.toml");
+      Files.writeString(
+          krillConfig,
+          Files.readString(krillConfig).replace("idle_timeout = 30", "idle_timeout = 2"));
 
-            node.startContainerd();
-            Result doctor = node.krill("doctor", "--root", root, "--containerd", version.containerd().toString());
-            assertTrue(doctor.stdout().contains("ok    containerd config: version " + (version.isV2() ? 3 : 2)),
-                    doctor.toString());
-            assertCriLoaded(node, version);
+      node.startContainerd();
+      Result doctor =
+          node.krill("doctor", "--root", root, "--containerd", version.containerd().toString());
+      assertTrue(
+          doctor.stdout().contains("ok    containerd config: version " + (version.isV2() ? 3 : 2)),
+          doctor.toString());
+      assertCriLoaded(node, version);
 
-            must(0, node.ctr("-n", "inst", "images", "import", TestImages.HELLO.tarball().toString()));
-            String id = "inst-" + ProcessHandle.current().pid();
-            Result run = node.ctr("-n", "inst", "run", "--rm", "--runtime", Dist.RUNTIME, TestImages.HELLO.ref(), id);
-            assertEquals(0, run.exitCode(), run + "\n" + node.logTail());
-            assertEquals(KrillTasks.HELLO, run.stdout());
+      must(0, node.ctr("-n", "inst", "images", "import", TestImages.HELLO.tarball().toString()));
+      String id = "inst-" + ProcessHandle.current().pid();
+      Result run =
+          node.ctr(
+              "-n", "inst", "run", "--rm", "--runtime", Dist.RUNTIME, TestImages.HELLO.ref(), id);
+      assertEquals(0, run.exitCode(), run + "\n" + node.logTail());
+      assertEquals(KrillTasks.HELLO, run.stdout());
 
-            List<Host.Proc> daemons = node.daemons();
-            assertEquals(1, daemons.size(), "daemons: " + daemons);
-            Path exe = Path.of("/proc", String.valueOf(daemons.get(0).pid()), "exe").toRealPath();
-            assertTrue(exe.startsWith(node.installTree().resolve("jre").toRealPath()),
-                    "daemon runs " + exe + ", not the bundled runtime");
-            assertTrue(daemonLog(node).contains("container=" + id), "daemon log names the container");
-            long deadline = System.nanoTime() + 15_000_000_000L;
-            while (!node.daemons().isEmpty() && System.nanoTime() < deadline) {
-                Host.sleep(100);
-            }
-            assertTrue(node.daemons().isEmpty(), "daemon did not leave after idle_timeout = 2 from config.toml");
-            node.stopContainerd();
+      List<Host.Proc> daemons = node.daemons();
+      assertEquals(1, daemons.size(), "daemons: " + daemons);
+      Path exe = Path.of("/proc", String.valueOf(daemons.get(0).pid()), "exe").toRealPath();
+      assertTrue(
+          exe.startsWith(node.installTree().resolve("jre").toRealPath()),
+          "daemon runs " + exe + ", not the bundled runtime");
+      assertTrue(daemonLog(node).contains("container=" + id), "daemon log names the container");
+      long deadline = System.nanoTime() + 15_000_000_000L;
+      while (!node.daemons().isEmpty() && System.nanoTime() < deadline) {
+        Host.sleep(100);
+      }
+      assertTrue(
+          node.daemons().isEmpty(), "daemon did not leave after idle_timeout = 2 from config.toml");
+      node.stopContainerd();
 
-            Result uninstall = node.krill("uninstall", "--root", root);
-            must(0, uninstall);
-            assertEquals(new String(original, "UTF-8"), Files.readString(config));
-            assertTrue(Arrays.equals(original, Files.readAllBytes(config)), "config back to the original bytes");
-            assertFalse(Files.exists(node.root().resolve("usr/local/bin/containerd-shim-krill-v1"),
-                    LinkOption.NOFOLLOW_LINKS));
-            assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
-        }
+      Result uninstall = node.krill("uninstall", "--root", root);
+      must(0, uninstall);
+      assertEquals(new String(original, "UTF-8"), Files.readString(config));
+      assertTrue(
+          Arrays.equals(original, Files.readAllBytes(config)), "config back to the original bytes");
+      assertFalse(
+          Files.exists(
+              node.root().resolve("usr/local/bin/containerd-shim-krill-v1"),
+              LinkOption.NOFOLLOW_LINKS));
+      assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
     }
+  }
 
-    @Test
-    void install_corruptConfig_refusedAndFileUntouched() throws Exception {
-        try (InstalledNode node = new InstalledNode(ContainerdVersion.V1_6)) {
-            Path config = node.containerdConfig();
-            String corrupt = Files.readString(config) + "\n[plugins.\"io.containerd.grpc.v1.cri\"\n  broken = \n";
-            Files.writeString(config, corrupt);
-            Result r = node.krill("install", "--root", node.root().toString());
-            assertEquals(1, r.exitCode(), r.toString());
-            assertTrue(r.stderr().contains("not valid TOML"), r.toString());
-            assertEquals(corrupt, Files.readString(config));
-            assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
-            Result dry = node.krill("install", "--root", node.root().toString(), "--dry-run");
-            assertEquals(1, dry.exitCode(), dry.toString());
-        }
+  @Test
+  void install_corruptConfig_refusedAndFileUntouched() throws Exception {
+    try (InstalledNode node = new InstalledNode(ContainerdVersion.V1_6)) {
+      Path config = node.containerdConfig();
+      String corrupt =
+          Files.readString(config) + "\n[plugins.\"io.containerd.grpc.v1.cri\"\n  broken = \n";
+      Files.writeString(config, corrupt);
+      Result r = node.krill("install", "--root", node.root().toString());
+      assertEquals(1, r.exitCode(), r.toString());
+      assertTrue(r.stderr().contains("not valid TOML"), r.toString());
+      assertEquals(corrupt, Files.readString(config));
+      assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
+      Result dry = node.krill("install", "--root", node.root().toString(), "--dry-run");
+      assertEquals(1, dry.exitCode(), dry.toString());
     }
+  }
 
-    /** The CRI plugin parsed the config with krill's table in it (CNI may be missing: that is fine). */
-    private static void assertCriLoaded(InstalledNode node, ContainerdVersion version) {
-        Result plugins = node.ctr("plugins", "ls");
-        String id = version.isV2() ? "io.containerd.cri.v1" : "io.containerd.grpc.v1";
-        String name = version.isV2() ? "runtime" : "cri";
-        boolean ok = plugins.stdoutLines().stream().map(l -> l.trim().split("\\s+"))
-                .anyMatch(f -> f.length >= 4 && f[0].equals(id) && f[1].equals(name) && f[f.length - 1].equals("ok"));
-        if (!ok) {
-            fail("CRI plugin not ok on " + version + ":\n" + plugins.stdout() + "\n" + node.logTail());
-        }
+  /**
+   * The CRI plugin parsed the config with krill's table in it (CNI may be missing: that is fine).
+   */
+  private static void assertCriLoaded(InstalledNode node, ContainerdVersion version) {
+    Result plugins = node.ctr("plugins", "ls");
+    String id = version.isV2() ? "io.containerd.cri.v1" : "io.containerd.grpc.v1";
+    String name = version.isV2() ? "runtime" : "cri";
+    boolean ok =
+        plugins.stdoutLines().stream()
+            .map(l -> l.trim().split("\\s+"))
+            .anyMatch(
+                f ->
+                    f.length >= 4
+                        && f[0].equals(id)
+                        && f[1].equals(name)
+                        && f[f.length - 1].equals("ok"));
+    if (!ok) {
+      fail("CRI plugin not ok on " + version + ":\n" + plugins.stdout() + "\n" + node.logTail());
     }
+  }
 
-    private static String daemonLog(InstalledNode node) throws IOException {
-        StringBuilder all = new StringBuilder();
-        try (Stream<Path> logs = Files.walk(node.runDir())) {
-            for (Path p : logs.filter(p -> p.getFileName().toString().startsWith("daemon.log")).toList()) {
-                all.append(Files.readString(p));
-            }
-        }
-        return all.toString();
+  private static String daemonLog(InstalledNode node) throws IOException {
+    StringBuilder all = new StringBuilder();
+    try (Stream<Path> logs = Files.walk(node.runDir())) {
+      for (Path p :
+          logs.filter(p -> p.getFileName().toString().startsWith("daemon.log")).toList()) {
+        all.append(Files.readString(p));
+      }
     }
+    return all.toString();
+  }
 }

@@ -10,18 +10,20 @@ import org.junit.jupiter.api.Test;
 
 /** docs/kubernetes.md shows operators exactly the containerd config the CRI tests run with. */
 class KubernetesDocTest {
-    private static String doc() throws Exception {
-        String dist = System.getProperty("krill.dist");
-        assertTrue(dist != null && !dist.isBlank(), "krill.dist is not set: run the tests through Maven");
-        return Files.readString(Path.of(dist).getParent().resolve("docs/kubernetes.md"));
-    }
+  private static String doc() throws Exception {
+    String dist = System.getProperty("krill.dist");
+    assertTrue(
+        dist != null && !dist.isBlank(), "krill.dist is not set: run the tests through Maven");
+    return Files.readString(Path.of(dist).getParent().resolve("docs/kubernetes.md"));
+  }
 
-    @Test
-    void runtimeHandlerSnippets_areTheOnesTheTestsUse() throws Exception {
-        String doc = doc();
-        for (ContainerdVersion v : ContainerdVersion.values()) {
-            String snippet = "```toml\n" + CriConfig.runtimeHandler(v) + "```";
-            assertTrue(doc.contains(snippet), "docs/kubernetes.md lacks the config for " + v + ":\n" + snippet);
-        }
+  @Test
+  void runtimeHandlerSnippets_areTheOnesTheTestsUse() throws Exception {
+    String doc = doc();
+    for (ContainerdVersion v : ContainerdVersion.values()) {
+      String snippet = "```toml\n" + CriConfig.runtimeHandler(v) + "```";
+      assertTrue(
+          doc.contains(snippet), "docs/kubernetes.md lacks the config for " + v + ":\n" + snippet);
     }
+  }
 }

@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
 
 /** A content descriptor: what a blob is, its digest and exact size, and optionally its platform. */
-public record Descriptor(String mediaType, Digest digest, long size, Platform platform,
+public record Descriptor(
+    String mediaType,
+    Digest digest,
+    long size,
+    Platform platform,
     Map<String, String> annotations) {
   public Descriptor {
     if (mediaType == null || mediaType.isEmpty()) {
@@ -47,7 +51,10 @@ public record Descriptor(String mediaType, Digest digest, long size, Platform pl
       throw new IllegalArgumentException(what + ": " + e.getMessage());
     }
     JsonNode p = n.get("platform");
-    return new Descriptor(Json.required(n, "mediaType", what), d, size.asLong(),
+    return new Descriptor(
+        Json.required(n, "mediaType", what),
+        d,
+        size.asLong(),
         p == null || p.isNull() ? null : Platform.fromJson(p, what + " platform"),
         Json.stringMap(n, "annotations", what));
   }

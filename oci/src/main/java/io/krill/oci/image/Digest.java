@@ -6,22 +6,32 @@ import java.util.HexFormat;
 import java.util.regex.Pattern;
 
 /**
- * A content digest, {@code algorithm:hex}. Only sha256 and sha512 are accepted: they are the two the
- * image spec registers, and a digest we cannot recompute is one we cannot verify.
+ * A content digest, {@code algorithm:hex}. Only sha256 and sha512 are accepted: they are the two
+ * the image spec registers, and a digest we cannot recompute is one we cannot verify.
  */
 public record Digest(String algorithm, String hex) {
   private static final Pattern HEX = Pattern.compile("[0-9a-f]+");
 
   public Digest {
-    int length = switch (algorithm == null ? "" : algorithm) {
-      case "sha256" -> 64;
-      case "sha512" -> 128;
-      default -> throw new IllegalArgumentException("unsupported digest algorithm \"" + algorithm
-          + "\" (krill verifies sha256 and sha512 only)");
-    };
+    int length =
+        switch (algorithm == null ? "" : algorithm) {
+          case "sha256" -> 64;
+          case "sha512" -> 128;
+          default ->
+              throw new IllegalArgumentException(
+                  "unsupported digest algorithm \""
+                      + algorithm
+                      + "\" (krill verifies sha256 and sha512 only)");
+        };
     if (hex == null || hex.length() != length || !HEX.matcher(hex).matches()) {
-      throw new IllegalArgumentException("invalid " + algorithm + " digest \"" + hex + "\": expected " + length
-          + " lowercase hex characters");
+      throw new IllegalArgumentException(
+          "invalid "
+              + algorithm
+              + " digest \""
+              + hex
+              + "\": expected "
+              + length
+              + " lowercase hex characters");
     }
   }
 

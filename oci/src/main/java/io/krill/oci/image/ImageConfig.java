@@ -6,12 +6,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
- * The parts of an image config krill reads and writes. One record for both kinds: an OCI image config
- * ({@code config.Entrypoint}, {@code rootfs.diff_ids}) and a CNCF wasm config ({@code layerDigests}, no
- * process settings); absent parts are empty.
+ * The parts of an image config krill reads and writes. One record for both kinds: an OCI image
+ * config ({@code config.Entrypoint}, {@code rootfs.diff_ids}) and a CNCF wasm config ({@code
+ * layerDigests}, no process settings); absent parts are empty.
  */
-public record ImageConfig(String architecture, String os, String created, List<String> entrypoint,
-    List<String> cmd, List<String> env, String workingDir, List<Digest> diffIds, List<Digest> layerDigests) {
+public record ImageConfig(
+    String architecture,
+    String os,
+    String created,
+    List<String> entrypoint,
+    List<String> cmd,
+    List<String> env,
+    String workingDir,
+    List<Digest> diffIds,
+    List<Digest> layerDigests) {
   public static final int MAX_BYTES = 4 << 20;
 
   public ImageConfig {
@@ -35,15 +43,19 @@ public record ImageConfig(String architecture, String os, String created, List<S
 
   public static ImageConfig parse(byte[] json) {
     if (json.length > MAX_BYTES) {
-      throw new IllegalArgumentException("image config is " + json.length + " bytes, more than the " + MAX_BYTES
-          + "-byte limit");
+      throw new IllegalArgumentException(
+          "image config is " + json.length + " bytes, more than the " + MAX_BYTES + "-byte limit");
     }
     JsonNode n = Json.parse(json, "image config");
     JsonNode c = n.path("config");
     JsonNode rootfs = n.path("rootfs");
-    return new ImageConfig(Json.required(n, "architecture", "image config"), Json.required(n, "os", "image config"),
-        Json.text(n, "created", "image config"), Json.strings(c, "Entrypoint", "image config"),
-        Json.strings(c, "Cmd", "image config"), Json.strings(c, "Env", "image config"),
+    return new ImageConfig(
+        Json.required(n, "architecture", "image config"),
+        Json.required(n, "os", "image config"),
+        Json.text(n, "created", "image config"),
+        Json.strings(c, "Entrypoint", "image config"),
+        Json.strings(c, "Cmd", "image config"),
+        Json.strings(c, "Env", "image config"),
         Json.text(c, "WorkingDir", "image config"),
         Json.strings(rootfs, "diff_ids", "image config").stream().map(Digest::parse).toList(),
         Json.strings(n, "layerDigests", "image config").stream().map(Digest::parse).toList());

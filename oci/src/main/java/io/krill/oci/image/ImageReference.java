@@ -3,24 +3,28 @@ package io.krill.oci.image;
 import java.util.regex.Pattern;
 
 /**
- * {@code [registry/]repository[:tag][@digest]} with Docker's defaults: no registry means docker.io, a
- * one-part docker.io repository lives under {@code library/}, no tag and no digest means {@code latest}.
- * {@code tag} is null only when a digest pins the image.
+ * {@code [registry/]repository[:tag][@digest]} with Docker's defaults: no registry means docker.io,
+ * a one-part docker.io repository lives under {@code library/}, no tag and no digest means {@code
+ * latest}. {@code tag} is null only when a digest pins the image.
  */
 public record ImageReference(String registry, String repository, String tag, Digest digest) {
   public static final String DOCKER_HUB = "docker.io";
   private static final Pattern REPOSITORY =
-      Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
+      Pattern.compile(
+          "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
   private static final Pattern TAG = Pattern.compile("[\\w][\\w.-]{0,127}");
-  private static final Pattern REGISTRY = Pattern.compile("[a-zA-Z0-9.-]+(?::[0-9]+)?|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?");
+  private static final Pattern REGISTRY =
+      Pattern.compile("[a-zA-Z0-9.-]+(?::[0-9]+)?|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?");
 
   public ImageReference {
     if (registry == null || !REGISTRY.matcher(registry).matches()) {
       throw new IllegalArgumentException("invalid registry \"" + registry + "\"");
     }
     if (repository == null || !REPOSITORY.matcher(repository).matches()) {
-      throw new IllegalArgumentException("invalid repository \"" + repository
-          + "\": lowercase letters, digits and separators (. _ __ -) in /-separated parts");
+      throw new IllegalArgumentException(
+          "invalid repository \""
+              + repository
+              + "\": lowercase letters, digits and separators (. _ __ -) in /-separated parts");
     }
     if (tag != null && !TAG.matcher(tag).matches()) {
       throw new IllegalArgumentException("invalid tag \"" + tag + "\"");
@@ -56,7 +60,10 @@ public record ImageReference(String registry, String repository, String tag, Dig
     int first = rest.indexOf('/');
     if (first > 0) {
       String head = rest.substring(0, first);
-      if (head.contains(".") || head.contains(":") || head.equals("localhost") || head.startsWith("[")) {
+      if (head.contains(".")
+          || head.contains(":")
+          || head.equals("localhost")
+          || head.startsWith("[")) {
         registry = head;
         rest = rest.substring(first + 1);
       }
@@ -70,7 +77,8 @@ public record ImageReference(String registry, String repository, String tag, Dig
     try {
       return new ImageReference(registry, rest, tag, digest);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("invalid image reference \"" + text + "\": " + e.getMessage());
+      throw new IllegalArgumentException(
+          "invalid image reference \"" + text + "\": " + e.getMessage());
     }
   }
 
@@ -96,6 +104,10 @@ public record ImageReference(String registry, String repository, String tag, Dig
 
   @Override
   public String toString() {
-    return registry + "/" + repository + (tag == null ? "" : ":" + tag) + (digest == null ? "" : "@" + digest);
+    return registry
+        + "/"
+        + repository
+        + (tag == null ? "" : ":" + tag)
+        + (digest == null ? "" : "@" + digest);
   }
 }

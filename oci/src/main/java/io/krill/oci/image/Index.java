@@ -8,9 +8,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** An image index (or Docker manifest list): one manifest per platform. Also an OCI layout's index.json. */
+/**
+ * An image index (or Docker manifest list): one manifest per platform. Also an OCI layout's
+ * index.json.
+ */
 public record Index(String mediaType, List<Descriptor> manifests, Map<String, String> annotations) {
   public static final String REF_NAME = "org.opencontainers.image.ref.name";
+
   /** containerd's {@code ctr images import} names the image after this annotation. */
   public static final String CONTAINERD_NAME = "io.containerd.image.name";
 
@@ -28,8 +32,12 @@ public record Index(String mediaType, List<Descriptor> manifests, Map<String, St
 
   public static Index parse(byte[] json) {
     if (json.length > Manifest.MAX_BYTES) {
-      throw new IllegalArgumentException("index is " + json.length + " bytes, more than the " + Manifest.MAX_BYTES
-          + "-byte limit");
+      throw new IllegalArgumentException(
+          "index is "
+              + json.length
+              + " bytes, more than the "
+              + Manifest.MAX_BYTES
+              + "-byte limit");
     }
     JsonNode n = Json.parse(json, "index");
     String mt = Json.text(n, "mediaType", "index");
@@ -47,8 +55,8 @@ public record Index(String mediaType, List<Descriptor> manifests, Map<String, St
   }
 
   /**
-   * The manifest to run: the {@code wasip1/wasm} or {@code wasi/wasm} entry, else the only entry. Anything else
-   * is ambiguous and refused rather than guessed.
+   * The manifest to run: the {@code wasip1/wasm} or {@code wasi/wasm} entry, else the only entry.
+   * Anything else is ambiguous and refused rather than guessed.
    */
   public Descriptor wasmManifest() {
     Optional<Descriptor> wasm = wasmEntry();
@@ -58,15 +66,20 @@ public record Index(String mediaType, List<Descriptor> manifests, Map<String, St
     if (manifests.size() == 1) {
       return manifests.get(0);
     }
-    throw new IllegalArgumentException("the image index has " + manifests.size()
-        + " manifests and none for wasip1/wasm or wasi/wasm");
+    throw new IllegalArgumentException(
+        "the image index has "
+            + manifests.size()
+            + " manifests and none for wasip1/wasm or wasi/wasm");
   }
 
   /** The {@code wasip1/wasm} or {@code wasi/wasm} entry, if the index names one. */
   public Optional<Descriptor> wasmEntry() {
     return manifests.stream()
-        .filter(d -> d.platform() != null && d.platform().isWasm()
-            && (d.platform().os().equals("wasip1") || d.platform().os().equals("wasi")))
+        .filter(
+            d ->
+                d.platform() != null
+                    && d.platform().isWasm()
+                    && (d.platform().os().equals("wasip1") || d.platform().os().equals("wasi")))
         .findFirst();
   }
 

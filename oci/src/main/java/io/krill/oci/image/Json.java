@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * JSON for image documents. Documents are read as trees (so a malformed one gets a message naming the
- * field) and written from trees in a fixed field order, so the same image always has the same digest.
+ * JSON for image documents. Documents are read as trees (so a malformed one gets a message naming
+ * the field) and written from trees in a fixed field order, so the same image always has the same
+ * digest.
  */
 public final class Json {
-  static final ObjectMapper MAPPER = new ObjectMapper().configure(SerializationFeature.INDENT_OUTPUT, false);
+  static final ObjectMapper MAPPER =
+      new ObjectMapper().configure(SerializationFeature.INDENT_OUTPUT, false);
 
   private Json() {}
 
@@ -49,7 +51,10 @@ public final class Json {
       }
       return n;
     } catch (IOException e) {
-      throw new IllegalArgumentException(what + " is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+      throw new IllegalArgumentException(
+          what
+              + " is not valid JSON: "
+              + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
     }
   }
 

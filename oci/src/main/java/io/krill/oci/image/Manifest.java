@@ -8,9 +8,16 @@ import java.util.List;
 import java.util.Map;
 
 /** An image manifest (OCI or Docker v2 schema 2): a config and the layers, in order. */
-public record Manifest(String mediaType, String artifactType, Descriptor config, List<Descriptor> layers,
+public record Manifest(
+    String mediaType,
+    String artifactType,
+    Descriptor config,
+    List<Descriptor> layers,
     Map<String, String> annotations) {
-  /** Manifests are small; anything larger is refused before it is parsed (the registry's own limit is 4 MiB). */
+  /**
+   * Manifests are small; anything larger is refused before it is parsed (the registry's own limit
+   * is 4 MiB).
+   */
   public static final int MAX_BYTES = 4 << 20;
 
   public Manifest {
@@ -24,15 +31,18 @@ public record Manifest(String mediaType, String artifactType, Descriptor config,
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
   }
 
-  public static Manifest of(String artifactType, Descriptor config, List<Descriptor> layers,
+  public static Manifest of(
+      String artifactType,
+      Descriptor config,
+      List<Descriptor> layers,
       Map<String, String> annotations) {
     return new Manifest(MediaTypes.OCI_MANIFEST, artifactType, config, layers, annotations);
   }
 
   public static Manifest parse(byte[] json) {
     if (json.length > MAX_BYTES) {
-      throw new IllegalArgumentException("manifest is " + json.length + " bytes, more than the " + MAX_BYTES
-          + "-byte limit");
+      throw new IllegalArgumentException(
+          "manifest is " + json.length + " bytes, more than the " + MAX_BYTES + "-byte limit");
     }
     JsonNode n = Json.parse(json, "manifest");
     JsonNode version = n.get("schemaVersion");
@@ -51,8 +61,12 @@ public record Manifest(String mediaType, String artifactType, Descriptor config,
         layers.add(Descriptor.fromJson(ls.get(i), "manifest layer " + i));
       }
     }
-    return new Manifest(mt, Json.text(n, "artifactType", "manifest"),
-        Descriptor.fromJson(n.get("config"), "manifest config"), layers, Json.stringMap(n, "annotations", "manifest"));
+    return new Manifest(
+        mt,
+        Json.text(n, "artifactType", "manifest"),
+        Descriptor.fromJson(n.get("config"), "manifest config"),
+        layers,
+        Json.stringMap(n, "annotations", "manifest"));
   }
 
   public ObjectNode toJson() {

@@ -10,7 +10,8 @@ public record Platform(String os, String architecture, String variant) {
 
   public Platform {
     if (os == null || os.isEmpty() || architecture == null || architecture.isEmpty()) {
-      throw new IllegalArgumentException("a platform needs an os and an architecture (e.g. wasip1/wasm)");
+      throw new IllegalArgumentException(
+          "a platform needs an os and an architecture (e.g. wasip1/wasm)");
     }
     variant = variant == null || variant.isEmpty() ? null : variant;
   }
@@ -18,13 +19,16 @@ public record Platform(String os, String architecture, String variant) {
   public static Platform parse(String text) {
     String[] p = text.split("/", -1);
     if (p.length < 2 || p.length > 3) {
-      throw new IllegalArgumentException("invalid platform \"" + text + "\": expected os/arch[/variant]");
+      throw new IllegalArgumentException(
+          "invalid platform \"" + text + "\": expected os/arch[/variant]");
     }
     return new Platform(p[0], p[1], p.length == 3 ? p[2] : null);
   }
 
   static Platform fromJson(JsonNode n, String what) {
-    return new Platform(Json.required(n, "os", what), Json.required(n, "architecture", what),
+    return new Platform(
+        Json.required(n, "os", what),
+        Json.required(n, "architecture", what),
         Json.text(n, "variant", what));
   }
 

@@ -6,9 +6,9 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 
 /**
- * Passes a blob through while hashing it, and fails at the end (or as soon as it runs long) unless the
- * bytes match the descriptor's size and digest. A consumer therefore never acts on bytes that turn out
- * to be wrong: the exception arrives before the final {@code -1}.
+ * Passes a blob through while hashing it, and fails at the end (or as soon as it runs long) unless
+ * the bytes match the descriptor's size and digest. A consumer therefore never acts on bytes that
+ * turn out to be wrong: the exception arrives before the final {@code -1}.
  */
 public final class VerifyingInputStream extends FilterInputStream {
   private final Descriptor expected;
@@ -38,8 +38,12 @@ public final class VerifyingInputStream extends FilterInputStream {
     }
     count += n;
     if (count > expected.size()) {
-      throw new BlobVerificationException("blob " + expected.digest() + " is longer than its descriptor's "
-          + expected.size() + " bytes");
+      throw new BlobVerificationException(
+          "blob "
+              + expected.digest()
+              + " is longer than its descriptor's "
+              + expected.size()
+              + " bytes");
     }
     hash.update(b, off, n);
     return n;
@@ -70,12 +74,19 @@ public final class VerifyingInputStream extends FilterInputStream {
       return;
     }
     if (count != expected.size()) {
-      throw new BlobVerificationException("blob " + expected.digest() + " is truncated: " + count + " of "
-          + expected.size() + " bytes");
+      throw new BlobVerificationException(
+          "blob "
+              + expected.digest()
+              + " is truncated: "
+              + count
+              + " of "
+              + expected.size()
+              + " bytes");
     }
     Digest actual = Digest.of(expected.digest().algorithm(), hash.digest());
     if (!actual.equals(expected.digest())) {
-      throw new BlobVerificationException("blob digest mismatch: expected " + expected.digest() + ", got " + actual);
+      throw new BlobVerificationException(
+          "blob digest mismatch: expected " + expected.digest() + ", got " + actual);
     }
     verified = true;
   }

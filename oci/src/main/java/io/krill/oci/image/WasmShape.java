@@ -7,11 +7,19 @@ import java.util.List;
  * platform), never from the layer bytes, so it can be decided before anything large is fetched.
  */
 public enum WasmShape {
-  /** Ordinary tar layers; the module is a file in the rootfs named by the entrypoint (runwasi's path 2). */
+  /**
+   * Ordinary tar layers; the module is a file in the rootfs named by the entrypoint (runwasi's path
+   * 2).
+   */
   TAR_LAYERS("tar-layer image: the module is a file in the root filesystem"),
-  /** CNCF TAG-Runtime layout: config {@value MediaTypes#WASM_CONFIG_V0}, one {@value MediaTypes#WASM_LAYER} layer. */
+  /**
+   * CNCF TAG-Runtime layout: config {@value MediaTypes#WASM_CONFIG_V0}, one {@value
+   * MediaTypes#WASM_LAYER} layer.
+   */
   CNCF_ARTIFACT("CNCF wasm OCI artifact (application/vnd.wasm.config.v0+json, application/wasm)"),
-  /** runwasi's oci-tar-builder: an OCI image config (wasip1/wasm) with wasm layers instead of tars. */
+  /**
+   * runwasi's oci-tar-builder: an OCI image config (wasip1/wasm) with wasm layers instead of tars.
+   */
   RUNWASI_LAYERS("runwasi wasm-layer image (OCI image config, wasm layers)"),
   /** wasm-to-oci / oci-distribution: {@value MediaTypes#WASM_CONTENT_LAYER_V1}. */
   WASM_TO_OCI("wasm-to-oci artifact (application/vnd.wasm.content.layer.v1+wasm)"),
@@ -28,7 +36,9 @@ public enum WasmShape {
     return description;
   }
 
-  /** Whether the module is a layer blob (rather than a file that containerd unpacks into a rootfs). */
+  /**
+   * Whether the module is a layer blob (rather than a file that containerd unpacks into a rootfs).
+   */
   public boolean isArtifact() {
     return this == CNCF_ARTIFACT || this == RUNWASI_LAYERS || this == WASM_TO_OCI;
   }
@@ -60,19 +70,23 @@ public enum WasmShape {
   }
 
   /**
-   * The single wasm layer an artifact runs. The CNCF layout says a consumer seeing more than one layer should
-   * reject it; a component layer is refused because krill runs core modules only.
+   * The single wasm layer an artifact runs. The CNCF layout says a consumer seeing more than one
+   * layer should reject it; a component layer is refused because krill runs core modules only.
    */
   public static Descriptor moduleLayer(Manifest m) {
-    List<Descriptor> wasm = m.layers().stream().filter(l -> MediaTypes.WASM_LAYERS.contains(l.mediaType()))
-        .toList();
+    List<Descriptor> wasm =
+        m.layers().stream().filter(l -> MediaTypes.WASM_LAYERS.contains(l.mediaType())).toList();
     if (wasm.isEmpty()) {
-      throw new IllegalArgumentException("the manifest has no wasm layer (media types "
-          + m.layers().stream().map(Descriptor::mediaType).toList() + ")");
+      throw new IllegalArgumentException(
+          "the manifest has no wasm layer (media types "
+              + m.layers().stream().map(Descriptor::mediaType).toList()
+              + ")");
     }
     if (wasm.size() > 1) {
-      throw new IllegalArgumentException("the manifest has " + wasm.size()
-          + " wasm layers; only a single module per image is supported");
+      throw new IllegalArgumentException(
+          "the manifest has "
+              + wasm.size()
+              + " wasm layers; only a single module per image is supported");
     }
     return wasm.get(0);
   }

@@ -12,11 +12,15 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * An OCI layout as one tar file, the form {@code ctr images import} and {@code skopeo copy oci-archive:}
- * take. Entries are written in a fixed order with fixed metadata, so the same layout gives the same tar.
+ * An OCI layout as one tar file, the form {@code ctr images import} and {@code skopeo copy
+ * oci-archive:} take. Entries are written in a fixed order with fixed metadata, so the same layout
+ * gives the same tar.
  */
 public final class LayoutTarball {
-  /** Layout tarballs hold whole images; the limit only stops a hostile archive from filling the disk. */
+  /**
+   * Layout tarballs hold whole images; the limit only stops a hostile archive from filling the
+   * disk.
+   */
   public static final long MAX_BYTES = 8L << 30;
 
   private LayoutTarball() {}
@@ -25,7 +29,8 @@ public final class LayoutTarball {
     Path dir = layout.dir();
     Path tmp = Files.createTempFile(tarFile.toAbsolutePath().getParent(), ".layout", ".tar.tmp");
     try {
-      try (OutputStream os = Files.newOutputStream(tmp); TarArchiveOutputStream tar = new TarArchiveOutputStream(os)) {
+      try (OutputStream os = Files.newOutputStream(tmp);
+          TarArchiveOutputStream tar = new TarArchiveOutputStream(os)) {
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         file(tar, dir, OciLayout.LAYOUT_FILE);

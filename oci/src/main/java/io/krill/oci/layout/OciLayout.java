@@ -19,8 +19,8 @@ import java.util.List;
 
 /**
  * An OCI image layout directory: {@code oci-layout}, {@code index.json} and content-addressed
- * {@code blobs/}. Blobs go in through a temp file that is hashed while it is written and renamed into
- * place, so a blob file's name is always its digest and a half-written blob is never visible.
+ * {@code blobs/}. Blobs go in through a temp file that is hashed while it is written and renamed
+ * into place, so a blob file's name is always its digest and a half-written blob is never visible.
  */
 public final class OciLayout {
   static final String LAYOUT_FILE = "oci-layout";
@@ -44,7 +44,8 @@ public final class OciLayout {
   }
 
   public static OciLayout open(Path dir) throws IOException {
-    if (!Files.isRegularFile(dir.resolve(LAYOUT_FILE)) || !Files.isRegularFile(dir.resolve(INDEX_FILE))) {
+    if (!Files.isRegularFile(dir.resolve(LAYOUT_FILE))
+        || !Files.isRegularFile(dir.resolve(INDEX_FILE))) {
       throw new IOException(dir + " is not an OCI image layout (no oci-layout and index.json)");
     }
     return new OciLayout(dir);
@@ -61,7 +62,11 @@ public final class OciLayout {
   public void writeIndex(Index index) throws IOException {
     Path tmp = Files.createTempFile(dir, ".index", ".tmp");
     Files.write(tmp, index.toBytes());
-    Files.move(tmp, dir.resolve(INDEX_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        tmp,
+        dir.resolve(INDEX_FILE),
+        StandardCopyOption.REPLACE_EXISTING,
+        StandardCopyOption.ATOMIC_MOVE);
   }
 
   public Path blobPath(Digest d) {
@@ -94,11 +99,15 @@ public final class OciLayout {
     }
   }
 
-  /** Stores a blob that must match {@code expected} (one that was pulled); a mismatch stores nothing. */
+  /**
+   * Stores a blob that must match {@code expected} (one that was pulled); a mismatch stores
+   * nothing.
+   */
   public void putBlob(Descriptor expected, InputStream in) throws IOException {
     Path tmp = Files.createTempFile(dir.resolve("blobs"), ".blob", ".tmp");
     try {
-      try (InputStream v = new VerifyingInputStream(in, expected); OutputStream out = Files.newOutputStream(tmp)) {
+      try (InputStream v = new VerifyingInputStream(in, expected);
+          OutputStream out = Files.newOutputStream(tmp)) {
         v.transferTo(out);
       }
       place(tmp, expected.digest());
@@ -117,7 +126,8 @@ public final class OciLayout {
   public InputStream openBlob(Descriptor d) throws IOException {
     Path p = blobPath(d.digest());
     if (!Files.isRegularFile(p)) {
-      throw new IOException("blob " + d.digest() + " (" + d.mediaType() + ") is missing from the layout " + dir);
+      throw new IOException(
+          "blob " + d.digest() + " (" + d.mediaType() + ") is missing from the layout " + dir);
     }
     return new VerifyingInputStream(Files.newInputStream(p), d);
   }
@@ -125,8 +135,16 @@ public final class OciLayout {
   /** A small blob (manifest, config), verified, refusing anything above {@code max} bytes. */
   public byte[] readSmall(Descriptor d, int max) throws IOException {
     if (d.size() > max) {
-      throw new IOException("blob " + d.digest() + " (" + d.mediaType() + ") is " + d.size() + " bytes, more than the "
-          + max + "-byte limit for a document");
+      throw new IOException(
+          "blob "
+              + d.digest()
+              + " ("
+              + d.mediaType()
+              + ") is "
+              + d.size()
+              + " bytes, more than the "
+              + max
+              + "-byte limit for a document");
     }
     try (InputStream in = openBlob(d)) {
       ByteArrayOutputStream out = new ByteArrayOutputStream((int) d.size());

@@ -19,10 +19,11 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Unpacks a tar (gzip-compressed or not) from an untrusted source into a directory and nowhere else. Every
- * entry is checked before anything is written: no absolute names, no {@code ..}, no writing through a
- * symlink, no symlink or hard link that points outside, no device files or FIFOs, no setuid bits, and
- * bounded total size and entry count. A refusal is an {@link UnsafeArchiveException} naming the entry.
+ * Unpacks a tar (gzip-compressed or not) from an untrusted source into a directory and nowhere
+ * else. Every entry is checked before anything is written: no absolute names, no {@code ..}, no
+ * writing through a symlink, no symlink or hard link that points outside, no device files or FIFOs,
+ * no setuid bits, and bounded total size and entry count. A refusal is an {@link
+ * UnsafeArchiveException} naming the entry.
  */
 public final class SafeUnpacker {
   /** Upper bounds on what one archive may write. */
@@ -45,7 +46,10 @@ public final class SafeUnpacker {
     }
   }
 
-  /** The archive cannot be read as a tar (or gzip-compressed tar): a broken archive rather than a hostile one. */
+  /**
+   * The archive cannot be read as a tar (or gzip-compressed tar): a broken archive rather than a
+   * hostile one.
+   */
   public static final class MalformedArchiveException extends IOException {
     public MalformedArchiveException(String message, Throwable cause) {
       super(message, cause);
@@ -73,8 +77,9 @@ public final class SafeUnpacker {
   }
 
   /**
-   * Unpacks one of several archives that share the limits (an image's layers into one tree): {@code written}
-   * bytes already count against them. Returns {@code written} plus the bytes of file content this one wrote.
+   * Unpacks one of several archives that share the limits (an image's layers into one tree): {@code
+   * written} bytes already count against them. Returns {@code written} plus the bytes of file
+   * content this one wrote.
    */
   public long unpack(InputStream raw, Path target, long written) throws IOException {
     Files.createDirectories(target);
@@ -96,7 +101,8 @@ public final class SafeUnpacker {
       TarArchiveEntry e;
       while ((e = next(tar, format)) != null) {
         if (++entries > limits.maxEntries()) {
-          throw new LimitExceededException("archive has more than " + limits.maxEntries() + " entries");
+          throw new LimitExceededException(
+              "archive has more than " + limits.maxEntries() + " entries");
         }
         Path dest = checkedPath(root, e.getName());
         if (dest == null) {
@@ -110,21 +116,26 @@ public final class SafeUnpacker {
           String hidden = base.substring(WHITEOUT.length());
           if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
             // ".wh..." would delete the target's parent: everything unpacked beside this tree.
-            throw new UnsafeArchiveException("entry " + e.getName() + " is a whiteout of \"" + hidden
-                + "\"; a whiteout may only hide a file or directory by name");
+            throw new UnsafeArchiveException(
+                "entry "
+                    + e.getName()
+                    + " is a whiteout of \""
+                    + hidden
+                    + "\"; a whiteout may only hide a file or directory by name");
           }
           deleteTree(dest.resolveSibling(hidden));
           continue;
         }
         if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-          throw new UnsafeArchiveException("entry " + e.getName() + " is a device file or FIFO; images may not carry"
-              + " them");
+          throw new UnsafeArchiveException(
+              "entry " + e.getName() + " is a device file or FIFO; images may not carry" + " them");
         }
         Files.createDirectories(dest.getParent());
         if (e.isDirectory()) {
           if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
             deleteTree(dest);
-            Files.createDirectory(dest, PosixFilePermissions.asFileAttribute(perms(e.getMode(), true)));
+            Files.createDirectory(
+                dest, PosixFilePermissions.asFileAttribute(perms(e.getMode(), true)));
           }
         } else if (e.isSymbolicLink()) {
           checkLinkTarget(root, dest, e);
@@ -135,19 +146,37 @@ public final class SafeUnpacker {
           try {
             source = checkedPath(root, e.getLinkName());
           } catch (UnsafeArchiveException outside) {
-            throw new UnsafeArchiveException("hard link " + e.getName() + " -> " + e.getLinkName()
-                + " points outside the target directory (" + outside.getMessage() + ")");
+            throw new UnsafeArchiveException(
+                "hard link "
+                    + e.getName()
+                    + " -> "
+                    + e.getLinkName()
+                    + " points outside the target directory ("
+                    + outside.getMessage()
+                    + ")");
           }
           if (source == null || !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
-            throw new UnsafeArchiveException("hard link " + e.getName() + " points at " + e.getLinkName()
-                + ", which is not a regular file unpacked before it");
+            throw new UnsafeArchiveException(
+                "hard link "
+                    + e.getName()
+                    + " points at "
+                    + e.getLinkName()
+                    + ", which is not a regular file unpacked before it");
           }
           deleteTree(dest);
           Files.createLink(dest, source);
         } else if (e.isFile()) {
           if (e.getSize() > limits.maxBytes() - total) {
-            throw new LimitExceededException("entry " + e.getName() + " (" + e.getSize() + " bytes) exceeds the"
-                + " limit of " + limits.maxBytes() + " bytes" + (total > 0 ? " (" + total + " already written)" : ""));
+            throw new LimitExceededException(
+                "entry "
+                    + e.getName()
+                    + " ("
+                    + e.getSize()
+                    + " bytes) exceeds the"
+                    + " limit of "
+                    + limits.maxBytes()
+                    + " bytes"
+                    + (total > 0 ? " (" + total + " already written)" : ""));
           }
           deleteTree(dest);
           try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW)) {
@@ -155,7 +184,8 @@ public final class SafeUnpacker {
           }
           Files.setPosixFilePermissions(dest, perms(e.getMode(), false));
         } else {
-          throw new UnsafeArchiveException("entry " + e.getName() + " has an unsupported tar entry type");
+          throw new UnsafeArchiveException(
+              "entry " + e.getName() + " has an unsupported tar entry type");
         }
       }
     }
@@ -173,12 +203,14 @@ public final class SafeUnpacker {
   }
 
   private static MalformedArchiveException malformed(String format, Exception e) {
-    return new MalformedArchiveException("not a valid " + format + " archive: " + e.getMessage(), e);
+    return new MalformedArchiveException(
+        "not a valid " + format + " archive: " + e.getMessage(), e);
   }
 
   /**
-   * Read errors of the archive's bytes are the archive's fault (a blob that fails verification keeps its own
-   * exception); write errors, which are the disk's, pass through {@code unpack} unchanged.
+   * Read errors of the archive's bytes are the archive's fault (a blob that fails verification
+   * keeps its own exception); write errors, which are the disk's, pass through {@code unpack}
+   * unchanged.
    */
   private static final class ReadErrors extends FilterInputStream {
     private final String format;
@@ -212,8 +244,8 @@ public final class SafeUnpacker {
   }
 
   /**
-   * Where an entry goes, or null for the root itself. Refuses names that leave the root and any existing
-   * symlink on the way, so no write can be redirected outside by an earlier entry.
+   * Where an entry goes, or null for the root itself. Refuses names that leave the root and any
+   * existing symlink on the way, so no write can be redirected outside by an earlier entry.
    */
   static Path checkedPath(Path root, String name) throws UnsafeArchiveException {
     if (name.startsWith("/")) {
@@ -225,7 +257,8 @@ public final class SafeUnpacker {
         continue;
       }
       if (part.equals("..")) {
-        throw new UnsafeArchiveException("entry " + name + " contains \"..\"; it would escape the target directory");
+        throw new UnsafeArchiveException(
+            "entry " + name + " contains \"..\"; it would escape the target directory");
       }
       rel = rel.resolve(part);
     }
@@ -236,23 +269,31 @@ public final class SafeUnpacker {
     for (int i = 0; i < rel.getNameCount() - 1; i++) {
       p = p.resolve(rel.getName(i));
       if (Files.isSymbolicLink(p)) {
-        throw new UnsafeArchiveException("entry " + name + " would be written through the symlink " + root.relativize(p));
+        throw new UnsafeArchiveException(
+            "entry " + name + " would be written through the symlink " + root.relativize(p));
       }
     }
     return root.resolve(rel);
   }
 
-  /** A symlink may point anywhere inside the tree (absolute targets count from the tree's root), never out. */
-  private static void checkLinkTarget(Path root, Path dest, TarArchiveEntry e) throws UnsafeArchiveException {
+  /**
+   * A symlink may point anywhere inside the tree (absolute targets count from the tree's root),
+   * never out.
+   */
+  private static void checkLinkTarget(Path root, Path dest, TarArchiveEntry e)
+      throws UnsafeArchiveException {
     String link = e.getLinkName();
-    Path resolved = link.startsWith("/") ? root.resolve(link.substring(1)) : dest.getParent().resolve(link);
+    Path resolved =
+        link.startsWith("/") ? root.resolve(link.substring(1)) : dest.getParent().resolve(link);
     if (!resolved.normalize().startsWith(root)) {
-      throw new UnsafeArchiveException("symlink " + e.getName() + " -> " + link + " escapes the target directory");
+      throw new UnsafeArchiveException(
+          "symlink " + e.getName() + " -> " + link + " escapes the target directory");
     }
   }
 
   private static Set<PosixFilePermission> perms(int mode, boolean dir) {
-    // setuid/setgid/sticky never survive, and the owner can always read (and enter) what was unpacked.
+    // setuid/setgid/sticky never survive, and the owner can always read (and enter) what was
+    // unpacked.
     int m = (mode & 0777) | (dir ? 0700 : 0600);
     StringBuilder s = new StringBuilder();
     String rwx = "rwxrwxrwx";

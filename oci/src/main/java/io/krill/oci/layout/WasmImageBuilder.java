@@ -27,17 +27,25 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Builds a wasm image into an OCI layout, in one of two shapes: a tar-layer image (the module and extra files in
- * one gzip layer, entrypoint set: runs on any containerd) or a CNCF wasm artifact (the module is the only layer).
- * Output is reproducible: fixed timestamps, sorted entries, fixed JSON order.
+ * Builds a wasm image into an OCI layout, in one of two shapes: a tar-layer image (the module and
+ * extra files in one gzip layer, entrypoint set: runs on any containerd) or a CNCF wasm artifact
+ * (the module is the only layer). Output is reproducible: fixed timestamps, sorted entries, fixed
+ * JSON order.
  */
 public final class WasmImageBuilder {
   /** Reproducible builds: the image says nothing about when it was built. */
   static final String EPOCH = "1970-01-01T00:00:00Z";
 
   /** What to build; {@code files} maps paths in the image to host files. */
-  public record Spec(ImageReference name, Path module, boolean artifact, Map<String, Path> files, List<String> args,
-      List<String> env, Map<String, String> annotations, Platform platform) {
+  public record Spec(
+      ImageReference name,
+      Path module,
+      boolean artifact,
+      Map<String, Path> files,
+      List<String> args,
+      List<String> env,
+      Map<String, String> annotations,
+      Platform platform) {
     public Spec {
       if (name == null || module == null) {
         throw new IllegalArgumentException("an image needs a name and a module");
@@ -48,8 +56,9 @@ public final class WasmImageBuilder {
       annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
       platform = platform == null ? Platform.WASIP1 : platform;
       if (artifact && (!files.isEmpty() || !args.isEmpty() || !env.isEmpty())) {
-        throw new IllegalArgumentException("a wasm artifact holds the module only: --file, --arg and --env need a"
-            + " tar-layer image (drop --artifact)");
+        throw new IllegalArgumentException(
+            "a wasm artifact holds the module only: --file, --arg and --env need a"
+                + " tar-layer image (drop --artifact)");
       }
       for (String e : env) {
         if (!e.contains("=")) {
@@ -65,13 +74,17 @@ public final class WasmImageBuilder {
 
   private WasmImageBuilder() {}
 
-  /** Builds the image into {@code layout} and makes it the layout's only image; returns its manifest descriptor. */
+  /**
+   * Builds the image into {@code layout} and makes it the layout's only image; returns its manifest
+   * descriptor.
+   */
   public static Descriptor build(Spec spec, OciLayout layout) throws IOException {
     if (!Files.isRegularFile(spec.module())) {
       throw new IOException("module " + spec.module() + " is not a file");
     }
     Manifest manifest = spec.artifact() ? artifact(spec, layout) : tarImage(spec, layout);
-    Descriptor m = layout.putBlob(MediaTypes.OCI_MANIFEST, manifest.toBytes()).withPlatform(spec.platform());
+    Descriptor m =
+        layout.putBlob(MediaTypes.OCI_MANIFEST, manifest.toBytes()).withPlatform(spec.platform());
     Map<String, String> names = new TreeMap<>();
     names.put(Index.CONTAINERD_NAME, spec.name().toString());
     names.put(Index.REF_NAME, spec.name().tag() == null ? "latest" : spec.name().tag());
@@ -85,8 +98,17 @@ public final class WasmImageBuilder {
     try (InputStream in = Files.newInputStream(spec.module())) {
       layer = layout.putBlob(MediaTypes.WASM_LAYER, in);
     }
-    ImageConfig config = new ImageConfig(spec.platform().architecture(), spec.platform().os(), EPOCH, null, null,
-        null, null, null, List.of(layer.digest()));
+    ImageConfig config =
+        new ImageConfig(
+            spec.platform().architecture(),
+            spec.platform().os(),
+            EPOCH,
+            null,
+            null,
+            null,
+            null,
+            null,
+            List.of(layer.digest()));
     Descriptor c = layout.putBlob(MediaTypes.WASM_CONFIG_V0, Json.bytes(config.toWasmJson()));
     return Manifest.of(null, c, List.of(layer), spec.annotations());
   }
@@ -97,7 +119,8 @@ public final class WasmImageBuilder {
     for (Map.Entry<String, Path> f : spec.files().entrySet()) {
       String p = f.getKey().replaceAll("^/+", "");
       if (p.isEmpty() || List.of(p.split("/")).contains("..")) {
-        throw new IllegalArgumentException("--file path \"" + f.getKey() + "\" must be a path inside the image");
+        throw new IllegalArgumentException(
+            "--file path \"" + f.getKey() + "\" must be a path inside the image");
       }
       if (!Files.isRegularFile(f.getValue())) {
         throw new IOException("--file " + f.getKey() + "=" + f.getValue() + ": not a file");
@@ -109,7 +132,8 @@ public final class WasmImageBuilder {
     try {
       MessageDigest uncompressed = Digest.newSha256();
       try (OutputStream gz = new GZIPOutputStream(Files.newOutputStream(tmp), 65536);
-          TarArchiveOutputStream tar = new TarArchiveOutputStream(new DigestOutputStream(gz, uncompressed))) {
+          TarArchiveOutputStream tar =
+              new TarArchiveOutputStream(new DigestOutputStream(gz, uncompressed))) {
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         writeLayer(tar, files, spec.modulePathInImage().substring(1));
         tar.finish();
@@ -121,8 +145,17 @@ public final class WasmImageBuilder {
       }
       List<String> entrypoint = new ArrayList<>();
       entrypoint.add(spec.modulePathInImage());
-      ImageConfig config = new ImageConfig(spec.platform().architecture(), spec.platform().os(), EPOCH, entrypoint,
-          spec.args(), spec.env(), null, List.of(diffId), null);
+      ImageConfig config =
+          new ImageConfig(
+              spec.platform().architecture(),
+              spec.platform().os(),
+              EPOCH,
+              entrypoint,
+              spec.args(),
+              spec.env(),
+              null,
+              List.of(diffId),
+              null);
       Descriptor c = layout.putBlob(MediaTypes.OCI_CONFIG, Json.bytes(config.toImageJson()));
       return Manifest.of(null, c, List.of(layer), spec.annotations());
     } finally {

@@ -6,7 +6,10 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A parsed {@code WWW-Authenticate} header: {@code Bearer realm="…",service="…",scope="…"} or {@code Basic …}. */
+/**
+ * A parsed {@code WWW-Authenticate} header: {@code Bearer realm="…",service="…",scope="…"} or
+ * {@code Basic …}.
+ */
 record Challenge(String scheme, Map<String, String> params) {
   private static final Pattern PARAM = Pattern.compile("([A-Za-z]+)=(?:\"([^\"]*)\"|([^,\\s]*))");
 
@@ -25,7 +28,8 @@ record Challenge(String scheme, Map<String, String> params) {
     if (sp > 0) {
       Matcher m = PARAM.matcher(h.substring(sp + 1));
       while (m.find()) {
-        params.put(m.group(1).toLowerCase(Locale.ROOT), m.group(2) != null ? m.group(2) : m.group(3));
+        params.put(
+            m.group(1).toLowerCase(Locale.ROOT), m.group(2) != null ? m.group(2) : m.group(3));
       }
     }
     return new Challenge(scheme, params);

@@ -4,9 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
- * A registry login, given explicitly (krill reads no credential store): a username and password, a registry token
- * (a bearer token sent as is), or an identity token (an OAuth2 refresh token that the registry's token service
- * exchanges for an access token, as docker and containerd do).
+ * A registry login, given explicitly (krill reads no credential store): a username and password, a
+ * registry token (a bearer token sent as is), or an identity token (an OAuth2 refresh token that
+ * the registry's token service exchanges for an access token, as docker and containerd do).
  */
 public record Credentials(Kind kind, String username, String secret) {
   /** What {@link #secret()} is. */
@@ -38,7 +38,10 @@ public record Credentials(Kind kind, String username, String secret) {
     return new Credentials(Kind.REGISTRY_TOKEN, "", token);
   }
 
-  /** An OAuth2 refresh token (CRI's {@code AuthConfig.identity_token}); {@code username} may be empty. */
+  /**
+   * An OAuth2 refresh token (CRI's {@code AuthConfig.identity_token}); {@code username} may be
+   * empty.
+   */
   public static Credentials identityToken(String username, String refreshToken) {
     return new Credentials(Kind.IDENTITY_TOKEN, username, refreshToken);
   }
@@ -49,16 +52,21 @@ public record Credentials(Kind kind, String username, String secret) {
   }
 
   private static String describe(Kind kind) {
-    return kind == Kind.REGISTRY_TOKEN ? "registry token" : kind == Kind.IDENTITY_TOKEN ? "identity token"
-        : "password";
+    return kind == Kind.REGISTRY_TOKEN
+        ? "registry token"
+        : kind == Kind.IDENTITY_TOKEN ? "identity token" : "password";
   }
 
   String basicHeader() {
-    return "Basic " + Base64.getEncoder().encodeToString((username + ":" + secret).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((username + ":" + secret).getBytes(StandardCharsets.UTF_8));
   }
 
   @Override
   public String toString() {
-    return kind == Kind.PASSWORD ? "Credentials[" + username + ", ****]" : "Credentials[" + describe(kind) + " ****]";
+    return kind == Kind.PASSWORD
+        ? "Credentials[" + username + ", ****]"
+        : "Credentials[" + describe(kind) + " ****]";
   }
 }

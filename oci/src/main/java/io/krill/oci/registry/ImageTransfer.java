@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Copies an image between an OCI layout and a registry, blob by blob, children before their parents. */
+/**
+ * Copies an image between an OCI layout and a registry, blob by blob, children before their
+ * parents.
+ */
 public final class ImageTransfer {
   private final RegistryClient registry;
   private final PrintStream progress;
@@ -27,8 +30,8 @@ public final class ImageTransfer {
   }
 
   /**
-   * Pushes the layout's image to the client's reference. One image in the layout is pushed as that image;
-   * several become one index, so a multi-platform layout arrives as a multi-platform image.
+   * Pushes the layout's image to the client's reference. One image in the layout is pushed as that
+   * image; several become one index, so a multi-platform layout arrives as a multi-platform image.
    */
   public Descriptor push(OciLayout layout) throws IOException {
     List<Descriptor> entries = layout.index().manifests();
@@ -44,10 +47,13 @@ public final class ImageTransfer {
       registry.putManifest(tag, only.mediaType(), layout.readSmall(only, Manifest.MAX_BYTES));
       return Descriptor.of(only.mediaType(), only.digest(), only.size());
     }
-    List<Descriptor> plain = entries.stream().map(d -> Descriptor.of(d.mediaType(), d.digest(), d.size())
-        .withPlatform(d.platform())).toList();
+    List<Descriptor> plain =
+        entries.stream()
+            .map(d -> Descriptor.of(d.mediaType(), d.digest(), d.size()).withPlatform(d.platform()))
+            .toList();
     byte[] index = Index.of(plain).toBytes();
-    return Descriptor.of(MediaTypes.OCI_INDEX, registry.putManifest(tag, MediaTypes.OCI_INDEX, index), index.length);
+    return Descriptor.of(
+        MediaTypes.OCI_INDEX, registry.putManifest(tag, MediaTypes.OCI_INDEX, index), index.length);
   }
 
   private void pushTree(OciLayout layout, Descriptor d) throws IOException {
@@ -68,23 +74,29 @@ public final class ImageTransfer {
 
   private void pushBlob(OciLayout layout, Descriptor d) {
     boolean uploaded = registry.pushBlob(d, () -> layout.openBlob(d), chunkSize);
-    progress.printf("%s %s %s (%d bytes)%n", uploaded ? "pushed" : "exists", d.digest().shortHex(), d.mediaType(),
-        d.size());
+    progress.printf(
+        "%s %s %s (%d bytes)%n",
+        uploaded ? "pushed" : "exists", d.digest().shortHex(), d.mediaType(), d.size());
   }
 
-  /** Pulls the client's reference (every platform of an index) into {@code layout}, naming it there. */
+  /**
+   * Pulls the client's reference (every platform of an index) into {@code layout}, naming it there.
+   */
   public Descriptor pull(OciLayout layout) throws IOException {
-    RegistryClient.FetchedManifest top = registry.getManifest(registry.reference().manifestReference());
+    RegistryClient.FetchedManifest top =
+        registry.getManifest(registry.reference().manifestReference());
     Descriptor root = storeTree(layout, top);
     Map<String, String> names = new TreeMap<>();
     names.put(Index.CONTAINERD_NAME, registry.reference().toString());
-    names.put(Index.REF_NAME, registry.reference().tag() == null ? "latest" : registry.reference().tag());
+    names.put(
+        Index.REF_NAME, registry.reference().tag() == null ? "latest" : registry.reference().tag());
     Descriptor named = root.withAnnotations(names);
     layout.writeIndex(Index.of(List.of(named)));
     return named;
   }
 
-  private Descriptor storeTree(OciLayout layout, RegistryClient.FetchedManifest doc) throws IOException {
+  private Descriptor storeTree(OciLayout layout, RegistryClient.FetchedManifest doc)
+      throws IOException {
     if (MediaTypes.INDEXES.contains(doc.mediaType())) {
       for (Descriptor child : Index.parse(doc.bytes()).manifests()) {
         storeTree(layout, registry.getManifest(child.digest().toString()));
@@ -99,7 +111,8 @@ public final class ImageTransfer {
           try (InputStream in = registry.getBlob(b)) {
             layout.putBlob(b, in);
           }
-          progress.printf("pulled %s %s (%d bytes)%n", b.digest().shortHex(), b.mediaType(), b.size());
+          progress.printf(
+              "pulled %s %s (%d bytes)%n", b.digest().shortHex(), b.mediaType(), b.size());
         }
       }
     }

@@ -15,17 +15,23 @@ import java.net.http.HttpResponse;
 import java.util.Optional;
 
 /**
- * The distribution API for one repository: blobs (existence, upload, download) and manifests. Blobs are streamed
- * both ways; a download is verified against its descriptor as it is read.
+ * The distribution API for one repository: blobs (existence, upload, download) and manifests. Blobs
+ * are streamed both ways; a download is verified against its descriptor as it is read.
  *
- * <p>HTTPS is the default. Plain HTTP is used only when asked for, or for a loopback registry, which is what
- * a local test registry is.
+ * <p>HTTPS is the default. Plain HTTP is used only when asked for, or for a loopback registry,
+ * which is what a local test registry is.
  */
 public final class RegistryClient {
   /** Uploads at or below this size go in one PUT; larger ones in PATCH chunks of this size. */
   public static final int DEFAULT_CHUNK = 16 << 20;
-  private static final String MANIFEST_ACCEPT = String.join(", ", MediaTypes.OCI_MANIFEST, MediaTypes.OCI_INDEX,
-      MediaTypes.DOCKER_MANIFEST, MediaTypes.DOCKER_MANIFEST_LIST);
+
+  private static final String MANIFEST_ACCEPT =
+      String.join(
+          ", ",
+          MediaTypes.OCI_MANIFEST,
+          MediaTypes.OCI_INDEX,
+          MediaTypes.DOCKER_MANIFEST,
+          MediaTypes.DOCKER_MANIFEST_LIST);
 
   private final URI base;
   private final ImageReference ref;
@@ -49,8 +55,13 @@ public final class RegistryClient {
 
   public boolean blobExists(Descriptor d) {
     String what = "HEAD blob " + d.digest() + " in " + ref.repository();
-    HttpResponse<Void> r = transport.send(() -> HttpRequest.newBuilder(base.resolve("blobs/" + d.digest()))
-        .method("HEAD", HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.discarding(), what);
+    HttpResponse<Void> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(base.resolve("blobs/" + d.digest()))
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody()),
+            HttpResponse.BodyHandlers.discarding(),
+            what);
     if (r.statusCode() == 200) {
       return true;
     }
@@ -73,16 +84,21 @@ public final class RegistryClient {
     }
     URI location = startUpload(d);
     if (d.size() <= chunkSize) {
-      finishUpload(d, location, HttpRequest.BodyPublishers.fromPublisher(
-          HttpRequest.BodyPublishers.ofInputStream(() -> open(source)), d.size()), d.size());
+      finishUpload(
+          d,
+          location,
+          HttpRequest.BodyPublishers.fromPublisher(
+              HttpRequest.BodyPublishers.ofInputStream(() -> open(source)), d.size()),
+          d.size());
     } else {
       try (InputStream in = source.open()) {
         long offset = 0;
         while (offset < d.size()) {
           byte[] chunk = in.readNBytes((int) Math.min(chunkSize, d.size() - offset));
           if (chunk.length == 0) {
-            throw new RegistryException(0, "blob " + d.digest() + " source ended at " + offset + " of " + d.size()
-                + " bytes");
+            throw new RegistryException(
+                0,
+                "blob " + d.digest() + " source ended at " + offset + " of " + d.size() + " bytes");
           }
           location = patch(d, location, chunk, offset);
           offset += chunk.length;
@@ -105,8 +121,13 @@ public final class RegistryClient {
 
   private URI startUpload(Descriptor d) {
     String what = "start upload of " + d.digest() + " to " + ref.repository();
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(base.resolve("blobs/uploads/"))
-        .POST(HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.ofInputStream(), what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(base.resolve("blobs/uploads/"))
+                    .POST(HttpRequest.BodyPublishers.noBody()),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     if (r.statusCode() != 202) {
       throw transport.error(r, what);
     }
@@ -116,11 +137,15 @@ public final class RegistryClient {
 
   private URI patch(Descriptor d, URI location, byte[] chunk, long offset) {
     String what = "upload chunk at " + offset + " of " + d.digest();
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(location)
-        .header("Content-Type", "application/octet-stream")
-        .header("Content-Range", offset + "-" + (offset + chunk.length - 1))
-        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk)), HttpResponse.BodyHandlers.ofInputStream(),
-        what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(location)
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Content-Range", offset + "-" + (offset + chunk.length - 1))
+                    .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk)),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     if (r.statusCode() != 202) {
       throw transport.error(r, what);
     }
@@ -128,12 +153,19 @@ public final class RegistryClient {
     return location(r, what);
   }
 
-  private void finishUpload(Descriptor d, URI location, HttpRequest.BodyPublisher body, long length) {
+  private void finishUpload(
+      Descriptor d, URI location, HttpRequest.BodyPublisher body, long length) {
     String what = "upload blob " + d.digest() + " to " + ref.repository();
     String sep = location.getRawQuery() == null ? "?" : "&";
     URI put = URI.create(location + sep + "digest=" + d.digest());
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(put)
-        .header("Content-Type", "application/octet-stream").PUT(body), HttpResponse.BodyHandlers.ofInputStream(), what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(put)
+                    .header("Content-Type", "application/octet-stream")
+                    .PUT(body),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     if (r.statusCode() != 201) {
       throw transport.error(r, what);
     }
@@ -141,17 +173,27 @@ public final class RegistryClient {
   }
 
   private URI location(HttpResponse<?> r, String what) {
-    String loc = r.headers().firstValue("Location")
-        .orElseThrow(() -> new RegistryException(r.statusCode(), what + ": the registry sent no upload Location"));
+    String loc =
+        r.headers()
+            .firstValue("Location")
+            .orElseThrow(
+                () ->
+                    new RegistryException(
+                        r.statusCode(), what + ": the registry sent no upload Location"));
     return r.uri().resolve(loc);
   }
 
   /** Puts a manifest (or index) under a tag or digest; returns its digest. */
   public Digest putManifest(String reference, String mediaType, byte[] bytes) {
     String what = "put manifest " + ref.repository() + ":" + reference;
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(base.resolve("manifests/" + reference))
-        .header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
-        HttpResponse.BodyHandlers.ofInputStream(), what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(base.resolve("manifests/" + reference))
+                    .header("Content-Type", mediaType)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     if (r.statusCode() != 201) {
       throw transport.error(r, what);
     }
@@ -164,8 +206,14 @@ public final class RegistryClient {
 
   public FetchedManifest getManifest(String reference) {
     String what = "get manifest " + ref.repository() + ":" + reference;
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(base.resolve("manifests/" + reference))
-        .header("Accept", MANIFEST_ACCEPT).GET(), HttpResponse.BodyHandlers.ofInputStream(), what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () ->
+                HttpRequest.newBuilder(base.resolve("manifests/" + reference))
+                    .header("Accept", MANIFEST_ACCEPT)
+                    .GET(),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     if (r.statusCode() != 200) {
       throw transport.error(r, what);
     }
@@ -176,24 +224,36 @@ public final class RegistryClient {
       throw new RegistryException(what + ": " + e.getMessage(), e);
     }
     if (bytes.length > Manifest.MAX_BYTES) {
-      throw new RegistryException(200, what + ": manifest is larger than the " + Manifest.MAX_BYTES + "-byte limit");
+      throw new RegistryException(
+          200, what + ": manifest is larger than the " + Manifest.MAX_BYTES + "-byte limit");
     }
     Digest actual = Digest.sha256(bytes);
-    Optional<Digest> claimed = reference.contains(":") ? Optional.of(Digest.parse(reference))
-        : r.headers().firstValue("Docker-Content-Digest").map(Digest::parse);
-    if (claimed.isPresent() && claimed.get().algorithm().equals("sha256") && !claimed.get().equals(actual)) {
-      throw new RegistryException(200, what + ": manifest digest mismatch: expected " + claimed.get() + ", got "
-          + actual);
+    Optional<Digest> claimed =
+        reference.contains(":")
+            ? Optional.of(Digest.parse(reference))
+            : r.headers().firstValue("Docker-Content-Digest").map(Digest::parse);
+    if (claimed.isPresent()
+        && claimed.get().algorithm().equals("sha256")
+        && !claimed.get().equals(actual)) {
+      throw new RegistryException(
+          200, what + ": manifest digest mismatch: expected " + claimed.get() + ", got " + actual);
     }
-    String mt = r.headers().firstValue("Content-Type").orElse(MediaTypes.OCI_MANIFEST).replaceFirst(";.*", "");
+    String mt =
+        r.headers()
+            .firstValue("Content-Type")
+            .orElse(MediaTypes.OCI_MANIFEST)
+            .replaceFirst(";.*", "");
     return new FetchedManifest(mt, actual, bytes);
   }
 
   /** The blob's bytes, verified against {@code d} while they are read. */
   public InputStream getBlob(Descriptor d) {
     String what = "get blob " + d.digest() + " from " + ref.repository();
-    HttpResponse<InputStream> r = transport.send(() -> HttpRequest.newBuilder(base.resolve("blobs/" + d.digest()))
-        .GET(), HttpResponse.BodyHandlers.ofInputStream(), what);
+    HttpResponse<InputStream> r =
+        transport.send(
+            () -> HttpRequest.newBuilder(base.resolve("blobs/" + d.digest())).GET(),
+            HttpResponse.BodyHandlers.ofInputStream(),
+            what);
     for (int hops = 0; r.statusCode() / 100 == 3 && hops < 5; hops++) {
       URI next = location(r, what);
       RegistryTransport.discard(r);

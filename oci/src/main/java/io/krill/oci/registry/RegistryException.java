@@ -1,8 +1,8 @@
 package io.krill.oci.registry;
 
 /**
- * A registry refused or failed a request. The message says what was asked, what the registry answered (its
- * error code when it sent one) and, for the common cases, what to do.
+ * A registry refused or failed a request. The message says what was asked, what the registry
+ * answered (its error code when it sent one) and, for the common cases, what to do.
  */
 public final class RegistryException extends RuntimeException {
   private final int status;

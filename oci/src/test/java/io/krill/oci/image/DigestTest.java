@@ -9,7 +9,8 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class DigestTest {
-  private static final String EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  private static final String EMPTY =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
   @Test
   void sha256_ofEmpty_isTheWellKnownValue() {
@@ -30,42 +31,64 @@ class DigestTest {
 
   @Test
   void parse_badInputs_preciseErrors() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Digest.parse("md5:abc")).getMessage()
-        .contains("unsupported digest algorithm \"md5\""));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Digest.parse("sha256:" + EMPTY.toUpperCase()))
-        .getMessage().contains("64 lowercase hex"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> Digest.parse("sha256:abc")).getMessage()
-        .contains("invalid sha256 digest"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Digest.parse("md5:abc"))
+            .getMessage()
+            .contains("unsupported digest algorithm \"md5\""));
+    assertTrue(
+        assertThrows(
+                IllegalArgumentException.class, () -> Digest.parse("sha256:" + EMPTY.toUpperCase()))
+            .getMessage()
+            .contains("64 lowercase hex"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> Digest.parse("sha256:abc"))
+            .getMessage()
+            .contains("invalid sha256 digest"));
     assertThrows(IllegalArgumentException.class, () -> Digest.parse(EMPTY));
   }
 
   @Test
   void verifyingStream_wrongDigest_failsBeforeEof() throws Exception {
     byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
-    Descriptor wrong = Descriptor.of("application/wasm", Digest.sha256("other".getBytes()), data.length);
+    Descriptor wrong =
+        Descriptor.of("application/wasm", Digest.sha256("other".getBytes()), data.length);
     var in = new VerifyingInputStream(new ByteArrayInputStream(data), wrong);
     var e = assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes);
-    assertTrue(e.getMessage().startsWith("blob digest mismatch: expected " + wrong.digest()), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("blob digest mismatch: expected " + wrong.digest()),
+        e.getMessage());
   }
 
   @Test
   void verifyingStream_truncated_and_overlong_areNamed() {
     byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
     Descriptor longer = Descriptor.of("application/wasm", Digest.sha256(data), 10);
-    assertEquals("blob " + longer.digest() + " is truncated: 5 of 10 bytes", assertThrows(
-        VerifyingInputStream.BlobVerificationException.class,
-        () -> new VerifyingInputStream(new ByteArrayInputStream(data), longer).readAllBytes()).getMessage());
+    assertEquals(
+        "blob " + longer.digest() + " is truncated: 5 of 10 bytes",
+        assertThrows(
+                VerifyingInputStream.BlobVerificationException.class,
+                () ->
+                    new VerifyingInputStream(new ByteArrayInputStream(data), longer).readAllBytes())
+            .getMessage());
     Descriptor shorter = Descriptor.of("application/wasm", Digest.sha256(data), 3);
-    assertTrue(assertThrows(VerifyingInputStream.BlobVerificationException.class,
-        () -> new VerifyingInputStream(new ByteArrayInputStream(data), shorter).readAllBytes()).getMessage()
-        .contains("longer than its descriptor's 3 bytes"));
+    assertTrue(
+        assertThrows(
+                VerifyingInputStream.BlobVerificationException.class,
+                () ->
+                    new VerifyingInputStream(new ByteArrayInputStream(data), shorter)
+                        .readAllBytes())
+            .getMessage()
+            .contains("longer than its descriptor's 3 bytes"));
   }
 
   @Test
   void verifyingStream_rightBytes_pass() throws Exception {
     byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
     Descriptor d = Descriptor.of("application/wasm", Digest.sha256(data), data.length);
-    assertEquals("hello", new String(new VerifyingInputStream(new ByteArrayInputStream(data), d)
-        .readAllBytes(), StandardCharsets.UTF_8));
+    assertEquals(
+        "hello",
+        new String(
+            new VerifyingInputStream(new ByteArrayInputStream(data), d).readAllBytes(),
+            StandardCharsets.UTF_8));
   }
 }

@@ -47,10 +47,14 @@ class ImageReferenceTest {
 
   @Test
   void parse_invalid_namesTheProblem() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> ImageReference.parse("Foo/Bar")).getMessage()
-        .contains("invalid repository"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> ImageReference.parse("x:bad tag")).getMessage()
-        .contains("invalid tag"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> ImageReference.parse("Foo/Bar"))
+            .getMessage()
+            .contains("invalid repository"));
+    assertTrue(
+        assertThrows(IllegalArgumentException.class, () -> ImageReference.parse("x:bad tag"))
+            .getMessage()
+            .contains("invalid tag"));
     assertThrows(IllegalArgumentException.class, () -> ImageReference.parse(""));
   }
 }

@@ -26,17 +26,25 @@ import org.junit.jupiter.api.io.TempDir;
 
 class OciLayoutTest {
   /** {@code (module (func (export "_start")))} */
-  static final byte[] MODULE = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's',
-      't', 'a', 'r', 't', 0, 0, 10, 4, 1, 2, 0, 0x0b};
+  static final byte[] MODULE = {
+    0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, '_', 's', 't', 'a',
+    'r', 't', 0, 0, 10, 4, 1, 2, 0, 0x0b
+  };
 
   @TempDir Path tmp;
 
   private WasmImageBuilder.Spec spec(boolean artifact) throws IOException {
     Path module = Files.write(tmp.resolve("hello.wasm"), MODULE);
     Path extra = Files.writeString(tmp.resolve("extra.txt"), "data");
-    return new WasmImageBuilder.Spec(ImageReference.parse("krill.test/hello:1"), module, artifact,
-        artifact ? Map.of() : Map.of("/etc/extra.txt", extra), artifact ? List.of() : List.of("a1"),
-        artifact ? List.of() : List.of("K=V"), Map.of("org.example", "x"), null);
+    return new WasmImageBuilder.Spec(
+        ImageReference.parse("krill.test/hello:1"),
+        module,
+        artifact,
+        artifact ? Map.of() : Map.of("/etc/extra.txt", extra),
+        artifact ? List.of() : List.of("a1"),
+        artifact ? List.of() : List.of("K=V"),
+        Map.of("org.example", "x"),
+        null);
   }
 
   private Manifest manifestOf(OciLayout layout) throws IOException {
@@ -85,7 +93,8 @@ class OciLayoutTest {
     assertEquals(WasmImageBuilder.build(spec(false), a), WasmImageBuilder.build(spec(false), b));
     LayoutTarball.write(a, tmp.resolve("a.tar"));
     LayoutTarball.write(b, tmp.resolve("b.tar"));
-    assertArrayEquals(Files.readAllBytes(tmp.resolve("a.tar")), Files.readAllBytes(tmp.resolve("b.tar")));
+    assertArrayEquals(
+        Files.readAllBytes(tmp.resolve("a.tar")), Files.readAllBytes(tmp.resolve("b.tar")));
     OciLayout back = LayoutTarball.extract(tmp.resolve("a.tar"), tmp.resolve("back"));
     assertEquals(a.index(), back.index());
     assertEquals(manifestOf(a), manifestOf(back));
@@ -93,9 +102,21 @@ class OciLayoutTest {
 
   @Test
   void build_artifactWithFiles_refused() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> new WasmImageBuilder.Spec(
-        ImageReference.parse("x"), tmp.resolve("m.wasm"), true, Map.of("/a", tmp), null, null, null, null))
-        .getMessage().contains("drop --artifact"));
+    assertTrue(
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    new WasmImageBuilder.Spec(
+                        ImageReference.parse("x"),
+                        tmp.resolve("m.wasm"),
+                        true,
+                        Map.of("/a", tmp),
+                        null,
+                        null,
+                        null,
+                        null))
+            .getMessage()
+            .contains("drop --artifact"));
   }
 
   @Test
@@ -107,8 +128,10 @@ class OciLayoutTest {
     bad[bad.length - 1] = 0x0a;
     Files.write(layout.blobPath(layer.digest()), bad);
     try (InputStream in = layout.openBlob(layer)) {
-      assertTrue(assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes).getMessage()
-          .startsWith("blob digest mismatch: expected " + layer.digest()));
+      assertTrue(
+          assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes)
+              .getMessage()
+              .startsWith("blob digest mismatch: expected " + layer.digest()));
     }
   }
 
@@ -116,7 +139,8 @@ class OciLayoutTest {
   void putBlob_withWrongDigest_storesNothing() throws IOException {
     OciLayout layout = OciLayout.create(tmp.resolve("out"));
     Descriptor claimed = Descriptor.of(MediaTypes.WASM_LAYER, Digest.sha256(new byte[1]), 1);
-    assertThrows(VerifyingInputStream.BlobVerificationException.class,
+    assertThrows(
+        VerifyingInputStream.BlobVerificationException.class,
         () -> layout.putBlob(claimed, new ByteArrayInputStream(new byte[] {7})));
     assertTrue(!Files.exists(layout.blobPath(claimed.digest())));
   }

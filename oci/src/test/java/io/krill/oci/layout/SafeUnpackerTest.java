@@ -35,7 +35,8 @@ class SafeUnpackerTest {
 
   private static byte[] tar(boolean gzip, Entry... entries) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (var os = gzip ? new GZIPOutputStream(bytes) : bytes; TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
+    try (var os = gzip ? new GZIPOutputStream(bytes) : bytes;
+        TarArchiveOutputStream t = new TarArchiveOutputStream(os)) {
       t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
       for (Entry e : entries) {
         TarArchiveEntry te = new TarArchiveEntry(e.name(), e.type(), true);
@@ -65,15 +66,23 @@ class SafeUnpackerTest {
   }
 
   private void unpack(Path target, Entry... entries) throws IOException {
-    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(tar(false, entries)), target);
+    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100))
+        .unpack(new ByteArrayInputStream(tar(false, entries)), target);
   }
 
   @Test
   void unpack_ordinaryGzipLayer_writesFilesDirsAndInsideLinks() throws IOException {
     Path target = tmp.resolve("t");
-    byte[] gz = tar(true, file("app.wasm", "wasm"), file("etc/conf", "x"), symlink("etc/link", "../app.wasm"),
-        symlink("abs", "/etc/conf"), new Entry("hard", TarConstants.LF_LINK, "app.wasm", null));
-    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(gz), target);
+    byte[] gz =
+        tar(
+            true,
+            file("app.wasm", "wasm"),
+            file("etc/conf", "x"),
+            symlink("etc/link", "../app.wasm"),
+            symlink("abs", "/etc/conf"),
+            new Entry("hard", TarConstants.LF_LINK, "app.wasm", null));
+    new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100))
+        .unpack(new ByteArrayInputStream(gz), target);
     assertEquals("wasm", Files.readString(target.resolve("app.wasm")));
     assertEquals("x", Files.readString(target.resolve("etc/conf")));
     assertEquals("wasm", Files.readString(target.resolve("etc/link")));
@@ -83,7 +92,8 @@ class SafeUnpackerTest {
 
   @Test
   void unpack_dotDotEntry_refused() throws IOException {
-    assertEquals("entry ../evil contains \"..\"; it would escape the target directory",
+    assertEquals(
+        "entry ../evil contains \"..\"; it would escape the target directory",
         refusal(file("ok", "1"), file("../evil", "x")));
   }
 
@@ -94,34 +104,47 @@ class SafeUnpackerTest {
 
   @Test
   void unpack_symlinkEscape_refused() throws IOException {
-    assertEquals("symlink out -> ../../outside escapes the target directory", refusal(symlink("out", "../../outside")));
+    assertEquals(
+        "symlink out -> ../../outside escapes the target directory",
+        refusal(symlink("out", "../../outside")));
   }
 
   @Test
   void unpack_writeThroughSymlink_refused() throws IOException {
-    // The link itself stays inside (absolute targets count from the root), but nothing may be written through it.
-    assertEquals("entry d/evil would be written through the symlink d",
+    // The link itself stays inside (absolute targets count from the root), but nothing may be
+    // written through it.
+    assertEquals(
+        "entry d/evil would be written through the symlink d",
         refusal(symlink("d", "/"), file("d/evil", "x")));
   }
 
   @Test
   void unpack_deviceFile_refused() throws IOException {
-    assertEquals("entry dev/sda is a device file or FIFO; images may not carry them",
+    assertEquals(
+        "entry dev/sda is a device file or FIFO; images may not carry them",
         refusal(new Entry("dev/sda", TarConstants.LF_BLK, null, null)));
-    assertTrue(refusal(new Entry("fifo", TarConstants.LF_FIFO, null, null)).contains("device file or FIFO"));
+    assertTrue(
+        refusal(new Entry("fifo", TarConstants.LF_FIFO, null, null))
+            .contains("device file or FIFO"));
   }
 
   @Test
   void unpack_hardLinkOutside_refused() throws IOException {
-    assertTrue(refusal(new Entry("h", TarConstants.LF_LINK, "../../etc/passwd", null)).contains("contains \"..\""));
+    assertTrue(
+        refusal(new Entry("h", TarConstants.LF_LINK, "../../etc/passwd", null))
+            .contains("contains \"..\""));
   }
 
   @Test
   void unpack_overSizeLimit_refused() throws IOException {
     Path target = tmp.resolve("target");
     byte[] t = tar(false, file("big", "x".repeat(2000)));
-    var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class,
-        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
+    var e =
+        assertThrows(
+            SafeUnpacker.UnsafeArchiveException.class,
+            () ->
+                new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10))
+                    .unpack(new ByteArrayInputStream(t), target));
     assertEquals("entry big (2000 bytes) exceeds the limit of 1000 bytes", e.getMessage());
     assertFalse(Files.exists(target.resolve("big")));
   }
@@ -131,8 +154,14 @@ class SafeUnpackerTest {
     Path sibling = Files.writeString(tmp.resolve("other-image"), "kept");
     Path target = tmp.resolve("target");
     for (String name : List.of(".wh...", "d/.wh...", ".wh..", ".wh.")) {
-      var e = assertThrows(SafeUnpacker.UnsafeArchiveException.class, () -> unpack(target, file("d/x", "1"),
-          new Entry(name, TarConstants.LF_NORMAL, null, new byte[0])));
+      var e =
+          assertThrows(
+              SafeUnpacker.UnsafeArchiveException.class,
+              () ->
+                  unpack(
+                      target,
+                      file("d/x", "1"),
+                      new Entry(name, TarConstants.LF_NORMAL, null, new byte[0])));
       assertTrue(e.getMessage().startsWith("entry " + name + " is a whiteout of"), e.getMessage());
     }
     assertEquals("kept", Files.readString(sibling));
@@ -141,42 +170,66 @@ class SafeUnpackerTest {
   @Test
   void unpack_ordinaryWhiteout_hidesTheFile() throws IOException {
     Path target = tmp.resolve("t");
-    unpack(target, file("d/x", "1"), file("d/y", "2"), new Entry("d/.wh.x", TarConstants.LF_NORMAL, null, new byte[0]));
+    unpack(
+        target,
+        file("d/x", "1"),
+        file("d/y", "2"),
+        new Entry("d/.wh.x", TarConstants.LF_NORMAL, null, new byte[0]));
     assertFalse(Files.exists(target.resolve("d/x")));
     assertTrue(Files.exists(target.resolve("d/y")));
   }
 
   @Test
   void unpack_hardLinkAbsolute_refusedAsOutside() throws IOException {
-    assertEquals("hard link h -> /etc/passwd points outside the target directory (entry /etc/passwd has an absolute"
-        + " path)", refusal(new Entry("h", TarConstants.LF_LINK, "/etc/passwd", null)));
+    assertEquals(
+        "hard link h -> /etc/passwd points outside the target directory (entry /etc/passwd has an absolute"
+            + " path)",
+        refusal(new Entry("h", TarConstants.LF_LINK, "/etc/passwd", null)));
   }
 
   @Test
   void unpack_hardLinkThroughSymlink_refused() throws IOException {
-    assertTrue(refusal(symlink("s", "/"), new Entry("h", TarConstants.LF_LINK, "s/etc/passwd", null))
-        .contains("would be written through the symlink s"));
+    assertTrue(
+        refusal(symlink("s", "/"), new Entry("h", TarConstants.LF_LINK, "s/etc/passwd", null))
+            .contains("would be written through the symlink s"));
   }
 
   @Test
   void unpack_charDevice_refused() throws IOException {
-    assertEquals("entry dev/null is a device file or FIFO; images may not carry them",
+    assertEquals(
+        "entry dev/null is a device file or FIFO; images may not carry them",
         refusal(new Entry("dev/null", TarConstants.LF_CHR, null, null)));
   }
 
   @Test
-  void unpack_overSizeLimitAcrossEntries_isLimitExceeded_andReturnsBytesWritten() throws IOException {
+  void unpack_overSizeLimitAcrossEntries_isLimitExceeded_andReturnsBytesWritten()
+      throws IOException {
     Path target = tmp.resolve("target");
     byte[] ok = tar(false, file("a", "x".repeat(600)));
-    assertEquals(600, new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(ok), target));
+    assertEquals(
+        600,
+        new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10))
+            .unpack(new ByteArrayInputStream(ok), target));
     byte[] t = tar(true, file("a", "x".repeat(600)), file("b", "y".repeat(600)));
-    var e = assertThrows(SafeUnpacker.LimitExceededException.class,
-        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(t), target));
-    assertEquals("entry b (600 bytes) exceeds the limit of 1000 bytes (600 already written)", e.getMessage());
+    var e =
+        assertThrows(
+            SafeUnpacker.LimitExceededException.class,
+            () ->
+                new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10))
+                    .unpack(new ByteArrayInputStream(t), target));
+    assertEquals(
+        "entry b (600 bytes) exceeds the limit of 1000 bytes (600 already written)",
+        e.getMessage());
     byte[] second = tar(false, file("c", "z".repeat(500)));
-    var shared = assertThrows(SafeUnpacker.LimitExceededException.class,
-        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10)).unpack(new ByteArrayInputStream(second), target, 600));
-    assertEquals("entry c (500 bytes) exceeds the limit of 1000 bytes (600 already written)", shared.getMessage());
+    var shared =
+        assertThrows(
+            SafeUnpacker.LimitExceededException.class,
+            () ->
+                new SafeUnpacker(SafeUnpacker.Limits.of(1000, 10))
+                    .unpack(new ByteArrayInputStream(second), target, 600));
+    assertEquals(
+        "entry c (500 bytes) exceeds the limit of 1000 bytes (600 already written)",
+        shared.getMessage());
   }
 
   @Test
@@ -187,11 +240,17 @@ class SafeUnpackerTest {
     for (int i = 20; i < garbage.length - 8; i++) {
       garbage[i] = (byte) (i * 31);
     }
-    byte[] notTar = "this is not a tar archive, nor gzip, and it goes on for a while".repeat(20)
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] notTar =
+        "this is not a tar archive, nor gzip, and it goes on for a while"
+            .repeat(20)
+            .getBytes(StandardCharsets.UTF_8);
     for (byte[] broken : List.of(truncated, garbage, notTar)) {
-      var e = assertThrows(SafeUnpacker.MalformedArchiveException.class, () -> new SafeUnpacker(
-          SafeUnpacker.Limits.of(1 << 20, 100)).unpack(new ByteArrayInputStream(broken), tmp.resolve("t")));
+      var e =
+          assertThrows(
+              SafeUnpacker.MalformedArchiveException.class,
+              () ->
+                  new SafeUnpacker(SafeUnpacker.Limits.of(1 << 20, 100))
+                      .unpack(new ByteArrayInputStream(broken), tmp.resolve("t")));
       assertTrue(e.getMessage().startsWith("not a valid "), e.getMessage());
     }
   }
@@ -200,8 +259,13 @@ class SafeUnpackerTest {
   void unpack_tooManyEntries_refused() throws IOException {
     Path target = tmp.resolve("target");
     byte[] t = tar(false, file("a", "1"), file("b", "2"), file("c", "3"));
-    assertEquals("archive has more than 2 entries", assertThrows(SafeUnpacker.UnsafeArchiveException.class,
-        () -> new SafeUnpacker(SafeUnpacker.Limits.of(1000, 2)).unpack(new ByteArrayInputStream(t), target))
-        .getMessage());
+    assertEquals(
+        "archive has more than 2 entries",
+        assertThrows(
+                SafeUnpacker.UnsafeArchiveException.class,
+                () ->
+                    new SafeUnpacker(SafeUnpacker.Limits.of(1000, 2))
+                        .unpack(new ByteArrayInputStream(t), target))
+            .getMessage());
   }
 }

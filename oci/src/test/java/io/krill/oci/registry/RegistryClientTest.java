@@ -52,7 +52,8 @@ class RegistryClientTest {
   private OciLayout build(boolean artifact) throws IOException {
     Path module = Files.write(tmp.resolve("m.wasm"), MODULE);
     OciLayout layout = OciLayout.create(tmp.resolve(artifact ? "art" : "img"));
-    WasmImageBuilder.build(new WasmImageBuilder.Spec(ref("x:1"), module, artifact, null, null, null, null, null),
+    WasmImageBuilder.build(
+        new WasmImageBuilder.Spec(ref("x:1"), module, artifact, null, null, null, null, null),
         layout);
     return layout;
   }
@@ -67,7 +68,8 @@ class RegistryClientTest {
     OciLayout dst = OciLayout.create(tmp.resolve("pulled"));
     Descriptor pulled = new ImageTransfer(client, QUIET, RegistryClient.DEFAULT_CHUNK).pull(dst);
     assertEquals(pushed.digest(), pulled.digest());
-    assertArrayEquals(src.readSmall(pushed, Manifest.MAX_BYTES), dst.readSmall(pulled, Manifest.MAX_BYTES));
+    assertArrayEquals(
+        src.readSmall(pushed, Manifest.MAX_BYTES), dst.readSmall(pulled, Manifest.MAX_BYTES));
     try (InputStream in = dst.openBlob(m.layers().get(0))) {
       assertArrayEquals(MODULE, in.readAllBytes());
     }
@@ -93,7 +95,9 @@ class RegistryClientTest {
     RegistryClient client = RegistryClient.of(ref("nothing/here:v9"), null, false);
     RegistryException e = assertThrows(RegistryException.class, () -> client.getManifest("v9"));
     assertEquals(404, e.status());
-    assertTrue(e.getMessage().startsWith("get manifest nothing/here:v9: registry answered 404 (not found)"),
+    assertTrue(
+        e.getMessage()
+            .startsWith("get manifest nothing/here:v9: registry answered 404 (not found)"),
         e.getMessage());
   }
 
@@ -105,29 +109,37 @@ class RegistryClientTest {
     client.pushBlob(d, () -> new ByteArrayInputStream(data), 1024);
     Descriptor lying = Descriptor.of(d.mediaType(), d.digest(), 20);
     try (InputStream in = client.getBlob(lying)) {
-      assertEquals("blob " + d.digest() + " is truncated: 10 of 20 bytes",
-          assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes).getMessage());
+      assertEquals(
+          "blob " + d.digest() + " is truncated: 10 of 20 bytes",
+          assertThrows(VerifyingInputStream.BlobVerificationException.class, in::readAllBytes)
+              .getMessage());
     }
   }
 
   @Test
   void pushBlob_wrongDigest_registryRefuses() {
     byte[] data = "abc".getBytes();
-    Descriptor wrong = Descriptor.of("application/octet-stream", Digest.sha256("abd".getBytes()), 3);
+    Descriptor wrong =
+        Descriptor.of("application/octet-stream", Digest.sha256("abd".getBytes()), 3);
     RegistryClient client = RegistryClient.of(ref("wrong/x:1"), null, false);
-    RegistryException e = assertThrows(RegistryException.class,
-        () -> client.pushBlob(wrong, () -> new ByteArrayInputStream(data), 1024));
+    RegistryException e =
+        assertThrows(
+            RegistryException.class,
+            () -> client.pushBlob(wrong, () -> new ByteArrayInputStream(data), 1024));
     assertEquals(400, e.status());
     assertTrue(e.getMessage().contains("DIGEST_INVALID"), e.getMessage());
   }
 
   @Test
   void putManifest_referencingMissingBlob_refusedByRegistry() {
-    Descriptor missing = Descriptor.of(MediaTypes.WASM_LAYER, Digest.sha256("never pushed".getBytes()), 12);
+    Descriptor missing =
+        Descriptor.of(MediaTypes.WASM_LAYER, Digest.sha256("never pushed".getBytes()), 12);
     Manifest m = Manifest.of(null, missing, List.of(missing), Map.of());
     RegistryClient client = RegistryClient.of(ref("missing/x:1"), null, false);
-    RegistryException e = assertThrows(RegistryException.class,
-        () -> client.putManifest("1", MediaTypes.OCI_MANIFEST, m.toBytes()));
+    RegistryException e =
+        assertThrows(
+            RegistryException.class,
+            () -> client.putManifest("1", MediaTypes.OCI_MANIFEST, m.toBytes()));
     assertEquals(400, e.status());
     assertTrue(e.getMessage().contains("MANIFEST_BLOB_UNKNOWN"), e.getMessage());
   }

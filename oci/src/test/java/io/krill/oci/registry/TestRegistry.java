@@ -12,8 +12,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The distribution registry (Debian's {@code docker-registry}) on a free 127.0.0.1 port, with its own config and
- * storage under {@code dir}; stopped by pid on close.
+ * The distribution registry (Debian's {@code docker-registry}) on a free 127.0.0.1 port, with its
+ * own config and storage under {@code dir}; stopped by pid on close.
  */
 final class TestRegistry implements AutoCloseable {
   private static final Path BINARY = Path.of("/usr/bin/docker-registry");
@@ -30,11 +30,26 @@ final class TestRegistry implements AutoCloseable {
     }
     Path config = dir.resolve("registry.yml");
     log = dir.resolve("registry.log");
-    Files.writeString(config, String.join("\n", "version: 0.1", "log:", "  level: warn", "storage:",
-        "  filesystem:", "    rootdirectory: " + dir.resolve("storage"), "  delete:", "    enabled: true", "http:",
-        "  addr: 127.0.0.1:" + port, ""));
-    process = new ProcessBuilder(BINARY.toString(), "serve", config.toString()).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "storage:",
+            "  filesystem:",
+            "    rootdirectory: " + dir.resolve("storage"),
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            "  addr: 127.0.0.1:" + port,
+            ""));
+    process =
+        new ProcessBuilder(BINARY.toString(), "serve", config.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (true) {
       try (Socket ignored = new Socket(InetAddress.getLoopbackAddress(), port)) {

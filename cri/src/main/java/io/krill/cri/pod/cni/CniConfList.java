@@ -10,11 +10,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A CNI network configuration list as libcni reads it: the network's name and version, {@code disableCheck},
- * and its plugins in order. A single-plugin {@code .conf} file is a list of one. Plugins are kept as JSON so
- * every key the operator wrote reaches the plugin untouched.
+ * A CNI network configuration list as libcni reads it: the network's name and version, {@code
+ * disableCheck}, and its plugins in order. A single-plugin {@code .conf} file is a list of one.
+ * Plugins are kept as JSON so every key the operator wrote reaches the plugin untouched.
  */
-public record CniConfList(String name, String cniVersion, boolean disableCheck, List<ObjectNode> plugins) {
+public record CniConfList(
+    String name, String cniVersion, boolean disableCheck, List<ObjectNode> plugins) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public CniConfList {
@@ -32,7 +33,8 @@ public record CniConfList(String name, String cniVersion, boolean disableCheck, 
     if (conf.has("plugins")) {
       for (JsonNode p : conf.get("plugins")) {
         if (!p.isObject()) {
-          throw new IOException("CNI config " + file + ": every entry of \"plugins\" must be an object");
+          throw new IOException(
+              "CNI config " + file + ": every entry of \"plugins\" must be an object");
         }
         plugins.add((ObjectNode) p);
       }
@@ -61,11 +63,13 @@ public record CniConfList(String name, String cniVersion, boolean disableCheck, 
   }
 
   /**
-   * What plugin {@code index} reads on stdin, as libcni builds it: the plugin's own keys, the list's name and
-   * version, {@code prevResult} when there is one, and {@code runtimeConfig} holding the runtime's arguments
-   * for exactly the capabilities the plugin declares ({@code "capabilities": {"portMappings": true}}).
+   * What plugin {@code index} reads on stdin, as libcni builds it: the plugin's own keys, the
+   * list's name and version, {@code prevResult} when there is one, and {@code runtimeConfig}
+   * holding the runtime's arguments for exactly the capabilities the plugin declares ({@code
+   * "capabilities": {"portMappings": true}}).
    */
-  public ObjectNode pluginConfig(int index, JsonNode prevResult, Map<String, JsonNode> capabilityArgs) {
+  public ObjectNode pluginConfig(
+      int index, JsonNode prevResult, Map<String, JsonNode> capabilityArgs) {
     ObjectNode copy = plugins.get(index).deepCopy();
     copy.put("name", name);
     copy.put("cniVersion", cniVersion);
@@ -74,11 +78,12 @@ public record CniConfList(String name, String cniVersion, boolean disableCheck, 
     }
     ObjectNode runtimeConfig = JSON.createObjectNode();
     JsonNode caps = copy.path("capabilities");
-    capabilityArgs.forEach((capability, value) -> {
-      if (caps.path(capability).asBoolean(false)) {
-        runtimeConfig.set(capability, value);
-      }
-    });
+    capabilityArgs.forEach(
+        (capability, value) -> {
+          if (caps.path(capability).asBoolean(false)) {
+            runtimeConfig.set(capability, value);
+          }
+        });
     if (!runtimeConfig.isEmpty()) {
       copy.set("runtimeConfig", runtimeConfig);
     }
@@ -89,7 +94,8 @@ public record CniConfList(String name, String cniVersion, boolean disableCheck, 
   public String type(int index) throws IOException {
     String type = plugins.get(index).path("type").asText();
     if (type.isEmpty() || type.contains("/") || type.equals(".") || type.equals("..")) {
-      throw new IOException("CNI plugin type \"" + type + "\" in network \"" + name + "\" is not a plugin name");
+      throw new IOException(
+          "CNI plugin type \"" + type + "\" in network \"" + name + "\" is not a plugin name");
     }
     return type;
   }
