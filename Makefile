@@ -48,7 +48,7 @@ testprogs:
 
 # The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
-	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,daemon-support,shim,cli,cri
+	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,daemon-support,shim,cli,cri,arch-test
 
 native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin
