@@ -9,11 +9,13 @@ import io.krill.oci.layout.WasmImageBuilder;
 import io.krill.oci.registry.Credentials;
 import io.krill.oci.registry.ImageTransfer;
 import io.krill.oci.registry.RegistryClient;
+import io.krill.oci.registry.RegistryException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,7 +58,7 @@ final class ImageCommand implements Callable<Integer> {
   private static int refusing(Work work) {
     try {
       return work.run();
-    } catch (io.krill.oci.registry.RegistryException | IOException e) {
+    } catch (RegistryException | IOException e) {
       throw new Console.Refusal(e.getMessage());
     }
   }
@@ -130,13 +132,13 @@ final class ImageCommand implements Callable<Integer> {
         names = "--arg",
         paramLabel = "A",
         description = "an argument after the module (repeatable)")
-    List<String> args = new java.util.ArrayList<>();
+    List<String> args = new ArrayList<>();
 
     @Option(
         names = "--env",
         paramLabel = "K=V",
         description = "an environment variable (repeatable)")
-    List<String> env = new java.util.ArrayList<>();
+    List<String> env = new ArrayList<>();
 
     @Option(
         names = "--annotation",

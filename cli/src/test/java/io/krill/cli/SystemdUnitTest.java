@@ -1,11 +1,14 @@
 package io.krill.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The unit shipped in packaging/systemd starts a command the CLI and bin/krill accept. */
@@ -26,8 +29,7 @@ class SystemdUnitTest {
         "/opt/krill/bin/krill", argv.get(0), "the path krill install copies the release to");
     Object daemon =
         Main.standard()
-            .commandLine(
-                new Console(System.out, System.err, java.util.Map.of(), Path.of("/opt/krill")))
+            .commandLine(new Console(System.out, System.err, Map.of(), Path.of("/opt/krill")))
             .getSubcommands()
             .get(argv.get(1))
             .getCommand();
@@ -41,7 +43,7 @@ class SystemdUnitTest {
 
   @Test
   void krillScript_handsDaemonToTheLauncher() throws Exception {
-    String script = java.nio.file.Files.readString(Path.of("../packaging/krill.sh"));
+    String script = Files.readString(Path.of("../packaging/krill.sh"));
     assertTrue(
         script.contains(
             "if [ \"${1:-}\" = daemon ] && ! wants_help \"$@\"; then\n    exec \"$home/bin/"
@@ -52,7 +54,7 @@ class SystemdUnitTest {
 
   @Test
   void launcherCommand_unknownOption_refused() {
-    org.junit.jupiter.api.Assertions.assertThrows(
+    assertThrows(
         IllegalArgumentException.class,
         () -> DaemonCommand.launcherCommand(Path.of("/opt/krill"), List.of("--namespcae", "x")));
   }

@@ -3,6 +3,7 @@ package io.krill.daemon;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -97,7 +98,7 @@ public final class LogFormat extends Formatter {
 
   /** {@code log_level}'s words: debug, info, warn (or warning) and error. */
   public static Level level(String name) {
-    return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
       case "debug" -> Level.FINE;
       case "info" -> Level.INFO;
       case "warn", "warning" -> Level.WARNING;

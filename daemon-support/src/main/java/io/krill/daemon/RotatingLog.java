@@ -1,5 +1,6 @@
 package io.krill.daemon;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -66,7 +67,7 @@ public final class RotatingLog extends Handler {
   public PrintStream printStream() {
     OutputStream out =
         new OutputStream() {
-          private final java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+          private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
 
           @Override
           public synchronized void write(int b) {

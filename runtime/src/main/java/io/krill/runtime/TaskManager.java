@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The protocol-free lifecycle core: create, start, exec, kill, wait, delete of wasm containers.
@@ -386,8 +387,7 @@ public final class TaskManager implements AutoCloseable {
   /** The pids of the container's processes (its own and running execs). */
   public List<Integer> pids(String id) {
     Task task = get(id);
-    return java.util.stream.Stream.concat(
-            java.util.stream.Stream.of(task.init), task.execs.values().stream())
+    return Stream.concat(Stream.of(task.init), task.execs.values().stream())
         .map(p -> p.pid)
         .distinct()
         .toList();

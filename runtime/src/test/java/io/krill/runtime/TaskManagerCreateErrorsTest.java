@@ -8,6 +8,7 @@ import io.krill.engine.wasm.WasmBytes;
 import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class TaskManagerCreateErrorsTest {
-  @TempDir java.nio.file.Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
 
   @BeforeEach

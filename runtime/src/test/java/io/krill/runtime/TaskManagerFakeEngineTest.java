@@ -2,6 +2,7 @@ package io.krill.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.engine.Guest;
@@ -9,6 +10,7 @@ import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.runtime.TaskFixture.Bundle;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Orderings that a real guest produces only by chance, forced with a scripted engine. */
 @Timeout(120)
 class TaskManagerFakeEngineTest {
-  @TempDir java.nio.file.Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
   ScriptedGuest guest;
 
@@ -114,10 +116,8 @@ class TaskManagerFakeEngineTest {
     assertTrue(guest.closeEntered.await(TaskFixture.PATIENCE.toSeconds(), TimeUnit.SECONDS));
 
     // The task is already STOPPED: containerd treats this NOT_FOUND as "already finished".
-    KrillException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            KrillException.class, () -> f.tasks.kill("r", 15));
-    org.junit.jupiter.api.Assertions.assertEquals(ErrorCode.NOT_FOUND, e.code());
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.kill("r", 15));
+    assertEquals(ErrorCode.NOT_FOUND, e.code());
     guest.releaseClose.countDown();
 
     f.await("r");

@@ -4,13 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ImageModules.ImageModule;
 import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,7 +28,7 @@ class TaskManagerImageModulesTest {
   private static final String IMAGE = "registry.test/wasm/app:v1";
   private static final String LAYER = "sha256:0123456789ab";
 
-  @TempDir java.nio.file.Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
 
   /** The fake's answer, and which containers it was asked about. */
@@ -194,20 +197,16 @@ class TaskManagerImageModulesTest {
     f.tasks.create(b.spec());
     f.tasks.start(b.id());
     for (String ref : List.of("/app.wasm#hello", "#hello")) {
-      java.nio.file.Path out = Files.createFile(tmp.resolve("exec-" + ref.length() + ".out"));
+      Path out = Files.createFile(tmp.resolve("exec-" + ref.length() + ".out"));
       f.tasks.exec(
           new ExecSpec(
               "c-exec",
               "e" + ref.length(),
-              new io.krill.oci.RuntimeSpec.Process(List.of(ref), List.of(), null, false),
+              new RuntimeSpec.Process(List.of(ref), List.of(), null, false),
               new Stdio(null, out.toString(), null, false)));
       f.tasks.start("c-exec", "e" + ref.length());
       assertEquals(
-          0,
-          f.tasks
-              .waitFor("c-exec", "e" + ref.length())
-              .get(30, java.util.concurrent.TimeUnit.SECONDS)
-              .code());
+          0, f.tasks.waitFor("c-exec", "e" + ref.length()).get(30, TimeUnit.SECONDS).code());
       assertEquals("hello\n", Files.readString(out), ref);
     }
     KrillException e =
@@ -218,7 +217,7 @@ class TaskManagerImageModulesTest {
                     new ExecSpec(
                         "c-exec",
                         "typo",
-                        new io.krill.oci.RuntimeSpec.Process(
+                        new RuntimeSpec.Process(
                             List.of("/other.wasm#hello"), List.of(), null, false),
                         Stdio.NONE)));
     assertTrue(e.getMessage().contains("module /other.wasm not found"), e.getMessage());

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(120)
 class TaskManagerLifecycleTest {
-  @TempDir java.nio.file.Path tmp;
+  @TempDir Path tmp;
   TaskFixture f;
 
   @BeforeEach

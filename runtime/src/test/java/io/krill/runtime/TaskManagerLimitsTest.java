@@ -3,6 +3,7 @@ package io.krill.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.engine.wasm.WasmBytes;
@@ -84,12 +85,9 @@ class TaskManagerLimitsTest {
             "grow.wat",
             TaskFixture.resource("wasm/grow.wat"),
             ONE_MIB_LIMIT);
-    KrillException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            KrillException.class, () -> f.tasks.create(b.spec()));
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
     assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    org.junit.jupiter.api.Assertions.assertTrue(
-        e.getMessage().contains("wat2wasm"), e.getMessage());
+    assertTrue(e.getMessage().contains("wat2wasm"), e.getMessage());
   }
 
   @Test
@@ -100,8 +98,7 @@ class TaskManagerLimitsTest {
     f.tasks.create(b.spec());
     f.tasks.updateMemoryLimit("grow", 1048576);
     KrillException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            KrillException.class, () -> f.tasks.updateMemoryLimit("grow", 2 * 1048576));
+        assertThrows(KrillException.class, () -> f.tasks.updateMemoryLimit("grow", 2 * 1048576));
     assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
   }
 

@@ -3,6 +3,7 @@ package io.krill.shim;
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
+import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.ImageModules;
@@ -12,8 +13,10 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -188,9 +191,9 @@ public final class Daemon {
   }
 
   /** The launcher binary (its {@code pause} command stands in for pod sandboxes). */
-  private static java.nio.file.Path launcher() {
+  private static Path launcher() {
     String home = System.getProperty("krill.home");
-    return home == null ? null : java.nio.file.Path.of(home, "bin", "containerd-shim-krill-v1");
+    return home == null ? null : Path.of(home, "bin", "containerd-shim-krill-v1");
   }
 
   private void touch() {
@@ -202,14 +205,14 @@ public final class Daemon {
     try {
       engine
           .prepare(
-              new io.krill.engine.GuestSpec(
+              new GuestSpec(
                   "warm-up",
                   "warm-up",
                   WARM_UP_MODULE,
                   "_start",
-                  java.util.List.of(),
-                  java.util.List.of(),
-                  java.util.List.of(),
+                  List.of(),
+                  List.of(),
+                  List.of(),
                   null,
                   null,
                   null))

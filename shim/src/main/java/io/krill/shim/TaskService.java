@@ -46,6 +46,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -110,8 +111,7 @@ final class TaskService {
                         throw logged(
                             method,
                             Errors.toTtrpc(
-                                error instanceof java.util.concurrent.CompletionException c
-                                        && c.getCause() != null
+                                error instanceof CompletionException c && c.getCause() != null
                                     ? c.getCause()
                                     : error));
                       }

@@ -17,6 +17,8 @@ import io.krill.runtime.KrillException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -248,11 +250,11 @@ class ContentStoreModulesTest {
     modules().find("c1").orElseThrow();
     modules().find("c2").orElseThrow();
     Path staleTemp = Files.writeString(cache.resolve("sha256").resolve(".layer-1.tmp"), "half");
-    Files.setLastModifiedTime(staleTemp, java.nio.file.attribute.FileTime.fromMillis(0));
+    Files.setLastModifiedTime(staleTemp, FileTime.fromMillis(0));
     Path freshTemp = Files.writeString(cache.resolve("sha256").resolve(".layer-2.tmp"), "writing");
 
     store.blobs.remove(gone.digest());
-    assertEquals(2, modules().prune(java.time.Duration.ofHours(1)));
+    assertEquals(2, modules().prune(Duration.ofHours(1)));
     assertTrue(Files.exists(cached(kept)));
     assertTrue(Files.notExists(cached(gone)));
     assertTrue(Files.notExists(staleTemp));
@@ -265,7 +267,7 @@ class ContentStoreModulesTest {
     store.container("c1", IMAGE, store.manifest(MediaTypes.WASM_CONFIG_V0, layer));
     modules().find("c1").orElseThrow();
     store.unreachable = true;
-    assertEquals(0, modules().prune(java.time.Duration.ofHours(1)));
+    assertEquals(0, modules().prune(Duration.ofHours(1)));
     assertTrue(Files.exists(cached(layer)));
   }
 }

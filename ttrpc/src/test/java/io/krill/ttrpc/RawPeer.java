@@ -1,5 +1,6 @@
 package io.krill.ttrpc;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.io.IOException;
@@ -74,8 +75,8 @@ final class RawPeer implements AutoCloseable {
 
   ResponseMessage nextResponse(int expectedStreamId) throws Exception {
     Frame f = next();
-    org.junit.jupiter.api.Assertions.assertEquals(expectedStreamId, f.streamId());
-    org.junit.jupiter.api.Assertions.assertEquals(Frame.TYPE_RESPONSE, f.type());
+    assertEquals(expectedStreamId, f.streamId());
+    assertEquals(Frame.TYPE_RESPONSE, f.type());
     return ResponseMessage.decode(f.data());
   }
 

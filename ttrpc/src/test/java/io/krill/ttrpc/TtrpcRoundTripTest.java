@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -298,7 +299,6 @@ class TtrpcRoundTripTest {
 
   @Test
   void connect_noServer_throwsIOException() {
-    org.junit.jupiter.api.Assertions.assertThrows(
-        IOException.class, () -> TtrpcClient.connect(socket));
+    assertThrows(IOException.class, () -> TtrpcClient.connect(socket));
   }
 }

@@ -18,11 +18,13 @@ import io.krill.oci.registry.RegistryClient;
 import io.krill.oci.registry.RegistryException;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -136,7 +138,7 @@ public final class ImageStore {
       pin(chosen.digest().toString(), pins);
       layout.putBlob(
           Descriptor.of(chosen.mediaType(), chosen.digest(), chosen.bytes().length),
-          new java.io.ByteArrayInputStream(chosen.bytes()));
+          new ByteArrayInputStream(chosen.bytes()));
       return record(unpack(ref, top.digest(), chosen.digest(), manifest, size, pins));
     } catch (RegistryException e) {
       if (e.status() == 200) {
@@ -411,7 +413,7 @@ public final class ImageStore {
       }
       // Blobs shared with another image or held by a pull in flight stay; the pull collects them if
       // it fails.
-      Set<String> kept = new java.util.HashSet<>();
+      Set<String> kept = new HashSet<>();
       for (StoredImage other : images.values()) {
         kept.addAll(blobsOf(other));
       }
@@ -444,8 +446,7 @@ public final class ImageStore {
           p -> {
             try {
               BasicFileAttributes a =
-                  Files.readAttributes(
-                      p, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                  Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
               totals[0] += a.isRegularFile() ? a.size() : 0;
               totals[1]++;
             } catch (IOException ignored) {

@@ -10,6 +10,7 @@ import io.krill.oci.image.Descriptor;
 import io.krill.oci.image.Digest;
 import io.krill.oci.image.Manifest;
 import io.krill.oci.image.MediaTypes;
+import io.krill.oci.registry.RegistryException;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
 import java.io.ByteArrayOutputStream;
@@ -24,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -49,7 +51,7 @@ class ImageStorePullTest {
   @BeforeEach
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+    server.setExecutor(Executors.newCachedThreadPool());
     server.createContext(
         "/",
         ex -> {
@@ -160,10 +162,7 @@ class ImageStorePullTest {
     try (Stream<Path> s = Files.walk(dir)) {
       before = Set.copyOf(s.toList());
     }
-    var e =
-        assertThrows(
-            io.krill.oci.registry.RegistryException.class,
-            () -> store.pull(host() + "/t/y:1", null));
+    var e = assertThrows(RegistryException.class, () -> store.pull(host() + "/t/y:1", null));
     assertEquals(404, e.status());
     try (Stream<Path> s = Files.walk(dir)) {
       assertEquals(before, Set.copyOf(s.toList()), "the failed pull changed nothing on disk");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -32,12 +33,15 @@ import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
 import io.netty.handler.codec.spdy.SpdySynReplyFrame;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -147,7 +151,7 @@ class StreamingServerTest {
       SpdyFrame f = c.next();
       if (f instanceof SpdyDataFrame d) {
         if (d.streamId() == 3) {
-          error.write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+          error.write(ByteBufUtil.getBytes(d.content()));
         }
         fins += d.isLast() ? 1 : 0;
         d.release();
@@ -192,7 +196,7 @@ class StreamingServerTest {
     while (fins < 3) {
       SpdyFrame f = c.next();
       if (f instanceof SpdyDataFrame d) {
-        (d.streamId() == 3 ? out : error).write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        (d.streamId() == 3 ? out : error).write(ByteBufUtil.getBytes(d.content()));
         fins += d.isLast() ? 1 : 0;
         d.release();
       }
@@ -216,7 +220,7 @@ class StreamingServerTest {
                 false,
                 s -> new Session.Outcome.Success()));
     URI u = URI.create(url);
-    try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
+    try (Socket raw = new Socket(u.getHost(), u.getPort())) {
       raw.setSoTimeout(10_000);
       raw.getOutputStream()
           .write(
@@ -230,7 +234,7 @@ class StreamingServerTest {
       assertTrue(head.startsWith("HTTP/1.1 101"), head);
       // A control frame of an unknown SPDY version with a length far past what follows, then noise.
       byte[] garbage = new byte[64];
-      new java.util.Random(7).nextBytes(garbage);
+      new Random(7).nextBytes(garbage);
       garbage[0] = (byte) 0x80;
       garbage[1] = 0x07;
       raw.getOutputStream().write(garbage);
@@ -262,7 +266,7 @@ class StreamingServerTest {
       SpdyFrame f = c.next();
       if (f instanceof SpdyDataFrame d) {
         if (d.streamId() == 3) {
-          out.write(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+          out.write(ByteBufUtil.getBytes(d.content()));
         }
         fins += d.isLast() ? 1 : 0;
         d.release();
@@ -286,10 +290,10 @@ class StreamingServerTest {
                 false,
                 s -> new Session.Outcome.Success()));
     URI u = URI.create(url);
-    try (java.net.Socket raw = new java.net.Socket(u.getHost(), u.getPort())) {
+    try (Socket raw = new Socket(u.getHost(), u.getPort())) {
       raw.setSoTimeout(10_000);
       byte[] garbage = new byte[64];
-      new java.util.Random(8).nextBytes(garbage);
+      new Random(8).nextBytes(garbage);
       garbage[0] = (byte) 0x80;
       garbage[1] = 0x07;
       ByteArrayOutputStream req = new ByteArrayOutputStream();
@@ -412,7 +416,7 @@ class StreamingServerTest {
     return c;
   }
 
-  private static String readHead(InputStream in) throws java.io.IOException {
+  private static String readHead(InputStream in) throws IOException {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     while (!b.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
       int c = in.read();

@@ -11,6 +11,7 @@ import io.krill.engine.WasmEngine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 
 /**
@@ -47,11 +48,7 @@ public final class WasmtimeEngine implements WasmEngine {
               + "\"\n";
       Path tmp = Files.createTempFile(dir, "cache", ".toml");
       Files.writeString(tmp, text);
-      Files.move(
-          tmp,
-          toml,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmp, toml, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       return toml;
     } catch (IOException e) {
       throw new EngineException(

@@ -19,6 +19,7 @@ import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
 import io.krill.os.ResidentMemory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -181,7 +182,7 @@ final class WasmtimeGuest implements Guest {
     }
     if (spec.stdin() != null) {
       // Only so that fd 0 exists for fdstat and friends; reads are served by FdRead.
-      b.stdin(java.nio.file.Path.of("/dev/null"));
+      b.stdin(Path.of("/dev/null"));
     }
     if (spec.stdout() != null) {
       b.stdout(spec.stdout());
@@ -194,7 +195,7 @@ final class WasmtimeGuest implements Guest {
     for (Preopen p : spec.preopens()) {
       Set<DirCaps> dirCaps = p.readOnly() ? RO_DIR : EnumSet.allOf(DirCaps.class);
       Set<FileCaps> fileCaps = p.readOnly() ? RO_FILE : EnumSet.allOf(FileCaps.class);
-      ctx.insertDir(fd++, p.hostPath(), dirCaps, fileCaps, java.nio.file.Path.of(p.guestPath()));
+      ctx.insertDir(fd++, p.hostPath(), dirCaps, fileCaps, Path.of(p.guestPath()));
     }
     return ctx;
   }

@@ -1,6 +1,7 @@
 package io.krill.engine.wasm;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -254,7 +255,7 @@ public final class WasmBinary {
       if (len > remaining()) {
         throw new WasmFormatException("name runs past the end of its section at byte " + pos);
       }
-      String s = new String(b, pos, (int) len, java.nio.charset.StandardCharsets.UTF_8);
+      String s = new String(b, pos, (int) len, StandardCharsets.UTF_8);
       pos += (int) len;
       return s;
     }

@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -169,14 +170,12 @@ class WasmBinaryTest {
     // Only the memory section changes: 00 01 -> 01 01 10, and its size byte 3 -> 4.
     int memoryAt = indexOf(original, bytes(MEMORY, 3, 1, 0, 1));
     assertArrayEquals(
-        java.util.Arrays.copyOfRange(original, 0, memoryAt),
-        java.util.Arrays.copyOfRange(capped, 0, memoryAt));
+        Arrays.copyOfRange(original, 0, memoryAt), Arrays.copyOfRange(capped, 0, memoryAt));
     assertArrayEquals(
-        bytes(MEMORY, 4, 1, 1, 1, 16),
-        java.util.Arrays.copyOfRange(capped, memoryAt, memoryAt + 6));
+        bytes(MEMORY, 4, 1, 1, 1, 16), Arrays.copyOfRange(capped, memoryAt, memoryAt + 6));
     assertArrayEquals(
-        java.util.Arrays.copyOfRange(original, memoryAt + 5, original.length),
-        java.util.Arrays.copyOfRange(capped, memoryAt + 6, capped.length));
+        Arrays.copyOfRange(original, memoryAt + 5, original.length),
+        Arrays.copyOfRange(capped, memoryAt + 6, capped.length));
   }
 
   @Test

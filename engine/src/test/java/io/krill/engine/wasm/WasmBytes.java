@@ -1,6 +1,7 @@
 package io.krill.engine.wasm;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Hand-assembles tiny binary wasm modules, so tests that need the binary format (rather than the
@@ -30,7 +31,7 @@ public final class WasmBytes {
   }
 
   public static byte[] name(String s) {
-    byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
     return concat(leb(b.length), b);
   }
 

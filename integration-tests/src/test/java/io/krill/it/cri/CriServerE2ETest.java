@@ -25,9 +25,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,7 +101,7 @@ class CriServerE2ETest {
           .updateRuntimeConfig(
               UpdateRuntimeConfigRequest.newBuilder()
                   .setRuntimeConfig(
-                      io.krill.cri.api.v1.RuntimeConfig.newBuilder()
+                      RuntimeConfig.newBuilder()
                           .setNetworkConfig(NetworkConfig.newBuilder().setPodCidr("10.244.1.0/24")))
                   .build());
     }
@@ -497,11 +500,11 @@ class CriServerE2ETest {
               PullImageRequest.newBuilder()
                   .setImage(ImageSpec.newBuilder().setImage(progsRef))
                   .build());
-      List<java.util.concurrent.CompletableFuture<String>> pods = new java.util.ArrayList<>();
+      List<CompletableFuture<String>> pods = new ArrayList<>();
       for (int i = 0; i < 20; i++) {
         String name = "par-" + i;
         pods.add(
-            java.util.concurrent.CompletableFuture.supplyAsync(
+            CompletableFuture.supplyAsync(
                 () -> {
                   PodSandboxConfig config = hostPod(name, tmp.resolve("par-logs"));
                   String pod =
@@ -516,7 +519,7 @@ class CriServerE2ETest {
                   return pod;
                 }));
       }
-      List<String> ids = pods.stream().map(java.util.concurrent.CompletableFuture::join).toList();
+      List<String> ids = pods.stream().map(CompletableFuture::join).toList();
       assertEquals(
           20,
           c.runtime()
@@ -692,7 +695,7 @@ class CriServerE2ETest {
           c.runtime()
               .runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
               .getPodSandboxId();
-      java.util.Iterator<ContainerEventResponse> stream =
+      Iterator<ContainerEventResponse> stream =
           events
               .runtime(Duration.ofSeconds(60))
               .getContainerEvents(GetEventsRequest.getDefaultInstance());
@@ -702,7 +705,7 @@ class CriServerE2ETest {
       c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
       awaitExit(c, id);
       c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
-      List<ContainerEventType> seen = new java.util.ArrayList<>();
+      List<ContainerEventType> seen = new ArrayList<>();
       while (seen.size() < 4 && stream.hasNext()) {
         ContainerEventResponse e = stream.next();
         if (!e.getContainerId().equals(id)) {

@@ -6,6 +6,8 @@ import static io.krill.it.harness.CriCalls.status;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.*;
 import io.krill.it.harness.CriClient;
 import io.krill.it.harness.KrillCriFixture;
@@ -146,8 +148,8 @@ class CriServerFaultsE2ETest {
 
     // Not a module at all: CreateContainer fails naming the container and the module, and leaves
     // nothing.
-    io.grpc.StatusRuntimeException e = expectError(() -> create("garbage", 0, "/garbage.wasm"));
-    assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    StatusRuntimeException e = expectError(() -> create("garbage", 0, "/garbage.wasm"));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(
         e.getStatus().getDescription().contains("/garbage.wasm is not a WebAssembly module"),
         e.getStatus().getDescription());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.ExecRequest;
 import io.krill.cri.api.v1.StatusRequest;
@@ -96,7 +97,7 @@ class CriServiceUnitE2ETest {
                                 .addCmd("/x.wasm")
                                 .setStdout(true)
                                 .build()));
-        assertEquals(io.grpc.Status.Code.NOT_FOUND, e.getStatus().getCode());
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
       }
       assertTrue(
           Files.readString(journal).contains("exec/attach streams on http://127.0.0.1:"),

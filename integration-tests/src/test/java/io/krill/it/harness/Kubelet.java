@@ -3,6 +3,7 @@ package io.krill.it.harness;
 import static io.krill.it.harness.KrillTasks.id;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.ContainerConfig;
 import io.krill.cri.api.v1.ContainerMetadata;
 import io.krill.cri.api.v1.ContainerState;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The kubelet's moves, as the CRI-through-containerd tests make them: pod and container configs,
@@ -211,10 +213,10 @@ public final class Kubelet {
   /**
    * Runs one CRI call; a gRPC failure fails the test with containerd's log tail, which says why.
    */
-  public static <T> T call(CriContainerd c, String what, java.util.function.Supplier<T> rpc) {
+  public static <T> T call(CriContainerd c, String what, Supplier<T> rpc) {
     try {
       return rpc.get();
-    } catch (io.grpc.StatusRuntimeException e) {
+    } catch (StatusRuntimeException e) {
       fail(
           what
               + " failed on "

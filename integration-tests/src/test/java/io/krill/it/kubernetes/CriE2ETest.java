@@ -20,6 +20,7 @@ import io.krill.cri.api.v1.ImageStatusRequest;
 import io.krill.cri.api.v1.LinuxContainerConfig;
 import io.krill.cri.api.v1.LinuxContainerResources;
 import io.krill.cri.api.v1.ListContainerStatsRequest;
+import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListImagesRequest;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
 import io.krill.cri.api.v1.PodSandbox;
@@ -394,7 +395,7 @@ class CriE2ETest {
           c
               .cri()
               .runtime()
-              .listContainers(io.krill.cri.api.v1.ListContainersRequest.getDefaultInstance())
+              .listContainers(ListContainersRequest.getDefaultInstance())
               .getContainersList()
               .stream()
               .filter(x -> x.getId().equals(id))

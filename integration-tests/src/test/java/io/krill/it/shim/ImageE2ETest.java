@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -350,7 +351,7 @@ class ImageE2ETest {
         push.stderr().contains("blob digest mismatch: expected sha256:" + victim.getFileName()),
         push.toString());
     // Truncated blob.
-    Files.write(victim, java.util.Arrays.copyOf(bytes, 100));
+    Files.write(victim, Arrays.copyOf(bytes, 100));
     push = krill("image", "push", tmp.resolve("dir").toString(), registry.host() + "/hostile/x:1");
     assertTrue(
         push.stderr().contains("is truncated: 100 of " + bytes.length + " bytes"), push.toString());
