@@ -52,7 +52,40 @@ class EventQueueTest {
         assertEquals(List.of(), threads);
       }
       assertTrue(got.await(30, TimeUnit.SECONDS));
-      assertEquals(List.of("krill-events"), threads);
+      assertEquals(List.of("krill-events-1"), threads);
+    }
+  }
+
+  @Test
+  void subscriberThatWaits_doesNotHoldBackAnother() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    List<TaskEvent> slow = new CopyOnWriteArrayList<>();
+    List<TaskEvent> fast = new CopyOnWriteArrayList<>();
+    CountDownLatch fastGotAll = new CountDownLatch(3);
+    try (EventQueue q = new EventQueue()) {
+      q.subscribe(
+          e -> {
+            try {
+              release.await();
+            } catch (InterruptedException ex) {
+              Thread.currentThread().interrupt();
+            }
+            slow.add(e);
+          });
+      q.subscribe(
+          e -> {
+            fast.add(e);
+            fastGotAll.countDown();
+          });
+      q.publish(started(1));
+      q.publish(started(2));
+      q.publish(started(3));
+      assertTrue(fastGotAll.await(30, TimeUnit.SECONDS));
+      assertEquals(List.of(started(1), started(2), started(3)), fast);
+      assertEquals(List.of(), slow);
+      release.countDown();
+      q.awaitDelivered(30_000);
+      assertEquals(List.of(started(1), started(2), started(3)), slow);
     }
   }
 
