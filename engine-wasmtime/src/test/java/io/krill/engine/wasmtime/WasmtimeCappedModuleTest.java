@@ -1,17 +1,6 @@
 package io.krill.engine.wasmtime;
 
-import static io.krill.engine.wasm.WasmBytes.CODE;
-import static io.krill.engine.wasm.WasmBytes.EXPORT;
-import static io.krill.engine.wasm.WasmBytes.FUNCTION;
-import static io.krill.engine.wasm.WasmBytes.MEMORY;
-import static io.krill.engine.wasm.WasmBytes.TYPE;
-import static io.krill.engine.wasm.WasmBytes.bytes;
-import static io.krill.engine.wasm.WasmBytes.concat;
-import static io.krill.engine.wasm.WasmBytes.exportEntry;
-import static io.krill.engine.wasm.WasmBytes.limits;
 import static io.krill.engine.wasm.WasmBytes.module;
-import static io.krill.engine.wasm.WasmBytes.section;
-import static io.krill.engine.wasm.WasmBytes.vec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -51,16 +40,7 @@ class WasmtimeCappedModuleTest {
   @Test
   void withMemoryMaximum_paddedSectionSize_replacesWholeHeader() throws Exception {
     // Linkers emit padded 5-byte LEB128 section sizes; the rewrite must drop all of it.
-    byte[] memoryPayload = vec(limits(1, -1));
-    byte[] paddedMemorySection =
-        concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00), memoryPayload);
-    byte[] original =
-        module(
-            section(TYPE, vec(bytes(0x60, 0, 0))),
-            section(FUNCTION, vec(bytes(0))),
-            paddedMemorySection,
-            section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
-            section(CODE, vec(bytes(2, 0, 0x0b))));
+    byte[] original = WasmBytes.paddedMemorySectionModule();
     assertEquals(
         Optional.of(new WasmBinary.Limits(1, -1, false)), WasmBinary.parse(original).memory());
 

@@ -71,6 +71,22 @@ public final class WasmBytes {
   }
 
   /** {@code (module (memory (export "memory") min max?) (func (export "_start")))} */
+  /**
+   * Exports {@code _start} and a memory (min 1, no max) whose section size is a padded 5-byte
+   * LEB128, as linkers emit it.
+   */
+  public static byte[] paddedMemorySectionModule() {
+    byte[] memoryPayload = vec(limits(1, -1));
+    byte[] paddedMemorySection =
+        concat(bytes(MEMORY, 0x80 | memoryPayload.length, 0x80, 0x80, 0x80, 0x00), memoryPayload);
+    return module(
+        section(TYPE, vec(bytes(0x60, 0, 0))),
+        section(FUNCTION, vec(bytes(0))),
+        paddedMemorySection,
+        section(EXPORT, vec(exportEntry("_start", 0, 0), exportEntry("memory", 2, 0))),
+        section(CODE, vec(bytes(2, 0, 0x0b))));
+  }
+
   public static byte[] memoryModule(long min, long max) {
     return module(
         section(TYPE, vec(bytes(0x60, 0, 0))),
