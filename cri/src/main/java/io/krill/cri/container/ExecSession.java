@@ -177,7 +177,8 @@ public final class ExecSession {
                   });
               io.startStdin(
                   id + "-stdin",
-                  () -> running(id),
+                  // Not "running": the client's input may be in the pipe before the exec starts.
+                  () -> notExited(id),
                   () -> {
                     try {
                       tasks.closeStdin(containerId, id);
@@ -283,9 +284,11 @@ public final class ExecSession {
     }
   }
 
-  private boolean running(String id) {
+  /** Created or running: its guest has yet to read its stdin, or is reading it. */
+  private boolean notExited(String id) {
     try {
-      return tasks.info(containerId, id).state() == TaskState.RUNNING;
+      TaskState state = tasks.info(containerId, id).state();
+      return state == TaskState.CREATED || state == TaskState.RUNNING;
     } catch (KrillException gone) {
       return false;
     }
