@@ -41,6 +41,7 @@ public final class CriFixture implements AutoCloseable {
   public final Path root;
   public final ImageStore images;
   public final Containers containers;
+  private final FakeEngine engine = new FakeEngine();
   public final TaskManager tasks;
   public final CriRuntime runtime;
   private final ScheduledExecutorService timer =
@@ -71,7 +72,7 @@ public final class CriFixture implements AutoCloseable {
             "/");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
-    tasks = new TaskManager(new FakeEngine(), timer, 4242, 0);
+    tasks = new TaskManager(engine, timer, 4242, 0);
     containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
     PodStore pods = new PodStore(root.resolve("pods"));
@@ -164,6 +165,11 @@ public final class CriFixture implements AutoCloseable {
         // deleted by the test itself
       }
     }
+    // The exits those deletes cause still reach Containers (which writes cri.json beside the
+    // bundle)
+    // on the core's event lanes: drain them before the test's directory goes.
+    tasks.close();
+    engine.awaitGuestsDone(PATIENCE.toMillis());
     timer.shutdownNow();
     timer.awaitTermination(PATIENCE.toSeconds(), TimeUnit.SECONDS);
   }

@@ -26,6 +26,22 @@ import java.util.concurrent.CountDownLatch;
  * </ul>
  */
 public final class FakeEngine implements WasmEngine {
+  private final Object lock = new Object();
+  private int running;
+
+  /**
+   * Waits (bounded) until no guest of this engine is in {@code run()}: a killed guest is reported
+   * stopped before its thread has closed its stdout and stderr files.
+   */
+  public void awaitGuestsDone(long timeoutMillis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    synchronized (lock) {
+      while (running > 0 && System.currentTimeMillis() < deadline) {
+        lock.wait(Math.max(1, deadline - System.currentTimeMillis()));
+      }
+    }
+  }
+
   @Override
   public String name() {
     return "fake";
@@ -36,7 +52,7 @@ public final class FakeEngine implements WasmEngine {
     return new FakeGuest(spec);
   }
 
-  static final class FakeGuest implements Guest {
+  final class FakeGuest implements Guest {
     private final GuestSpec spec;
     private final CountDownLatch interrupted = new CountDownLatch(1);
     private volatile InputStream stdin;
@@ -47,6 +63,20 @@ public final class FakeEngine implements WasmEngine {
 
     @Override
     public GuestResult run() {
+      synchronized (lock) {
+        running++;
+      }
+      try {
+        return runVerb();
+      } finally {
+        synchronized (lock) {
+          running--;
+          lock.notifyAll();
+        }
+      }
+    }
+
+    private GuestResult runVerb() {
       List<String> argv = spec.args();
       String verb = argv.size() > 1 ? argv.get(1) : "serve";
       // Like Wasmtime: the guest's stdout and stderr are open while it runs, written or not.
