@@ -219,21 +219,34 @@ public final class Containers {
                 TaskSpec.Kind.WASM,
                 imageModules()));
       } catch (KrillException e) {
-        cio.abandon();
-        containers.remove(id);
-        FileTrees.deleteTree(bundle);
+        forget(id, cio, bundle);
         throw refused(req, id, e);
       } catch (RuntimeException e) {
-        cio.abandon();
-        containers.remove(id);
-        FileTrees.deleteTree(bundle);
+        forget(id, cio, bundle);
         throw e;
       }
       io.put(id, cio);
       emit(c, ContainerEvent.Kind.CREATED);
       return id;
     } catch (IOException e) {
-      throw new UncheckedIOException("container " + id + ": cannot write its bundle", e);
+      throw new UncheckedIOException(
+          "container " + id + ": cannot write its bundle " + bundle + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Undoes a create the core refused; a bundle that cannot go is logged, never the answer. */
+  private void forget(String id, ContainerIo cio, Path bundle) {
+    cio.abandon();
+    containers.remove(id);
+    try {
+      FileTrees.deleteTree(bundle);
+    } catch (IOException e) {
+      LOG.log(
+          Level.WARNING,
+          "container {0}: cannot remove the bundle of a refused create, {1}: {2}",
+          id,
+          bundle,
+          e.toString());
     }
   }
 

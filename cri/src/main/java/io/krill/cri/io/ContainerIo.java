@@ -218,13 +218,10 @@ public final class ContainerIo {
 
   /**
    * Ends pumps whose guest never opened its FIFO (a container removed without being started, or
-   * whose start failed). Done off the caller's thread: a pump about to open would hold the
-   * releasing open until it does.
+   * whose start failed). Done before the caller removes the bundle, and never blocks.
    */
   public void abandon() {
     closeStdin();
-    if (pumps.stream().anyMatch(Fifo.Pump::running)) {
-      Fifo.daemon("log-release", () -> pumps.forEach(Fifo.Pump::release));
-    }
+    pumps.forEach(Fifo.Pump::release);
   }
 }

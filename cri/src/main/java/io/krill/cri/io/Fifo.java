@@ -1,7 +1,7 @@
 package io.krill.cri.io;
 
 import io.krill.os.Mounts;
-import java.io.FileOutputStream;
+import io.krill.os.PipeWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -62,15 +62,23 @@ public final class Fifo {
 
   public record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
     /**
-     * For a guest that never opened its end: a writer that opens and closes releases the blocked
-     * open.
+     * For a guest that never opened its end: opening the FIFO read-write and non-blocking counts as
+     * a writer, so the pump's blocked open returns and then reads end-of-file. Never blocks, and
+     * never creates a file where the FIFO is gone. Retries while the pump thread has not reached
+     * its open yet.
      */
     public void release() {
-      if (!opened.get() && thread.isAlive()) {
-        try (FileOutputStream ignored = new FileOutputStream(fifo.toFile())) {
-          // opening is the point
-        } catch (IOException ignored) {
-          // already gone
+      for (int i = 0; i < 200 && !opened.get() && thread.isAlive(); i++) {
+        try {
+          PipeWriter.open(fifo).close();
+        } catch (IOException gone) {
+          return;
+        }
+        try {
+          thread.join(5);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
         }
       }
     }
