@@ -357,7 +357,7 @@ public final class Containerd implements AutoCloseable {
     if (!mounts.isEmpty()) {
       problems.add("mounts left: " + mounts);
     }
-    problems.addAll(leftoverBundles());
+    problems.addAll(awaitNoBundles());
     for (String ns : nss) {
       if (Files.exists(shimSocket(ns))) {
         problems.add("krill socket left for namespace " + ns + ": " + shimSocket(ns));
@@ -366,6 +366,25 @@ public final class Containerd implements AutoCloseable {
     if (!problems.isEmpty()) {
       fail("leaks against " + version + ":\n  " + String.join("\n  ", problems));
     }
+  }
+
+  /**
+   * containerd removes a task's bundle after the task has left its list and the shim's connection
+   * is closed (renaming it to {@code .<id>} first), so a bundle gets a few seconds to go.
+   */
+  private List<String> awaitNoBundles() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    List<String> left = leftoverBundles();
+    while (!left.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      left = leftoverBundles();
+    }
+    return left;
   }
 
   private List<String> leftoverBundles() {
