@@ -192,7 +192,10 @@ public final class CriMain implements Callable<Integer> {
     // it.
     TaskManager tasks =
         new TaskManager(
-            new WasmtimeEngine(Optional.of(root.resolve("cache"))),
+            // Compiled modules are staged beside the socket (memory, and this daemon's own).
+            new WasmtimeEngine(
+                Optional.of(root.resolve("cache")),
+                socket.resolveSibling(socket.getFileName() + ".compile")),
             timer,
             (int) ProcessHandle.current().pid(),
             s.defaultMemoryLimit());
