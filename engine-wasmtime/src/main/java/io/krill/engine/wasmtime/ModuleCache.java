@@ -10,12 +10,15 @@ import static java.nio.file.StandardOpenOption.WRITE;
 import io.krill.engine.GuestSpec;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
@@ -23,6 +26,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -49,8 +53,9 @@ import java.util.stream.Stream;
  * seal is the one of this key, does it let Wasmtime compile, which then loads exactly the bytes
  * krill checked (the staging copy is the daemon's own; nothing else writes it). Any mismatch is a
  * miss: the entry goes, Wasmtime compiles, and the fresh artifact replaces it. After a miss krill
- * copies what Wasmtime wrote into the store (temporary file, fsync, rename; the seal last), so a
- * crash or a full disk leaves a complete entry or none, and never a partial file.
+ * copies what Wasmtime wrote into the store (temporary file, then rename; the seal last), so a full
+ * disk leaves a complete entry or none, and never a partial file. There is no fsync on the
+ * compile's path: an entry torn by a power cut fails its seal like any other damage.
  *
  * <p>The key is the SHA-256 of the module's digest, the engine's identity and its settings, so an
  * artifact filed under another module's key fails its seal. The directories are 0700: the cache is
@@ -341,14 +346,12 @@ final class ModuleCache {
             md.update(buf, 0, r);
             writeFully(out, buf, r);
           }
-          out.force(true);
         }
         CacheSeal seal = new CacheSeal(key, n, HexFormat.of().formatHex(md.digest()), wasmtimePath);
         tmpSeal = temporary(key + SEAL);
         try (FileChannel out = FileChannel.open(tmpSeal, WRITE)) {
           byte[] text = seal.format().getBytes(UTF_8);
           writeFully(out, text, text.length);
-          out.force(true);
         }
         Files.move(tmpArtifact, store.resolve(key + ARTIFACT), ATOMIC_MOVE, REPLACE_EXISTING);
         tmpArtifact = null;
@@ -414,18 +417,34 @@ final class ModuleCache {
     }
   }
 
-  /** Wasmtime's artifacts in a cache directory of its: modules/&lt;compiler&gt;/&lt;hash&gt;. */
+  /**
+   * Wasmtime's artifacts in a cache directory of its: modules/&lt;compiler&gt;/&lt;hash&gt;. Its
+   * cache worker thread writes and renames {@code .stats} files beside them meanwhile, so names are
+   * read without attributes and a file that vanishes is skipped.
+   */
   static List<Path> artifactsIn(Path wasmtimeDir) throws IOException {
-    if (!Files.isDirectory(wasmtimeDir.resolve("modules"))) {
-      return List.of();
+    Path modules = wasmtimeDir.resolve("modules");
+    List<Path> out = new ArrayList<>();
+    for (Path compiler : names(modules)) {
+      for (Path p : names(compiler)) {
+        if (CacheSeal.isWasmtimePath(wasmtimeDir.relativize(p).toString())
+            && Files.isRegularFile(p, NOFOLLOW_LINKS)) {
+          out.add(p);
+        }
+      }
     }
-    try (Stream<Path> files = Files.walk(wasmtimeDir.resolve("modules"), 2)) {
-      return files
-          .filter(p -> Files.isRegularFile(p, NOFOLLOW_LINKS))
-          .filter(p -> CacheSeal.isWasmtimePath(wasmtimeDir.relativize(p).toString()))
-          .sorted()
-          .toList();
+    out.sort(null);
+    return out;
+  }
+
+  private static List<Path> names(Path dir) throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      entries.forEach(out::add);
+    } catch (NoSuchFileException | NotDirectoryException e) {
+      // Nothing there.
     }
+    return out;
   }
 
   private void removeTemporariesOfDeadProcesses() throws IOException {
@@ -489,17 +508,29 @@ final class ModuleCache {
     }
   }
 
-  /** Deletes a file or tree, retrying once: Wasmtime's cache worker may still be writing in it. */
+  /**
+   * Deletes a file or tree. A tree is renamed first: Wasmtime's cache worker thread may still be
+   * writing statistics into it, and after the rename no new file can appear under the old path.
+   */
   private static void deleteQuietly(Path p) {
     if (p == null) {
       return;
     }
-    for (int attempt = 0; attempt < 2; attempt++) {
+    Path doomed = p;
+    if (Files.isDirectory(p, NOFOLLOW_LINKS)) {
+      doomed = p.resolveSibling(p.getFileName() + ".deleting");
       try {
-        deleteTree(p);
+        Files.move(p, doomed, ATOMIC_MOVE);
+      } catch (IOException e) {
+        doomed = p;
+      }
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        deleteTree(doomed);
         return;
-      } catch (IOException | java.io.UncheckedIOException e) {
-        LOG.log(Level.DEBUG, "module cache: cannot delete {0} yet: {1}", p, String.valueOf(e));
+      } catch (IOException | UncheckedIOException e) {
+        LOG.log(Level.DEBUG, "module cache: cannot delete {0} yet: {1}", doomed, String.valueOf(e));
       }
     }
   }
