@@ -18,10 +18,10 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
@@ -75,6 +75,7 @@ final class ModuleCache {
   private final Path store;
   private final Path staging;
   private final String engineIdentity;
+  private final long softLimitBytes;
   private final AtomicLong seq = new AtomicLong();
   private final AtomicBoolean storeFailing = new AtomicBoolean();
   private final AtomicBoolean stagingFailing = new AtomicBoolean();
@@ -84,8 +85,10 @@ final class ModuleCache {
    * @param cacheDir the cache, shared by every daemon of the node
    * @param staging a directory only this daemon uses (emptied now)
    * @param engineIdentity everything besides a module's bytes that decides the code Wasmtime makes
+   * @param softLimitBytes when the store grows beyond this, its least recently used entries go
    */
-  ModuleCache(Path cacheDir, Path staging, String engineIdentity) {
+  ModuleCache(Path cacheDir, Path staging, String engineIdentity, long softLimitBytes) {
+    this.softLimitBytes = softLimitBytes;
     this.store = cacheDir.resolve("compiled");
     this.staging = staging;
     this.engineIdentity = engineIdentity;
@@ -179,6 +182,7 @@ final class ModuleCache {
           spec.containerId(),
           spec.modulePath(),
           key);
+      touch(sealFile);
       return new Staged(target, fileKey(target));
     } catch (Mismatch m) {
       LOG.log(
@@ -363,6 +367,7 @@ final class ModuleCache {
             spec.containerId(),
             spec.modulePath(),
             key);
+        prune(key);
         if (storeFailing.compareAndSet(true, false)) {
           LOG.log(Level.INFO, "module cache: storing compiled modules in {0} works again", store);
         }
@@ -385,6 +390,65 @@ final class ModuleCache {
         deleteQuietly(dir);
       }
     }
+  }
+
+  /** A seal's modification time is its entry's last use. */
+  private static void touch(Path sealFile) {
+    try {
+      Files.setLastModifiedTime(sealFile, FileTime.fromMillis(System.currentTimeMillis()));
+    } catch (IOException e) {
+      // Only the order of eviction suffers.
+    }
+  }
+
+  /**
+   * Keeps the store near its soft limit: over it, the least recently used entries go (never {@code
+   * justFiled}) until it is at 90% of it.
+   */
+  private void prune(String justFiled) {
+    record Entry(String key, FileTime used, long bytes) {}
+    List<Entry> entries = new ArrayList<>();
+    long total = 0;
+    for (Path seal : names(store)) {
+      String name = seal.getFileName().toString();
+      if (!name.endsWith(SEAL)) {
+        continue;
+      }
+      String key = name.substring(0, name.length() - SEAL.length());
+      try {
+        long bytes = Files.size(seal) + Files.size(store.resolve(key + ARTIFACT));
+        entries.add(new Entry(key, Files.getLastModifiedTime(seal), bytes));
+        total += bytes;
+      } catch (IOException e) {
+        // Being replaced or removed by another daemon.
+      }
+    }
+    if (total <= softLimitBytes) {
+      return;
+    }
+    entries.sort(Comparator.comparing(Entry::used));
+    int removed = 0;
+    long freed = 0;
+    for (Entry e : entries) {
+      if (total - freed <= softLimitBytes / 10 * 9) {
+        break;
+      }
+      if (e.key().equals(justFiled)) {
+        continue;
+      }
+      deleteQuietly(store.resolve(e.key() + SEAL));
+      deleteQuietly(store.resolve(e.key() + ARTIFACT));
+      removed++;
+      freed += e.bytes();
+    }
+    LOG.log(
+        Level.INFO,
+        "module cache: removed the {0} least recently used compiled modules ({1} bytes) from {2},"
+            + " which held more than {3} bytes",
+        removed,
+        freed,
+        store,
+        softLimitBytes);
   }
 
   private Path temporary(String name) throws IOException {
@@ -437,12 +501,12 @@ final class ModuleCache {
     return out;
   }
 
-  private static List<Path> names(Path dir) throws IOException {
+  private static List<Path> names(Path dir) {
     List<Path> out = new ArrayList<>();
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
       entries.forEach(out::add);
-    } catch (NoSuchFileException | NotDirectoryException e) {
-      // Nothing there.
+    } catch (IOException e) {
+      // Nothing (more) there.
     }
     return out;
   }

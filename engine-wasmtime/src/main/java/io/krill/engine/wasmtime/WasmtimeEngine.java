@@ -29,6 +29,9 @@ public final class WasmtimeEngine implements WasmEngine {
    */
   static final String IDENTITY = "wasmtime 7.0.1 (wasmtime-java 0.19.0); epoch_interruption=true";
 
+  /** Beyond this the cache drops its least recently used compiled modules (Wasmtime's default). */
+  static final long CACHE_SOFT_LIMIT = 512L << 20;
+
   private final Optional<ModuleCache> cache;
 
   /**
@@ -47,7 +50,11 @@ public final class WasmtimeEngine implements WasmEngine {
    *     run dir): each compile hands Wasmtime its verified artifact there
    */
   public WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir) {
-    this.cache = cacheDir.map(d -> new ModuleCache(d, stagingDir, IDENTITY));
+    this(cacheDir, stagingDir, CACHE_SOFT_LIMIT);
+  }
+
+  WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir, long cacheSoftLimitBytes) {
+    this.cache = cacheDir.map(d -> new ModuleCache(d, stagingDir, IDENTITY, cacheSoftLimitBytes));
   }
 
   @Override

@@ -213,6 +213,31 @@ class ModuleCacheTest {
     assertTrue(infos().stream().anyMatch(l -> l.contains("works again")), "recovery is logged too");
   }
 
+  @Test
+  void prepare_storeOverItsSoftLimit_dropsTheLeastRecentlyUsedEntries() throws Exception {
+    run("size", A); // an entry's size, as the store counts it
+    engine.close();
+    long entry = Files.size(artifact(A)) + Files.size(artifact(A).resolveSibling(key(A) + ".seal"));
+    engine = new WasmtimeEngine(Optional.of(cacheDir), staging, entry * 2 + entry / 2);
+    byte[] c = exitModule(7);
+    run("a", A);
+    run("b", B);
+    Files.setLastModifiedTime(
+        cacheDir.resolve("compiled").resolve(key(A) + ".seal"),
+        java.nio.file.attribute.FileTime.fromMillis(0));
+    run("b-again", B); // a hit: B is now the most recently used
+
+    assertEquals(new GuestResult.Exited(7), run("c", c));
+
+    List<String> left = names(cacheDir.resolve("compiled"));
+    assertTrue(
+        left.contains(key(B) + ".cwasm") && left.contains(key(c) + ".cwasm"), left.toString());
+    assertTrue(
+        !left.contains(key(A) + ".cwasm") && !left.contains(key(A) + ".seal"), left.toString());
+    assertTrue(
+        infos().stream().anyMatch(l -> l.contains("least recently used")), infos().toString());
+  }
+
   private void assertOneMismatchLine(String container, String why) {
     List<String> lines = warnings();
     assertEquals(1, lines.size(), lines.toString());
