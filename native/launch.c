@@ -113,6 +113,8 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     argv[n++] = "-XX:TieredStopAtLevel=1";
     argv[n++] = "-XX:+ExitOnOutOfMemoryError";
     argv[n++] = "-Xshare:auto";
+    /* A JVM crash report belongs with the daemon's log, not in its cwd (/). */
+    argv[n++] = xasprintf("-XX:ErrorFile=%s/hs_err_pid%%p.log", d->run_dir);
     for (char *s = opts, *save = NULL, *w; (w = strtok_r(s, " \t\n", &save)); s = NULL)
         argv[n++] = w;
     argv[n++] = xasprintf("-Djava.library.path=%s/lib/native", home);

@@ -30,9 +30,10 @@ else
 fi
 # lib/: the daemons' jars; lib/cri: what `krill cri` adds; lib/cli: what the CLI adds (picocli).
 cp="$home/lib/*:$home/lib/cli/*:$home/lib/cri/*"
-# The CRI daemon is long-lived and runs guests in-process: default GC and JIT.
+# The CRI daemon is long-lived and runs guests in-process: default GC and JIT. A JVM crash report
+# goes to krill's run dir (beside its socket), never to the working directory (/ under systemd).
 if [ "${1:-}" = cri ] && ! wants_help "$@"; then
-    exec "$java" -Dkrill.home="$home" -Djava.library.path="$home/lib/native" -cp "$cp" io.krill.cli.Main "$@"
+    exec "$java" -XX:ErrorFile="${KRILL_RUN_DIR:-/run/krill}/hs_err_pid%p.log" -Dkrill.home="$home" -Djava.library.path="$home/lib/native" -cp "$cp" io.krill.cli.Main "$@"
 fi
 # Serial GC and no JIT tiers beyond C1: the CLI lives for a second and should not cost a node more.
 exec "$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \

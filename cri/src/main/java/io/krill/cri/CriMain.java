@@ -189,13 +189,13 @@ public final class CriMain implements Callable<Integer> {
     ScheduledExecutorService timer =
         Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
     // The daemon's engine: the only place that names one. The core first, then the front door on
-    // it.
+    // it. Compiled modules are staged beside the socket (memory, and this daemon's own).
+    WasmtimeEngine engine =
+        new WasmtimeEngine(
+            Optional.of(root.resolve("cache")),
+            socket.resolveSibling(socket.getFileName() + ".compile"));
     TaskManager tasks =
-        new TaskManager(
-            new WasmtimeEngine(Optional.of(root.resolve("cache"))),
-            timer,
-            (int) ProcessHandle.current().pid(),
-            s.defaultMemoryLimit());
+        new TaskManager(engine, timer, (int) ProcessHandle.current().pid(), s.defaultMemoryLimit());
     Containers containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));
@@ -216,6 +216,7 @@ public final class CriMain implements Callable<Integer> {
                 () -> {
                   server.close();
                   streaming.close();
+                  engine.close();
                 },
                 "krill-cri-shutdown"));
     LOG.log(

@@ -72,7 +72,11 @@ public final class Daemon {
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
     // The daemon's engine: the only place that names one.
-    WasmEngine engine = new WasmtimeEngine(options.cacheDir());
+    // Compiled modules are staged for Wasmtime in the run dir (memory, and this daemon's own).
+    WasmEngine engine =
+        options.runDir() == null
+            ? new WasmtimeEngine(options.cacheDir())
+            : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile"));
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
     ContainerdContentStore content =
         options.address().isEmpty()

@@ -19,7 +19,7 @@ import java.util.List;
  * memory, re-exports it, and forwards to the WASI import.
  */
 final class WasiDelegates implements AutoCloseable {
-  private static final byte[] TRAMPOLINE =
+  static final byte[] TRAMPOLINE =
       """
       (module
         (import "env" "memory" (memory 0))
@@ -37,20 +37,29 @@ final class WasiDelegates implements AutoCloseable {
 
   private volatile Func fdRead;
   private volatile Func pollOneoff;
-  private Module module;
   private Instance instance;
   private Func wasiFdRead;
   private Func wasiPoll;
 
-  /** Connects the delegates to the guest's memory; before this, delegated calls get ENOSYS. */
-  void connect(Engine engine, Store<Void> store, Linker linker, Memory guestMemory) {
-    module = new Module(engine, TRAMPOLINE);
+  /**
+   * The trampoline, compiled when the guest is prepared: a compile of the guest's engine goes
+   * through the module cache's staging, which is gone once the guest is prepared.
+   */
+  static Module compileTrampoline(Engine engine) {
+    return new Module(engine, TRAMPOLINE);
+  }
+
+  /**
+   * Connects the delegates to the guest's memory through {@code trampoline} (which the guest owns);
+   * before this, delegated calls get ENOSYS.
+   */
+  void connect(Module trampoline, Store<Void> store, Linker linker, Memory guestMemory) {
     wasiFdRead = linker.get(store, WASI, "fd_read").orElseThrow().func();
     wasiPoll = linker.get(store, WASI, "poll_oneoff").orElseThrow().func();
     instance =
         new Instance(
             store,
-            module,
+            trampoline,
             List.of(
                 Extern.fromMemory(guestMemory),
                 Extern.fromFunc(wasiFdRead),
@@ -72,7 +81,7 @@ final class WasiDelegates implements AutoCloseable {
   @Override
   public void close() {
     for (AutoCloseable c :
-        new AutoCloseable[] {fdRead, pollOneoff, instance, wasiFdRead, wasiPoll, module}) {
+        new AutoCloseable[] {fdRead, pollOneoff, instance, wasiFdRead, wasiPoll}) {
       if (c != null) {
         try {
           c.close();

@@ -8,10 +8,7 @@ import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 
 /**
@@ -19,18 +16,45 @@ import java.util.Optional;
  *
  * <p>Each guest gets its own {@link Engine}: the binding locks a Store for the whole of a call, so
  * the only way to stop one running guest without stopping the others is to bump the epoch of an
- * engine that serves that guest alone. Compiled code is shared through Wasmtime's on-disk cache
- * (keyed by module bytes), which turns every compile after the first into a load.
+ * engine that serves that guest alone. Compiled code is shared through krill's {@link ModuleCache},
+ * which hands each new Engine only an artifact it has verified, and turns every compile after the
+ * first into a load.
  */
 public final class WasmtimeEngine implements WasmEngine {
   private static final String WASI = "wasi_snapshot_preview1";
-  private final Optional<Path> cacheConfig;
+
+  /**
+   * What, besides a module's bytes, decides the native code: the Wasmtime build and the {@link
+   * Config} of {@link #newEngine}. Change it with either, so old cache entries stop matching.
+   */
+  static final String IDENTITY = "wasmtime 7.0.1 (wasmtime-java 0.19.0); epoch_interruption=true";
+
+  /** Beyond this the cache drops its least recently used compiled modules (Wasmtime's default). */
+  static final long CACHE_SOFT_LIMIT = 512L << 20;
+
+  private final Optional<ModuleCache> cache;
 
   /**
    * @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache
    */
   public WasmtimeEngine(Optional<Path> cacheDir) {
-    this.cacheConfig = cacheDir.map(WasmtimeEngine::writeCacheConfig);
+    this(
+        cacheDir,
+        Path.of(System.getProperty("java.io.tmpdir"))
+            .resolve("krill-compile-" + ProcessHandle.current().pid()));
+  }
+
+  /**
+   * @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache
+   * @param stagingDir a directory only this process uses, best on a memory filesystem (the daemon's
+   *     run dir): each compile hands Wasmtime its verified artifact there
+   */
+  public WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir) {
+    this(cacheDir, stagingDir, CACHE_SOFT_LIMIT);
+  }
+
+  WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir, long cacheSoftLimitBytes) {
+    this.cache = cacheDir.map(d -> new ModuleCache(d, stagingDir, IDENTITY, cacheSoftLimitBytes));
   }
 
   @Override
@@ -38,30 +62,23 @@ public final class WasmtimeEngine implements WasmEngine {
     return "wasmtime";
   }
 
-  private static Path writeCacheConfig(Path dir) {
-    try {
-      Files.createDirectories(dir);
-      Path toml = dir.resolve("wasmtime-cache.toml");
-      String text =
-          "[cache]\nenabled = true\ndirectory = \""
-              + dir.resolve("wasmtime").toString().replace("\\", "\\\\")
-              + "\"\n";
-      Path tmp = Files.createTempFile(dir, "cache", ".toml");
-      Files.writeString(tmp, text);
-      Files.move(tmp, toml, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return toml;
-    } catch (IOException e) {
-      throw new EngineException(
-          EngineException.Kind.INTERNAL,
-          "cannot prepare the module cache in " + dir + ": " + e.getMessage(),
-          e);
-    }
+  /** Removes the staging directory; guests prepared before stay usable. */
+  @Override
+  public void close() {
+    cache.ifPresent(ModuleCache::close);
   }
 
   @Override
   public Guest prepare(GuestSpec spec) {
-    Engine engine = newEngine();
+    try (ModuleCache.Compile compile = cache.isPresent() ? cache.get().begin(spec) : null) {
+      return prepare(spec, compile);
+    }
+  }
+
+  private Guest prepare(GuestSpec spec, ModuleCache.Compile compile) {
+    Engine engine = newEngine(compile == null ? Optional.empty() : compile.wasmtimeConfig());
     Module module = null;
+    Module trampoline = null;
     try {
       module = new Module(engine, spec.module());
       for (ImportType imp : module.imports()) {
@@ -81,8 +98,15 @@ public final class WasmtimeEngine implements WasmEngine {
                   + "\", is available)");
         }
       }
-      return new WasmtimeGuest(spec, engine, module);
+      if (compile != null) {
+        compile.compiled();
+      }
+      trampoline = WasiDelegates.compileTrampoline(engine);
+      return new WasmtimeGuest(spec, engine, module, trampoline);
     } catch (RuntimeException e) {
+      if (trampoline != null) {
+        trampoline.close();
+      }
       if (module != null) {
         module.close();
       }
@@ -103,7 +127,7 @@ public final class WasmtimeEngine implements WasmEngine {
     }
   }
 
-  private Engine newEngine() {
+  private static Engine newEngine(Optional<Path> cacheConfig) {
     try (Config config = new Config()) {
       config.epochInterruption(true);
       cacheConfig.ifPresent(config::cacheConfigLoad);

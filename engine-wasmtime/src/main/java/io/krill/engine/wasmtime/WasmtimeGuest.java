@@ -55,6 +55,7 @@ final class WasmtimeGuest implements Guest {
   private final GuestSpec spec;
   private final Engine engine;
   private final Module module;
+  private final Module trampoline;
   private final CountDownLatch interrupted = new CountDownLatch(1);
   private final GuestStdin stdin;
   private volatile long memoryAddress;
@@ -62,10 +63,11 @@ final class WasmtimeGuest implements Guest {
   private volatile boolean memoryExhausted;
   private boolean closed;
 
-  WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
+  WasmtimeGuest(GuestSpec spec, Engine engine, Module module, Module trampoline) {
     this.spec = spec;
     this.engine = engine;
     this.module = module;
+    this.trampoline = trampoline;
     this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
   }
 
@@ -102,7 +104,7 @@ final class WasmtimeGuest implements Guest {
         guestMemory = memory.get();
         natives.add(memory.get());
         memoryAddress = ResidentMemory.addressOf(memory.get().buffer(s));
-        wasi.connect(engine, s, linker, memory.get());
+        wasi.connect(trampoline, s, linker, memory.get());
       }
       Func entry =
           instance
@@ -235,6 +237,7 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     closed = true;
+    trampoline.close();
     module.close();
     engine.close();
   }

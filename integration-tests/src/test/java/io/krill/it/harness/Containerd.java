@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,31 +46,51 @@ public final class Containerd implements AutoCloseable {
   /** CRI plugin config (TOML tables) or null, which disables CRI. */
   private final String criConfig;
 
+  /** The krill daemons' compiled-module cache when private to this instance, else null. */
+  private final Path krillCacheDir;
+
+  private final Map<String, String> krillEnv;
+
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final List<CtrProcess> background = new ArrayList<>();
   private Process process;
 
   /** A containerd that can run krill tasks; fails when the distribution is not built. */
   public static Containerd start(ContainerdVersion version) {
-    return new Containerd(version, Dist.binDir(), null);
+    return new Containerd(version, Dist.binDir(), null, false, Map.of());
+  }
+
+  /**
+   * A containerd that can run krill tasks, whose krill daemons keep their compiled modules in a
+   * cache of their own, {@link #krillCacheDir}, and see {@code krillEnv} besides.
+   */
+  public static Containerd startWithPrivateCache(
+      ContainerdVersion version, Map<String, String> krillEnv) {
+    return new Containerd(version, Dist.binDir(), null, true, krillEnv);
   }
 
   /**
    * A containerd that serves CRI too, configured by {@code criConfig} (see {@link CriContainerd}).
    */
   public static Containerd startWithCri(ContainerdVersion version, String criConfig) {
-    return new Containerd(version, Dist.binDir(), criConfig);
+    return new Containerd(version, Dist.binDir(), criConfig, false, Map.of());
   }
 
   /** A containerd for checks that need no krill (the harness itself, runc comparisons). */
   public static Containerd startWithoutKrill(ContainerdVersion version) {
-    return new Containerd(version, null, null);
+    return new Containerd(version, null, null, false, Map.of());
   }
 
-  private Containerd(ContainerdVersion version, Path extraBin, String criConfig) {
+  private Containerd(
+      ContainerdVersion version,
+      Path extraBin,
+      String criConfig,
+      boolean privateCache,
+      Map<String, String> krillEnv) {
     this.version = version;
     this.extraBin = extraBin;
     this.criConfig = criConfig;
+    this.krillEnv = Map.copyOf(krillEnv);
     try {
       // Under /tmp, not java.io.tmpdir: the socket path must stay well below the 108-byte sun_path
       // limit.
@@ -82,6 +103,7 @@ public final class Containerd implements AutoCloseable {
     config = dir.resolve("config.toml");
     log = dir.resolve("containerd.log");
     runDir = dir.resolve("krill-run");
+    krillCacheDir = privateCache ? dir.resolve("krill-cache") : null;
     try {
       Files.createDirectories(dir.resolve("work"));
       Files.writeString(config, configToml());
@@ -140,6 +162,10 @@ public final class Containerd implements AutoCloseable {
     pb.environment().put("KRILL_RUN_DIR", runDir.toString());
     // Lets a daemon that hosts nothing exit quickly, so leak checks need not wait long.
     pb.environment().put("KRILL_IDLE_TIMEOUT", "1");
+    if (krillCacheDir != null) {
+      pb.environment().put("KRILL_CACHE_DIR", krillCacheDir.toString());
+    }
+    pb.environment().putAll(krillEnv);
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     try {
@@ -168,6 +194,14 @@ public final class Containerd implements AutoCloseable {
 
   public Path socket() {
     return socket;
+  }
+
+  /** The krill daemons' private compiled-module cache ({@link #startWithPrivateCache}). */
+  public Path krillCacheDir() {
+    if (krillCacheDir == null) {
+      throw new IllegalStateException("this containerd's krill daemons use the node's cache");
+    }
+    return krillCacheDir;
   }
 
   public Path runDir() {

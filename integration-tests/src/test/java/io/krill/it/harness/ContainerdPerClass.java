@@ -47,6 +47,14 @@ public final class ContainerdPerClass<T extends AutoCloseable>
   }
 
   /**
+   * Instances that run krill tasks with a compiled-module cache of their own and {@code krillEnv}
+   * in the daemons' environment ({@link Containerd#startWithPrivateCache}).
+   */
+  public static ContainerdPerClass<Containerd> withKrillPrivateCache(Map<String, String> krillEnv) {
+    return new ContainerdPerClass<>(v -> Containerd.startWithPrivateCache(v, krillEnv));
+  }
+
+  /**
    * Instances with containerd's CRI plugin, a CNI network and a registry ({@link
    * CriContainerd#start}).
    */
