@@ -238,7 +238,7 @@ rec = [json.loads(l) for l in open(log) if "/run/containerd/s/" + h in l][0]
 a = rec["argv"]
 def after(flag): return a[a.index(flag) + 1]
 errs = []
-if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto"]: errs.append("jvm flags %r" % a[1:5])
+if a[1:6] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto", "-Xmx256m"]: errs.append("jvm flags %r" % a[1:6])
 for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
     if want not in a: errs.append("missing " + want)
 if after("-cp") != kh + "/lib/*": errs.append("cp " + after("-cp"))
