@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,31 +46,44 @@ public final class Containerd implements AutoCloseable {
   /** CRI plugin config (TOML tables) or null, which disables CRI. */
   private final String criConfig;
 
+  /** Extra environment for containerd, and so for its shims and krill daemons. */
+  private final Map<String, String> env;
+
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final List<CtrProcess> background = new ArrayList<>();
   private Process process;
 
   /** A containerd that can run krill tasks; fails when the distribution is not built. */
   public static Containerd start(ContainerdVersion version) {
-    return new Containerd(version, Dist.binDir(), null);
+    return new Containerd(version, Dist.binDir(), null, Map.of());
+  }
+
+  /**
+   * A containerd that can run krill tasks, with {@code env} added to its environment: the krill
+   * daemons it starts read their settings ({@code KRILL_*}) from there.
+   */
+  public static Containerd start(ContainerdVersion version, Map<String, String> env) {
+    return new Containerd(version, Dist.binDir(), null, env);
   }
 
   /**
    * A containerd that serves CRI too, configured by {@code criConfig} (see {@link CriContainerd}).
    */
   public static Containerd startWithCri(ContainerdVersion version, String criConfig) {
-    return new Containerd(version, Dist.binDir(), criConfig);
+    return new Containerd(version, Dist.binDir(), criConfig, Map.of());
   }
 
   /** A containerd for checks that need no krill (the harness itself, runc comparisons). */
   public static Containerd startWithoutKrill(ContainerdVersion version) {
-    return new Containerd(version, null, null);
+    return new Containerd(version, null, null, Map.of());
   }
 
-  private Containerd(ContainerdVersion version, Path extraBin, String criConfig) {
+  private Containerd(
+      ContainerdVersion version, Path extraBin, String criConfig, Map<String, String> env) {
     this.version = version;
     this.extraBin = extraBin;
     this.criConfig = criConfig;
+    this.env = Map.copyOf(env);
     try {
       // Under /tmp, not java.io.tmpdir: the socket path must stay well below the 108-byte sun_path
       // limit.
@@ -140,6 +154,7 @@ public final class Containerd implements AutoCloseable {
     pb.environment().put("KRILL_RUN_DIR", runDir.toString());
     // Lets a daemon that hosts nothing exit quickly, so leak checks need not wait long.
     pb.environment().put("KRILL_IDLE_TIMEOUT", "1");
+    pb.environment().putAll(env);
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     try {

@@ -46,6 +46,11 @@ public final class ContainerdPerClass<T extends AutoCloseable>
     return new ContainerdPerClass<>(Containerd::start);
   }
 
+  /** As {@link #withKrill()}, each containerd (and so each krill daemon) with {@code env} added. */
+  public static ContainerdPerClass<Containerd> withKrill(Map<String, String> env) {
+    return new ContainerdPerClass<>(v -> Containerd.start(v, env));
+  }
+
   /**
    * Instances with containerd's CRI plugin, a CNI network and a registry ({@link
    * CriContainerd#start}).
