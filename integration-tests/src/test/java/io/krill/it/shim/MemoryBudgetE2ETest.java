@@ -11,6 +11,7 @@ import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.CtrProcess;
 import io.krill.it.harness.Host;
+import io.krill.it.harness.MemoryCgroup;
 import io.krill.it.harness.Result;
 import io.krill.it.harness.Tasks;
 import io.krill.it.harness.TestImages;
@@ -135,6 +136,51 @@ class MemoryBudgetE2ETest {
       killAndRemove(c, NS, s);
     }
     c.assertNoLeaks();
+  }
+
+  /**
+   * The issue's failure, for real: the daemon in a 1 GiB memory cgroup, its budget derived from
+   * that limit, and a guest without a limit that allocates until it cannot. With the default cap
+   * the guest ends OOM at 256 MiB; without it the guest grew until the kernel killed the daemon and
+   * every task in it.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void daemonInAMemoryCgroup_survivesAGuestGrowingWithoutLimit(ContainerdVersion v) {
+    try (MemoryCgroup cgroup = MemoryCgroup.create("krill-it-budget", 1L << 30);
+        Containerd c = Containerd.start(v, cgroup.javaEnv())) {
+      String image = TestImages.PROGS.importInto(c, NS);
+      List<String> siblings = List.of(id("sibling"), id("sibling"), id("sibling"));
+      for (String s : siblings) {
+        sleeper(c, image, s, mib(16));
+      }
+      long daemon = onlyDaemon(c);
+      assertTrue(cgroup.pids().contains(daemon), "the daemon runs in the cgroup: " + cgroup.pids());
+      String log = daemonLog(c);
+      assertTrue(
+          log.contains("(the daemon's memory cgroup limit (1024 MiB) minus the JVM's maximum heap"),
+          "the budget comes from the cgroup: " + log);
+      assertTrue(log.contains("default memory limit: 256 MiB"), log);
+
+      Result big = run(c, NS, "--memory-limit", mib(1024), image, id("big"), "/memhog.wasm");
+      assertFalse(big.ok(), "a 1 GiB cap cannot fit a 1 GiB cgroup beside the JVM: " + big);
+      assertTrue(big.stderr().contains("give it a lower memory limit"), big.toString());
+
+      Result r = run(c, NS, image, id("memhog"), "/memhog.wasm");
+
+      assertExit(c, SIGKILL_EXIT, r);
+      Matcher m = Pattern.compile("allocated (\\d+) MiB").matcher(r.stdout());
+      assertTrue(m.find() && Integer.parseInt(m.group(1)) >= 200, "grew to its cap: " + r);
+      assertTrue(r.stderr().contains("out of memory"), r.toString());
+      assertEquals(daemon, onlyDaemon(c), "the daemon survived");
+      for (String s : siblings) {
+        assertEquals("RUNNING", tasks(c, NS).get(s).status(), s + " survived");
+      }
+      for (String s : siblings) {
+        killAndRemove(c, NS, s);
+      }
+      c.assertNoLeaks();
+    }
   }
 
   /** {@code ctr run -d --memory-limit LIMIT IMAGE ID /sleep.wasm 300}, once RUNNING. */
