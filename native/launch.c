@@ -18,6 +18,7 @@
 
 #define DEFAULT_RUN_DIR "/run/krill"
 #define DAEMON_CLASS "io.krill.shim.Daemon"
+#define DAEMON_MAX_HEAP "256m"
 
 /* ------------------------------------------------------------------ */
 /* daemon identity, install layout and java command line               */
@@ -115,6 +116,10 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     argv[n++] = "-Xshare:auto";
     /* A JVM crash report belongs with the daemon's log, not in its cwd (/). */
     argv[n++] = xasprintf("-XX:ErrorFile=%s/hs_err_pid%%p.log", d->run_dir);
+    /* Guests' linear memory lives outside the heap; the daemon's memory budget is what is left of
+     * its limit after this heap and the JVM's off-heap allowance. KRILL_JAVA_OPTS come after, so
+     * an -Xmx there wins. */
+    argv[n++] = "-Xmx" DAEMON_MAX_HEAP;
     for (char *s = opts, *save = NULL, *w; (w = strtok_r(s, " \t\n", &save)); s = NULL)
         argv[n++] = w;
     argv[n++] = xasprintf("-Djava.library.path=%s/lib/native", home);

@@ -241,6 +241,7 @@ errs = []
 if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto"]: errs.append("jvm flags %r" % a[1:5])
 # A JVM crash log goes to the daemon's run dir, not its cwd (/) or /tmp.
 if a[5] != "-XX:ErrorFile=%s/shim/%s/hs_err_pid%%p.log" % (rundir, h): errs.append("crash log flag %r" % a[5])
+if a[6] != "-Xmx256m": errs.append("heap flag %r" % a[6])
 for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
     if want not in a: errs.append("missing " + want)
 if after("-cp") != kh + "/lib/*": errs.append("cp " + after("-cp"))

@@ -16,8 +16,10 @@ import io.krill.cri.streaming.StreamingServer;
 import io.krill.daemon.DaemonConfigFile;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
+import io.krill.daemon.MemoryBudgetSetting;
 import io.krill.daemon.Sizes;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
@@ -129,6 +131,7 @@ public final class CriMain implements Callable<Integer> {
       InetSocketAddress streamAddress,
       long imageSizeLimit,
       long defaultMemoryLimit,
+      MemoryBudgetSetting memoryBudget,
       java.util.logging.Level logLevel) {}
 
   Settings settings(DaemonConfigFile file, Map<String, String> env) {
@@ -155,7 +158,14 @@ public final class CriMain implements Callable<Integer> {
             : file.cri("image_size_limit")
                 .map(s -> fromFile("image_size_limit", s, Sizes::positive))
                 .orElse(ImageStore.DEFAULT_MAX_IMAGE_BYTES),
-        fromFile("default_memory_limit", file.get("default_memory_limit", env, "0"), Sizes::parse),
+        fromFile(
+            "default_memory_limit",
+            file.get("default_memory_limit", env, MemoryBudgetSetting.DEFAULT_MEMORY_LIMIT),
+            Sizes::parse),
+        fromFile(
+            MemoryBudgetSetting.KEY,
+            file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO),
+            MemoryBudgetSetting::resolve),
         fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level));
   }
 
@@ -195,7 +205,19 @@ public final class CriMain implements Callable<Integer> {
             Optional.of(root.resolve("cache")),
             socket.resolveSibling(socket.getFileName() + ".compile"));
     TaskManager tasks =
-        new TaskManager(engine, timer, (int) ProcessHandle.current().pid(), s.defaultMemoryLimit());
+        new TaskManager(
+            engine,
+            timer,
+            (int) ProcessHandle.current().pid(),
+            s.defaultMemoryLimit(),
+            MemoryBudget.of(s.memoryBudget().bytes()),
+            null);
+    LOG.log(
+        Level.INFO,
+        "memory budget for guests: {0} MiB ({1}); default memory limit: {2}",
+        String.valueOf(s.memoryBudget().bytes() >> 20),
+        s.memoryBudget().how(),
+        s.defaultMemoryLimit() == 0 ? "none" : (s.defaultMemoryLimit() >> 20) + " MiB");
     Containers containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(cniConf, cniBin);
     PodNetworks podNetworks = new PodNetworks(cni, root.resolve("pods"));

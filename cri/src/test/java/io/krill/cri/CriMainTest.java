@@ -44,7 +44,8 @@ class CriMainTest {
     assertEquals(ImageStore.DEFAULT_MAX_IMAGE_BYTES, s.imageSizeLimit());
     assertEquals(0, s.streamAddress().getPort());
     assertTrue(s.streamAddress().getAddress().isLoopbackAddress());
-    assertEquals(0, s.defaultMemoryLimit());
+    assertEquals(256L << 20, s.defaultMemoryLimit());
+    assertTrue(s.memoryBudget().bytes() > 0, s.memoryBudget().how());
     assertEquals(Set.of(), s.plainHttp());
   }
 

@@ -34,7 +34,13 @@ public record DaemonConfigFile(
 
   /** Top-level keys, each also settable by the environment variable in {@link #ENV}. */
   public static final Set<String> KEYS =
-      Set.of("cache_dir", "log_level", "idle_timeout", "default_memory_limit", "log_max_bytes");
+      Set.of(
+          "cache_dir",
+          "log_level",
+          "idle_timeout",
+          "default_memory_limit",
+          "memory_budget",
+          "log_max_bytes");
 
   public static final Map<String, String> ENV =
       Map.of(
@@ -46,6 +52,8 @@ public record DaemonConfigFile(
           "KRILL_IDLE_TIMEOUT",
           "default_memory_limit",
           "KRILL_DEFAULT_MEMORY_LIMIT",
+          "memory_budget",
+          "KRILL_MEMORY_BUDGET",
           "log_max_bytes",
           "KRILL_LOG_MAX_BYTES");
 

@@ -48,6 +48,10 @@ final class GuestProcess {
 
   private final EventQueue events;
   private final ScheduledExecutorService timer;
+
+  /** This guest's share of the daemon's memory budget (null: it has none, a pod sandbox). */
+  private final MemoryBudget.Reservation memory;
+
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
   private volatile int killSignal;
@@ -62,7 +66,8 @@ final class GuestProcess {
       String stdout,
       String stderr,
       EventQueue events,
-      ScheduledExecutorService timer) {
+      ScheduledExecutorService timer,
+      MemoryBudget.Reservation memory) {
     this.containerId = containerId;
     this.processId = processId;
     this.pid = pid;
@@ -72,6 +77,7 @@ final class GuestProcess {
     this.stderr = stderr;
     this.events = events;
     this.timer = timer;
+    this.memory = memory;
   }
 
   boolean isExec() {
@@ -130,7 +136,7 @@ final class GuestProcess {
     writeAndClose(err, message);
     finish(status);
     // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
-    guest.close();
+    free();
   }
 
   private ExitStatus killedStatus() {
@@ -170,7 +176,7 @@ final class GuestProcess {
         killSignal = signal;
       }
       if (state == TaskState.CREATED) {
-        guest.close();
+        free();
         finish(killedStatus());
         return;
       }
@@ -201,10 +207,24 @@ final class GuestProcess {
     boolean neverStarted = state == TaskState.CREATED;
     state = state.moveTo(TaskState.DELETED, containerId);
     if (neverStarted) {
-      guest.close();
+      free();
       return ExitStatus.now(0, "never started");
     }
     return exit.join();
+  }
+
+  /**
+   * Frees the guest and, with its memory, its share of the budget: a guest stuck past the kill
+   * grace still holds both.
+   */
+  void free() {
+    try {
+      guest.close();
+    } finally {
+      if (memory != null) {
+        memory.close();
+      }
+    }
   }
 
   synchronized TaskState state() {

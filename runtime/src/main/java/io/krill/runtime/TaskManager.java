@@ -33,6 +33,7 @@ public final class TaskManager implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final int pid;
   private final long defaultMemoryLimit;
+  private final MemoryBudget memoryBudget;
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
@@ -41,6 +42,8 @@ public final class TaskManager implements AutoCloseable {
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
    * @param pid the pid reported for wasm processes (the daemon's own: guests are threads in it)
    * @param defaultMemoryLimit linear-memory cap for containers that set none; 0 = none
+   * @param memoryBudget what the caps of all live guests together may reach; a guest that would
+   *     overrun it is refused at Create or Exec
    * @param sandboxHelper the launcher binary, whose {@code pause} command stands in for a pod
    *     sandbox
    */
@@ -49,12 +52,24 @@ public final class TaskManager implements AutoCloseable {
       ScheduledExecutorService timer,
       int pid,
       long defaultMemoryLimit,
+      MemoryBudget memoryBudget,
       Path sandboxHelper) {
     this.engine = engine;
     this.timer = timer;
     this.pid = pid;
     this.defaultMemoryLimit = defaultMemoryLimit;
+    this.memoryBudget = memoryBudget;
     this.sandboxHelper = sandboxHelper;
+  }
+
+  /** Without admission control ({@link MemoryBudget#unlimited()}). */
+  public TaskManager(
+      WasmEngine engine,
+      ScheduledExecutorService timer,
+      int pid,
+      long defaultMemoryLimit,
+      Path sandboxHelper) {
+    this(engine, timer, pid, defaultMemoryLimit, MemoryBudget.unlimited(), sandboxHelper);
   }
 
   public TaskManager(
@@ -101,6 +116,10 @@ public final class TaskManager implements AutoCloseable {
     return tasks.size();
   }
 
+  public MemoryBudget memoryBudget() {
+    return memoryBudget;
+  }
+
   /**
    * Mounts the rootfs, finds and compiles the module; the task is then CREATED. Returns its pid.
    */
@@ -124,8 +143,11 @@ public final class TaskManager implements AutoCloseable {
         throw ModuleLoader.invalid(id, "cannot read the bundle's config.json: " + e.getMessage());
       }
       Path rootfs = runtimeSpec.rootPath(spec.bundle());
-      boolean mounted = mountRootfs(spec, rootfs);
+      // Reserved before the module is compiled; given back when the guest is freed.
+      MemoryBudget.Reservation memory = null;
+      boolean mounted = false;
       try {
+        mounted = mountRootfs(spec, rootfs);
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
@@ -136,13 +158,15 @@ public final class TaskManager implements AutoCloseable {
           processPid = sandbox.pid();
         } else {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
+          limit = capOf(runtimeSpec, module);
+          memory = admit(id, "it", limit);
           guest =
               prepare(
                   ModuleLoader.guestSpec(
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
         }
-        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files);
+        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory);
         Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
@@ -160,6 +184,9 @@ public final class TaskManager implements AutoCloseable {
         LOG.log(Level.INFO, "container {0}: created", id);
         return processPid;
       } catch (RuntimeException e) {
+        if (memory != null) {
+          memory.close();
+        }
         if (mounted) {
           unmountQuietly(id, rootfs);
         }
@@ -188,8 +215,33 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
+  /**
+   * A guest's linear-memory cap: the container's memory limit, else the daemon's default. A text
+   * module cannot be capped (see {@link ModuleLoader#guestSpec}), so without a limit of its own it
+   * runs uncapped, and reserves what an uncapped guest can reach.
+   */
+  private long capOf(RuntimeSpec spec, ModuleLoader.Found module) {
+    return spec.memoryLimit().orElse(module.binary() == null ? 0 : defaultMemoryLimit);
+  }
+
+  /** Reserves a guest's cap in the budget, or refuses it (and says so in the log). */
+  private MemoryBudget.Reservation admit(String id, String what, long limit) {
+    try {
+      return memoryBudget.reserve(id, what, limit);
+    } catch (KrillException e) {
+      LOG.log(Level.WARNING, "{0}", e.getMessage());
+      throw e;
+    }
+  }
+
   private GuestProcess process(
-      String id, String processId, int processPid, Guest guest, Stdio stdio, Stdio.Files files) {
+      String id,
+      String processId,
+      int processPid,
+      Guest guest,
+      Stdio stdio,
+      Stdio.Files files,
+      MemoryBudget.Reservation memory) {
     return new GuestProcess(
         id,
         processId,
@@ -199,7 +251,8 @@ public final class TaskManager implements AutoCloseable {
         pathString(files.stdout()),
         pathString(files.stderr()),
         events,
-        timer);
+        timer,
+        memory);
   }
 
   private static String pathString(Path p) {
@@ -274,17 +327,33 @@ public final class TaskManager implements AutoCloseable {
     ModuleLoader.Found module =
         ModuleLoader.findForExec(
             id, execSpec, task.runtimeSpec.args(), task.rootfs, task.spec.images());
-    Guest guest =
-        prepare(
-            ModuleLoader.guestSpec(
-                id, task.spec.bundle(), files, execSpec, task.rootfs, module, task.memoryLimit));
-    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files);
+    if (task.execs.containsKey(execId)) {
+      throw alreadyExists(id, execId);
+    }
+    // An exec is another instance with a linear memory of its own, up to the container's cap.
+    long limit = capOf(execSpec, module);
+    MemoryBudget.Reservation memory = admit(id, "exec " + execId, limit);
+    Guest guest;
+    try {
+      guest =
+          prepare(
+              ModuleLoader.guestSpec(
+                  id, task.spec.bundle(), files, execSpec, task.rootfs, module, limit));
+    } catch (RuntimeException e) {
+      memory.close();
+      throw e;
+    }
+    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files, memory);
     if (task.execs.putIfAbsent(execId, p) != null) {
-      guest.close();
-      throw new KrillException(
-          ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
+      p.free();
+      throw alreadyExists(id, execId);
     }
     events.publish(new TaskEvent.ExecAdded(id, execId));
+  }
+
+  private static KrillException alreadyExists(String id, String execId) {
+    return new KrillException(
+        ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
   }
 
   public void kill(String id, String execId, int signal, boolean all) {

@@ -52,11 +52,24 @@ final class TaskFixture implements AutoCloseable {
     this(tmp, new WasmtimeEngine(Optional.empty()), 0, images);
   }
 
+  TaskFixture(Path tmp, long defaultMemoryLimit, MemoryBudget budget) {
+    this(tmp, new WasmtimeEngine(Optional.empty()), defaultMemoryLimit, budget, ImageModules.NONE);
+  }
+
   private TaskFixture(Path tmp, WasmEngine engine, long defaultMemoryLimit, ImageModules images) {
+    this(tmp, engine, defaultMemoryLimit, MemoryBudget.unlimited(), images);
+  }
+
+  private TaskFixture(
+      Path tmp,
+      WasmEngine engine,
+      long defaultMemoryLimit,
+      MemoryBudget budget,
+      ImageModules images) {
     this.tmp = tmp;
     this.engine = engine;
     this.images = images;
-    this.tasks = new TaskManager(engine, timer, PID, defaultMemoryLimit, null);
+    this.tasks = new TaskManager(engine, timer, PID, defaultMemoryLimit, budget, null);
     tasks.subscribe(events);
   }
 

@@ -7,6 +7,7 @@ import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.ImageModules;
+import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
@@ -93,7 +94,13 @@ public final class Daemon {
                 options.cacheDir().map(d -> d.resolve("layers").resolve(options.namespace())));
     ImageModules images = layers == null ? ImageModules.NONE : layers;
     TaskManager tasks =
-        new TaskManager(engine, timer, pid, options.defaultMemoryLimit(), launcher());
+        new TaskManager(
+            engine,
+            timer,
+            pid,
+            options.defaultMemoryLimit(),
+            MemoryBudget.of(options.memoryBudget().bytes()),
+            launcher());
     // State files first: the publisher may retry while containerd is away.
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);
@@ -128,6 +135,12 @@ public final class Daemon {
         options.namespace(),
         options.socket(),
         options.address());
+    LOG.log(
+        Level.INFO,
+        "memory budget for guests: {0} MiB ({1}); default memory limit: {2}",
+        String.valueOf(options.memoryBudget().bytes() >> 20),
+        options.memoryBudget().how(),
+        options.defaultMemoryLimit() == 0 ? "none" : (options.defaultMemoryLimit() >> 20) + " MiB");
     timer.execute(() -> warmUp(engine));
     if (layers != null) {
       // containerd removes a layer with its last image; the copy krill keeps goes soon after.

@@ -2,6 +2,7 @@ package io.krill.shim;
 
 import io.krill.daemon.DaemonConfigFile;
 import io.krill.daemon.LogFormat;
+import io.krill.daemon.MemoryBudgetSetting;
 import io.krill.daemon.Sizes;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +26,7 @@ record DaemonOptions(
     Duration idleTimeout,
     Optional<Path> cacheDir,
     long defaultMemoryLimit,
+    MemoryBudgetSetting memoryBudget,
     Level logLevel,
     long logMaxBytes,
     boolean foreground) {
@@ -98,7 +100,13 @@ record DaemonOptions(
       throw new IllegalArgumentException("idle_timeout must not be negative");
     }
     String cache = file.get("cache_dir", env, "/var/lib/krill/cache");
-    long memory = size("default_memory_limit", file.get("default_memory_limit", env, "0"));
+    long memory =
+        size(
+            "default_memory_limit",
+            file.get("default_memory_limit", env, MemoryBudgetSetting.DEFAULT_MEMORY_LIMIT));
+    MemoryBudgetSetting budget =
+        MemoryBudgetSetting.resolve(
+            file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO));
     Level level = debug ? Level.FINE : LogFormat.level(file.get("log_level", env, "info"));
     long logMax =
         size(
@@ -113,6 +121,7 @@ record DaemonOptions(
         idle,
         cache.isEmpty() ? Optional.empty() : Optional.of(Path.of(cache)),
         memory,
+        budget,
         level,
         logMax,
         foreground);

@@ -64,7 +64,28 @@ class DaemonOptionsTest {
     assertFalse(o.debug());
     assertEquals(Duration.ofSeconds(30), o.idleTimeout());
     assertEquals(Optional.of(Path.of("/var/lib/krill/cache")), o.cacheDir());
+    assertEquals(256L << 20, o.defaultMemoryLimit());
+    assertTrue(o.memoryBudget().how().contains("minus the JVM's maximum heap"));
+  }
+
+  @Test
+  void options_memoryBudget_fromEnvironmentOverFileAndZeroDefaultLimitKept() {
+    DaemonConfigFile f =
+        DaemonConfigFile.parse(
+            Path.of("config.toml"), List.of("memory_budget = \"2G\"", "default_memory_limit = 0"));
+    DaemonOptions o =
+        DaemonOptions.parse(
+            new String[] {"-socket", "/s"}, Map.of("KRILL_MEMORY_BUDGET", "96Mi"), f);
+    assertEquals(96L << 20, o.memoryBudget().bytes());
     assertEquals(0, o.defaultMemoryLimit());
+    assertEquals(
+        2L << 30,
+        DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), f).memoryBudget().bytes());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> parse(Map.of("KRILL_MEMORY_BUDGET", "half"), "-socket", "/s"));
+    assertTrue(e.getMessage().startsWith("memory_budget: 'half'"), e.getMessage());
   }
 
   @Test

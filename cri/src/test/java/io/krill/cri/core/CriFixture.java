@@ -13,6 +13,7 @@ import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
 import io.krill.cri.pod.cni.CniNetwork;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -53,6 +54,11 @@ public final class CriFixture implements AutoCloseable {
           });
 
   public CriFixture(Path root) throws IOException {
+    this(root, MemoryBudget.unlimited());
+  }
+
+  /** With admission control: the caps of all guests must fit {@code budget}. */
+  public CriFixture(Path root, MemoryBudget budget) throws IOException {
     this.root = root;
     Path store = Files.createDirectories(root.resolve("images"));
     Path tree = Files.createDirectories(store.resolve("rootfs/0123abcd"));
@@ -72,7 +78,7 @@ public final class CriFixture implements AutoCloseable {
             "/");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
-    tasks = new TaskManager(engine, timer, 4242, 0);
+    tasks = new TaskManager(engine, timer, 4242, 0, budget, null);
     containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
     PodStore pods = new PodStore(root.resolve("pods"));

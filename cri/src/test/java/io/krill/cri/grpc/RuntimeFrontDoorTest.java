@@ -45,6 +45,7 @@ import io.krill.cri.api.v1.StopPodSandboxRequest;
 import io.krill.cri.api.v1.VersionRequest;
 import io.krill.cri.core.CriFixture;
 import io.krill.cri.streaming.StreamingServer;
+import io.krill.runtime.MemoryBudget;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -70,6 +71,10 @@ class RuntimeFrontDoorTest {
   @BeforeEach
   void setUp() throws Exception {
     f = new CriFixture(tmp);
+    setUpServer();
+  }
+
+  private void setUpServer() throws Exception {
     streaming = StreamingServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     String name = InProcessServerBuilder.generateName();
     server =
@@ -149,6 +154,28 @@ class RuntimeFrontDoorTest {
         cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItems(0).getState());
     cri.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
     assertEquals(0, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
+  }
+
+  @Test
+  void createContainer_beyondTheMemoryBudget_resourceExhaustedNamingContainerAndBudget()
+      throws Exception {
+    tearDown();
+    // The image's module is text, so it runs uncapped and reserves 4 GiB: one fits in 6 GiB.
+    f = new CriFixture(tmp.resolve("budget"), MemoryBudget.of(6L << 30));
+    setUpServer();
+    String pod = runPod("web");
+    cri.createContainer(create(pod, "first", false));
+
+    StatusRuntimeException e =
+        assertThrows(
+            StatusRuntimeException.class, () -> cri.createContainer(create(pod, "second", false)));
+
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+    String m = e.getStatus().getDescription();
+    assertTrue(m.startsWith("container \"second\" of pod " + pod), m);
+    assertTrue(m.contains("memory budget for guests is 6 GiB, of which 4 GiB is held by 1"), m);
+    assertEquals(
+        1, cri.listContainers(ListContainersRequest.getDefaultInstance()).getContainersCount());
   }
 
   @Test

@@ -49,7 +49,8 @@ public final class Containerd implements AutoCloseable {
   /** The krill daemons' compiled-module cache when private to this instance, else null. */
   private final Path krillCacheDir;
 
-  private final Map<String, String> krillEnv;
+  /** Extra environment for containerd, and so for its shims and krill daemons. */
+  private final Map<String, String> env;
 
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final List<CtrProcess> background = new ArrayList<>();
@@ -61,12 +62,20 @@ public final class Containerd implements AutoCloseable {
   }
 
   /**
+   * A containerd that can run krill tasks, with {@code env} added to its environment: the krill
+   * daemons it starts read their settings ({@code KRILL_*}) from there.
+   */
+  public static Containerd start(ContainerdVersion version, Map<String, String> env) {
+    return new Containerd(version, Dist.binDir(), null, false, env);
+  }
+
+  /**
    * A containerd that can run krill tasks, whose krill daemons keep their compiled modules in a
-   * cache of their own, {@link #krillCacheDir}, and see {@code krillEnv} besides.
+   * cache of their own, {@link #krillCacheDir}, and see {@code env} besides.
    */
   public static Containerd startWithPrivateCache(
-      ContainerdVersion version, Map<String, String> krillEnv) {
-    return new Containerd(version, Dist.binDir(), null, true, krillEnv);
+      ContainerdVersion version, Map<String, String> env) {
+    return new Containerd(version, Dist.binDir(), null, true, env);
   }
 
   /**
@@ -86,11 +95,11 @@ public final class Containerd implements AutoCloseable {
       Path extraBin,
       String criConfig,
       boolean privateCache,
-      Map<String, String> krillEnv) {
+      Map<String, String> env) {
     this.version = version;
     this.extraBin = extraBin;
     this.criConfig = criConfig;
-    this.krillEnv = Map.copyOf(krillEnv);
+    this.env = Map.copyOf(env);
     try {
       // Under /tmp, not java.io.tmpdir: the socket path must stay well below the 108-byte sun_path
       // limit.
@@ -165,7 +174,7 @@ public final class Containerd implements AutoCloseable {
     if (krillCacheDir != null) {
       pb.environment().put("KRILL_CACHE_DIR", krillCacheDir.toString());
     }
-    pb.environment().putAll(krillEnv);
+    pb.environment().putAll(env);
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     try {

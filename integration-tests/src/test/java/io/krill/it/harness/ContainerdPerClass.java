@@ -46,6 +46,11 @@ public final class ContainerdPerClass<T extends AutoCloseable>
     return new ContainerdPerClass<>(Containerd::start);
   }
 
+  /** As {@link #withKrill()}, each containerd (and so each krill daemon) with {@code env} added. */
+  public static ContainerdPerClass<Containerd> withKrill(Map<String, String> env) {
+    return new ContainerdPerClass<>(v -> Containerd.start(v, env));
+  }
+
   /**
    * Instances that run krill tasks with a compiled-module cache of their own and {@code krillEnv}
    * in the daemons' environment ({@link Containerd#startWithPrivateCache}).
