@@ -8,6 +8,7 @@ import io.krill.runtime.ImageModules.ImageModule;
 import io.krill.runtime.TaskFixture.Bundle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -86,6 +87,41 @@ class TaskManagerImageModulesTest {
     assertEquals(0, f.run(b).code());
     assertEquals("hello\n", b.stdoutText());
     assertEquals(List.of(), asked);
+  }
+
+  @Test
+  void create_pathsNamingSomethingElse_refusedWithoutAskingTheImage() throws Exception {
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    Bundle dir = emptyRootfs("c-dir", "/lib");
+    Files.createDirectories(dir.rootfs().resolve("lib"));
+    refusedUnasked(dir, "container c-dir: module /lib is a directory");
+    refusedUnasked(emptyRootfs("c-empty", ""), "container c-empty: process.args[0] is empty");
+    Bundle loop = emptyRootfs("c-loop", "/loop.wasm");
+    Files.createSymbolicLink(loop.rootfs().resolve("loop.wasm"), Path.of("/loop.wasm"));
+    refusedUnasked(loop, "container c-loop: module /loop.wasm: too many symbolic links");
+    assertTrue(f.tasks.isEmpty());
+  }
+
+  private void refusedUnasked(Bundle b, String messageStart) {
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code(), e.getMessage());
+    assertTrue(e.getMessage().startsWith(messageStart), e.getMessage());
+    assertEquals(List.of(), asked);
+  }
+
+  @Test
+  void create_pathClimbingOutOfTheRootfs_staysInsideAndAsksTheImage() throws Exception {
+    fixture(null);
+    Bundle b = emptyRootfs("c-up", "../../../../etc/hostname");
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "container c-up: module /../../../../etc/hostname not found in the container's"
+                    + " root filesystem"),
+        e.getMessage());
+    assertEquals(List.of("c-up"), asked);
   }
 
   @Test
