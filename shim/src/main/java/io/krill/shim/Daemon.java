@@ -105,6 +105,7 @@ public final class Daemon {
         SHIM_SERVICE,
         "Cleanup",
         DeleteRequest::parseFrom,
+        DeleteRequest::getId,
         r ->
             CompletableFuture.completedFuture(
                 TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
