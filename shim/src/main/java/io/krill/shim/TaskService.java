@@ -52,6 +52,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -70,15 +71,27 @@ final class TaskService {
 
   private final TaskManager tasks;
   private final ImageModules images;
+  private final Consumer<String> onDeleted;
   private final Runnable onIdleCandidate;
 
   /**
    * @param images modules of images that carry them as layers, asked when a rootfs has none
+   * @param onDeleted told a container's id once it is deleted, before Delete answers containerd
+   *     (which then removes the bundle)
    */
-  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+  TaskService(
+      TaskManager tasks,
+      ImageModules images,
+      Consumer<String> onDeleted,
+      Runnable onIdleCandidate) {
     this.tasks = tasks;
     this.images = images;
+    this.onDeleted = onDeleted;
     this.onIdleCandidate = onIdleCandidate;
+  }
+
+  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+    this(tasks, images, id -> {}, onIdleCandidate);
   }
 
   TaskService(TaskManager tasks, Runnable onIdleCandidate) {
@@ -219,7 +232,11 @@ final class TaskService {
         DeleteRequest::getId,
         r -> {
           int pid = tasks.info(r.getId(), r.getExecId()).pid();
-          return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
+          ExitStatus status = tasks.delete(r.getId(), r.getExecId());
+          if (r.getExecId().isEmpty()) {
+            onDeleted.accept(r.getId());
+          }
+          return done(deleteResponse(status, pid));
         });
     register(
         s, SERVICE, "Exec", ExecProcessRequest::parseFrom, ExecProcessRequest::getId, this::exec);

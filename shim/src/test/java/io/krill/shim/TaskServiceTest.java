@@ -76,6 +76,7 @@ class TaskServiceTest {
   TtrpcServer server;
   TtrpcClient client;
   final AtomicInteger idleCandidates = new AtomicInteger();
+  final List<String> deleted = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() throws Exception {
@@ -89,6 +90,7 @@ class TaskServiceTest {
     new TaskService(
             tasks,
             new ContentStoreModules(new FakeContentStore(), Optional.empty()),
+            deleted::add,
             idleCandidates::incrementAndGet)
         .registerOn(server);
     server.start();
@@ -213,6 +215,8 @@ class TaskServiceTest {
     assertEquals(0, deleted.getExitStatus());
     assertEquals(PID, deleted.getPid());
     assertEquals(waited.getExitedAt(), deleted.getExitedAt());
+    // Told before Delete answered: containerd removes the bundle next.
+    assertEquals(List.of("hello"), this.deleted);
     assertEquals(
         Code.NOT_FOUND,
         callFails("State", StateRequest.newBuilder().setId("hello").build()).code());
