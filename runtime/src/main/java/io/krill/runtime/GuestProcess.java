@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,8 +27,6 @@ final class GuestProcess {
 
   /** A killed guest is reported stopped within this time, even if its thread is stuck. */
   static final long KILL_GRACE_MILLIS = 700;
-
-  private static final Set<Integer> IGNORED_SIGNALS = Set.of(0, 17, 18, 23, 28);
 
   final String containerId;
 
@@ -90,6 +87,19 @@ final class GuestProcess {
         : "container " + containerId;
   }
 
+  /**
+   * A line about this process, in the daemon's per-container form ({@code "container {0}: "}, which
+   * the log turns into {@code container=<id>}); {@code {1}} names the exec, the event's own
+   * arguments start at {@code {2}}.
+   */
+  private void log(Level level, String event, Object... args) {
+    Object[] params = new Object[2 + args.length];
+    params[0] = containerId;
+    params[1] = isExec() ? "exec " + processId + ": " : "";
+    System.arraycopy(args, 0, params, 2, args.length);
+    LOG.log(level, "container {0}: {1}" + event, params);
+  }
+
   synchronized void start() {
     state = state.moveTo(TaskState.RUNNING, containerId);
     // Published before the thread exists, so no exit event can overtake it.
@@ -101,7 +111,7 @@ final class GuestProcess {
     t.setDaemon(true);
     thread = t;
     t.start();
-    LOG.log(Level.INFO, "{0}: started", label());
+    log(Level.INFO, "started");
   }
 
   private void run() {
@@ -153,8 +163,11 @@ final class GuestProcess {
       // With the state, under the same lock: a reader must never see STOPPED without its exit
       // status.
       exitStatus = status;
-      LOG.log(
-          Level.INFO, "{0}: exited with status {1} ({2})", label(), status.code(), status.reason());
+      log(
+          Level.INFO,
+          "exited with status {2} ({3})",
+          String.valueOf(status.code()),
+          status.reason());
       events.publish(new TaskEvent.Exited(containerId, processId, pid, status));
     }
     exit.complete(status);
@@ -162,14 +175,16 @@ final class GuestProcess {
 
   /**
    * Delivers a signal. There are no signal handlers in WASI, so every terminating signal stops the
-   * guest (exit status 128+signal); signals whose default action is to ignore are ignored.
+   * guest (exit status 128+signal); signals whose default action is to ignore are ignored, and
+   * those {@link Signals} refuses leave the process as it was.
    */
   void kill(int signal) {
+    boolean terminates = Signals.terminates(label(), signal);
     synchronized (this) {
       if (state == TaskState.STOPPED || state == TaskState.DELETED) {
         throw new KrillException(ErrorCode.NOT_FOUND, label() + ": process already finished");
       }
-      if (IGNORED_SIGNALS.contains(signal)) {
+      if (!terminates) {
         return;
       }
       if (killSignal == 0 || signal == 9) {
@@ -180,17 +195,16 @@ final class GuestProcess {
         finish(killedStatus());
         return;
       }
-      LOG.log(Level.INFO, "{0}: stopping on signal {1}", label(), signal);
+      log(Level.INFO, "stopping on signal {2}", String.valueOf(signal));
       guest.interrupt();
     }
     timer.schedule(
         () -> {
           if (state == TaskState.RUNNING) {
-            LOG.log(
+            log(
                 Level.WARNING,
-                "{0}: guest did not stop within {1} ms; reporting it stopped",
-                label(),
-                KILL_GRACE_MILLIS);
+                "guest did not stop within {2} ms; reporting it stopped",
+                String.valueOf(KILL_GRACE_MILLIS));
             finish(killedStatus());
           }
         },
@@ -254,7 +268,7 @@ final class GuestProcess {
           ? FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.APPEND)
           : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "{0}: cannot open stderr: {1}", label(), e.getMessage());
+      log(Level.WARNING, "cannot open stderr: {2}", e.getMessage());
       return null;
     }
   }
@@ -268,7 +282,7 @@ final class GuestProcess {
         err.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
       }
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "{0}: cannot write to stderr: {1}", label(), e.getMessage());
+      log(Level.WARNING, "cannot write to stderr: {2}", e.getMessage());
     }
   }
 }

@@ -35,12 +35,20 @@ final class ModuleLoader {
   }
 
   /**
-   * The module named by {@code process.args[0]} in the rootfs; when there is no such file (or no
-   * command), the image's wasm layer from {@code images}, if the image has one.
+   * The module named by {@code process.args[0]} in the rootfs; only when nothing at all is there
+   * (or there is no command) the image's wasm layer from {@code images}, if the image has one. A
+   * path that is empty, a directory or another non-file, or leads out of the rootfs is refused
+   * without asking the image: it names something, just not a module.
    */
   static Found find(String id, RuntimeSpec spec, Path rootfs, ImageModules images) {
     List<String> args = spec.args();
-    if (args.isEmpty() || args.get(0).isEmpty()) {
+    if (!args.isEmpty() && args.get(0).isEmpty()) {
+      throw invalid(
+          id,
+          "process.args[0] is empty: it must be the path of the module in the root filesystem"
+              + " (e.g. /app.wasm), optionally path#function");
+    }
+    if (args.isEmpty()) {
       ImageModules.ImageModule layer =
           images
               .find(id)
@@ -65,7 +73,24 @@ final class ModuleLoader {
     } catch (IOException e) {
       throw invalid(id, "module " + path + ": " + e.getMessage());
     }
-    if (!Files.isRegularFile(host)) {
+    // "#function" names no file: the image's module, as for a container without a command.
+    boolean absent = named.isEmpty() || !Files.exists(host);
+    if (!absent && Files.isDirectory(host)) {
+      throw invalid(
+          id,
+          "module "
+              + path
+              + " is a directory, not a module: point process.args[0] at a .wasm file in it");
+    }
+    if (!absent && !Files.isRegularFile(host)) {
+      throw invalid(
+          id,
+          "module "
+              + path
+              + " is not a regular file (a device, FIFO or socket): point process.args[0] at a"
+              + " .wasm file");
+    }
+    if (absent) {
       // Like runwasi: the image's command stays the guest's argv, its first word naming no file.
       List<String> argv = new ArrayList<>();
       argv.add(named);

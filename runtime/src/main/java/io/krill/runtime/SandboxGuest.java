@@ -17,10 +17,12 @@ import java.util.List;
  */
 final class SandboxGuest implements Guest {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
+  private final String containerId;
   private final Process helper;
   private volatile boolean stopped;
 
-  private SandboxGuest(Process helper) {
+  private SandboxGuest(String containerId, Process helper) {
+    this.containerId = containerId;
     this.helper = helper;
   }
 
@@ -37,7 +39,7 @@ final class SandboxGuest implements Guest {
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
               .redirectError(ProcessBuilder.Redirect.INHERIT)
               .start();
-      return new SandboxGuest(p);
+      return new SandboxGuest(containerId, p);
     } catch (IOException e) {
       throw new KrillException(
           ErrorCode.INTERNAL,
@@ -86,7 +88,11 @@ final class SandboxGuest implements Guest {
         helper.waitFor();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        LOG.log(Level.WARNING, "interrupted while reaping the sandbox helper {0}", helper.pid());
+        LOG.log(
+            Level.WARNING,
+            "container {0}: interrupted while reaping the sandbox helper {1}",
+            containerId,
+            String.valueOf(helper.pid()));
       }
     }
   }

@@ -356,8 +356,15 @@ public final class TaskManager implements AutoCloseable {
         ErrorCode.ALREADY_EXISTS, "container " + id + ": exec " + execId + " already exists");
   }
 
+  /**
+   * Signals the container's process ({@code execId} empty) or an exec, and with {@code all} every
+   * exec of the container too. A signal a wasm guest cannot take is refused before any process is
+   * touched (see {@link Signals}).
+   */
   public void kill(String id, String execId, int signal, boolean all) {
     Task task = get(id);
+    boolean exec = execId != null && !execId.isEmpty();
+    Signals.terminates("container " + id + (exec ? " exec " + execId : ""), signal);
     if (all && (execId == null || execId.isEmpty())) {
       for (GuestProcess e : task.execs.values()) {
         try {

@@ -123,9 +123,27 @@ class TaskManagerCreateErrorsTest {
   }
 
   @Test
-  void create_noArgs_messageSaysNoCommand() {
-    KrillException e = invalid(f.bundle("c-noargs", "", null, null, ""));
+  void create_noArgs_messageSaysNoCommand() throws Exception {
+    Bundle b = f.bundle("c-noargs", "", null, null, "");
+    Files.writeString(
+        b.dir().resolve("config.json"),
+        Files.readString(b.dir().resolve("config.json")).replace("\"args\":[\"\"]", "\"args\":[]"));
+    KrillException e = invalid(b);
     assertTrue(e.getMessage().contains("has no command"), e.getMessage());
+  }
+
+  @Test
+  void create_emptyArgs0_messageSaysItIsEmpty() {
+    KrillException e = invalid(f.bundle("c-empty", "", null, null, ""));
+    assertTrue(e.getMessage().contains("process.args[0] is empty"), e.getMessage());
+  }
+
+  @Test
+  void create_directory_messageSaysItIsADirectory() throws Exception {
+    Bundle b = f.bundle("c-dir", "/app.wasm", null, null, "");
+    Files.createDirectories(b.rootfs().resolve("app.wasm"));
+    KrillException e = invalid(b);
+    assertTrue(e.getMessage().contains("module /app.wasm is a directory"), e.getMessage());
   }
 
   @Test

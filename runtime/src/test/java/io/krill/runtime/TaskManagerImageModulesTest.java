@@ -92,6 +92,41 @@ class TaskManagerImageModulesTest {
   }
 
   @Test
+  void create_pathsNamingSomethingElse_refusedWithoutAskingTheImage() throws Exception {
+    fixture(TaskFixture.resource("wasm/args.wat"));
+    Bundle dir = emptyRootfs("c-dir", "/lib");
+    Files.createDirectories(dir.rootfs().resolve("lib"));
+    refusedUnasked(dir, "container c-dir: module /lib is a directory");
+    refusedUnasked(emptyRootfs("c-empty", ""), "container c-empty: process.args[0] is empty");
+    Bundle loop = emptyRootfs("c-loop", "/loop.wasm");
+    Files.createSymbolicLink(loop.rootfs().resolve("loop.wasm"), Path.of("/loop.wasm"));
+    refusedUnasked(loop, "container c-loop: module /loop.wasm: too many symbolic links");
+    assertTrue(f.tasks.isEmpty());
+  }
+
+  private void refusedUnasked(Bundle b, String messageStart) {
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code(), e.getMessage());
+    assertTrue(e.getMessage().startsWith(messageStart), e.getMessage());
+    assertEquals(List.of(), asked);
+  }
+
+  @Test
+  void create_pathClimbingOutOfTheRootfs_staysInsideAndAsksTheImage() throws Exception {
+    fixture(null);
+    Bundle b = emptyRootfs("c-up", "../../../../etc/hostname");
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "container c-up: module /../../../../etc/hostname not found in the container's"
+                    + " root filesystem"),
+        e.getMessage());
+    assertEquals(List.of("c-up"), asked);
+  }
+
+  @Test
   void create_rootfsHoldsAnElf_runsTheImageLayerInstead() throws Exception {
     // ctr run without --platform unpacks the linux/amd64 entry of an index; its wasip1/wasm entry
     // has the module.

@@ -155,6 +155,48 @@ class TaskManagerLifecycleTest {
   }
 
   @Test
+  void kill_numberThatIsNoSignal_invalidArgumentAndKeepsRunning() throws Exception {
+    f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());
+    f.startRunning("spin");
+    for (int signal : new int[] {65, 99999, -1}) {
+      KrillException e = assertThrows(KrillException.class, () -> f.tasks.kill("spin", signal));
+      assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+      assertTrue(
+          e.getMessage().contains("container spin")
+              && e.getMessage().contains("signal " + Integer.toUnsignedString(signal)),
+          e.getMessage());
+      assertEquals(TaskState.RUNNING, f.tasks.info("spin").state());
+    }
+    f.tasks.kill("spin", 9);
+    assertEquals(137, f.await("spin").code());
+  }
+
+  @Test
+  void kill_jobControlSignal_unimplementedAndKeepsRunning() throws Exception {
+    f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());
+    f.startRunning("spin");
+    for (int signal : new int[] {19, 18, 20, 21, 22}) {
+      KrillException e =
+          assertThrows(KrillException.class, () -> f.tasks.kill("spin", "", signal, true));
+      assertEquals(ErrorCode.UNIMPLEMENTED, e.code());
+      assertTrue(
+          e.getMessage().contains("container spin") && e.getMessage().contains("(" + signal + ")"),
+          e.getMessage());
+      assertEquals(TaskState.RUNNING, f.tasks.info("spin").state());
+    }
+    f.tasks.kill("spin", 15);
+    assertEquals(143, f.await("spin").code());
+  }
+
+  @Test
+  void kill_highestRealtimeSignal_endsTheGuest() throws Exception {
+    f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());
+    f.startRunning("spin");
+    f.tasks.kill("spin", 64);
+    assertEquals(128 + 64, f.await("spin").code());
+  }
+
+  @Test
   void kill_termThenKill_reportsSigkill() throws Exception {
     f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());
     f.startRunning("spin");

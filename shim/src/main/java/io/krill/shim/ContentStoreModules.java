@@ -49,6 +49,10 @@ final class ContentStoreModules implements ImageModules {
     Optional<String> image;
     try {
       image = store.containerImage(containerId);
+    } catch (ContentStore.NotFound e) {
+      // containerd holds no such container (a client created the task without it): no image to
+      // ask, so the caller reports the module missing from the rootfs, which is the user's to fix.
+      return Optional.empty();
     } catch (IOException e) {
       throw unreadable(
           containerId,

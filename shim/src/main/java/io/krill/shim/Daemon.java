@@ -6,6 +6,7 @@ import io.krill.daemon.LogFormat;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
+import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
@@ -113,15 +114,18 @@ public final class Daemon {
                       touch();
                       command.run();
                     }));
-    new TaskService(tasks, images, this::touch).registerOn(server);
+    new TaskService(tasks, images, states::forget, this::touch).registerOn(server);
     TaskService.register(
         server,
         SHIM_SERVICE,
         "Cleanup",
         DeleteRequest::parseFrom,
-        r ->
-            CompletableFuture.completedFuture(
-                TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
+        DeleteRequest::getId,
+        r -> {
+          ExitStatus status = tasks.forceDelete(r.getId());
+          states.forget(r.getId());
+          return CompletableFuture.completedFuture(TaskService.deleteResponse(status, pid));
+        });
     server.onAccept(this::touch);
     if (options.foreground() && options.runDir() != null) {
       SocketClaim.claim(options.runDir(), options.socket(), server::start);

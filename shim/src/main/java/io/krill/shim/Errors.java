@@ -33,7 +33,8 @@ final class Errors {
     };
   }
 
-  static TtrpcException unimplemented(String method) {
-    return new TtrpcException(Code.UNIMPLEMENTED, method + " is not implemented by krill");
+  /** UNIMPLEMENTED (containerd's errdefs.ErrNotImplemented), naming the container. */
+  static TtrpcException unimplemented(String containerId, String why) {
+    return new TtrpcException(Code.UNIMPLEMENTED, "container " + containerId + ": " + why);
   }
 }

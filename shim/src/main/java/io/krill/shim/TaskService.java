@@ -7,6 +7,7 @@ import io.krill.containerd.cgroups.v2.CPUStat;
 import io.krill.containerd.cgroups.v2.MemoryStat;
 import io.krill.containerd.cgroups.v2.Metrics;
 import io.krill.containerd.cgroups.v2.PidsStat;
+import io.krill.containerd.task.v2.CheckpointTaskRequest;
 import io.krill.containerd.task.v2.CloseIORequest;
 import io.krill.containerd.task.v2.ConnectRequest;
 import io.krill.containerd.task.v2.ConnectResponse;
@@ -16,8 +17,11 @@ import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.containerd.task.v2.DeleteResponse;
 import io.krill.containerd.task.v2.ExecProcessRequest;
 import io.krill.containerd.task.v2.KillRequest;
+import io.krill.containerd.task.v2.PauseRequest;
 import io.krill.containerd.task.v2.PidsRequest;
 import io.krill.containerd.task.v2.PidsResponse;
+import io.krill.containerd.task.v2.ResizePtyRequest;
+import io.krill.containerd.task.v2.ResumeRequest;
 import io.krill.containerd.task.v2.ShutdownRequest;
 import io.krill.containerd.task.v2.StartRequest;
 import io.krill.containerd.task.v2.StartResponse;
@@ -30,6 +34,7 @@ import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.ProcessInfo;
 import io.krill.containerd.types.task.Status;
+import io.krill.daemon.LogFormat;
 import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ExecSpec;
 import io.krill.runtime.ExitStatus;
@@ -48,6 +53,8 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * {@code containerd.task.v2.Task} over ttrpc: decodes requests, calls the {@link TaskManager},
@@ -65,15 +72,27 @@ final class TaskService {
 
   private final TaskManager tasks;
   private final ImageModules images;
+  private final Consumer<String> onDeleted;
   private final Runnable onIdleCandidate;
 
   /**
    * @param images modules of images that carry them as layers, asked when a rootfs has none
+   * @param onDeleted told a container's id once it is deleted, before Delete answers containerd
+   *     (which then removes the bundle)
    */
-  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+  TaskService(
+      TaskManager tasks,
+      ImageModules images,
+      Consumer<String> onDeleted,
+      Runnable onIdleCandidate) {
     this.tasks = tasks;
     this.images = images;
+    this.onDeleted = onDeleted;
     this.onIdleCandidate = onIdleCandidate;
+  }
+
+  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+    this(tasks, images, id -> {}, onIdleCandidate);
   }
 
   TaskService(TaskManager tasks, Runnable onIdleCandidate) {
@@ -90,8 +109,17 @@ final class TaskService {
     CompletionStage<? extends MessageLite> apply(T request) throws Exception;
   }
 
+  /**
+   * Serves one method: decodes the request, runs the call, maps its failure to a status once
+   * ({@link Errors}) and logs it as a line about the container {@code container} names.
+   */
   static <T> void register(
-      TtrpcServer server, String service, String method, Parser<T> parser, Call<T> call) {
+      TtrpcServer server,
+      String service,
+      String method,
+      Parser<T> parser,
+      Function<T, String> container,
+      Call<T> call) {
     server.register(
         service,
         method,
@@ -103,6 +131,7 @@ final class TaskService {
             throw new TtrpcException(
                 Code.INVALID_ARGUMENT, method + ": malformed request: " + e.getMessage());
           }
+          String id = container.apply(request);
           try {
             return call.apply(request)
                 .handle(
@@ -110,6 +139,7 @@ final class TaskService {
                       if (error != null) {
                         throw logged(
                             method,
+                            id,
                             Errors.toTtrpc(
                                 error instanceof CompletionException c && c.getCause() != null
                                     ? c.getCause()
@@ -118,22 +148,32 @@ final class TaskService {
                       return reply.toByteArray();
                     });
           } catch (Exception e) {
-            throw logged(method, Errors.toTtrpc(e));
+            throw logged(method, id, Errors.toTtrpc(e));
           }
         });
   }
 
   /**
-   * The daemon log says why a call failed (the message names the container), not only containerd's.
+   * The daemon log says why a call failed, on a line about the container ({@code container=<id>}),
+   * not only containerd's.
    */
-  private static TtrpcException logged(String method, TtrpcException e) {
-    boolean expected = e.code() == Code.NOT_FOUND || e.code() == Code.UNIMPLEMENTED;
+  private static TtrpcException logged(String method, String id, TtrpcException e) {
+    // containerd asks after gone tasks as a matter of course; a refused feature is worth a line.
+    Level level =
+        e.code() == Code.NOT_FOUND
+            ? Level.DEBUG
+            : e.code() == Code.UNIMPLEMENTED ? Level.INFO : Level.WARNING;
+    String prefix = "container " + id + ": ";
+    String message = e.getMessage();
     LOG.log(
-        expected ? Level.DEBUG : Level.WARNING,
-        "{0} failed ({1}): {2}",
+        level,
+        LogFormat.CONTAINER + "{1} failed ({2}): {3}",
+        id,
         method,
         e.code(),
-        e.getMessage());
+        message != null && message.startsWith(prefix)
+            ? message.substring(prefix.length())
+            : message);
     return e;
   }
 
@@ -142,12 +182,14 @@ final class TaskService {
   }
 
   void registerOn(TtrpcServer s) {
-    register(s, SERVICE, "Create", CreateTaskRequest::parseFrom, this::create);
+    register(
+        s, SERVICE, "Create", CreateTaskRequest::parseFrom, CreateTaskRequest::getId, this::create);
     register(
         s,
         SERVICE,
         "Start",
         StartRequest::parseFrom,
+        StartRequest::getId,
         r ->
             done(StartResponse.newBuilder().setPid(tasks.start(r.getId(), r.getExecId())).build()));
     register(
@@ -155,12 +197,14 @@ final class TaskService {
         SERVICE,
         "State",
         StateRequest::parseFrom,
+        StateRequest::getId,
         r -> done(state(tasks.info(r.getId(), r.getExecId()), r.getExecId())));
     register(
         s,
         SERVICE,
         "Wait",
         WaitRequest::parseFrom,
+        WaitRequest::getId,
         r ->
             tasks
                 .waitFor(r.getId(), r.getExecId())
@@ -175,6 +219,7 @@ final class TaskService {
         SERVICE,
         "Kill",
         KillRequest::parseFrom,
+        KillRequest::getId,
         r -> {
           tasks.kill(r.getId(), r.getExecId(), r.getSignal(), r.getAll());
           return done(Empty.getDefaultInstance());
@@ -184,16 +229,23 @@ final class TaskService {
         SERVICE,
         "Delete",
         DeleteRequest::parseFrom,
+        DeleteRequest::getId,
         r -> {
           int pid = tasks.info(r.getId(), r.getExecId()).pid();
-          return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
+          ExitStatus status = tasks.delete(r.getId(), r.getExecId());
+          if (r.getExecId().isEmpty()) {
+            onDeleted.accept(r.getId());
+          }
+          return done(deleteResponse(status, pid));
         });
-    register(s, SERVICE, "Exec", ExecProcessRequest::parseFrom, this::exec);
+    register(
+        s, SERVICE, "Exec", ExecProcessRequest::parseFrom, ExecProcessRequest::getId, this::exec);
     register(
         s,
         SERVICE,
         "Pids",
         PidsRequest::parseFrom,
+        PidsRequest::getId,
         r -> {
           PidsResponse.Builder b = PidsResponse.newBuilder();
           tasks
@@ -206,6 +258,7 @@ final class TaskService {
         SERVICE,
         "Connect",
         ConnectRequest::parseFrom,
+        ConnectRequest::getId,
         r ->
             done(
                 ConnectResponse.newBuilder()
@@ -218,38 +271,83 @@ final class TaskService {
         SERVICE,
         "Shutdown",
         ShutdownRequest::parseFrom,
+        ShutdownRequest::getId,
         r -> {
           // containerd sends this after every delete; the daemon leaves only once it hosts nothing.
           onIdleCandidate.run();
           return done(Empty.getDefaultInstance());
         });
     register(
-        s, SERVICE, "Stats", StatsRequest::parseFrom, r -> done(stats(tasks.stats(r.getId()))));
-    register(s, SERVICE, "Update", UpdateTaskRequest::parseFrom, this::update);
+        s,
+        SERVICE,
+        "Stats",
+        StatsRequest::parseFrom,
+        StatsRequest::getId,
+        r -> done(stats(tasks.stats(r.getId()))));
+    register(
+        s, SERVICE, "Update", UpdateTaskRequest::parseFrom, UpdateTaskRequest::getId, this::update);
     register(
         s,
         SERVICE,
         "CloseIO",
         CloseIORequest::parseFrom,
+        CloseIORequest::getId,
         r -> {
           if (r.getStdin()) {
             tasks.closeStdin(r.getId(), r.getExecId());
           }
           return done(Empty.getDefaultInstance());
         });
-    for (String m : new String[] {"Pause", "Resume", "Checkpoint", "ResizePty"}) {
-      s.register(
-          SERVICE,
-          m,
-          (ctx, payload) -> {
-            throw Errors.unimplemented(m);
-          });
-    }
+    register(
+        s,
+        SERVICE,
+        "Pause",
+        PauseRequest::parseFrom,
+        PauseRequest::getId,
+        r -> {
+          throw Errors.unimplemented(
+              r.getId(),
+              "a wasm guest cannot be paused, so krill does not implement Pause; the task keeps"
+                  + " running (end it with SIGTERM or SIGKILL)");
+        });
+    register(
+        s,
+        SERVICE,
+        "Resume",
+        ResumeRequest::parseFrom,
+        ResumeRequest::getId,
+        r -> {
+          throw Errors.unimplemented(
+              r.getId(),
+              "a wasm guest cannot be paused, so krill does not implement Resume; the task is"
+                  + " left as it was");
+        });
+    register(
+        s,
+        SERVICE,
+        "Checkpoint",
+        CheckpointTaskRequest::parseFrom,
+        CheckpointTaskRequest::getId,
+        r -> {
+          throw Errors.unimplemented(
+              r.getId(), "krill does not implement Checkpoint; the task is left as it was");
+        });
+    register(
+        s,
+        SERVICE,
+        "ResizePty",
+        ResizePtyRequest::parseFrom,
+        ResizePtyRequest::getId,
+        r -> {
+          throw Errors.unimplemented(
+              r.getId(), "krill runs no terminal (tty), so there is none to resize");
+        });
   }
 
   private CompletionStage<CreateTaskResponse> create(CreateTaskRequest r) {
     if (!r.getCheckpoint().isEmpty()) {
-      throw Errors.unimplemented("Checkpoint restore");
+      throw Errors.unimplemented(
+          r.getId(), "krill does not implement restoring a checkpoint; create it without one");
     }
     Path bundle = Path.of(r.getBundle());
     TaskSpec spec =

@@ -207,6 +207,21 @@ class ContentStoreModulesTest {
   }
 
   @Test
+  void find_containerUnknownToContainerd_empty() {
+    assertEquals(Optional.empty(), modules().find("made-without-containerd"));
+    assertEquals(List.of(), store.reads);
+  }
+
+  @Test
+  void find_containerdUnreachable_unavailableNamingContainer() {
+    store.containers.put("c1", IMAGE);
+    store.unreachable = true;
+    KrillException e = fails("c1");
+    assertEquals(ErrorCode.UNAVAILABLE, e.code());
+    assertTrue(e.getMessage().contains("Containers.Get c1: UNAVAILABLE"), e.getMessage());
+  }
+
+  @Test
   void find_twoWasmLayers_refused() {
     Descriptor a = store.put(MediaTypes.WASM_LAYER, MODULE);
     Descriptor b = store.put(MediaTypes.WASM_LAYER, new byte[] {0, 'a', 's', 'm', 1, 0, 0, 0, 0});

@@ -29,8 +29,11 @@ final class FakeContentStore implements ContentStore {
 
   @Override
   public Optional<String> containerImage(String containerId) throws IOException {
+    if (unreachable) {
+      throw new IOException("Containers.Get " + containerId + ": UNAVAILABLE");
+    }
     if (!containers.containsKey(containerId)) {
-      throw new IOException("Containers.Get " + containerId + ": NOT_FOUND");
+      throw new ContentStore.NotFound("Containers.Get " + containerId + ": NOT_FOUND", null);
     }
     String image = containers.get(containerId);
     return image.isEmpty() ? Optional.empty() : Optional.of(image);

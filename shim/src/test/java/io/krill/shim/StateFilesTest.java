@@ -104,4 +104,30 @@ class StateFilesTest {
     states.record(new TaskEvent.Started("c1", 42));
     states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
   }
+
+  @Test
+  void forget_thenLateEvents_writeNothingIntoTheBundle() throws IOException {
+    // Delete answered before the event thread caught up: containerd is removing the bundle.
+    states.record(created("c1", bundle));
+    states.forget("c1");
+    assertFalse(Files.exists(bundle.resolve(StateFiles.FILE)));
+    states.record(new TaskEvent.Started("c1", 42));
+    states.record(new TaskEvent.Exited("c1", "c1", 42, ExitStatus.now(0, "")));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
+    try (var files = Files.list(bundle)) {
+      assertEquals(List.of(), files.toList());
+    }
+  }
+
+  @Test
+  void forget_beforeItsCreatedEvent_writesNothing_andTheIdCanBeUsedAgain() throws IOException {
+    states.forget("c1");
+    states.record(created("c1", bundle));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
+    try (var files = Files.list(bundle)) {
+      assertEquals(List.of(), files.toList());
+    }
+    states.record(created("c1", bundle));
+    assertEquals("pid=42\nstatus=created\n", state());
+  }
 }

@@ -16,6 +16,7 @@ import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.containerd.task.v2.DeleteResponse;
 import io.krill.containerd.task.v2.KillRequest;
 import io.krill.containerd.task.v2.PauseRequest;
+import io.krill.containerd.task.v2.ResumeRequest;
 import io.krill.containerd.task.v2.ShutdownRequest;
 import io.krill.containerd.task.v2.StartRequest;
 import io.krill.containerd.task.v2.StartResponse;
@@ -26,6 +27,7 @@ import io.krill.containerd.task.v2.StatsResponse;
 import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
 import io.krill.containerd.types.task.Status;
+import io.krill.daemon.LogFormat;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.Code;
@@ -36,6 +38,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -45,6 +48,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,6 +76,7 @@ class TaskServiceTest {
   TtrpcServer server;
   TtrpcClient client;
   final AtomicInteger idleCandidates = new AtomicInteger();
+  final List<String> deleted = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeEach
   void setUp() throws Exception {
@@ -78,7 +85,14 @@ class TaskServiceTest {
     engine = new WasmtimeEngine(Optional.empty());
     tasks = new TaskManager(engine, timer, PID, 0);
     server = new TtrpcServer(tmp.resolve("krill.sock"), handlers);
-    new TaskService(tasks, idleCandidates::incrementAndGet).registerOn(server);
+    // As in the daemon: a module missing from the rootfs is looked up in the image, here of a
+    // containerd that knows no container.
+    new TaskService(
+            tasks,
+            new ContentStoreModules(new FakeContentStore(), Optional.empty()),
+            deleted::add,
+            idleCandidates::incrementAndGet)
+        .registerOn(server);
     server.start();
     client = TtrpcClient.connect(tmp.resolve("krill.sock"));
   }
@@ -122,14 +136,22 @@ class TaskServiceTest {
    * A bundle with the test resource {@code wasm/<module>} at /app.wat and regular files for stdio.
    */
   private CreateTaskRequest createRequest(String id, String module) throws Exception {
+    return createRequest(id, module, "/app.wat");
+  }
+
+  /** As above, with {@code argv0} as process.args[0] (JSON-escaped already). */
+  private CreateTaskRequest createRequest(String id, String module, String argv0) throws Exception {
     Path bundle = Files.createDirectories(tmp.resolve("bundles").resolve(id));
     Path rootfs = Files.createDirectories(tmp.resolve("rootfs").resolve(id));
     try (InputStream in = getClass().getClassLoader().getResourceAsStream("wasm/" + module)) {
       Files.write(rootfs.resolve("app.wat"), in.readAllBytes());
     }
+    Files.createDirectories(rootfs.resolve("dir"));
     Files.writeString(
         bundle.resolve("config.json"),
-        "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/app.wat\"],"
+        "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\""
+            + argv0
+            + "\"],"
             + "\"env\":[],\"cwd\":\"/\"},\"root\":{\"path\":\""
             + rootfs
             + "\"}}");
@@ -193,16 +215,133 @@ class TaskServiceTest {
     assertEquals(0, deleted.getExitStatus());
     assertEquals(PID, deleted.getPid());
     assertEquals(waited.getExitedAt(), deleted.getExitedAt());
+    // Told before Delete answered: containerd removes the bundle next.
+    assertEquals(List.of("hello"), this.deleted);
     assertEquals(
         Code.NOT_FOUND,
         callFails("State", StateRequest.newBuilder().setId("hello").build()).code());
   }
 
   @Test
-  void pause_anyTask_unimplementedCode12() {
-    TtrpcException e = callFails("Pause", PauseRequest.newBuilder().setId("x").build());
-    assertEquals(Code.UNIMPLEMENTED, e.code());
-    assertEquals(12, e.code().value());
+  void pauseAndResume_runningTask_unimplementedCode12NamingItAndItKeepsRunning() throws Exception {
+    call("Create", createRequest("spin", "spin.wat"));
+    startRunning("spin");
+    for (TtrpcException e :
+        List.of(
+            callFails("Pause", PauseRequest.newBuilder().setId("spin").build()),
+            callFails("Resume", ResumeRequest.newBuilder().setId("spin").build()))) {
+      assertEquals(Code.UNIMPLEMENTED, e.code());
+      assertEquals(12, e.code().value());
+      assertTrue(
+          e.getMessage().startsWith("container spin: a wasm guest cannot be paused"),
+          e.getMessage());
+    }
+    assertEquals(Status.RUNNING, state("spin").getStatus());
+    call("Kill", KillRequest.newBuilder().setId("spin").setSignal(9).build());
+  }
+
+  @Test
+  void kill_signalsAGuestCannotTake_refusedAndTheTaskKeepsRunning() throws Exception {
+    call("Create", createRequest("spin", "spin.wat"));
+    startRunning("spin");
+    // 65 and 99999 are no signals (the kernel says EINVAL); 19 and 18 are SIGSTOP and SIGCONT.
+    int[][] cases = {{65, 3}, {99999, 3}, {19, 12}, {18, 12}};
+    for (int[] c : cases) {
+      TtrpcException e =
+          callFails("Kill", KillRequest.newBuilder().setId("spin").setSignal(c[0]).build());
+      assertEquals(c[1], e.code().value(), e.getMessage());
+      assertTrue(e.getMessage().startsWith("container spin: "), e.getMessage());
+      assertEquals(Status.RUNNING, state("spin").getStatus());
+    }
+    CompletableFuture<byte[]> wait =
+        callAsync("Wait", WaitRequest.newBuilder().setId("spin").build());
+    call("Kill", KillRequest.newBuilder().setId("spin").setSignal(15).build());
+    assertEquals(
+        143, WaitResponse.parseFrom(wait.get(PATIENCE_SECONDS, TimeUnit.SECONDS)).getExitStatus());
+  }
+
+  @Test
+  void create_argsZeroNamingNoModule_invalidArgumentNamingIt() throws Exception {
+    // args[0] → what the message says; none of these may fall through to the image lookup, whose
+    // containerd (here as in a client that skipped it) knows no such container.
+    String[][] cases = {
+      {"/missing.wasm", "module /missing.wasm not found in the container's root filesystem"},
+      {"/dir", "module /dir is a directory"},
+      {"", "process.args[0] is empty"},
+      {"../../../etc/passwd", "module /../../../etc/passwd not found"},
+    };
+    int n = 0;
+    for (String[] c : cases) {
+      String id = "bad-" + n++;
+      TtrpcException e = callFails("Create", createRequest(id, "hello.wat", c[0]));
+      assertEquals(Code.INVALID_ARGUMENT, e.code(), e.getMessage());
+      assertTrue(e.getMessage().startsWith("container " + id + ": " + c[1]), e.getMessage());
+      assertEquals(
+          Code.NOT_FOUND, callFails("State", StateRequest.newBuilder().setId(id).build()).code());
+    }
+  }
+
+  @Test
+  void log_everyLineAboutATask_namesItsContainer() throws Exception {
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Logger krill = Logger.getLogger("krill");
+    Handler capture =
+        new Handler() {
+          final LogFormat format = new LogFormat();
+
+          @Override
+          public void publish(LogRecord r) {
+            lines.add(format.format(r));
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    krill.addHandler(capture);
+    try {
+      call("Create", createRequest("hello", "hello.wat"));
+      call("Start", StartRequest.newBuilder().setId("hello").build());
+      call("Wait", WaitRequest.newBuilder().setId("hello").build());
+      call("Delete", DeleteRequest.newBuilder().setId("hello").build());
+      call("Create", createRequest("spin", "spin.wat"));
+      startRunning("spin");
+      callFails("Kill", KillRequest.newBuilder().setId("spin").setSignal(99999).build());
+      CompletableFuture<byte[]> wait =
+          callAsync("Wait", WaitRequest.newBuilder().setId("spin").build());
+      call("Kill", KillRequest.newBuilder().setId("spin").setSignal(9).build());
+      wait.get(PATIENCE_SECONDS, TimeUnit.SECONDS);
+      callFails("Create", createRequest("bad", "hello.wat", "/missing.wasm"));
+    } finally {
+      krill.removeHandler(capture);
+    }
+
+    List<String[]> expected =
+        List.of(
+            new String[] {"hello", "created"},
+            new String[] {"hello", "started"},
+            new String[] {"hello", "exited with status 0 (Completed)"},
+            new String[] {"hello", "deleted"},
+            new String[] {"spin", "Kill failed (INVALID_ARGUMENT): signal 99999 does not exist"},
+            new String[] {"spin", "stopping on signal 9"},
+            new String[] {"spin", "exited with status 137 (Killed)"},
+            new String[] {"bad", "Create failed (INVALID_ARGUMENT): module /missing.wasm"});
+    for (String[] e : expected) {
+      assertTrue(
+          lines.stream().anyMatch(l -> l.contains(" container=" + e[0] + " ") && l.contains(e[1])),
+          "no line with container=" + e[0] + " says '" + e[1] + "': " + lines);
+    }
+    for (String line : lines) {
+      if (line.contains("logger=krill.tasks")) {
+        assertTrue(line.contains(" container="), "a task line without its container: " + line);
+      }
+    }
+  }
+
+  private StateResponse state(String id) throws Exception {
+    return StateResponse.parseFrom(call("State", StateRequest.newBuilder().setId(id).build()));
   }
 
   @Test
