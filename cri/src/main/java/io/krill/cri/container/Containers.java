@@ -5,7 +5,6 @@ import io.krill.cri.image.ImageStore;
 import io.krill.cri.image.StoredImage;
 import io.krill.cri.io.ContainerIo;
 import io.krill.cri.io.FileTrees;
-import io.krill.cri.pod.PodStore;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
@@ -164,7 +163,8 @@ public final class Containers {
     return s.code() == 0 ? "Completed" : "Error";
   }
 
-  public String create(ContainerRequest req) {
+  /** Creates the container under {@code id} (its name is reserved by the caller). */
+  public String create(String id, ContainerRequest req) {
     StoredImage image =
         images
             .find(req.image())
@@ -172,7 +172,6 @@ public final class Containers {
                 () ->
                     new KrillException(
                         ErrorCode.NOT_FOUND, "image " + req.image() + " is not pulled"));
-    String id = PodStore.newId();
     Path bundle = dir.resolve(id);
     try {
       Files.createDirectories(bundle);

@@ -7,7 +7,8 @@ import java.util.Map;
  * What CreateContainer asks for, protobuf-free and as kubelet sends it: {@code logDirectory} is the
  * sandbox config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod
  * adds and which requests are refused is decided by {@code CriRuntime}, which turns this into a
- * {@link ContainerRequest}.
+ * {@link ContainerRequest}. {@code security} is checked, not applied: a wasm guest has no user and
+ * no system calls of its own.
  */
 public record NewContainer(
     String podId,
@@ -26,7 +27,8 @@ public record NewContainer(
     long memoryLimitBytes,
     boolean stdin,
     boolean stdinOnce,
-    boolean tty) {
+    boolean tty,
+    ContainerSecurity security) {
   public NewContainer {
     command = List.copyOf(command);
     args = List.copyOf(args);
@@ -36,5 +38,6 @@ public record NewContainer(
     annotations = Map.copyOf(annotations);
     logDirectory = logDirectory == null ? "" : logDirectory;
     logPath = logPath == null ? "" : logPath;
+    security = security == null ? ContainerSecurity.NONE : security;
   }
 }

@@ -3,6 +3,7 @@ package io.krill.cri.core;
 import io.krill.cri.container.AttachSession;
 import io.krill.cri.container.ContainerEvent;
 import io.krill.cri.container.ContainerRequest;
+import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.Containers;
 import io.krill.cri.container.CriContainer;
@@ -11,6 +12,7 @@ import io.krill.cri.container.NewContainer;
 import io.krill.cri.image.StoredImage;
 import io.krill.cri.pod.Pod;
 import io.krill.cri.pod.PodRequest;
+import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
 import io.krill.cri.streaming.StreamRequest;
 import io.krill.runtime.ErrorCode;
@@ -34,12 +36,28 @@ import java.util.function.Consumer;
 public final class CriRuntime {
   private static final System.Logger LOG = System.getLogger("krill.cri");
 
+  /**
+   * The runtime handlers pods may ask for: the default ("") and {@code krill}, the handler name
+   * krill has under containerd, so one RuntimeClass serves nodes of both kinds.
+   */
+  public static final List<String> RUNTIME_HANDLERS = List.of("", "krill");
+
+  private static final String LOCALHOST = "localhost/";
+
   private final Pods pods;
   private final Containers containers;
+  private final NameIndex names = new NameIndex();
 
+  /** Takes back the names of the pods and containers an earlier daemon left on disk. */
   public CriRuntime(Pods pods, Containers containers) {
     this.pods = pods;
     this.containers = containers;
+    for (Pod p : pods.list()) {
+      names.reserve(NameIndex.podName(p), p.id());
+    }
+    for (CriContainer c : containers.list()) {
+      pods.find(c.podId()).ifPresent(p -> names.reserve(NameIndex.containerName(c, p), c.id()));
+    }
   }
 
   /** Empty when pods can be given a network; otherwise why not (the NetworkReady condition). */
@@ -64,8 +82,52 @@ public final class CriRuntime {
 
   // ---- pods
 
+  /**
+   * Runs a pod under a new id, once per name: a second RunPodSandbox with the same metadata (a
+   * kubelet retrying a call that timed out, say) is refused while the first pod exists, as
+   * containerd refuses it.
+   */
   public Pod runPod(PodRequest request) {
-    return pods.run(request);
+    if (!RUNTIME_HANDLERS.contains(request.runtimeHandler())) {
+      throw new Refused(
+          "pod sandbox "
+              + request.namespace()
+              + "/"
+              + request.name()
+              + ": no runtime for \""
+              + request.runtimeHandler()
+              + "\" is configured; krill cri serves the runtime handlers \"\" (the default) and"
+              + " \"krill\": give the pod a RuntimeClass with one of them, or none");
+    }
+    String id = PodStore.newId();
+    String name =
+        NameIndex.podName(request.name(), request.namespace(), request.uid(), request.attempt());
+    names
+        .reserve(name, id)
+        .ifPresent(
+            holder -> {
+              throw new KrillException(
+                  ErrorCode.FAILED_PRECONDITION,
+                  "pod sandbox "
+                      + request.namespace()
+                      + "/"
+                      + request.name()
+                      + ": failed to reserve sandbox name \""
+                      + name
+                      + "\": name \""
+                      + name
+                      + "\" is reserved for \""
+                      + holder
+                      + "\"; remove pod sandbox "
+                      + holder
+                      + " first, or run this one with the next attempt number");
+            });
+    try {
+      return pods.run(id, request);
+    } catch (RuntimeException e) {
+      names.release(id);
+      throw e;
+    }
   }
 
   /**
@@ -89,8 +151,15 @@ public final class CriRuntime {
     pods.find(podId)
         .ifPresent(
             p -> {
+              List<String> gone =
+                  containers.list().stream()
+                      .filter(c -> c.podId().equals(p.id()))
+                      .map(CriContainer::id)
+                      .toList();
               containers.removePod(p.id());
+              gone.forEach(names::release);
               pods.remove(p);
+              names.release(p.id());
             });
   }
 
@@ -149,7 +218,40 @@ public final class CriRuntime {
               + pod.id()
               + ": a tty is not supported by krill (wasm guests have no terminal); remove tty: true");
     }
+    checkSecurity(r, pod);
+    String id = PodStore.newId();
+    String name = NameIndex.containerName(r.name(), r.attempt(), pod);
+    names
+        .reserve(name, id)
+        .ifPresent(
+            holder -> {
+              throw new KrillException(
+                  ErrorCode.FAILED_PRECONDITION,
+                  "container "
+                      + r.name()
+                      + " in pod "
+                      + pod.id()
+                      + ": failed to reserve container name \""
+                      + name
+                      + "\": name \""
+                      + name
+                      + "\" is reserved for \""
+                      + holder
+                      + "\"; remove container "
+                      + holder
+                      + " first, or create this one with the next attempt number");
+            });
+    try {
+      return create(id, r, pod, logPath);
+    } catch (RuntimeException e) {
+      names.release(id);
+      throw e;
+    }
+  }
+
+  private String create(String id, NewContainer r, Pod pod, String logPath) {
     return containers.create(
+        id,
         new ContainerRequest(
             pod.id(),
             r.name(),
@@ -184,7 +286,9 @@ public final class CriRuntime {
 
   /** Removing what is already gone succeeds. */
   public void removeContainer(String id) {
+    Optional<CriContainer> c = containers.find(id);
     containers.remove(id);
+    c.ifPresent(gone -> names.release(gone.id()));
   }
 
   /**
@@ -303,6 +407,43 @@ public final class CriRuntime {
     }
     return new StreamRequest(
         StreamRequest.Kind.ATTACH, c.id(), stdin, stdout, stderr, false, session::run);
+  }
+
+  /**
+   * containerd's checks of the security context: a group needs a user, and a seccomp profile is the
+   * runtime's default, unconfined, or one of the node's ({@code localhost/<name>}).
+   */
+  private static void checkSecurity(NewContainer r, Pod pod) {
+    ContainerSecurity s = r.security();
+    String who = "container " + r.name() + " in pod " + pod.id() + ": ";
+    if (s.runAsGroup() != null && s.runAsUser() == null && s.runAsUsername().isEmpty()) {
+      throw new Refused(
+          who
+              + "user group \""
+              + s.runAsGroup()
+              + "\" is specified without user; set runAsUser (or run_as_username) too, or drop"
+              + " runAsGroup");
+    }
+    if (s.seccomp() == null) {
+      String path = s.seccompProfilePath();
+      if (!path.isEmpty()
+          && !path.equals("runtime/default")
+          && !path.equals("docker/default")
+          && !path.equals("unconfined")
+          && !path.startsWith(LOCALHOST)) {
+        throw new Refused(
+            who
+                + "failed to generate seccomp spec opts: invalid profile \""
+                + path
+                + "\"; use runtime/default, unconfined or localhost/<profile>");
+      }
+    } else if (s.seccomp().type() != ContainerSecurity.Seccomp.Type.LOCALHOST
+        && !s.seccomp().localhostRef().isEmpty()) {
+      throw new Refused(
+          who
+              + "seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost;"
+              + " drop localhost_ref or make the profile type Localhost");
+    }
   }
 
   private CriContainer running(String id, String what) {

@@ -23,6 +23,7 @@ import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.GetEventsRequest;
 import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.LinuxContainerSecurityContext;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListContainersResponse;
 import io.krill.cri.api.v1.Mount;
@@ -36,6 +37,7 @@ import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.cri.api.v1.StopContainerResponse;
 import io.krill.cri.api.v1.UpdateContainerResourcesRequest;
 import io.krill.cri.api.v1.UpdateContainerResourcesResponse;
+import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.CriContainer;
 import io.krill.cri.container.ExecSession;
@@ -90,9 +92,32 @@ final class ContainerHandler {
                       c.getLinux().getResources().getMemoryLimitInBytes(),
                       c.getStdin(),
                       c.getStdinOnce(),
-                      c.getTty()));
+                      c.getTty(),
+                      security(c.getLinux().getSecurityContext())));
           return CreateContainerResponse.newBuilder().setContainerId(id).build();
         });
+  }
+
+  private static ContainerSecurity security(LinuxContainerSecurityContext s) {
+    return new ContainerSecurity(
+        s.hasRunAsUser() ? s.getRunAsUser().getValue() : null,
+        s.getRunAsUsername(),
+        s.hasRunAsGroup() ? s.getRunAsGroup().getValue() : null,
+        s.getSeccompProfilePath(),
+        s.hasSeccomp()
+            ? new ContainerSecurity.Seccomp(
+                switch (s.getSeccomp().getProfileType()) {
+                  case RuntimeDefault -> ContainerSecurity.Seccomp.Type.RUNTIME_DEFAULT;
+                  case Unconfined -> ContainerSecurity.Seccomp.Type.UNCONFINED;
+                  case Localhost -> ContainerSecurity.Seccomp.Type.LOCALHOST;
+                  case UNRECOGNIZED ->
+                      throw new IllegalArgumentException(
+                          "seccomp unknown ProfileType "
+                              + s.getSeccomp().getProfileTypeValue()
+                              + "; use RuntimeDefault, Unconfined or Localhost");
+                },
+                s.getSeccomp().getLocalhostRef())
+            : null);
   }
 
   void start(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {

@@ -3,6 +3,7 @@ package io.krill.cri.grpc;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -41,6 +42,9 @@ public final class CriServer implements AutoCloseable {
             .channelType(EpollServerDomainSocketChannel.class)
             .bossEventLoopGroup(boss)
             .workerEventLoopGroup(workers)
+            // grpc-java sets TCP keepalive on every accepted channel; a unix socket has none, and
+            // netty would log two warnings per connection saying so. null removes the option.
+            .withChildOption(ChannelOption.SO_KEEPALIVE, null)
             .maxInboundMessageSize(MAX_MESSAGE);
     for (BindableService s : services) {
       b.addService(s);

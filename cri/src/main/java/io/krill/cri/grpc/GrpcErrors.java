@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.krill.cri.container.ExecSession;
+import io.krill.cri.core.Refused;
 import io.krill.oci.registry.RegistryException;
 import io.krill.runtime.KrillException;
 import java.lang.System.Logger.Level;
@@ -51,6 +52,8 @@ final class GrpcErrors {
             case UNAVAILABLE -> Status.UNAVAILABLE;
             case INTERNAL -> Status.INTERNAL;
           };
+    } else if (e instanceof Refused) {
+      status = Status.UNKNOWN;
     } else if (e instanceof ExecSession.Timeout) {
       status = Status.DEADLINE_EXCEEDED;
     } else if (e instanceof RegistryException r) {

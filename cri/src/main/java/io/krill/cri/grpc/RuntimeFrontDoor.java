@@ -116,7 +116,10 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
                       .addConditions(
                           RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true))
                       .addConditions(net))
-              .addRuntimeHandlers(RuntimeHandler.newBuilder().setName(""))
+              .addAllRuntimeHandlers(
+                  CriRuntime.RUNTIME_HANDLERS.stream()
+                      .map(h -> RuntimeHandler.newBuilder().setName(h).build())
+                      .toList())
               .build();
         });
   }

@@ -36,9 +36,10 @@ public final class Pods {
   }
 
   /**
-   * Records the pod, writes its files and, unless it uses the host's network, sets up its network.
+   * Records the pod under {@code id} (its name is reserved by the caller), writes its files and,
+   * unless it uses the host's network, sets up its network.
    */
-  public Pod run(PodRequest r) {
+  public Pod run(String id, PodRequest r) {
     if (r.name().isEmpty() || r.namespace().isEmpty()) {
       throw new KrillException(
           ErrorCode.INVALID_ARGUMENT, "a pod sandbox needs metadata.name and namespace");
@@ -46,7 +47,7 @@ public final class Pods {
     Instant now = Instant.now();
     Pod pod =
         new Pod(
-            PodStore.newId(),
+            id,
             r.name(),
             r.uid(),
             r.namespace(),

@@ -1,6 +1,7 @@
 package io.krill.cri.core;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.Containers;
 import io.krill.cri.container.NewContainer;
 import io.krill.cri.image.ImageStore;
@@ -92,6 +93,21 @@ public final class CriFixture implements AutoCloseable {
             containers);
   }
 
+  /**
+   * A second runtime over the same root, as a restarted daemon builds it (sharing this one's task
+   * manager, which the test does not use).
+   */
+  public CriRuntime restartedRuntime() throws IOException {
+    CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
+    return new CriRuntime(
+        new Pods(
+            new PodStore(root.resolve("pods")),
+            new PodFiles(root.resolve("pods")),
+            cni,
+            new PodNetworks(cni, root.resolve("pods"))),
+        new Containers(root.resolve("containers"), images, tasks));
+  }
+
   /** A host-network pod (no CNI needed) whose containers log under {@code <root>/logs}. */
   public PodRequest hostPod(String name) {
     return new PodRequest(
@@ -121,6 +137,30 @@ public final class CriFixture implements AutoCloseable {
     return container(podId, name, List.of(), false);
   }
 
+  /** The image's own command, with a security context. */
+  public NewContainer container(String podId, String name, ContainerSecurity security) {
+    NewContainer c = container(podId, name);
+    return new NewContainer(
+        c.podId(),
+        c.name(),
+        c.attempt(),
+        c.image(),
+        c.command(),
+        c.args(),
+        c.workingDir(),
+        c.env(),
+        c.mounts(),
+        c.labels(),
+        c.annotations(),
+        c.logDirectory(),
+        c.logPath(),
+        c.memoryLimitBytes(),
+        c.stdin(),
+        c.stdinOnce(),
+        c.tty(),
+        security);
+  }
+
   public NewContainer container(String podId, String name, List<String> args, boolean tty) {
     return new NewContainer(
         podId,
@@ -139,7 +179,8 @@ public final class CriFixture implements AutoCloseable {
         0,
         false,
         false,
-        tty);
+        tty,
+        null);
   }
 
   public static void eventually(String what, BooleanSupplier condition)

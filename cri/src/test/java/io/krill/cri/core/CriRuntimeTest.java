@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.cri.container.ContainerEvent;
+import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.CriContainer;
 import io.krill.cri.container.ExecSession;
@@ -233,7 +234,8 @@ class CriRuntimeTest {
             0,
             false,
             false,
-            false);
+            false,
+            null);
     assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(other)));
   }
 
@@ -322,6 +324,220 @@ class CriRuntimeTest {
     try (var files = Files.list(tmp.resolve("containers").resolve(id))) {
       return files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("exec-")).toList();
     }
+  }
+
+  @Test
+  void runPod_sameMetadataTwice_failedPreconditionNamingTheFirst_untilItIsRemoved() {
+    Pod first = f.runHostPod("web");
+    KrillException e = assertThrows(KrillException.class, () -> f.runHostPod("web"));
+    assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+    assertTrue(
+        e.getMessage().contains("name \"web_default_uid-web_0\" is reserved for \"" + first.id()),
+        e.getMessage());
+    assertEquals(List.of(first.id()), runtime.pods().stream().map(Pod::id).toList());
+    runtime.stopPod(first.id());
+    assertEquals(
+        ErrorCode.FAILED_PRECONDITION, code(() -> f.runHostPod("web")), "stopped keeps it");
+    runtime.removePod(first.id());
+    Pod second = f.runHostPod("web");
+    assertEquals(List.of(second.id()), runtime.pods().stream().map(Pod::id).toList());
+  }
+
+  @Test
+  void runPod_nextAttempt_isAnotherName() {
+    var r = f.hostPod("web");
+    Pod first = runtime.runPod(r);
+    Pod next =
+        runtime.runPod(
+            new PodRequest(
+                r.name(), r.uid(), r.namespace(), 1, null, null, true, "", "", "web", null, null));
+    assertFalse(first.id().equals(next.id()));
+  }
+
+  @Test
+  void runPod_failed_releasesTheName() {
+    var r = f.hostPod("net");
+    var withNetwork =
+        new PodRequest(
+            r.name(), r.uid(), r.namespace(), 0, null, null, false, "", "", "net", null, null);
+    assertEquals(ErrorCode.FAILED_PRECONDITION, code(() -> runtime.runPod(withNetwork)));
+    runtime.runPod(r);
+  }
+
+  @Test
+  void runPod_unknownRuntimeHandler_refusedNamingThePodAndHandlers() {
+    var r = f.hostPod("web");
+    for (String handler : List.of("", "krill")) {
+      Pod p =
+          runtime.runPod(
+              new PodRequest(
+                  r.name() + handler,
+                  r.uid(),
+                  r.namespace(),
+                  0,
+                  null,
+                  null,
+                  true,
+                  "",
+                  handler,
+                  "web",
+                  null,
+                  null));
+      assertEquals(handler, p.runtimeHandler());
+    }
+    Refused e =
+        assertThrows(
+            Refused.class,
+            () ->
+                runtime.runPod(
+                    new PodRequest(
+                        "other", "u", "default", 0, null, null, true, "", "runc", "o", null,
+                        null)));
+    assertTrue(
+        e.getMessage().contains("default/other")
+            && e.getMessage().contains("no runtime for \"runc\" is configured")
+            && e.getMessage().contains("\"krill\""),
+        e.getMessage());
+    assertEquals(2, runtime.pods().size());
+  }
+
+  @Test
+  void createContainer_sameNameTwiceInAPod_failedPrecondition_freedByRemove() {
+    Pod pod = f.runHostPod("web");
+    String first = runtime.createContainer(f.container(pod.id(), "app"));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> runtime.createContainer(f.container(pod.id(), "app")));
+    assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+    assertTrue(
+        e.getMessage().contains("container app")
+            && e.getMessage()
+                .contains("name \"app_web_default_uid-web_0\" is reserved for \"" + first),
+        e.getMessage());
+    assertEquals(1, runtime.containers().size());
+    Pod other = f.runHostPod("db");
+    runtime.createContainer(f.container(other.id(), "app"));
+    runtime.removeContainer(first.substring(0, 12));
+    String again = runtime.createContainer(f.container(pod.id(), "app"));
+    assertEquals(again, runtime.containersOf(pod.id()).get(0).container().id());
+  }
+
+  @Test
+  void createContainer_failed_releasesTheName() {
+    Pod pod = f.runHostPod("web");
+    var req = f.container(pod.id(), "app");
+    var missingImage =
+        new NewContainer(
+            req.podId(),
+            req.name(),
+            0,
+            "registry.test/other:1",
+            List.of(),
+            List.of(),
+            "",
+            List.of(),
+            List.of(),
+            Map.of(),
+            Map.of(),
+            "",
+            "",
+            0,
+            false,
+            false,
+            false,
+            null);
+    assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.createContainer(missingImage)));
+    runtime.createContainer(req);
+  }
+
+  @Test
+  void namesOfAnEarlierDaemon_stayReserved() throws Exception {
+    Pod pod = f.runHostPod("web");
+    String id = runtime.createContainer(f.container(pod.id(), "app"));
+    CriRuntime restarted = f.restartedRuntime();
+    assertEquals(ErrorCode.FAILED_PRECONDITION, code(() -> restarted.runPod(f.hostPod("web"))));
+    KrillException e =
+        assertThrows(
+            KrillException.class, () -> restarted.createContainer(f.container(pod.id(), "app")));
+    assertTrue(e.getMessage().contains(id), e.getMessage());
+  }
+
+  @Test
+  void createContainer_groupWithoutUser_refused_withUserOrUsername_accepted() {
+    Pod pod = f.runHostPod("web");
+    Refused e =
+        assertThrows(
+            Refused.class,
+            () ->
+                runtime.createContainer(
+                    f.container(
+                        pod.id(), "app", new ContainerSecurity(null, "", 1000L, "", null))));
+    assertTrue(
+        e.getMessage().contains("container app")
+            && e.getMessage().contains("user group \"1000\" is specified without user"),
+        e.getMessage());
+    assertEquals(List.of(), runtime.containers());
+    runtime.createContainer(
+        f.container(pod.id(), "a", new ContainerSecurity(1000L, "", 1000L, "", null)));
+    runtime.createContainer(
+        f.container(pod.id(), "b", new ContainerSecurity(null, "nobody", 1000L, "", null)));
+    runtime.createContainer(
+        f.container(pod.id(), "c", new ContainerSecurity(1000L, "", null, "", null)));
+  }
+
+  @Test
+  void createContainer_seccompProfilePathWithoutLocalhostPrefix_refused() {
+    Pod pod = f.runHostPod("web");
+    Refused e =
+        assertThrows(
+            Refused.class,
+            () ->
+                runtime.createContainer(
+                    f.container(
+                        pod.id(),
+                        "app",
+                        new ContainerSecurity(null, "", null, "/etc/seccomp/p.json", null))));
+    assertTrue(
+        e.getMessage().contains("container app")
+            && e.getMessage().contains("invalid profile \"/etc/seccomp/p.json\"")
+            && e.getMessage().contains("localhost/"),
+        e.getMessage());
+    int n = 0;
+    for (String ok :
+        List.of("", "runtime/default", "docker/default", "unconfined", "localhost/p.json")) {
+      runtime.createContainer(
+          f.container(pod.id(), "ok" + n++, new ContainerSecurity(null, "", null, ok, null)));
+    }
+    assertEquals(5, runtime.containers().size());
+  }
+
+  @Test
+  void createContainer_seccompLocalhostRefWithoutLocalhostType_refused() {
+    Pod pod = f.runHostPod("web");
+    var refWithDefault =
+        new ContainerSecurity(
+            null,
+            "",
+            null,
+            "",
+            new ContainerSecurity.Seccomp(
+                ContainerSecurity.Seccomp.Type.RUNTIME_DEFAULT, "/etc/p.json"));
+    Refused e =
+        assertThrows(
+            Refused.class,
+            () -> runtime.createContainer(f.container(pod.id(), "app", refWithDefault)));
+    assertTrue(e.getMessage().contains("LocalhostRef must only be set"), e.getMessage());
+    runtime.createContainer(
+        f.container(
+            pod.id(),
+            "app",
+            new ContainerSecurity(
+                null,
+                "",
+                null,
+                "",
+                new ContainerSecurity.Seccomp(
+                    ContainerSecurity.Seccomp.Type.LOCALHOST, "/etc/p.json"))));
   }
 
   private static ErrorCode code(Runnable call) {

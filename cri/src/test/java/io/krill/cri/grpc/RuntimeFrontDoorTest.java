@@ -22,6 +22,9 @@ import io.krill.cri.api.v1.ExecRequest;
 import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.Int64Value;
+import io.krill.cri.api.v1.LinuxContainerConfig;
+import io.krill.cri.api.v1.LinuxContainerSecurityContext;
 import io.krill.cri.api.v1.LinuxPodSandboxConfig;
 import io.krill.cri.api.v1.LinuxSandboxSecurityContext;
 import io.krill.cri.api.v1.ListContainersRequest;
@@ -37,7 +40,9 @@ import io.krill.cri.api.v1.PortForwardRequest;
 import io.krill.cri.api.v1.RemoveContainerRequest;
 import io.krill.cri.api.v1.RemovePodSandboxRequest;
 import io.krill.cri.api.v1.RunPodSandboxRequest;
+import io.krill.cri.api.v1.RuntimeHandler;
 import io.krill.cri.api.v1.RuntimeServiceGrpc;
+import io.krill.cri.api.v1.SecurityProfile;
 import io.krill.cri.api.v1.StartContainerRequest;
 import io.krill.cri.api.v1.StatusRequest;
 import io.krill.cri.api.v1.StopContainerRequest;
@@ -49,6 +54,7 @@ import io.krill.runtime.MemoryBudget;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -329,6 +335,105 @@ class RuntimeFrontDoorTest {
                 .setImage(ImageSpec.newBuilder().setImage(CriFixture.IMAGE))
                 .setLogPath(name + ".log")
                 .setTty(tty))
+        .build();
+  }
+
+  @Test
+  void refusals_answerWithContainerdsCodes() {
+    String pod = runPod("web");
+    StatusRuntimeException twice = fails(() -> runPod("web"));
+    assertEquals(Status.Code.FAILED_PRECONDITION, twice.getStatus().getCode());
+    assertTrue(
+        twice.getStatus().getDescription().contains("is reserved for \"" + pod + "\""),
+        twice.getStatus().getDescription());
+    assertEquals(1, cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
+
+    StatusRuntimeException handler =
+        fails(
+            () ->
+                cri.runPodSandbox(
+                    RunPodSandboxRequest.newBuilder()
+                        .setConfig(
+                            PodSandboxConfig.newBuilder()
+                                .setMetadata(
+                                    PodSandboxMetadata.newBuilder()
+                                        .setName("other")
+                                        .setNamespace("default")
+                                        .setUid("u")))
+                        .setRuntimeHandler("runc")
+                        .build()));
+    assertEquals(Status.Code.UNKNOWN, handler.getStatus().getCode());
+    assertTrue(
+        handler.getStatus().getDescription().contains("no runtime for \"runc\" is configured"),
+        handler.getStatus().getDescription());
+    assertEquals(
+        List.of("", "krill"),
+        cri.status(StatusRequest.getDefaultInstance()).getRuntimeHandlersList().stream()
+            .map(RuntimeHandler::getName)
+            .toList());
+
+    String first = cri.createContainer(create(pod, "app", false)).getContainerId();
+    StatusRuntimeException dup = fails(() -> cri.createContainer(create(pod, "app", false)));
+    assertEquals(Status.Code.FAILED_PRECONDITION, dup.getStatus().getCode());
+    assertTrue(
+        dup.getStatus().getDescription().contains("is reserved for \"" + first + "\""),
+        dup.getStatus().getDescription());
+
+    StatusRuntimeException group =
+        fails(
+            () ->
+                cri.createContainer(
+                    withSecurity(
+                        create(pod, "grouped", false),
+                        LinuxContainerSecurityContext.newBuilder()
+                            .setRunAsGroup(Int64Value.newBuilder().setValue(1000)))));
+    assertEquals(Status.Code.UNKNOWN, group.getStatus().getCode());
+    assertTrue(
+        group.getStatus().getDescription().contains("is specified without user"),
+        group.getStatus().getDescription());
+
+    StatusRuntimeException seccomp =
+        fails(
+            () ->
+                cri.createContainer(
+                    withSecurity(
+                        create(pod, "filtered", false),
+                        LinuxContainerSecurityContext.newBuilder()
+                            .setSeccompProfilePath("/etc/seccomp/p.json"))));
+    assertEquals(Status.Code.UNKNOWN, seccomp.getStatus().getCode());
+    StatusRuntimeException ref =
+        fails(
+            () ->
+                cri.createContainer(
+                    withSecurity(
+                        create(pod, "filtered", false),
+                        LinuxContainerSecurityContext.newBuilder()
+                            .setSeccomp(
+                                SecurityProfile.newBuilder()
+                                    .setProfileType(SecurityProfile.ProfileType.RuntimeDefault)
+                                    .setLocalhostRef("/etc/seccomp/p.json")))));
+    assertEquals(Status.Code.UNKNOWN, ref.getStatus().getCode());
+    assertEquals(
+        1, cri.listContainers(ListContainersRequest.getDefaultInstance()).getContainersCount());
+
+    cri.createContainer(
+        withSecurity(
+            create(pod, "user", false),
+            LinuxContainerSecurityContext.newBuilder()
+                .setRunAsUser(Int64Value.newBuilder().setValue(1000))
+                .setRunAsGroup(Int64Value.newBuilder().setValue(1000))
+                .setSeccomp(
+                    SecurityProfile.newBuilder()
+                        .setProfileType(SecurityProfile.ProfileType.Localhost)
+                        .setLocalhostRef("/etc/seccomp/p.json"))));
+  }
+
+  private static CreateContainerRequest withSecurity(
+      CreateContainerRequest r, LinuxContainerSecurityContext.Builder security) {
+    return r.toBuilder()
+        .setConfig(
+            r.getConfig().toBuilder()
+                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(security)))
         .build();
   }
 

@@ -6,9 +6,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -70,10 +74,11 @@ final class RegistryTransport {
     if (authorization != null) {
       b.setHeader("Authorization", authorization);
     }
+    HttpRequest request = b.timeout(Duration.ofMinutes(10)).build();
     try {
-      return http.send(b.timeout(Duration.ofMinutes(10)).build(), handler);
+      return http.send(request, handler);
     } catch (IOException e) {
-      throw new RegistryException(what + ": cannot reach the registry: " + e.getMessage(), e);
+      throw new RegistryException(what + ": " + unreachable(request.uri(), e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException(what + ": interrupted", e);
@@ -86,15 +91,47 @@ final class RegistryTransport {
   }
 
   private HttpResponse<InputStream> sendOnceNoAuth(HttpRequest.Builder b, String what) {
+    HttpRequest request = b.timeout(Duration.ofMinutes(10)).build();
     try {
-      return http.send(
-          b.timeout(Duration.ofMinutes(10)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
     } catch (IOException e) {
-      throw new RegistryException(what + ": cannot reach " + e.getMessage(), e);
+      throw new RegistryException(what + ": " + unreachable(request.uri(), e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RegistryException(what + ": interrupted", e);
     }
+  }
+
+  /**
+   * Which server could not be reached, why, and what to check. The JDK's client often throws a
+   * ConnectException without a message, its cause saying more by its type alone.
+   */
+  static String unreachable(URI uri, IOException e) {
+    String server = uri.getScheme() + "://" + uri.getAuthority();
+    String why = null;
+    for (Throwable t = e; t != null && why == null; t = t.getCause()) {
+      if (t instanceof HttpConnectTimeoutException) {
+        why = "connecting timed out";
+      } else if (t instanceof UnresolvedAddressException || t instanceof UnknownHostException) {
+        why = "the host name " + uri.getHost() + " does not resolve";
+      } else if (t instanceof ClosedChannelException) {
+        why = "connection refused (nothing accepts connections on that address and port)";
+      } else if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        why = t.getMessage();
+      }
+    }
+    if (why == null) {
+      why = e.getClass().getSimpleName();
+    }
+    return "cannot reach the registry at "
+        + server
+        + ": "
+        + why
+        + "; check that the registry runs and that this node reaches it (host name, port,"
+        + " firewall, proxy)"
+        + ("https".equals(uri.getScheme())
+            ? ", and if it speaks plain HTTP, list it as a plain-HTTP registry"
+            : "");
   }
 
   private void authorize(Challenge c, URI uri, String what) {
