@@ -6,6 +6,7 @@ import static io.krill.ttrpc.TestSupport.str;
 import static io.krill.ttrpc.TestSupport.utf8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,6 +25,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -223,6 +225,36 @@ class ServerLoadTest {
       }
       eventually("the hog is dropped", () -> server.openConnections() == 1);
       assertEquals("ok", str(await(good.call("svc", "Echo", utf8("ok"), null, null))));
+    }
+  }
+
+  @Test
+  void request_handlerPoolFull_unavailableNamingTheCallAndConnectionSurvives() throws Exception {
+    Path full = dir.resolve("full.sock");
+    AtomicBoolean reject = new AtomicBoolean(true);
+    try (TtrpcServer s =
+        new TtrpcServer(
+            full,
+            r -> {
+              if (reject.get()) {
+                throw new RejectedExecutionException("queue full");
+              }
+              pool.execute(r);
+            })) {
+      s.register("svc", "Echo", (ctx, p) -> CompletableFuture.completedFuture(p));
+      s.start();
+      try (TtrpcClient c = TtrpcClient.connect(full)) {
+        TtrpcException e =
+            assertInstanceOf(
+                TtrpcException.class,
+                TestSupport.failure(c.call("svc", "Echo", utf8("x"), null, null)));
+        assertEquals(Code.UNAVAILABLE, e.code());
+        assertEquals(
+            "server is overloaded: too many calls waiting for a handler; retry svc/Echo",
+            e.getMessage());
+        reject.set(false);
+        assertEquals("y", str(await(c.call("svc", "Echo", utf8("y"), null, null))));
+      }
     }
   }
 }
