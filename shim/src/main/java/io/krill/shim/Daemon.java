@@ -22,7 +22,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -35,6 +37,11 @@ public final class Daemon {
 
   /** Private service of the launcher's {@code delete}: kill if needed, then delete. */
   static final String SHIM_SERVICE = "krill.shim.v1.Shim";
+
+  /** Calls served at once; each blocks its thread for at most a compile or a short kill wait. */
+  static final int HANDLER_THREADS = 32;
+
+  static final int HANDLER_QUEUE = 10_000;
 
   private final DaemonOptions options;
   private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
@@ -68,8 +75,7 @@ public final class Daemon {
   private void run() throws Exception {
     ScheduledExecutorService timer =
         Executors.newSingleThreadScheduledExecutor(DaemonThreads.numbered("timer"));
-    ExecutorService handlers =
-        Executors.newCachedThreadPool(DaemonThreads.numbered("ttrpc-handler"));
+    ExecutorService handlers = handlerPool();
     int pid = (int) ProcessHandle.current().pid();
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
@@ -214,6 +220,24 @@ public final class Daemon {
       server.close();
       return true;
     }
+  }
+
+  /**
+   * Bounded, so a storm of calls costs queued tasks instead of a thread each; calls that find the
+   * queue full are answered UNAVAILABLE. No handler waits for another one, so a bounded pool cannot
+   * deadlock, and {@code Wait} holds no thread at all.
+   */
+  private static ExecutorService handlerPool() {
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            HANDLER_THREADS,
+            HANDLER_THREADS,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(HANDLER_QUEUE),
+            DaemonThreads.numbered("ttrpc-handler"));
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   /** The launcher binary (its {@code pause} command stands in for pod sandboxes). */

@@ -4,37 +4,60 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-/** One accepted client: a reader thread that decodes requests and hands them to handlers. */
+/**
+ * One accepted client. Owns no thread: the server's I/O thread reads and decodes, handlers run on
+ * the handler executor, and replies go out from whichever thread completes them, or are queued for
+ * the I/O thread when the client is not reading fast enough.
+ */
 final class ServerConnection implements FrameDecoder.Sink {
   private static final System.Logger LOG = System.getLogger(ServerConnection.class.getName());
-  private static final int READ_BUFFER = 64 * 1024;
+
+  /** Largest slice handed to one write: heap buffers are copied to a native one per write. */
+  private static final int WRITE_CHUNK = 64 * 1024;
+
+  /**
+   * Replies waiting beyond this stop the reading of further requests until the client catches up.
+   */
+  static final long PAUSE_READING_BYTES = 1L << 20;
+
+  /**
+   * A client whose unread replies pass this has stopped reading for good (or never meant to), and
+   * holding more would let it fill the daemon's heap.
+   */
+  static final long MAX_QUEUED_BYTES = 32L << 20;
 
   private final TtrpcServer server;
   private final SocketChannel channel;
+  private final SelectionKey key;
   private final int id;
-  private final Object writeLock = new Object();
+  private final FrameDecoder decoder = new FrameDecoder();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /** Only touched by the reader thread. Stream ids are uint32, hence unsigned comparisons. */
+  /** Guards the outbound queue, so frames from concurrent replies never interleave. */
+  private final Object writeLock = new Object();
+
+  private final ArrayDeque<ByteBuffer> outbound = new ArrayDeque<>();
+  private long queuedBytes;
+  private boolean readingPaused;
+
+  /** Only touched by the I/O thread. Stream ids are uint32, hence unsigned comparisons. */
   private int lastStreamId;
 
-  ServerConnection(TtrpcServer server, SocketChannel channel, int id) {
+  ServerConnection(TtrpcServer server, SocketChannel channel, SelectionKey key, int id) {
     this.server = server;
     this.channel = channel;
+    this.key = key;
     this.id = id;
-  }
-
-  void start() {
-    Thread t = new Thread(this::readLoop, "ttrpc-conn-" + id);
-    t.setDaemon(true);
-    t.start();
   }
 
   void close() {
@@ -46,32 +69,72 @@ final class ServerConnection implements FrameDecoder.Sink {
     } catch (IOException e) {
       LOG.log(System.Logger.Level.DEBUG, "closing ttrpc connection " + id, e);
     }
+    synchronized (writeLock) {
+      outbound.clear();
+      queuedBytes = 0;
+    }
     server.connectionClosed(this);
   }
 
-  private void readLoop() {
-    ByteBuffer buf = ByteBuffer.allocate(READ_BUFFER);
-    FrameDecoder decoder = new FrameDecoder();
+  /** I/O thread: one read, so a chatty client cannot starve the others. */
+  void onReadable(ByteBuffer buf) {
+    buf.clear();
     try {
-      while (!closed.get()) {
-        if (channel.read(buf) < 0) {
-          if (decoder.midFrame()) {
-            LOG.log(System.Logger.Level.DEBUG, "ttrpc connection " + id + ": EOF mid-frame");
-          }
-          break;
+      if (channel.read(buf) < 0) {
+        if (decoder.midFrame()) {
+          LOG.log(System.Logger.Level.DEBUG, "ttrpc connection " + id + ": EOF mid-frame");
         }
-        buf.flip();
-        decoder.feed(buf, this);
-        buf.clear();
+        close();
+        return;
       }
-    } catch (ProtocolException e) {
-      LOG.log(System.Logger.Level.WARNING, "ttrpc connection " + id + ": " + e.getMessage());
     } catch (IOException e) {
       if (!closed.get()) {
         LOG.log(System.Logger.Level.DEBUG, "ttrpc connection " + id + " read failed", e);
       }
-    } finally {
       close();
+      return;
+    }
+    buf.flip();
+    try {
+      decoder.feed(buf, this);
+    } catch (ProtocolException e) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "ttrpc connection " + id + ": " + e.getMessage() + "; closing only this connection");
+      close();
+    }
+  }
+
+  /** I/O thread: the socket has room again. */
+  void onWritable() {
+    synchronized (writeLock) {
+      if (closed.get()) {
+        return;
+      }
+      try {
+        while (!outbound.isEmpty()) {
+          ByteBuffer b = outbound.peek();
+          queuedBytes -= writeSome(b);
+          if (b.hasRemaining()) {
+            break;
+          }
+          outbound.poll();
+        }
+      } catch (IOException e) {
+        writeFailed(e);
+        return;
+      }
+      try {
+        if (outbound.isEmpty()) {
+          key.interestOpsAnd(~SelectionKey.OP_WRITE);
+        }
+        if (readingPaused && queuedBytes < PAUSE_READING_BYTES) {
+          readingPaused = false;
+          key.interestOpsOr(SelectionKey.OP_READ);
+        }
+      } catch (CancelledKeyException e) {
+        // closed meanwhile
+      }
     }
   }
 
@@ -126,7 +189,15 @@ final class ServerConnection implements FrameDecoder.Sink {
     try {
       server.handlerExecutor().execute(() -> invoke(streamId, handler, ctx, req.payload()));
     } catch (RejectedExecutionException e) {
-      sendStatus(streamId, Code.UNAVAILABLE, "server is shutting down");
+      sendStatus(
+          streamId,
+          Code.UNAVAILABLE,
+          server.isClosed()
+              ? "server is shutting down"
+              : "server is overloaded: too many calls waiting for a handler; retry "
+                  + req.service()
+                  + "/"
+                  + req.method());
     }
   }
 
@@ -175,19 +246,80 @@ final class ServerConnection implements FrameDecoder.Sink {
     send(Frame.of(streamId, Frame.TYPE_RESPONSE, ResponseMessage.error(code, message).encode()));
   }
 
+  /**
+   * Never blocks: writes what the socket takes now and queues the rest for the I/O thread, so a
+   * client that does not read holds up no handler thread.
+   */
   private void send(Frame frame) {
+    ByteBuffer[] parts =
+        frame.data().length <= WRITE_CHUNK
+            ? new ByteBuffer[] {ByteBuffer.wrap(frame.toBytes())}
+            : new ByteBuffer[] {frame.header(), ByteBuffer.wrap(frame.data())};
     synchronized (writeLock) {
       if (closed.get()) {
         return;
       }
       try {
-        frame.writeTo(channel);
+        for (ByteBuffer p : parts) {
+          if (outbound.isEmpty()) {
+            writeSome(p);
+          }
+          if (p.hasRemaining()) {
+            outbound.add(p);
+            queuedBytes += p.remaining();
+          }
+        }
       } catch (IOException e) {
-        // A half-written frame leaves the stream unusable, so drop the connection.
-        LOG.log(System.Logger.Level.DEBUG, "ttrpc connection " + id + " write failed", e);
+        writeFailed(e);
+        return;
+      }
+      if (outbound.isEmpty()) {
+        return;
+      }
+      if (queuedBytes > MAX_QUEUED_BYTES) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "ttrpc connection "
+                + id
+                + ": the client is not reading its replies ("
+                + queuedBytes
+                + " bytes waiting); closing only this connection");
         close();
+        return;
+      }
+      try {
+        key.interestOpsOr(SelectionKey.OP_WRITE);
+        if (!readingPaused && queuedBytes >= PAUSE_READING_BYTES) {
+          readingPaused = true;
+          key.interestOpsAnd(~SelectionKey.OP_READ);
+        }
+      } catch (CancelledKeyException e) {
+        return;
       }
     }
+    server.wakeup();
+  }
+
+  /** Writes as much of {@code b} as the socket takes now; returns the byte count written. */
+  private int writeSome(ByteBuffer b) throws IOException {
+    int total = 0;
+    while (b.hasRemaining()) {
+      int n = Math.min(b.remaining(), WRITE_CHUNK);
+      ByteBuffer slice = b.slice(b.position(), n);
+      int written = channel.write(slice);
+      b.position(b.position() + written);
+      total += written;
+      if (written < n) {
+        break;
+      }
+    }
+    return total;
+  }
+
+  private void writeFailed(IOException e) {
+    // A half-written frame leaves the stream unusable, so drop the connection.
+    LOG.log(System.Logger.Level.DEBUG, "ttrpc connection " + id + " write failed", e);
+    close();
   }
 
   static Throwable unwrap(Throwable t) {

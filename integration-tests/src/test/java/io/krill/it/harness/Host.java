@@ -94,6 +94,20 @@ public final class Host {
     }
   }
 
+  /** The number of threads of process {@code pid}, from /proc/PID/status. */
+  public static int threadCount(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("Threads:")) {
+          return Integer.parseInt(line.substring("Threads:".length()).strip());
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the status of process " + pid, e);
+    }
+    throw new IllegalStateException("no thread count in /proc/" + pid + "/status");
+  }
+
   /** Mount points at or below {@code dir}, deepest first so they can be unmounted in order. */
   public static List<Path> mountsUnder(Path dir) {
     List<Path> out = new ArrayList<>();
