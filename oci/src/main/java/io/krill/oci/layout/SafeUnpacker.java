@@ -283,6 +283,10 @@ public final class SafeUnpacker {
   private static void checkLinkTarget(Path root, Path dest, TarArchiveEntry e)
       throws UnsafeArchiveException {
     String link = e.getLinkName();
+    if (link.isEmpty()) {
+      throw new UnsafeArchiveException(
+          "symlink " + e.getName() + " has an empty target; a symlink must point at a path");
+    }
     Path resolved =
         link.startsWith("/") ? root.resolve(link.substring(1)) : dest.getParent().resolve(link);
     if (!resolved.normalize().startsWith(root)) {
