@@ -119,6 +119,18 @@ class SafeUnpackerTest {
   }
 
   @Test
+  void unpack_symlinkEscapingThroughAnotherSymlink_refused() throws IOException {
+    // Found by SafeUnpackerFuzzTest: "s/.." is inside the tree as text, but s leads to the root,
+    // so the kernel resolves t to the target's parent.
+    assertEquals(
+        "symlink a/t -> s/../.. escapes the target directory",
+        refusal(
+            new Entry("a/", TarConstants.LF_DIR, null, null),
+            symlink("a/s", ".."),
+            symlink("a/t", "s/../..")));
+  }
+
+  @Test
   void unpack_writeThroughSymlink_refused() throws IOException {
     // The link itself stays inside (absolute targets count from the root), but nothing may be
     // written through it.
