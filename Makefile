@@ -4,7 +4,7 @@ MVN ?= mvn -B -q
 MVN_TEST ?= mvn -B --no-transfer-progress
 DIST := $(CURDIR)/dist
 
-.PHONY: format format-check dist dist-package build test unit-test native-test e2e-test demo bench clean deps testprogs
+.PHONY: format format-check dist dist-package build test unit-test fuzz native-test e2e-test demo bench clean deps testprogs
 
 build:
 	# copy-dependencies never removes a jar, so a dependency dropped from a pom would linger in dist/lib
@@ -50,6 +50,12 @@ testprogs:
 unit-test:
 	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,engine-wasmtime,runtime,daemon-support,shim,cli,cri,arch-test
 
+# Fuzzing with Jazzer (scripts/fuzz.sh): unit-test replays every target's corpus; this fuzzes each target for
+# FUZZ_SECONDS in its own JVM (make test: a few seconds each; alone: five minutes each unless told otherwise).
+FUZZ_SECONDS ?= 300
+fuzz:
+	MVN_TEST="$(MVN_TEST)" FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh
+
 native-test:
 	$(MAKE) -s -C native test OUT=$(DIST)/bin
 
@@ -60,6 +66,7 @@ test: deps
 	$(MAKE) format-check
 	$(MAKE) build
 	$(MAKE) unit-test
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) native-test
 	$(MAKE) dist-package
 	$(MAKE) e2e-test

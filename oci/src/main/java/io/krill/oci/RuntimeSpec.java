@@ -44,7 +44,16 @@ public record RuntimeSpec(
   }
 
   public static RuntimeSpec parse(byte[] json) throws IOException {
-    return JSON.readValue(json, RuntimeSpec.class);
+    return read(json, RuntimeSpec.class, "config.json is");
+  }
+
+  /** Jackson reads a JSON {@code null} as a null value; none of these documents may be one. */
+  private static <T> T read(byte[] json, Class<T> type, String what) throws IOException {
+    T value = JSON.readValue(json, type);
+    if (value == null) {
+      throw new IOException(what + " not a JSON object");
+    }
+    return value;
   }
 
   /** The root filesystem path on the host: relative paths are relative to the bundle. */
@@ -117,7 +126,7 @@ public record RuntimeSpec(
 
   /** Parses the JSON of an OCI {@code Process}, as Exec sends it. */
   public static Process parseProcess(byte[] json) throws IOException {
-    return JSON.readValue(json, Process.class);
+    return read(json, Process.class, "the process spec is");
   }
 
   /** The path of the namespace of {@code type} ("network", "ipc", ...) the spec asks to join. */
@@ -135,7 +144,7 @@ public record RuntimeSpec(
    * Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit.
    */
   public static Optional<Long> memoryLimitOfResources(byte[] json) throws IOException {
-    Resources r = JSON.readValue(json, Resources.class);
+    Resources r = read(json, Resources.class, "the resources are");
     return r.memory() == null || r.memory().limit() == null || r.memory().limit() <= 0
         ? Optional.empty()
         : Optional.of(r.memory().limit());

@@ -56,4 +56,26 @@ class RuntimeSpecTest {
         RuntimeSpec.memoryLimitOfResources("{\"memory\":{\"limit\":1048576}}".getBytes()));
     assertEquals(Optional.empty(), RuntimeSpec.memoryLimitOfResources("{}".getBytes()));
   }
+
+  @Test
+  void parse_jsonNull_isIoExceptionNotNull() {
+    // Found by RuntimeSpecFuzzTest: "null" parsed to a null spec (and a null Process, and an NPE
+    // for resources), which the runtime would dereference.
+    byte[] json = "null".getBytes(StandardCharsets.UTF_8);
+    org.junit.jupiter.api.Assertions.assertEquals(
+        "config.json is not a JSON object",
+        org.junit.jupiter.api.Assertions.assertThrows(
+                java.io.IOException.class, () -> RuntimeSpec.parse(json))
+            .getMessage());
+    org.junit.jupiter.api.Assertions.assertEquals(
+        "the process spec is not a JSON object",
+        org.junit.jupiter.api.Assertions.assertThrows(
+                java.io.IOException.class, () -> RuntimeSpec.parseProcess(json))
+            .getMessage());
+    org.junit.jupiter.api.Assertions.assertEquals(
+        "the resources are not a JSON object",
+        org.junit.jupiter.api.Assertions.assertThrows(
+                java.io.IOException.class, () -> RuntimeSpec.memoryLimitOfResources(json))
+            .getMessage());
+  }
 }

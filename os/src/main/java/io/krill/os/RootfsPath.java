@@ -17,6 +17,13 @@ public final class RootfsPath {
   private RootfsPath() {}
 
   public static Path resolve(Path root, String containerPath) throws IOException {
+    if (containerPath.indexOf('\0') >= 0) {
+      // The JDK would throw its unchecked InvalidPathException; callers handle IOException.
+      throw new IOException(
+          "\""
+              + containerPath.replace("\0", "\\0")
+              + "\" contains a NUL character, which no path may hold");
+    }
     Deque<String> todo = new ArrayDeque<>();
     push(todo, containerPath);
     Deque<String> done = new ArrayDeque<>();

@@ -95,4 +95,14 @@ class RootfsPathTest {
   void resolve_missingFile_returnsPathUnderRoot() throws IOException {
     assertEquals(root.resolve("nope/x.wasm"), RootfsPath.resolve(root, "/nope/x.wasm"));
   }
+
+  @Test
+  void resolve_nulCharacter_isIoExceptionNamingThePath() {
+    // Found by RootfsPathFuzzTest: the JDK's InvalidPathException escaped instead.
+    IOException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IOException.class, () -> RootfsPath.resolve(root, "/app/\0.wasm"));
+    assertEquals(
+        "\"/app/\\0.wasm\" contains a NUL character, which no path may hold", e.getMessage());
+  }
 }

@@ -13,6 +13,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -90,6 +94,7 @@ public final class SafeUnpacker {
     in.reset();
     long total = written;
     int entries = 0;
+    List<Path> symlinks = new ArrayList<>();
     String format = gzip ? "gzip-compressed tar" : "tar";
     InputStream plain;
     try {
@@ -141,6 +146,7 @@ public final class SafeUnpacker {
           checkLinkTarget(root, dest, e);
           deleteTree(dest);
           Files.createSymbolicLink(dest, Path.of(e.getLinkName()));
+          symlinks.add(dest);
         } else if (e.isLink()) {
           Path source;
           try {
@@ -187,6 +193,19 @@ public final class SafeUnpacker {
           throw new UnsafeArchiveException(
               "entry " + e.getName() + " has an unsupported tar entry type");
         }
+      }
+    }
+    // Each link was checked as text when it was made; through links made before or after it, a
+    // relative one can still lead out ("s/.." where s -> ".."), so check them again as the kernel
+    // would follow them.
+    for (Path link : symlinks) {
+      if (Files.isSymbolicLink(link) && escapes(root, link)) {
+        throw new UnsafeArchiveException(
+            "symlink "
+                + root.relativize(link)
+                + " -> "
+                + Files.readSymbolicLink(link)
+                + " escapes the target directory");
       }
     }
     return total;
@@ -283,11 +302,57 @@ public final class SafeUnpacker {
   private static void checkLinkTarget(Path root, Path dest, TarArchiveEntry e)
       throws UnsafeArchiveException {
     String link = e.getLinkName();
+    if (link.isEmpty()) {
+      throw new UnsafeArchiveException(
+          "symlink " + e.getName() + " has an empty target; a symlink must point at a path");
+    }
     Path resolved =
         link.startsWith("/") ? root.resolve(link.substring(1)) : dest.getParent().resolve(link);
     if (!resolved.normalize().startsWith(root)) {
       throw new UnsafeArchiveException(
           "symlink " + e.getName() + " -> " + link + " escapes the target directory");
+    }
+  }
+
+  /**
+   * Whether following {@code link} on the host, as the kernel does, steps above {@code root}. An
+   * absolute target ends the walk: it counts from the tree's root, as the container sees it.
+   */
+  private static boolean escapes(Path root, Path link) throws IOException {
+    Deque<String> todo = new ArrayDeque<>();
+    push(todo, Files.readSymbolicLink(link).toString());
+    Path at = link.getParent();
+    int hops = 0;
+    while (!todo.isEmpty()) {
+      String part = todo.pop();
+      if (part.isEmpty() || part.equals(".")) {
+        continue;
+      }
+      if (part.equals("..")) {
+        if (at.equals(root)) {
+          return true;
+        }
+        at = at.getParent();
+        continue;
+      }
+      Path next = at.resolve(part);
+      if (!Files.isSymbolicLink(next)) {
+        at = next;
+        continue;
+      }
+      String target = Files.readSymbolicLink(next).toString();
+      if (target.startsWith("/") || ++hops > 40) {
+        return false;
+      }
+      push(todo, target);
+    }
+    return false;
+  }
+
+  private static void push(Deque<String> todo, String path) {
+    String[] parts = path.split("/");
+    for (int i = parts.length - 1; i >= 0; i--) {
+      todo.push(parts[i]);
     }
   }
 

@@ -231,7 +231,7 @@ public final class RegistryClient {
     Optional<Digest> claimed =
         reference.contains(":")
             ? Optional.of(Digest.parse(reference))
-            : r.headers().firstValue("Docker-Content-Digest").map(Digest::parse);
+            : r.headers().firstValue("Docker-Content-Digest").map(h -> headerDigest(h, what));
     if (claimed.isPresent()
         && claimed.get().algorithm().equals("sha256")
         && !claimed.get().equals(actual)) {
@@ -244,6 +244,21 @@ public final class RegistryClient {
             .orElse(MediaTypes.OCI_MANIFEST)
             .replaceFirst(";.*", "");
     return new FetchedManifest(mt, actual, bytes);
+  }
+
+  private static Digest headerDigest(String header, String what) {
+    try {
+      return Digest.parse(header);
+    } catch (IllegalArgumentException e) {
+      throw new RegistryException(
+          200,
+          what
+              + ": the registry sent an invalid Docker-Content-Digest header \""
+              + header
+              + "\": "
+              + e.getMessage(),
+          e);
+    }
   }
 
   /** The blob's bytes, verified against {@code d} while they are read. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.net.http.HttpClient;
@@ -168,6 +169,7 @@ final class RegistryTransport {
       throw new RegistryException(
           401, what + ": unsupported authentication challenge \"" + c.scheme() + "\"");
     }
+    checkRealm(c.params().get("realm"), what);
     String scope = c.params().getOrDefault("scope", "repository:" + repository + ":pull,push");
     StringBuilder q =
         new StringBuilder(c.params().get("realm"))
@@ -222,6 +224,26 @@ final class RegistryTransport {
     } catch (IOException e) {
       throw new RegistryException(
           what + ": bad answer from the token service: " + e.getMessage(), e);
+    }
+  }
+
+  /** The token service's URL comes from the registry: refuse one the client could not ask. */
+  private static void checkRealm(String realm, String what) {
+    URI u;
+    try {
+      u = new URI(realm);
+    } catch (URISyntaxException e) {
+      u = null;
+    }
+    if (u == null
+        || u.getHost() == null
+        || !("http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme()))) {
+      throw new RegistryException(
+          401,
+          what
+              + ": the registry's token realm \""
+              + realm
+              + "\" is not an absolute http or https URL");
     }
   }
 

@@ -110,6 +110,27 @@ class SafeUnpackerTest {
   }
 
   @Test
+  void unpack_symlinkWithEmptyTarget_refusedNamingTheEntry() throws IOException {
+    // Found by SafeUnpackerFuzzTest: symlink(2) refuses an empty target with ENOENT, which escaped
+    // as a bare NoSuchFileException naming only the host path.
+    assertEquals(
+        "symlink etc/empty has an empty target; a symlink must point at a path",
+        refusal(new Entry("etc/", TarConstants.LF_DIR, null, null), symlink("etc/empty", "")));
+  }
+
+  @Test
+  void unpack_symlinkEscapingThroughAnotherSymlink_refused() throws IOException {
+    // Found by SafeUnpackerFuzzTest: "s/.." is inside the tree as text, but s leads to the root,
+    // so the kernel resolves t to the target's parent.
+    assertEquals(
+        "symlink a/t -> s/../.. escapes the target directory",
+        refusal(
+            new Entry("a/", TarConstants.LF_DIR, null, null),
+            symlink("a/s", ".."),
+            symlink("a/t", "s/../..")));
+  }
+
+  @Test
   void unpack_writeThroughSymlink_refused() throws IOException {
     // The link itself stays inside (absolute targets count from the root), but nothing may be
     // written through it.
