@@ -99,15 +99,17 @@ public final class Daemon {
                       touch();
                       command.run();
                     }));
-    new TaskService(tasks, images, this::touch).registerOn(server);
+    new TaskService(tasks, images, this::touch, states::forget).registerOn(server);
     TaskService.register(
         server,
         SHIM_SERVICE,
         "Cleanup",
         DeleteRequest::parseFrom,
-        r ->
-            CompletableFuture.completedFuture(
-                TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid)));
+        r -> {
+          var response = TaskService.deleteResponse(tasks.forceDelete(r.getId()), pid);
+          states.forget(r.getId());
+          return CompletableFuture.completedFuture(response);
+        });
     server.onAccept(this::touch);
     if (options.foreground() && options.runDir() != null) {
       SocketClaim.claim(options.runDir(), options.socket(), server::start);

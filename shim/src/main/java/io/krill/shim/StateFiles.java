@@ -7,7 +7,9 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -20,8 +22,17 @@ final class StateFiles {
   private static final System.Logger LOG = System.getLogger("krill.state");
   private final Map<String, Path> bundles = new ConcurrentHashMap<>();
 
-  void record(TaskEvent event) {
+  /** Deleted (Delete has answered) while events of theirs are still queued: they write nothing. */
+  private final Set<String> forgotten = new HashSet<>();
+
+  /** Whose Deleted event came through before Delete had answered: nothing left to forget. */
+  private final Set<String> deletedFirst = new HashSet<>();
+
+  synchronized void record(TaskEvent event) {
     if (event instanceof TaskEvent.Created c) {
+      if (forgotten.contains(c.containerId())) {
+        return;
+      }
       bundles.put(c.containerId(), c.bundle());
       write(c.containerId(), c.pid(), "created", null);
     } else if (event instanceof TaskEvent.Started s) {
@@ -29,6 +40,9 @@ final class StateFiles {
     } else if (event instanceof TaskEvent.Exited e && !e.isExec()) {
       write(e.containerId(), e.pid(), "stopped", e.status());
     } else if (event instanceof TaskEvent.Deleted d && !d.isExec()) {
+      if (!forgotten.remove(d.containerId())) {
+        deletedFirst.add(d.containerId());
+      }
       Path bundle = bundles.remove(d.containerId());
       if (bundle != null) {
         try {
@@ -45,7 +59,29 @@ final class StateFiles {
     }
   }
 
-  private void write(String id, int pid, String status, ExitStatus exit) {
+  /**
+   * Called when Delete returns, before containerd removes the bundle: from then on nothing is
+   * written into it, though the task's older events may still be on their way through the queue.
+   * Waits for a write in progress, so none can land in a bundle being removed.
+   */
+  synchronized void forget(String id) {
+    if (deletedFirst.remove(id)) {
+      return;
+    }
+    forgotten.add(id);
+    Path bundle = bundles.remove(id);
+    if (bundle == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(bundle.resolve(FILE + ".tmp"));
+      Files.deleteIfExists(bundle.resolve(FILE));
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "container {0}: cannot remove {1}: {2}", id, FILE, e.getMessage());
+    }
+  }
+
+  private synchronized void write(String id, int pid, String status, ExitStatus exit) {
     Path bundle = bundles.get(id);
     if (bundle == null) {
       return;

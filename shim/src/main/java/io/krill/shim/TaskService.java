@@ -47,6 +47,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
 /**
  * {@code containerd.task.v2.Task} over ttrpc: decodes requests, calls the {@link TaskManager},
@@ -65,14 +66,26 @@ final class TaskService {
   private final TaskManager tasks;
   private final ImageModules images;
   private final Runnable onIdleCandidate;
+  private final Consumer<String> onDeleted;
 
   /**
    * @param images modules of images that carry them as layers, asked when a rootfs has none
+   * @param onDeleted told a container's id once Delete has forgotten it, before Delete answers (and
+   *     containerd removes the bundle)
    */
-  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+  TaskService(
+      TaskManager tasks,
+      ImageModules images,
+      Runnable onIdleCandidate,
+      Consumer<String> onDeleted) {
     this.tasks = tasks;
     this.images = images;
     this.onIdleCandidate = onIdleCandidate;
+    this.onDeleted = onDeleted;
+  }
+
+  TaskService(TaskManager tasks, ImageModules images, Runnable onIdleCandidate) {
+    this(tasks, images, onIdleCandidate, id -> {});
   }
 
   TaskService(TaskManager tasks, Runnable onIdleCandidate) {
@@ -186,7 +199,11 @@ final class TaskService {
         DeleteRequest::parseFrom,
         r -> {
           int pid = tasks.info(r.getId(), r.getExecId()).pid();
-          return done(deleteResponse(tasks.delete(r.getId(), r.getExecId()), pid));
+          ExitStatus status = tasks.delete(r.getId(), r.getExecId());
+          if (r.getExecId().isEmpty()) {
+            onDeleted.accept(r.getId());
+          }
+          return done(deleteResponse(status, pid));
         });
     register(s, SERVICE, "Exec", ExecProcessRequest::parseFrom, this::exec);
     register(

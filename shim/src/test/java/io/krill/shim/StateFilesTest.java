@@ -104,4 +104,41 @@ class StateFilesTest {
     states.record(new TaskEvent.Started("c1", 42));
     states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
   }
+
+  @Test
+  void record_afterForget_putsNothingBackIntoTheBundle() throws IOException {
+    // containerd removes the bundle as soon as Delete returns, while older events of the task may
+    // still be queued; a file written then makes that removal fail ("directory not empty").
+    states.record(created("c1", bundle));
+    states.forget("c1");
+    states.record(new TaskEvent.Started("c1", 42));
+    states.record(new TaskEvent.Exited("c1", "c1", 42, ExitStatus.now(137, "")));
+    try (var files = Files.list(bundle)) {
+      assertEquals(List.of(), files.toList());
+    }
+  }
+
+  @Test
+  void record_createdQueuedBehindItsDelete_writesNothing() throws IOException {
+    states.forget("c1");
+    states.record(created("c1", bundle));
+    states.record(new TaskEvent.Started("c1", 42));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(137, "")));
+    try (var files = Files.list(bundle)) {
+      assertEquals(List.of(), files.toList());
+    }
+    // The id may come back as a new container.
+    states.record(created("c1", bundle));
+    assertEquals("pid=42\nstatus=created\n", state());
+  }
+
+  @Test
+  void forget_afterItsDeletedEventCameThrough_leavesTheNextContainerOfThatIdAlone()
+      throws IOException {
+    states.record(created("c1", bundle));
+    states.record(new TaskEvent.Deleted("c1", "c1", 42, ExitStatus.now(0, "")));
+    states.forget("c1");
+    states.record(created("c1", bundle));
+    assertEquals("pid=42\nstatus=created\n", state());
+  }
 }
