@@ -294,7 +294,13 @@ public final class Containerd implements AutoCloseable {
 
   /** Stops containerd (SIGTERM) and starts it again on the same config, root and state. */
   public void restart() {
+    restart(Duration.ZERO);
+  }
+
+  /** {@link #restart()} with containerd away for {@code downtime} in between. */
+  public void restart(Duration downtime) {
     stop();
+    Host.sleep(downtime.toMillis());
     launch();
   }
 

@@ -8,6 +8,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -83,6 +86,33 @@ public final class KrillTasks {
       Containerd c, String ns, String image, String id, String... args) {
     c.ok(concat(List.of("-n", ns, "run", "-d", "--runtime", RUNTIME, image, id), args));
     return Tasks.awaitRunning(c, ns, id);
+  }
+
+  /**
+   * {@code ctr run -d} of one container per id, {@code parallel} at a time, each with {@code args};
+   * returns once every ctr has returned, failing on the first that did not succeed.
+   */
+  public static void runDetachedAll(
+      Containerd c, String ns, String image, List<String> ids, int parallel, String... args)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(parallel);
+    try {
+      List<Future<Result>> started = new ArrayList<>();
+      for (String id : ids) {
+        started.add(
+            pool.submit(
+                () ->
+                    c.ok(
+                        concat(
+                            List.of("-n", ns, "run", "-d", "--runtime", RUNTIME, image, id),
+                            args))));
+      }
+      for (Future<Result> f : started) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** SIGKILLs a task, waits for STOPPED and removes task and container. */
