@@ -2,6 +2,7 @@ package io.krill.ttrpc;
 
 import java.net.ProtocolException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Incremental frame parser: bytes may arrive split at any position or several frames at once, so
@@ -15,6 +16,13 @@ final class FrameDecoder {
    * skip gigabytes would just wedge the connection.
    */
   static final long MAX_DISCARD = 16L * Frame.MAX_DATA;
+
+  /**
+   * A body's buffer starts at most this large and doubles as its bytes arrive: a header alone
+   * (twelve bytes declaring 4 MiB) must not cost 4 MiB, or a thousand idle peers that each sent one
+   * would exhaust the daemon's heap.
+   */
+  static final int INITIAL_BODY = 64 * 1024;
 
   interface Sink {
     void onFrame(Frame frame);
@@ -80,7 +88,7 @@ final class FrameDecoder {
       state = State.DISCARD;
       return;
     }
-    body = new byte[(int) length];
+    body = new byte[(int) Math.min(length, INITIAL_BODY)];
     bodyPos = 0;
     state = State.BODY;
     // An empty frame is complete already; waiting for more input would delay it forever.
@@ -90,12 +98,20 @@ final class FrameDecoder {
   }
 
   private void readBody(ByteBuffer in, Sink sink) {
+    if (bodyPos == body.length) {
+      body = Arrays.copyOf(body, (int) Math.min(length, 2L * body.length));
+    }
     int n = Math.min(in.remaining(), body.length - bodyPos);
     in.get(body, bodyPos, n);
     bodyPos += n;
-    if (bodyPos == body.length) {
+    if (bodyPos == length) {
       finishBody(sink);
     }
+  }
+
+  /** Bytes held for the frame being read; at most twice what has arrived of it, or 64 KiB. */
+  int bufferedCapacity() {
+    return body == null ? 0 : body.length;
   }
 
   private void finishBody(Sink sink) {

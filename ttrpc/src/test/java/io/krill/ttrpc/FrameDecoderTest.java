@@ -42,6 +42,33 @@ class FrameDecoderTest {
   }
 
   @Test
+  void feed_headerDeclaringTheLargestFrame_holdsOnlyWhatArrived() throws Exception {
+    byte[] big = new byte[Frame.MAX_DATA];
+    for (int i = 0; i < big.length; i++) {
+      big[i] = (byte) (i * 31);
+    }
+    byte[] wire = Frame.of(7, Frame.TYPE_REQUEST, big).toBytes();
+    FrameDecoder d = new FrameDecoder();
+    Collect c = new Collect();
+    d.feed(ByteBuffer.wrap(wire, 0, Frame.HEADER_SIZE), c);
+    assertEquals(FrameDecoder.INITIAL_BODY, d.bufferedCapacity());
+    int sent = Frame.HEADER_SIZE;
+    while (sent < wire.length) {
+      int n = Math.min(100_000, wire.length - sent);
+      d.feed(ByteBuffer.wrap(wire, sent, n), c);
+      sent += n;
+      if (sent < wire.length) {
+        assertTrue(
+            d.bufferedCapacity() <= 2 * (sent - Frame.HEADER_SIZE) + FrameDecoder.INITIAL_BODY,
+            "holds " + d.bufferedCapacity() + " after " + sent);
+      }
+    }
+    assertEquals(1, c.frames.size());
+    assertArrayEquals(big, c.frames.get(0).data());
+    assertEquals(0, d.bufferedCapacity());
+  }
+
+  @Test
   void feed_splitByteByByte_yieldsEachFrameOnce() throws Exception {
     ByteArrayOutputStream wire = new ByteArrayOutputStream();
     wire.write(Frame.of(1, Frame.TYPE_REQUEST, bytes("hello")).toBytes());
