@@ -161,11 +161,6 @@ public final class Daemon {
     if (options.idleExits()) {
       timer.scheduleWithFixedDelay(
           () -> {
-            // containerd holds a task's connection until it has shut the task down: the idle
-            // time counts from the last connection's close, not from the last task's delete.
-            if (server.openConnections() > 0) {
-              touch();
-            }
             if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
               stopped.complete(null);
             }
