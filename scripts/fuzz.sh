@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-300}
-modules=${FUZZ_MODULES:-ttrpc,oci,os}
+modules=${FUZZ_MODULES:-ttrpc,oci,os,cri}
 tests=${FUZZ_TESTS:-*FuzzTest}
 mvn_test=${MVN_TEST:-mvn -B --no-transfer-progress}
 log=$(mktemp)

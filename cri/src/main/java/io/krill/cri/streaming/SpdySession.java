@@ -63,6 +63,7 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   private Channel channel;
   private ScheduledFuture<?> creationTimeout;
   private boolean started;
+  private boolean closing;
 
   SpdySession(StreamRequest request, int version, ExecutorService sessions) {
     this.request = request;
@@ -94,6 +95,10 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     try {
+      if (closing) {
+        // The rest of the read that failed: decoded, not acted on.
+        return;
+      }
       if (msg instanceof SpdySynStreamFrame f) {
         opened(ctx, f);
       } else if (msg instanceof SpdyDataFrame f) {
@@ -323,13 +328,19 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (closing) {
+      return;
+    }
+    closing = true;
     LOG.log(
         Level.INFO,
         "container {0}: {1} stream: {2}",
         request.containerId(),
         request.kind().path,
         cause.toString());
-    ctx.close();
+    // Not at once: the codec is still decoding the read that failed, and a close releases its
+    // inflater and buffers under it (a NullPointerException, a buffer allocated after and leaked).
+    ctx.executor().execute(ctx::close);
   }
 
   /**
