@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A running ctr whose output is drained on separate threads, so that a chatty or blocked ctr can
@@ -103,6 +104,33 @@ public final class CtrProcess implements AutoCloseable {
       }
       Host.sleep(50);
     }
+  }
+
+  /**
+   * For a {@code ctr events} process: polls until it has printed a {@code topic} event whose line
+   * holds every one of {@code fragments}; fails after a minute, showing the events so far.
+   */
+  public void awaitEvent(String topic, String... fragments) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (stdoutSoFar()
+          .lines()
+          .anyMatch(
+              l -> l.contains(" " + topic + " ") && Stream.of(fragments).allMatch(l::contains))) {
+        return;
+      }
+      Host.sleep(100);
+    }
+    fail(
+        "no "
+            + topic
+            + " event with "
+            + List.of(fragments)
+            + " from "
+            + String.join(" ", command)
+            + "; events:\n"
+            + stdoutSoFar()
+            + stderrSoFar());
   }
 
   /**

@@ -206,12 +206,8 @@ class ShimLifecycleE2ETest {
       }
       // containerd runs the shim's "delete" for a dead daemon and publishes its exit status.
       for (String id : ids) {
-        awaitEvent(
-            c,
-            events,
-            "/tasks/exit",
-            "\"container_id\":\"" + id + "\"",
-            "\"exit_status\":" + SIGKILL_EXIT);
+        events.awaitEvent(
+            "/tasks/exit", "\"container_id\":\"" + id + "\"", "\"exit_status\":" + SIGKILL_EXIT);
       }
     }
     for (String id : ids) {
@@ -239,33 +235,6 @@ class ShimLifecycleE2ETest {
       Host.sleep(100);
     }
     fail(id + " still listed as running after its daemon was killed: " + tasks(c, NS));
-  }
-
-  private static void awaitEvent(
-      Containerd c, CtrProcess events, String topic, String... fragments) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      boolean seen =
-          events
-              .stdoutSoFar()
-              .lines()
-              .anyMatch(
-                  l -> l.contains(" " + topic + " ") && Stream.of(fragments).allMatch(l::contains));
-      if (seen) {
-        return;
-      }
-      Host.sleep(100);
-    }
-    fail(
-        "no "
-            + topic
-            + " event with "
-            + List.of(fragments)
-            + " on "
-            + c.version()
-            + "; events:\n"
-            + events.stdoutSoFar()
-            + events.stderrSoFar());
   }
 
   @ParameterizedTest(name = "{0}")
