@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -99,6 +100,21 @@ class CpuLimitsE2ETest {
     assertFalse(Files.exists(dir), dir + " left after the task was removed");
     assertFalse(Files.exists(acct), acct + " left after the task was removed");
     c.assertNoLeaks();
+  }
+
+  /** ctr puts a container's cgroup under one named after its namespace; that one stays behind. */
+  @AfterAll
+  static void removeNamespaceCgroups() throws IOException {
+    for (Path root : List.of(CPU, CPUACCT)) {
+      Path ns = root.resolve(NS);
+      if (Files.isDirectory(ns)) {
+        try (Stream<Path> children = Files.list(ns)) {
+          if (children.noneMatch(Files::isDirectory)) {
+            Files.delete(ns);
+          }
+        }
+      }
+    }
   }
 
   /** The container's cgroup: the directory named after it in the cpu hierarchy. */
