@@ -2,6 +2,7 @@ package io.krill.runtime;
 
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
+import io.krill.os.CpuCgroup;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -49,6 +50,9 @@ final class GuestProcess {
   /** This guest's share of the daemon's memory budget (null: it has none, a pod sandbox). */
   private final MemoryBudget.Reservation memory;
 
+  /** The container's CPU cgroup, which this guest's thread joins before it runs (null: none). */
+  private final CpuCgroup cpu;
+
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
   private volatile int killSignal;
@@ -64,7 +68,8 @@ final class GuestProcess {
       String stderr,
       EventQueue events,
       ScheduledExecutorService timer,
-      MemoryBudget.Reservation memory) {
+      MemoryBudget.Reservation memory,
+      CpuCgroup cpu) {
     this.containerId = containerId;
     this.processId = processId;
     this.pid = pid;
@@ -75,6 +80,7 @@ final class GuestProcess {
     this.events = events;
     this.timer = timer;
     this.memory = memory;
+    this.cpu = cpu;
   }
 
   boolean isExec() {
@@ -115,6 +121,7 @@ final class GuestProcess {
   }
 
   private void run() {
+    joinCpuCgroup();
     FileChannel err = holdStderr();
     GuestResult result;
     try {
@@ -147,6 +154,24 @@ final class GuestProcess {
     finish(status);
     // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
     free();
+  }
+
+  /** Puts this thread into the container's CPU cgroup before the guest runs any wasm. */
+  private void joinCpuCgroup() {
+    if (cpu == null) {
+      return;
+    }
+    try {
+      int tid = cpu.addCurrentThread();
+      log(Level.DEBUG, "thread {2} in cgroup {3}", String.valueOf(tid), cpu.path());
+    } catch (IOException | RuntimeException e) {
+      log(
+          Level.WARNING,
+          "CPU limits not enforced: cannot move its thread into cgroup {2}: {3}; check that the"
+              + " daemon runs as root with /sys/fs/cgroup writable",
+          cpu.path(),
+          e.getMessage());
+    }
   }
 
   private ExitStatus killedStatus() {

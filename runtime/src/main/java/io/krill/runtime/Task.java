@@ -1,6 +1,7 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
+import io.krill.os.CpuCgroup;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,6 +14,10 @@ final class Task {
   final boolean mountedRootfs;
   final long memoryLimit;
   final GuestProcess init;
+
+  /** The container's CPU cgroup, which its guests' threads join (null: none). */
+  final CpuCgroup cpu;
+
   final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();
 
   Task(
@@ -21,13 +26,15 @@ final class Task {
       Path rootfs,
       boolean mountedRootfs,
       long memoryLimit,
-      GuestProcess init) {
+      GuestProcess init,
+      CpuCgroup cpu) {
     this.spec = spec;
     this.runtimeSpec = runtimeSpec;
     this.rootfs = rootfs;
     this.mountedRootfs = mountedRootfs;
     this.memoryLimit = memoryLimit;
     this.init = init;
+    this.cpu = cpu;
   }
 
   String id() {

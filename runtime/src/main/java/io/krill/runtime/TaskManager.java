@@ -5,6 +5,9 @@ import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.oci.RuntimeSpec;
+import io.krill.os.CpuCgroup;
+import io.krill.os.CpuCgroups;
+import io.krill.os.CpuLimits;
 import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -37,6 +40,8 @@ public final class TaskManager implements AutoCloseable {
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
+  private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
+  private volatile String cgroupParent = "/krill";
 
   /**
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
@@ -75,6 +80,31 @@ public final class TaskManager implements AutoCloseable {
   public TaskManager(
       WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
     this(engine, timer, pid, defaultMemoryLimit, null);
+  }
+
+  /**
+   * Enforces containers' CPU limits ({@code linux.resources.cpu}) through this host's cgroup v1 cpu
+   * and cpuacct hierarchies: each wasm container gets a cgroup (at its spec's {@code
+   * linux.cgroupsPath}, else {@code <fallbackParent>/<id>}) that its guests' threads join. Logs
+   * once when the host has none (cgroup v2 only). Call before the first Create.
+   */
+  public TaskManager enforcingCpuLimits(String fallbackParent) {
+    return withCpuCgroups(CpuCgroups.detect(), fallbackParent);
+  }
+
+  /** {@link #enforcingCpuLimits} with the given hierarchies. */
+  public TaskManager withCpuCgroups(CpuCgroups cgroups, String fallbackParent) {
+    this.cpuCgroups = cgroups;
+    this.cgroupParent = fallbackParent;
+    cgroups
+        .unavailableReason()
+        .ifPresent(
+            why ->
+                LOG.log(
+                    Level.WARNING,
+                    "CPU limits (linux.resources.cpu) are not enforced on this host: {0}",
+                    why));
+    return this;
   }
 
   /**
@@ -145,6 +175,7 @@ public final class TaskManager implements AutoCloseable {
       Path rootfs = runtimeSpec.rootPath(spec.bundle());
       // Reserved before the module is compiled; given back when the guest is freed.
       MemoryBudget.Reservation memory = null;
+      CpuCgroup cpu = null;
       boolean mounted = false;
       try {
         mounted = mountRootfs(spec, rootfs);
@@ -165,9 +196,10 @@ public final class TaskManager implements AutoCloseable {
                   ModuleLoader.guestSpec(
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
+          cpu = cpuCgroup(id, runtimeSpec);
         }
-        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory);
-        Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
+        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
+        Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init, cpu);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
         events.publish(
@@ -187,6 +219,9 @@ public final class TaskManager implements AutoCloseable {
         if (memory != null) {
           memory.close();
         }
+        if (cpu != null) {
+          removeCgroup(id, cpu);
+        }
         if (mounted) {
           unmountQuietly(id, rootfs);
         }
@@ -196,6 +231,57 @@ public final class TaskManager implements AutoCloseable {
       synchronized (creating) {
         creating.remove(id);
       }
+    }
+  }
+
+  /**
+   * The container's CPU cgroup with its spec's limits, or null where limits cannot be enforced
+   * (said once at start for the host, here for the container).
+   */
+  private CpuCgroup cpuCgroup(String id, RuntimeSpec spec) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return null;
+    }
+    String wanted = spec.cgroupsPath().orElse(null);
+    String path =
+        CpuCgroups.pathFor(wanted, cgroupParent, id)
+            .orElseGet(
+                () -> {
+                  String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
+                  LOG.log(
+                      Level.INFO,
+                      "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
+                          + " systemd''s slice:prefix:name; using cgroup {2}",
+                      id,
+                      wanted,
+                      fallback);
+                  return fallback;
+                });
+    try {
+      return cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "container {0}: CPU limits not enforced: {1}; check that the daemon runs as root with"
+              + " /sys/fs/cgroup writable and that the limits are valid (period 1000-1000000 us,"
+              + " quota at least 1000 us)",
+          id,
+          e.getMessage());
+      return null;
+    }
+  }
+
+  private static CpuLimits cpuLimits(RuntimeSpec.Cpu cpu) {
+    return cpu == null ? CpuLimits.NONE : new CpuLimits(cpu.quota(), cpu.period(), cpu.shares());
+  }
+
+  private static void removeCgroup(String id, CpuCgroup cpu) {
+    try {
+      cpu.remove();
+    } catch (IOException e) {
+      LOG.log(
+          Level.WARNING, "container {0}: {1}; remove it by hand with rmdir", id, e.getMessage());
     }
   }
 
@@ -241,7 +327,8 @@ public final class TaskManager implements AutoCloseable {
       Guest guest,
       Stdio stdio,
       Stdio.Files files,
-      MemoryBudget.Reservation memory) {
+      MemoryBudget.Reservation memory,
+      CpuCgroup cpu) {
     return new GuestProcess(
         id,
         processId,
@@ -252,7 +339,8 @@ public final class TaskManager implements AutoCloseable {
         pathString(files.stderr()),
         events,
         timer,
-        memory);
+        memory,
+        cpu);
   }
 
   private static String pathString(Path p) {
@@ -343,7 +431,8 @@ public final class TaskManager implements AutoCloseable {
       memory.close();
       throw e;
     }
-    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files, memory);
+    // An exec runs in its container's cgroup.
+    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files, memory, task.cpu);
     if (task.execs.putIfAbsent(execId, p) != null) {
       p.free();
       throw alreadyExists(id, execId);
@@ -399,6 +488,9 @@ public final class TaskManager implements AutoCloseable {
       tasks.remove(id);
       if (task.mountedRootfs) {
         unmountQuietly(id, task.rootfs);
+      }
+      if (task.cpu != null) {
+        removeCgroup(id, task.cpu);
       }
       LOG.log(Level.INFO, "container {0}: deleted", id);
     }
@@ -479,7 +571,47 @@ public final class TaskManager implements AutoCloseable {
       memory += e.guest.linearMemoryBytes();
       running += e.state() == TaskState.RUNNING ? 1 : 0;
     }
+    if (task.cpu != null) {
+      // What the kernel charged the container's cgroup: every thread of it, execs included.
+      cpu = task.cpu.usageNanos().orElse(cpu);
+    }
     return new TaskStats(cpu, memory, task.memoryLimit, running);
+  }
+
+  /**
+   * Changes a container's CPU limits live (fields left null stay as they are): its cgroup's files
+   * are rewritten, and the kernel applies them to the running guests at once.
+   */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    Task task = get(id);
+    if (cpu == null || cpu.isEmpty()) {
+      return;
+    }
+    if (task.cpu == null) {
+      if (!cpuCgroups.enforced() || task.spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
+        LOG.log(Level.DEBUG, "container {0}: CPU limits not enforced; update ignored", id);
+        return;
+      }
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + id
+              + " has no CPU cgroup (it could not be made at create, see the daemon log);"
+              + " recreate the container to apply CPU limits");
+    }
+    try {
+      task.cpu.update(cpuLimits(cpu));
+      LOG.log(Level.INFO, "container {0}: CPU limits updated in cgroup {1}", id, task.cpu.path());
+    } catch (IOException e) {
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT,
+          "container "
+              + id
+              + ": cannot set CPU limits: "
+              + e.getMessage()
+              + "; the period must be 1000-1000000 us and the quota at least 1000 us",
+          e);
+    }
   }
 
   /** Ends a process's stdin (CloseIO). */

@@ -55,8 +55,10 @@ final class BundleWriter {
             new RuntimeSpec.Linux(
                 new RuntimeSpec.Resources(
                     new RuntimeSpec.Memory(
-                        req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)),
-                List.of()),
+                        req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null),
+                    req.cpu()),
+                List.of(),
+                null),
             null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
   }

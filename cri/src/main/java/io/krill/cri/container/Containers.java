@@ -5,6 +5,7 @@ import io.krill.cri.image.ImageStore;
 import io.krill.cri.image.StoredImage;
 import io.krill.cri.io.ContainerIo;
 import io.krill.cri.io.FileTrees;
+import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
@@ -354,6 +355,16 @@ public final class Containers {
     CriContainer c = get(id);
     if (limitBytes > 0) {
       tasks.updateMemoryLimit(c.id(), limitBytes);
+    }
+  }
+
+  /**
+   * CPU limits change live: the guests' cgroup is rewritten (see {@code TaskManager#updateCpu}).
+   */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    CriContainer c = get(id);
+    if (cpu != null && !cpu.isEmpty()) {
+      tasks.updateCpu(c.id(), cpu);
     }
   }
 

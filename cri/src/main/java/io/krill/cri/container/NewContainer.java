@@ -1,5 +1,6 @@
 package io.krill.cri.container;
 
+import io.krill.oci.RuntimeSpec;
 import java.util.List;
 import java.util.Map;
 
@@ -7,8 +8,9 @@ import java.util.Map;
  * What CreateContainer asks for, protobuf-free and as kubelet sends it: {@code logDirectory} is the
  * sandbox config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod
  * adds and which requests are refused is decided by {@code CriRuntime}, which turns this into a
- * {@link ContainerRequest}. {@code security} is checked, not applied: a wasm guest has no user and
- * no system calls of its own.
+ * {@link ContainerRequest}. {@code cpu} (null: no limits) goes to the spec's {@code
+ * linux.resources.cpu}. {@code security} is checked, not applied: a wasm guest has no user and no
+ * system calls of its own.
  */
 public record NewContainer(
     String podId,
@@ -28,7 +30,8 @@ public record NewContainer(
     boolean stdin,
     boolean stdinOnce,
     boolean tty,
-    ContainerSecurity security) {
+    ContainerSecurity security,
+    RuntimeSpec.Cpu cpu) {
   public NewContainer {
     command = List.copyOf(command);
     args = List.copyOf(args);
@@ -39,5 +42,58 @@ public record NewContainer(
     logDirectory = logDirectory == null ? "" : logDirectory;
     logPath = logPath == null ? "" : logPath;
     security = security == null ? ContainerSecurity.NONE : security;
+  }
+
+  /** Without CPU limits. */
+  public NewContainer(
+      String podId,
+      String name,
+      int attempt,
+      String image,
+      List<String> command,
+      List<String> args,
+      String workingDir,
+      List<String> env,
+      List<CriContainer.MountSpec> mounts,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      String logDirectory,
+      String logPath,
+      long memoryLimitBytes,
+      boolean stdin,
+      boolean stdinOnce,
+      boolean tty,
+      ContainerSecurity security) {
+    this(
+        podId,
+        name,
+        attempt,
+        image,
+        command,
+        args,
+        workingDir,
+        env,
+        mounts,
+        labels,
+        annotations,
+        logDirectory,
+        logPath,
+        memoryLimitBytes,
+        stdin,
+        stdinOnce,
+        tty,
+        security,
+        null);
+  }
+
+  /**
+   * CRI's {@code LinuxContainerResources} CPU fields as the spec's: 0 means unset, as containerd
+   * reads them; null when none is set.
+   */
+  public static RuntimeSpec.Cpu cpu(long period, long quota, long shares) {
+    RuntimeSpec.Cpu cpu =
+        new RuntimeSpec.Cpu(
+            shares != 0 ? shares : null, quota != 0 ? quota : null, period != 0 ? period : null);
+    return cpu.isEmpty() ? null : cpu;
   }
 }

@@ -15,6 +15,7 @@ import io.krill.cri.pod.PodRequest;
 import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
 import io.krill.cri.streaming.StreamRequest;
+import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskState;
@@ -269,7 +270,8 @@ public final class CriRuntime {
             pod.hostname(),
             pods.filesDir(pod.id()),
             r.stdin(),
-            r.stdinOnce()));
+            r.stdinOnce(),
+            r.cpu()));
   }
 
   public void startContainer(String id) {
@@ -301,6 +303,11 @@ public final class CriRuntime {
   /** Only the memory cap is meaningful for a wasm guest. */
   public void updateMemoryLimit(String id, long limitBytes) {
     containers.updateMemoryLimit(id, limitBytes);
+  }
+
+  /** Changes a container's CPU limits live (null: none to change). */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    containers.updateCpu(id, cpu);
   }
 
   public ContainerView container(String idOrPrefix) {

@@ -23,6 +23,7 @@ import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.GetEventsRequest;
 import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.LinuxContainerResources;
 import io.krill.cri.api.v1.LinuxContainerSecurityContext;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListContainersResponse;
@@ -45,6 +46,7 @@ import io.krill.cri.container.NewContainer;
 import io.krill.cri.core.CriRuntime;
 import io.krill.cri.pod.Pod;
 import io.krill.cri.streaming.StreamingServer;
+import io.krill.oci.RuntimeSpec;
 
 /**
  * Container calls of runtime.v1.RuntimeService, with exec, attach and the event stream: protobuf
@@ -93,9 +95,14 @@ final class ContainerHandler {
                       c.getStdin(),
                       c.getStdinOnce(),
                       c.getTty(),
-                      security(c.getLinux().getSecurityContext())));
+                      security(c.getLinux().getSecurityContext()),
+                      cpu(c.getLinux().getResources())));
           return CreateContainerResponse.newBuilder().setContainerId(id).build();
         });
+  }
+
+  private static RuntimeSpec.Cpu cpu(LinuxContainerResources r) {
+    return NewContainer.cpu(r.getCpuPeriod(), r.getCpuQuota(), r.getCpuShares());
   }
 
   private static ContainerSecurity security(LinuxContainerSecurityContext s) {
@@ -167,6 +174,7 @@ final class ContainerHandler {
         out,
         () -> {
           runtime.updateMemoryLimit(req.getContainerId(), req.getLinux().getMemoryLimitInBytes());
+          runtime.updateCpu(req.getContainerId(), cpu(req.getLinux()));
           return UpdateContainerResourcesResponse.getDefaultInstance();
         });
   }
