@@ -76,6 +76,10 @@ final class WasmtimeGuest implements Guest {
     if (interrupted.getCount() == 0) {
       return new GuestResult.Interrupted();
     }
+    if (stdin != null) {
+      // Whether or not the guest reads it: containerd's writer waits for a reader (see GuestStdin).
+      stdin.open(spec.containerId());
+    }
     List<AutoCloseable> natives = new ArrayList<>();
     Memory guestMemory = null;
     WasiDelegates wasi = new WasiDelegates();

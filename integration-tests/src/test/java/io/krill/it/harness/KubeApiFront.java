@@ -101,6 +101,20 @@ public final class KubeApiFront implements AutoCloseable {
    */
   public Kubectl kubectl(Path dir, byte[] input, String... args)
       throws IOException, InterruptedException {
+    return run(dir, input, false, args);
+  }
+
+  /**
+   * Runs kubectl with {@code input} written to its stdin, which then stays open (a user who typed
+   * that and nothing more) until kubectl exits on its own.
+   */
+  public Kubectl kubectlKeepingStdinOpen(Path dir, byte[] input, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, input, true, args);
+  }
+
+  private Kubectl run(Path dir, byte[] input, boolean keepStdinOpen, String... args)
+      throws IOException, InterruptedException {
     List<String> cmd =
         new ArrayList<>(
             List.of(
@@ -116,14 +130,21 @@ public final class KubeApiFront implements AutoCloseable {
         new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().put("HOME", dir.toString());
     Process p = pb.start();
-    try (OutputStream in = p.getOutputStream()) {
+    OutputStream in = p.getOutputStream();
+    try {
       if (input != null) {
         in.write(input);
+        in.flush();
       }
-    }
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly().waitFor();
-      fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+      if (!keepStdinOpen) {
+        in.close();
+      }
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor();
+        fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+      }
+    } finally {
+      in.close();
     }
     return new Kubectl(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
   }
