@@ -7,6 +7,9 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The guest's stdin, read by krill's own {@code fd_read} (the binding can only open stdin
@@ -18,13 +21,31 @@ import java.nio.file.StandardOpenOption;
  * its open until a reader exists, and would otherwise wait forever for a guest that exits without
  * reading, holding the exec open after the guest has gone. Closing at the guest's exit then ends
  * containerd's copy with a broken pipe.
+ *
+ * <p>CloseIO ({@link #endInput()}) ends the input after what has already been written: containerd
+ * (and {@code ctr}) may send it before they close their end, with the input still in the pipe. From
+ * then on a read returns what the pipe holds at once, and one that finds the pipe empty and still
+ * waits after {@link #END_GRACE_MILLIS} is ended with end-of-file.
  */
 final class GuestStdin {
+  /** How long a read after CloseIO may wait on an empty pipe whose writer is still open. */
+  static final long END_GRACE_MILLIS = 100;
+
+  private static final ScheduledExecutorService ENDER =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "stdin-ender");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final Path source;
   private FileChannel channel;
   private IOException failure;
   private Thread opener;
   private boolean closed;
+  private boolean ending;
+  private int reading;
 
   GuestStdin(Path source) {
     this.source = source;
@@ -87,12 +108,62 @@ final class GuestStdin {
         channel = FileChannel.open(source, StandardOpenOption.READ);
       }
       ch = channel;
+      reading++;
+      if (ending) {
+        scheduleEnd();
+      }
     }
     try {
       return ch.read(dst);
     } catch (ClosedChannelException e) {
       return -1;
+    } finally {
+      synchronized (this) {
+        reading--;
+      }
     }
+  }
+
+  /**
+   * Ends the input (CloseIO): what the pipe already holds is still read, then end-of-file; a read
+   * waiting on an empty pipe is ended within {@link #END_GRACE_MILLIS}.
+   */
+  void endInput() {
+    synchronized (this) {
+      if (closed || ending) {
+        return;
+      }
+      if (channel != null) {
+        ending = true;
+        if (reading > 0) {
+          scheduleEnd();
+        }
+        // Else nothing waits now; each later read schedules its own end (see read).
+        return;
+      }
+    }
+    // Not open (yet): the writer is gone or never came, so the pipe holds nothing for us.
+    close();
+  }
+
+  /** Reads in progress (for tests). */
+  synchronized int readers() {
+    return reading;
+  }
+
+  /** Closes the channel if a read still waits after the grace, i.e. the pipe stayed empty. */
+  private void scheduleEnd() {
+    ENDER.schedule(
+        () -> {
+          synchronized (this) {
+            if (reading == 0) {
+              return;
+            }
+          }
+          close();
+        },
+        END_GRACE_MILLIS,
+        TimeUnit.MILLISECONDS);
   }
 
   void close() {

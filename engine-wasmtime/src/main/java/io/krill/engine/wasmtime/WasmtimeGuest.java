@@ -143,7 +143,7 @@ final class WasmtimeGuest implements Guest {
       }
       running = false;
       memoryAddress = 0;
-      closeStdin();
+      releaseStdin();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -214,11 +214,19 @@ final class WasmtimeGuest implements Guest {
     }
     interrupted.countDown();
     engine.incrementEpoch();
-    closeStdin();
+    releaseStdin();
   }
 
+  /** CloseIO: the guest reads what was written before it, then end-of-file. */
   @Override
   public void closeStdin() {
+    if (stdin != null) {
+      stdin.endInput();
+    }
+  }
+
+  /** Kill and exit: stdin is closed at once, a read in progress ends with end-of-file. */
+  private void releaseStdin() {
     if (stdin != null) {
       stdin.close();
     }
