@@ -113,7 +113,24 @@ public final class KubeApiFront implements AutoCloseable {
     return run(dir, input, true, args);
   }
 
+  /**
+   * Runs kubectl with a terminal of its own (under {@code script}), as a person at a shell would,
+   * so that {@code -t} gives the exec a tty; nothing is typed, and the terminal stays open until
+   * kubectl exits (with a tty, containerd stops copying the exec's output once kubectl's input
+   * ends, as it does for runc). What kubectl wrote comes back as stdout.
+   */
+  public Kubectl kubectlInTerminal(Path dir, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, null, true, true, args);
+  }
+
   private Kubectl run(Path dir, byte[] input, boolean keepStdinOpen, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, input, keepStdinOpen, false, args);
+  }
+
+  private Kubectl run(
+      Path dir, byte[] input, boolean keepStdinOpen, boolean terminal, String... args)
       throws IOException, InterruptedException {
     List<String> cmd =
         new ArrayList<>(
@@ -124,6 +141,14 @@ public final class KubeApiFront implements AutoCloseable {
                 "--cache-dir",
                 dir.resolve("kube-cache").toString()));
     cmd.addAll(List.of(args));
+    if (terminal) {
+      StringBuilder line = new StringBuilder();
+      for (String a : cmd) {
+        line.append(line.length() == 0 ? "" : " ").append("'").append(a.replace("'", "'\\''"));
+        line.append("'");
+      }
+      cmd = new ArrayList<>(List.of("script", "-qec", line.toString(), "/dev/null"));
+    }
     Path out = Files.createTempFile(dir, "kubectl", ".out");
     Path err = Files.createTempFile(dir, "kubectl", ".err");
     ProcessBuilder pb =

@@ -71,4 +71,44 @@ class ExecStreamsE2ETest {
       c.assertNoLeaks();
     }
   }
+
+  /**
+   * {@code kubectl exec -it}: containerd asks the shim for a terminal (stdin and one output stream)
+   * and forwards kubectl's terminal size as ResizePty; the guest's output and exit code come back.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void execWithTty_outputAndExitCode(ContainerdVersion v) throws Exception {
+    CriContainerd c = cris.get(v);
+    try (KubeApiFront front = new KubeApiFront(c.cri())) {
+      Pod pod = runPod(c, "exec-tty");
+      String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+      String id = createAndStart(c, pod, containerConfig("sleeper", ref, "/sleep.wasm", "600"));
+      awaitRunning(c, id);
+      front.addPod("sleeper", new KubeApiFront.PodEntry("app", id, false));
+      Path dir = c.newDir("kubectl");
+
+      KubeApiFront.Kubectl hello =
+          front.kubectlInTerminal(dir, "exec", "-it", "sleeper", "-c", "app", "--", "/hello.wasm");
+      assertEquals(0, hello.exit(), hello.out() + hello.stderr());
+      assertTrue(hello.out().contains(HELLO.trim()), hello.out());
+      KubeApiFront.Kubectl three =
+          front.kubectlInTerminal(
+              dir, "exec", "-it", "sleeper", "-c", "app", "--", "/exit.wasm", "3");
+      assertEquals(3, three.exit(), three.out() + three.stderr());
+      // One output stream: krill's own message about a trap arrives on it.
+      KubeApiFront.Kubectl trap =
+          front.kubectlInTerminal(dir, "exec", "-it", "sleeper", "-c", "app", "--", "/trap.wasm");
+      assertEquals(TRAP_EXIT, trap.exit(), trap.out() + trap.stderr());
+      assertTrue(trap.out().contains("wasm trap"), trap.out());
+
+      assertEquals(
+          ContainerState.CONTAINER_RUNNING,
+          status(c, id).getState(),
+          "exec must not touch the container");
+      teardown(c, pod, id);
+      assertEquals(List.of(), krillTasks(c));
+      c.assertNoLeaks();
+    }
+  }
 }
