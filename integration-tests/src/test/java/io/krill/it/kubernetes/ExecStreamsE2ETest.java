@@ -12,6 +12,7 @@ import io.krill.it.harness.CriContainerd;
 import io.krill.it.harness.KubeApiFront;
 import io.krill.it.harness.Pod;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -102,11 +103,19 @@ class ExecStreamsE2ETest {
       assertEquals(TRAP_EXIT, trap.exit(), trap.out() + trap.stderr());
       assertTrue(trap.out().contains("wasm trap"), trap.out());
 
+      // A container with tty: true: its one output stream is its CRI log's stdout.
+      String tty =
+          createAndStart(
+              c, pod, containerConfig("tty", ref, "/trap.wasm").setTty(true).setStdin(true));
+      assertEquals(TRAP_EXIT, awaitExited(c, tty).getExitCode());
+      String log = Files.readString(logFile(pod, "tty"), StandardCharsets.UTF_8);
+      assertTrue(log.contains(" stdout ") && log.contains("wasm trap"), log);
+
       assertEquals(
           ContainerState.CONTAINER_RUNNING,
           status(c, id).getState(),
           "exec must not touch the container");
-      teardown(c, pod, id);
+      teardown(c, pod, id, tty);
       assertEquals(List.of(), krillTasks(c));
       c.assertNoLeaks();
     }
