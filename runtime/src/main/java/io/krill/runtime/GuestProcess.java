@@ -39,6 +39,13 @@ final class GuestProcess {
   final String stdin;
   final String stdout;
   final String stderr;
+
+  /** Whether the process has a terminal: one output stream (see {@link Stdio}). */
+  final boolean terminal;
+
+  /** The terminal's size as last set by ResizePty (null: never set). */
+  volatile TerminalSize terminalSize;
+
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
 
   /** Set with {@code state = STOPPED}; {@link #exit} completes just after, outside the lock. */
@@ -66,6 +73,7 @@ final class GuestProcess {
       String stdin,
       String stdout,
       String stderr,
+      boolean terminal,
       EventQueue events,
       ScheduledExecutorService timer,
       MemoryBudget.Reservation memory,
@@ -77,11 +85,15 @@ final class GuestProcess {
     this.stdin = stdin;
     this.stdout = stdout;
     this.stderr = stderr;
+    this.terminal = terminal;
     this.events = events;
     this.timer = timer;
     this.memory = memory;
     this.cpu = cpu;
   }
+
+  /** A terminal's size in characters. */
+  record TerminalSize(int width, int height) {}
 
   boolean isExec() {
     return !containerId.equals(processId);

@@ -162,10 +162,6 @@ public final class TaskManager implements AutoCloseable {
       }
     }
     try {
-      if (spec.stdio().terminal()) {
-        throw ModuleLoader.invalid(
-            id, "a terminal (-t / tty: true) is not supported by krill; run it without one");
-      }
       RuntimeSpec runtimeSpec;
       try {
         runtimeSpec = RuntimeSpec.read(spec.bundle());
@@ -337,6 +333,7 @@ public final class TaskManager implements AutoCloseable {
         stdio.stdin(),
         pathString(files.stdout()),
         pathString(files.stderr()),
+        stdio.terminal(),
         events,
         timer,
         memory,
@@ -400,9 +397,6 @@ public final class TaskManager implements AutoCloseable {
     String id = exec.containerId();
     String execId = exec.execId();
     Task task = get(id);
-    if (exec.stdio().terminal()) {
-      throw ModuleLoader.invalid(id, "a terminal (-t) is not supported for execs by krill");
-    }
     if (execId == null || execId.isEmpty()) {
       throw ModuleLoader.invalid(id, "an exec needs an exec id");
     }
@@ -536,15 +530,7 @@ public final class TaskManager implements AutoCloseable {
     synchronized (p) {
       ExitStatus exit = p.exitStatus;
       return new TaskInfo(
-          id,
-          task.spec.bundle(),
-          p.pid,
-          p.state,
-          p.stdin,
-          p.stdout,
-          p.stderr,
-          task.spec.stdio().terminal(),
-          exit);
+          id, task.spec.bundle(), p.pid, p.state, p.stdin, p.stdout, p.stderr, p.terminal, exit);
     }
   }
 
@@ -614,6 +600,18 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
+  /**
+   * A terminal's new size (ResizePty): recorded, since a WASI preview 1 guest has no call to read
+   * it. A process without a terminal has nothing to resize, and that is not an error (runc's shim
+   * answers the same).
+   */
+  public void resizeTerminal(String id, String execId, int width, int height) {
+    GuestProcess p = get(id).process(execId);
+    if (p.terminal) {
+      p.terminalSize = new GuestProcess.TerminalSize(width, height);
+    }
+  }
+
   /** Ends a process's stdin (CloseIO). */
   public void closeStdin(String id, String execId) {
     get(id).process(execId).guest.closeStdin();
@@ -639,7 +637,7 @@ public final class TaskManager implements AutoCloseable {
     return List.copyOf(tasks.keySet());
   }
 
-  private Task get(String id) {
+  Task get(String id) {
     Task task = tasks.get(id);
     if (task == null) {
       throw KrillException.notFound(id);

@@ -339,8 +339,8 @@ final class TaskService {
         ResizePtyRequest::parseFrom,
         ResizePtyRequest::getId,
         r -> {
-          throw Errors.unimplemented(
-              r.getId(), "krill runs no terminal (tty), so there is none to resize");
+          tasks.resizeTerminal(r.getId(), r.getExecId(), r.getWidth(), r.getHeight());
+          return done(Empty.getDefaultInstance());
         });
   }
 
