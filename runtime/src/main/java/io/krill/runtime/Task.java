@@ -11,6 +11,7 @@ final class Task {
   final RuntimeSpec runtimeSpec;
   final Path rootfs;
   final boolean mountedRootfs;
+  final Path privateMounts;
   final long memoryLimit;
   final GuestProcess init;
   final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();
@@ -20,12 +21,14 @@ final class Task {
       RuntimeSpec runtimeSpec,
       Path rootfs,
       boolean mountedRootfs,
+      Path privateMounts,
       long memoryLimit,
       GuestProcess init) {
     this.spec = spec;
     this.runtimeSpec = runtimeSpec;
     this.rootfs = rootfs;
     this.mountedRootfs = mountedRootfs;
+    this.privateMounts = privateMounts;
     this.memoryLimit = memoryLimit;
     this.init = init;
   }

@@ -37,6 +37,7 @@ public final class TaskManager implements AutoCloseable {
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
+  private volatile Path privateMounts = Path.of("/run/krill/mounts");
 
   /**
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
@@ -75,6 +76,17 @@ public final class TaskManager implements AutoCloseable {
   public TaskManager(
       WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
     this(engine, timer, pid, defaultMemoryLimit, null);
+  }
+
+  /**
+   * Where the private copies of {@code rprivate} bind mounts go ({@code <dir>/<container>/<n>}; see
+   * {@link PrivateMounts}); one directory per daemon, outside any bundle. What a previous daemon
+   * left there is detached now, as none of its guests outlived it.
+   */
+  public TaskManager privateMountsUnder(Path dir) {
+    this.privateMounts = dir;
+    PrivateMounts.sweep(dir);
+    return this;
   }
 
   /**
@@ -146,8 +158,13 @@ public final class TaskManager implements AutoCloseable {
       // Reserved before the module is compiled; given back when the guest is freed.
       MemoryBudget.Reservation memory = null;
       boolean mounted = false;
+      PrivateMounts.Made copies = null;
       try {
         mounted = mountRootfs(spec, rootfs);
+        if (spec.kind() != TaskSpec.Kind.POD_SANDBOX) {
+          copies = PrivateMounts.make(id, spec.bundle(), runtimeSpec, privateMounts);
+          runtimeSpec = copies.spec();
+        }
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
@@ -167,7 +184,15 @@ public final class TaskManager implements AutoCloseable {
           processPid = pid;
         }
         GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory);
-        Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
+        Task task =
+            new Task(
+                spec,
+                runtimeSpec,
+                rootfs,
+                mounted,
+                copies == null ? null : copies.dir(),
+                limit,
+                init);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
         events.publish(
@@ -186,6 +211,9 @@ public final class TaskManager implements AutoCloseable {
       } catch (RuntimeException e) {
         if (memory != null) {
           memory.close();
+        }
+        if (copies != null) {
+          PrivateMounts.release(id, copies.dir());
         }
         if (mounted) {
           unmountQuietly(id, rootfs);
@@ -397,6 +425,7 @@ public final class TaskManager implements AutoCloseable {
         }
       }
       tasks.remove(id);
+      PrivateMounts.release(id, task.privateMounts);
       if (task.mountedRootfs) {
         unmountQuietly(id, task.rootfs);
       }

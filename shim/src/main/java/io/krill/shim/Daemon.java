@@ -108,6 +108,9 @@ public final class Daemon {
             options.defaultMemoryLimit(),
             MemoryBudget.of(options.memoryBudget().bytes()),
             launcher());
+    if (options.runDir() != null) {
+      tasks.privateMountsUnder(options.runDir().resolve("mounts"));
+    }
     // State files first: the publisher may retry while containerd is away.
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);

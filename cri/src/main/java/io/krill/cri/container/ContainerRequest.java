@@ -26,8 +26,16 @@ public record ContainerRequest(
     String hostname,
     Path podFiles,
     boolean stdin,
-    boolean stdinOnce) {
+    boolean stdinOnce,
+    ContainerResources resources,
+    String configJson) {
   public ContainerRequest {
+    resources =
+        resources != null
+            ? resources
+            : ContainerResources.NONE.updatedWith(
+                new ContainerResources(0, 0, 0, memoryLimitBytes, 0, "", "", null, null, 0));
+    configJson = configJson == null ? "" : configJson;
     hostname = hostname == null ? "" : hostname;
     command = List.copyOf(command);
     args = List.copyOf(args);
@@ -35,5 +43,45 @@ public record ContainerRequest(
     mounts = List.copyOf(mounts);
     labels = Map.copyOf(labels);
     annotations = Map.copyOf(annotations);
+  }
+
+  public ContainerRequest(
+      String podId,
+      String name,
+      int attempt,
+      String image,
+      List<String> command,
+      List<String> args,
+      String workingDir,
+      List<String> env,
+      List<CriContainer.MountSpec> mounts,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      String logPath,
+      long memoryLimitBytes,
+      String hostname,
+      Path podFiles,
+      boolean stdin,
+      boolean stdinOnce) {
+    this(
+        podId,
+        name,
+        attempt,
+        image,
+        command,
+        args,
+        workingDir,
+        env,
+        mounts,
+        labels,
+        annotations,
+        logPath,
+        memoryLimitBytes,
+        hostname,
+        podFiles,
+        stdin,
+        stdinOnce,
+        null,
+        null);
   }
 }

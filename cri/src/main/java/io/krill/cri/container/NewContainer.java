@@ -8,7 +8,9 @@ import java.util.Map;
  * sandbox config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod
  * adds and which requests are refused is decided by {@code CriRuntime}, which turns this into a
  * {@link ContainerRequest}. {@code security} is checked, not applied: a wasm guest has no user and
- * no system calls of its own.
+ * no system calls of its own. {@code resources} are echoed in the container's status (only the
+ * memory limit is enforced); {@code configJson} is the CreateContainer config as containerd shows
+ * it in verbose status.
  */
 public record NewContainer(
     String podId,
@@ -28,8 +30,16 @@ public record NewContainer(
     boolean stdin,
     boolean stdinOnce,
     boolean tty,
-    ContainerSecurity security) {
+    ContainerSecurity security,
+    ContainerResources resources,
+    String configJson) {
   public NewContainer {
+    resources =
+        resources != null
+            ? resources
+            : ContainerResources.NONE.updatedWith(
+                new ContainerResources(0, 0, 0, memoryLimitBytes, 0, "", "", null, null, 0));
+    configJson = configJson == null ? "" : configJson;
     command = List.copyOf(command);
     args = List.copyOf(args);
     env = List.copyOf(env);
@@ -39,5 +49,47 @@ public record NewContainer(
     logDirectory = logDirectory == null ? "" : logDirectory;
     logPath = logPath == null ? "" : logPath;
     security = security == null ? ContainerSecurity.NONE : security;
+  }
+
+  public NewContainer(
+      String podId,
+      String name,
+      int attempt,
+      String image,
+      List<String> command,
+      List<String> args,
+      String workingDir,
+      List<String> env,
+      List<CriContainer.MountSpec> mounts,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      String logDirectory,
+      String logPath,
+      long memoryLimitBytes,
+      boolean stdin,
+      boolean stdinOnce,
+      boolean tty,
+      ContainerSecurity security) {
+    this(
+        podId,
+        name,
+        attempt,
+        image,
+        command,
+        args,
+        workingDir,
+        env,
+        mounts,
+        labels,
+        annotations,
+        logDirectory,
+        logPath,
+        memoryLimitBytes,
+        stdin,
+        stdinOnce,
+        tty,
+        security,
+        null,
+        null);
   }
 }
