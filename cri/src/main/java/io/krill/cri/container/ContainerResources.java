@@ -33,6 +33,27 @@ public record ContainerResources(
   public record Hugepage(String pageSize, long limit) {}
 
   /**
+   * As containerd applies a request: a memory limit without a swap limit gets a swap limit equal to
+   * it (no swap), which the status then echoes.
+   */
+  public ContainerResources withSwapDefault() {
+    if (memoryLimitInBytes == 0 || memorySwapLimitInBytes != 0) {
+      return this;
+    }
+    return new ContainerResources(
+        cpuPeriod,
+        cpuQuota,
+        cpuShares,
+        memoryLimitInBytes,
+        oomScoreAdj,
+        cpusetCpus,
+        cpusetMems,
+        hugepageLimits,
+        unified,
+        memoryLimitInBytes);
+  }
+
+  /**
    * These resources with {@code update}'s non-zero (non-empty) fields on top, as containerd merges
    * an UpdateContainerResources into the container's spec.
    */

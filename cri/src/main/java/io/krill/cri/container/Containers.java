@@ -207,7 +207,7 @@ public final class Containers {
               "",
               req.stdin(),
               req.stdinOnce(),
-              req.resources(),
+              req.resources().withSwapDefault(),
               req.configJson());
       persist(c);
       containers.put(id, c);
@@ -360,7 +360,8 @@ public final class Containers {
       tasks.updateMemoryLimit(c.id(), update.memoryLimitInBytes());
     }
     containers.computeIfPresent(
-        c.id(), (k, v) -> persisted(v.withResources(v.resources().updatedWith(update))));
+        c.id(),
+        (k, v) -> persisted(v.withResources(v.resources().updatedWith(update.withSwapDefault()))));
   }
 
   public void stopPod(String podId) {

@@ -1,6 +1,7 @@
 package io.krill.it.cri;
 
 import static io.krill.it.harness.CriCalls.awaitExit;
+import static io.krill.it.harness.KrillCli.krillOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,9 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.krill.cri.api.v1.*;
+import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.CriClient;
+import io.krill.it.harness.CriContainerd;
 import io.krill.it.harness.Host;
 import io.krill.it.harness.KrillCriFixture;
+import io.krill.it.harness.Kubelet;
 import io.krill.it.harness.OciImage;
 import io.krill.it.harness.Pod;
 import io.krill.it.harness.TestPrograms;
@@ -120,7 +124,10 @@ class CriStatusParityE2ETest {
     assertTrue(repoDigest.matches(".+/cri/files@sha256:[0-9a-f]{64}"), repoDigest);
     assertEquals(repoDigest, s.getImageRef(), "imageRef is the repo digest");
     assertTrue(s.getImageId().startsWith("sha256:"), s.getImageId());
-    assertEquals(resources, s.getResources().getLinux(), "resources echo what was asked");
+    assertEquals(
+        resources.toBuilder().setMemorySwapLimitInBytes(64L << 20).build(),
+        s.getResources().getLinux(),
+        "resources echo what was asked, with containerd's no-swap default");
     assertEquals(
         List.of(
             MountPropagation.PROPAGATION_PRIVATE,
@@ -187,7 +194,7 @@ class CriStatusParityE2ETest {
                 .setLinux(LinuxContainerResources.newBuilder().setCpuShares(512))
                 .build());
     assertEquals(
-        resources.toBuilder().setCpuShares(512).build(),
+        resources.toBuilder().setCpuShares(512).setMemorySwapLimitInBytes(64L << 20).build(),
         c.runtime()
             .containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build())
             .getStatus()
@@ -237,6 +244,148 @@ class CriStatusParityE2ETest {
     assertEquals(List.of(), Host.mountsUnder(krill.root().resolve("mounts")), "private copies");
     assertEquals(List.of(), Host.mountsUnder(src), "mounts under the volume");
     assertTrue(Files.exists(src.resolve("go")), "removing the container kept the volume's files");
+  }
+
+  /**
+   * The same pull and CreateContainer against containerd 1.7's CRI (RuntimeClass handler krill) and
+   * against krill cri: every field containerd's CRI server computes itself, without the runtime,
+   * must come out the same.
+   */
+  @Test
+  void runtimeIndependentFields_sameAsContainerd17() throws Exception {
+    Path volume = Files.createDirectories(tmp.resolve("shared-volume"));
+    Files.writeString(volume.resolve("in.txt"), "same file\n");
+    ContainerConfig.Builder cfg =
+        ContainerConfig.newBuilder()
+            .setMetadata(ContainerMetadata.newBuilder().setName("same"))
+            .addAllArgs(List.of("read", "/data/in.txt"))
+            .addMounts(mount("/data", volume, MountPropagation.PROPAGATION_PRIVATE))
+            .putLabels("io.kubernetes.container.name", "same")
+            .setLinux(
+                LinuxContainerConfig.newBuilder()
+                    .setResources(
+                        LinuxContainerResources.newBuilder()
+                            .setMemoryLimitInBytes(64L << 20)
+                            .setCpuPeriod(100_000)
+                            .setCpuQuota(50_000)
+                            .setCpuShares(256)
+                            .setOomScoreAdj(500)))
+            .setLogPath("same.log");
+
+    Observed k;
+    {
+      Pod pod = krill.runHostPod("same", tmp.resolve("same-logs"));
+      k = observe(krill.cri(), pod, ref, cfg);
+    }
+    Observed d;
+    try (CriContainerd c = CriContainerd.start(ContainerdVersion.V1_7)) {
+      String dref = c.registryHost() + "/cri/files:v1";
+      krillOk("image", "push", tmp.resolve("files.tar").toString(), dref, "--plain-http");
+      Kubelet.pull(c, dref);
+      Pod pod = Kubelet.runPod(c, "same");
+      d = observe(c.cri(), pod, dref, cfg);
+      Kubelet.teardown(c, pod, d.status.getId());
+      c.assertNoLeaks();
+    }
+
+    String form = ".+/cri/files@sha256:[0-9a-f]{64}";
+    assertTrue(d.status.getImageRef().matches(form), d.status.getImageRef());
+    assertTrue(k.status.getImageRef().matches(form), k.status.getImageRef());
+    assertEquals(d.repoDigest, d.status.getImageRef());
+    assertEquals(k.repoDigest, k.status.getImageRef());
+    assertEquals(
+        d.status.getImageRef().replaceFirst("^[^/]+/", ""),
+        k.status.getImageRef().replaceFirst("^[^/]+/", ""),
+        "same image, same manifest digest");
+    // image_id is newer than containerd 1.7, which leaves it empty; krill fills it (the config
+    // digest), as later containerd does.
+    assertEquals("", d.status.getImageId());
+    assertTrue(k.status.getImageId().startsWith("sha256:"), k.status.getImageId());
+    assertEquals(d.status.getResources(), k.status.getResources());
+    assertEquals(d.status.getMountsList(), k.status.getMountsList());
+    assertEquals(d.status.getExitCode(), k.status.getExitCode());
+    assertEquals(d.status.getReason(), k.status.getReason());
+    assertEquals(d.status.getMessage(), k.status.getMessage());
+    assertEquals(d.status.getLogPath().isEmpty(), k.status.getLogPath().isEmpty());
+
+    assertEquals(names(d.info), names(k.info), "container info keys");
+    assertEquals(d.info.get("config"), k.info.get("config"), "the config as containerd shows it");
+    assertEquals(d.info.get("removing"), k.info.get("removing"));
+    assertEquals(
+        volumeOptions(d.info.get("runtimeSpec"), volume),
+        volumeOptions(k.info.get("runtimeSpec"), volume));
+
+    assertEquals(names(d.imageInfo), names(k.imageInfo), "image info keys");
+    assertEquals(d.imageInfo.get("chainID"), k.imageInfo.get("chainID"));
+    assertEquals(d.imageInfo.get("imageSpec"), k.imageInfo.get("imageSpec"));
+
+    List<String> sandboxKeys = names(k.sandboxInfo);
+    assertTrue(
+        names(d.sandboxInfo).containsAll(sandboxKeys),
+        "krill's sandbox info keys " + sandboxKeys + " are containerd's " + names(d.sandboxInfo));
+  }
+
+  private record Observed(
+      ContainerStatus status,
+      String repoDigest,
+      JsonNode info,
+      JsonNode imageInfo,
+      JsonNode sandboxInfo) {}
+
+  private static Observed observe(CriClient c, Pod pod, String image, ContainerConfig.Builder cfg)
+      throws IOException {
+    ContainerConfig config = cfg.clone().setImage(ImageSpec.newBuilder().setImage(image)).build();
+    String id =
+        c.runtime()
+            .createContainer(
+                CreateContainerRequest.newBuilder()
+                    .setPodSandboxId(pod.id())
+                    .setConfig(config)
+                    .setSandboxConfig(pod.config())
+                    .build())
+            .getContainerId();
+    c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    awaitExit(c, id);
+    ContainerStatusResponse r =
+        c.runtime()
+            .containerStatus(
+                ContainerStatusRequest.newBuilder().setContainerId(id).setVerbose(true).build());
+    ImageStatusResponse img =
+        c.images()
+            .imageStatus(
+                ImageStatusRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(image))
+                    .setVerbose(true)
+                    .build());
+    PodSandboxStatusResponse sb =
+        c.runtime()
+            .podSandboxStatus(
+                PodSandboxStatusRequest.newBuilder()
+                    .setPodSandboxId(pod.id())
+                    .setVerbose(true)
+                    .build());
+    return new Observed(
+        r.getStatus(),
+        img.getImage().getRepoDigests(0),
+        JSON.readTree(r.getInfoOrThrow("info")),
+        JSON.readTree(img.getInfoOrThrow("info")),
+        JSON.readTree(sb.getInfoOrThrow("info")));
+  }
+
+  private static List<String> names(JsonNode n) {
+    List<String> out = new ArrayList<>();
+    n.fieldNames().forEachRemaining(out::add);
+    return out.stream().sorted().toList();
+  }
+
+  /** The runtime spec's options of the mount whose source is {@code volume}. */
+  private static JsonNode volumeOptions(JsonNode spec, Path volume) {
+    for (JsonNode m : spec.get("mounts")) {
+      if (m.path("destination").asText().equals("/data")) {
+        return m.get("options");
+      }
+    }
+    return null;
   }
 
   private static Mount mount(String containerPath, Path host, MountPropagation p) {
