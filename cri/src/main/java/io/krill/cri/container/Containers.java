@@ -441,6 +441,15 @@ public final class Containers {
         .orElse(c.imageId());
   }
 
+  /** The image's first tag, or the name the container was created with when it has none. */
+  public String imageName(CriContainer c) {
+    return images
+        .find(c.imageId())
+        .filter(i -> !i.repoTags().isEmpty())
+        .map(i -> i.repoTags().get(0))
+        .orElse(c.image());
+  }
+
   /**
    * containerd's verbose container info (the {@code info} key of ContainerStatus): the sandbox, the
    * pid while it runs (the daemon's: guests are threads in it), the CreateContainer config and the

@@ -328,6 +328,11 @@ public final class CriRuntime {
     return containers.imageRef(c);
   }
 
+  /** containerd's status {@code image}: the image's first tag when it has one, else as asked. */
+  public String imageName(CriContainer c) {
+    return containers.imageName(c);
+  }
+
   /** The JSON of containerd's verbose container info. */
   public String verboseInfo(CriContainer c) {
     return containers.verboseInfo(c);

@@ -257,7 +257,8 @@ final class ContainerHandler {
                     .setPodSandboxId(c.podId())
                     .setMetadata(metadata(c))
                     .setImage(ImageSpec.newBuilder().setImage(c.image()))
-                    .setImageRef(runtime.imageRef(c))
+                    // As containerd lists it: the image id (ContainerStatus gives the repo digest).
+                    .setImageRef(c.imageId())
                     .setImageId(c.imageId())
                     .setState(state)
                     .setCreatedAt(c.createdAtNanos())
@@ -381,7 +382,7 @@ final class ContainerHandler {
             .setState(state)
             .setCreatedAt(c.createdAtNanos())
             .setStartedAt(c.startedAtNanos())
-            .setImage(ImageSpec.newBuilder().setImage(c.image()))
+            .setImage(ImageSpec.newBuilder().setImage(runtime.imageName(c)))
             .setImageRef(runtime.imageRef(c))
             .setImageId(c.imageId())
             .putAllLabels(c.labels())

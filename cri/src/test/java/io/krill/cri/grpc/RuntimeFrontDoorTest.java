@@ -494,11 +494,13 @@ class RuntimeFrontDoorTest {
             MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
             MountPropagation.PROPAGATION_BIDIRECTIONAL),
         s.getMountsList().stream().map(Mount::getPropagation).toList());
+    assertEquals(CriFixture.IMAGE, s.getImage().getImage());
     assertEquals(
-        CriFixture.REPO_DIGEST,
+        "sha256:" + "ab".repeat(32),
         cri.listContainers(ListContainersRequest.getDefaultInstance())
             .getContainers(0)
-            .getImageRef());
+            .getImageRef(),
+        "containerd lists the image id");
 
     JsonNode info = new ObjectMapper().readTree(r.getInfoOrThrow("info"));
     assertEquals(pod, info.get("sandboxID").asText());
