@@ -306,12 +306,6 @@ public final class CriRuntime {
     containers.reopenLog(id);
   }
 
-  /** Only the memory cap is meaningful for a wasm guest. */
-  public void updateMemoryLimit(String id, long limitBytes) {
-    containers.updateResources(
-        id, new ContainerResources(0, 0, 0, limitBytes, 0, "", "", null, null, 0));
-  }
-
   /**
    * UpdateContainerResources: the memory limit is applied to the guest; every field is merged into
    * what the container's status echoes, as containerd merges it into the spec.
