@@ -61,6 +61,25 @@ class PrivateMountsTest {
   }
 
   @Test
+  void sweep_detachesWhatADeadDaemonLeft() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name")), "mounting needs root");
+    Path src = Files.createDirectories(tmp.resolve("src"));
+    Files.writeString(src.resolve("keep"), "kept");
+    Path root = tmp.resolve("mounts");
+    PrivateMounts.make(
+        "left",
+        tmp,
+        spec(new RuntimeSpec.Mount("/d", "bind", src.toString(), List.of("rbind", "rprivate"))),
+        root);
+    assertTrue(Files.exists(root.resolve("left/0/keep")));
+
+    PrivateMounts.sweep(root);
+
+    assertFalse(Files.exists(root.resolve("left")));
+    assertEquals("kept", Files.readString(src.resolve("keep")));
+  }
+
+  @Test
   void noPrivateMount_specUnchangedAndNothingMounted() {
     RuntimeSpec s =
         spec(new RuntimeSpec.Mount("/d", "bind", tmp.toString(), List.of("rbind", "rw")));

@@ -394,15 +394,26 @@ public final class ImageStore {
    * image's config as stored, and {@code chainID}, the chain of its layers' diff ids.
    */
   public String verboseInfo(StoredImage image) {
+    var n = JSON.createObjectNode();
+    com.fasterxml.jackson.databind.JsonNode config = null;
     try {
-      var config = JSON.readTree(Files.readAllBytes(blob(image.id())));
-      var n = JSON.createObjectNode();
+      config = JSON.readTree(Files.readAllBytes(blob(image.id())));
+    } catch (IOException e) {
+      // A wasm artifact's config need not be JSON; the info then has no imageSpec.
+      LOG.log(
+          Level.DEBUG, "image {0}: config is not a JSON document: {1}", image.id(), e.getMessage());
+    }
+    if (config != null && config.isObject()) {
       n.put("chainID", chainId(config.path("rootfs").path("diff_ids")));
       n.set("imageSpec", config);
+    } else {
+      n.put("chainID", "");
+      n.putNull("imageSpec");
+    }
+    try {
       return JSON.writeValueAsString(n);
     } catch (IOException e) {
-      throw new UncheckedIOException(
-          "image " + image.id() + ": cannot read its config blob: " + e.getMessage(), e);
+      throw new UncheckedIOException(e);
     }
   }
 

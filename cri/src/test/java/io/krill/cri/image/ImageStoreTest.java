@@ -68,6 +68,17 @@ class ImageStoreTest {
   }
 
   @Test
+  void verboseInfo_configThatIsNotJson_noImageSpec() throws IOException {
+    StoredImage a = seed("example.com/a:1", new byte[] {1});
+    write(a);
+    Files.writeString(
+        dir.resolve("blobs/sha256").resolve(a.id().substring("sha256:".length())), "not json");
+    var info = new ObjectMapper().readTree(new ImageStore(dir, Set.of()).verboseInfo(a));
+    assertTrue(info.get("imageSpec").isNull(), info.toString());
+    assertEquals("", info.get("chainID").asText());
+  }
+
+  @Test
   void chainId_ofDiffIds() throws IOException {
     var ids =
         new ObjectMapper()
