@@ -90,7 +90,7 @@ final class ContainerHandler {
                                       m.getContainerPath(),
                                       m.getHostPath(),
                                       m.getReadonly(),
-                                      propagation(m)))
+                                      propagation(c.getMetadata().getName(), m)))
                           .toList(),
                       c.getLabelsMap(),
                       c.getAnnotationsMap(),
@@ -107,14 +107,16 @@ final class ContainerHandler {
         });
   }
 
-  private static CriContainer.Propagation propagation(Mount m) {
+  private static CriContainer.Propagation propagation(String container, Mount m) {
     return switch (m.getPropagation()) {
       case PROPAGATION_PRIVATE -> CriContainer.Propagation.PRIVATE;
       case PROPAGATION_HOST_TO_CONTAINER -> CriContainer.Propagation.HOST_TO_CONTAINER;
       case PROPAGATION_BIDIRECTIONAL -> CriContainer.Propagation.BIDIRECTIONAL;
       case UNRECOGNIZED ->
           throw new IllegalArgumentException(
-              "mount "
+              "container \""
+                  + container
+                  + "\": mount "
                   + m.getContainerPath()
                   + ": unknown propagation "
                   + m.getPropagationValue()

@@ -558,6 +558,30 @@ class RuntimeFrontDoorTest {
   }
 
   @Test
+  void createContainer_unknownPropagation_invalidArgumentNamingContainerAndMount() {
+    String pod = runPod("web");
+    CreateContainerRequest req = create(pod, "app", false);
+    StatusRuntimeException e =
+        fails(
+            () ->
+                cri.createContainer(
+                    req.toBuilder()
+                        .setConfig(
+                            req.getConfig().toBuilder()
+                                .addMounts(
+                                    Mount.newBuilder()
+                                        .setContainerPath("/data")
+                                        .setHostPath(tmp.toString())
+                                        .setPropagationValue(7)))
+                        .build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertEquals(
+        "container \"app\": mount /data: unknown propagation 7; use PROPAGATION_PRIVATE,"
+            + " PROPAGATION_HOST_TO_CONTAINER or PROPAGATION_BIDIRECTIONAL",
+        e.getStatus().getDescription());
+  }
+
+  @Test
   void podSandboxStatus_verboseInfoInContainerdsShape() throws Exception {
     String pod = runPod("web");
     PodSandboxStatusResponse r =
