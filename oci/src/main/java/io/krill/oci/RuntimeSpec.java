@@ -110,6 +110,9 @@ public record RuntimeSpec(
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Root(String path, Boolean readonly) {}
 
+  private static final List<String> PROPAGATIONS =
+      List.of("rprivate", "private", "rshared", "shared", "rslave", "slave");
+
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Mount(String destination, String type, String source, List<String> options) {
     public Mount {
@@ -122,6 +125,34 @@ public record RuntimeSpec(
 
     public boolean readOnly() {
       return options.contains("ro");
+    }
+
+    /**
+     * The propagation option ({@code rprivate}, {@code private}, {@code rshared}, {@code shared},
+     * {@code rslave}, {@code slave}), the last one given as mount(8) applies them, or null for
+     * none.
+     */
+    @JsonIgnore
+    public String propagation() {
+      String found = null;
+      for (String o : options) {
+        if (PROPAGATIONS.contains(o)) {
+          found = o;
+        }
+      }
+      return found;
+    }
+
+    /** Whether the mount asks not to see what is mounted under its source later. */
+    @JsonIgnore
+    public boolean isPrivate() {
+      String p = propagation();
+      return "rprivate".equals(p) || "private".equals(p);
+    }
+
+    /** Creates a copy of this mount with a different source. */
+    public Mount withSource(String newSource) {
+      return new Mount(destination, type, newSource, options);
     }
   }
 
@@ -155,6 +186,11 @@ public record RuntimeSpec(
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Namespace(String type, String path) {}
+
+  /** The same spec with other mounts. */
+  public RuntimeSpec withMounts(List<Mount> m) {
+    return new RuntimeSpec(ociVersion, process, root, m, annotations, linux, hostname);
+  }
 
   /** The same spec with another process (an exec runs in its container's context). */
   public RuntimeSpec withProcess(Process p) {

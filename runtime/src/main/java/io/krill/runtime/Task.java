@@ -12,6 +12,7 @@ final class Task {
   final RuntimeSpec runtimeSpec;
   final Path rootfs;
   final boolean mountedRootfs;
+  final Path privateMounts;
   final long memoryLimit;
   final GuestProcess init;
 
@@ -25,6 +26,7 @@ final class Task {
       RuntimeSpec runtimeSpec,
       Path rootfs,
       boolean mountedRootfs,
+      Path privateMounts,
       long memoryLimit,
       GuestProcess init,
       CpuCgroup cpu) {
@@ -32,6 +34,7 @@ final class Task {
     this.runtimeSpec = runtimeSpec;
     this.rootfs = rootfs;
     this.mountedRootfs = mountedRootfs;
+    this.privateMounts = privateMounts;
     this.memoryLimit = memoryLimit;
     this.init = init;
     this.cpu = cpu;

@@ -42,6 +42,7 @@ public final class TaskManager implements AutoCloseable {
   private final Set<String> creating = new HashSet<>();
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
+  private volatile Path privateMounts = Path.of("/run/krill/mounts");
 
   /**
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
@@ -104,6 +105,17 @@ public final class TaskManager implements AutoCloseable {
                     Level.WARNING,
                     "CPU limits (linux.resources.cpu) are not enforced on this host: {0}",
                     why));
+    return this;
+  }
+
+  /**
+   * Where the private copies of {@code rprivate} bind mounts go ({@code <dir>/<container>/<n>}; see
+   * {@link PrivateMounts}); one directory per daemon, outside any bundle. What a previous daemon
+   * left there is detached now, as none of its guests outlived it.
+   */
+  public TaskManager privateMountsUnder(Path dir) {
+    this.privateMounts = dir;
+    PrivateMounts.sweep(dir);
     return this;
   }
 
@@ -173,8 +185,13 @@ public final class TaskManager implements AutoCloseable {
       MemoryBudget.Reservation memory = null;
       CpuCgroup cpu = null;
       boolean mounted = false;
+      PrivateMounts.Made copies = null;
       try {
         mounted = mountRootfs(spec, rootfs);
+        if (spec.kind() != TaskSpec.Kind.POD_SANDBOX) {
+          copies = PrivateMounts.make(id, spec.bundle(), runtimeSpec, privateMounts);
+          runtimeSpec = copies.spec();
+        }
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
@@ -195,7 +212,16 @@ public final class TaskManager implements AutoCloseable {
           cpu = cpuCgroup(id, runtimeSpec);
         }
         GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
-        Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init, cpu);
+        Task task =
+            new Task(
+                spec,
+                runtimeSpec,
+                rootfs,
+                mounted,
+                copies == null ? null : copies.dir(),
+                limit,
+                init,
+                cpu);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
         events.publish(
@@ -217,6 +243,9 @@ public final class TaskManager implements AutoCloseable {
         }
         if (cpu != null) {
           removeCgroup(id, cpu);
+        }
+        if (copies != null) {
+          PrivateMounts.release(id, copies.dir());
         }
         if (mounted) {
           unmountQuietly(id, rootfs);
@@ -480,6 +509,7 @@ public final class TaskManager implements AutoCloseable {
         }
       }
       tasks.remove(id);
+      PrivateMounts.release(id, task.privateMounts);
       if (task.mountedRootfs) {
         unmountQuietly(id, task.rootfs);
       }

@@ -109,6 +109,9 @@ public final class Daemon {
             MemoryBudget.of(options.memoryBudget().bytes()),
             launcher());
     tasks.enforcingCpuLimits("/krill/" + options.namespace());
+    if (options.runDir() != null) {
+      tasks.privateMountsUnder(options.runDir().resolve("mounts"));
+    }
     // State files first: the publisher may retry while containerd is away.
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);

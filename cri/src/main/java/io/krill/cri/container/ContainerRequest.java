@@ -28,8 +28,16 @@ public record ContainerRequest(
     Path podFiles,
     boolean stdin,
     boolean stdinOnce,
-    RuntimeSpec.Cpu cpu) {
+    RuntimeSpec.Cpu cpu,
+    ContainerResources resources,
+    String configJson) {
   public ContainerRequest {
+    resources =
+        resources != null
+            ? resources
+            : ContainerResources.NONE.updatedWith(
+                new ContainerResources(0, 0, 0, memoryLimitBytes, 0, "", "", null, null, 0));
+    configJson = configJson == null ? "" : configJson;
     hostname = hostname == null ? "" : hostname;
     command = List.copyOf(command);
     args = List.copyOf(args);
@@ -76,6 +84,8 @@ public record ContainerRequest(
         podFiles,
         stdin,
         stdinOnce,
+        null,
+        null,
         null);
   }
 }

@@ -8,9 +8,11 @@ import java.util.Map;
  * What CreateContainer asks for, protobuf-free and as kubelet sends it: {@code logDirectory} is the
  * sandbox config's (empty: the pod's), {@code logPath} relative to it (empty: no log). What the pod
  * adds and which requests are refused is decided by {@code CriRuntime}, which turns this into a
- * {@link ContainerRequest}. {@code cpu} (null: no limits) goes to the spec's {@code
- * linux.resources.cpu}. {@code security} is checked, not applied: a wasm guest has no user and no
- * system calls of its own.
+ * {@link ContainerRequest}. {@code security} is checked, not applied: a wasm guest has no user and
+ * no system calls of its own. {@code resources} are echoed in the container's status; of them the
+ * memory limit and the CPU fields ({@link #cpu()}, the spec's {@code linux.resources.cpu}) are
+ * enforced. {@code configJson} is the CreateContainer config as containerd shows it in verbose
+ * status.
  */
 public record NewContainer(
     String podId,
@@ -31,8 +33,15 @@ public record NewContainer(
     boolean stdinOnce,
     boolean tty,
     ContainerSecurity security,
-    RuntimeSpec.Cpu cpu) {
+    ContainerResources resources,
+    String configJson) {
   public NewContainer {
+    resources =
+        resources != null
+            ? resources
+            : ContainerResources.NONE.updatedWith(
+                new ContainerResources(0, 0, 0, memoryLimitBytes, 0, "", "", null, null, 0));
+    configJson = configJson == null ? "" : configJson;
     command = List.copyOf(command);
     args = List.copyOf(args);
     env = List.copyOf(env);
@@ -44,7 +53,7 @@ public record NewContainer(
     security = security == null ? ContainerSecurity.NONE : security;
   }
 
-  /** Without CPU limits. */
+  /** Without resources. */
   public NewContainer(
       String podId,
       String name,
@@ -83,7 +92,13 @@ public record NewContainer(
         stdinOnce,
         tty,
         security,
+        null,
         null);
+  }
+
+  /** The CPU limits among the resources; null when none is set. */
+  public RuntimeSpec.Cpu cpu() {
+    return cpu(resources.cpuPeriod(), resources.cpuQuota(), resources.cpuShares());
   }
 
   /**

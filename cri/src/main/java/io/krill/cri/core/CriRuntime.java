@@ -3,6 +3,7 @@ package io.krill.cri.core;
 import io.krill.cri.container.AttachSession;
 import io.krill.cri.container.ContainerEvent;
 import io.krill.cri.container.ContainerRequest;
+import io.krill.cri.container.ContainerResources;
 import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.Containers;
@@ -164,6 +165,11 @@ public final class CriRuntime {
             });
   }
 
+  /** The JSON of containerd's verbose sandbox info. */
+  public String verbosePodInfo(Pod p) {
+    return Pods.verboseInfo(p);
+  }
+
   public Pod pod(String idOrPrefix) {
     return pods.get(idOrPrefix);
   }
@@ -271,7 +277,9 @@ public final class CriRuntime {
             pods.filesDir(pod.id()),
             r.stdin(),
             r.stdinOnce(),
-            r.cpu()));
+            r.cpu(),
+            r.resources(),
+            r.configJson()));
   }
 
   public void startContainer(String id) {
@@ -300,9 +308,30 @@ public final class CriRuntime {
     containers.reopenLog(id);
   }
 
-  /** Only the memory cap is meaningful for a wasm guest. */
-  public void updateMemoryLimit(String id, long limitBytes) {
-    containers.updateMemoryLimit(id, limitBytes);
+  /**
+   * UpdateContainerResources: the memory limit is applied to the guest; every field is merged into
+   * what the container's status echoes, as containerd merges it into the spec.
+   */
+  public void updateResources(String id, ContainerResources update) {
+    containers.updateResources(id, update);
+  }
+
+  /**
+   * containerd's {@code imageRef}: the image's repo digest ({@code name@sha256:<manifest>}) when
+   * the store knows one, its id otherwise.
+   */
+  public String imageRef(CriContainer c) {
+    return containers.imageRef(c);
+  }
+
+  /** containerd's status {@code image}: the image's first tag when it has one, else as asked. */
+  public String imageName(CriContainer c) {
+    return containers.imageName(c);
+  }
+
+  /** The JSON of containerd's verbose container info. */
+  public String verboseInfo(CriContainer c) {
+    return containers.verboseInfo(c);
   }
 
   /** Changes a container's CPU limits live (null: none to change). */
