@@ -133,6 +133,23 @@ final class GuestStdin {
       if (closed || ending) {
         return;
       }
+      // A writer that sent CloseIO has opened the FIFO, so an open in progress is about to return:
+      // let it, or the input it wrote would be thrown away.
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(END_GRACE_MILLIS);
+      long left;
+      while (opener != null
+          && !closed
+          && (left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) > 0) {
+        try {
+          wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      if (closed) {
+        return;
+      }
       if (channel != null) {
         ending = true;
         if (reading > 0) {
