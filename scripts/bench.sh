@@ -10,6 +10,7 @@
 #   c. memory with N sleeping containers (krill daemon RSS vs runc shims + container processes)
 #   d. CPU-bound program: cpu-native via runc vs cpu.wasm via krill
 #   e. cold vs warm start of a multi-MB module (Wasmtime compile vs its disk cache), krill only
+#   f. CPU limits: two spinning guests limited to 100m and 500m, CPU share of each over 10 s, krill only
 #
 # Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for
 # development; its numbers are not meant to be published. Needs root. Everything it starts is stopped
@@ -51,6 +52,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/private-containerd.sh"
 # shellcheck source=lib/bench-cold-warm.sh
 . "$REPO/scripts/lib/bench-cold-warm.sh"
+# shellcheck source=lib/bench-cpu-limits.sh
+. "$REPO/scripts/lib/bench-cpu-limits.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -376,6 +379,10 @@ section "e. cold vs warm start of a multi-MB module (krill)"
 bench_cold_warm 4000 5
 
 # ---------------------------------------------------------------------------------------------------
+section "f. CPU limits: spinning guests limited to 100m and 500m (krill)"
+bench_cpu_limits 10
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -427,6 +434,8 @@ md=$T/benchmarks.md
     echo "| d. wasm speed = native time / wasm time | | $D_SPEED | ≥ 0.85 | $D_MET |"
     echo "| e. \`ctr run --rm\` $E_SIZE_MIB MiB module, cold (compile) | – | $E_COLD ms | | |"
     echo "| e. same, warm (cache hit), median of 5 | – | $E_WARM_MED ms | cold ≥ 10 × warm | $E_MET (× $E_RATIO) |"
+    echo "| f. spinning guest limited to 100m, share of one core over 10 s | – | $F_SHARE_100 % | ≈ 10 % | enforced: $F_ENFORCED |"
+    echo "| f. spinning guest limited to 500m, share of one core over 10 s | – | $F_SHARE_500 % | ≈ 50 % | enforced: $F_ENFORCED |"
     echo
     for x in "a:$A_MET:krill's hello median is $A_RATIO × runc's (target ≤ 0.5)" \
              "b:$B_MET:the launcher's start takes $B_MED ms (target ≤ 5 ms)" \
@@ -474,6 +483,10 @@ md=$T/benchmarks.md
     echo "  seed in its constants so no cache has seen it. One \`ctr run --rm\` cold (Wasmtime compiles it and writes its"
     echo "  on-disk cache under \`KRILL_CACHE_DIR\`), then 5 warm runs that load the compiled code from that cache"
     echo "  (min/max $E_WARM_MIN/$E_WARM_MAX ms). krill keeps no compiled module in memory, so every warm run is a disk-cache load."
+    echo "- **f.** Two \`spin.wasm\` containers (a busy loop) started together with \`ctr run -d --cpu-quota 10000\`"
+    echo "  and \`--cpu-quota 50000\` (\`--cpu-period 100000\`, i.e. 100m and 500m), left to spin for 10 s; each share is"
+    echo "  the growth of its cgroup's \`cpuacct.usage\` over the wall time (cgroup v1 only; on a cgroup v2 host krill does"
+    echo "  not enforce CPU limits and the row says so)."
     echo
     echo "## Caveats"
     echo

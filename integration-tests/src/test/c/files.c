@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int usage(void) {
-    fputs("usage: files read PATH | write PATH TEXT | ls DIR\n", stderr);
+    fputs("usage: files read PATH | write PATH TEXT | ls DIR | await TRIGGER PATH...\n", stderr);
     return 2;
 }
 
@@ -57,6 +59,20 @@ static int do_ls(const char *dir) {
     return 0;
 }
 
+/* Waits until TRIGGER exists, then prints each PATH's contents, or "absent" for one that is not there. */
+static int do_await(const char *trigger, int n, char **paths) {
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+    while (access(trigger, F_OK) != 0)
+        nanosleep(&ts, NULL);
+    for (int i = 0; i < n; i++) {
+        if (access(paths[i], F_OK) != 0)
+            puts("absent");
+        else if (do_read(paths[i]) != 0)
+            return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "read"))
         return do_read(argv[2]);
@@ -64,5 +80,7 @@ int main(int argc, char **argv) {
         return do_write(argv[2], argv[3]);
     if (argc == 3 && !strcmp(argv[1], "ls"))
         return do_ls(argv[2]);
+    if (argc >= 4 && !strcmp(argv[1], "await"))
+        return do_await(argv[2], argc - 3, argv + 3);
     return usage();
 }

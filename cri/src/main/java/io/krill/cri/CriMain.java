@@ -212,6 +212,8 @@ public final class CriMain implements Callable<Integer> {
             s.defaultMemoryLimit(),
             MemoryBudget.of(s.memoryBudget().bytes()),
             null);
+    tasks.enforcingCpuLimits("/krill/cri");
+    tasks.privateMountsUnder(root.resolve("mounts"));
     LOG.log(
         Level.INFO,
         "memory budget for guests: {0} MiB ({1}); default memory limit: {2}",

@@ -9,7 +9,10 @@ public interface Guest extends AutoCloseable {
 
   void interrupt();
 
-  /** Ends the guest's stdin: a pending or later read sees end-of-file. */
+  /**
+   * Ends the guest's stdin (CloseIO): what was written before it is still read, then end-of-file; a
+   * read waiting on an empty stdin ends.
+   */
   default void closeStdin() {}
 
   /** After {@link #run()}: whether the guest's linear memory had reached its limit. */

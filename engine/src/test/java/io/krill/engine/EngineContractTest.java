@@ -24,9 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.engine.wasm.WasmBytes;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -229,6 +234,47 @@ public abstract class EngineContractTest {
       assertEquals(0, g.linearMemoryBytes(), "no memory is reported once the guest has ended");
       g.close();
       g.close();
+    }
+  }
+
+  /**
+   * A guest given a FIFO as stdin that exits without reading it must not leave the writer waiting:
+   * containerd opens its end before the exec starts and blocks until a reader exists, then copies
+   * the client's input; the guest's exit must end that copy (a broken pipe), as with runc.
+   */
+  @Test
+  void run_stdinFifoNeverRead_writerGetsAReaderAndThenABrokenPipe() throws Exception {
+    Path fifo = tmp.resolve("stdin");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    CompletableFuture<FileChannel> writer =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return FileChannel.open(fifo, StandardOpenOption.WRITE);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+    GuestSpec s =
+        new GuestSpec(
+            "c1",
+            "/app.wasm",
+            Wasi.command(bytes()),
+            "_start",
+            List.of("/app.wasm"),
+            List.of(),
+            List.of(),
+            fifo,
+            null,
+            null);
+    try (Guest g = engine.prepare(s)) {
+      assertEquals(new GuestResult.Exited(0), g.run());
+    }
+    try (FileChannel w = writer.get(PATIENCE_SECONDS, TimeUnit.SECONDS)) {
+      assertThrows(
+          IOException.class,
+          () -> w.write(ByteBuffer.wrap("hi\n".getBytes(StandardCharsets.UTF_8))),
+          "no reader is left once the guest has exited");
     }
   }
 

@@ -1,6 +1,8 @@
 package io.krill.oci;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -72,6 +74,22 @@ public record RuntimeSpec(
     return limit == null || limit <= 0 ? Optional.empty() : Optional.of(limit);
   }
 
+  /** {@code linux.resources.cpu}, when it sets anything. */
+  public Optional<Cpu> cpu() {
+    if (linux == null || linux.resources() == null || linux.resources().cpu() == null) {
+      return Optional.empty();
+    }
+    Cpu cpu = linux.resources().cpu();
+    return cpu.isEmpty() ? Optional.empty() : Optional.of(cpu);
+  }
+
+  /** {@code linux.cgroupsPath}, when set. */
+  public Optional<String> cgroupsPath() {
+    return linux == null || linux.cgroupsPath() == null || linux.cgroupsPath().isBlank()
+        ? Optional.empty()
+        : Optional.of(linux.cgroupsPath());
+  }
+
   public List<String> args() {
     return process == null || process.args() == null ? List.of() : process.args();
   }
@@ -92,6 +110,9 @@ public record RuntimeSpec(
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Root(String path, Boolean readonly) {}
 
+  private static final List<String> PROPAGATIONS =
+      List.of("rprivate", "private", "rshared", "shared", "rslave", "slave");
+
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Mount(String destination, String type, String source, List<String> options) {
     public Mount {
@@ -105,19 +126,71 @@ public record RuntimeSpec(
     public boolean readOnly() {
       return options.contains("ro");
     }
+
+    /**
+     * The propagation option ({@code rprivate}, {@code private}, {@code rshared}, {@code shared},
+     * {@code rslave}, {@code slave}), the last one given as mount(8) applies them, or null for
+     * none.
+     */
+    @JsonIgnore
+    public String propagation() {
+      String found = null;
+      for (String o : options) {
+        if (PROPAGATIONS.contains(o)) {
+          found = o;
+        }
+      }
+      return found;
+    }
+
+    /** Whether the mount asks not to see what is mounted under its source later. */
+    @JsonIgnore
+    public boolean isPrivate() {
+      String p = propagation();
+      return "rprivate".equals(p) || "private".equals(p);
+    }
+
+    /** Creates a copy of this mount with a different source. */
+    public Mount withSource(String newSource) {
+      return new Mount(destination, type, newSource, options);
+    }
   }
 
+  /**
+   * {@code cgroupsPath}: where the container's cgroup goes, either a path ({@code
+   * /kubepods/burstable/pod<uid>/<id>}) or systemd's {@code slice:prefix:name}.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Linux(Resources resources, List<Namespace> namespaces) {}
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Linux(Resources resources, List<Namespace> namespaces, String cgroupsPath) {}
 
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Resources(Memory memory) {}
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Resources(Memory memory, Cpu cpu) {}
+
+  /**
+   * {@code linux.resources.cpu}: CFS quota and period in microseconds (quota -1: unlimited) and the
+   * relative weight {@code shares}; an absent field is left as it is.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Cpu(Long shares, Long quota, Long period) {
+    @JsonIgnore
+    public boolean isEmpty() {
+      return shares == null && quota == null && period == null;
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Memory(Long limit) {}
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Namespace(String type, String path) {}
+
+  /** The same spec with other mounts. */
+  public RuntimeSpec withMounts(List<Mount> m) {
+    return new RuntimeSpec(ociVersion, process, root, m, annotations, linux, hostname);
+  }
 
   /** The same spec with another process (an exec runs in its container's context). */
   public RuntimeSpec withProcess(Process p) {
@@ -144,9 +217,19 @@ public record RuntimeSpec(
    * Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its memory limit.
    */
   public static Optional<Long> memoryLimitOfResources(byte[] json) throws IOException {
-    Resources r = read(json, Resources.class, "the resources are");
+    Resources r = resources(json);
     return r.memory() == null || r.memory().limit() == null || r.memory().limit() <= 0
         ? Optional.empty()
         : Optional.of(r.memory().limit());
+  }
+
+  /** Parses the JSON of a {@code LinuxResources} (as sent by Update) and returns its CPU part. */
+  public static Optional<Cpu> cpuOfResources(byte[] json) throws IOException {
+    Cpu cpu = resources(json).cpu();
+    return cpu == null || cpu.isEmpty() ? Optional.empty() : Optional.of(cpu);
+  }
+
+  private static Resources resources(byte[] json) throws IOException {
+    return read(json, Resources.class, "the resources are");
   }
 }

@@ -33,6 +33,8 @@ class RuntimeSpecFuzzTest {
       }
       spec.annotations().forEach((k, v) -> assertNotNull(v));
       assertNotNull(spec.withProcess(spec.process()));
+      assertNotNull(spec.cpu());
+      assertNotNull(spec.cgroupsPath());
     } catch (IOException e) {
       // A malformed spec: Create reports it.
     }
@@ -44,6 +46,7 @@ class RuntimeSpecFuzzTest {
     }
     try {
       RuntimeSpec.memoryLimitOfResources(json).ifPresent(limit -> assertTrue(limit > 0));
+      RuntimeSpec.cpuOfResources(json).ifPresent(cpu -> assertNotNull(cpu));
     } catch (IOException e) {
       // A malformed Update: reported to the caller.
     }

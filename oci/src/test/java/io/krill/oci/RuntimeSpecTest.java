@@ -50,6 +50,54 @@ class RuntimeSpecTest {
   }
 
   @Test
+  void parse_cpuLimitsAndCgroupsPath() throws Exception {
+    RuntimeSpec spec =
+        RuntimeSpec.parse(
+            """
+            {"linux":{"resources":{"cpu":{"shares":102,"quota":10000,"period":100000,
+              "realtimeRuntime":0,"cpus":"0-1"}},
+              "cgroupsPath":"/kubepods/burstable/pod1/c1"}}
+            """
+                .getBytes(StandardCharsets.UTF_8));
+    assertEquals(Optional.of(new RuntimeSpec.Cpu(102L, 10000L, 100000L)), spec.cpu());
+    assertEquals(Optional.of("/kubepods/burstable/pod1/c1"), spec.cgroupsPath());
+    RuntimeSpec crilike = RuntimeSpec.parse(CRI_LIKE.getBytes(StandardCharsets.UTF_8));
+    assertEquals(Optional.of(new RuntimeSpec.Cpu(2L, null, null)), crilike.cpu());
+    assertEquals(Optional.empty(), crilike.cgroupsPath());
+    RuntimeSpec none = RuntimeSpec.parse("{\"linux\":{\"resources\":{\"cpu\":{}}}}".getBytes());
+    assertEquals(Optional.empty(), none.cpu());
+  }
+
+  @Test
+  void cpuOfResources_updateJson_returnsWhatIsSet() throws Exception {
+    assertEquals(
+        Optional.of(new RuntimeSpec.Cpu(null, 50000L, 100000L)),
+        RuntimeSpec.cpuOfResources(
+            "{\"cpu\":{\"quota\":50000,\"period\":100000},\"memory\":{}}".getBytes()));
+    assertEquals(Optional.empty(), RuntimeSpec.cpuOfResources("{\"memory\":{}}".getBytes()));
+  }
+
+  @Test
+  void writtenSpecKeepsCpuLimitsAndLeavesUnsetFieldsOut() throws Exception {
+    RuntimeSpec spec =
+        new RuntimeSpec(
+            "1.0.2",
+            null,
+            null,
+            null,
+            null,
+            new RuntimeSpec.Linux(
+                new RuntimeSpec.Resources(null, new RuntimeSpec.Cpu(null, 20000L, 100000L)),
+                List.of(),
+                null),
+            null);
+    String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(spec);
+    assertTrue(json.contains("\"cpu\":{\"quota\":20000,\"period\":100000}"), json);
+    assertFalse(json.contains("cgroupsPath"), json);
+    assertEquals(spec.cpu(), RuntimeSpec.parse(json.getBytes(StandardCharsets.UTF_8)).cpu());
+  }
+
+  @Test
   void memoryLimitOfResources_updateJson_returnsLimit() throws Exception {
     assertEquals(
         Optional.of(1048576L),

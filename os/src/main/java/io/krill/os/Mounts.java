@@ -16,6 +16,7 @@ public final class Mounts {
   private static final long MS_REMOUNT = 32;
   private static final long MS_BIND = 4096;
   private static final long MS_REC = 16384;
+  private static final long MS_PRIVATE = 1L << 18;
   private static final int MNT_DETACH = 2;
   private static final int EINVAL = 22;
   private static final int ENOENT = 2;
@@ -77,6 +78,35 @@ public final class Mounts {
       int errno = Native.getLastError();
       unmount(target);
       throw new IOException("read-only remount of " + target + " failed: errno " + errno);
+    }
+  }
+
+  /**
+   * Binds {@code source} (with everything mounted under it) at {@code target} and makes the copy
+   * recursively private: what is mounted or unmounted under {@code source} afterwards does not
+   * reach {@code target}, while files written in it are the same files.
+   */
+  public static void bindPrivate(Path source, Path target) throws IOException {
+    Files.createDirectories(target);
+    if (LibC.INSTANCE.mount(source.toString(), target.toString(), null, MS_BIND | MS_REC, null)
+        != 0) {
+      int errno = Native.getLastError();
+      throw new IOException(
+          "bind mount "
+              + source
+              + " on "
+              + target
+              + " failed: errno "
+              + errno
+              + " ("
+              + describe(errno)
+              + ")");
+    }
+    if (LibC.INSTANCE.mount(null, target.toString(), null, MS_PRIVATE | MS_REC, null) != 0) {
+      int errno = Native.getLastError();
+      unmount(target);
+      throw new IOException(
+          "making " + target + " private failed: errno " + errno + " (" + describe(errno) + ")");
     }
   }
 

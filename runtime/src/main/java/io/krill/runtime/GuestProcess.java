@@ -2,6 +2,7 @@ package io.krill.runtime;
 
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
+import io.krill.os.CpuCgroup;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -38,6 +39,13 @@ final class GuestProcess {
   final String stdin;
   final String stdout;
   final String stderr;
+
+  /** Whether the process has a terminal: one output stream (see {@link Stdio}). */
+  final boolean terminal;
+
+  /** The terminal's size as last set by ResizePty (null: never set). */
+  volatile TerminalSize terminalSize;
+
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
 
   /** Set with {@code state = STOPPED}; {@link #exit} completes just after, outside the lock. */
@@ -48,6 +56,9 @@ final class GuestProcess {
 
   /** This guest's share of the daemon's memory budget (null: it has none, a pod sandbox). */
   private final MemoryBudget.Reservation memory;
+
+  /** The container's CPU cgroup, which this guest's thread joins before it runs (null: none). */
+  private final CpuCgroup cpu;
 
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
@@ -62,9 +73,11 @@ final class GuestProcess {
       String stdin,
       String stdout,
       String stderr,
+      boolean terminal,
       EventQueue events,
       ScheduledExecutorService timer,
-      MemoryBudget.Reservation memory) {
+      MemoryBudget.Reservation memory,
+      CpuCgroup cpu) {
     this.containerId = containerId;
     this.processId = processId;
     this.pid = pid;
@@ -72,10 +85,15 @@ final class GuestProcess {
     this.stdin = stdin;
     this.stdout = stdout;
     this.stderr = stderr;
+    this.terminal = terminal;
     this.events = events;
     this.timer = timer;
     this.memory = memory;
+    this.cpu = cpu;
   }
+
+  /** A terminal's size in characters. */
+  record TerminalSize(int width, int height) {}
 
   boolean isExec() {
     return !containerId.equals(processId);
@@ -115,6 +133,7 @@ final class GuestProcess {
   }
 
   private void run() {
+    joinCpuCgroup();
     FileChannel err = holdStderr();
     GuestResult result;
     try {
@@ -147,6 +166,24 @@ final class GuestProcess {
     finish(status);
     // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
     free();
+  }
+
+  /** Puts this thread into the container's CPU cgroup before the guest runs any wasm. */
+  private void joinCpuCgroup() {
+    if (cpu == null) {
+      return;
+    }
+    try {
+      int tid = cpu.addCurrentThread();
+      log(Level.DEBUG, "thread {2} in cgroup {3}", String.valueOf(tid), cpu.path());
+    } catch (IOException | RuntimeException e) {
+      log(
+          Level.WARNING,
+          "CPU limits not enforced: cannot move its thread into cgroup {2}: {3}; check that the"
+              + " daemon runs as root with /sys/fs/cgroup writable",
+          cpu.path(),
+          e.getMessage());
+    }
   }
 
   private ExitStatus killedStatus() {

@@ -1,6 +1,7 @@
 package io.krill.runtime;
 
 import io.krill.oci.RuntimeSpec;
+import io.krill.os.CpuCgroup;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,8 +12,13 @@ final class Task {
   final RuntimeSpec runtimeSpec;
   final Path rootfs;
   final boolean mountedRootfs;
+  final Path privateMounts;
   final long memoryLimit;
   final GuestProcess init;
+
+  /** The container's CPU cgroup, which its guests' threads join (null: none). */
+  final CpuCgroup cpu;
+
   final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();
 
   Task(
@@ -20,14 +26,18 @@ final class Task {
       RuntimeSpec runtimeSpec,
       Path rootfs,
       boolean mountedRootfs,
+      Path privateMounts,
       long memoryLimit,
-      GuestProcess init) {
+      GuestProcess init,
+      CpuCgroup cpu) {
     this.spec = spec;
     this.runtimeSpec = runtimeSpec;
     this.rootfs = rootfs;
     this.mountedRootfs = mountedRootfs;
+    this.privateMounts = privateMounts;
     this.memoryLimit = memoryLimit;
     this.init = init;
+    this.cpu = cpu;
   }
 
   String id() {

@@ -5,6 +5,9 @@ import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.oci.RuntimeSpec;
+import io.krill.os.CpuCgroup;
+import io.krill.os.CpuCgroups;
+import io.krill.os.CpuLimits;
 import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -37,6 +40,9 @@ public final class TaskManager implements AutoCloseable {
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
+  private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
+  private volatile String cgroupParent = "/krill";
+  private volatile Path privateMounts = Path.of("/run/krill/mounts");
 
   /**
    * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
@@ -75,6 +81,42 @@ public final class TaskManager implements AutoCloseable {
   public TaskManager(
       WasmEngine engine, ScheduledExecutorService timer, int pid, long defaultMemoryLimit) {
     this(engine, timer, pid, defaultMemoryLimit, null);
+  }
+
+  /**
+   * Enforces containers' CPU limits ({@code linux.resources.cpu}) through this host's cgroup v1 cpu
+   * and cpuacct hierarchies: each wasm container gets a cgroup (at its spec's {@code
+   * linux.cgroupsPath}, else {@code <fallbackParent>/<id>}) that its guests' threads join. Logs
+   * once when the host has none (cgroup v2 only). Call before the first Create.
+   */
+  public TaskManager enforcingCpuLimits(String fallbackParent) {
+    return withCpuCgroups(CpuCgroups.detect(), fallbackParent);
+  }
+
+  /** {@link #enforcingCpuLimits} with the given hierarchies. */
+  public TaskManager withCpuCgroups(CpuCgroups cgroups, String fallbackParent) {
+    this.cpuCgroups = cgroups;
+    this.cgroupParent = fallbackParent;
+    cgroups
+        .unavailableReason()
+        .ifPresent(
+            why ->
+                LOG.log(
+                    Level.WARNING,
+                    "CPU limits (linux.resources.cpu) are not enforced on this host: {0}",
+                    why));
+    return this;
+  }
+
+  /**
+   * Where the private copies of {@code rprivate} bind mounts go ({@code <dir>/<container>/<n>}; see
+   * {@link PrivateMounts}); one directory per daemon, outside any bundle. What a previous daemon
+   * left there is detached now, as none of its guests outlived it.
+   */
+  public TaskManager privateMountsUnder(Path dir) {
+    this.privateMounts = dir;
+    PrivateMounts.sweep(dir);
+    return this;
   }
 
   /**
@@ -132,10 +174,6 @@ public final class TaskManager implements AutoCloseable {
       }
     }
     try {
-      if (spec.stdio().terminal()) {
-        throw ModuleLoader.invalid(
-            id, "a terminal (-t / tty: true) is not supported by krill; run it without one");
-      }
       RuntimeSpec runtimeSpec;
       try {
         runtimeSpec = RuntimeSpec.read(spec.bundle());
@@ -145,9 +183,15 @@ public final class TaskManager implements AutoCloseable {
       Path rootfs = runtimeSpec.rootPath(spec.bundle());
       // Reserved before the module is compiled; given back when the guest is freed.
       MemoryBudget.Reservation memory = null;
+      CpuCgroup cpu = null;
       boolean mounted = false;
+      PrivateMounts.Made copies = null;
       try {
         mounted = mountRootfs(spec, rootfs);
+        if (spec.kind() != TaskSpec.Kind.POD_SANDBOX) {
+          copies = PrivateMounts.make(id, spec.bundle(), runtimeSpec, privateMounts);
+          runtimeSpec = copies.spec();
+        }
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
@@ -165,9 +209,19 @@ public final class TaskManager implements AutoCloseable {
                   ModuleLoader.guestSpec(
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
+          cpu = cpuCgroup(id, runtimeSpec);
         }
-        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory);
-        Task task = new Task(spec, runtimeSpec, rootfs, mounted, limit, init);
+        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
+        Task task =
+            new Task(
+                spec,
+                runtimeSpec,
+                rootfs,
+                mounted,
+                copies == null ? null : copies.dir(),
+                limit,
+                init,
+                cpu);
         Stdio io = spec.stdio();
         // Published before the task is visible, so no Start can overtake /tasks/create.
         events.publish(
@@ -187,6 +241,12 @@ public final class TaskManager implements AutoCloseable {
         if (memory != null) {
           memory.close();
         }
+        if (cpu != null) {
+          removeCgroup(id, cpu);
+        }
+        if (copies != null) {
+          PrivateMounts.release(id, copies.dir());
+        }
         if (mounted) {
           unmountQuietly(id, rootfs);
         }
@@ -196,6 +256,57 @@ public final class TaskManager implements AutoCloseable {
       synchronized (creating) {
         creating.remove(id);
       }
+    }
+  }
+
+  /**
+   * The container's CPU cgroup with its spec's limits, or null where limits cannot be enforced
+   * (said once at start for the host, here for the container).
+   */
+  private CpuCgroup cpuCgroup(String id, RuntimeSpec spec) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return null;
+    }
+    String wanted = spec.cgroupsPath().orElse(null);
+    String path =
+        CpuCgroups.pathFor(wanted, cgroupParent, id)
+            .orElseGet(
+                () -> {
+                  String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
+                  LOG.log(
+                      Level.INFO,
+                      "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
+                          + " systemd''s slice:prefix:name; using cgroup {2}",
+                      id,
+                      wanted,
+                      fallback);
+                  return fallback;
+                });
+    try {
+      return cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "container {0}: CPU limits not enforced: {1}; check that the daemon runs as root with"
+              + " /sys/fs/cgroup writable and that the limits are valid (period 1000-1000000 us,"
+              + " quota at least 1000 us)",
+          id,
+          e.getMessage());
+      return null;
+    }
+  }
+
+  private static CpuLimits cpuLimits(RuntimeSpec.Cpu cpu) {
+    return cpu == null ? CpuLimits.NONE : new CpuLimits(cpu.quota(), cpu.period(), cpu.shares());
+  }
+
+  private static void removeCgroup(String id, CpuCgroup cpu) {
+    try {
+      cpu.remove();
+    } catch (IOException e) {
+      LOG.log(
+          Level.WARNING, "container {0}: {1}; remove it by hand with rmdir", id, e.getMessage());
     }
   }
 
@@ -241,7 +352,8 @@ public final class TaskManager implements AutoCloseable {
       Guest guest,
       Stdio stdio,
       Stdio.Files files,
-      MemoryBudget.Reservation memory) {
+      MemoryBudget.Reservation memory,
+      CpuCgroup cpu) {
     return new GuestProcess(
         id,
         processId,
@@ -250,9 +362,11 @@ public final class TaskManager implements AutoCloseable {
         stdio.stdin(),
         pathString(files.stdout()),
         pathString(files.stderr()),
+        stdio.terminal(),
         events,
         timer,
-        memory);
+        memory,
+        cpu);
   }
 
   private static String pathString(Path p) {
@@ -312,9 +426,6 @@ public final class TaskManager implements AutoCloseable {
     String id = exec.containerId();
     String execId = exec.execId();
     Task task = get(id);
-    if (exec.stdio().terminal()) {
-      throw ModuleLoader.invalid(id, "a terminal (-t) is not supported for execs by krill");
-    }
     if (execId == null || execId.isEmpty()) {
       throw ModuleLoader.invalid(id, "an exec needs an exec id");
     }
@@ -343,7 +454,8 @@ public final class TaskManager implements AutoCloseable {
       memory.close();
       throw e;
     }
-    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files, memory);
+    // An exec runs in its container's cgroup.
+    GuestProcess p = process(id, execId, pid, guest, exec.stdio(), files, memory, task.cpu);
     if (task.execs.putIfAbsent(execId, p) != null) {
       p.free();
       throw alreadyExists(id, execId);
@@ -397,8 +509,12 @@ public final class TaskManager implements AutoCloseable {
         }
       }
       tasks.remove(id);
+      PrivateMounts.release(id, task.privateMounts);
       if (task.mountedRootfs) {
         unmountQuietly(id, task.rootfs);
+      }
+      if (task.cpu != null) {
+        removeCgroup(id, task.cpu);
       }
       LOG.log(Level.INFO, "container {0}: deleted", id);
     }
@@ -444,15 +560,7 @@ public final class TaskManager implements AutoCloseable {
     synchronized (p) {
       ExitStatus exit = p.exitStatus;
       return new TaskInfo(
-          id,
-          task.spec.bundle(),
-          p.pid,
-          p.state,
-          p.stdin,
-          p.stdout,
-          p.stderr,
-          task.spec.stdio().terminal(),
-          exit);
+          id, task.spec.bundle(), p.pid, p.state, p.stdin, p.stdout, p.stderr, p.terminal, exit);
     }
   }
 
@@ -479,7 +587,59 @@ public final class TaskManager implements AutoCloseable {
       memory += e.guest.linearMemoryBytes();
       running += e.state() == TaskState.RUNNING ? 1 : 0;
     }
+    if (task.cpu != null) {
+      // What the kernel charged the container's cgroup: every thread of it, execs included.
+      cpu = task.cpu.usageNanos().orElse(cpu);
+    }
     return new TaskStats(cpu, memory, task.memoryLimit, running);
+  }
+
+  /**
+   * Changes a container's CPU limits live (fields left null stay as they are): its cgroup's files
+   * are rewritten, and the kernel applies them to the running guests at once.
+   */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    Task task = get(id);
+    if (cpu == null || cpu.isEmpty()) {
+      return;
+    }
+    if (task.cpu == null) {
+      if (!cpuCgroups.enforced() || task.spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
+        LOG.log(Level.DEBUG, "container {0}: CPU limits not enforced; update ignored", id);
+        return;
+      }
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          "container "
+              + id
+              + " has no CPU cgroup (it could not be made at create, see the daemon log);"
+              + " recreate the container to apply CPU limits");
+    }
+    try {
+      task.cpu.update(cpuLimits(cpu));
+      LOG.log(Level.INFO, "container {0}: CPU limits updated in cgroup {1}", id, task.cpu.path());
+    } catch (IOException e) {
+      throw new KrillException(
+          ErrorCode.INVALID_ARGUMENT,
+          "container "
+              + id
+              + ": cannot set CPU limits: "
+              + e.getMessage()
+              + "; the period must be 1000-1000000 us and the quota at least 1000 us",
+          e);
+    }
+  }
+
+  /**
+   * A terminal's new size (ResizePty): recorded, since a WASI preview 1 guest has no call to read
+   * it. A process without a terminal has nothing to resize, and that is not an error (runc's shim
+   * answers the same).
+   */
+  public void resizeTerminal(String id, String execId, int width, int height) {
+    GuestProcess p = get(id).process(execId);
+    if (p.terminal) {
+      p.terminalSize = new GuestProcess.TerminalSize(width, height);
+    }
   }
 
   /** Ends a process's stdin (CloseIO). */
@@ -507,7 +667,7 @@ public final class TaskManager implements AutoCloseable {
     return List.copyOf(tasks.keySet());
   }
 
-  private Task get(String id) {
+  Task get(String id) {
     Task task = tasks.get(id);
     if (task == null) {
       throw KrillException.notFound(id);

@@ -147,15 +147,6 @@ class TaskManagerCreateErrorsTest {
   }
 
   @Test
-  void create_terminal_invalidArgument() {
-    Bundle b = f.bundleWithResource("c-tty", "hello.wat");
-    TaskSpec tty = b.spec(new Stdio(null, null, null, true));
-    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(tty));
-    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage().contains("terminal"), e.getMessage());
-  }
-
-  @Test
   void create_noConfigJson_invalidArgument() throws Exception {
     Bundle b = f.bundleWithResource("c-noconfig", "hello.wat");
     Files.delete(b.dir().resolve("config.json"));

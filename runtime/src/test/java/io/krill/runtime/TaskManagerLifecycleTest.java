@@ -56,6 +56,34 @@ class TaskManagerLifecycleTest {
   }
 
   @Test
+  void terminal_oneOutputStream_krillsOwnMessagesToo_andResizeIsRecorded() throws Exception {
+    Bundle b = f.bundleWithResource("tty", "trap.wat");
+    // containerd's CRI names a stderr FIFO for a tty exec too, and never reads it.
+    f.tasks.create(b.spec(new Stdio(null, b.stdout().toString(), b.stderr().toString(), true)));
+    assertTrue(f.tasks.info("tty").terminal());
+    f.tasks.resizeTerminal("tty", "", 120, 40);
+    f.tasks.start("tty");
+    ExitStatus exit = f.await("tty");
+
+    assertEquals(ExitStatus.TRAP, exit.code());
+    assertTrue(b.stdoutText().contains("container tty: wasm trap"), b.stdoutText());
+    assertEquals("", b.stderrText());
+    f.tasks.resizeTerminal("tty", "", 80, 24);
+    assertEquals(new GuestProcess.TerminalSize(80, 24), f.tasks.get("tty").init.terminalSize);
+  }
+
+  @Test
+  void resizeTerminal_withoutTerminalIgnored_unknownContainerNotFound() throws Exception {
+    Bundle b = f.bundleWithResource("notty", "sleep.wat");
+    f.tasks.create(b.spec());
+    f.tasks.resizeTerminal("notty", "", 80, 24);
+    KrillException e =
+        assertThrows(KrillException.class, () -> f.tasks.resizeTerminal("nope", "", 80, 24));
+    assertEquals(ErrorCode.NOT_FOUND, e.code());
+    f.tasks.delete("notty");
+  }
+
+  @Test
   void lifecycle_hello_publishesCreatedStartedExitedDeletedInOrder() throws Exception {
     Bundle b = f.bundleWithResource("hello", "hello.wat");
     f.run(b);

@@ -108,6 +108,10 @@ public final class Daemon {
             options.defaultMemoryLimit(),
             MemoryBudget.of(options.memoryBudget().bytes()),
             launcher());
+    tasks.enforcingCpuLimits("/krill/" + options.namespace());
+    if (options.runDir() != null) {
+      tasks.privateMountsUnder(options.runDir().resolve("mounts"));
+    }
     // State files first: the publisher may retry while containerd is away.
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);

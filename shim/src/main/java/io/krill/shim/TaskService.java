@@ -339,8 +339,8 @@ final class TaskService {
         ResizePtyRequest::parseFrom,
         ResizePtyRequest::getId,
         r -> {
-          throw Errors.unimplemented(
-              r.getId(), "krill runs no terminal (tty), so there is none to resize");
+          tasks.resizeTerminal(r.getId(), r.getExecId(), r.getWidth(), r.getHeight());
+          return done(Empty.getDefaultInstance());
         });
   }
 
@@ -377,9 +377,16 @@ final class TaskService {
 
   private CompletionStage<Empty> update(UpdateTaskRequest r) throws IOException {
     if (r.hasResources() && !r.getResources().getValue().isEmpty()) {
-      var limit = RuntimeSpec.memoryLimitOfResources(r.getResources().getValue().toByteArray());
+      byte[] resources = r.getResources().getValue().toByteArray();
+      var limit = RuntimeSpec.memoryLimitOfResources(resources);
       if (limit.isPresent()) {
         tasks.updateMemoryLimit(r.getId(), limit.get());
+      }
+      var cpu = RuntimeSpec.cpuOfResources(resources);
+      if (cpu.isPresent()) {
+        tasks.updateCpu(r.getId(), cpu.get());
+      } else {
+        tasks.info(r.getId());
       }
     } else {
       tasks.info(r.getId());

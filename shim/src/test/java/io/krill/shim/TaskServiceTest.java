@@ -16,6 +16,7 @@ import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.containerd.task.v2.DeleteResponse;
 import io.krill.containerd.task.v2.KillRequest;
 import io.krill.containerd.task.v2.PauseRequest;
+import io.krill.containerd.task.v2.ResizePtyRequest;
 import io.krill.containerd.task.v2.ResumeRequest;
 import io.krill.containerd.task.v2.ShutdownRequest;
 import io.krill.containerd.task.v2.StartRequest;
@@ -391,10 +392,19 @@ class TaskServiceTest {
   }
 
   @Test
-  void create_terminal_invalidArgument() throws Exception {
-    CreateTaskRequest create =
-        createRequest("tty", "hello.wat").toBuilder().setTerminal(true).build();
-    assertEquals(Code.INVALID_ARGUMENT, callFails("Create", create).code());
+  void resizePty_withOrWithoutTerminalOk_unknownTaskNotFound() throws Exception {
+    call("Create", createRequest("tty", "hello.wat").toBuilder().setTerminal(true).build());
+    call(
+        "ResizePty", ResizePtyRequest.newBuilder().setId("tty").setWidth(80).setHeight(24).build());
+    call("Create", createRequest("notty", "hello.wat"));
+    call(
+        "ResizePty",
+        ResizePtyRequest.newBuilder().setId("notty").setWidth(80).setHeight(24).build());
+    TtrpcException e =
+        callFails(
+            "ResizePty",
+            ResizePtyRequest.newBuilder().setId("nope").setWidth(80).setHeight(24).build());
+    assertEquals(Code.NOT_FOUND, e.code());
   }
 
   @Test

@@ -43,7 +43,14 @@ final class BundleWriter {
     List<RuntimeSpec.Mount> mounts =
         new ArrayList<>(req.mounts().stream().map(BundleWriter::bind).toList());
     if (etc != null) {
-      mounts.add(bind(new CriContainer.MountSpec("/etc", etc.toAbsolutePath().toString(), true)));
+      // krill's own directory, under which nothing is ever mounted: a live view costs no mount.
+      mounts.add(
+          bind(
+              new CriContainer.MountSpec(
+                  "/etc",
+                  etc.toAbsolutePath().toString(),
+                  true,
+                  CriContainer.Propagation.HOST_TO_CONTAINER)));
     }
     RuntimeSpec spec =
         new RuntimeSpec(
@@ -55,8 +62,10 @@ final class BundleWriter {
             new RuntimeSpec.Linux(
                 new RuntimeSpec.Resources(
                     new RuntimeSpec.Memory(
-                        req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null)),
-                List.of()),
+                        req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null),
+                    req.cpu()),
+                List.of(),
+                null),
             null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
   }
@@ -67,7 +76,7 @@ final class BundleWriter {
         m.containerPath(),
         "bind",
         m.hostPath(),
-        m.readOnly() ? List.of("rbind", "ro") : List.of("rbind", "rw"));
+        List.of("rbind", m.propagation().option(), m.readOnly() ? "ro" : "rw"));
   }
 
   /** Kubernetes' rule: command replaces the entrypoint (and drops cmd), args replace cmd. */

@@ -5,6 +5,7 @@ import io.krill.cri.image.ImageStore;
 import io.krill.cri.image.StoredImage;
 import io.krill.cri.io.ContainerIo;
 import io.krill.cri.io.FileTrees;
+import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
@@ -153,7 +154,9 @@ public final class Containers {
   }
 
   private static CriContainer finished(CriContainer c, ExitStatus s) {
-    return c.finished(nanos(s.exitedAt()), s.code(), reason(s), s.reason());
+    // containerd leaves the message empty for an exit; the reason says Completed, Error or
+    // OOMKilled.
+    return c.finished(nanos(s.exitedAt()), s.code(), reason(s), "");
   }
 
   private static String reason(ExitStatus s) {
@@ -204,7 +207,9 @@ public final class Containers {
               "",
               "",
               req.stdin(),
-              req.stdinOnce());
+              req.stdinOnce(),
+              req.resources().withSwapDefault(),
+              req.configJson());
       persist(c);
       containers.put(id, c);
       ContainerIo cio = ContainerIo.open(id, bundle, req.logPath(), req.stdin());
@@ -348,12 +353,25 @@ public final class Containers {
 
   /**
    * Only the memory cap is meaningful for a wasm guest, and it is fixed once the module is
-   * compiled.
+   * compiled; the core refuses what it cannot apply. The rest is recorded for the status.
    */
-  public void updateMemoryLimit(String id, long limitBytes) {
+  public void updateResources(String id, ContainerResources update) {
     CriContainer c = get(id);
-    if (limitBytes > 0) {
-      tasks.updateMemoryLimit(c.id(), limitBytes);
+    if (update.memoryLimitInBytes() > 0) {
+      tasks.updateMemoryLimit(c.id(), update.memoryLimitInBytes());
+    }
+    containers.computeIfPresent(
+        c.id(),
+        (k, v) -> persisted(v.withResources(v.resources().updatedWith(update.withSwapDefault()))));
+  }
+
+  /**
+   * CPU limits change live: the guests' cgroup is rewritten (see {@code TaskManager#updateCpu}).
+   */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    CriContainer c = get(id);
+    if (cpu != null && !cpu.isEmpty()) {
+      tasks.updateCpu(c.id(), cpu);
     }
   }
 
@@ -423,6 +441,59 @@ public final class Containers {
           ErrorCode.INVALID_ARGUMENT, "container id prefix " + idOrPrefix + " is ambiguous");
     }
     return m.stream().findFirst();
+  }
+
+  /** The image's first repo digest, or its id when the store knows none (or it was removed). */
+  public String imageRef(CriContainer c) {
+    return images
+        .find(c.imageId())
+        .filter(i -> !i.repoDigests().isEmpty())
+        .map(i -> i.repoDigests().get(0))
+        .orElse(c.imageId());
+  }
+
+  /** The image's first tag, or the name the container was created with when it has none. */
+  public String imageName(CriContainer c) {
+    return images
+        .find(c.imageId())
+        .filter(i -> !i.repoTags().isEmpty())
+        .map(i -> i.repoTags().get(0))
+        .orElse(c.image());
+  }
+
+  /**
+   * containerd's verbose container info (the {@code info} key of ContainerStatus): the sandbox, the
+   * pid while it runs (the daemon's: guests are threads in it), the CreateContainer config and the
+   * runtime spec krill wrote. krill has no snapshotter (the root is the image's unpacked tree), so
+   * {@code snapshotKey} and {@code snapshotter} are empty, and no runtime options.
+   */
+  public String verboseInfo(CriContainer c) {
+    var n = JSON.createObjectNode();
+    n.put("sandboxID", c.podId());
+    int pid = 0;
+    try {
+      if (state(c) == TaskState.RUNNING) {
+        pid = tasks.info(c.id()).pid();
+      }
+    } catch (KrillException gone) {
+      // exited meanwhile
+    }
+    n.put("pid", pid);
+    n.put("removing", false);
+    n.put("snapshotKey", "");
+    n.put("snapshotter", "");
+    n.put("runtimeType", "krill");
+    n.putNull("runtimeOptions");
+    try {
+      n.set("config", c.configJson().isEmpty() ? null : JSON.readTree(c.configJson()));
+      Path spec = bundle(c).resolve("config.json");
+      n.set("runtimeSpec", Files.exists(spec) ? JSON.readTree(spec.toFile()) : null);
+      return JSON.writeValueAsString(n);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "container " + c.id() + ": cannot read its config for verbose status: " + e.getMessage(),
+          e);
+    }
   }
 
   /** A new exec of {@code cmd} in the container; it runs when one of its strategies is called. */

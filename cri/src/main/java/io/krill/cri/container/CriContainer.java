@@ -28,7 +28,9 @@ public record CriContainer(
     String reason,
     String message,
     boolean stdin,
-    boolean stdinOnce) {
+    boolean stdinOnce,
+    ContainerResources resources,
+    String configJson) {
   public CriContainer {
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
@@ -37,10 +39,70 @@ public record CriContainer(
     logPath = logPath == null ? "" : logPath;
     reason = reason == null ? "" : reason;
     message = message == null ? "" : message;
+    resources = resources == null ? ContainerResources.NONE : resources;
+    configJson = configJson == null ? "" : configJson;
   }
 
-  /** A bind mount as CRI gives it. */
-  public record MountSpec(String containerPath, String hostPath, boolean readOnly) {}
+  /**
+   * A bind mount as CRI gives it; {@code propagation} is what was asked for (null: PRIVATE, CRI's
+   * default).
+   */
+  public record MountSpec(
+      String containerPath, String hostPath, boolean readOnly, Propagation propagation) {
+    public MountSpec {
+      propagation = propagation == null ? Propagation.PRIVATE : propagation;
+    }
+
+    public MountSpec(String containerPath, String hostPath, boolean readOnly) {
+      this(containerPath, hostPath, readOnly, Propagation.PRIVATE);
+    }
+  }
+
+  /**
+   * CRI's mount propagation and the OCI option containerd gives each: {@code rprivate} (later host
+   * mounts under the source stay invisible), {@code rslave} and {@code rshared} (the guest sees
+   * them; a guest cannot mount, so nothing goes the other way).
+   */
+  public enum Propagation {
+    PRIVATE("rprivate"),
+    HOST_TO_CONTAINER("rslave"),
+    BIDIRECTIONAL("rshared");
+
+    private final String option;
+
+    Propagation(String option) {
+      this.option = option;
+    }
+
+    public String option() {
+      return option;
+    }
+  }
+
+  /** The same container with other resources (an UpdateContainerResources). */
+  CriContainer withResources(ContainerResources r) {
+    return new CriContainer(
+        id,
+        podId,
+        name,
+        attempt,
+        image,
+        imageId,
+        labels,
+        annotations,
+        logPath,
+        mounts,
+        createdAtNanos,
+        startedAtNanos,
+        finishedAtNanos,
+        exitCode,
+        reason,
+        message,
+        stdin,
+        stdinOnce,
+        r,
+        configJson);
+  }
 
   CriContainer started(long at) {
     return new CriContainer(
@@ -61,7 +123,9 @@ public record CriContainer(
         reason,
         message,
         stdin,
-        stdinOnce);
+        stdinOnce,
+        resources,
+        configJson);
   }
 
   CriContainer finished(long at, int code, String why, String text) {
@@ -83,6 +147,8 @@ public record CriContainer(
         why,
         text,
         stdin,
-        stdinOnce);
+        stdinOnce,
+        resources,
+        configJson);
   }
 }

@@ -3,6 +3,7 @@ package io.krill.cri.core;
 import io.krill.cri.container.AttachSession;
 import io.krill.cri.container.ContainerEvent;
 import io.krill.cri.container.ContainerRequest;
+import io.krill.cri.container.ContainerResources;
 import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.Containers;
@@ -15,6 +16,7 @@ import io.krill.cri.pod.PodRequest;
 import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
 import io.krill.cri.streaming.StreamRequest;
+import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskState;
@@ -163,6 +165,11 @@ public final class CriRuntime {
             });
   }
 
+  /** The JSON of containerd's verbose sandbox info. */
+  public String verbosePodInfo(Pod p) {
+    return Pods.verboseInfo(p);
+  }
+
   public Pod pod(String idOrPrefix) {
     return pods.get(idOrPrefix);
   }
@@ -269,7 +276,10 @@ public final class CriRuntime {
             pod.hostname(),
             pods.filesDir(pod.id()),
             r.stdin(),
-            r.stdinOnce()));
+            r.stdinOnce(),
+            r.cpu(),
+            r.resources(),
+            r.configJson()));
   }
 
   public void startContainer(String id) {
@@ -298,9 +308,35 @@ public final class CriRuntime {
     containers.reopenLog(id);
   }
 
-  /** Only the memory cap is meaningful for a wasm guest. */
-  public void updateMemoryLimit(String id, long limitBytes) {
-    containers.updateMemoryLimit(id, limitBytes);
+  /**
+   * UpdateContainerResources: the memory limit is applied to the guest; every field is merged into
+   * what the container's status echoes, as containerd merges it into the spec.
+   */
+  public void updateResources(String id, ContainerResources update) {
+    containers.updateResources(id, update);
+  }
+
+  /**
+   * containerd's {@code imageRef}: the image's repo digest ({@code name@sha256:<manifest>}) when
+   * the store knows one, its id otherwise.
+   */
+  public String imageRef(CriContainer c) {
+    return containers.imageRef(c);
+  }
+
+  /** containerd's status {@code image}: the image's first tag when it has one, else as asked. */
+  public String imageName(CriContainer c) {
+    return containers.imageName(c);
+  }
+
+  /** The JSON of containerd's verbose container info. */
+  public String verboseInfo(CriContainer c) {
+    return containers.verboseInfo(c);
+  }
+
+  /** Changes a container's CPU limits live (null: none to change). */
+  public void updateCpu(String id, RuntimeSpec.Cpu cpu) {
+    containers.updateCpu(id, cpu);
   }
 
   public ContainerView container(String idOrPrefix) {

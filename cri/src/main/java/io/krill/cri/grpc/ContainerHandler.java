@@ -22,11 +22,14 @@ import io.krill.cri.api.v1.ExecResponse;
 import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
 import io.krill.cri.api.v1.GetEventsRequest;
+import io.krill.cri.api.v1.HugepageLimit;
 import io.krill.cri.api.v1.ImageSpec;
+import io.krill.cri.api.v1.LinuxContainerResources;
 import io.krill.cri.api.v1.LinuxContainerSecurityContext;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListContainersResponse;
 import io.krill.cri.api.v1.Mount;
+import io.krill.cri.api.v1.MountPropagation;
 import io.krill.cri.api.v1.RemoveContainerRequest;
 import io.krill.cri.api.v1.RemoveContainerResponse;
 import io.krill.cri.api.v1.ReopenContainerLogRequest;
@@ -37,6 +40,7 @@ import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.cri.api.v1.StopContainerResponse;
 import io.krill.cri.api.v1.UpdateContainerResourcesRequest;
 import io.krill.cri.api.v1.UpdateContainerResourcesResponse;
+import io.krill.cri.container.ContainerResources;
 import io.krill.cri.container.ContainerSecurity;
 import io.krill.cri.container.ContainerView;
 import io.krill.cri.container.CriContainer;
@@ -45,6 +49,7 @@ import io.krill.cri.container.NewContainer;
 import io.krill.cri.core.CriRuntime;
 import io.krill.cri.pod.Pod;
 import io.krill.cri.streaming.StreamingServer;
+import io.krill.oci.RuntimeSpec;
 
 /**
  * Container calls of runtime.v1.RuntimeService, with exec, attach and the event stream: protobuf
@@ -83,7 +88,10 @@ final class ContainerHandler {
                           .map(
                               m ->
                                   new CriContainer.MountSpec(
-                                      m.getContainerPath(), m.getHostPath(), m.getReadonly()))
+                                      m.getContainerPath(),
+                                      m.getHostPath(),
+                                      m.getReadonly(),
+                                      propagation(c.getMetadata().getName(), m)))
                           .toList(),
                       c.getLabelsMap(),
                       c.getAnnotationsMap(),
@@ -93,9 +101,72 @@ final class ContainerHandler {
                       c.getStdin(),
                       c.getStdinOnce(),
                       c.getTty(),
-                      security(c.getLinux().getSecurityContext())));
+                      security(c.getLinux().getSecurityContext()),
+                      resources(c.getLinux().getResources()),
+                      ProtoJson.of(c)));
           return CreateContainerResponse.newBuilder().setContainerId(id).build();
         });
+  }
+
+  private static CriContainer.Propagation propagation(String container, Mount m) {
+    return switch (m.getPropagation()) {
+      case PROPAGATION_PRIVATE -> CriContainer.Propagation.PRIVATE;
+      case PROPAGATION_HOST_TO_CONTAINER -> CriContainer.Propagation.HOST_TO_CONTAINER;
+      case PROPAGATION_BIDIRECTIONAL -> CriContainer.Propagation.BIDIRECTIONAL;
+      case UNRECOGNIZED ->
+          throw new IllegalArgumentException(
+              "container \""
+                  + container
+                  + "\": mount "
+                  + m.getContainerPath()
+                  + ": unknown propagation "
+                  + m.getPropagationValue()
+                  + "; use PROPAGATION_PRIVATE, PROPAGATION_HOST_TO_CONTAINER or"
+                  + " PROPAGATION_BIDIRECTIONAL");
+    };
+  }
+
+  private static RuntimeSpec.Cpu cpu(LinuxContainerResources r) {
+    return NewContainer.cpu(r.getCpuPeriod(), r.getCpuQuota(), r.getCpuShares());
+  }
+
+  static ContainerResources resources(LinuxContainerResources r) {
+    return new ContainerResources(
+        r.getCpuPeriod(),
+        r.getCpuQuota(),
+        r.getCpuShares(),
+        r.getMemoryLimitInBytes(),
+        r.getOomScoreAdj(),
+        r.getCpusetCpus(),
+        r.getCpusetMems(),
+        r.getHugepageLimitsList().stream()
+            .map(h -> new ContainerResources.Hugepage(h.getPageSize(), h.getLimit()))
+            .toList(),
+        r.getUnifiedMap(),
+        r.getMemorySwapLimitInBytes());
+  }
+
+  static LinuxContainerResources resources(ContainerResources r) {
+    return LinuxContainerResources.newBuilder()
+        .setCpuPeriod(r.cpuPeriod())
+        .setCpuQuota(r.cpuQuota())
+        .setCpuShares(r.cpuShares())
+        .setMemoryLimitInBytes(r.memoryLimitInBytes())
+        .setOomScoreAdj(r.oomScoreAdj())
+        .setCpusetCpus(r.cpusetCpus())
+        .setCpusetMems(r.cpusetMems())
+        .addAllHugepageLimits(
+            r.hugepageLimits().stream()
+                .map(
+                    h ->
+                        HugepageLimit.newBuilder()
+                            .setPageSize(h.pageSize())
+                            .setLimit(h.limit())
+                            .build())
+                .toList())
+        .putAllUnified(r.unified())
+        .setMemorySwapLimitInBytes(r.memorySwapLimitInBytes())
+        .build();
   }
 
   private static ContainerSecurity security(LinuxContainerSecurityContext s) {
@@ -166,7 +237,8 @@ final class ContainerHandler {
         "UpdateContainerResources",
         out,
         () -> {
-          runtime.updateMemoryLimit(req.getContainerId(), req.getLinux().getMemoryLimitInBytes());
+          runtime.updateCpu(req.getContainerId(), cpu(req.getLinux()));
+          runtime.updateResources(req.getContainerId(), resources(req.getLinux()));
           return UpdateContainerResourcesResponse.getDefaultInstance();
         });
   }
@@ -193,6 +265,7 @@ final class ContainerHandler {
                     .setPodSandboxId(c.podId())
                     .setMetadata(metadata(c))
                     .setImage(ImageSpec.newBuilder().setImage(c.image()))
+                    // As containerd lists it: the image id (ContainerStatus gives the repo digest).
                     .setImageRef(c.imageId())
                     .setImageId(c.imageId())
                     .setState(state)
@@ -208,10 +281,15 @@ final class ContainerHandler {
     GrpcErrors.unary(
         "ContainerStatus",
         out,
-        () ->
-            ContainerStatusResponse.newBuilder()
-                .setStatus(status(runtime.container(req.getContainerId())))
-                .build());
+        () -> {
+          ContainerView v = runtime.container(req.getContainerId());
+          ContainerStatusResponse.Builder b =
+              ContainerStatusResponse.newBuilder().setStatus(status(runtime, v));
+          if (req.getVerbose()) {
+            b.putInfo("info", runtime.verboseInfo(v.container()));
+          }
+          return b.build();
+        });
   }
 
   /**
@@ -240,7 +318,9 @@ final class ContainerHandler {
               runtime
                   .findPod(e.podId())
                   .ifPresent(p -> b.setPodSandboxStatus(PodHandler.status(p)));
-              runtime.containersOf(e.podId()).forEach(v -> b.addContainersStatuses(status(v)));
+              runtime
+                  .containersOf(e.podId())
+                  .forEach(v -> b.addContainersStatuses(status(runtime, v)));
               synchronized (lock) {
                 if (!call.isCancelled()) {
                   call.onNext(b.build());
@@ -300,7 +380,7 @@ final class ContainerHandler {
                 .build());
   }
 
-  static ContainerStatus status(ContainerView v) {
+  static ContainerStatus status(CriRuntime runtime, ContainerView v) {
     CriContainer c = v.container();
     ContainerState state = state(v);
     ContainerStatus.Builder s =
@@ -310,12 +390,15 @@ final class ContainerHandler {
             .setState(state)
             .setCreatedAt(c.createdAtNanos())
             .setStartedAt(c.startedAtNanos())
-            .setImage(ImageSpec.newBuilder().setImage(c.image()))
-            .setImageRef(c.imageId())
+            .setImage(ImageSpec.newBuilder().setImage(runtime.imageName(c)))
+            .setImageRef(runtime.imageRef(c))
             .setImageId(c.imageId())
             .putAllLabels(c.labels())
             .putAllAnnotations(c.annotations())
-            .setLogPath(c.logPath());
+            .setLogPath(c.logPath())
+            .setResources(
+                io.krill.cri.api.v1.ContainerResources.newBuilder()
+                    .setLinux(resources(c.resources())));
     c.mounts()
         .forEach(
             m ->
@@ -323,7 +406,14 @@ final class ContainerHandler {
                     Mount.newBuilder()
                         .setContainerPath(m.containerPath())
                         .setHostPath(m.hostPath())
-                        .setReadonly(m.readOnly())));
+                        .setReadonly(m.readOnly())
+                        .setPropagation(
+                            switch (m.propagation()) {
+                              case PRIVATE -> MountPropagation.PROPAGATION_PRIVATE;
+                              case HOST_TO_CONTAINER ->
+                                  MountPropagation.PROPAGATION_HOST_TO_CONTAINER;
+                              case BIDIRECTIONAL -> MountPropagation.PROPAGATION_BIDIRECTIONAL;
+                            })));
     if (state == ContainerState.CONTAINER_EXITED) {
       s.setFinishedAt(c.finishedAtNanos())
           .setExitCode(c.exitCode())

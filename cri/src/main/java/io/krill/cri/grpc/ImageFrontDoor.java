@@ -87,7 +87,15 @@ public final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase 
         out,
         () -> {
           ImageStatusResponse.Builder b = ImageStatusResponse.newBuilder();
-          store.find(name(req.getImage())).ifPresent(i -> b.setImage(toProto(i)));
+          store
+              .find(name(req.getImage()))
+              .ifPresent(
+                  i -> {
+                    b.setImage(toProto(i));
+                    if (req.getVerbose()) {
+                      b.putInfo("info", store.verboseInfo(i));
+                    }
+                  });
           return b.build();
         });
   }

@@ -73,7 +73,8 @@ final class PodHandler {
                                       p.getHostIp()))
                           .toList(),
                       new PodFiles.Dns(
-                          dns.getServersList(), dns.getSearchesList(), dns.getOptionsList())));
+                          dns.getServersList(), dns.getSearchesList(), dns.getOptionsList()),
+                      ProtoJson.of(c)));
           return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
         });
   }
@@ -102,11 +103,17 @@ final class PodHandler {
     GrpcErrors.unary(
         "PodSandboxStatus",
         out,
-        () ->
-            PodSandboxStatusResponse.newBuilder()
-                .setStatus(status(runtime.pod(req.getPodSandboxId())))
-                .setTimestamp(System.currentTimeMillis() * 1_000_000L)
-                .build());
+        () -> {
+          Pod p = runtime.pod(req.getPodSandboxId());
+          PodSandboxStatusResponse.Builder b =
+              PodSandboxStatusResponse.newBuilder()
+                  .setStatus(status(p))
+                  .setTimestamp(System.currentTimeMillis() * 1_000_000L);
+          if (req.getVerbose()) {
+            b.putInfo("info", runtime.verbosePodInfo(p));
+          }
+          return b.build();
+        });
   }
 
   void list(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {

@@ -390,6 +390,54 @@ public final class ImageStore {
   }
 
   /**
+   * containerd's verbose image info (the {@code info} key of ImageStatus): {@code imageSpec}, the
+   * image's config as stored, and {@code chainID}, the chain of its layers' diff ids.
+   */
+  public String verboseInfo(StoredImage image) {
+    var n = JSON.createObjectNode();
+    com.fasterxml.jackson.databind.JsonNode config = null;
+    try {
+      config = JSON.readTree(Files.readAllBytes(blob(image.id())));
+    } catch (IOException e) {
+      // A wasm artifact's config need not be JSON; the info then has no imageSpec.
+      LOG.log(
+          Level.DEBUG, "image {0}: config is not a JSON document: {1}", image.id(), e.getMessage());
+    }
+    if (config != null && config.isObject()) {
+      n.put("chainID", chainId(config.path("rootfs").path("diff_ids")));
+      n.set("imageSpec", config);
+    } else {
+      n.put("chainID", "");
+      n.putNull("imageSpec");
+    }
+    try {
+      return JSON.writeValueAsString(n);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The OCI chain id: the first diff id, then sha256 of "<chain> <next diff id>" for each next. */
+  static String chainId(Iterable<com.fasterxml.jackson.databind.JsonNode> diffIds) {
+    String chain = "";
+    for (var d : diffIds) {
+      chain = chain.isEmpty() ? d.asText() : sha256(chain + " " + d.asText());
+    }
+    return chain;
+  }
+
+  private static String sha256(String s) {
+    try {
+      byte[] h =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "sha256:" + java.util.HexFormat.of().formatHex(h);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
    * Forgets the image and deletes its tree and the blobs no other image uses. {@code inUse} says
    * whether a container still runs from the image, which makes removal a FAILED_PRECONDITION.
    */

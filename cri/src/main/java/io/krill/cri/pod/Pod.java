@@ -8,7 +8,8 @@ import java.util.Objects;
 /**
  * A pod sandbox as krill keeps it: what kubelet asked for (echoed back exactly) and where it
  * stands. Wasm pods have no pause process; a host-network pod is pure bookkeeping, any other gets a
- * network namespace with CNI ({@link PodNetworks}).
+ * network namespace with CNI ({@link PodNetworks}). {@code configJson} is the RunPodSandbox config
+ * as containerd shows it in verbose status.
  *
  * <pre>
  * READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
@@ -29,8 +30,10 @@ public record Pod(
     String runtimeHandler,
     String ip,
     String hostname,
-    List<PortMapping> portMappings) {
+    List<PortMapping> portMappings,
+    String configJson) {
   public Pod {
+    configJson = configJson == null ? "" : configJson;
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
@@ -68,7 +71,8 @@ public record Pod(
         runtimeHandler,
         ip,
         hostname,
-        portMappings);
+        portMappings,
+        configJson);
   }
 
   public Pod withIp(String address) {
@@ -87,7 +91,43 @@ public record Pod(
         runtimeHandler,
         address,
         hostname,
-        portMappings);
+        portMappings,
+        configJson);
+  }
+
+  public Pod(
+      String id,
+      String name,
+      String uid,
+      String namespace,
+      int attempt,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      long createdAtNanos,
+      boolean ready,
+      boolean hostNetwork,
+      String logDirectory,
+      String runtimeHandler,
+      String ip,
+      String hostname,
+      List<PortMapping> portMappings) {
+    this(
+        id,
+        name,
+        uid,
+        namespace,
+        attempt,
+        labels,
+        annotations,
+        createdAtNanos,
+        ready,
+        hostNetwork,
+        logDirectory,
+        runtimeHandler,
+        ip,
+        hostname,
+        portMappings,
+        "");
   }
 
   /** How messages name the pod: as kubectl shows it, and the id prefix crictl takes. */

@@ -19,12 +19,43 @@ public record PodRequest(
     String runtimeHandler,
     String hostname,
     List<Pod.PortMapping> portMappings,
-    PodFiles.Dns dns) {
+    PodFiles.Dns dns,
+    String configJson) {
   public PodRequest {
+    configJson = configJson == null ? "" : configJson;
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
     hostname = hostname == null ? "" : hostname;
     portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
     dns = dns == null ? new PodFiles.Dns(List.of(), List.of(), List.of()) : dns;
+  }
+
+  public PodRequest(
+      String name,
+      String uid,
+      String namespace,
+      int attempt,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      boolean hostNetwork,
+      String logDirectory,
+      String runtimeHandler,
+      String hostname,
+      List<Pod.PortMapping> portMappings,
+      PodFiles.Dns dns) {
+    this(
+        name,
+        uid,
+        namespace,
+        attempt,
+        labels,
+        annotations,
+        hostNetwork,
+        logDirectory,
+        runtimeHandler,
+        hostname,
+        portMappings,
+        dns,
+        "");
   }
 }

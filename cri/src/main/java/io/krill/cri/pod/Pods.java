@@ -1,5 +1,6 @@
 package io.krill.cri.pod;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.krill.cri.pod.cni.CniNetwork;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
@@ -17,6 +18,8 @@ import java.util.Optional;
  * business: stopping or removing a pod's containers comes first, in the caller.
  */
 public final class Pods {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private static final System.Logger LOG = System.getLogger("krill.cri");
   private final PodStore store;
   private final PodFiles files;
@@ -61,7 +64,8 @@ public final class Pods {
             r.runtimeHandler(),
             "",
             hostname(r),
-            r.portMappings());
+            r.portMappings(),
+            r.configJson());
     // Recorded before the network exists, so a crash during setup leaves something to tear down.
     store.put(pod);
     try {
@@ -119,6 +123,32 @@ public final class Pods {
   }
 
   /** Where the pod's hostname, hosts and resolv.conf are. */
+  /**
+   * containerd's verbose sandbox info (the {@code info} key of PodSandboxStatus). A wasm pod has no
+   * pause process, no sandbox image and no snapshot: {@code pid} is 0, {@code image}, {@code
+   * snapshotKey} and {@code snapshotter} are empty, and there is no {@code runtimeSpec}; {@code
+   * processStatus} says whether the pod is ready ({@code running}) or stopped.
+   */
+  public static String verboseInfo(Pod p) {
+    var n = JSON.createObjectNode();
+    n.put("pid", 0);
+    n.put("processStatus", p.ready() ? "running" : "stopped");
+    n.put("netNamespaceClosed", !p.hostNetwork() && !p.ready());
+    n.put("image", "");
+    n.put("snapshotKey", "");
+    n.put("snapshotter", "");
+    n.put("runtimeHandler", p.runtimeHandler());
+    n.put("runtimeType", "krill");
+    n.putNull("runtimeOptions");
+    try {
+      n.set("config", p.configJson().isEmpty() ? null : JSON.readTree(p.configJson()));
+      n.putNull("cniResult");
+      return JSON.writeValueAsString(n);
+    } catch (IOException e) {
+      throw new UncheckedIOException(p.describe() + ": cannot render its config", e);
+    }
+  }
+
   public Path filesDir(String podId) {
     return files.dir(podId);
   }

@@ -37,6 +37,9 @@ import java.util.function.BooleanSupplier;
 public final class CriFixture implements AutoCloseable {
   public static final String IMAGE = "registry.test/app:1";
 
+  /** The image's repo digest: its name at its manifest digest. */
+  public static final String REPO_DIGEST = "registry.test/app@sha256:" + "cd".repeat(32);
+
   /** Only to keep a broken build from hanging; never a performance bound. */
   public static final Duration PATIENCE = Duration.ofSeconds(30);
 
@@ -68,7 +71,7 @@ public final class CriFixture implements AutoCloseable {
         new StoredImage(
             "sha256:" + "ab".repeat(32),
             List.of(IMAGE),
-            List.of(),
+            List.of(REPO_DIGEST),
             "sha256:" + "cd".repeat(32),
             100,
             "rootfs/0123abcd",
@@ -79,7 +82,9 @@ public final class CriFixture implements AutoCloseable {
             "/");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
-    tasks = new TaskManager(engine, timer, 4242, 0, budget, null);
+    tasks =
+        new TaskManager(engine, timer, 4242, 0, budget, null)
+            .privateMountsUnder(root.resolve("mounts"));
     containers = new Containers(root.resolve("containers"), images, tasks);
     CniNetwork cni = new CniNetwork(root.resolve("cni/net.d"), root.resolve("cni/bin"));
     PodStore pods = new PodStore(root.resolve("pods"));

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -17,25 +19,31 @@ import io.krill.cri.api.v1.ContainerState;
 import io.krill.cri.api.v1.ContainerStatsRequest;
 import io.krill.cri.api.v1.ContainerStatus;
 import io.krill.cri.api.v1.ContainerStatusRequest;
+import io.krill.cri.api.v1.ContainerStatusResponse;
 import io.krill.cri.api.v1.CreateContainerRequest;
 import io.krill.cri.api.v1.ExecRequest;
 import io.krill.cri.api.v1.ExecSyncRequest;
 import io.krill.cri.api.v1.ExecSyncResponse;
+import io.krill.cri.api.v1.HugepageLimit;
 import io.krill.cri.api.v1.ImageSpec;
 import io.krill.cri.api.v1.Int64Value;
 import io.krill.cri.api.v1.LinuxContainerConfig;
+import io.krill.cri.api.v1.LinuxContainerResources;
 import io.krill.cri.api.v1.LinuxContainerSecurityContext;
 import io.krill.cri.api.v1.LinuxPodSandboxConfig;
 import io.krill.cri.api.v1.LinuxSandboxSecurityContext;
 import io.krill.cri.api.v1.ListContainersRequest;
 import io.krill.cri.api.v1.ListPodSandboxRequest;
 import io.krill.cri.api.v1.ListPodSandboxStatsRequest;
+import io.krill.cri.api.v1.Mount;
+import io.krill.cri.api.v1.MountPropagation;
 import io.krill.cri.api.v1.NamespaceMode;
 import io.krill.cri.api.v1.NamespaceOption;
 import io.krill.cri.api.v1.PodSandboxConfig;
 import io.krill.cri.api.v1.PodSandboxMetadata;
 import io.krill.cri.api.v1.PodSandboxState;
 import io.krill.cri.api.v1.PodSandboxStatusRequest;
+import io.krill.cri.api.v1.PodSandboxStatusResponse;
 import io.krill.cri.api.v1.PortForwardRequest;
 import io.krill.cri.api.v1.RemoveContainerRequest;
 import io.krill.cri.api.v1.RemovePodSandboxRequest;
@@ -47,13 +55,16 @@ import io.krill.cri.api.v1.StartContainerRequest;
 import io.krill.cri.api.v1.StatusRequest;
 import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.cri.api.v1.StopPodSandboxRequest;
+import io.krill.cri.api.v1.UpdateContainerResourcesRequest;
 import io.krill.cri.api.v1.VersionRequest;
 import io.krill.cri.core.CriFixture;
 import io.krill.cri.streaming.StreamingServer;
 import io.krill.runtime.MemoryBudget;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -434,6 +445,183 @@ class RuntimeFrontDoorTest {
         .setConfig(
             r.getConfig().toBuilder()
                 .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(security)))
+        .build();
+  }
+
+  @Test
+  void containerStatus_reportsWhatContainerdReports() throws Exception {
+    String pod = runPod("web");
+    Path shared = Files.createDirectories(tmp.resolve("shared"));
+    CreateContainerRequest req =
+        create(pod, "app", false).toBuilder()
+            .setConfig(
+                create(pod, "app", false).getConfig().toBuilder()
+                    .addMounts(mount("/private", shared, MountPropagation.PROPAGATION_PRIVATE))
+                    .addMounts(
+                        mount("/slave", shared, MountPropagation.PROPAGATION_HOST_TO_CONTAINER))
+                    .addMounts(mount("/shared", shared, MountPropagation.PROPAGATION_BIDIRECTIONAL))
+                    .setLinux(
+                        LinuxContainerConfig.newBuilder()
+                            .setResources(
+                                // No memory limit: the fixture's module is text, which cannot be
+                                // capped (the end-to-end test sets one).
+                                LinuxContainerResources.newBuilder()
+                                    .setCpuPeriod(100000)
+                                    .setCpuQuota(50000)
+                                    .setCpuShares(512)
+                                    .setOomScoreAdj(-997)
+                                    .setCpusetCpus("0")
+                                    .addHugepageLimits(
+                                        HugepageLimit.newBuilder()
+                                            .setPageSize("2MB")
+                                            .setLimit(1L << 21))
+                                    .putUnified("memory.high", "1000000"))))
+            .build();
+    String id = cri.createContainer(req).getContainerId();
+    cri.startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+
+    ContainerStatusResponse r =
+        cri.containerStatus(
+            ContainerStatusRequest.newBuilder().setContainerId(id).setVerbose(true).build());
+    ContainerStatus s = r.getStatus();
+    assertEquals(CriFixture.REPO_DIGEST, s.getImageRef());
+    assertEquals("sha256:" + "ab".repeat(32), s.getImageId());
+    assertEquals(
+        req.getConfig().getLinux().getResources(), s.getResources().getLinux(), "echoed resources");
+    assertEquals(
+        List.of(
+            MountPropagation.PROPAGATION_PRIVATE,
+            MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
+            MountPropagation.PROPAGATION_BIDIRECTIONAL),
+        s.getMountsList().stream().map(Mount::getPropagation).toList());
+    assertEquals(CriFixture.IMAGE, s.getImage().getImage());
+    assertEquals(
+        "sha256:" + "ab".repeat(32),
+        cri.listContainers(ListContainersRequest.getDefaultInstance())
+            .getContainers(0)
+            .getImageRef(),
+        "containerd lists the image id");
+
+    JsonNode info = new ObjectMapper().readTree(r.getInfoOrThrow("info"));
+    assertEquals(pod, info.get("sandboxID").asText());
+    assertEquals(4242, info.get("pid").asInt());
+    assertFalse(info.get("removing").asBoolean());
+    assertEquals("krill", info.get("runtimeType").asText());
+    assertTrue(info.has("snapshotKey") && info.has("snapshotter") && info.has("runtimeOptions"));
+    assertEquals("app", info.at("/config/metadata/name").asText());
+    assertEquals(50000, info.at("/config/linux/resources/cpu_quota").asLong());
+    assertEquals(2, info.at("/config/mounts/2/propagation").asInt());
+    JsonNode spec = info.get("runtimeSpec");
+    assertEquals("/app.wat", spec.at("/process/args/0").asText());
+    List<String> options = new ArrayList<>();
+    spec.get("mounts").forEach(m -> options.add(m.get("options").toString()));
+    assertEquals(
+        List.of(
+            "[\"rbind\",\"rprivate\",\"rw\"]",
+            "[\"rbind\",\"rslave\",\"rw\"]",
+            "[\"rbind\",\"rshared\",\"rw\"]"),
+        options.subList(0, 3));
+
+    // Updates merge into what the status echoes, as containerd merges them into the spec.
+    cri.updateContainerResources(
+        UpdateContainerResourcesRequest.newBuilder()
+            .setContainerId(id)
+            .setLinux(LinuxContainerResources.newBuilder().setCpuQuota(20000))
+            .build());
+    LinuxContainerResources updated = status(id).getResources().getLinux();
+    assertEquals(20000, updated.getCpuQuota());
+    assertEquals(100000, updated.getCpuPeriod());
+    assertEquals("0", updated.getCpusetCpus());
+
+    // Without verbose there is no info; an exit is a reason with no message.
+    assertEquals(
+        0,
+        cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build())
+            .getInfoCount());
+    cri.stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(10).build());
+    ContainerStatus exited = status(id);
+    assertEquals("Error", exited.getReason());
+    assertEquals("", exited.getMessage());
+    assertEquals(
+        0,
+        new ObjectMapper()
+            .readTree(
+                cri.containerStatus(
+                        ContainerStatusRequest.newBuilder()
+                            .setContainerId(id)
+                            .setVerbose(true)
+                            .build())
+                    .getInfoOrThrow("info"))
+            .get("pid")
+            .asInt());
+    cri.removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+  }
+
+  @Test
+  void createContainer_unknownPropagation_invalidArgumentNamingContainerAndMount() {
+    String pod = runPod("web");
+    CreateContainerRequest req = create(pod, "app", false);
+    StatusRuntimeException e =
+        fails(
+            () ->
+                cri.createContainer(
+                    req.toBuilder()
+                        .setConfig(
+                            req.getConfig().toBuilder()
+                                .addMounts(
+                                    Mount.newBuilder()
+                                        .setContainerPath("/data")
+                                        .setHostPath(tmp.toString())
+                                        .setPropagationValue(7)))
+                        .build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertEquals(
+        "container \"app\": mount /data: unknown propagation 7; use PROPAGATION_PRIVATE,"
+            + " PROPAGATION_HOST_TO_CONTAINER or PROPAGATION_BIDIRECTIONAL",
+        e.getStatus().getDescription());
+  }
+
+  @Test
+  void podSandboxStatus_verboseInfoInContainerdsShape() throws Exception {
+    String pod = runPod("web");
+    PodSandboxStatusResponse r =
+        cri.podSandboxStatus(
+            PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).setVerbose(true).build());
+    JsonNode info = new ObjectMapper().readTree(r.getInfoOrThrow("info"));
+    assertEquals(0, info.get("pid").asInt());
+    assertEquals("running", info.get("processStatus").asText());
+    assertFalse(info.get("netNamespaceClosed").asBoolean());
+    assertEquals("krill", info.get("runtimeType").asText());
+    assertEquals("web", info.at("/config/metadata/name").asText());
+    assertEquals("web", info.at("/config/hostname").asText());
+    assertEquals(2, info.at("/config/linux/security_context/namespace_options/network").asInt());
+    for (String key : List.of("image", "snapshotKey", "snapshotter", "runtimeHandler")) {
+      assertTrue(info.has(key), key);
+    }
+    assertEquals(
+        0,
+        cri.podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).build())
+            .getInfoCount());
+    cri.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+    assertEquals(
+        "stopped",
+        new ObjectMapper()
+            .readTree(
+                cri.podSandboxStatus(
+                        PodSandboxStatusRequest.newBuilder()
+                            .setPodSandboxId(pod)
+                            .setVerbose(true)
+                            .build())
+                    .getInfoOrThrow("info"))
+            .get("processStatus")
+            .asText());
+  }
+
+  private static Mount mount(String containerPath, Path host, MountPropagation p) {
+    return Mount.newBuilder()
+        .setContainerPath(containerPath)
+        .setHostPath(host.toString())
+        .setPropagation(p)
         .build();
   }
 

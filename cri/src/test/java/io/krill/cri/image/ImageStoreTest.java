@@ -58,6 +58,47 @@ class ImageStoreTest {
   }
 
   @Test
+  void verboseInfo_imageSpecIsTheStoredConfigWithItsChainId() throws IOException {
+    StoredImage a = seed("example.com/a:1", new byte[] {1});
+    write(a);
+    var info = new ObjectMapper().readTree(new ImageStore(dir, Set.of()).verboseInfo(a));
+    assertEquals("wasm", info.at("/imageSpec/architecture").asText());
+    assertEquals("example.com/a:1", info.at("/imageSpec/t").asText());
+    assertEquals("", info.get("chainID").asText(), "a config with no diff ids has no chain");
+  }
+
+  @Test
+  void verboseInfo_configThatIsNotJson_noImageSpec() throws IOException {
+    StoredImage a = seed("example.com/a:1", new byte[] {1});
+    write(a);
+    Files.writeString(
+        dir.resolve("blobs/sha256").resolve(a.id().substring("sha256:".length())), "not json");
+    var info = new ObjectMapper().readTree(new ImageStore(dir, Set.of()).verboseInfo(a));
+    assertTrue(info.get("imageSpec").isNull(), info.toString());
+    assertEquals("", info.get("chainID").asText());
+  }
+
+  @Test
+  void chainId_ofDiffIds() throws IOException {
+    var ids =
+        new ObjectMapper()
+            .readTree(
+                "[\"sha256:"
+                    + "11".repeat(32)
+                    + "\",\"sha256:"
+                    + "22".repeat(32)
+                    + "\",\"sha256:"
+                    + "33".repeat(32)
+                    + "\"]");
+    assertEquals(
+        "sha256:50127c0d6b338be78246434b4bce23ecf75e505158ea0bbd15effeb162fbf3ec",
+        ImageStore.chainId(ids));
+    assertEquals(
+        "sha256:" + "11".repeat(32),
+        ImageStore.chainId(new ObjectMapper().readTree("[\"sha256:" + "11".repeat(32) + "\"]")));
+  }
+
+  @Test
   void find_byTagShortNameIdAndHex() throws IOException {
     StoredImage a = seed("docker.io/library/app:latest", new byte[] {1});
     write(a);

@@ -1,51 +1,216 @@
 package io.krill.engine.wasmtime;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The guest's stdin, read by krill's own {@code fd_read} (the binding can only open stdin
  * write-only). Reading through a Java channel is also what lets Kill and CloseIO end a read that
  * blocks on containerd's FIFO: closing the channel wakes the reader with end-of-file.
+ *
+ * <p>The FIFO is opened for reading as soon as the guest starts, whether or not the guest ever
+ * reads it, as runc's shim does: containerd's writer (a CRI exec, {@code ctr task exec}) blocks in
+ * its open until a reader exists, and would otherwise wait forever for a guest that exits without
+ * reading, holding the exec open after the guest has gone. Closing at the guest's exit then ends
+ * containerd's copy with a broken pipe.
+ *
+ * <p>CloseIO ({@link #endInput()}) ends the input after what has already been written: containerd
+ * (and {@code ctr}) may send it before they close their end, with the input still in the pipe. From
+ * then on a read returns what the pipe holds at once, and one that finds the pipe empty and still
+ * waits after {@link #END_GRACE_MILLIS} is ended with end-of-file.
  */
 final class GuestStdin {
+  /** How long a read after CloseIO may wait on an empty pipe whose writer is still open. */
+  static final long END_GRACE_MILLIS = 100;
+
+  private static final ScheduledExecutorService ENDER =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "stdin-ender");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final Path source;
   private FileChannel channel;
+  private IOException failure;
+  private Thread opener;
   private boolean closed;
+  private boolean ending;
+  private int reading;
 
   GuestStdin(Path source) {
     this.source = source;
+  }
+
+  /**
+   * Opens the source for reading on a thread of its own: opening a FIFO blocks until a writer
+   * exists (containerd's usually does already), and the guest must not wait for that.
+   */
+  synchronized void open(String name) {
+    if (closed || opener != null || channel != null) {
+      return;
+    }
+    Thread t = new Thread(null, this::openNow, "stdin-open-" + name, 64 << 10);
+    t.setDaemon(true);
+    opener = t;
+    t.start();
+  }
+
+  private void openNow() {
+    FileChannel ch = null;
+    IOException error = null;
+    try {
+      ch = FileChannel.open(source, StandardOpenOption.READ);
+    } catch (IOException e) {
+      error = e;
+    }
+    synchronized (this) {
+      opener = null;
+      if (closed) {
+        closeQuietly(ch);
+      } else {
+        channel = ch;
+        failure = error;
+      }
+      notifyAll();
+    }
   }
 
   /** Reads up to {@code dst.remaining()} bytes; returns -1 at end of input or once closed. */
   int read(ByteBuffer dst) throws IOException {
     FileChannel ch;
     synchronized (this) {
+      while (!closed && channel == null && failure == null && opener != null) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while opening stdin");
+        }
+      }
       if (closed) {
         return -1;
       }
+      if (failure != null) {
+        throw failure;
+      }
       if (channel == null) {
-        // A FIFO's open blocks until a writer exists; containerd holds one, so this is quick.
+        // Never opened in the background (a guest run without open()): open it here.
         channel = FileChannel.open(source, StandardOpenOption.READ);
       }
       ch = channel;
+      reading++;
+      if (ending) {
+        scheduleEnd();
+      }
     }
     try {
       return ch.read(dst);
     } catch (ClosedChannelException e) {
       return -1;
+    } finally {
+      synchronized (this) {
+        reading--;
+      }
     }
   }
 
-  synchronized void close() {
-    closed = true;
-    if (channel != null) {
+  /**
+   * Ends the input (CloseIO): what the pipe already holds is still read, then end-of-file; a read
+   * waiting on an empty pipe is ended within {@link #END_GRACE_MILLIS}.
+   */
+  void endInput() {
+    synchronized (this) {
+      if (closed || ending) {
+        return;
+      }
+      // A writer that sent CloseIO has opened the FIFO, so an open in progress is about to return:
+      // let it, or the input it wrote would be thrown away.
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(END_GRACE_MILLIS);
+      long left;
+      while (opener != null
+          && !closed
+          && (left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) > 0) {
+        try {
+          wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      if (closed) {
+        return;
+      }
+      if (channel != null) {
+        ending = true;
+        if (reading > 0) {
+          scheduleEnd();
+        }
+        // Else nothing waits now; each later read schedules its own end (see read).
+        return;
+      }
+    }
+    // Not open (yet): the writer is gone or never came, so the pipe holds nothing for us.
+    close();
+  }
+
+  /** Reads in progress (for tests). */
+  synchronized int readers() {
+    return reading;
+  }
+
+  /** Closes the channel if a read still waits after the grace, i.e. the pipe stayed empty. */
+  private void scheduleEnd() {
+    ENDER.schedule(
+        () -> {
+          synchronized (this) {
+            if (reading == 0) {
+              return;
+            }
+          }
+          close();
+        },
+        END_GRACE_MILLIS,
+        TimeUnit.MILLISECONDS);
+  }
+
+  void close() {
+    boolean wakeOpener;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      closeQuietly(channel);
+      channel = null;
+      wakeOpener = opener != null;
+      notifyAll();
+    }
+    if (wakeOpener) {
+      // The opener waits in open(2) for a writer that may never come; opening the FIFO read-write
+      // (which never blocks) is a writer, and the woken opener sees `closed` and lets go.
+      try (FileChannel unblock =
+          FileChannel.open(source, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        // opened and closed: that is all it takes
+      } catch (IOException | UnsupportedOperationException ignored) {
+        // a source that cannot be opened so: the opener is not waiting for a writer
+      }
+    }
+  }
+
+  private static void closeQuietly(FileChannel ch) {
+    if (ch != null) {
       try {
-        channel.close();
+        ch.close();
       } catch (IOException ignored) {
         // nothing more to release
       }

@@ -76,6 +76,10 @@ final class WasmtimeGuest implements Guest {
     if (interrupted.getCount() == 0) {
       return new GuestResult.Interrupted();
     }
+    if (stdin != null) {
+      // Whether or not the guest reads it: containerd's writer waits for a reader (see GuestStdin).
+      stdin.open(spec.containerId());
+    }
     List<AutoCloseable> natives = new ArrayList<>();
     Memory guestMemory = null;
     WasiDelegates wasi = new WasiDelegates();
@@ -139,7 +143,7 @@ final class WasmtimeGuest implements Guest {
       }
       running = false;
       memoryAddress = 0;
-      closeStdin();
+      releaseStdin();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -210,11 +214,19 @@ final class WasmtimeGuest implements Guest {
     }
     interrupted.countDown();
     engine.incrementEpoch();
-    closeStdin();
+    releaseStdin();
   }
 
+  /** CloseIO: the guest reads what was written before it, then end-of-file. */
   @Override
   public void closeStdin() {
+    if (stdin != null) {
+      stdin.endInput();
+    }
+  }
+
+  /** Kill and exit: stdin is closed at once, a read in progress ends with end-of-file. */
+  private void releaseStdin() {
     if (stdin != null) {
       stdin.close();
     }

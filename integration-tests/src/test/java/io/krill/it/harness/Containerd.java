@@ -270,6 +270,24 @@ public final class Containerd implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs ctr with a terminal of its own (under {@code script}), as a person at a shell would, so
+   * that ctr accepts {@code -t}; its stdin is empty. What ctr wrote comes back as stdout, with the
+   * terminal's line endings ({@code \r\n}).
+   */
+  public Result ctrInTerminal(String... args) {
+    StringBuilder line = new StringBuilder();
+    for (String a : command(args)) {
+      line.append(line.length() == 0 ? "" : " ").append("'").append(a.replace("'", "'\\''"));
+      line.append("'");
+    }
+    List<String> script = List.of("script", "-qec", line.toString(), "/dev/null");
+    try (CtrProcess p =
+        new CtrProcess(script, ProcessBuilder.Redirect.from(new File("/dev/null")))) {
+      return p.await(CTR_TIMEOUT);
+    }
+  }
+
   /** Starts ctr in the background with a piped stdin that stays open until the test closes it. */
   public CtrProcess ctrBackground(String... args) {
     CtrProcess p = new CtrProcess(command(args), ProcessBuilder.Redirect.PIPE);

@@ -67,6 +67,14 @@ public final class ContainerdPerClass<T extends AutoCloseable>
     return new ContainerdPerClass<>(CriContainerd::start);
   }
 
+  /**
+   * As {@link #withCri()}, with krill as containerd's default runtime ({@link
+   * CriContainerd#startWithKrillAsDefault}).
+   */
+  public static ContainerdPerClass<CriContainerd> withCriKrillAsDefault() {
+    return new ContainerdPerClass<>(CriContainerd::startWithKrillAsDefault);
+  }
+
   /** The running instance of {@code version}, started on first use. */
   public synchronized T get(ContainerdVersion version) {
     usedByThisTest.add(version);

@@ -3,9 +3,9 @@ package io.krill.it.harness;
 import java.nio.file.Path;
 
 /**
- * The CRI part of a private containerd's config. {@link #runtimeHandler} is, character for
- * character, the snippet docs/kubernetes.md tells operators to add, so the documentation is what
- * the tests run.
+ * The CRI part of a private containerd's config. {@link #runtimeHandler} and {@link
+ * #defaultRuntime} are, character for character, the snippets docs/kubernetes.md tells operators to
+ * add, so the documentation is what the tests run.
  */
 public final class CriConfig {
   public static final String HANDLER = "krill";
@@ -31,12 +31,36 @@ public final class CriConfig {
   }
 
   /**
-   * Everything CRI needs, all of it private: CNI conf dir, the registry hosts dir (plain HTTP to
-   * the local registry), the sandbox image, and network namespaces under containerd's own state
-   * dir.
+   * The documented stanza that makes krill containerd's default runtime for {@code v}: pods without
+   * a RuntimeClass (CRI runtime handler {@code ""}) run on krill.
    */
+  public static String defaultRuntime(ContainerdVersion v) {
+    return "[plugins.\""
+        + runtimePlugin(v)
+        + "\".containerd]\n"
+        + "  default_runtime_name = \""
+        + HANDLER
+        + "\"\n";
+  }
+
+  /** As {@link #toml(ContainerdVersion, Path, Path, String, boolean)}, runc the default runtime. */
   public static String toml(
       ContainerdVersion v, Path cniConfDir, Path registryHostsDir, String sandboxImage) {
+    return toml(v, cniConfDir, registryHostsDir, sandboxImage, false);
+  }
+
+  /**
+   * Everything CRI needs, all of it private: CNI conf dir, the registry hosts dir (plain HTTP to
+   * the local registry), the sandbox image, and network namespaces under containerd's own state
+   * dir. With {@code krillDefault}, krill is the default runtime ({@link #defaultRuntime}) rather
+   * than containerd's own default, runc.
+   */
+  public static String toml(
+      ContainerdVersion v,
+      Path cniConfDir,
+      Path registryHostsDir,
+      String sandboxImage,
+      boolean krillDefault) {
     String rt = "plugins.\"" + runtimePlugin(v) + "\"";
     StringBuilder b = new StringBuilder();
     if (v.isV2()) {
@@ -53,6 +77,9 @@ public final class CriConfig {
     // The default is /var/run/netns, shared with the host: a leak check there could not tell ours
     // apart.
     b.append("  netns_mounts_under_state_dir = true\n");
+    if (krillDefault) {
+      b.append(defaultRuntime(v));
+    }
     b.append(runtimeHandler(v));
     if (!v.isV2()) {
       // 1.x replaces rather than merges the runtimes map, which would leave the default runtime

@@ -38,7 +38,9 @@ public final class CriContainerd implements AutoCloseable {
     /** HELLO under a name of its own, for the test that sees it absent before it pulls it. */
     HELLO_POD("krill/hello-pod:1"),
     /** An entrypoint that names a module the image does not have. */
-    MISSING("krill/missing:1");
+    MISSING("krill/missing:1"),
+    /** An entrypoint that is a Linux executable (an ELF header), as in any non-wasm image. */
+    LINUX("krill/linux:1");
 
     final String name;
 
@@ -46,6 +48,9 @@ public final class CriContainerd implements AutoCloseable {
       this.name = name;
     }
   }
+
+  /** The first bytes of a 64-bit little-endian ELF file: enough for krill to tell what it is. */
+  private static final byte[] ELF_HEADER = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
 
   private static final Map<Image, Path> TARBALLS = new EnumMap<>(Image.class);
 
@@ -58,7 +63,10 @@ public final class CriContainerd implements AutoCloseable {
   private final Containerd containerd;
   private final CriClient client;
 
-  private CriContainerd(ContainerdVersion version) {
+  private final boolean krillDefault;
+
+  private CriContainerd(ContainerdVersion version, boolean krillDefault) {
+    this.krillDefault = krillDefault;
     try {
       dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
     } catch (IOException e) {
@@ -80,7 +88,8 @@ public final class CriContainerd implements AutoCloseable {
           CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam")));
       c =
           Containerd.startWithCri(
-              version, CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE));
+              version,
+              CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE, krillDefault));
       c.importImage(NAMESPACE, pauseTarball(dir));
     } catch (IOException e) {
       closeQuietly(c, reg);
@@ -95,7 +104,21 @@ public final class CriContainerd implements AutoCloseable {
   }
 
   public static CriContainerd start(ContainerdVersion version) {
-    return new CriContainerd(version);
+    return new CriContainerd(version, false);
+  }
+
+  /**
+   * As {@link #start}, with krill as containerd's default runtime ({@link
+   * CriConfig#defaultRuntime}): pods without a RuntimeClass (runtime handler {@code ""}) run on
+   * krill too.
+   */
+  public static CriContainerd startWithKrillAsDefault(ContainerdVersion version) {
+    return new CriContainerd(version, true);
+  }
+
+  /** Whether krill is this containerd's default runtime ({@link #startWithKrillAsDefault}). */
+  public boolean krillIsDefault() {
+    return krillDefault;
   }
 
   private void closeQuietly(Containerd c, LocalRegistry reg) {
@@ -167,6 +190,10 @@ public final class CriContainerd implements AutoCloseable {
                       OciImage.named(i.name)
                           .layer(Map.of("/hello.wasm", TestPrograms.bytes("hello.wasm")))
                           .entrypoint("/missing.wasm");
+                  case LINUX ->
+                      OciImage.named(i.name)
+                          .layer(Map.of("/bin/app", ELF_HEADER))
+                          .entrypoint("/bin/app");
                 };
             try {
               Path t = Files.createTempFile("krill-cri-image-", ".tar");

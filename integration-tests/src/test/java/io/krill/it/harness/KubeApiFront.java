@@ -101,6 +101,37 @@ public final class KubeApiFront implements AutoCloseable {
    */
   public Kubectl kubectl(Path dir, byte[] input, String... args)
       throws IOException, InterruptedException {
+    return run(dir, input, false, args);
+  }
+
+  /**
+   * Runs kubectl with {@code input} written to its stdin, which then stays open (a user who typed
+   * that and nothing more) until kubectl exits on its own.
+   */
+  public Kubectl kubectlKeepingStdinOpen(Path dir, byte[] input, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, input, true, args);
+  }
+
+  /**
+   * Runs kubectl with a terminal of its own (under {@code script}), as a person at a shell would,
+   * so that {@code -t} gives the exec a tty; nothing is typed, and the terminal stays open until
+   * kubectl exits (with a tty, containerd stops copying the exec's output once kubectl's input
+   * ends, as it does for runc). What kubectl wrote comes back as stdout.
+   */
+  public Kubectl kubectlInTerminal(Path dir, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, null, true, true, args);
+  }
+
+  private Kubectl run(Path dir, byte[] input, boolean keepStdinOpen, String... args)
+      throws IOException, InterruptedException {
+    return run(dir, input, keepStdinOpen, false, args);
+  }
+
+  private Kubectl run(
+      Path dir, byte[] input, boolean keepStdinOpen, boolean terminal, String... args)
+      throws IOException, InterruptedException {
     List<String> cmd =
         new ArrayList<>(
             List.of(
@@ -110,20 +141,35 @@ public final class KubeApiFront implements AutoCloseable {
                 "--cache-dir",
                 dir.resolve("kube-cache").toString()));
     cmd.addAll(List.of(args));
+    if (terminal) {
+      StringBuilder line = new StringBuilder();
+      for (String a : cmd) {
+        line.append(line.length() == 0 ? "" : " ").append("'").append(a.replace("'", "'\\''"));
+        line.append("'");
+      }
+      cmd = new ArrayList<>(List.of("script", "-qec", line.toString(), "/dev/null"));
+    }
     Path out = Files.createTempFile(dir, "kubectl", ".out");
     Path err = Files.createTempFile(dir, "kubectl", ".err");
     ProcessBuilder pb =
         new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().put("HOME", dir.toString());
     Process p = pb.start();
-    try (OutputStream in = p.getOutputStream()) {
+    OutputStream in = p.getOutputStream();
+    try {
       if (input != null) {
         in.write(input);
+        in.flush();
       }
-    }
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly().waitFor();
-      fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+      if (!keepStdinOpen) {
+        in.close();
+      }
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor();
+        fail("kubectl " + String.join(" ", args) + " did not finish: " + Files.readString(err));
+      }
+    } finally {
+      in.close();
     }
     return new Kubectl(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
   }

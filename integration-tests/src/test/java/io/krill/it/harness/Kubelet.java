@@ -49,6 +49,14 @@ public final class Kubelet {
   }
 
   public static Pod runPod(CriContainerd c, String name) {
+    return runPod(c, name, CriConfig.HANDLER);
+  }
+
+  /**
+   * A pod with RuntimeClass handler {@code handler}; {@code ""} is a pod without a RuntimeClass,
+   * which containerd gives its default runtime.
+   */
+  public static Pod runPod(CriContainerd c, String name, String handler) {
     PodSandboxConfig cfg = podConfig(c, name);
     String id =
         call(
@@ -60,7 +68,7 @@ public final class Kubelet {
                     .runPodSandbox(
                         RunPodSandboxRequest.newBuilder()
                             .setConfig(cfg)
-                            .setRuntimeHandler(CriConfig.HANDLER)
+                            .setRuntimeHandler(handler)
                             .build())
                     .getPodSandboxId());
     return new Pod(id, cfg);

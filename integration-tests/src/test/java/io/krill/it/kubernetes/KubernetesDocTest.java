@@ -26,4 +26,15 @@ class KubernetesDocTest {
           doc.contains(snippet), "docs/kubernetes.md lacks the config for " + v + ":\n" + snippet);
     }
   }
+
+  @Test
+  void defaultRuntimeSnippets_areTheOnesTheTestsUse() throws Exception {
+    String doc = doc();
+    for (ContainerdVersion v : ContainerdVersion.values()) {
+      String snippet = "```toml\n" + CriConfig.defaultRuntime(v) + "```";
+      assertTrue(
+          doc.contains(snippet),
+          "docs/kubernetes.md lacks the default-runtime config for " + v + ":\n" + snippet);
+    }
+  }
 }

@@ -1,0 +1,214 @@
+package io.krill.os;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where CPU cgroups are made on this host: the cgroup v1 cpu and cpuacct hierarchies (one mount
+ * {@code cpu,cpuacct} or two), and the daemon's own cgroup in each, where threads go back to. On a
+ * host with no v1 cpu hierarchy (cgroup v2 only, or none mounted) CPU limits are not enforced: v2
+ * moves threads only inside a threaded subtree, which the daemon's cgroup is not.
+ */
+public final class CpuCgroups {
+  private final Path cpuRoot;
+  private final Path cpuacctRoot;
+  private final String ownCpu;
+  private final String ownCpuacct;
+  private final String unavailable;
+
+  private CpuCgroups(
+      Path cpuRoot, Path cpuacctRoot, String ownCpu, String ownCpuacct, String unavailable) {
+    this.cpuRoot = cpuRoot;
+    this.cpuacctRoot = cpuacctRoot;
+    this.ownCpu = ownCpu;
+    this.ownCpuacct = ownCpuacct;
+    this.unavailable = unavailable;
+  }
+
+  /**
+   * Hierarchies rooted at the given directories (the same one when cpu and cpuacct are mounted
+   * together); {@code ownCpu}/{@code ownCpuacct} are the daemon's cgroup paths in them.
+   */
+  public static CpuCgroups at(Path cpuRoot, Path cpuacctRoot, String ownCpu, String ownCpuacct) {
+    return new CpuCgroups(cpuRoot, cpuacctRoot, ownCpu, ownCpuacct, null);
+  }
+
+  /** No CPU cgroups: limits are not enforced, for {@code reason}. */
+  public static CpuCgroups none(String reason) {
+    return new CpuCgroups(null, null, null, null, reason);
+  }
+
+  /** This host's hierarchies, from /proc/self/mountinfo and /proc/self/cgroup. */
+  public static CpuCgroups detect() {
+    try {
+      return detect(
+          Files.readAllLines(Path.of("/proc/self/mountinfo")),
+          Files.readAllLines(Path.of("/proc/self/cgroup")));
+    } catch (IOException e) {
+      return none("cannot read /proc/self/mountinfo or /proc/self/cgroup: " + e.getMessage());
+    }
+  }
+
+  static CpuCgroups detect(List<String> mountinfo, List<String> procCgroup) {
+    Path cpu = null;
+    Path cpuacct = null;
+    boolean v2 = false;
+    for (String line : mountinfo) {
+      String[] f = line.split(" ");
+      int dash = List.of(f).indexOf("-");
+      if (dash < 0 || f.length < dash + 4 || f.length < 5) {
+        continue;
+      }
+      String type = f[dash + 1];
+      if (type.equals("cgroup2")) {
+        v2 = true;
+      }
+      if (!type.equals("cgroup") || !f[3].equals("/")) {
+        continue;
+      }
+      List<String> options = List.of(f[dash + 3].split(","));
+      if (options.contains("cpu") && cpu == null) {
+        cpu = Path.of(unescape(f[4]));
+      }
+      if (options.contains("cpuacct") && cpuacct == null) {
+        cpuacct = Path.of(unescape(f[4]));
+      }
+    }
+    if (cpu == null || cpuacct == null) {
+      return none(
+          v2
+              ? "the host has cgroup v2 (unified) only, where a thread joins a cgroup only inside a"
+                  + " threaded subtree; krill does not enforce CPU limits there"
+              : "no cgroup v1 cpu and cpuacct hierarchies are mounted");
+    }
+    return at(cpu, cpuacct, own(procCgroup, "cpu"), own(procCgroup, "cpuacct"));
+  }
+
+  /** The path of this process's cgroup in the v1 hierarchy of {@code controller}. */
+  private static String own(List<String> procCgroup, String controller) {
+    for (String line : procCgroup) {
+      String[] f = line.split(":", 3);
+      if (f.length == 3 && List.of(f[1].split(",")).contains(controller)) {
+        return f[2];
+      }
+    }
+    return "/";
+  }
+
+  private static String unescape(String mountPoint) {
+    return mountPoint.replace("\\040", " ");
+  }
+
+  /** Whether CPU limits are enforced on this host. */
+  public boolean enforced() {
+    return unavailable == null;
+  }
+
+  /** Why they are not ({@link #enforced()} false), else empty. */
+  public Optional<String> unavailableReason() {
+    return Optional.ofNullable(unavailable);
+  }
+
+  /**
+   * Creates (or adopts) the cgroup at {@code path} in both hierarchies and writes {@code limits}.
+   */
+  public CpuCgroup create(String path, CpuLimits limits) throws IOException {
+    if (!enforced()) {
+      throw new IOException("CPU limits are not enforced on this host: " + unavailable);
+    }
+    Path cpuDir = dir(cpuRoot, path);
+    Path cpuacctDir = dir(cpuacctRoot, path);
+    List<Path> made = new ArrayList<>();
+    try {
+      for (Path d : cpuDir.equals(cpuacctDir) ? List.of(cpuDir) : List.of(cpuDir, cpuacctDir)) {
+        if (!Files.isDirectory(d)) {
+          Files.createDirectories(d);
+          made.add(d);
+        }
+      }
+      CpuCgroup cgroup =
+          new CpuCgroup(
+              path, cpuDir, cpuacctDir, dir(cpuRoot, ownCpu), dir(cpuacctRoot, ownCpuacct));
+      cgroup.update(limits);
+      return cgroup;
+    } catch (IOException e) {
+      for (Path d : made) {
+        try {
+          Files.deleteIfExists(d);
+        } catch (IOException ignored) {
+          // left for the next attempt to adopt
+        }
+      }
+      throw new IOException("cannot set up cgroup " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Path dir(Path root, String path) {
+    Path p = root;
+    for (String part : path.split("/")) {
+      if (part.isEmpty() || part.equals(".")) {
+        continue;
+      }
+      if (part.equals("..")) {
+        throw new IllegalArgumentException("cgroup path " + path + " must not contain ..");
+      }
+      p = p.resolve(part);
+    }
+    return p;
+  }
+
+  /**
+   * The cgroup path for a container: {@code cgroupsPath} from its OCI spec when set, either a
+   * cgroupfs path ({@code /kubepods/burstable/pod<uid>/<id>}) or systemd's {@code
+   * slice:prefix:name} form translated to the directories systemd makes ({@code
+   * /kubepods.slice/kubepods-burstable.slice/.../cri-containerd-<id>.scope}); else {@code
+   * <fallbackParent>/<id>}. Empty when {@code cgroupsPath} is neither form.
+   */
+  public static Optional<String> pathFor(String cgroupsPath, String fallbackParent, String id) {
+    if (cgroupsPath == null || cgroupsPath.isBlank()) {
+      return Optional.of(join(fallbackParent, id));
+    }
+    if (cgroupsPath.contains("..")) {
+      return Optional.empty();
+    }
+    if (cgroupsPath.startsWith("/")) {
+      return Optional.of(cgroupsPath);
+    }
+    String[] f = cgroupsPath.split(":", -1);
+    if (f.length != 3 || f[2].isEmpty()) {
+      return Optional.empty();
+    }
+    String slice = f[0].isEmpty() ? "system.slice" : f[0];
+    if (!slice.endsWith(".slice")) {
+      return Optional.empty();
+    }
+    String unit = f[1].isEmpty() ? f[2] : f[1] + "-" + f[2];
+    return Optional.of(
+        expandSlice(slice) + "/" + (unit.endsWith(".slice") ? unit : unit + ".scope"));
+  }
+
+  /** systemd's slice naming: {@code a-b-c.slice} lives in {@code a.slice/a-b.slice/}. */
+  static String expandSlice(String slice) {
+    if (slice.equals("-.slice")) {
+      return "";
+    }
+    String name = slice.substring(0, slice.length() - ".slice".length());
+    StringBuilder out = new StringBuilder();
+    int from = 0;
+    int dash;
+    while ((dash = name.indexOf('-', from)) >= 0) {
+      out.append('/').append(name, 0, dash).append(".slice");
+      from = dash + 1;
+    }
+    return out.append('/').append(slice).toString();
+  }
+
+  private static String join(String parent, String id) {
+    String p = parent.startsWith("/") ? parent : "/" + parent;
+    return (p.endsWith("/") ? p : p + "/") + id;
+  }
+}
