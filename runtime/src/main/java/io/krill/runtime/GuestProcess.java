@@ -3,6 +3,7 @@ package io.krill.runtime;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.os.CpuCgroup;
+import io.krill.os.FifoHold;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -63,6 +64,13 @@ final class GuestProcess {
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
   private volatile int killSignal;
+
+  /** krill's own reading end of the guest's stdout FIFO while it runs (null: none). */
+  private volatile FifoHold heldStdout;
+
+  /** krill's own read-write end of the stderr FIFO, for its message about how the guest ended. */
+  private volatile FileChannel heldStderr;
+
   private volatile long finalCpuNanos = -1;
 
   GuestProcess(
@@ -135,11 +143,15 @@ final class GuestProcess {
   private void run() {
     joinCpuCgroup();
     FileChannel err = holdStderr();
+    heldStderr = err;
+    heldStdout = holdFifo(stdout);
     GuestResult result;
     try {
       result = guest.run();
     } catch (Throwable t) {
       result = new GuestResult.Trapped("krill internal error: " + t);
+    } finally {
+      heldStdout = release(heldStdout);
     }
     long cpu = THREADS.getThreadCpuTime(Thread.currentThread().getId());
     finalCpuNanos = Math.max(cpu, 0);
@@ -243,6 +255,10 @@ final class GuestProcess {
                 "guest did not stop within {2} ms; reporting it stopped",
                 String.valueOf(KILL_GRACE_MILLIS));
             finish(killedStatus());
+            // A guest blocked writing to a FIFO whose only reader is krill's own hold: without a
+            // reader its write fails, the guest sees the error and the interrupt ends it.
+            heldStdout = release(heldStdout);
+            closeQuietly(heldStderr);
           }
         },
         KILL_GRACE_MILLIS,
@@ -307,6 +323,40 @@ final class GuestProcess {
     } catch (IOException e) {
       log(Level.WARNING, "cannot open stderr: {2}", e.getMessage());
       return null;
+    }
+  }
+
+  /**
+   * Holds a reading end of the stdout FIFO while the guest runs, so that the engine's open for
+   * writing never waits for a reader that may never come (a {@code ctr run -d} that has exited).
+   */
+  private FifoHold holdFifo(String name) {
+    if (name == null) {
+      return null;
+    }
+    try {
+      return FifoHold.of(Path.of(name));
+    } catch (IOException e) {
+      log(Level.WARNING, "cannot open {2}: {3}", name, e.getMessage());
+      return null;
+    }
+  }
+
+  private static FifoHold release(FifoHold hold) {
+    if (hold != null) {
+      hold.close();
+    }
+    return null;
+  }
+
+  private void closeQuietly(FileChannel channel) {
+    if (channel == null) {
+      return;
+    }
+    try {
+      channel.close();
+    } catch (IOException e) {
+      log(Level.WARNING, "cannot close a stdio FIFO: {2}", e.getMessage());
     }
   }
 
