@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.krill.cri.image.ImageStore;
 import io.krill.cri.image.StoredImage;
 import io.krill.cri.io.ContainerIo;
+import io.krill.cri.io.Fifo;
 import io.krill.cri.io.FileTrees;
 import io.krill.oci.RuntimeSpec;
 import io.krill.runtime.ErrorCode;
@@ -107,6 +108,11 @@ public final class Containers {
 
   public void onEvent(TaskEvent event) {
     if (event instanceof TaskEvent.Exited e && !e.isExec()) {
+      ContainerIo cio = io.get(e.containerId());
+      if (cio != null) {
+        // Off the core's event thread: waking a pump may take a few milliseconds.
+        Fifo.daemon("log-release-" + e.containerId(), cio::guestEnded);
+      }
       CriContainer done =
           containers.computeIfPresent(
               e.containerId(), (id, c) -> persisted(finished(c, e.status())));

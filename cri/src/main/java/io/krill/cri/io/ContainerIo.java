@@ -222,6 +222,14 @@ public final class ContainerIo {
    */
   public void abandon() {
     closeStdin();
+    guestEnded();
+  }
+
+  /**
+   * The guest has exited: a pump that never saw it open its end (it wrote and exited before the
+   * pump was reading) reads what it left, and ends.
+   */
+  public void guestEnded() {
     pumps.forEach(Fifo.Pump::release);
   }
 }

@@ -1,5 +1,6 @@
 package io.krill.cri.io;
 
+import io.krill.os.FifoHold;
 import io.krill.os.Mounts;
 import io.krill.os.PipeWriter;
 import java.io.IOException;
@@ -36,11 +37,14 @@ public final class Fifo {
 
   /**
    * A thread that opens {@code fifo} and hands it to {@code reader} until the guest closes it.
-   * Opening a FIFO for reading blocks until a writer opens it; {@link Pump#release} ends a pump
-   * whose guest never will.
+   * Before the thread starts, a reading end is held (non-blocking, never read, as containerd does),
+   * so what a quick guest writes before the thread has opened waits in the pipe instead of being
+   * lost; opening a FIFO for reading blocks until a writer opens it, so once the guest has exited
+   * {@link Pump#release} lets a pump that never saw it open read what it left, and ends.
    */
-  public static Pump pump(String name, Path fifo, Reader reader) {
+  public static Pump pump(String name, Path fifo, Reader reader) throws IOException {
     AtomicBoolean opened = new AtomicBoolean();
+    FifoHold hold = FifoHold.of(fifo);
     Thread t =
         daemon(
             name,
@@ -50,22 +54,26 @@ public final class Fifo {
                 reader.read(in);
               } catch (IOException e) {
                 LOG.log(Level.WARNING, "{0}: {1}", name, e.getMessage());
+              } finally {
+                if (hold != null) {
+                  hold.close();
+                }
               }
             });
     return new Pump(t, fifo, opened);
   }
 
   /** A pump that copies what the guest writes to {@code sink}. */
-  public static Pump copy(String name, Path fifo, OutputStream sink) {
+  public static Pump copy(String name, Path fifo, OutputStream sink) throws IOException {
     return pump(name, fifo, in -> in.transferTo(sink));
   }
 
   public record Pump(Thread thread, Path fifo, AtomicBoolean opened) {
     /**
-     * For a guest that never opened its end: opening the FIFO read-write and non-blocking counts as
-     * a writer, so the pump's blocked open returns and then reads end-of-file. Never blocks, and
-     * never creates a file where the FIFO is gone. Retries while the pump thread has not reached
-     * its open yet.
+     * For a guest that has ended or never opened its end: opening the FIFO read-write and
+     * non-blocking counts as a writer, so the pump's blocked open returns and then reads what the
+     * guest left and end-of-file. Never blocks, and never creates a file where the FIFO is gone.
+     * Retries while the pump thread has not reached its open yet.
      */
     public void release() {
       for (int i = 0; i < 200 && !opened.get() && thread.isAlive(); i++) {

@@ -106,17 +106,17 @@ public final class FifoStdio implements AutoCloseable {
   }
 
   /**
-   * After the guest exited: lets the pumps copy what is left (bounded), then ends any still
-   * waiting.
+   * After the guest exited: wakes the pumps that never saw it open its ends, and lets them all copy
+   * what is left (bounded).
    */
   public void drain() throws InterruptedException {
+    release();
     for (Fifo.Pump p : pumps) {
       p.thread().join(TimeUnit.SECONDS.toMillis(10));
-      p.release();
     }
   }
 
-  /** Ends pumps whose guest never opened its FIFO (it never ran). */
+  /** Ends pumps whose guest never opened its FIFO (it never ran, or has ended). */
   public void release() {
     pumps.forEach(Fifo.Pump::release);
   }
