@@ -196,10 +196,14 @@ public final class TaskManager implements AutoCloseable {
         Guest guest;
         int processPid;
         Stdio.Files files = spec.stdio().files(id);
+        GuestProcess init;
         if (spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
           SandboxGuest sandbox = startSandbox(id, runtimeSpec);
           guest = sandbox;
           processPid = sandbox.pid();
+          // The sandbox's process, not a thread: its cgroup is for it alone.
+          init = process(id, id, processPid, guest, spec.stdio(), files, memory, null);
+          cpu = sandboxCgroup(id, runtimeSpec, sandbox);
         } else {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
           limit = capOf(runtimeSpec, module);
@@ -210,8 +214,8 @@ public final class TaskManager implements AutoCloseable {
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
           cpu = cpuCgroup(id, runtimeSpec);
+          init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
         }
-        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
         Task task =
             new Task(
                 spec,
@@ -268,21 +272,7 @@ public final class TaskManager implements AutoCloseable {
     if (!cgroups.enforced()) {
       return null;
     }
-    String wanted = spec.cgroupsPath().orElse(null);
-    String path =
-        CpuCgroups.pathFor(wanted, cgroupParent, id)
-            .orElseGet(
-                () -> {
-                  String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
-                  LOG.log(
-                      Level.INFO,
-                      "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
-                          + " systemd''s slice:prefix:name; using cgroup {2}",
-                      id,
-                      wanted,
-                      fallback);
-                  return fallback;
-                });
+    String path = cgroupPath(id, spec);
     try {
       return cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
     } catch (IOException | RuntimeException e) {
@@ -295,6 +285,56 @@ public final class TaskManager implements AutoCloseable {
           e.getMessage());
       return null;
     }
+  }
+
+  /**
+   * A pod sandbox's cgroup, at its spec's {@code linux.cgroupsPath} (containerd's is {@code
+   * <cgroup_parent>/<sandbox id>}), in every v1 hierarchy the host mounts of cpu, cpuacct, memory
+   * and pids, with the sandbox's process in it: what containerd reads a pod's statistics from (the
+   * pod's cgroup, whose children are the sandbox's and the containers'). Null where the host has no
+   * v1 cpu hierarchy, or when it cannot be made (the pod runs, and the log says why).
+   */
+  private CpuCgroup sandboxCgroup(String id, RuntimeSpec spec, SandboxGuest sandbox) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return null;
+    }
+    String path = cgroupPath(id, spec);
+    CpuCgroup made = null;
+    try {
+      made = cgroups.createForProcess(path);
+      made.addProcess(sandbox.pid());
+      return made;
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "container {0}: the pod sandbox has no cgroup, so the pod''s statistics miss its"
+              + " process: {1}; check that the daemon runs as root with /sys/fs/cgroup writable",
+          id,
+          e.getMessage());
+      if (made != null) {
+        removeCgroup(id, made);
+      }
+      return null;
+    }
+  }
+
+  /** The container's cgroup path: its spec's {@code linux.cgroupsPath}, else krill's own. */
+  private String cgroupPath(String id, RuntimeSpec spec) {
+    String wanted = spec.cgroupsPath().orElse(null);
+    return CpuCgroups.pathFor(wanted, cgroupParent, id)
+        .orElseGet(
+            () -> {
+              String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
+              LOG.log(
+                  Level.INFO,
+                  "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
+                      + " systemd''s slice:prefix:name; using cgroup {2}",
+                  id,
+                  wanted,
+                  fallback);
+              return fallback;
+            });
   }
 
   private static CpuLimits cpuLimits(RuntimeSpec.Cpu cpu) {

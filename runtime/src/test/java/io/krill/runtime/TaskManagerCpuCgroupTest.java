@@ -195,4 +195,38 @@ class TaskManagerCpuCgroupTest {
     TaskFixture.eventually("guest runs", () -> seen.containsKey("main"));
     assertTrue(seen.get("main").endsWith(" in none"), seen.get("main"));
   }
+
+  @Test
+  void aPodSandboxsProcessJoinsItsCgroupInTheCpuMemoryAndPidsHierarchies() throws Exception {
+    Path memory = Files.createDirectories(tmp.resolve("memory"));
+    Path pids = Files.createDirectories(tmp.resolve("pids"));
+    // Stands in for the launcher's pause command: a process that waits.
+    Path helper = tmp.resolve("pause.sh");
+    Files.writeString(helper, "#!/bin/sh\nexec sleep 600\n");
+    helper.toFile().setExecutable(true);
+    try (TaskManager tasks = new TaskManager(f.engine, f.timer, TaskFixture.PID, 0, helper)) {
+      tasks.withCpuCgroups(
+          CpuCgroups.at(cpu, cpuacct, "/", "/")
+              .withProcessHierarchy("memory", memory, "/")
+              .withProcessHierarchy("pids", pids, "/"),
+          "/krill/test");
+      Bundle b = f.bundle("sb", "/pause", null, null, ",\"linux\":{\"cgroupsPath\":\"/pod9/sb\"}");
+      int pid =
+          tasks.create(
+              new TaskSpec(
+                  "sb",
+                  b.dir(),
+                  List.of(),
+                  new Stdio(null, null, null, false),
+                  TaskSpec.Kind.POD_SANDBOX,
+                  ImageModules.NONE));
+      for (Path h : List.of(cpu, cpuacct, memory, pids)) {
+        assertEquals(
+            String.valueOf(pid), Files.readString(h.resolve("pod9/sb/cgroup.procs")), h.toString());
+      }
+      assertFalse(Files.exists(cpu.resolve("pod9/sb/tasks")), "no daemon thread joins it");
+      tasks.delete("sb");
+      assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    }
+  }
 }

@@ -2,7 +2,6 @@ package io.krill.it.kubernetes;
 
 import static io.krill.it.harness.Kubelet.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -96,8 +95,7 @@ class PodStatsE2ETest {
     String ref = pull(c, c.push(CriContainerd.Image.PROGS));
     String id = createAndStart(c, pod, containerConfig("spin", ref, "/spin.wasm"));
     awaitRunning(c, id);
-    Path threads = cg.child("cpu", id).resolve("tasks");
-    assertFalse(read(threads).isBlank(), "no guest thread in " + threads);
+    awaitThreadIn(cg.child("cpu", id));
 
     PodSandboxStats first = podStats(c, pod);
     Host.sleep(1500);
@@ -183,7 +181,7 @@ class PodStatsE2ETest {
                 .flatMap(
                     ctl ->
                         Stream.of(pod.id(), id)
-                            .map(x -> PodCgroup.hierarchy(ctl).resolve("krill/k8s.io").resolve(x)))
+                            .map(x -> PodCgroup.hierarchy(ctl).resolve("k8s.io").resolve(x)))
                 .toList()
             : List.of();
     assertTrue(ours.stream().anyMatch(Files::isDirectory), "krill's own cgroups: " + ours);
@@ -214,6 +212,17 @@ class PodStatsE2ETest {
       }
     }
     throw new AssertionError("no task " + id);
+  }
+
+  /** A guest joins its cgroup as its thread starts, just after the task reports running. */
+  private static void awaitThreadIn(Path dir) {
+    for (int i = 0; i < 100; i++) {
+      if (!read(dir.resolve("tasks")).isBlank()) {
+        return;
+      }
+      Host.sleep(100);
+    }
+    throw new AssertionError("no guest thread ever joined " + dir);
   }
 
   private static String read(Path p) {
