@@ -183,6 +183,24 @@ public final class CpuCgroup {
         last);
   }
 
+  /**
+   * Removes only the directories that making this cgroup created, deepest first, while they are
+   * empty: a pod's cgroup that kubelet made is kubelet's to remove. Returns those left (in use).
+   */
+  public List<Path> removeMade() {
+    List<Path> dirs = new ArrayList<>(made);
+    dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+    List<Path> left = new ArrayList<>();
+    for (Path p : dirs) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException stillUsed) {
+        left.add(p);
+      }
+    }
+    return left;
+  }
+
   /** The parents this cgroup's creation made, deepest first, while they are empty. */
   private void removeMadeParents() {
     List<Path> parents = new ArrayList<>(made);

@@ -276,6 +276,23 @@ public final class CpuCgroups {
         expandSlice(slice) + "/" + (unit.endsWith(".slice") ? unit : unit + ".scope"));
   }
 
+  /**
+   * The cgroup path of a pod whose containers' cgroups go under it: {@code cgroupParent} (kubelet's
+   * pod cgroup: a cgroupfs path, or with the systemd driver a slice such as {@code
+   * kubepods-besteffort-pod<uid>.slice}) when set, else {@code <fallbackParent>/<podId>}.
+   */
+  public static String podPathFor(String cgroupParent, String fallbackParent, String podId) {
+    if (cgroupParent != null && !cgroupParent.isBlank() && !cgroupParent.contains("..")) {
+      if (cgroupParent.startsWith("/")) {
+        return cgroupParent;
+      }
+      if (cgroupParent.endsWith(".slice") && !cgroupParent.contains(":")) {
+        return expandSlice(cgroupParent);
+      }
+    }
+    return join(fallbackParent, podId);
+  }
+
   /** systemd's slice naming: {@code a-b-c.slice} lives in {@code a.slice/a-b.slice/}. */
   static String expandSlice(String slice) {
     if (slice.equals("-.slice")) {

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +42,7 @@ public final class TaskManager implements AutoCloseable {
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
+  private final Map<String, CpuCgroup> podCgroups = new ConcurrentHashMap<>();
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
@@ -335,6 +338,72 @@ public final class TaskManager implements AutoCloseable {
                   fallback);
               return fallback;
             });
+  }
+
+  /**
+   * Makes (or adopts) the cgroup of a pod that has no sandbox process (krill cri's pods; a
+   * containerd pod's sandbox task gets one at create): at {@code parent}, kubelet's pod cgroup,
+   * when set, else at {@code <fallback parent>/<podId>}, in the cpu and cpuacct hierarchies. Its
+   * containers' cgroups go under it ({@link #podCgroupPath}), so it is charged with all their
+   * threads' CPU time. Empty where the host has no v1 cpu hierarchy, or when it cannot be made (the
+   * pod runs, and the log says why).
+   */
+  public Optional<String> createPodCgroup(String podId, String parent) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return Optional.empty();
+    }
+    String path = CpuCgroups.podPathFor(parent, cgroupParent, podId);
+    if (parent != null && !parent.isBlank() && !path.equals(parent)) {
+      LOG.log(Level.INFO, "pod {0}: cgroup parent {1} is cgroup {2}", podId, parent, path);
+    }
+    try {
+      CpuCgroup made = cgroups.create(path, CpuLimits.NONE);
+      CpuCgroup old = podCgroups.put(podId, made);
+      if (old != null && !old.path().equals(path)) {
+        old.removeMade();
+      }
+      return Optional.of(path);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "pod {0}: no pod cgroup, so its statistics add up its containers'' instead: {1}; check"
+              + " that the daemon runs as root with /sys/fs/cgroup writable",
+          podId,
+          e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** The pod's cgroup path ({@link #createPodCgroup}), under which its containers' go. */
+  public Optional<String> podCgroupPath(String podId) {
+    return Optional.ofNullable(podCgroups.get(podId)).map(CpuCgroup::path);
+  }
+
+  /** CPU time charged to the pod's cgroup: every thread of each of its containers. */
+  public OptionalLong podCpuNanos(String podId) {
+    CpuCgroup g = podCgroups.get(podId);
+    return g == null ? OptionalLong.empty() : g.usageNanos();
+  }
+
+  /**
+   * Removes the pod's cgroup, once its containers are deleted: the directories krill made, not a
+   * pod cgroup kubelet made (kubelet removes its own).
+   */
+  public void removePodCgroup(String podId) {
+    CpuCgroup g = podCgroups.remove(podId);
+    if (g == null) {
+      return;
+    }
+    List<Path> left = g.removeMade();
+    if (!left.isEmpty()) {
+      LOG.log(
+          Level.WARNING,
+          "pod {0}: cgroup {1} is still in use ({2}); remove it by hand with rmdir once empty",
+          podId,
+          g.path(),
+          left);
+    }
   }
 
   private static CpuLimits cpuLimits(RuntimeSpec.Cpu cpu) {

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
@@ -228,5 +229,42 @@ class TaskManagerCpuCgroupTest {
       tasks.delete("sb");
       assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
     }
+  }
+
+  @Test
+  void aPodCgroupIsParentOfItsContainersAndOnlyWhatKrillMadeIsRemoved() throws Exception {
+    // Nobody made it: krill makes it under its own parent, and removes it.
+    assertEquals(Optional.of("/krill/test/p1"), f.tasks.createPodCgroup("p1", ""));
+    assertEquals(Optional.of("/krill/test/p1"), f.tasks.podCgroupPath("p1"));
+    Files.writeString(cpuacct.resolve("krill/test/p1/cpuacct.usage"), "5000\n");
+    assertEquals(5000L, f.tasks.podCpuNanos("p1").getAsLong());
+    Files.delete(cpuacct.resolve("krill/test/p1/cpuacct.usage"));
+    f.tasks.removePodCgroup("p1");
+    assertFalse(Files.exists(cpu.resolve("krill/test/p1")));
+    assertTrue(f.tasks.podCgroupPath("p1").isEmpty());
+
+    // kubelet made it: krill adopts it and leaves it to kubelet.
+    Files.createDirectories(cpu.resolve("kubepods/besteffort/pod2"));
+    Files.createDirectories(cpuacct.resolve("kubepods/besteffort/pod2"));
+    assertEquals(
+        Optional.of("/kubepods/besteffort/pod2"),
+        f.tasks.createPodCgroup("p2", "/kubepods/besteffort/pod2"));
+    f.tasks.removePodCgroup("p2");
+    assertTrue(Files.isDirectory(cpu.resolve("kubepods/besteffort/pod2")));
+
+    // The systemd driver's parent is a slice.
+    assertEquals(
+        Optional.of("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod3.slice"),
+        f.tasks.createPodCgroup("p3", "kubepods-besteffort-pod3.slice"));
+    f.tasks.removePodCgroup("p3");
+    assertFalse(Files.exists(cpu.resolve("kubepods.slice")));
+  }
+
+  @Test
+  void withoutCpuCgroupsAPodHasNone() {
+    f.tasks.withCpuCgroups(CpuCgroups.none("cgroup v2 only"), "/krill/test");
+    assertTrue(f.tasks.createPodCgroup("p1", "/kubepods/pod1").isEmpty());
+    assertTrue(f.tasks.podCpuNanos("p1").isEmpty());
+    f.tasks.removePodCgroup("p1");
   }
 }

@@ -162,6 +162,17 @@ class PodStatsE2ETest {
     assertTrue(
         String.valueOf(e.getStatus().getDescription()).contains("cgroupPath is empty"),
         "containerd's refusal: " + e.getStatus());
+    // One such pod fails the whole list: containerd adds up every pod's error.
+    StatusRuntimeException listed =
+        assertThrows(
+            StatusRuntimeException.class,
+            () ->
+                c.cri()
+                    .runtime()
+                    .listPodSandboxStats(ListPodSandboxStatsRequest.getDefaultInstance()));
+    assertTrue(
+        String.valueOf(listed.getStatus().getDescription()).contains("cgroupPath is empty"),
+        "containerd's list: " + listed.getStatus());
 
     Host.sleep(500);
     ContainerStats s =
