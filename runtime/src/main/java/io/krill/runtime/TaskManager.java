@@ -388,11 +388,16 @@ public final class TaskManager implements AutoCloseable {
 
   /**
    * Removes the pod's cgroup, once its containers are deleted: the directories krill made, not a
-   * pod cgroup kubelet made (kubelet removes its own).
+   * pod cgroup kubelet made (kubelet removes its own). One under krill's own parent is krill's
+   * whoever made it (an earlier daemon, before a restart).
    */
   public void removePodCgroup(String podId) {
     CpuCgroup g = podCgroups.remove(podId);
     if (g == null) {
+      return;
+    }
+    if (g.path().startsWith(cgroupParent.endsWith("/") ? cgroupParent : cgroupParent + "/")) {
+      removeCgroup(podId, g);
       return;
     }
     List<Path> left = g.removeMade();

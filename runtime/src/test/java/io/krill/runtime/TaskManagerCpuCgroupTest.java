@@ -243,6 +243,12 @@ class TaskManagerCpuCgroupTest {
     assertFalse(Files.exists(cpu.resolve("krill/test/p1")));
     assertTrue(f.tasks.podCgroupPath("p1").isEmpty());
 
+    // Under krill's own parent it is krill's, even if an earlier daemon made it.
+    Files.createDirectories(cpu.resolve("krill/test/p4"));
+    f.tasks.createPodCgroup("p4", "");
+    f.tasks.removePodCgroup("p4");
+    assertFalse(Files.exists(cpu.resolve("krill/test/p4")));
+
     // kubelet made it: krill adopts it and leaves it to kubelet.
     Files.createDirectories(cpu.resolve("kubepods/besteffort/pod2"));
     Files.createDirectories(cpuacct.resolve("kubepods/besteffort/pod2"));
