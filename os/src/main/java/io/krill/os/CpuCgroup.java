@@ -1,6 +1,7 @@
 package io.krill.os;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -181,6 +182,36 @@ public final class CpuCgroup {
     throw new IOException(
         "cannot remove cgroup " + dirs + ": " + (last == null ? "interrupted" : last.getMessage()),
         last);
+  }
+
+  /**
+   * Removes the cgroups under this one that no thread is in, deepest first: what a daemon that died
+   * left of its containers' cgroups. Returns those left (in use).
+   */
+  public List<Path> removeEmptyChildren() {
+    List<Path> left = new ArrayList<>();
+    for (Path dir : homes.keySet()) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      List<Path> children;
+      try (var walk = Files.walk(dir)) {
+        children =
+            walk.filter(p -> !p.equals(dir) && Files.isDirectory(p))
+                .sorted(Comparator.comparingInt(Path::getNameCount).reversed())
+                .toList();
+      } catch (IOException | UncheckedIOException e) {
+        continue;
+      }
+      for (Path child : children) {
+        try {
+          Files.delete(child);
+        } catch (IOException inUse) {
+          left.add(child);
+        }
+      }
+    }
+    return left;
   }
 
   /**

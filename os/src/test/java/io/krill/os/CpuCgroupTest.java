@@ -167,6 +167,19 @@ class CpuCgroupTest {
   }
 
   @Test
+  void removeEmptyChildrenTakesWhatADeadDaemonLeftUnderAPod() throws IOException {
+    CpuCgroup pod = split().create("/krill/cri/pod1", CpuLimits.NONE);
+    Files.createDirectories(tmp.resolve("cpu/krill/cri/pod1/c1"));
+    Files.createDirectories(tmp.resolve("cpuacct/krill/cri/pod1/c1"));
+    Path busy = Files.createDirectories(tmp.resolve("cpu/krill/cri/pod1/c2"));
+    // A stand-in's file keeps it, as a thread keeps a real cgroup.
+    Files.writeString(busy.resolve("tasks"), "7\n");
+    assertEquals(List.of(busy), pod.removeEmptyChildren());
+    assertFalse(Files.exists(tmp.resolve("cpu/krill/cri/pod1/c1")));
+    assertFalse(Files.exists(tmp.resolve("cpuacct/krill/cri/pod1/c1")));
+  }
+
+  @Test
   void detectReadsV1MountsAndTheDaemonsOwnCgroups() {
     List<String> mountinfo =
         List.of(

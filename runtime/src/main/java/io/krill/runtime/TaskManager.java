@@ -387,15 +387,17 @@ public final class TaskManager implements AutoCloseable {
   }
 
   /**
-   * Removes the pod's cgroup, once its containers are deleted: the directories krill made, not a
-   * pod cgroup kubelet made (kubelet removes its own). One under krill's own parent is krill's
-   * whoever made it (an earlier daemon, before a restart).
+   * Removes the pod's cgroup, once its containers are deleted: the cgroups an earlier daemon left
+   * under it (its containers' whose tasks died with it), then the directories krill made, not a pod
+   * cgroup kubelet made (kubelet removes its own). One under krill's own parent is krill's whoever
+   * made it (an earlier daemon, before a restart).
    */
   public void removePodCgroup(String podId) {
     CpuCgroup g = podCgroups.remove(podId);
     if (g == null) {
       return;
     }
+    g.removeEmptyChildren();
     if (g.path().startsWith(cgroupParent.endsWith("/") ? cgroupParent : cgroupParent + "/")) {
       removeCgroup(podId, g);
       return;

@@ -103,14 +103,47 @@ class CriPodStatsE2ETest {
     assertFalse(Files.exists(PodCgroup.hierarchy("cpu").resolve("krill/cri").resolve(pod.id())));
   }
 
-  /** Runs a spinning container in the pod, reads its stats, and removes both. */
-  private static void spinAndRead(Pod p, Path podCpuacct) {
-    String pod = p.id();
+  /**
+   * A daemon restart loses its guests (they are its threads) but not their cgroups: those go when
+   * kubelet removes the containers and the pod, from under kubelet's pod cgroup and from krill's
+   * own.
+   */
+  @Test
+  void afterADaemonRestart_removingThePodLeavesNoCgroup() throws IOException {
+    assumeTrue(PodCgroup.v1Hierarchies(), "needs cgroup v1 cpu, cpuacct, memory, pids");
+    try (PodCgroup cg = PodCgroup.of("restart").create()) {
+      Pod kubelets = runPod("stats-restart", cg.path());
+      String a = startSpin(kubelets);
+      Pod own = runPod("stats-restart-own", "");
+      String b = startSpin(own);
+      Path ownDir = PodCgroup.hierarchy("cpuacct").resolve("krill/cri").resolve(own.id());
+      awaitThreadIn(cg.dir("cpuacct").resolve(a));
+      awaitThreadIn(ownDir.resolve(b));
+      krill.restartDaemon();
+      cri = krill.cri();
+      for (String id : List.of(a, b)) {
+        cri.runtime()
+            .removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+      }
+      for (Pod p : List.of(kubelets, own)) {
+        cri.runtime()
+            .stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p.id()).build());
+        cri.runtime()
+            .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.id()).build());
+      }
+      assertEquals(List.of(), cg.children(), "cgroups left under kubelet's pod cgroup");
+      assertTrue(Files.isDirectory(cg.dir("cpu")), "kubelet's pod cgroup is kubelet's to remove");
+      assertFalse(Files.exists(ownDir), ownDir + " left behind");
+      assertFalse(Files.exists(PodCgroup.hierarchy("cpu").resolve("krill/cri").resolve(own.id())));
+    }
+  }
+
+  private static String startSpin(Pod p) {
     String id =
         cri.runtime()
             .createContainer(
                 CreateContainerRequest.newBuilder()
-                    .setPodSandboxId(pod)
+                    .setPodSandboxId(p.id())
                     .setConfig(
                         ContainerConfig.newBuilder()
                             .setMetadata(ContainerMetadata.newBuilder().setName("spin"))
@@ -119,6 +152,13 @@ class CriPodStatsE2ETest {
                     .build())
             .getContainerId();
     cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    return id;
+  }
+
+  /** Runs a spinning container in the pod, reads its stats, and removes both. */
+  private static void spinAndRead(Pod p, Path podCpuacct) {
+    String pod = p.id();
+    String id = startSpin(p);
     Path container = podCpuacct.resolve(id);
     awaitThreadIn(container);
 
