@@ -1,10 +1,13 @@
 package io.krill.os;
 
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -12,6 +15,11 @@ import java.util.Optional;
  * {@code cpu,cpuacct} or two), and the daemon's own cgroup in each, where threads go back to. On a
  * host with no v1 cpu hierarchy (cgroup v2 only, or none mounted) CPU limits are not enforced: v2
  * moves threads only inside a threaded subtree, which the daemon's cgroup is not.
+ *
+ * <p>The memory and pids hierarchies, where mounted, are for processes only ({@link
+ * #createForProcess}: a pod sandbox's): a guest thread's memory is charged to the daemon's process
+ * whichever memory cgroup the thread is in, as cgroup v1 charges a process's pages to the memory
+ * cgroup of its thread group leader.
  */
 public final class CpuCgroups {
   private final Path cpuRoot;
@@ -20,13 +28,26 @@ public final class CpuCgroups {
   private final String ownCpuacct;
   private final String unavailable;
 
+  /** The process-only hierarchies (memory, pids): controller to root, and the daemon's path. */
+  private final Map<String, Path> processRoots;
+
+  private final Map<String, String> processOwn;
+
   private CpuCgroups(
-      Path cpuRoot, Path cpuacctRoot, String ownCpu, String ownCpuacct, String unavailable) {
+      Path cpuRoot,
+      Path cpuacctRoot,
+      String ownCpu,
+      String ownCpuacct,
+      String unavailable,
+      Map<String, Path> processRoots,
+      Map<String, String> processOwn) {
     this.cpuRoot = cpuRoot;
     this.cpuacctRoot = cpuacctRoot;
     this.ownCpu = ownCpu;
     this.ownCpuacct = ownCpuacct;
     this.unavailable = unavailable;
+    this.processRoots = Map.copyOf(processRoots);
+    this.processOwn = Map.copyOf(processOwn);
   }
 
   /**
@@ -34,12 +55,24 @@ public final class CpuCgroups {
    * together); {@code ownCpu}/{@code ownCpuacct} are the daemon's cgroup paths in them.
    */
   public static CpuCgroups at(Path cpuRoot, Path cpuacctRoot, String ownCpu, String ownCpuacct) {
-    return new CpuCgroups(cpuRoot, cpuacctRoot, ownCpu, ownCpuacct, null);
+    return new CpuCgroups(cpuRoot, cpuacctRoot, ownCpu, ownCpuacct, null, Map.of(), Map.of());
+  }
+
+  /**
+   * These hierarchies and a process-only one ({@code memory} or {@code pids}) rooted at {@code
+   * root}, where the daemon's cgroup is {@code own}.
+   */
+  public CpuCgroups withProcessHierarchy(String controller, Path root, String own) {
+    Map<String, Path> roots = new LinkedHashMap<>(processRoots);
+    Map<String, String> owns = new LinkedHashMap<>(processOwn);
+    roots.put(controller, root);
+    owns.put(controller, own);
+    return new CpuCgroups(cpuRoot, cpuacctRoot, ownCpu, ownCpuacct, unavailable, roots, owns);
   }
 
   /** No CPU cgroups: limits are not enforced, for {@code reason}. */
   public static CpuCgroups none(String reason) {
-    return new CpuCgroups(null, null, null, null, reason);
+    return new CpuCgroups(null, null, null, null, reason, Map.of(), Map.of());
   }
 
   /** This host's hierarchies, from /proc/self/mountinfo and /proc/self/cgroup. */
@@ -56,6 +89,7 @@ public final class CpuCgroups {
   static CpuCgroups detect(List<String> mountinfo, List<String> procCgroup) {
     Path cpu = null;
     Path cpuacct = null;
+    Map<String, Path> processRoots = new LinkedHashMap<>();
     boolean v2 = false;
     for (String line : mountinfo) {
       String[] f = line.split(" ");
@@ -77,6 +111,11 @@ public final class CpuCgroups {
       if (options.contains("cpuacct") && cpuacct == null) {
         cpuacct = Path.of(unescape(f[4]));
       }
+      for (String controller : PROCESS_CONTROLLERS) {
+        if (options.contains(controller)) {
+          processRoots.putIfAbsent(controller, Path.of(unescape(f[4])));
+        }
+      }
     }
     if (cpu == null || cpuacct == null) {
       return none(
@@ -85,8 +124,17 @@ public final class CpuCgroups {
                   + " threaded subtree; krill does not enforce CPU limits there"
               : "no cgroup v1 cpu and cpuacct hierarchies are mounted");
     }
-    return at(cpu, cpuacct, own(procCgroup, "cpu"), own(procCgroup, "cpuacct"));
+    CpuCgroups found = at(cpu, cpuacct, own(procCgroup, "cpu"), own(procCgroup, "cpuacct"));
+    for (Map.Entry<String, Path> e : processRoots.entrySet()) {
+      if (!e.getValue().equals(cpu) && !e.getValue().equals(cpuacct)) {
+        found = found.withProcessHierarchy(e.getKey(), e.getValue(), own(procCgroup, e.getKey()));
+      }
+    }
+    return found;
   }
+
+  /** The hierarchies a pod sandbox's process joins besides cpu and cpuacct. */
+  private static final List<String> PROCESS_CONTROLLERS = List.of("memory", "pids");
 
   /** The path of this process's cgroup in the v1 hierarchy of {@code controller}. */
   private static String own(List<String> procCgroup, String controller) {
@@ -117,33 +165,70 @@ public final class CpuCgroups {
    * Creates (or adopts) the cgroup at {@code path} in both hierarchies and writes {@code limits}.
    */
   public CpuCgroup create(String path, CpuLimits limits) throws IOException {
+    return make(path, limits, false);
+  }
+
+  /**
+   * Creates (or adopts) the cgroup of a process at {@code path}: in the cpu and cpuacct hierarchies
+   * and in the memory and pids ones this host mounts, so that the process's memory and pids are
+   * charged there ({@link CpuCgroup#addProcess}).
+   */
+  public CpuCgroup createForProcess(String path) throws IOException {
+    return make(path, CpuLimits.NONE, true);
+  }
+
+  private CpuCgroup make(String path, CpuLimits limits, boolean process) throws IOException {
     if (!enforced()) {
       throw new IOException("CPU limits are not enforced on this host: " + unavailable);
     }
-    Path cpuDir = dir(cpuRoot, path);
-    Path cpuacctDir = dir(cpuacctRoot, path);
-    List<Path> made = new ArrayList<>();
-    try {
-      for (Path d : cpuDir.equals(cpuacctDir) ? List.of(cpuDir) : List.of(cpuDir, cpuacctDir)) {
-        if (!Files.isDirectory(d)) {
-          Files.createDirectories(d);
-          made.add(d);
+    Map<Path, Path> homes = new LinkedHashMap<>();
+    homes.put(dir(cpuRoot, path), dir(cpuRoot, ownCpu));
+    homes.putIfAbsent(dir(cpuacctRoot, path), dir(cpuacctRoot, ownCpuacct));
+    Path memory = null;
+    if (process) {
+      for (Map.Entry<String, Path> e : processRoots.entrySet()) {
+        Path d = dir(e.getValue(), path);
+        homes.putIfAbsent(d, dir(e.getValue(), processOwn.get(e.getKey())));
+        if (e.getKey().equals("memory")) {
+          memory = d;
         }
       }
+    }
+    List<Path> made = new ArrayList<>();
+    try {
+      for (Path d : homes.keySet()) {
+        mkdirs(d, made);
+      }
       CpuCgroup cgroup =
-          new CpuCgroup(
-              path, cpuDir, cpuacctDir, dir(cpuRoot, ownCpu), dir(cpuacctRoot, ownCpuacct));
+          new CpuCgroup(path, homes, dir(cpuRoot, path), dir(cpuacctRoot, path), memory, made);
       cgroup.update(limits);
       return cgroup;
     } catch (IOException e) {
-      for (Path d : made) {
+      for (int i = made.size() - 1; i >= 0; i--) {
         try {
-          Files.deleteIfExists(d);
+          Files.deleteIfExists(made.get(i));
         } catch (IOException ignored) {
           // left for the next attempt to adopt
         }
       }
       throw new IOException("cannot set up cgroup " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Like {@link Files#createDirectories}, recording each directory it made, parents first. */
+  private static void mkdirs(Path dir, List<Path> made) throws IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    Path parent = dir.getParent();
+    if (parent != null) {
+      mkdirs(parent, made);
+    }
+    try {
+      Files.createDirectory(dir);
+      made.add(dir);
+    } catch (FileAlreadyExistsException raced) {
+      // made by someone else meanwhile: theirs to remove
     }
   }
 
@@ -189,6 +274,23 @@ public final class CpuCgroups {
     String unit = f[1].isEmpty() ? f[2] : f[1] + "-" + f[2];
     return Optional.of(
         expandSlice(slice) + "/" + (unit.endsWith(".slice") ? unit : unit + ".scope"));
+  }
+
+  /**
+   * The cgroup path of a pod whose containers' cgroups go under it: {@code cgroupParent} (kubelet's
+   * pod cgroup: a cgroupfs path, or with the systemd driver a slice such as {@code
+   * kubepods-besteffort-pod<uid>.slice}) when set, else {@code <fallbackParent>/<podId>}.
+   */
+  public static String podPathFor(String cgroupParent, String fallbackParent, String podId) {
+    if (cgroupParent != null && !cgroupParent.isBlank() && !cgroupParent.contains("..")) {
+      if (cgroupParent.startsWith("/")) {
+        return cgroupParent;
+      }
+      if (cgroupParent.endsWith(".slice") && !cgroupParent.contains(":")) {
+        return expandSlice(cgroupParent);
+      }
+    }
+    return join(fallbackParent, podId);
   }
 
   /** systemd's slice naming: {@code a-b-c.slice} lives in {@code a.slice/a-b.slice/}. */

@@ -94,6 +94,92 @@ class CpuCgroupTest {
   }
 
   @Test
+  void aProcessCgroupSpansMemoryAndPidsAndTakesTheWholeProcess() throws IOException {
+    CpuCgroups c =
+        split()
+            .withProcessHierarchy("memory", Files.createDirectories(tmp.resolve("memory")), "/")
+            .withProcessHierarchy("pids", Files.createDirectories(tmp.resolve("pids")), "/");
+    CpuCgroup sandbox = c.createForProcess("/kubepods/pod1/sandbox");
+    assertEquals(Optional.of(tmp.resolve("memory/kubepods/pod1/sandbox")), sandbox.memoryDir());
+    sandbox.addProcess(4242);
+    for (String h : List.of("cpu", "cpuacct", "memory", "pids")) {
+      assertEquals(
+          "4242", Files.readString(tmp.resolve(h + "/kubepods/pod1/sandbox/cgroup.procs")), h);
+    }
+    // A container's cgroup is for threads: cpu and cpuacct only.
+    CpuCgroup container = c.create("/kubepods/pod1/c1", CpuLimits.NONE);
+    assertTrue(container.memoryDir().isEmpty());
+    assertFalse(Files.exists(tmp.resolve("memory/kubepods/pod1/c1")));
+  }
+
+  @Test
+  void removeTakesTheParentsItMadeOnceNoSiblingIsLeft() throws IOException {
+    CpuCgroups c =
+        split().withProcessHierarchy("memory", Files.createDirectories(tmp.resolve("memory")), "/");
+    CpuCgroup sandbox = c.createForProcess("/kubepods/besteffort/pod1/sandbox");
+    assertTrue(sandbox.made().contains(tmp.resolve("cpu/kubepods")), sandbox.made().toString());
+    CpuCgroup container = c.create("/kubepods/besteffort/pod1/c1", CpuLimits.NONE);
+    assertEquals(
+        List.of(
+            tmp.resolve("cpu/kubepods/besteffort/pod1/c1"),
+            tmp.resolve("cpuacct/kubepods/besteffort/pod1/c1")),
+        container.made());
+    // The pod's first cgroup goes last, as the sandbox does, and takes the parents with it.
+    container.remove();
+    assertTrue(Files.isDirectory(tmp.resolve("cpu/kubepods/besteffort/pod1")));
+    sandbox.remove();
+    for (String h : List.of("cpu", "cpuacct", "memory")) {
+      assertFalse(Files.exists(tmp.resolve(h + "/kubepods")), h);
+    }
+  }
+
+  @Test
+  void removeLeavesParentsItDidNotMake() throws IOException {
+    CpuCgroups c = split();
+    Files.createDirectories(tmp.resolve("cpu/kubepods/pod1"));
+    Files.createDirectories(tmp.resolve("cpuacct/kubepods/pod1"));
+    CpuCgroup g = c.create("/kubepods/pod1/c1", CpuLimits.NONE);
+    CpuCgroup sibling = c.create("/kubepods/pod2/c2", CpuLimits.NONE);
+    g.remove();
+    assertTrue(Files.isDirectory(tmp.resolve("cpu/kubepods/pod1")));
+    assertTrue(Files.isDirectory(tmp.resolve("cpuacct/kubepods/pod1")));
+    assertFalse(Files.exists(tmp.resolve("cpu/kubepods/pod1/c1")));
+    sibling.remove();
+    assertFalse(Files.exists(tmp.resolve("cpu/kubepods/pod2")), "pod2 was made for it");
+    assertTrue(Files.isDirectory(tmp.resolve("cpu/kubepods")));
+  }
+
+  @Test
+  void detectFindsMemoryAndPidsForProcessCgroups() throws IOException {
+    List<String> mountinfo =
+        List.of(
+            "31 25 0:27 / " + tmp.resolve("cpu") + " rw - cgroup cgroup rw,cpu",
+            "32 25 0:28 / " + tmp.resolve("cpuacct") + " rw - cgroup cgroup rw,cpuacct",
+            "33 25 0:29 / " + tmp.resolve("memory") + " rw - cgroup cgroup rw,memory",
+            "34 25 0:30 / " + tmp.resolve("pids") + " rw - cgroup cgroup rw,pids");
+    CpuCgroups c =
+        CpuCgroups.detect(
+            mountinfo, List.of("4:memory:/m", "3:pids:/", "2:cpuacct:/", "1:cpu:/", "0::/"));
+    CpuCgroup g = c.createForProcess("/k/pod/s");
+    assertTrue(Files.isDirectory(tmp.resolve("memory/k/pod/s")));
+    assertTrue(Files.isDirectory(tmp.resolve("pids/k/pod/s")));
+    assertEquals(Optional.of(tmp.resolve("memory/k/pod/s")), g.memoryDir());
+  }
+
+  @Test
+  void removeEmptyChildrenTakesWhatADeadDaemonLeftUnderAPod() throws IOException {
+    CpuCgroup pod = split().create("/krill/cri/pod1", CpuLimits.NONE);
+    Files.createDirectories(tmp.resolve("cpu/krill/cri/pod1/c1"));
+    Files.createDirectories(tmp.resolve("cpuacct/krill/cri/pod1/c1"));
+    Path busy = Files.createDirectories(tmp.resolve("cpu/krill/cri/pod1/c2"));
+    // A stand-in's file keeps it, as a thread keeps a real cgroup.
+    Files.writeString(busy.resolve("tasks"), "7\n");
+    assertEquals(List.of(busy), pod.removeEmptyChildren());
+    assertFalse(Files.exists(tmp.resolve("cpu/krill/cri/pod1/c1")));
+    assertFalse(Files.exists(tmp.resolve("cpuacct/krill/cri/pod1/c1")));
+  }
+
+  @Test
   void detectReadsV1MountsAndTheDaemonsOwnCgroups() {
     List<String> mountinfo =
         List.of(

@@ -16,7 +16,10 @@ final class Task {
   final long memoryLimit;
   final GuestProcess init;
 
-  /** The container's CPU cgroup, which its guests' threads join (null: none). */
+  /**
+   * The container's cgroup, which its guests' threads join (a pod sandbox's: which its process
+   * joins); null: none.
+   */
   final CpuCgroup cpu;
 
   final Map<String, GuestProcess> execs = new ConcurrentHashMap<>();

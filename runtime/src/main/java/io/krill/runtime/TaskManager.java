@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +42,7 @@ public final class TaskManager implements AutoCloseable {
   private final Path sandboxHelper;
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
+  private final Map<String, CpuCgroup> podCgroups = new ConcurrentHashMap<>();
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
@@ -196,10 +199,14 @@ public final class TaskManager implements AutoCloseable {
         Guest guest;
         int processPid;
         Stdio.Files files = spec.stdio().files(id);
+        GuestProcess init;
         if (spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
           SandboxGuest sandbox = startSandbox(id, runtimeSpec);
           guest = sandbox;
           processPid = sandbox.pid();
+          // The sandbox's process, not a thread: its cgroup is for it alone.
+          init = process(id, id, processPid, guest, spec.stdio(), files, memory, null);
+          cpu = sandboxCgroup(id, runtimeSpec, sandbox);
         } else {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
           limit = capOf(runtimeSpec, module);
@@ -210,8 +217,8 @@ public final class TaskManager implements AutoCloseable {
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
           processPid = pid;
           cpu = cpuCgroup(id, runtimeSpec);
+          init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
         }
-        GuestProcess init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
         Task task =
             new Task(
                 spec,
@@ -268,21 +275,7 @@ public final class TaskManager implements AutoCloseable {
     if (!cgroups.enforced()) {
       return null;
     }
-    String wanted = spec.cgroupsPath().orElse(null);
-    String path =
-        CpuCgroups.pathFor(wanted, cgroupParent, id)
-            .orElseGet(
-                () -> {
-                  String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
-                  LOG.log(
-                      Level.INFO,
-                      "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
-                          + " systemd''s slice:prefix:name; using cgroup {2}",
-                      id,
-                      wanted,
-                      fallback);
-                  return fallback;
-                });
+    String path = cgroupPath(id, spec);
     try {
       return cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
     } catch (IOException | RuntimeException e) {
@@ -294,6 +287,129 @@ public final class TaskManager implements AutoCloseable {
           id,
           e.getMessage());
       return null;
+    }
+  }
+
+  /**
+   * A pod sandbox's cgroup, at its spec's {@code linux.cgroupsPath} (containerd's is {@code
+   * <cgroup_parent>/<sandbox id>}), in every v1 hierarchy the host mounts of cpu, cpuacct, memory
+   * and pids, with the sandbox's process in it: what containerd reads a pod's statistics from (the
+   * pod's cgroup, whose children are the sandbox's and the containers'). Null where the host has no
+   * v1 cpu hierarchy, or when it cannot be made (the pod runs, and the log says why).
+   */
+  private CpuCgroup sandboxCgroup(String id, RuntimeSpec spec, SandboxGuest sandbox) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return null;
+    }
+    String path = cgroupPath(id, spec);
+    CpuCgroup made = null;
+    try {
+      made = cgroups.createForProcess(path);
+      made.addProcess(sandbox.pid());
+      return made;
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "container {0}: the pod sandbox has no cgroup, so the pod''s statistics miss its"
+              + " process: {1}; check that the daemon runs as root with /sys/fs/cgroup writable",
+          id,
+          e.getMessage());
+      if (made != null) {
+        removeCgroup(id, made);
+      }
+      return null;
+    }
+  }
+
+  /** The container's cgroup path: its spec's {@code linux.cgroupsPath}, else krill's own. */
+  private String cgroupPath(String id, RuntimeSpec spec) {
+    String wanted = spec.cgroupsPath().orElse(null);
+    return CpuCgroups.pathFor(wanted, cgroupParent, id)
+        .orElseGet(
+            () -> {
+              String fallback = CpuCgroups.pathFor(null, cgroupParent, id).orElseThrow();
+              LOG.log(
+                  Level.INFO,
+                  "container {0}: linux.cgroupsPath {1} is neither a cgroupfs path nor"
+                      + " systemd''s slice:prefix:name; using cgroup {2}",
+                  id,
+                  wanted,
+                  fallback);
+              return fallback;
+            });
+  }
+
+  /**
+   * Makes (or adopts) the cgroup of a pod that has no sandbox process (krill cri's pods; a
+   * containerd pod's sandbox task gets one at create): at {@code parent}, kubelet's pod cgroup,
+   * when set, else at {@code <fallback parent>/<podId>}, in the cpu and cpuacct hierarchies. Its
+   * containers' cgroups go under it ({@link #podCgroupPath}), so it is charged with all their
+   * threads' CPU time. Empty where the host has no v1 cpu hierarchy, or when it cannot be made (the
+   * pod runs, and the log says why).
+   */
+  public Optional<String> createPodCgroup(String podId, String parent) {
+    CpuCgroups cgroups = cpuCgroups;
+    if (!cgroups.enforced()) {
+      return Optional.empty();
+    }
+    String path = CpuCgroups.podPathFor(parent, cgroupParent, podId);
+    if (parent != null && !parent.isBlank() && !path.equals(parent)) {
+      LOG.log(Level.INFO, "pod {0}: cgroup parent {1} is cgroup {2}", podId, parent, path);
+    }
+    try {
+      CpuCgroup made = cgroups.create(path, CpuLimits.NONE);
+      CpuCgroup old = podCgroups.put(podId, made);
+      if (old != null && !old.path().equals(path)) {
+        old.removeMade();
+      }
+      return Optional.of(path);
+    } catch (IOException | RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "pod {0}: no pod cgroup, so its statistics add up its containers'' instead: {1}; check"
+              + " that the daemon runs as root with /sys/fs/cgroup writable",
+          podId,
+          e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** The pod's cgroup path ({@link #createPodCgroup}), under which its containers' go. */
+  public Optional<String> podCgroupPath(String podId) {
+    return Optional.ofNullable(podCgroups.get(podId)).map(CpuCgroup::path);
+  }
+
+  /** CPU time charged to the pod's cgroup: every thread of each of its containers. */
+  public OptionalLong podCpuNanos(String podId) {
+    CpuCgroup g = podCgroups.get(podId);
+    return g == null ? OptionalLong.empty() : g.usageNanos();
+  }
+
+  /**
+   * Removes the pod's cgroup, once its containers are deleted: the cgroups an earlier daemon left
+   * under it (its containers' whose tasks died with it), then the directories krill made, not a pod
+   * cgroup kubelet made (kubelet removes its own). One under krill's own parent is krill's whoever
+   * made it (an earlier daemon, before a restart).
+   */
+  public void removePodCgroup(String podId) {
+    CpuCgroup g = podCgroups.remove(podId);
+    if (g == null) {
+      return;
+    }
+    g.removeEmptyChildren();
+    if (g.path().startsWith(cgroupParent.endsWith("/") ? cgroupParent : cgroupParent + "/")) {
+      removeCgroup(podId, g);
+      return;
+    }
+    List<Path> left = g.removeMade();
+    if (!left.isEmpty()) {
+      LOG.log(
+          Level.WARNING,
+          "pod {0}: cgroup {1} is still in use ({2}); remove it by hand with rmdir once empty",
+          podId,
+          g.path(),
+          left);
     }
   }
 

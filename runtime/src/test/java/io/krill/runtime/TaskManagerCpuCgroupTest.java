@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
@@ -194,5 +195,82 @@ class TaskManagerCpuCgroupTest {
     f.tasks.start("c1");
     TaskFixture.eventually("guest runs", () -> seen.containsKey("main"));
     assertTrue(seen.get("main").endsWith(" in none"), seen.get("main"));
+  }
+
+  @Test
+  void aPodSandboxsProcessJoinsItsCgroupInTheCpuMemoryAndPidsHierarchies() throws Exception {
+    Path memory = Files.createDirectories(tmp.resolve("memory"));
+    Path pids = Files.createDirectories(tmp.resolve("pids"));
+    // Stands in for the launcher's pause command: a process that waits.
+    Path helper = tmp.resolve("pause.sh");
+    Files.writeString(helper, "#!/bin/sh\nexec sleep 600\n");
+    helper.toFile().setExecutable(true);
+    try (TaskManager tasks = new TaskManager(f.engine, f.timer, TaskFixture.PID, 0, helper)) {
+      tasks.withCpuCgroups(
+          CpuCgroups.at(cpu, cpuacct, "/", "/")
+              .withProcessHierarchy("memory", memory, "/")
+              .withProcessHierarchy("pids", pids, "/"),
+          "/krill/test");
+      Bundle b = f.bundle("sb", "/pause", null, null, ",\"linux\":{\"cgroupsPath\":\"/pod9/sb\"}");
+      int pid =
+          tasks.create(
+              new TaskSpec(
+                  "sb",
+                  b.dir(),
+                  List.of(),
+                  new Stdio(null, null, null, false),
+                  TaskSpec.Kind.POD_SANDBOX,
+                  ImageModules.NONE));
+      for (Path h : List.of(cpu, cpuacct, memory, pids)) {
+        assertEquals(
+            String.valueOf(pid), Files.readString(h.resolve("pod9/sb/cgroup.procs")), h.toString());
+      }
+      assertFalse(Files.exists(cpu.resolve("pod9/sb/tasks")), "no daemon thread joins it");
+      tasks.delete("sb");
+      assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    }
+  }
+
+  @Test
+  void aPodCgroupIsParentOfItsContainersAndOnlyWhatKrillMadeIsRemoved() throws Exception {
+    // Nobody made it: krill makes it under its own parent, and removes it.
+    assertEquals(Optional.of("/krill/test/p1"), f.tasks.createPodCgroup("p1", ""));
+    assertEquals(Optional.of("/krill/test/p1"), f.tasks.podCgroupPath("p1"));
+    Files.writeString(cpuacct.resolve("krill/test/p1/cpuacct.usage"), "5000\n");
+    assertEquals(5000L, f.tasks.podCpuNanos("p1").getAsLong());
+    Files.delete(cpuacct.resolve("krill/test/p1/cpuacct.usage"));
+    f.tasks.removePodCgroup("p1");
+    assertFalse(Files.exists(cpu.resolve("krill/test/p1")));
+    assertTrue(f.tasks.podCgroupPath("p1").isEmpty());
+
+    // Under krill's own parent it is krill's, even if an earlier daemon made it.
+    Files.createDirectories(cpu.resolve("krill/test/p4"));
+    f.tasks.createPodCgroup("p4", "");
+    f.tasks.removePodCgroup("p4");
+    assertFalse(Files.exists(cpu.resolve("krill/test/p4")));
+
+    // kubelet made it: krill adopts it and leaves it to kubelet.
+    Files.createDirectories(cpu.resolve("kubepods/besteffort/pod2"));
+    Files.createDirectories(cpuacct.resolve("kubepods/besteffort/pod2"));
+    assertEquals(
+        Optional.of("/kubepods/besteffort/pod2"),
+        f.tasks.createPodCgroup("p2", "/kubepods/besteffort/pod2"));
+    f.tasks.removePodCgroup("p2");
+    assertTrue(Files.isDirectory(cpu.resolve("kubepods/besteffort/pod2")));
+
+    // The systemd driver's parent is a slice.
+    assertEquals(
+        Optional.of("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod3.slice"),
+        f.tasks.createPodCgroup("p3", "kubepods-besteffort-pod3.slice"));
+    f.tasks.removePodCgroup("p3");
+    assertFalse(Files.exists(cpu.resolve("kubepods.slice")));
+  }
+
+  @Test
+  void withoutCpuCgroupsAPodHasNone() {
+    f.tasks.withCpuCgroups(CpuCgroups.none("cgroup v2 only"), "/krill/test");
+    assertTrue(f.tasks.createPodCgroup("p1", "/kubepods/pod1").isEmpty());
+    assertTrue(f.tasks.podCpuNanos("p1").isEmpty());
+    f.tasks.removePodCgroup("p1");
   }
 }

@@ -16,14 +16,16 @@ import java.util.Map;
  * bind mounts (CRI volumes), so krill neither copies nor overlays the tree. A wasm-layer image gets
  * an empty root and its module from the image store. The container's {@code /etc} ({@link
  * ContainerEtc}), when it has one, is one more read-only bind; HOSTNAME is set as containerd sets
- * it, under the image's and the container's env.
+ * it, under the image's and the container's env. {@code linux.cgroupsPath} is {@code <pod
+ * cgroup>/<id>} when the pod has a cgroup, as containerd writes it.
  */
 final class BundleWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private BundleWriter() {}
 
-  static byte[] configJson(ContainerRequest req, StoredImage image, Path root, Path etc)
+  static byte[] configJson(
+      ContainerRequest req, StoredImage image, Path root, Path etc, String cgroupsPath)
       throws IOException {
     List<String> argv = argv(req.command(), req.args(), image.entrypoint(), image.cmd());
     String cwd =
@@ -65,7 +67,7 @@ final class BundleWriter {
                         req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null),
                     req.cpu()),
                 List.of(),
-                null),
+                cgroupsPath),
             null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);
   }

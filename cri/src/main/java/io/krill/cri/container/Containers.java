@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -193,7 +194,11 @@ public final class Containers {
                   && ContainerEtc.build(req.podFiles(), bundle.resolve("etc"), root, req.mounts())
               ? bundle.resolve("etc")
               : null;
-      Files.write(bundle.resolve("config.json"), BundleWriter.configJson(req, image, root, etc));
+      // Under the pod's cgroup, so that it is charged with every container's CPU time.
+      String cgroupsPath = tasks.podCgroupPath(req.podId()).map(p -> p + "/" + id).orElse(null);
+      Files.write(
+          bundle.resolve("config.json"),
+          BundleWriter.configJson(req, image, root, etc, cgroupsPath));
       CriContainer c =
           new CriContainer(
               id,
@@ -516,6 +521,24 @@ public final class Containers {
   }
 
   /** CPU time and linear-memory bytes from the core. */
+  /**
+   * Makes (or adopts, after a restart) the pod's cgroup: its {@code cgroupParent} (kubelet's pod
+   * cgroup) when set, else krill's own; the cgroups of its containers go under it.
+   */
+  public void createPodCgroup(String podId, String cgroupParent) {
+    tasks.createPodCgroup(podId, cgroupParent);
+  }
+
+  /** CPU time charged to the pod's cgroup (all its containers' threads); empty: it has none. */
+  public OptionalLong podCpuNanos(String podId) {
+    return tasks.podCpuNanos(podId);
+  }
+
+  /** Removes what krill made of the pod's cgroup, once its containers are gone. */
+  public void removePodCgroup(String podId) {
+    tasks.removePodCgroup(podId);
+  }
+
   public TaskStats stats(CriContainer c) {
     return tasks.stats(c.id());
   }

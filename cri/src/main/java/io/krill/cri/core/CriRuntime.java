@@ -25,6 +25,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 
 /**
@@ -56,6 +57,7 @@ public final class CriRuntime {
     this.containers = containers;
     for (Pod p : pods.list()) {
       names.reserve(NameIndex.podName(p), p.id());
+      containers.createPodCgroup(p.id(), p.cgroupParent());
     }
     for (CriContainer c : containers.list()) {
       pods.find(c.podId()).ifPresent(p -> names.reserve(NameIndex.containerName(c, p), c.id()));
@@ -125,7 +127,9 @@ public final class CriRuntime {
                       + " first, or run this one with the next attempt number");
             });
     try {
-      return pods.run(id, request);
+      Pod pod = pods.run(id, request);
+      containers.createPodCgroup(pod.id(), pod.cgroupParent());
+      return pod;
     } catch (RuntimeException e) {
       names.release(id);
       throw e;
@@ -159,6 +163,7 @@ public final class CriRuntime {
                       .map(CriContainer::id)
                       .toList();
               containers.removePod(p.id());
+              containers.removePodCgroup(p.id());
               gone.forEach(names::release);
               pods.remove(p);
               names.release(p.id());
@@ -366,6 +371,14 @@ public final class CriRuntime {
   }
 
   /** CPU time and linear memory of a running container; empty for any other. */
+  /**
+   * CPU time charged to the pod's cgroup, every thread its containers ran included (also those that
+   * have exited); empty where the pod has no cgroup (a host without cgroup v1 cpu).
+   */
+  public OptionalLong podCpuNanos(Pod p) {
+    return containers.podCpuNanos(p.id());
+  }
+
   public Optional<TaskStats> stats(ContainerView v) {
     return v.state() == ContainerView.State.RUNNING
         ? Optional.of(containers.stats(v.container()))

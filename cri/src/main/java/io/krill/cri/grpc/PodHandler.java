@@ -74,7 +74,8 @@ final class PodHandler {
                           .toList(),
                       new PodFiles.Dns(
                           dns.getServersList(), dns.getSearchesList(), dns.getOptionsList()),
-                      ProtoJson.of(c)));
+                      ProtoJson.of(c),
+                      c.getLinux().getCgroupParent()));
           return RunPodSandboxResponse.newBuilder().setPodSandboxId(pod.id()).build();
         });
   }

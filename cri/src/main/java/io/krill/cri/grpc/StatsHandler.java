@@ -98,7 +98,10 @@ final class StatsHandler {
   }
 
   /**
-   * A pod's usage is the sum of its running containers': a wasm pod has no processes of its own.
+   * A pod's CPU time is what its cgroup was charged, as containerd reads it from the pod's cgroup
+   * (the sum of its running containers' where it has none); its memory is the sum of its running
+   * containers' linear memory, as a wasm pod has no process of its own and the guests' pages are
+   * charged to the daemon's memory cgroup, not the pod's.
    */
   private PodSandboxStats podStats(Pod p) {
     long now = Containers.now();
@@ -115,6 +118,7 @@ final class StatsHandler {
         running++;
       }
     }
+    cpu = runtime.podCpuNanos(p).orElse(cpu);
     linux
         .setCpu(
             CpuUsage.newBuilder()

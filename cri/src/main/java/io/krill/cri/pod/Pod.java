@@ -9,7 +9,8 @@ import java.util.Objects;
  * A pod sandbox as krill keeps it: what kubelet asked for (echoed back exactly) and where it
  * stands. Wasm pods have no pause process; a host-network pod is pure bookkeeping, any other gets a
  * network namespace with CNI ({@link PodNetworks}). {@code configJson} is the RunPodSandbox config
- * as containerd shows it in verbose status.
+ * as containerd shows it in verbose status; {@code cgroupParent} its {@code linux.cgroup_parent}
+ * (kubelet's pod cgroup), under which the pod's containers get their cgroups.
  *
  * <pre>
  * READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
@@ -31,9 +32,11 @@ public record Pod(
     String ip,
     String hostname,
     List<PortMapping> portMappings,
-    String configJson) {
+    String configJson,
+    String cgroupParent) {
   public Pod {
     configJson = configJson == null ? "" : configJson;
+    cgroupParent = cgroupParent == null ? "" : cgroupParent;
     Objects.requireNonNull(id, "id");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
@@ -72,7 +75,8 @@ public record Pod(
         ip,
         hostname,
         portMappings,
-        configJson);
+        configJson,
+        cgroupParent);
   }
 
   public Pod withIp(String address) {
@@ -92,7 +96,45 @@ public record Pod(
         address,
         hostname,
         portMappings,
-        configJson);
+        configJson,
+        cgroupParent);
+  }
+
+  public Pod(
+      String id,
+      String name,
+      String uid,
+      String namespace,
+      int attempt,
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      long createdAtNanos,
+      boolean ready,
+      boolean hostNetwork,
+      String logDirectory,
+      String runtimeHandler,
+      String ip,
+      String hostname,
+      List<PortMapping> portMappings,
+      String configJson) {
+    this(
+        id,
+        name,
+        uid,
+        namespace,
+        attempt,
+        labels,
+        annotations,
+        createdAtNanos,
+        ready,
+        hostNetwork,
+        logDirectory,
+        runtimeHandler,
+        ip,
+        hostname,
+        portMappings,
+        configJson,
+        "");
   }
 
   public Pod(
@@ -127,6 +169,7 @@ public record Pod(
         ip,
         hostname,
         portMappings,
+        "",
         "");
   }
 

@@ -20,9 +20,11 @@ public record PodRequest(
     String hostname,
     List<Pod.PortMapping> portMappings,
     PodFiles.Dns dns,
-    String configJson) {
+    String configJson,
+    String cgroupParent) {
   public PodRequest {
     configJson = configJson == null ? "" : configJson;
+    cgroupParent = cgroupParent == null ? "" : cgroupParent;
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
     hostname = hostname == null ? "" : hostname;
@@ -56,6 +58,7 @@ public record PodRequest(
         hostname,
         portMappings,
         dns,
+        "",
         "");
   }
 }

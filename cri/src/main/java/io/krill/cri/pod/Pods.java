@@ -65,7 +65,8 @@ public final class Pods {
             "",
             hostname(r),
             r.portMappings(),
-            r.configJson());
+            r.configJson(),
+            r.cgroupParent());
     // Recorded before the network exists, so a crash during setup leaves something to tear down.
     store.put(pod);
     try {

@@ -57,11 +57,15 @@ public final class Kubelet {
    * which containerd gives its default runtime.
    */
   public static Pod runPod(CriContainerd c, String name, String handler) {
-    PodSandboxConfig cfg = podConfig(c, name);
+    return runPod(c, podConfig(c, name), handler);
+  }
+
+  /** A pod of the given config (for example {@link #podConfig} with a cgroup parent). */
+  public static Pod runPod(CriContainerd c, PodSandboxConfig cfg, String handler) {
     String id =
         call(
             c,
-            "RunPodSandbox " + name,
+            "RunPodSandbox " + cfg.getMetadata().getName(),
             () ->
                 c.cri()
                     .runtime()
