@@ -105,6 +105,21 @@ class CriRuntimeTest {
     assertEquals(List.of(), tasksExecFiles(id), "the capture files are removed");
   }
 
+  /**
+   * As containerd: an exec runs with the container's environment (HOSTNAME, the image's and the
+   * container's variables), not an empty one (critest's "should support set hostname").
+   */
+  @Test
+  void execSync_runsWithTheContainersEnvironment() throws Exception {
+    String id = started("app");
+    ExecSession.Result r = runtime.execSync(id, List.of("/app.wat", "env"), 10);
+    assertEquals(0, r.exitCode());
+    List<String> env = List.of(new String(r.stdout(), StandardCharsets.UTF_8).split("\n"));
+    assertTrue(env.contains("HOSTNAME=web-app"), "the pod's host name: " + env);
+    assertTrue(env.contains("PATH=/"), "the image's variable: " + env);
+    assertTrue(env.contains("A=1"), "the container's variable: " + env);
+  }
+
   @Test
   void execSync_outlivesTimeout_killedAndDeadlineError() throws Exception {
     String id = started("app");
