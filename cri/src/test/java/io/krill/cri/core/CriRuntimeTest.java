@@ -120,6 +120,13 @@ class CriRuntimeTest {
     assertTrue(env.contains("A=1"), "the container's variable: " + env);
   }
 
+  /** StopContainer is idempotent: a container that does not exist is no error, as in containerd. */
+  @Test
+  void stopContainer_unknownContainer_noError() {
+    runtime.stopContainer("0123456789abcdef", 0);
+    runtime.stopContainer("0123456789abcdef", 0);
+  }
+
   @Test
   void execSync_outlivesTimeout_killedAndDeadlineError() throws Exception {
     String id = started("app");
