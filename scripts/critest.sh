@@ -122,6 +122,12 @@ cleanup() {
         kill -9 "$p" 2>/dev/null || true
     done
     PIDS=()
+    # krill daemons containerd's shims started (idle, as every pod is gone, and told to exit then):
+    # each names its run dir under $RUN on its command line
+    if [ -n "$RUN" ]; then
+        for _ in $(seq 100); do [ -z "$(leftover_daemons)" ] && break; sleep 0.1; done
+        for p in $(leftover_daemons); do kill -9 "$p" 2>/dev/null || true; done
+    fi
     for n in "${NETS[@]}"; do ip link del "$n" 2>/dev/null || true; done
     NETS=()
     if [ -n "$RUN" ] && [ -d "$RUN" ]; then
@@ -133,6 +139,14 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+
+leftover_daemons() {
+    local f c
+    for f in /proc/[0-9]*/cmdline; do
+        c=$({ tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
+        case $c in *" -XX:ErrorFile=$RUN/"* | *"$RUN/krill-run/"*) f=${f#/proc/}; echo "${f%/cmdline}" ;; esac
+    done
+}
 
 wait_for() { # wait_for PID WHAT LOG COMMAND...
     local pid=$1 what=$2 logf=$3
@@ -246,7 +260,7 @@ start_krill_cri() {
     { echo "127.0.0.1 localhost"; echo "$REGISTRY_IP $UPSTREAM_REGISTRIES"; } >"$RUN/hosts"
     local plain=() r
     for r in $UPSTREAM_REGISTRIES; do plain+=(--plain-http-registry "$r"); done
-    JAVA_TOOL_OPTIONS="-Djdk.net.hosts.file=$RUN/hosts" \
+    JAVA_TOOL_OPTIONS="-Djdk.net.hosts.file=$RUN/hosts" KRILL_RUN_DIR="$RUN/krill-run" \
         "$REPO/dist/bin/krill" cri --socket "$RUN/krill.sock" --root "$RUN/root" --cni-conf-dir "$RUN/cni" \
         "${plain[@]}" >"$OUT/$1.daemon.log" 2>&1 &
     PIDS+=($!)
@@ -323,7 +337,7 @@ EOT
     echo "krill never executes this" >"$RUN/pause"
     push krill/pause:1 -e /pause "/pause=$RUN/pause"
     ENDPOINT=unix://$RUN/containerd.sock
-    PATH="$REPO/dist/bin:$PATH" KRILL_RUN_DIR="$RUN/krill-run" KRILL_CACHE_DIR="$RUN/krill-cache" \
+    PATH="$REPO/dist/bin:$PATH" KRILL_RUN_DIR="$RUN/krill-run" KRILL_CACHE_DIR="$RUN/krill-cache" KRILL_IDLE_TIMEOUT=1 \
         "$bin/containerd" --config "$RUN/config.toml" >"$OUT/$1.daemon.log" 2>&1 &
     PIDS+=($!)
     wait_for $! "containerd $v" "$OUT/$1.daemon.log" "$CRICTL" --runtime-endpoint "$ENDPOINT" info
