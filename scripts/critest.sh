@@ -19,6 +19,7 @@
 #
 # Environment: CRITEST_VERSION (1.34.0), CRITEST_SRC, KRILL_CRITEST_CACHE (~/.cache/krill-critest),
 # CRITEST_TARGETS ("krill-cri containerd-1.7 containerd-2.1"), CRITEST_FOCUS / CRITEST_SKIP (ginkgo regexes),
+# CRITEST_ARGS (more critest flags, e.g. --ginkgo.v),
 # CRITEST_OUT (target/critest). Exits non-zero when critest cannot be built or a target cannot be started,
 # or when a spec listed in scripts/critest/expected-pass-<target>.txt did not pass; other failures are
 # the table's business.
@@ -357,6 +358,8 @@ run_target() {
         --ginkgo.no-color --ginkgo.junit-report "$OUT/$t.xml")
     [ -n "${CRITEST_FOCUS:-}" ] && args+=(--ginkgo.focus "$CRITEST_FOCUS")
     [ -n "${CRITEST_SKIP:-}" ] && args+=(--ginkgo.skip "$CRITEST_SKIP")
+    # shellcheck disable=SC2206
+    [ -n "${CRITEST_ARGS:-}" ] && args+=($CRITEST_ARGS)
     log "$t: critest $VERSION (log: $OUT/$t.log)"
     local start=$SECONDS
     (cd "$RUN" && "$CRITEST" "${args[@]}") >"$OUT/$t.log" 2>&1 || rc=$?
