@@ -4,7 +4,7 @@ MVN ?= mvn -B -q
 MVN_TEST ?= mvn -B --no-transfer-progress
 DIST := $(CURDIR)/dist
 
-.PHONY: format format-check dist dist-package build test unit-test fuzz chaos native-test e2e-test demo bench clean deps testprogs
+.PHONY: format format-check dist dist-package build test unit-test fuzz chaos native-test e2e-test demo bench clean deps testprogs critest
 
 build:
 	# copy-dependencies never removes a jar, so a dependency dropped from a pom would linger in dist/lib
@@ -67,6 +67,12 @@ e2e-test: testprogs
 CHAOS_SCALE ?= 10
 chaos: testprogs
 	$(MVN_TEST) test -pl integration-tests -DskipITs=false -Dtest='io/krill/it/chaos/*E2ETest' -Dkrill.chaos.scale=$(CHAOS_SCALE)
+
+# critest, the CRI validation suite of cri-tools, against krill cri and containerd 1.7/2.1 with the krill runtime
+# handler (scripts/critest.sh: builds critest outside the checkout, then writes target/critest/summary.md).
+# Needs the cri-tools source: from the Go module proxy, or CRITEST_SRC=<a cri-tools clone>. Not part of make test.
+critest: deps build
+	bash scripts/critest.sh all
 
 test: deps
 	$(MAKE) format-check

@@ -13,6 +13,8 @@ PKGS="containerd wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 libc6-dev gc
       containernetworking-plugins iptables docker-registry skopeo iproute2 zip binutils clang-format"
 
 die() { echo "install-deps: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib/debian-suite.sh
+. "$(dirname "$0")/lib/debian-suite.sh"
 [ "$(id -u)" = 0 ] || die "must run as root"
 
 installed() {
@@ -59,31 +61,6 @@ if ! command -v kubectl >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends kubernetes-client
 fi
 
-# Writes an apt sources file for SUITE derived from the machine's own Debian entry, so that no
-# mirror host name is ever written into the repository. Security stanzas are dropped (sid has none).
-derive_sources() {
-    suite=$1 out=$2
-    src=/etc/apt/sources.list.d/debian.sources
-    if [ -f "$src" ]; then
-        awk -v suite="$suite" '
-            BEGIN { RS=""; ORS="\n\n" }
-            /Suites:[^\n]*bookworm([ \t\n]|$)/ && !/-security/ {
-                n = split($0, lines, "\n"); s = ""
-                for (i = 1; i <= n; i++) {
-                    if (lines[i] ~ /^Suites:/) lines[i] = "Suites: " suite
-                    s = s lines[i] "\n"
-                }
-                printf "%s\n", s
-            }' "$src" > "$out"
-    elif [ -f /etc/apt/sources.list ]; then
-        # Older one-line format: keep the main archive lines only.
-        grep -E '^deb[[:space:]].*[[:space:]]bookworm[[:space:]]' /etc/apt/sources.list \
-            | sed -E "s/[[:space:]]bookworm[[:space:]]/ $suite /" > "${out%.sources}.list"
-        rm -f "$out"
-    fi
-    [ -s "$out" ] || [ -s "${out%.sources}.list" ] || die "cannot derive an apt source for $suite"
-}
-
 # fetch_containerd NAME SUITE: unpacks Debian's containerd of SUITE into $CACHE/NAME/root.
 fetch_containerd() {
     name=$1 suite=$2 dest="$CACHE/$1"
@@ -92,13 +69,7 @@ fetch_containerd() {
     fi
     echo "install-deps: fetching containerd from $suite into $dest"
     d=$(mktemp -d)
-    mkdir -p "$d/src.d" "$d/lists/partial" "$d/archives/partial"
-    derive_sources "$suite" "$d/src.d/krill.sources"
-    O="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$d/src.d -o Dir::State::Lists=$d/lists -o Dir::Cache=$d -o APT::Sandbox::User=root"
-    # shellcheck disable=SC2086
-    apt-get $O -q update || { rm -rf "$d"; die "apt-get update for $suite failed"; }
-    # shellcheck disable=SC2086
-    (cd "$d" && apt-get $O -q download containerd) || { rm -rf "$d"; die "download of containerd from $suite failed"; }
+    debian_suite_download "$suite" "$d" containerd
     deb=$(ls "$d"/containerd_*.deb 2>/dev/null | head -n1)
     [ -n "$deb" ] || { rm -rf "$d"; die "no containerd package downloaded from $suite"; }
     rm -rf "$dest.tmp"

@@ -2,7 +2,7 @@
 # Builds a single-layer OCI image layout tarball with plain shell tools (bash, tar, gzip, sha256sum),
 # ready for `ctr images import`. No registry, no docker, no buildkit.
 #
-#   scripts/oci-image.sh -n NAME[:TAG] -o OUT.tar [-e ENTRYPOINT]... [--env K=V]...
+#   scripts/oci-image.sh -n NAME[:TAG] -o OUT.tar [-e ENTRYPOINT]... [--env K=V]... [--user USER[:GROUP]]
 #                        [--platform OS/ARCH[/VARIANT]] PATH_IN_ROOT=HOSTFILE...
 #
 # Example:
@@ -19,7 +19,7 @@ usage() {
 }
 die() { echo "oci-image: $*" >&2; exit 1; }
 
-name="" out="" platform=""
+name="" out="" platform="" user=""
 entrypoint=() env=() files=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
         -e|--entrypoint) [ $# -ge 2 ] || usage; entrypoint+=("$2"); shift 2 ;;
         --env) [ $# -ge 2 ] || usage; env+=("$2"); shift 2 ;;
         --platform) [ $# -ge 2 ] || usage; platform=$2; shift 2 ;;
+        -u|--user) [ $# -ge 2 ] || usage; user=$2; shift 2 ;;
         -h|--help) usage ;;
         --) shift; files+=("$@"); break ;;
         -*) echo "oci-image: unknown option $1" >&2; usage ;;
@@ -128,6 +129,7 @@ plat_json="\"architecture\":$(json_str "$p_arch"),\"os\":$(json_str "$p_os")"
 [ ${#env[@]} -gt 0 ] || env=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 cfg="{\"created\":\"1970-01-01T00:00:00Z\",$plat_json,\"config\":{\"Env\":$(json_arr "${env[@]}")"
 [ ${#entrypoint[@]} -gt 0 ] && cfg+=",\"Entrypoint\":$(json_arr "${entrypoint[@]}")"
+[ -n "$user" ] && cfg+=",\"User\":$(json_str "$user")"
 cfg+="},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff_id\"]}"
 cfg+=",\"history\":[{\"created\":\"1970-01-01T00:00:00Z\",\"created_by\":\"scripts/oci-image.sh\"}]}"
 printf '%s' "$cfg" > "$work/config.json"

@@ -300,10 +300,15 @@ public final class Containers {
 
   /**
    * SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays
-   * stopped.
+   * stopped, and one that does not exist is nothing to stop (StopContainer is idempotent: CRI, and
+   * containerd, answer it without an error).
    */
   public void stop(String id, long timeoutSeconds) {
-    CriContainer c = get(id);
+    Optional<CriContainer> found = find(id);
+    if (found.isEmpty()) {
+      return;
+    }
+    CriContainer c = current(found.get());
     if (!tasks.ids().contains(c.id()) || tasks.info(c.id()).state() != TaskState.RUNNING) {
       return;
     }

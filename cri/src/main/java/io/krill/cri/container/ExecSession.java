@@ -82,6 +82,17 @@ public final class ExecSession {
     this.cmd = List.copyOf(cmd);
   }
 
+  /**
+   * The exec's process as containerd makes it: the container's own (its environment, HOSTNAME
+   * included, and working directory) with the exec's command as its argv.
+   */
+  private RuntimeSpec.Process process() throws IOException {
+    RuntimeSpec.Process container = RuntimeSpec.read(bundle).process();
+    return container == null
+        ? new RuntimeSpec.Process(cmd, List.of(), null, false)
+        : new RuntimeSpec.Process(cmd, container.env(), container.cwd(), false);
+  }
+
   /** Exec ids are unique within this daemon, shared by ExecSync and streamed execs. */
   public String execId() {
     return execId;
@@ -215,7 +226,7 @@ public final class ExecSession {
             new ExecSpec(
                 containerId,
                 execId,
-                new RuntimeSpec.Process(cmd, List.of(), null, false),
+                process(),
                 new Stdio(io.stdin(), io.stdout(), io.stderr(), false)));
         live = true;
         io.created(execId);

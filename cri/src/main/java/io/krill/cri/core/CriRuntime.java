@@ -293,7 +293,7 @@ public final class CriRuntime {
 
   /**
    * SIGTERM, then SIGKILL once {@code timeoutSeconds} have passed; a stopped container stays
-   * stopped.
+   * stopped; stopping a container that does not exist succeeds.
    */
   public void stopContainer(String id, long timeoutSeconds) {
     containers.stop(id, timeoutSeconds);

@@ -11,6 +11,7 @@ import io.krill.cri.api.v1.ImageServiceGrpc;
 import io.krill.cri.api.v1.ImageSpec;
 import io.krill.cri.api.v1.ImageStatusRequest;
 import io.krill.cri.api.v1.ImageStatusResponse;
+import io.krill.cri.api.v1.Int64Value;
 import io.krill.cri.api.v1.ListImagesRequest;
 import io.krill.cri.api.v1.ListImagesResponse;
 import io.krill.cri.api.v1.PullImageRequest;
@@ -156,12 +157,15 @@ public final class ImageFrontDoor extends ImageServiceGrpc.ImageServiceImplBase 
   }
 
   static Image toProto(StoredImage i) {
-    return Image.newBuilder()
-        .setId(i.id())
-        .addAllRepoTags(i.repoTags())
-        .addAllRepoDigests(i.repoDigests())
-        .setSize(i.size())
-        .setSpec(ImageSpec.newBuilder().setImage(i.id()))
-        .build();
+    Image.Builder b =
+        Image.newBuilder()
+            .setId(i.id())
+            .addAllRepoTags(i.repoTags())
+            .addAllRepoDigests(i.repoDigests())
+            .setSize(i.size())
+            .setUsername(i.username())
+            .setSpec(ImageSpec.newBuilder().setImage(i.id()));
+    i.uid().ifPresent(uid -> b.setUid(Int64Value.newBuilder().setValue(uid)));
+    return b.build();
   }
 }

@@ -346,7 +346,8 @@ public final class ImageStore {
         config.map(ImageConfig::entrypoint).orElse(List.of()),
         config.map(ImageConfig::cmd).orElse(List.of()),
         config.map(ImageConfig::env).orElse(List.of()),
-        config.map(ImageConfig::workingDir).orElse(""));
+        config.map(ImageConfig::workingDir).orElse(""),
+        config.map(ImageConfig::user).orElse(""));
   }
 
   private static Optional<ImageConfig> parseConfig(ImageReference ref, Descriptor d, byte[] bytes) {

@@ -79,7 +79,8 @@ public final class CriFixture implements AutoCloseable {
             List.of("/app.wat"),
             List.of("serve", "serving"),
             List.of("PATH=/"),
-            "/");
+            "/",
+            "");
     new ObjectMapper().writeValue(store.resolve("images.json").toFile(), List.of(image));
     images = new ImageStore(store, Set.of());
     tasks =

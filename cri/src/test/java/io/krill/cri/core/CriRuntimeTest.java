@@ -105,6 +105,28 @@ class CriRuntimeTest {
     assertEquals(List.of(), tasksExecFiles(id), "the capture files are removed");
   }
 
+  /**
+   * As containerd: an exec runs with the container's environment (HOSTNAME, the image's and the
+   * container's variables), not an empty one (critest's "should support set hostname").
+   */
+  @Test
+  void execSync_runsWithTheContainersEnvironment() throws Exception {
+    String id = started("app");
+    ExecSession.Result r = runtime.execSync(id, List.of("/app.wat", "env"), 10);
+    assertEquals(0, r.exitCode());
+    List<String> env = List.of(new String(r.stdout(), StandardCharsets.UTF_8).split("\n"));
+    assertTrue(env.contains("HOSTNAME=web-app"), "the pod's host name: " + env);
+    assertTrue(env.contains("PATH=/"), "the image's variable: " + env);
+    assertTrue(env.contains("A=1"), "the container's variable: " + env);
+  }
+
+  /** StopContainer is idempotent: a container that does not exist is no error, as in containerd. */
+  @Test
+  void stopContainer_unknownContainer_noError() {
+    runtime.stopContainer("0123456789abcdef", 0);
+    runtime.stopContainer("0123456789abcdef", 0);
+  }
+
   @Test
   void execSync_outlivesTimeout_killedAndDeadlineError() throws Exception {
     String id = started("app");

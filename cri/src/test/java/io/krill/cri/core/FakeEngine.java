@@ -87,6 +87,10 @@ public final class FakeEngine implements WasmEngine {
             write(out, argv.get(2));
             return new GuestResult.Exited(0);
           }
+          case "env" -> {
+            write(out, String.join("\n", spec.env()));
+            return new GuestResult.Exited(0);
+          }
           case "fail" -> {
             write(err, argv.get(2));
             return new GuestResult.Exited(Integer.parseInt(argv.get(3)));

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -104,10 +105,17 @@ class ImageStorePullTest {
 
   /** Serves {@code repo:1} with {@code layers}; returns the layers' digests. */
   private List<Digest> image(String repo, String entrypoint, byte[]... layers) {
+    return image(repo, entrypoint, null, layers);
+  }
+
+  /** The same, the config's {@code User} {@code user} when not null. */
+  private List<Digest> image(String repo, String entrypoint, String user, byte[]... layers) {
     byte[] config =
         ("{\"architecture\":\"wasm\",\"os\":\"wasip1\",\"config\":{\"Entrypoint\":[\""
                 + entrypoint
-                + "\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}")
+                + "\"]"
+                + (user != null ? ",\"User\":\"" + user + "\"" : "")
+                + "},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}")
             .getBytes(StandardCharsets.UTF_8);
     Descriptor c = Descriptor.of(MediaTypes.OCI_CONFIG, Digest.sha256(config), config.length);
     served.put("/v2/" + repo + "/blobs/" + c.digest(), config);
@@ -148,6 +156,28 @@ class ImageStorePullTest {
     try (Stream<Path> blobs = Files.list(dir.resolve("blobs/sha256"))) {
       assertEquals(List.of(), blobs.toList(), "with both images gone, every blob is collected");
     }
+  }
+
+  @Test
+  void pull_keepsTheConfigsUser_asContainerdReportsIt_acrossARestart() throws Exception {
+    image("t/uid", "/a.wasm", "1003:users", layer("a.wasm", "a"));
+    image("t/name", "/a.wasm", "www-data", layer("a.wasm", "b"));
+    image("t/none", "/a.wasm", layer("a.wasm", "c"));
+    ImageStore store = new ImageStore(dir, Set.of());
+    for (String r : List.of("t/uid", "t/name", "t/none")) {
+      store.pull(host() + "/" + r + ":1", null);
+    }
+    ImageStore restarted = new ImageStore(dir, Set.of());
+    StoredImage uid = restarted.find(host() + "/t/uid:1").orElseThrow();
+    assertEquals("1003:users", uid.user());
+    assertEquals(OptionalLong.of(1003), uid.uid());
+    assertEquals("", uid.username());
+    StoredImage name = restarted.find(host() + "/t/name:1").orElseThrow();
+    assertEquals(OptionalLong.empty(), name.uid());
+    assertEquals("www-data", name.username());
+    StoredImage none = restarted.find(host() + "/t/none:1").orElseThrow();
+    assertEquals(OptionalLong.empty(), none.uid());
+    assertEquals("", none.username());
   }
 
   @Test

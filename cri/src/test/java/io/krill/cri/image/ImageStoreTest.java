@@ -50,7 +50,8 @@ class ImageStoreTest {
         List.of("/app.wasm"),
         List.of(),
         List.of(),
-        "/");
+        "/",
+        "");
   }
 
   private void write(StoredImage... images) throws IOException {

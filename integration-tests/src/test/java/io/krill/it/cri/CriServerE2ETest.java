@@ -30,6 +30,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -365,6 +366,82 @@ class CriServerE2ETest {
               RemoveImageRequest.newBuilder()
                   .setImage(ImageSpec.newBuilder().setImage(progsRef))
                   .build());
+    }
+  }
+
+  /**
+   * As containerd, and as critest (docs/conformance.md) checks: ImageStatus reports the config's
+   * user, an exec runs with the container's environment, and StopContainer of a container that does
+   * not exist succeeds.
+   */
+  @Test
+  void imageUser_execEnvironment_andStopOfAnUnknownContainer_asContainerd() {
+    String ref =
+        registry.push(
+            OciImage.named("cri/env:v1")
+                .layer(
+                    Map.of(
+                        "/sleep.wasm", TestPrograms.bytes("sleep.wasm"),
+                        "/args.wasm", TestPrograms.bytes("args.wasm")))
+                .entrypoint("/sleep.wasm")
+                .env("GREETING=hi")
+                .user("1002:users")
+                .writeTarball(tmp.resolve("env.tar")),
+            "cri/env:v1");
+    PodSandboxConfig config =
+        hostPod("env", tmp.resolve("env-logs")).toBuilder().setHostname("env-host").build();
+    try (CriClient c = new CriClient(socket())) {
+      ImageSpec spec = ImageSpec.newBuilder().setImage(ref).build();
+      c.images().pullImage(PullImageRequest.newBuilder().setImage(spec).build());
+      Image img =
+          c.images().imageStatus(ImageStatusRequest.newBuilder().setImage(spec).build()).getImage();
+      assertEquals(1002, img.getUid().getValue(), img.toString());
+      assertEquals("", img.getUsername());
+
+      String pod =
+          c.runtime()
+              .runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build())
+              .getPodSandboxId();
+      String id =
+          c.runtime()
+              .createContainer(
+                  CreateContainerRequest.newBuilder()
+                      .setPodSandboxId(pod)
+                      .setConfig(
+                          ContainerConfig.newBuilder()
+                              .setMetadata(ContainerMetadata.newBuilder().setName("env"))
+                              .setImage(spec)
+                              .addCommand("/sleep.wasm")
+                              .addArgs("60")
+                              .addEnvs(KeyValue.newBuilder().setKey("FROM_POD_SPEC").setValue("1"))
+                              .setLogPath("env.log"))
+                      .setSandboxConfig(config)
+                      .build())
+              .getContainerId();
+      c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+      ExecSyncResponse exec =
+          c.runtime()
+              .execSync(
+                  ExecSyncRequest.newBuilder()
+                      .setContainerId(id)
+                      .addCmd("/args.wasm")
+                      .setTimeout(10)
+                      .build());
+      assertEquals(0, exec.getExitCode(), exec.getStderr().toStringUtf8());
+      List<String> out = List.of(exec.getStdout().toStringUtf8().split("\n"));
+      assertTrue(out.contains("env:HOSTNAME=env-host"), out.toString());
+      assertTrue(out.contains("env:GREETING=hi"), "the image's variable: " + out);
+      assertTrue(out.contains("env:FROM_POD_SPEC=1"), "the container's variable: " + out);
+
+      c.runtime()
+          .stopContainer(
+              StopContainerRequest.newBuilder()
+                  .setContainerId(UUID.randomUUID().toString())
+                  .build());
+
+      c.runtime()
+          .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+      c.images().removeImage(RemoveImageRequest.newBuilder().setImage(spec).build());
     }
   }
 

@@ -37,6 +37,7 @@ public final class OciImage {
   private List<String> cmd = List.of();
   private List<String> env = List.of();
   private String workingDir = "";
+  private String user = "";
   private String architecture = hostArchitecture();
 
   private OciImage(String name) {
@@ -90,6 +91,12 @@ public final class OciImage {
 
   public OciImage workingDir(String dir) {
     workingDir = dir;
+    return this;
+  }
+
+  /** The config's {@code User} ({@code user[:group]}). */
+  public OciImage user(String user) {
+    this.user = user;
     return this;
   }
 
@@ -185,6 +192,9 @@ public final class OciImage {
     }
     if (!workingDir.isEmpty()) {
       cfg.put("WorkingDir", workingDir);
+    }
+    if (!user.isEmpty()) {
+      cfg.put("User", user);
     }
     ObjectNode rootfs = c.putObject("rootfs");
     rootfs.put("type", "layers");

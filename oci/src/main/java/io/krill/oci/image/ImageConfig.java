@@ -18,9 +18,24 @@ public record ImageConfig(
     List<String> cmd,
     List<String> env,
     String workingDir,
+    String user,
     List<Digest> diffIds,
     List<Digest> layerDigests) {
   public static final int MAX_BYTES = 4 << 20;
+
+  /** A config with no {@code User}. */
+  public ImageConfig(
+      String architecture,
+      String os,
+      String created,
+      List<String> entrypoint,
+      List<String> cmd,
+      List<String> env,
+      String workingDir,
+      List<Digest> diffIds,
+      List<Digest> layerDigests) {
+    this(architecture, os, created, entrypoint, cmd, env, workingDir, null, diffIds, layerDigests);
+  }
 
   public ImageConfig {
     if (architecture == null || architecture.isEmpty() || os == null || os.isEmpty()) {
@@ -57,6 +72,7 @@ public record ImageConfig(
         Json.strings(c, "Cmd", "image config"),
         Json.strings(c, "Env", "image config"),
         Json.text(c, "WorkingDir", "image config"),
+        Json.text(c, "User", "image config"),
         Json.strings(rootfs, "diff_ids", "image config").stream().map(Digest::parse).toList(),
         Json.strings(n, "layerDigests", "image config").stream().map(Digest::parse).toList());
   }
@@ -75,6 +91,9 @@ public record ImageConfig(
     Json.putStrings(c, "Env", env);
     if (workingDir != null && !workingDir.isEmpty()) {
       c.put("WorkingDir", workingDir);
+    }
+    if (user != null && !user.isEmpty()) {
+      c.put("User", user);
     }
     ObjectNode rootfs = n.putObject("rootfs");
     rootfs.put("type", "layers");

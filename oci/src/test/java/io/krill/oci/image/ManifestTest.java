@@ -110,6 +110,20 @@ class ManifestTest {
             List.of(d),
             null);
     assertEquals(img, ImageConfig.parse(Json.bytes(img.toImageJson())));
+    ImageConfig withUser =
+        new ImageConfig(
+            "wasm",
+            "wasip1",
+            null,
+            List.of("/app.wasm"),
+            null,
+            null,
+            null,
+            "1003:users",
+            List.of(d),
+            null);
+    assertEquals(withUser, ImageConfig.parse(Json.bytes(withUser.toImageJson())));
+    assertEquals("1003:users", ImageConfig.parse(Json.bytes(withUser.toImageJson())).user());
     ImageConfig art =
         new ImageConfig(
             "wasm", "wasip1", "1970-01-01T00:00:00Z", null, null, null, null, null, List.of(d));
