@@ -319,10 +319,12 @@ int cmd_delete(const struct options *o)
     struct buf out = {0};
     enum cleanup_result res = CLEANUP_UNREACHABLE;
 
-    if (ns && *ns && address && *address) {
+    /* The bundle's config.json is still there: containerd removes the bundle after delete. */
+    const char *pod = isolated_mode ? pod_group(bundle, o->id) : NULL;
+    if (ns && *ns && address && *address && (pod || !isolated_mode)) {
         struct daemon_paths d;
         char why[512];
-        daemon_paths(address, ns, &d);
+        daemon_paths(address, ns, pod, &d);
         res = daemon_cleanup(d.socket, o->id, &out, why, sizeof why);
         if (res == CLEANUP_FAILED)
             fprintf(stderr, "krill: warning: daemon cleanup failed, using %s/krill.state: %s\n",

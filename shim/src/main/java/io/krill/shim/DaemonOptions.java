@@ -14,7 +14,9 @@ import java.util.logging.Level;
  * The daemon's settings: flags from the launcher (Go style: {@code -name value}), then environment
  * variables that containerd passes through to its shims, then the node's settings file ({@link
  * DaemonConfigFile}), then defaults. {@code -foreground} marks a daemon started by an operator or
- * service manager ({@code krill daemon}) rather than spawned by the launcher.
+ * service manager ({@code krill daemon}) rather than spawned by the launcher. {@code -isolated
+ * <sandbox id>} marks the daemon of one pod (the {@code krill-isolated} runtime), which leaves with
+ * the pod's last task.
  */
 record DaemonOptions(
     Path socket,
@@ -29,7 +31,8 @@ record DaemonOptions(
     MemoryBudgetSetting memoryBudget,
     Level logLevel,
     long logMaxBytes,
-    boolean foreground) {
+    boolean foreground,
+    Optional<String> isolatedPod) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   static DaemonOptions parse(String[] args, Map<String, String> env) {
@@ -45,6 +48,7 @@ record DaemonOptions(
     boolean debug = false;
     boolean foreground = false;
     String idleFlag = null;
+    String pod = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i].replaceFirst("^--?", "");
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -76,6 +80,10 @@ record DaemonOptions(
         }
         case "run-dir" -> {
           runDir = value;
+          i++;
+        }
+        case "isolated" -> {
+          pod = value;
           i++;
         }
         case "publish-binary", "id", "bundle" -> i++;
@@ -124,7 +132,15 @@ record DaemonOptions(
         budget,
         level,
         logMax,
-        foreground);
+        foreground,
+        pod == null || pod.isEmpty() ? Optional.empty() : Optional.of(pod));
+  }
+
+  /** What this daemon serves, for its log: a namespace, or one pod of it. */
+  String serves() {
+    return isolatedPod
+        .map(p -> "pod " + p + " (namespace " + namespace + ")")
+        .orElse("namespace " + namespace);
   }
 
   /** Whether the daemon ever leaves on its own after its last task. */
