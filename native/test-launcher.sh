@@ -1,7 +1,7 @@
 #!/bin/bash
 # Exercises containerd-shim-krill-v1 against a fake "java" (a Python stand-in
 # for io.krill.shim.Daemon), so no JVM or containerd is needed.
-# Usage: test-launcher.sh [path/to/containerd-shim-krill-v1]
+# Usage: test-launcher.sh [path/to/containerd-shim-krill-v1]  (KEEP_T=1 keeps its temp dir)
 # Needs root (the socket lives in /run/containerd/s) and python3.
 set -u
 
@@ -499,6 +499,27 @@ printf 'pid=5\nstatus=running\n' >"$T/bundles/appA/krill.state"
 (timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel.out" 2>"$T/idel.err"; echo $? >"$T/idel.rc")
 [ "$(cat "$T/idel.rc")" = 0 ] && [ ! -s "$T/idel.err" ] && grep -q "^krill.shim.v1.Shim Cleanup appA " "$FAKE_REQS" \
     && pass "isolated delete asks the pod's daemon" || fail "isolated delete: err=$(cat "$T/idel.err") reqs=$(cat "$FAKE_REQS")"
+# A pod's daemon that died: delete detaches the private mount copies it left, and the sandbox's
+# delete removes its socket.
+apid=$($PY -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "/run/containerd/s/"+sys.argv[2] in l][0]["pid"])' "$FAKE_LOG" "$HA")
+kill "$apid"
+for _ in $(seq 100); do st=$(awk '{print $3}' "/proc/$apid/stat" 2>/dev/null); [ -z "$st" ] || [ "$st" = Z ] && break; sleep 0.05; done
+copy=$KRILL_RUN_DIR/shim/$HA/mounts/appA/0
+mkdir -p "$copy"
+mounted=0
+mount -t tmpfs krill-test "$copy" 2>/dev/null && mounted=1
+(timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel2.out" 2>"$T/idel2.err"; echo $? >"$T/idel2.rc")
+if [ "$(cat "$T/idel2.rc")" = 0 ] && [ ! -e "$KRILL_RUN_DIR/shim/$HA/mounts/appA" ] && [ -S "/run/containerd/s/$HA" ]; then
+    pass "isolated delete, daemon dead: private mount copies released (mounted: $mounted), socket kept"
+else
+    mountpoint -q "$copy" && umount "$copy"
+    fail "dead pod daemon, container delete: rc=$(cat "$T/idel2.rc") err=$(cat "$T/idel2.err") $(ls -R "$KRILL_RUN_DIR/shim/$HA/mounts")"
+fi
+(timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id podA -bundle "$T/bundles/podA" delete </dev/null >"$T/idel3.out" 2>"$T/idel3.err"; echo $? >"$T/idel3.rc")
+[ "$(cat "$T/idel3.rc")" = 0 ] && [ ! -e "/run/containerd/s/$HA" ] && [ -e "$KRILL_RUN_DIR/shim/$HA/daemon.log" ] \
+    && pass "isolated delete of the sandbox, daemon dead: socket removed, log kept" \
+    || fail "dead pod daemon, sandbox delete: rc=$(cat "$T/idel3.rc") err=$(cat "$T/idel3.err")"
+
 # Without the annotation (ctr run), a container is a pod of its own.
 mkdir -p "$T/bundles/solo" && echo '{"ociVersion":"1.0.2"}' >"$T/bundles/solo/config.json"
 iso_start solo "$T/i4"

@@ -169,8 +169,10 @@ public final class Daemon {
         options.address());
     LOG.log(
         Level.INFO,
-        "memory budget for guests: {0} MiB ({1}); default memory limit: {2}",
-        String.valueOf(options.memoryBudget().bytes() >> 20),
+        "memory budget for guests: {0} ({1}); default memory limit: {2}",
+        options.memoryBudget().bytes() == Long.MAX_VALUE
+            ? "unlimited"
+            : (options.memoryBudget().bytes() >> 20) + " MiB",
         options.memoryBudget().how(),
         options.defaultMemoryLimit() == 0 ? "none" : (options.defaultMemoryLimit() >> 20) + " MiB");
     timer.execute(() -> warmUp(engine));

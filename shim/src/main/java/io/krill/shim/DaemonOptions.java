@@ -35,6 +35,12 @@ record DaemonOptions(
     Optional<String> isolatedPod) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
+  /** {@code memory_budget = auto} for a pod's daemon: no budget of krill's own. */
+  static final MemoryBudgetSetting POD_BUDGET =
+      new MemoryBudgetSetting(
+          Long.MAX_VALUE,
+          "none: the kernel enforces the pod's memory limit on the daemon and guests");
+
   static DaemonOptions parse(String[] args, Map<String, String> env) {
     return parse(args, env, DaemonConfigFile.load(env));
   }
@@ -112,9 +118,13 @@ record DaemonOptions(
         size(
             "default_memory_limit",
             file.get("default_memory_limit", env, MemoryBudgetSetting.DEFAULT_MEMORY_LIMIT));
+    String budgetValue = file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO);
+    // A pod's daemon lives in the pod's cgroup, whose limit the kernel enforces on the JVM and the
+    // guests together; krill's own admission would only have to guess the JVM's share of it.
     MemoryBudgetSetting budget =
-        MemoryBudgetSetting.resolve(
-            file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO));
+        pod != null && budgetValue.strip().equalsIgnoreCase(MemoryBudgetSetting.AUTO)
+            ? POD_BUDGET
+            : MemoryBudgetSetting.resolve(budgetValue);
     Level level = debug ? Level.FINE : LogFormat.level(file.get("log_level", env, "info"));
     long logMax =
         size(

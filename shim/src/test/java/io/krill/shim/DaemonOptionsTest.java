@@ -52,6 +52,13 @@ class DaemonOptionsTest {
         parse(Map.of(), "-socket", "/s", "-namespace", "k8s.io", "-isolated", "0123abcd");
     assertEquals(Optional.of("0123abcd"), o.isolatedPod());
     assertEquals("pod 0123abcd (namespace k8s.io)", o.serves());
+    assertEquals(DaemonOptions.POD_BUDGET, o.memoryBudget(), "auto: the pod's cgroup decides");
+    assertEquals(
+        64L << 20,
+        parse(Map.of("KRILL_MEMORY_BUDGET", "64Mi"), "-socket", "/s", "-isolated", "p")
+            .memoryBudget()
+            .bytes(),
+        "a budget set explicitly still applies");
   }
 
   @Test
