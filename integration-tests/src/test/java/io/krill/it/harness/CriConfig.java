@@ -9,6 +9,10 @@ import java.nio.file.Path;
  */
 public final class CriConfig {
   public static final String HANDLER = "krill";
+
+  /** The krill-isolated runtime's handler: a krill daemon per pod. */
+  public static final String ISOLATED_HANDLER = "krill-isolated";
+
   public static final String CNI_BIN_DIR = "/usr/lib/cni";
 
   private CriConfig() {}
@@ -27,6 +31,18 @@ public final class CriConfig {
         + "]\n"
         + "  runtime_type = \""
         + Dist.RUNTIME
+        + "\"\n";
+  }
+
+  /** The documented stanza for the krill-isolated runtime (a daemon per pod) for {@code v}. */
+  public static String isolatedRuntimeHandler(ContainerdVersion v) {
+    return "[plugins.\""
+        + runtimePlugin(v)
+        + "\".containerd.runtimes."
+        + ISOLATED_HANDLER
+        + "]\n"
+        + "  runtime_type = \""
+        + Dist.ISOLATED_RUNTIME
         + "\"\n";
   }
 
@@ -81,6 +97,7 @@ public final class CriConfig {
       b.append(defaultRuntime(v));
     }
     b.append(runtimeHandler(v));
+    b.append(isolatedRuntimeHandler(v));
     if (!v.isV2()) {
       // 1.x replaces rather than merges the runtimes map, which would leave the default runtime
       // undefined.

@@ -57,7 +57,12 @@ public final class Kubelet {
    * which containerd gives its default runtime.
    */
   public static Pod runPod(CriContainerd c, String name, String handler) {
-    PodSandboxConfig cfg = podConfig(c, name);
+    return runPod(c, podConfig(c, name), handler);
+  }
+
+  /** A pod described by {@code cfg} (e.g. {@link #podConfig} with a cgroup parent). */
+  public static Pod runPod(CriContainerd c, PodSandboxConfig cfg, String handler) {
+    String name = cfg.getMetadata().getName();
     String id =
         call(
             c,
