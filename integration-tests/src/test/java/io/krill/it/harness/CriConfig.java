@@ -77,6 +77,20 @@ public final class CriConfig {
       Path registryHostsDir,
       String sandboxImage,
       boolean krillDefault) {
+    return toml(v, cniConfDir, registryHostsDir, sandboxImage, krillDefault, "");
+  }
+
+  /**
+   * As above, with {@code runtimeSettings} (lines such as {@code restrict_oom_score_adj = true})
+   * added to the CRI runtime plugin's table.
+   */
+  public static String toml(
+      ContainerdVersion v,
+      Path cniConfDir,
+      Path registryHostsDir,
+      String sandboxImage,
+      boolean krillDefault,
+      String runtimeSettings) {
     String rt = "plugins.\"" + runtimePlugin(v) + "\"";
     StringBuilder b = new StringBuilder();
     if (v.isV2()) {
@@ -93,6 +107,7 @@ public final class CriConfig {
     // The default is /var/run/netns, shared with the host: a leak check there could not tell ours
     // apart.
     b.append("  netns_mounts_under_state_dir = true\n");
+    b.append(runtimeSettings);
     if (krillDefault) {
       b.append(defaultRuntime(v));
     }

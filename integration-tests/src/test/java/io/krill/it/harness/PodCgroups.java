@@ -21,7 +21,6 @@ public final class PodCgroups implements AutoCloseable {
   private static final List<String> HIERARCHIES = List.of("memory", "cpu", "cpuacct", "pids");
 
   private final String base = "krill-it-pods-" + ProcessHandle.current().pid();
-  private final List<Path> made = new ArrayList<>();
 
   /** Whether this host has the cgroup v1 memory hierarchy these cgroups live in. */
   public static boolean available() {
@@ -40,10 +39,8 @@ public final class PodCgroups implements AutoCloseable {
         Path parent = hierarchy.resolve(base);
         if (!Files.isDirectory(parent)) {
           Files.createDirectory(parent);
-          made.add(parent);
         }
-        Path pod = Files.createDirectory(parent.resolve("pod" + uid));
-        made.add(pod);
+        Files.createDirectory(parent.resolve("pod" + uid));
       }
       Files.writeString(
           ROOT.resolve("memory").resolve(path.substring(1)).resolve("memory.limit_in_bytes"),
@@ -81,39 +78,42 @@ public final class PodCgroups implements AutoCloseable {
   }
 
   /**
-   * Waits (at most 30 s) until no process is left in any of them, then removes them, children the
-   * daemons made (CPU limits) first.
+   * Waits (at most 30 s) until no process is left in any of them, then removes them from every
+   * hierarchy, with what runtimes made below them (runc makes the pod's cgroups in the hierarchies
+   * this class leaves alone too, and its containers' own; the daemons' CPU limits theirs).
    */
   @Override
   public void close() {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    List<Path> dirs = new ArrayList<>(made);
-    dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
-    for (Path dir : dirs) {
-      if (!Files.isDirectory(dir)) {
-        continue;
-      }
+    List<Path> bases;
+    try (Stream<Path> hierarchies = Files.list(ROOT)) {
+      bases = hierarchies.map(h -> h.resolve(base)).filter(Files::isDirectory).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    for (Path dir : bases) {
+      List<Path> all;
       try (Stream<Path> tree = Files.walk(dir)) {
-        List<Path> all =
+        all =
             tree.filter(Files::isDirectory)
                 .sorted(Comparator.comparingInt(Path::getNameCount).reversed())
                 .toList();
-        for (Path d : all) {
-          while (true) {
-            try {
-              // rmdir(2): a cgroup goes empty, its control files with it.
-              Files.delete(d);
-              break;
-            } catch (IOException busy) {
-              if (System.nanoTime() > deadline) {
-                throw new UncheckedIOException("cannot remove cgroup " + d, busy);
-              }
-              Host.sleep(100);
-            }
-          }
-        }
       } catch (IOException e) {
         throw new UncheckedIOException(e);
+      }
+      for (Path d : all) {
+        while (true) {
+          try {
+            // rmdir(2): a cgroup goes empty, its control files with it.
+            Files.delete(d);
+            break;
+          } catch (IOException busy) {
+            if (System.nanoTime() > deadline) {
+              throw new UncheckedIOException("cannot remove cgroup " + d, busy);
+            }
+            Host.sleep(100);
+          }
+        }
       }
     }
   }
