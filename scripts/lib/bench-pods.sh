@@ -37,9 +37,15 @@ bench_pods() {
         echo "  by the number of pods: runc, its shim (one per pod) and the pod's pause and container processes;"
         echo "  \`krill\`, the pod's pause process and the shared daemon's growth over its size before the pods"
         echo "  (after the same pods had run once, so its one-time growth is not counted); \`krill-isolated\`, the"
-        echo "  pod's pause process and its"
-        echo "  own daemon. A pod daemon's RSS counts the JVM's shared libraries and class-data archive in full;"
-        echo "  PSS shares them out between the daemons, which is why it is the fairer figure there."
+        echo "  pod's pause process and its own daemon. A pod daemon's RSS counts the JVM's shared libraries and"
+        echo "  class-data archive in full; PSS shares them out between the daemons, the fairer figure there."
+        echo "  With $n pods the shared daemon's growth is still mostly its heap and compiled code settling, not"
+        echo "  the pods: section c gives the cost of one more container at N = 500."
+        if awk -v a="${load0%% *}" -v b="${load1%% *}" -v c="$(nproc)" 'BEGIN { exit !(a > c / 2 || b > c / 2) }'; then
+            echo "- **The machine was busy with other jobs during this run** (load average above), which"
+            echo "  inflates and spreads the start times, the JVM starts of \`krill-isolated\` most; rerun on an"
+            echo "  idle machine for publication."
+        fi
     } >"$T/pods-section.md"
 }
 
