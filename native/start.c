@@ -188,6 +188,16 @@ static void spawn_daemon(const char *home, const struct options *o, const struct
             else
                 snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
             char *tail = log_tail(log_path, log_start);
+            if (d->pod && WIFEXITED(status) && WEXITSTATUS(status) == 125)
+                start_fail("the launcher could not place the pod's daemon in the pod's cgroup or "
+                           "confine it, so it never started (see %s; fix what the log says, or run "
+                           "the pod with RuntimeClass krill)%s%s",
+                           log_path, *tail ? "; last log lines: " : "", tail);
+            if (d->pod && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                start_fail("%s %s before listening on %s (see %s; in the pod's cgroup the JVM "
+                           "counts against the pod's memory limit: give the pod room for it, as "
+                           "the krill-isolated RuntimeClass's overhead does)%s%s",
+                           java, how, d->socket, log_path, *tail ? "; last log lines: " : "", tail);
             start_fail("%s %s before listening on %s (see %s; check the Java runtime and "
                        "KRILL_JAVA_OPTS)%s%s",
                        java, how, d->socket, log_path, *tail ? "; last log lines: " : "", tail);

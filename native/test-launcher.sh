@@ -518,6 +518,31 @@ if errs:
     sys.exit(1)
 EOF
 [ "$cg_ok" = 1 ] || echo "skip: cannot create a memory cgroup here, pod cgroup not tested"
+# A pod cgroup the daemon cannot join (a cpuset without CPUs refuses members), and one whose
+# memory limit the JVM cannot live in: start fails, naming the pod and what to do.
+CPUSET=/sys/fs/cgroup/cpuset/$CG
+if [ "$cg_ok" = 1 ] && mkdir -p "$CPUSET/podC" 2>/dev/null; then
+    mkdir -p "$T/bundles/appC"
+    printf '{"annotations":{"io.kubernetes.cri.sandbox-id":"podC"},"linux":{"cgroupsPath":"/%s/podC/appC"}}\n' "$CG" >"$T/bundles/appC/config.json"
+    iso_start appC "$T/i6"
+    msg=$(cat "$T/i6.err")
+    [ "$(cat "$T/i6.rc")" = 1 ] && [[ "$msg" == "krill: cannot start the krill daemon for pod podC (namespace $NS): the launcher could not place"* ]] \
+        && [[ "$msg" == *"cannot move the daemon into $CPUSET/podC/cgroup.procs"* ]] \
+        && pass "isolated: a pod cgroup it cannot join fails the start, saying why" || fail "unjoinable pod cgroup: rc=$(cat "$T/i6.rc") $msg"
+    rmdir "$CPUSET/podC" "$CPUSET" 2>/dev/null
+    rm -f "/run/containerd/s/$(pod_hash podC)"
+fi
+if [ "$cg_ok" = 1 ] && mkdir -p "$CGDIR/podD" && echo 0 >"$CGDIR/podD/memory.limit_in_bytes"; then
+    mkdir -p "$T/bundles/appD"
+    printf '{"annotations":{"io.kubernetes.cri.sandbox-id":"podD"},"linux":{"cgroupsPath":"/%s/podD/appD"}}\n' "$CG" >"$T/bundles/appD/config.json"
+    iso_start appD "$T/i7"
+    msg=$(cat "$T/i7.err")
+    [ "$(cat "$T/i7.rc")" = 1 ] && [[ "$msg" == *"was killed by signal 9"*"counts against the pod's memory limit"* ]] \
+        && pass "isolated: a pod memory limit too small for the JVM is named" || fail "pod memory limit 0: rc=$(cat "$T/i7.rc") $msg"
+    for _ in $(seq 50); do rmdir "$CGDIR/podD" 2>/dev/null && break; sleep 0.1; done
+    rm -f "/run/containerd/s/$(pod_hash podD)"
+fi
+
 # A pod's delete asks the pod's daemon.
 printf 'pid=5\nstatus=running\n' >"$T/bundles/appA/krill.state"
 (timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel.out" 2>"$T/idel.err"; echo $? >"$T/idel.rc")
