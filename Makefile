@@ -87,7 +87,7 @@ demo: deps build testprogs
 	bash scripts/demo.sh
 
 bench: deps build testprogs
-	bash scripts/bench.sh
+	MVN="$(MVN)" bash scripts/bench.sh
 
 clean:
 	$(MVN) clean

@@ -32,6 +32,12 @@ int cmd_daemon(const struct options *in)
         fprintf(stderr, "krill daemon: unknown option %s\n", o.unknown);
         goto usage;
     }
+    if (isolated_mode) {
+        fputs("krill daemon: " ISOLATED_SHIM_NAME " starts one daemon per pod, for containerd; run "
+              "`krill daemon` (" SHIM_NAME ") for the shared daemon\n",
+              stderr);
+        return 2;
+    }
     if (!o.namespace)
         o.namespace = "k8s.io";
     if (!o.address)
@@ -51,7 +57,7 @@ int cmd_daemon(const struct options *in)
     const char *ttrpc = o.ttrpc_address ? o.ttrpc_address : env_nonempty("TTRPC_ADDRESS");
     char *ttrpc_owned = ttrpc ? NULL : xasprintf("%s.ttrpc", o.address);
     struct daemon_paths d;
-    daemon_paths(o.address, o.namespace, &d);
+    daemon_paths(o.address, o.namespace, NULL, &d);
     char **argv = daemon_argv(java, home, &o, &d, ttrpc ? ttrpc : ttrpc_owned, 1);
     if (o.dry_run) {
         printf("socket %s\nrun dir %s\nexec", d.socket, d.run_dir);

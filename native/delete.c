@@ -1,6 +1,7 @@
 /* delete: containerd's `delete`, answered by the daemon, else from the bundle's state file. */
 #define _GNU_SOURCE
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -311,6 +312,36 @@ static void cleanup_bundle(const char *bundle)
     free(state);
 }
 
+/*
+ * A pod's daemon that died (killed, crashed) is never replaced, so nothing else would detach the
+ * private copies of the task's bind mounts it made under <run dir>/mounts/<id>, nor remove its
+ * socket once the pod's sandbox, its last task, goes.  Its daemon.log and any hs_err file stay in
+ * the run dir for a post-mortem.
+ */
+static void cleanup_dead_pod_daemon(const struct daemon_paths *d, const char *id)
+{
+    char *dir = xasprintf("%s/mounts/%s", d->run_dir, id ? id : "");
+    DIR *dp = id && *id && !strchr(id, '/') ? opendir(dir) : NULL;
+    if (dp) {
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *copy = xasprintf("%s/%s", dir, e->d_name);
+            while (umount2(copy, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+                ;
+            if (rmdir(copy) != 0 && errno == ENOTDIR)
+                unlink(copy);
+            free(copy);
+        }
+        closedir(dp);
+        rmdir(dir);
+    }
+    free(dir);
+    if (id && d->pod && strcmp(id, d->pod) == 0 && probe_socket(d->socket) == PROBE_DEAD)
+        unlink(d->socket);
+}
+
 int cmd_delete(const struct options *o)
 {
     const char *bundle = o->bundle ? o->bundle : ".";
@@ -319,14 +350,18 @@ int cmd_delete(const struct options *o)
     struct buf out = {0};
     enum cleanup_result res = CLEANUP_UNREACHABLE;
 
-    if (ns && *ns && address && *address) {
+    /* The bundle's config.json is still there: containerd removes the bundle after delete. */
+    const char *pod = isolated_mode ? pod_group(bundle, o->id) : NULL;
+    if (ns && *ns && address && *address && (pod || !isolated_mode)) {
         struct daemon_paths d;
         char why[512];
-        daemon_paths(address, ns, &d);
+        daemon_paths(address, ns, pod, &d);
         res = daemon_cleanup(d.socket, o->id, &out, why, sizeof why);
         if (res == CLEANUP_FAILED)
             fprintf(stderr, "krill: warning: daemon cleanup failed, using %s/krill.state: %s\n",
                     bundle, why);
+        if (res == CLEANUP_UNREACHABLE && pod)
+            cleanup_dead_pod_daemon(&d, o->id);
     }
     if (res != CLEANUP_OK) {
         struct task_exit e;

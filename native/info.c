@@ -9,8 +9,9 @@
 
 int cmd_version(void)
 {
-    fputs(SHIM_NAME ":\n  Version: " SHIM_VERSION "\n  Revision: " SHIM_REVISION
-                    "\n  Go version: none (native launcher)\n",
+    fputs(isolated_mode ? ISOLATED_SHIM_NAME : SHIM_NAME, stdout);
+    fputs(":\n  Version: " SHIM_VERSION "\n  Revision: " SHIM_REVISION
+          "\n  Go version: none (native launcher)\n",
           stdout);
     return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -22,7 +23,8 @@ int cmd_info(void)
     drain_stdin();
     pb_string(&ver, 1, SHIM_VERSION);
     pb_string(&ver, 2, SHIM_REVISION);
-    pb_string(&out, 1, "io.containerd.krill.v1");
+    pb_string(&out, 1,
+              isolated_mode ? "io.containerd.krill-isolated.v1" : "io.containerd.krill.v1");
     pb_bytes(&out, 2, ver.p, ver.len);
     int rc = write_all(STDOUT_FILENO, out.p, out.len) == 0 ? 0 : 1;
     free(ver.p);

@@ -23,11 +23,13 @@
 /* ------------------------------------------------------------------ */
 /* daemon identity, install layout and java command line               */
 
-void daemon_paths(const char *address, const char *ns, struct daemon_paths *d)
+void daemon_paths(const char *address, const char *ns, const char *pod, struct daemon_paths *d)
 {
-    char *key = xasprintf("%s/%s/krill", address, ns);
+    char *key = pod ? xasprintf("%s/%s/krill-isolated/%s", address, ns, pod)
+                    : xasprintf("%s/%s/krill", address, ns);
     sha256_hex(key, strlen(key), d->hex);
     free(key);
+    d->pod = pod;
     d->socket = xasprintf("%s/%s", SOCKET_DIR, d->hex);
     const char *base = env_nonempty("KRILL_RUN_DIR");
     d->run_dir = xasprintf("%s/shim/%s", base ? base : DEFAULT_RUN_DIR, d->hex);
@@ -141,6 +143,10 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     argv[n++] = d->run_dir;
     if (o->debug)
         argv[n++] = "-debug";
+    if (d->pod) {
+        argv[n++] = "-isolated";
+        argv[n++] = (char *)d->pod;
+    }
     if (foreground) {
         argv[n++] = "-foreground";
         argv[n++] = "-idle-timeout";
@@ -199,11 +205,18 @@ enum probe probe_socket(const char *path)
 }
 
 const char *start_ns = "?";
+const char *start_pod = NULL;
+int isolated_mode = 0;
 
 void start_fail(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "krill: cannot start the krill daemon for namespace %s: ", start_ns);
+    if (start_pod)
+        fprintf(stderr,
+                "krill: cannot start the krill daemon for pod %s (namespace %s): ", start_pod,
+                start_ns);
+    else
+        fprintf(stderr, "krill: cannot start the krill daemon for namespace %s: ", start_ns);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

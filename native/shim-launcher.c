@@ -8,6 +8,9 @@
  * containerd that daemon's socket.  Everything here must stay fast when the
  * daemon is already running and must never leave containerd hanging.
  *
+ * Run as containerd-shim-krill-isolated-v1 (a link to this binary), it is the krill-isolated
+ * runtime: one daemon per pod instead, in the pod's cgroup and confined (isolate.c).
+ *
  * One file per subcommand: start.c, delete.c, daemon.c, pause.c and info.c (-v, -info);
  * launch.c holds what start and daemon share, launcher.h declares it.  This file parses
  * containerd's arguments and dispatches.
@@ -124,6 +127,10 @@ int main(int argc, char **argv)
 {
     struct options o = {0};
     ensure_stdio();
+    /* containerd runs shims by path; the link's name, not its target, says which runtime. */
+    const char *self = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    self = self ? self + 1 : (argc > 0 && argv[0] ? argv[0] : "");
+    isolated_mode = strcmp(self, ISOLATED_SHIM_NAME) == 0;
     if (argc >= 2 && strcmp(argv[1], "pause") == 0)
         return cmd_pause(argc - 2, argv + 2);
     /* A vanished reader must turn into an error we report, not a silent death. */

@@ -1,4 +1,7 @@
-/* start: containerd's `start`; finds or spawns the namespace's daemon and prints its socket. */
+/*
+ * start: containerd's `start`; finds or spawns the namespace's daemon (isolated: the pod's) and
+ * prints its socket.
+ */
 #define _GNU_SOURCE
 
 #include <errno.h>
@@ -87,8 +90,8 @@ static void close_fds_from(int lowest)
         close(fd);
 }
 
-/* Runs in the forked child; never returns. */
-static void exec_daemon(const char *java, char **argv, int log_fd)
+/* Runs in the forked child; never returns.  pod_cg: the cgroup an isolated daemon joins. */
+static void exec_daemon(const char *java, char **argv, int log_fd, int isolated, const char *pod_cg)
 {
     /* containerd may have left signals ignored/blocked; the JVM needs defaults. */
     sigset_t none;
@@ -105,6 +108,16 @@ static void exec_daemon(const char *java, char **argv, int log_fd)
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
         _exit(126);
+    if (isolated) {
+        /* Before the JVM exists: its first thread is already in the pod's cgroup and confined. */
+        if (pod_cg && join_pod_cgroup(pod_cg) < 0)
+            _exit(125);
+        if (!pod_cg)
+            dprintf(2, "krill-launcher: the task's spec names no pod cgroup (linux.cgroupsPath); "
+                       "the daemon stays in containerd's cgroup\n");
+        if (confine_daemon() != 0)
+            _exit(125);
+    }
     /* Holding containerd's pipes or our lock would hang start callers. */
     close_fds_from(3);
     unsetenv("JAVA_TOOL_OPTIONS");
@@ -115,7 +128,8 @@ static void exec_daemon(const char *java, char **argv, int log_fd)
     _exit(127);
 }
 
-static void spawn_daemon(const char *home, const struct options *o, const struct daemon_paths *d)
+static void spawn_daemon(const char *home, const struct options *o, const struct daemon_paths *d,
+                         const char *bundle)
 {
     const char *why = NULL;
     char *java = find_java(home, &why);
@@ -138,8 +152,13 @@ static void spawn_daemon(const char *home, const struct options *o, const struct
         struct tm tm;
         if (gmtime_r(&now, &tm))
             strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        dprintf(log_fd, "krill-launcher: %s starting daemon for namespace %s with %s\n", when,
-                o->namespace, java);
+        if (d->pod)
+            dprintf(log_fd,
+                    "krill-launcher: %s starting daemon for pod %s (namespace %s) with %s\n", when,
+                    d->pod, o->namespace, java);
+        else
+            dprintf(log_fd, "krill-launcher: %s starting daemon for namespace %s with %s\n", when,
+                    o->namespace, java);
     }
     off_t log_start = lseek(log_fd, 0, SEEK_END);
     if (log_start < 0)
@@ -148,11 +167,12 @@ static void spawn_daemon(const char *home, const struct options *o, const struct
     if (unlink(d->socket) != 0 && errno != ENOENT)
         start_fail("cannot remove stale socket %s: %s", d->socket, strerror(errno));
 
+    char *pod_cg = d->pod ? pod_cgroup(spec_string(bundle, "cgroupsPath")) : NULL;
     pid_t pid = fork();
     if (pid < 0)
         start_fail("fork: %s", strerror(errno));
     if (pid == 0)
-        exec_daemon(java, argv, log_fd);
+        exec_daemon(java, argv, log_fd, d->pod != NULL, pod_cg);
     close(log_fd);
 
     int64_t deadline = mono_ms() + START_TIMEOUT_MS;
@@ -168,6 +188,16 @@ static void spawn_daemon(const char *home, const struct options *o, const struct
             else
                 snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
             char *tail = log_tail(log_path, log_start);
+            if (d->pod && WIFEXITED(status) && WEXITSTATUS(status) == 125)
+                start_fail("the launcher could not place the pod's daemon in the pod's cgroup or "
+                           "confine it, so it never started (see %s; fix what the log says, or run "
+                           "the pod with RuntimeClass krill)%s%s",
+                           log_path, *tail ? "; last log lines: " : "", tail);
+            if (d->pod && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                start_fail("%s %s before listening on %s (see %s; in the pod's cgroup the JVM "
+                           "counts against the pod's memory limit: give the pod room for it, as "
+                           "the krill-isolated RuntimeClass's overhead does)%s%s",
+                           java, how, d->socket, log_path, *tail ? "; last log lines: " : "", tail);
             start_fail("%s %s before listening on %s (see %s; check the Java runtime and "
                        "KRILL_JAVA_OPTS)%s%s",
                        java, how, d->socket, log_path, *tail ? "; last log lines: " : "", tail);
@@ -237,8 +267,18 @@ int cmd_start(const struct options *in)
         bundle = cwd;
     }
 
+    const char *pod = NULL;
+    if (isolated_mode) {
+        pod = pod_group(bundle, o.id);
+        if (!pod)
+            start_fail("container %s: neither its io.kubernetes.cri.sandbox-id annotation nor its "
+                       "id is a usable pod id (letters, digits, '.', '_', '-'; at most 128); "
+                       "check %s/config.json",
+                       o.id ? o.id : "(no -id)", bundle);
+        start_pod = pod;
+    }
     struct daemon_paths d;
-    daemon_paths(o.address, o.namespace, &d);
+    daemon_paths(o.address, o.namespace, pod, &d);
     if (mkdir_p(SOCKET_DIR, 0711) != 0)
         start_fail("cannot create %s: %s", SOCKET_DIR, strerror(errno));
     if (mkdir_p(d.run_dir, 0700) != 0)
@@ -259,7 +299,7 @@ int cmd_start(const struct options *in)
     }
 
     if (probe_socket(d.socket) == PROBE_DEAD)
-        spawn_daemon(home, &o, &d);
+        spawn_daemon(home, &o, &d, bundle);
 
     write_address(bundle, d.socket);
     close(lock_fd);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Exercises containerd-shim-krill-v1 against a fake "java" (a Python stand-in
 # for io.krill.shim.Daemon), so no JVM or containerd is needed.
-# Usage: test-launcher.sh [path/to/containerd-shim-krill-v1]
+# Usage: test-launcher.sh [path/to/containerd-shim-krill-v1]  (KEEP_T=1 keeps its temp dir)
 # Needs root (the socket lives in /run/containerd/s) and python3.
 set -u
 
@@ -22,6 +22,7 @@ ADDR2=/run/containerd/krill-test-$TAG-2.sock
 ADDR3=/run/containerd/krill-test-$TAG-3.sock
 ADDR4=/run/containerd/krill-test-$TAG-4.sock
 ADDR5=/run/containerd/krill-test-$TAG-5.sock
+ADDR6=/run/containerd/krill-test-$TAG-6.sock
 made_run_containerd=0
 made_sock_dir=0
 [ -d /run/containerd ] || made_run_containerd=1
@@ -29,6 +30,12 @@ made_sock_dir=0
 
 hash() { printf '%s' "$1/$NS/krill" | sha256sum | cut -c1-64; }
 H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4"); H5=$(hash "$ADDR5")
+# krill-isolated: one daemon per pod (sandbox id).
+pod_hash() { printf '%s' "$ADDR6/$NS/krill-isolated/$1" | sha256sum | cut -c1-64; }
+HA=$(pod_hash podA); HB=$(pod_hash podB); HS=$(pod_hash solo)
+# A pod cgroup in the memory hierarchy, made as kubelet would, if this host lets us.
+CG=krill-launcher-test-$TAG
+CGDIR=/sys/fs/cgroup/memory/$CG
 
 cleanup() {
     if [ -f "$T/pids" ]; then
@@ -36,10 +43,13 @@ cleanup() {
             kill "$pid" 2>/dev/null
         done <"$T/pids"
     fi
-    for h in "$H1" "$H2" "$H3" "$H4" "$H5"; do
+    for h in "$H1" "$H2" "$H3" "$H4" "$H5" "$HA" "$HB" "$HS"; do
         rm -f "/run/containerd/s/$h"
     done
-    rm -rf "$T"
+    [ -n "${KEEP_T:-}" ] || rm -rf "$T"
+    # A cgroup with members cannot be removed: give the killed fake daemons a moment.
+    for _ in $(seq 50); do rmdir "$CGDIR/podA" 2>/dev/null; [ -d "$CGDIR/podA" ] || break; sleep 0.1; done
+    rmdir "$CGDIR" 2>/dev/null
     [ "$made_sock_dir" = 1 ] && rmdir /run/containerd/s 2>/dev/null
     [ "$made_run_containerd" = 1 ] && rmdir /run/containerd 2>/dev/null
     return 0
@@ -137,9 +147,33 @@ for fd in os.listdir("/proc/self/fd"):
         fds[fd] = os.readlink("/proc/self/fd/" + fd)
     except OSError:
         pass
+# Under krill-isolated's seccomp filter: what a few calls answer (errno, 0 for success; x86_64 numbers).
+calls = {}
+if "-isolated" in args and os.uname().machine == "x86_64":
+    import ctypes, errno as E
+    libc = ctypes.CDLL(None, use_errno=True)
+    def call(name, nr, *a):
+        r = libc.syscall(nr, *[ctypes.c_long(x) for x in a])
+        calls[name] = 0 if r >= 0 else ctypes.get_errno()
+    call("ptrace", 101, 0, 0, 0, 0)                 # PTRACE_TRACEME
+    call("keyctl", 250, 0, 0, 0, 0)
+    call("bpf", 321, 0, 0, 0)
+    call("unshare_user", 272, 0x10000000)           # CLONE_NEWUSER
+    call("unshare_net", 272, 0x40000000)            # CLONE_NEWNET
+    call("unshare_uts_ipc", 272, 0x04000000 | 0x08000000)
+    call("setns_any", 308, 0, 0)                    # nstype 0: whatever the fd is
+    call("setns_net_badfd", 308, -1, 0x40000000)    # allowed through: the kernel says EBADF
+    call("clone3", 435, 0, 0)
+    call("getpid", 39)
+status = {}
+for line in open("/proc/self/status"):
+    k, _, v = line.partition(":")
+    if k in ("Seccomp", "CapEff", "CapBnd", "CapInh", "NoNewPrivs"):
+        status[k] = v.strip()
 with open(os.environ["FAKE_LOG"], "a") as f:
     f.write(json.dumps({"argv": sys.argv, "pid": os.getpid(), "sid": os.getsid(0),
-                        "cwd": os.getcwd(), "fds": fds,
+                        "cwd": os.getcwd(), "fds": fds, "status": status, "calls": calls,
+                        "cgroup": open("/proc/self/cgroup").read(),
                         "jto": os.environ.get("JAVA_TOOL_OPTIONS")}) + "\n")
 with open(os.environ["FAKE_PIDS"], "a") as f:
     f.write("%d\n" % os.getpid())
@@ -435,6 +469,117 @@ run_shim "$B5" "$T/s5" $(start_args "$ADDR5" c5) start
 [ "$(cat "$T/s5.rc")" = 0 ] && [ "$(spawns_for "$H5")" = 1 ] && pass "start uses the foreground daemon" \
     || fail "start after daemon: rc=$(cat "$T/s5.rc") spawns=$(spawns_for "$H5") err=$(cat "$T/s5.err")"
 kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
+
+# ---------------------------------------------------------------- krill-isolated
+ISO=$KH/bin/containerd-shim-krill-isolated-v1
+ln -s containerd-shim-krill-v1 "$ISO"
+[ "$("$ISO" -v | head -n1)" = "containerd-shim-krill-isolated-v1:" ] && pass "isolated -v names the isolated shim" \
+    || fail "isolated -v: $("$ISO" -v)"
+cg_ok=0
+mkdir -p "$CGDIR/podA" 2>/dev/null && cg_ok=1
+# iso_bundle POD CONTAINER: a config.json as containerd's CRI writes it (sandbox-id, cgroupsPath).
+iso_bundle() {
+    mkdir -p "$T/bundles/$2"
+    printf '{"ociVersion":"1.0.2","process":{"args":["/pause"],"env":["X=\\"io.kubernetes.cri.sandbox-id\\""]},\n "annotations": {"io.kubernetes.cri.container-type":"container",\n  "io.kubernetes.cri.sandbox-id" : "%s"},\n "linux":{"cgroupsPath":"/%s/%s/%s"}}\n' \
+        "$1" "$CG" "$1" "$2" >"$T/bundles/$2/config.json"
+}
+iso_start() { # CONTAINER PREFIX
+    (cd "$T/bundles/$1" && printf 'params' | timeout 40 "$ISO" $(start_args "$ADDR6" "$1") start >"$2.out" 2>"$2.err"; echo $? >"$2.rc")
+}
+iso_bundle podA podA; iso_bundle podA appA; iso_bundle podB podB
+iso_start podA "$T/i1"; iso_start appA "$T/i2"; iso_start podB "$T/i3"
+if [ "$(cat "$T/i1.rc" "$T/i2.rc" "$T/i3.rc" | tr -d '\n')" = 000 ] \
+    && [ "$(cat "$T/i1.out")" = "unix:///run/containerd/s/$HA" ] && [ "$(cat "$T/i2.out")" = "unix:///run/containerd/s/$HA" ] \
+    && [ "$(cat "$T/i3.out")" = "unix:///run/containerd/s/$HB" ] && [ "$(spawns_for "$HA")" = 1 ] && [ "$(spawns_for "$HB")" = 1 ]; then
+    pass "isolated: a daemon per pod, a pod's containers share it"
+else
+    fail "isolated starts: rc=$(cat "$T/i1.rc" "$T/i2.rc" "$T/i3.rc") out=$(cat "$T/i1.out" "$T/i2.out" "$T/i3.out") err=$(cat "$T/i1.err" "$T/i2.err" "$T/i3.err") spawns=$(spawns_for "$HA")/$(spawns_for "$HB")"
+fi
+if $PY - "$FAKE_LOG" "$HA" "$CG" "$cg_ok" <<'EOF'; then pass "isolated daemon: confined, -isolated flag, pod cgroup"; else fail "isolated daemon launch"; fi
+import json, sys
+log, h, cg, cg_ok = sys.argv[1:]
+rec = [json.loads(l) for l in open(log) if "/run/containerd/s/" + h in l][0]
+a, st = rec["argv"], rec["status"]
+errs = []
+if a[a.index("-isolated") + 1] != "podA": errs.append("argv %r" % a)
+# CAP_DAC_OVERRIDE (1) and CAP_SYS_ADMIN (21), and nothing else, not even in the bounding set.
+for k, v in {"Seccomp": "2", "NoNewPrivs": "1", "CapEff": "0000000000200002",
+             "CapBnd": "0000000000200002", "CapInh": "0000000000000000"}.items():
+    if st.get(k) != v: errs.append("%s: %s" % (k, st.get(k)))
+if cg_ok == "1" and (":memory:/%s/podA\n" % cg) not in rec["cgroup"]: errs.append("cgroup " + rec["cgroup"])
+import errno as E, os
+want = {"ptrace": E.EPERM, "keyctl": E.EPERM, "bpf": E.EPERM, "unshare_user": E.EPERM,
+        "unshare_net": E.EPERM, "unshare_uts_ipc": 0, "setns_any": E.EPERM,
+        "setns_net_badfd": E.EBADF, "clone3": E.ENOSYS, "getpid": 0}
+for k, v in want.items() if os.uname().machine == "x86_64" else []:
+    if rec["calls"].get(k) != v: errs.append("%s -> %s, expected %s" % (k, rec["calls"].get(k), v))
+if errs:
+    print("  " + "; ".join(errs))
+    sys.exit(1)
+EOF
+[ "$cg_ok" = 1 ] || echo "skip: cannot create a memory cgroup here, pod cgroup not tested"
+# A pod cgroup the daemon cannot join (a cpuset without CPUs refuses members), and one whose
+# memory limit the JVM cannot live in: start fails, naming the pod and what to do.
+CPUSET=/sys/fs/cgroup/cpuset/$CG
+if [ "$cg_ok" = 1 ] && mkdir -p "$CPUSET/podC" 2>/dev/null; then
+    mkdir -p "$T/bundles/appC"
+    printf '{"annotations":{"io.kubernetes.cri.sandbox-id":"podC"},"linux":{"cgroupsPath":"/%s/podC/appC"}}\n' "$CG" >"$T/bundles/appC/config.json"
+    iso_start appC "$T/i6"
+    msg=$(cat "$T/i6.err")
+    [ "$(cat "$T/i6.rc")" = 1 ] && [[ "$msg" == "krill: cannot start the krill daemon for pod podC (namespace $NS): the launcher could not place"* ]] \
+        && [[ "$msg" == *"cannot move the daemon into $CPUSET/podC/cgroup.procs"* ]] \
+        && pass "isolated: a pod cgroup it cannot join fails the start, saying why" || fail "unjoinable pod cgroup: rc=$(cat "$T/i6.rc") $msg"
+    rmdir "$CPUSET/podC" "$CPUSET" 2>/dev/null
+    rm -f "/run/containerd/s/$(pod_hash podC)"
+fi
+if [ "$cg_ok" = 1 ] && mkdir -p "$CGDIR/podD" && echo 0 >"$CGDIR/podD/memory.limit_in_bytes"; then
+    mkdir -p "$T/bundles/appD"
+    printf '{"annotations":{"io.kubernetes.cri.sandbox-id":"podD"},"linux":{"cgroupsPath":"/%s/podD/appD"}}\n' "$CG" >"$T/bundles/appD/config.json"
+    iso_start appD "$T/i7"
+    msg=$(cat "$T/i7.err")
+    [ "$(cat "$T/i7.rc")" = 1 ] && [[ "$msg" == *"was killed by signal 9"*"counts against the pod's memory limit"* ]] \
+        && pass "isolated: a pod memory limit too small for the JVM is named" || fail "pod memory limit 0: rc=$(cat "$T/i7.rc") $msg"
+    for _ in $(seq 50); do rmdir "$CGDIR/podD" 2>/dev/null && break; sleep 0.1; done
+    rm -f "/run/containerd/s/$(pod_hash podD)"
+fi
+
+# A pod's delete asks the pod's daemon.
+printf 'pid=5\nstatus=running\n' >"$T/bundles/appA/krill.state"
+(timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel.out" 2>"$T/idel.err"; echo $? >"$T/idel.rc")
+[ "$(cat "$T/idel.rc")" = 0 ] && [ ! -s "$T/idel.err" ] && grep -q "^krill.shim.v1.Shim Cleanup appA " "$FAKE_REQS" \
+    && pass "isolated delete asks the pod's daemon" || fail "isolated delete: err=$(cat "$T/idel.err") reqs=$(cat "$FAKE_REQS")"
+# A pod's daemon that died: delete detaches the private mount copies it left, and the sandbox's
+# delete removes its socket.
+apid=$($PY -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1]) if "/run/containerd/s/"+sys.argv[2] in l][0]["pid"])' "$FAKE_LOG" "$HA")
+kill "$apid"
+for _ in $(seq 100); do st=$(awk '{print $3}' "/proc/$apid/stat" 2>/dev/null); [ -z "$st" ] || [ "$st" = Z ] && break; sleep 0.05; done
+copy=$KRILL_RUN_DIR/shim/$HA/mounts/appA/0
+mkdir -p "$copy"
+mounted=0
+mount -t tmpfs krill-test "$copy" 2>/dev/null && mounted=1
+(timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel2.out" 2>"$T/idel2.err"; echo $? >"$T/idel2.rc")
+if [ "$(cat "$T/idel2.rc")" = 0 ] && [ ! -e "$KRILL_RUN_DIR/shim/$HA/mounts/appA" ] && [ -S "/run/containerd/s/$HA" ]; then
+    pass "isolated delete, daemon dead: private mount copies released (mounted: $mounted), socket kept"
+else
+    mountpoint -q "$copy" && umount "$copy"
+    fail "dead pod daemon, container delete: rc=$(cat "$T/idel2.rc") err=$(cat "$T/idel2.err") $(ls -R "$KRILL_RUN_DIR/shim/$HA/mounts")"
+fi
+(timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id podA -bundle "$T/bundles/podA" delete </dev/null >"$T/idel3.out" 2>"$T/idel3.err"; echo $? >"$T/idel3.rc")
+[ "$(cat "$T/idel3.rc")" = 0 ] && [ ! -e "/run/containerd/s/$HA" ] && [ -e "$KRILL_RUN_DIR/shim/$HA/daemon.log" ] \
+    && pass "isolated delete of the sandbox, daemon dead: socket removed, log kept" \
+    || fail "dead pod daemon, sandbox delete: rc=$(cat "$T/idel3.rc") err=$(cat "$T/idel3.err")"
+
+# Without the annotation (ctr run), a container is a pod of its own.
+mkdir -p "$T/bundles/solo" && echo '{"ociVersion":"1.0.2"}' >"$T/bundles/solo/config.json"
+iso_start solo "$T/i4"
+[ "$(cat "$T/i4.rc")" = 0 ] && [ "$(cat "$T/i4.out")" = "unix:///run/containerd/s/$HS" ] \
+    && pass "isolated: a container without a sandbox id gets its own daemon" || fail "solo: $(cat "$T/i4.out" "$T/i4.err")"
+mkdir -p "$T/bundles/bad" && echo '{"annotations":{"io.kubernetes.cri.sandbox-id":"../x"}}' >"$T/bundles/bad/config.json"
+iso_start bad "$T/i5"
+[ "$(cat "$T/i5.rc")" = 1 ] && grep -q "container bad: neither its io.kubernetes.cri.sandbox-id" "$T/i5.err" \
+    && pass "isolated: refuses a sandbox id that is no id" || fail "bad sandbox id: rc=$(cat "$T/i5.rc") $(cat "$T/i5.err")"
+"$ISO" daemon --namespace "$NS" --address "$ADDR6" >/dev/null 2>"$T/idm.err"
+[ $? = 2 ] && grep -q "one daemon per pod" "$T/idm.err" && pass "isolated: no daemon subcommand" || fail "isolated daemon: $(cat "$T/idm.err")"
 
 if [ "$failures" = 0 ]; then
     echo "all launcher tests passed"

@@ -11,10 +11,12 @@
 #   d. CPU-bound program: cpu-native via runc vs cpu.wasm via krill
 #   e. cold vs warm start of a multi-MB module (Wasmtime compile vs its disk cache), krill only
 #   f. CPU limits: two spinning guests limited to 100m and 500m, CPU share of each over 10 s, krill only
+#   g. pods through CRI: cold pod start and memory per pod, runc vs krill vs krill-isolated
 #
 # Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for
-# development; its numbers are not meant to be published. Needs root. Everything it starts is stopped
-# and removed on exit, also on failure.
+# development; its numbers are not meant to be published. --pods-only: only g, replacing its section
+# in an existing benchmarks.md. g runs through Maven ($MVN, default `mvn -B -q`). Needs root.
+# Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
 
@@ -30,19 +32,21 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0
+QUICK=0 PODS_ONLY=0
+MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
         --out) OUT_DIR=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --pods-only) PODS_ONLY=1; shift ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
-    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20)
+    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2
 else
-    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500)
+    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -54,6 +58,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-cold-warm.sh"
 # shellcheck source=lib/bench-cpu-limits.sh
 . "$REPO/scripts/lib/bench-cpu-limits.sh"
+# shellcheck source=lib/bench-pods.sh
+. "$REPO/scripts/lib/bench-pods.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -183,6 +189,14 @@ note "load avg:   $LOAD_START"
 awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 1.0) }' \
     && note "WARNING: the machine is busy (1-min load ${LOAD_START%% *}); other work skews the latency numbers"
 [ $QUICK = 1 ] && note "mode:       --quick (development numbers only)"
+
+if [ $PODS_ONLY = 1 ]; then
+    section "g. pods through CRI: runc vs krill vs krill-isolated"
+    bench_pods $POD_RUNS $POD_N
+    splice_pods_section "$OUT_DIR/benchmarks.md"
+    note "replaced the pods section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 
 section "Private containerd"
 start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN"
@@ -383,6 +397,10 @@ section "f. CPU limits: spinning guests limited to 100m and 500m (krill)"
 bench_cpu_limits 10
 
 # ---------------------------------------------------------------------------------------------------
+section "g. pods through CRI: runc vs krill vs krill-isolated"
+bench_pods $POD_RUNS $POD_N
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -445,6 +463,8 @@ md=$T/benchmarks.md
         IFS=: read -r k m text <<<"$x"
         [ "$m" = missed ] && echo "**Target missed ($k):** $text."
     done
+    echo
+    cat "$T/pods-section.md"
     echo
     echo "## How it was measured"
     echo

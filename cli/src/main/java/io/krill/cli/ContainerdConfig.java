@@ -17,6 +17,14 @@ import java.util.Optional;
  */
 record ContainerdConfig(String text) {
   static final String RUNTIME_TYPE = "io.containerd.krill.v1";
+
+  /**
+   * The krill-isolated runtime (a daemon per pod), declared beside krill as {@code
+   * <handler>}-isolated.
+   */
+  static final String ISOLATED_RUNTIME_TYPE = "io.containerd.krill-isolated.v1";
+
+  static final String ISOLATED_SUFFIX = "-isolated";
   static final String BEGIN =
       "# >>> krill runtime: added by `krill install`, removed by `krill uninstall` >>>";
   static final String END = "# <<< krill runtime <<<";
@@ -85,12 +93,19 @@ record ContainerdConfig(String text) {
     return new ContainerdConfig(text.substring(0, from) + text.substring(end + END.length() + 1));
   }
 
-  /**
-   * This text (without any earlier krill block) plus a block declaring {@code handler}. A file with
-   * no settings at all (missing, empty or only comments) gets {@code version} inside the block,
-   * taken from the containerd binary, which keeps uninstall's "remove the block" exact.
-   */
+  /** As {@link #withBlock(String, int, boolean, boolean)}, with the isolated runtime. */
   ContainerdConfig withBlock(String handler, int version, boolean declareVersion) {
+    return withBlock(handler, version, declareVersion, true);
+  }
+
+  /**
+   * This text (without any earlier krill block) plus a block declaring {@code handler} and, with
+   * {@code isolated}, {@code <handler>-isolated} (runtime type {@link #ISOLATED_RUNTIME_TYPE}). A
+   * file with no settings at all (missing, empty or only comments) gets {@code version} inside the
+   * block, taken from the containerd binary, which keeps uninstall's "remove the block" exact.
+   */
+  ContainerdConfig withBlock(
+      String handler, int version, boolean declareVersion, boolean isolated) {
     String base = withoutBlock().text;
     StringBuilder b = new StringBuilder(base);
     if (!base.isEmpty()) {
@@ -104,6 +119,15 @@ record ContainerdConfig(String text) {
     }
     b.append('[').append(runtimesTable(version)).append('.').append(handler).append("]\n");
     b.append("  runtime_type = \"").append(RUNTIME_TYPE).append("\"\n");
+    if (isolated) {
+      b.append('[')
+          .append(runtimesTable(version))
+          .append('.')
+          .append(handler)
+          .append(ISOLATED_SUFFIX)
+          .append("]\n");
+      b.append("  runtime_type = \"").append(ISOLATED_RUNTIME_TYPE).append("\"\n");
+    }
     b.append(END).append('\n');
     return new ContainerdConfig(b.toString());
   }

@@ -101,7 +101,15 @@ final class InstallCommand implements Callable<Integer> {
                   + " is already configured outside krill's block; config left as is");
       return new ConfigPlan(before, current.text(), version, table);
     }
-    ContainerdConfig after = current.withBlock(handler, version, declare);
+    String isolated = handler + ContainerdConfig.ISOLATED_SUFFIX;
+    boolean withIsolated = ContainerdConfig.runtime(baseDoc, version, isolated).isEmpty();
+    if (!withIsolated) {
+      console
+          .out()
+          .println(
+              "runtime " + isolated + " is already configured outside krill's block; kept as is");
+    }
+    ContainerdConfig after = current.withBlock(handler, version, declare, withIsolated);
     JsonNode runtime =
         ContainerdConfig.runtime(after.parse(), version, handler)
             .orElseThrow(
@@ -142,6 +150,8 @@ final class InstallCommand implements Callable<Integer> {
       steps.add(
           "link "
               + node.shimLink()
+              + ", "
+              + node.isolatedShimLink()
               + " and "
               + node.cliLink()
               + " into "
@@ -171,8 +181,11 @@ final class InstallCommand implements Callable<Integer> {
       console.out().println("copied krill to " + node.installTree());
     }
     InstallTree.link(node.shimLink(), node.installTree().resolve("bin").resolve(Node.SHIM));
+    // containerd runs a shim by the name its runtime_type gives, and the launcher reads that name.
+    InstallTree.link(
+        node.isolatedShimLink(), node.installTree().resolve("bin").resolve(Node.ISOLATED_SHIM));
     InstallTree.link(node.cliLink(), node.installTree().resolve("bin/krill"));
-    console.out().println("linked " + node.shimLink());
+    console.out().println("linked " + node.shimLink() + " and " + node.isolatedShimLink());
     if (!Files.exists(node.krillConfig())) {
       AtomicFile.write(node.krillConfig(), resource("config.toml"));
       console.out().println("wrote " + node.krillConfig());
@@ -210,10 +223,13 @@ final class InstallCommand implements Callable<Integer> {
                   + node.containerdConfig()
                   + ")");
     }
-    console.out().println("\nFor Kubernetes, apply this RuntimeClass once per cluster:\n");
+    console.out().println("\nFor Kubernetes, apply these RuntimeClasses once per cluster:\n");
     console
         .out()
-        .print(resource("runtimeclass.yaml").replace("handler: krill", "handler: " + handler));
+        .print(
+            resource("runtimeclass.yaml")
+                .replace("krill-isolated", handler + ContainerdConfig.ISOLATED_SUFFIX)
+                .replace("handler: krill\n", "handler: " + handler + "\n"));
     return 0;
   }
 

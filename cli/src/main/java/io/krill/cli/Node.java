@@ -9,6 +9,10 @@ import java.nio.file.Path;
  */
 record Node(Path root, Path containerdConfig) {
   static final String SHIM = "containerd-shim-krill-v1";
+
+  /** The same launcher under the krill-isolated runtime's name (a link to {@link #SHIM}). */
+  static final String ISOLATED_SHIM = "containerd-shim-krill-isolated-v1";
+
   static final String UNIT = "krill@.service";
 
   static Node of(Path root, Path configOrNull) {
@@ -30,6 +34,10 @@ record Node(Path root, Path containerdConfig) {
 
   Path shimLink() {
     return binDir().resolve(SHIM);
+  }
+
+  Path isolatedShimLink() {
+    return binDir().resolve(ISOLATED_SHIM);
   }
 
   Path cliLink() {

@@ -55,7 +55,7 @@ final class UninstallCommand implements Callable<Integer> {
     } else {
       console.out().println("no krill runtime block in " + node.containerdConfig());
     }
-    for (Path link : List.of(node.shimLink(), node.cliLink())) {
+    for (Path link : List.of(node.shimLink(), node.isolatedShimLink(), node.cliLink())) {
       if (InstallTree.unlink(link)) {
         console.out().println("removed " + link);
       }

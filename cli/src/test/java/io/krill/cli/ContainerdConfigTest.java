@@ -32,6 +32,23 @@ class ContainerdConfigTest {
   }
 
   @Test
+  void withBlock_declaresTheIsolatedRuntimeBesideKrill() {
+    for (int version : new int[] {2, 3}) {
+      ContainerdConfig after =
+          new ContainerdConfig(version == 2 ? V2 : V3).withBlock("krill", version, false);
+      assertEquals(
+          "io.containerd.krill-isolated.v1",
+          ContainerdConfig.runtime(after.parse(), version, "krill-isolated")
+              .orElseThrow()
+              .path("runtime_type")
+              .asText());
+      ContainerdConfig without =
+          new ContainerdConfig(version == 2 ? V2 : V3).withBlock("krill", version, false, false);
+      assertFalse(ContainerdConfig.runtime(without.parse(), version, "krill-isolated").isPresent());
+    }
+  }
+
+  @Test
   void withBlock_version3_usesCriRuntimePlugin() {
     ContainerdConfig after = new ContainerdConfig(V3).withBlock("krill", 3, false);
     assertTrue(

@@ -34,6 +34,8 @@ class InstallCommandTest {
       Files.setPosixFilePermissions(
           home.resolve("bin").resolve(bin), PosixFilePermissions.fromString("rwxr-xr-x"));
     }
+    // As a release has it: the krill-isolated runtime is the same launcher under another name.
+    Files.createSymbolicLink(home.resolve("bin").resolve(Node.ISOLATED_SHIM), Path.of(Node.SHIM));
     config = root.resolve("etc/containerd/config.toml");
   }
 
@@ -62,6 +64,10 @@ class InstallCommandTest {
     assertEquals(0, krill("install", "--root", root.toString()), out.toString());
     String installed = Files.readString(config);
     assertTrue(installed.contains("runtimes.krill]"), installed);
+    assertTrue(
+        installed.contains(
+            "runtimes.krill-isolated]\n  runtime_type = \"io.containerd.krill-isolated.v1\""),
+        installed);
     assertEquals(
         ContainerdConfigTest.V2,
         Files.readString(root.resolve("etc/containerd/config.toml.krill-backup")));
@@ -69,8 +75,17 @@ class InstallCommandTest {
     assertEquals(
         Path.of("../../../opt/krill/bin/" + Node.SHIM),
         Files.readSymbolicLink(root.resolve("usr/local/bin").resolve(Node.SHIM)));
+    Path isolated = root.resolve("usr/local/bin").resolve(Node.ISOLATED_SHIM);
+    assertTrue(Files.isExecutable(isolated));
+    assertEquals(
+        Path.of("../../../opt/krill/bin/" + Node.ISOLATED_SHIM), Files.readSymbolicLink(isolated));
+    assertEquals(
+        Path.of(Node.SHIM),
+        Files.readSymbolicLink(root.resolve("opt/krill/bin").resolve(Node.ISOLATED_SHIM)),
+        "the release's link is copied as a link");
     assertTrue(Files.readString(root.resolve("etc/krill/config.toml")).contains("cache_dir"));
     assertTrue(out.toString().contains("kind: RuntimeClass"), out.toString());
+    assertTrue(out.toString().contains("handler: krill-isolated\n"), out.toString());
     Path unit = root.resolve("etc/systemd/system/krill@.service");
     assertTrue(Files.readString(unit).contains("ExecStart=/opt/krill/bin/krill daemon"));
     assertTrue(out.toString().contains("systemctl enable --now krill@k8s.io"), out.toString());
@@ -83,8 +98,38 @@ class InstallCommandTest {
     assertEquals(0, krill("uninstall", "--root", root.toString()), out.toString());
     assertEquals(ContainerdConfigTest.V2, Files.readString(config));
     assertFalse(Files.exists(root.resolve("usr/local/bin").resolve(Node.SHIM)));
+    assertFalse(Files.exists(isolated, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     assertFalse(Files.exists(root.resolve("etc/containerd/config.toml.krill-backup")));
     assertFalse(Files.exists(unit));
+  }
+
+  @Test
+  void install_isolatedRuntimeAlreadyConfigured_keepsItAndAddsKrill() throws Exception {
+    Files.createDirectories(config.getParent());
+    String mine =
+        ContainerdConfigTest.V2
+            + "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.krill-isolated]\n"
+            + "  runtime_type = \"io.containerd.krill-isolated.v1\"\n";
+    Files.writeString(config, mine);
+    assertEquals(0, krill("install", "--root", root.toString()), out.toString());
+    String installed = Files.readString(config);
+    assertEquals(1, installed.split("runtimes.krill-isolated]", -1).length - 1, installed);
+    assertTrue(installed.contains("runtimes.krill]"), installed);
+    assertTrue(out.toString().contains("krill-isolated is already configured"), out.toString());
+    assertEquals(0, krill("uninstall", "--root", root.toString()), out.toString());
+    assertEquals(mine, Files.readString(config));
+  }
+
+  @Test
+  void install_otherHandler_namesBothRuntimeClassesAfterIt() throws Exception {
+    Files.createDirectories(config.getParent());
+    Files.writeString(config, ContainerdConfigTest.V2);
+    assertEquals(0, krill("install", "--root", root.toString(), "--handler", "wasm"));
+    String installed = Files.readString(config);
+    assertTrue(installed.contains("runtimes.wasm]"), installed);
+    assertTrue(installed.contains("runtimes.wasm-isolated]"), installed);
+    assertTrue(out.toString().contains("handler: wasm\n"), out.toString());
+    assertTrue(out.toString().contains("handler: wasm-isolated\n"), out.toString());
   }
 
   @Test

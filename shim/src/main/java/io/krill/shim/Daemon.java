@@ -9,6 +9,7 @@ import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
 import io.krill.runtime.MemoryBudget;
+import io.krill.runtime.TaskEvent;
 import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.TtrpcServer;
 import java.io.IOException;
@@ -26,11 +27,14 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The krill daemon: one JVM per containerd address and namespace, hosting every wasm task of that
- * namespace. The composition root: everything is built here and handed down.
+ * namespace, or ({@code krill-isolated}, {@link DaemonOptions#isolatedPod}) one JVM per pod, which
+ * exits when the pod's last task is deleted. The composition root: everything is built here and
+ * handed down.
  */
 public final class Daemon {
   private static final System.Logger LOG = System.getLogger("krill.daemon");
@@ -43,9 +47,18 @@ public final class Daemon {
 
   static final int HANDLER_QUEUE = 10_000;
 
+  /**
+   * A pod's daemon leaves this long after its last task was deleted with no call since: long enough
+   * for the reply to that Delete (and containerd's Shutdown after it) to be written.
+   */
+  static final Duration POD_EXIT_GRACE = Duration.ofSeconds(1);
+
   private final DaemonOptions options;
   private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
-  private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+  private final CompletableFuture<String> stopped = new CompletableFuture<>();
+
+  /** Whether a task was ever created here: a pod's daemon exits with the pod's last one. */
+  private final AtomicBoolean hostedTask = new AtomicBoolean();
 
   private Daemon(DaemonOptions options) {
     this.options = options;
@@ -65,8 +78,7 @@ public final class Daemon {
     try {
       new Daemon(options).run();
     } catch (SocketClaim.Taken e) {
-      LOG.log(
-          Level.ERROR, "krill daemon for namespace {0}: {1}", options.namespace(), e.getMessage());
+      LOG.log(Level.ERROR, "krill daemon for {0}: {1}", options.serves(), e.getMessage());
       System.exit(1);
     }
     System.exit(0);
@@ -113,6 +125,12 @@ public final class Daemon {
       tasks.privateMountsUnder(options.runDir().resolve("mounts"));
     }
     // State files first: the publisher may retry while containerd is away.
+    tasks.subscribe(
+        e -> {
+          if (e instanceof TaskEvent.Created) {
+            hostedTask.set(true);
+          }
+        });
     tasks.subscribe(states::record);
     tasks.subscribe(publisher);
     TtrpcServer server =
@@ -144,15 +162,17 @@ public final class Daemon {
     }
     LOG.log(
         Level.INFO,
-        "krill daemon {0} serving namespace {1} on {2} (containerd {3})",
+        "krill daemon {0} serving {1} on {2} (containerd {3})",
         String.valueOf(pid),
-        options.namespace(),
+        options.serves(),
         options.socket(),
         options.address());
     LOG.log(
         Level.INFO,
-        "memory budget for guests: {0} MiB ({1}); default memory limit: {2}",
-        String.valueOf(options.memoryBudget().bytes() >> 20),
+        "memory budget for guests: {0} ({1}); default memory limit: {2}",
+        options.memoryBudget().bytes() == Long.MAX_VALUE
+            ? "unlimited"
+            : (options.memoryBudget().bytes() >> 20) + " MiB",
         options.memoryBudget().how(),
         options.defaultMemoryLimit() == 0 ? "none" : (options.defaultMemoryLimit() >> 20) + " MiB");
     timer.execute(() -> warmUp(engine));
@@ -162,11 +182,21 @@ public final class Daemon {
           () -> layers.prune(Duration.ofHours(1)), 1, 60, TimeUnit.MINUTES);
     }
     long idleNanos = options.idleTimeout().toNanos();
-    if (options.idleExits()) {
+    long podGraceNanos = POD_EXIT_GRACE.toNanos();
+    boolean pod = options.isolatedPod().isPresent();
+    if (options.idleExits() || pod) {
       timer.scheduleWithFixedDelay(
           () -> {
-            if (isIdle(tasks, idleNanos) && stopIfStillIdle(tasks, idleNanos, server)) {
-              stopped.complete(null);
+            // A pod's daemon goes with the pod's last task; before its first one (a Create that
+            // failed) the idle timeout applies, as to a shared daemon.
+            if (pod && hostedTask.get() && isIdle(tasks, podGraceNanos)) {
+              if (stopIfStillIdle(tasks, podGraceNanos, server)) {
+                stopped.complete("the pod's last task was deleted");
+              }
+            } else if (options.idleExits()
+                && isIdle(tasks, idleNanos)
+                && stopIfStillIdle(tasks, idleNanos, server)) {
+              stopped.complete("no tasks for " + options.idleTimeout().toSeconds() + " s");
             }
           },
           200,
@@ -174,12 +204,8 @@ public final class Daemon {
           TimeUnit.MILLISECONDS);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-    stopped.join();
-    LOG.log(
-        Level.INFO,
-        "krill daemon {0}: no tasks for {1} s, exiting",
-        String.valueOf(pid),
-        String.valueOf(options.idleTimeout().toSeconds()));
+    String why = stopped.join();
+    LOG.log(Level.INFO, "krill daemon {0}: {1}, exiting", String.valueOf(pid), why);
     server.close();
     tasks.close();
     publisher.close();
@@ -213,6 +239,10 @@ public final class Daemon {
         return false;
       }
       server.close();
+      // Under the lock, so no start of this pod can spawn a daemon into the dir as it goes.
+      if (options.isolatedPod().isPresent()) {
+        PodRunDir.remove(options.runDir());
+      }
       return true;
     } catch (IOException e) {
       LOG.log(Level.WARNING, "cannot take the daemon lock: {0}", e.getMessage());

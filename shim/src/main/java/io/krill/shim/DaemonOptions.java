@@ -14,7 +14,9 @@ import java.util.logging.Level;
  * The daemon's settings: flags from the launcher (Go style: {@code -name value}), then environment
  * variables that containerd passes through to its shims, then the node's settings file ({@link
  * DaemonConfigFile}), then defaults. {@code -foreground} marks a daemon started by an operator or
- * service manager ({@code krill daemon}) rather than spawned by the launcher.
+ * service manager ({@code krill daemon}) rather than spawned by the launcher. {@code -isolated
+ * <sandbox id>} marks the daemon of one pod (the {@code krill-isolated} runtime), which leaves with
+ * the pod's last task.
  */
 record DaemonOptions(
     Path socket,
@@ -29,8 +31,15 @@ record DaemonOptions(
     MemoryBudgetSetting memoryBudget,
     Level logLevel,
     long logMaxBytes,
-    boolean foreground) {
+    boolean foreground,
+    Optional<String> isolatedPod) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
+
+  /** {@code memory_budget = auto} for a pod's daemon: no budget of krill's own. */
+  static final MemoryBudgetSetting POD_BUDGET =
+      new MemoryBudgetSetting(
+          Long.MAX_VALUE,
+          "none: the kernel enforces the pod's memory limit on the daemon and guests");
 
   static DaemonOptions parse(String[] args, Map<String, String> env) {
     return parse(args, env, DaemonConfigFile.load(env));
@@ -45,6 +54,7 @@ record DaemonOptions(
     boolean debug = false;
     boolean foreground = false;
     String idleFlag = null;
+    String pod = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i].replaceFirst("^--?", "");
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -78,6 +88,10 @@ record DaemonOptions(
           runDir = value;
           i++;
         }
+        case "isolated" -> {
+          pod = value;
+          i++;
+        }
         case "publish-binary", "id", "bundle" -> i++;
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -104,9 +118,13 @@ record DaemonOptions(
         size(
             "default_memory_limit",
             file.get("default_memory_limit", env, MemoryBudgetSetting.DEFAULT_MEMORY_LIMIT));
+    String budgetValue = file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO);
+    // A pod's daemon lives in the pod's cgroup, whose limit the kernel enforces on the JVM and the
+    // guests together; krill's own admission would only have to guess the JVM's share of it.
     MemoryBudgetSetting budget =
-        MemoryBudgetSetting.resolve(
-            file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO));
+        pod != null && budgetValue.strip().equalsIgnoreCase(MemoryBudgetSetting.AUTO)
+            ? POD_BUDGET
+            : MemoryBudgetSetting.resolve(budgetValue);
     Level level = debug ? Level.FINE : LogFormat.level(file.get("log_level", env, "info"));
     long logMax =
         size(
@@ -124,7 +142,15 @@ record DaemonOptions(
         budget,
         level,
         logMax,
-        foreground);
+        foreground,
+        pod == null || pod.isEmpty() ? Optional.empty() : Optional.of(pod));
+  }
+
+  /** What this daemon serves, for its log: a namespace, or one pod of it. */
+  String serves() {
+    return isolatedPod
+        .map(p -> "pod " + p + " (namespace " + namespace + ")")
+        .orElse("namespace " + namespace);
   }
 
   /** Whether the daemon ever leaves on its own after its last task. */

@@ -47,6 +47,28 @@ class DaemonOptionsTest {
   }
 
   @Test
+  void parse_isolated_namesThePod() {
+    DaemonOptions o =
+        parse(Map.of(), "-socket", "/s", "-namespace", "k8s.io", "-isolated", "0123abcd");
+    assertEquals(Optional.of("0123abcd"), o.isolatedPod());
+    assertEquals("pod 0123abcd (namespace k8s.io)", o.serves());
+    assertEquals(DaemonOptions.POD_BUDGET, o.memoryBudget(), "auto: the pod's cgroup decides");
+    assertEquals(
+        64L << 20,
+        parse(Map.of("KRILL_MEMORY_BUDGET", "64Mi"), "-socket", "/s", "-isolated", "p")
+            .memoryBudget()
+            .bytes(),
+        "a budget set explicitly still applies");
+  }
+
+  @Test
+  void parse_withoutIsolated_servesTheNamespace() {
+    DaemonOptions o = parse(Map.of(), "-socket", "/s", "-namespace", "k8s.io");
+    assertEquals(Optional.empty(), o.isolatedPod());
+    assertEquals("namespace k8s.io", o.serves());
+  }
+
+  @Test
   void parse_doubleDashFlags_readsValues() {
     DaemonOptions o = parse(Map.of(), "--socket", "/run/k.sock", "--namespace", "ns1", "--debug");
     assertEquals(Path.of("/run/k.sock"), o.socket());

@@ -82,7 +82,15 @@ public final class Containerd implements AutoCloseable {
    * A containerd that serves CRI too, configured by {@code criConfig} (see {@link CriContainerd}).
    */
   public static Containerd startWithCri(ContainerdVersion version, String criConfig) {
-    return new Containerd(version, Dist.binDir(), criConfig, false, Map.of());
+    return startWithCri(version, criConfig, Map.of());
+  }
+
+  /**
+   * As {@link #startWithCri(ContainerdVersion, String)}, with {@code env} for the krill daemons.
+   */
+  public static Containerd startWithCri(
+      ContainerdVersion version, String criConfig, Map<String, String> env) {
+    return new Containerd(version, Dist.binDir(), criConfig, false, env);
   }
 
   /** A containerd for checks that need no krill (the harness itself, runc comparisons). */

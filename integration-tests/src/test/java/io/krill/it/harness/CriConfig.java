@@ -9,6 +9,10 @@ import java.nio.file.Path;
  */
 public final class CriConfig {
   public static final String HANDLER = "krill";
+
+  /** The krill-isolated runtime's handler: a krill daemon per pod. */
+  public static final String ISOLATED_HANDLER = "krill-isolated";
+
   public static final String CNI_BIN_DIR = "/usr/lib/cni";
 
   private CriConfig() {}
@@ -27,6 +31,18 @@ public final class CriConfig {
         + "]\n"
         + "  runtime_type = \""
         + Dist.RUNTIME
+        + "\"\n";
+  }
+
+  /** The documented stanza for the krill-isolated runtime (a daemon per pod) for {@code v}. */
+  public static String isolatedRuntimeHandler(ContainerdVersion v) {
+    return "[plugins.\""
+        + runtimePlugin(v)
+        + "\".containerd.runtimes."
+        + ISOLATED_HANDLER
+        + "]\n"
+        + "  runtime_type = \""
+        + Dist.ISOLATED_RUNTIME
         + "\"\n";
   }
 
@@ -61,6 +77,20 @@ public final class CriConfig {
       Path registryHostsDir,
       String sandboxImage,
       boolean krillDefault) {
+    return toml(v, cniConfDir, registryHostsDir, sandboxImage, krillDefault, "");
+  }
+
+  /**
+   * As above, with {@code runtimeSettings} (lines such as {@code restrict_oom_score_adj = true})
+   * added to the CRI runtime plugin's table.
+   */
+  public static String toml(
+      ContainerdVersion v,
+      Path cniConfDir,
+      Path registryHostsDir,
+      String sandboxImage,
+      boolean krillDefault,
+      String runtimeSettings) {
     String rt = "plugins.\"" + runtimePlugin(v) + "\"";
     StringBuilder b = new StringBuilder();
     if (v.isV2()) {
@@ -77,10 +107,12 @@ public final class CriConfig {
     // The default is /var/run/netns, shared with the host: a leak check there could not tell ours
     // apart.
     b.append("  netns_mounts_under_state_dir = true\n");
+    b.append(runtimeSettings);
     if (krillDefault) {
       b.append(defaultRuntime(v));
     }
     b.append(runtimeHandler(v));
+    b.append(isolatedRuntimeHandler(v));
     if (!v.isV2()) {
       // 1.x replaces rather than merges the runtimes map, which would leave the default runtime
       // undefined.

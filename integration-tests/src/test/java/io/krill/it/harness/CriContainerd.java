@@ -66,6 +66,14 @@ public final class CriContainerd implements AutoCloseable {
   private final boolean krillDefault;
 
   private CriContainerd(ContainerdVersion version, boolean krillDefault) {
+    this(version, krillDefault, Map.of(), "");
+  }
+
+  private CriContainerd(
+      ContainerdVersion version,
+      boolean krillDefault,
+      Map<String, String> env,
+      String runtimeSettings) {
     this.krillDefault = krillDefault;
     try {
       dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
@@ -89,7 +97,9 @@ public final class CriContainerd implements AutoCloseable {
       c =
           Containerd.startWithCri(
               version,
-              CriConfig.toml(version, cni, dir.resolve("certs.d"), PAUSE_IMAGE, krillDefault));
+              CriConfig.toml(
+                  version, cni, dir.resolve("certs.d"), PAUSE_IMAGE, krillDefault, runtimeSettings),
+              env);
       c.importImage(NAMESPACE, pauseTarball(dir));
     } catch (IOException e) {
       closeQuietly(c, reg);
@@ -105,6 +115,15 @@ public final class CriContainerd implements AutoCloseable {
 
   public static CriContainerd start(ContainerdVersion version) {
     return new CriContainerd(version, false);
+  }
+
+  /**
+   * As {@link #start}, with {@code env} added for containerd (and so for the krill daemons) and
+   * {@code runtimeSettings} in the CRI runtime plugin's table.
+   */
+  public static CriContainerd start(
+      ContainerdVersion version, Map<String, String> env, String runtimeSettings) {
+    return new CriContainerd(version, false, env, runtimeSettings);
   }
 
   /**

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 public final class Dist {
   public static final String SHIM_BINARY = "containerd-shim-krill-v1";
   public static final String RUNTIME = "io.containerd.krill.v1";
+  public static final String ISOLATED_RUNTIME = "io.containerd.krill-isolated.v1";
 
   private Dist() {}
 

@@ -50,6 +50,14 @@ class InstallE2ETest {
       String table = version.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
       assertTrue(
           installed.contains("[plugins.\"" + table + "\".containerd." + RUNTIME_TABLE), installed);
+      assertTrue(
+          installed.contains(
+              "[plugins.\""
+                  + table
+                  + "\".containerd.runtimes.krill-isolated]\n  runtime_type = \""
+                  + Dist.ISOLATED_RUNTIME
+                  + "\"\n"),
+          installed);
 
       must(
           0,
@@ -94,6 +102,39 @@ class InstallE2ETest {
           node.daemons().isEmpty(), "daemon did not leave after idle_timeout = 2 from config.toml");
       node.stopContainerd();
 
+      // krill-isolated, through the link install made: a daemon of its own, which leaves with its
+      // last task, long before the idle timeout (now 60 s) would let a shared daemon go.
+      Files.writeString(
+          krillConfig,
+          Files.readString(krillConfig).replace("idle_timeout = 2", "idle_timeout = 60"));
+      node.startContainerd();
+      List<Path> sharedRunDirs;
+      try (Stream<Path> dirs = Files.list(node.runDir().resolve("shim"))) {
+        sharedRunDirs = dirs.toList();
+      }
+      String iso = "inst-iso-" + ProcessHandle.current().pid();
+      Result isolated =
+          node.ctr(
+              "-n",
+              "inst",
+              "run",
+              "--rm",
+              "--runtime",
+              Dist.ISOLATED_RUNTIME,
+              TestImages.HELLO.ref(),
+              iso);
+      assertEquals(0, isolated.exitCode(), isolated + "\n" + node.logTail());
+      assertEquals(KrillTasks.HELLO, isolated.stdout());
+      deadline = System.nanoTime() + 10_000_000_000L;
+      while (!node.daemons().isEmpty() && System.nanoTime() < deadline) {
+        Host.sleep(100);
+      }
+      assertTrue(node.daemons().isEmpty(), "the pod daemon outlived its task: " + node.daemons());
+      try (Stream<Path> left = Files.list(node.runDir().resolve("shim"))) {
+        assertEquals(sharedRunDirs, left.toList(), "the pod daemon's run dir is gone with it");
+      }
+      node.stopContainerd();
+
       Result uninstall = node.krill("uninstall", "--root", root);
       must(0, uninstall);
       assertEquals(new String(original, "UTF-8"), Files.readString(config));
@@ -102,6 +143,10 @@ class InstallE2ETest {
       assertFalse(
           Files.exists(
               node.root().resolve("usr/local/bin/containerd-shim-krill-v1"),
+              LinkOption.NOFOLLOW_LINKS));
+      assertFalse(
+          Files.exists(
+              node.root().resolve("usr/local/bin/containerd-shim-krill-isolated-v1"),
               LinkOption.NOFOLLOW_LINKS));
       assertFalse(Files.exists(config.resolveSibling("config.toml.krill-backup")));
     }

@@ -21,7 +21,8 @@ class KubernetesDocTest {
   void runtimeHandlerSnippets_areTheOnesTheTestsUse() throws Exception {
     String doc = doc();
     for (ContainerdVersion v : ContainerdVersion.values()) {
-      String snippet = "```toml\n" + CriConfig.runtimeHandler(v) + "```";
+      String snippet =
+          "```toml\n" + CriConfig.runtimeHandler(v) + CriConfig.isolatedRuntimeHandler(v) + "```";
       assertTrue(
           doc.contains(snippet), "docs/kubernetes.md lacks the config for " + v + ":\n" + snippet);
     }
