@@ -21,8 +21,12 @@ import java.util.List;
 final class Vfs {
   static final int MAX_SYMLINKS = 32;
 
-  /** Where a guest path lives: its mount and the host path. */
-  record Located(Mount mount, Path host, boolean mountRoot) {}
+  /**
+   * Where a guest path lives: its mount and the host path. A virtual directory is a path the tree
+   * does not hold but a mount lies below (a file mount at /etc/resolv.conf in an image without
+   * /etc): it exists to reach that mount, as the mount point runc would have made.
+   */
+  record Located(Mount mount, Path host, boolean mountRoot, boolean virtual) {}
 
   /**
    * A resolved path: {@code attrs} are those of the final component (not followed if it is a
@@ -79,18 +83,35 @@ final class Vfs {
         for (String c : vpath.subList(e.components.size(), vpath.size())) {
           host = host.resolve(c);
         }
-        return new Located(e.mount, host, e.components.size() == vpath.size());
+        boolean root = e.components.size() == vpath.size();
+        boolean virtual =
+            !root && hasMountBelow(vpath) && !Files.exists(host, LinkOption.NOFOLLOW_LINKS);
+        return new Located(e.mount, host, root, virtual);
       }
     }
     return null;
   }
 
-  /** Mount points directly under {@code dir}: names a directory listing must show. */
+  private boolean hasMountBelow(List<String> vpath) {
+    for (Entry e : mounts) {
+      if (e.components.size() > vpath.size()
+          && e.components.subList(0, vpath.size()).equals(vpath)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Names directly under {@code dir} that lead to a mount (its mount point, or a directory on the
+   * way to a deeper one): names a directory listing must show whether or not the tree holds them.
+   */
   List<String> mountPointsUnder(List<String> dir) {
     List<String> names = new ArrayList<>();
     for (Entry e : mounts) {
-      if (e.components.size() == dir.size() + 1
-          && e.components.subList(0, dir.size()).equals(dir)) {
+      if (e.components.size() > dir.size()
+          && e.components.subList(0, dir.size()).equals(dir)
+          && !names.contains(e.components.get(dir.size()))) {
         names.add(e.components.get(dir.size()));
       }
     }
@@ -99,6 +120,9 @@ final class Vfs {
 
   /** Attributes without following a symlink, except at a mount's root; null when absent. */
   static BasicFileAttributes lstat(Located at) throws IOException {
+    if (at.virtual) {
+      return VirtualDirectory.ATTRIBUTES;
+    }
     try {
       return at.mountRoot
           ? Files.readAttributes(at.host, BasicFileAttributes.class)
@@ -106,6 +130,13 @@ final class Vfs {
     } catch (NoSuchFileException e) {
       return null;
     }
+  }
+
+  /** Attributes of a directory on the way (symlinks followed). */
+  private static BasicFileAttributes stat(Located at) throws IOException {
+    return at.virtual
+        ? VirtualDirectory.ATTRIBUTES
+        : Files.readAttributes(at.host, BasicFileAttributes.class);
   }
 
   /**
@@ -139,7 +170,7 @@ final class Vfs {
     if (at == null) {
       throw new WasiError(Errno.NOENT);
     }
-    BasicFileAttributes attrs = Files.readAttributes(at.host, BasicFileAttributes.class);
+    BasicFileAttributes attrs = stat(at);
     while (!todo.isEmpty()) {
       String c = todo.pollFirst();
       boolean last = todo.isEmpty();
@@ -158,7 +189,7 @@ final class Vfs {
         }
         cur.remove(cur.size() - 1);
         at = locate(cur);
-        attrs = Files.readAttributes(at.host, BasicFileAttributes.class);
+        attrs = stat(at);
         continue;
       }
       cur.add(c);
@@ -174,7 +205,7 @@ final class Vfs {
         }
         cur.remove(cur.size() - 1);
         at = locate(cur);
-        attrs = Files.readAttributes(at.host, BasicFileAttributes.class);
+        attrs = stat(at);
         List<String> parts = new ArrayList<>();
         for (String p : target.split("/")) {
           if (!p.isEmpty()) {

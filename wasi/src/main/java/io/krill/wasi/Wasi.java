@@ -704,6 +704,15 @@ public final class Wasi {
         nanos((FileTime) u.get("ctime")));
   }
 
+  /** The stat of a located path; a virtual directory is an empty one of its own. */
+  static Stat stat(Vfs.Located at, boolean follow) throws IOException {
+    if (at.virtual()) {
+      long ino = at.host().toString().hashCode() & 0xffffffffL;
+      return new Stat(0, ino, Descriptor.FILETYPE_DIRECTORY, 1, 0, 0, 0, 0);
+    }
+    return stat(at.host(), follow);
+  }
+
   private static long nanos(FileTime t) {
     Instant i = t.toInstant();
     return i.getEpochSecond() * 1_000_000_000L + i.getNano();
@@ -728,7 +737,7 @@ public final class Wasi {
       return new Stat(s.dev, s.ino, s.filetype, s.nlink, f.channel.size(), s.atim, s.mtim, s.ctim);
     }
     if (d instanceof DirFd dir) {
-      return stat(vfs.locate(dir.vpath).host(), true);
+      return stat(vfs.locate(dir.vpath), true);
     }
     return new Stat(0, 0, d.filetype(), 1, 0, 0, 0, 0);
   }
@@ -739,7 +748,7 @@ public final class Wasi {
     if (!r.exists()) {
       throw new WasiError(Errno.NOENT);
     }
-    return stat(r.at().host(), !r.attrs().isSymbolicLink());
+    return stat(r.at(), !r.attrs().isSymbolicLink());
   }
 
   public int fdFilestatGet(GuestMemory m, int fd, int ptr) {
@@ -813,35 +822,39 @@ public final class Wasi {
   private List<DirEntry> list(DirFd d) throws IOException {
     Vfs.Located at = vfs.locate(d.vpath);
     List<DirEntry> out = new ArrayList<>();
-    long self = stat(at.host(), true).ino;
+    long self = stat(at, true).ino;
     long parent = self;
     if (!d.vpath.isEmpty()) {
       Vfs.Located up = vfs.locate(d.vpath.subList(0, d.vpath.size() - 1));
       if (up != null) {
-        parent = stat(up.host(), true).ino;
+        parent = stat(up, true).ino;
       }
     }
     out.add(new DirEntry(".", self, Descriptor.FILETYPE_DIRECTORY));
     out.add(new DirEntry("..", parent, Descriptor.FILETYPE_DIRECTORY));
     Set<String> seen = new HashSet<>();
     List<String> mountPoints = vfs.mountPointsUnder(d.vpath);
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(at.host())) {
-      for (Path p : ds) {
-        String name = p.getFileName().toString();
-        seen.add(name);
-        Path host = mountPoints.contains(name) ? vfs.locate(child(d.vpath, name)).host() : p;
-        try {
-          Stat s = stat(host, mountPoints.contains(name));
-          out.add(new DirEntry(name, s.ino, s.filetype));
-        } catch (IOException gone) {
-          // removed while listing: not listed
+    if (!at.virtual()) {
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(at.host())) {
+        for (Path p : ds) {
+          String name = p.getFileName().toString();
+          if (mountPoints.contains(name)) {
+            continue; // listed below, as the mount shows it
+          }
+          seen.add(name);
+          try {
+            Stat s = stat(p, false);
+            out.add(new DirEntry(name, s.ino, s.filetype));
+          } catch (IOException gone) {
+            // removed while listing: not listed
+          }
         }
       }
     }
     for (String name : mountPoints) {
       if (seen.add(name)) {
         try {
-          Stat s = stat(vfs.locate(child(d.vpath, name)).host(), true);
+          Stat s = stat(vfs.locate(child(d.vpath, name)), true);
           out.add(new DirEntry(name, s.ino, s.filetype));
         } catch (IOException gone) {
           // a mount whose source is gone is not listed

@@ -90,6 +90,38 @@ class WasiFilesystemTest {
   }
 
   @Test
+  void mountsBelowPathsTheTreeLacksAreReachedThroughVirtualDirectories() throws IOException {
+    Path bare = Files.createDirectories(tmp.resolve("bare"));
+    Path deep = Files.createDirectories(tmp.resolve("deep"));
+    Files.writeString(deep.resolve("x"), "deep x");
+    TestGuest t =
+        new TestGuest(
+            List.of(
+                new Mount("/", bare, true),
+                new Mount("/etc/resolv.conf", tmp.resolve("resolv.conf"), true),
+                new Mount("/a/b/c", deep, false)));
+    assertEquals(
+        "nameserver 10.0.0.10\n", t.readAll(t.open(ROOT, "etc/resolv.conf", 0, READ, 0), 99));
+    assertEquals("deep x", t.readAll(t.open(ROOT, "a/b/c/x", 0, READ, 0), 99));
+    assertEquals("deep x", t.readAll(t.open(ROOT, "a/b/../b/c/x", 0, READ, 0), 99));
+    int etc = t.open(ROOT, "etc", 2, 0, 0);
+    int st = t.alloc(64);
+    assertEquals(0, t.wasi.fdFilestatGet(t.mem, etc, st));
+    assertEquals(Descriptor.FILETYPE_DIRECTORY, t.mem.readByte(st + 16));
+    TestGuest saved = g;
+    g = t;
+    try {
+      assertEquals(List.of(".", "..", "resolv.conf"), names(etc));
+      List<String> root = names(ROOT);
+      assertEquals(List.of(".", ".."), root.subList(0, 2));
+      assertEquals(List.of("a", "etc"), root.subList(2, root.size()).stream().sorted().toList());
+    } finally {
+      g = saved;
+    }
+    assertEquals(Errno.NOENT, t.openErrno(ROOT, "etc/other", 0, READ));
+  }
+
+  @Test
   void readOnlyMountsRefuseWrites() {
     assertEquals(Errno.ROFS, g.openErrno(ROOT, "etc/resolv.conf", 0, RW));
     assertEquals(Errno.ROFS, g.openErrno(CONFIG, "new", 1, RW));
