@@ -129,6 +129,29 @@ public abstract class EngineContractTest {
     }
   }
 
+  /**
+   * A guest writing to a FIFO nobody reads fills the pipe and blocks: a kill must still stop it.
+   */
+  @Test
+  void interrupt_guestBlockedWritingAFullStdoutFifo_stopsIt() throws Exception {
+    Path fifo = tmp.resolve("stdout");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    byte[] loop =
+        concat(bytes(0x03, 0x40), Wasi.write(1, "0123456789abcdef"), bytes(0x0c, 0x00, 0x0b));
+    byte[] m = Wasi.command(loop, Wasi.data(Wasi.TEXT, "0123456789abcdef"));
+    try (Guest g = engine.prepare(withStdout(spec(m), fifo))) {
+      CompletableFuture<GuestResult> result = CompletableFuture.supplyAsync(g::run);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (g.linearMemoryBytes() == 0 && System.nanoTime() < until) {
+        Thread.sleep(10);
+      }
+      Thread.sleep(200);
+      assertFalse(result.isDone(), "the guest ended on its own");
+      g.interrupt();
+      assertEquals(new GuestResult.Interrupted(), result.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
+    }
+  }
+
   @Test
   void stdio_existingLogFile_isAppendedToNeverTruncated() throws Exception {
     Path out = Files.writeString(tmp.resolve("log"), "before\n");

@@ -3,6 +3,7 @@ package io.krill.runtime;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.os.CpuCgroup;
+import io.krill.os.Fifos;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -160,10 +161,14 @@ final class GuestProcess {
       message = "krill: " + label() + ": " + t.message() + "\n";
       status = ExitStatus.now(ExitStatus.TRAP, t.message());
     } else {
-      status = killedStatus();
+      status = null; // decided under the lock: a SIGKILL that comes meanwhile is the one reported
     }
     writeAndClose(err, message);
-    finish(status);
+    if (status == null) {
+      finishKilled();
+    } else {
+      finish(status);
+    }
     // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
     free();
   }
@@ -189,6 +194,11 @@ final class GuestProcess {
   private ExitStatus killedStatus() {
     int sig = killSignal == 0 ? 9 : killSignal;
     return ExitStatus.now(128 + sig, sig == 9 ? "Killed" : "killed by signal " + sig);
+  }
+
+  /** A stopped guest's status, from the signal that counts when it is reported. */
+  private synchronized void finishKilled() {
+    finish(killedStatus());
   }
 
   private void finish(ExitStatus status) {
@@ -295,6 +305,9 @@ final class GuestProcess {
    * written after the guest's stdio has closed, and containerd stops reading at the first EOF.
    * Opened read-write so that it never blocks, even if nobody reads.
    */
+  /** How long a stderr FIFO holding krill's message is kept open for a reader to come. */
+  private static final long STDERR_LINGER_MILLIS = 10_000;
+
   private FileChannel holdStderr() {
     if (stderr == null) {
       return null;
@@ -310,16 +323,21 @@ final class GuestProcess {
     }
   }
 
+  /**
+   * Writes krill's message about the guest's end; a FIFO is closed once a reader has taken it
+   * (containerd's may come after the guest has gone), a file at once.
+   */
   private void writeAndClose(FileChannel err, String message) {
     if (err == null) {
       return;
     }
-    try (err) {
+    try {
       if (message != null) {
         err.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
       }
     } catch (IOException e) {
       log(Level.WARNING, "cannot write to stderr: {2}", e.getMessage());
     }
+    Fifos.closeOnceDrained(err, Path.of(stderr), STDERR_LINGER_MILLIS);
   }
 }

@@ -64,10 +64,9 @@ abstract sealed class Descriptor {
       return Rights.FD_WRITE | Rights.POLL_FD_READWRITE | Rights.FD_FDSTAT_SET_FLAGS;
     }
 
+    /** The channel is krill's (it may outlive the guest, until a reader drains it): kept open. */
     @Override
-    void close() throws IOException {
-      out.close();
-    }
+    void close() {}
   }
 
   /** A regular file (or device) opened through the virtual filesystem. */

@@ -158,7 +158,10 @@ public final class Wasi {
     return interruption;
   }
 
-  /** Closes every descriptor the guest left open (stdio included). */
+  /**
+   * Closes every descriptor the guest left open; stdin, stdout and stderr stay open, they are the
+   * caller's.
+   */
   public void close() {
     for (Descriptor d : fds.values()) {
       try {

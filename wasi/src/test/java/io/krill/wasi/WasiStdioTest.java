@@ -194,13 +194,15 @@ class WasiStdioTest {
   }
 
   @Test
-  void closingTheContextClosesStdio() throws IOException {
+  void stdioStaysTheCallersAfterCloseAndFdClose() throws IOException {
     java.nio.file.Path f = java.nio.file.Files.createTempFile("wasi", ".out");
     try (java.nio.channels.FileChannel ch =
         java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
-      Wasi w = new Wasi(new Wasi.Options().stdout(ch).mounts(List.of()));
+      Wasi w = new Wasi(new Wasi.Options().stdout(ch).stderr(ch).mounts(List.of()));
+      assertEquals(0, w.fdClose(2));
+      assertEquals(true, ch.isOpen());
       w.close();
-      assertEquals(false, ch.isOpen());
+      assertEquals(true, ch.isOpen());
     } finally {
       java.nio.file.Files.delete(f);
     }

@@ -15,6 +15,7 @@ import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
+import io.krill.os.Fifos;
 import io.krill.os.ResidentMemory;
 import io.krill.wasi.ByteBufferMemory;
 import io.krill.wasi.GuestMemory;
@@ -57,7 +58,13 @@ final class WasmtimeGuest implements Guest {
   private final Module module;
   private final Interruption interruption = new Interruption();
   private final GuestStdin stdin;
-  private final List<WritableByteChannel> outputs = new ArrayList<>();
+
+  /**
+   * How long a stdout or stderr FIFO is kept open after the guest for a reader to take its bytes.
+   */
+  static final long LINGER_MILLIS = 10_000;
+
+  private final Map<FileChannel, Path> outputs = new HashMap<>();
   private WritableByteChannel stderr;
   private volatile long memoryAddress;
   private volatile boolean running;
@@ -165,7 +172,7 @@ final class WasmtimeGuest implements Guest {
       if (wasi != null) {
         wasi.close();
       }
-      closeOutputs();
+      lingerOutputs();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -242,7 +249,8 @@ final class WasmtimeGuest implements Guest {
 
   /**
    * A stdout or stderr the guest writes: a file (a log) is appended to, never truncated; a FIFO
-   * (containerd's) is opened read-write, which never waits for a reader that may never come.
+   * (containerd's) is opened read-write, which never waits for a reader that may never come, and
+   * kept open after the guest until a reader has drained it.
    */
   private WritableByteChannel output(Path path) throws IOException {
     FileChannel ch;
@@ -254,15 +262,26 @@ final class WasmtimeGuest implements Guest {
       ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
     synchronized (outputs) {
-      outputs.add(ch);
+      outputs.put(ch, path);
     }
     return ch;
   }
 
-  /** Kill and exit: a write blocked on a full pipe ends. */
+  /**
+   * At the guest's end: a FIFO stays open until a reader has taken what it holds (containerd's may
+   * come after the guest has gone), a file is closed.
+   */
+  private void lingerOutputs() {
+    synchronized (outputs) {
+      outputs.forEach((ch, path) -> Fifos.closeOnceDrained(ch, path, LINGER_MILLIS));
+      outputs.clear();
+    }
+  }
+
+  /** Kill: closed at once, which also ends a write blocked on a full pipe. */
   private void closeOutputs() {
     synchronized (outputs) {
-      for (WritableByteChannel c : outputs) {
+      for (FileChannel c : outputs.keySet()) {
         try {
           c.close();
         } catch (IOException ignored) {
