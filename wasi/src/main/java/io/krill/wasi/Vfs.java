@@ -1,10 +1,12 @@
 package io.krill.wasi;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -26,7 +28,7 @@ final class Vfs {
    * does not hold but a mount lies below (a file mount at /etc/resolv.conf in an image without
    * /etc): it exists to reach that mount, as the mount point runc would have made.
    */
-  record Located(Mount mount, Path host, boolean mountRoot, boolean virtual) {}
+  record Located(Mount mount, Path host, boolean mountRoot, boolean virtual, List<String> rest) {}
 
   /**
    * A resolved path: {@code attrs} are those of the final component (not followed if it is a
@@ -86,7 +88,12 @@ final class Vfs {
         boolean root = e.components.size() == vpath.size();
         boolean virtual =
             !root && hasMountBelow(vpath) && !Files.exists(host, LinkOption.NOFOLLOW_LINKS);
-        return new Located(e.mount, host, root, virtual);
+        return new Located(
+            e.mount,
+            host,
+            root,
+            virtual,
+            List.copyOf(vpath.subList(e.components.size(), vpath.size())));
       }
     }
     return null;
@@ -130,6 +137,40 @@ final class Vfs {
     } catch (NoSuchFileException e) {
       return null;
     }
+  }
+
+  /**
+   * The directory holding {@code at} (not a mount's root), opened from its mount's root one
+   * component at a time without following any symlink (openat with O_NOFOLLOW): a directory on the
+   * way that was swapped for a symlink since the path was resolved fails the walk ({@link
+   * Errno#LOOP}) instead of leading out of the tree.
+   */
+  static SecureDirectoryStream<Path> openParent(Located at) throws IOException {
+    if (at.rest.isEmpty()) {
+      throw new IllegalArgumentException("a mount's root has no parent in its mount");
+    }
+    DirectoryStream<Path> root = Files.newDirectoryStream(at.mount.hostPath());
+    if (!(root instanceof SecureDirectoryStream<Path> dir)) {
+      root.close();
+      throw new UnsupportedOperationException("no openat on this filesystem");
+    }
+    try {
+      for (String c : at.rest.subList(0, at.rest.size() - 1)) {
+        SecureDirectoryStream<Path> next =
+            dir.newDirectoryStream(Path.of(c), LinkOption.NOFOLLOW_LINKS);
+        dir.close();
+        dir = next;
+      }
+      return dir;
+    } catch (IOException | RuntimeException e) {
+      dir.close();
+      throw e;
+    }
+  }
+
+  /** The last component of a located path that is not a mount's root, relative to its parent. */
+  static Path leaf(Located at) {
+    return Path.of(at.rest.get(at.rest.size() - 1));
   }
 
   /** Attributes of a directory on the way (symlinks followed). */

@@ -19,7 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -993,8 +993,7 @@ public final class Wasi {
           if (write || creat) {
             checkWritable(r.at().mount());
           }
-          List<OpenOption> opts = new ArrayList<>();
-          opts.add(LinkOption.NOFOLLOW_LINKS);
+          Set<OpenOption> opts = new HashSet<>();
           if (read) {
             opts.add(StandardOpenOption.READ);
           }
@@ -1010,7 +1009,7 @@ public final class Wasi {
           if (trunc) {
             opts.add(StandardOpenOption.TRUNCATE_EXISTING);
           }
-          FileChannel ch = FileChannel.open(r.at().host(), opts.toArray(new OpenOption[0]));
+          FileChannel ch = openFile(r.at(), opts);
           FileFd f = new FileFd(ch, r.at().host(), r.at().mount(), read, write);
           f.fdflags = fdflags & 0x1f;
           try {
@@ -1020,6 +1019,22 @@ public final class Wasi {
             throw e;
           }
         });
+  }
+
+  /**
+   * Opens a resolved file: a mount's root (a file bind mount, whose host source may be a symlink)
+   * by its host path, anything else through its parent opened without following symlinks, and the
+   * file itself with O_NOFOLLOW.
+   */
+  private static FileChannel openFile(Vfs.Located at, Set<OpenOption> opts) throws IOException {
+    if (at.mountRoot()) {
+      return FileChannel.open(at.host(), opts);
+    }
+    Set<OpenOption> nofollow = new HashSet<>(opts);
+    nofollow.add(LinkOption.NOFOLLOW_LINKS);
+    try (SecureDirectoryStream<Path> parent = Vfs.openParent(at)) {
+      return (FileChannel) parent.newByteChannel(Vfs.leaf(at), nofollow);
+    }
   }
 
   /** The parent directory of a path to create or remove, and the last component's name. */
@@ -1053,7 +1068,9 @@ public final class Wasi {
             throw new WasiError(Errno.PERM);
           }
           checkWritable(r.at().mount());
-          Files.delete(r.at().host());
+          try (SecureDirectoryStream<Path> parent = Vfs.openParent(r.at())) {
+            parent.deleteDirectory(Vfs.leaf(r.at()));
+          }
         });
   }
 
@@ -1071,7 +1088,9 @@ public final class Wasi {
             throw new WasiError(Errno.PERM);
           }
           checkWritable(r.at().mount());
-          Files.delete(r.at().host());
+          try (SecureDirectoryStream<Path> parent = Vfs.openParent(r.at())) {
+            parent.deleteFile(Vfs.leaf(r.at()));
+          }
         });
   }
 
@@ -1101,12 +1120,9 @@ public final class Wasi {
           } else if (from.attrs().isDirectory() == false && to.trailingSlash()) {
             throw new WasiError(Errno.NOTDIR);
           }
-          try {
-            Files.move(
-                from.at().host(),
-                to.at().host(),
-                StandardCopyOption.ATOMIC_MOVE,
-                StandardCopyOption.REPLACE_EXISTING);
+          try (SecureDirectoryStream<Path> fromDir = Vfs.openParent(from.at());
+              SecureDirectoryStream<Path> toDir = Vfs.openParent(to.at())) {
+            fromDir.move(Vfs.leaf(from.at()), toDir, Vfs.leaf(to.at()));
           } catch (AtomicMoveNotSupportedException e) {
             throw new WasiError(Errno.XDEV);
           }
