@@ -290,12 +290,16 @@ public final class Wasi {
   public int randomGet(GuestMemory m, int buf, int len) {
     return call(
         () -> {
-          byte[] b = new byte[Math.min(Math.max(len, 0), 1 << 16)];
-          int done = 0;
-          while (done < len) {
-            int n = Math.min(b.length, len - done);
+          long total = Integer.toUnsignedLong(len);
+          if (Integer.toUnsignedLong(buf) + total > m.size()) {
+            throw new WasiError(Errno.FAULT);
+          }
+          byte[] b = new byte[(int) Math.min(total, 1 << 16)];
+          long done = 0;
+          while (done < total) {
+            int n = (int) Math.min(b.length, total - done);
             RANDOM.nextBytes(b);
-            m.write(buf + done, b, 0, n);
+            m.write(buf + (int) done, b, 0, n);
             done += n;
           }
         });

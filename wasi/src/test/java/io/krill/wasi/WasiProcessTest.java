@@ -102,6 +102,7 @@ class WasiProcessTest {
     assertThrows(
         AssertionError.class, () -> assertArrayEquals(java.util.Arrays.copyOf(first, 32), again));
     assertEquals(Errno.FAULT, g.wasi.randomGet(g.mem, (int) g.mem.size() - 4, 8));
+    assertEquals(Errno.FAULT, g.wasi.randomGet(g.mem, 0, -1));
   }
 
   @ParameterizedTest
