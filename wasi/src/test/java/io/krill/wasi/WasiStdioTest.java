@@ -92,6 +92,15 @@ class WasiStdioTest {
   }
 
   @Test
+  void socketCallsFindNoSocketAndRightsAreKept() {
+    assertEquals(57, g.wasi.sockCall(1)); // ENOTSOCK
+    assertEquals(Errno.BADF, g.wasi.sockCall(33));
+    assertEquals(0, g.wasi.fdFdstatSetRights(1, 0, 0));
+    assertEquals(Errno.BADF, g.wasi.fdFdstatSetRights(33, 0, 0));
+    assertEquals(1, g.write(1, "x"));
+  }
+
+  @Test
   void closeAndRenumber() {
     assertEquals(Errno.BADF, g.wasi.fdRenumber(1, 40));
     assertEquals(0, g.wasi.fdRenumber(2, 1));
