@@ -90,6 +90,22 @@ public abstract class EngineContractTest {
   }
 
   @Test
+  void run_procExit_fromAModuleWithoutMemory_exitsWithItsCode() {
+    byte[] body = concat(Wasi.i32(2), Wasi.call(0));
+    byte[] code = concat(bytes(0x00), body, bytes(0x0b));
+    byte[] m =
+        WasmBytes.module(
+            section(TYPE, vec(bytes(0x60, 0, 0), bytes(0x60, 1, 0x7f, 0))),
+            section(
+                IMPORT,
+                vec(concat(name("wasi_snapshot_preview1"), name("proc_exit"), bytes(0, 1)))),
+            section(FUNCTION, vec(bytes(0))),
+            section(EXPORT, vec(exportEntry("_start", 0, 1))),
+            section(CODE, vec(concat(leb(code.length), code))));
+    assertEquals(new GuestResult.Exited(2), run(spec(m)));
+  }
+
+  @Test
   void run_wasiUnstableModule_runsAndWrites() throws Exception {
     Path out = Files.createFile(tmp.resolve("stdout"));
     byte[] m =
