@@ -69,6 +69,17 @@ class ModuleGraphTest {
               "the engine SPI is what every engine and the core share, and depends on nothing");
 
   @ArchTest
+  static final ArchRule wasiStandsAlone =
+      noClasses()
+          .that()
+          .resideInAPackage("io.krill.wasi..")
+          .should()
+          .dependOnClassesThat()
+          .resideOutsideOfPackages("java..", "io.krill.wasi..")
+          .because(
+              "krill's WASI is engine-neutral: each engine binds it, and it depends on nothing but the JDK");
+
+  @ArchTest
   static final ArchRule enginesKnowNoCore =
       noClasses()
           .that()

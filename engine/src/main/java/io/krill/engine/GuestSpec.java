@@ -6,9 +6,9 @@ import java.util.Objects;
 
 /**
  * Everything an engine needs to run one WASI command: the module bytes (already checked and
- * memory-capped), the exported function to call, argv, environment ({@code KEY=VALUE}), preopened
- * directories, stdio paths (null = none) and the linear-memory limit the module was capped to (0 =
- * none).
+ * memory-capped), the exported function to call, argv, environment ({@code KEY=VALUE}), the host
+ * directories and files the guest sees ({@link Preopen}), stdio paths (null = none) and the
+ * linear-memory limit the module was capped to (0 = none).
  */
 public record GuestSpec(
     String containerId,

@@ -78,6 +78,120 @@ public abstract class EngineContractTest {
   }
 
   @Test
+  void run_procExit_everyStatusUpTo255_exitsWithIt() {
+    for (int code : new int[] {125, 126, 127, 200, 255}) {
+      assertEquals(new GuestResult.Exited(code), run(spec(Wasi.command(Wasi.exit(code)))));
+    }
+  }
+
+  @Test
+  void run_procExit_above255_exitsOneAsWasmtimesCliDoes() {
+    assertEquals(new GuestResult.Exited(1), run(spec(Wasi.command(Wasi.exit(256)))));
+  }
+
+  @Test
+  void run_procExit_fromAModuleWithoutMemory_exitsWithItsCode() {
+    byte[] body = concat(Wasi.i32(2), Wasi.call(0));
+    byte[] code = concat(bytes(0x00), body, bytes(0x0b));
+    byte[] m =
+        WasmBytes.module(
+            section(TYPE, vec(bytes(0x60, 0, 0), bytes(0x60, 1, 0x7f, 0))),
+            section(
+                IMPORT,
+                vec(concat(name("wasi_snapshot_preview1"), name("proc_exit"), bytes(0, 1)))),
+            section(FUNCTION, vec(bytes(0))),
+            section(EXPORT, vec(exportEntry("_start", 0, 1))),
+            section(CODE, vec(concat(leb(code.length), code))));
+    assertEquals(new GuestResult.Exited(2), run(spec(m)));
+  }
+
+  @Test
+  void run_wasiUnstableModule_runsAndWrites() throws Exception {
+    Path out = Files.createFile(tmp.resolve("stdout"));
+    byte[] m =
+        Wasi.commandOf(
+            "wasi_unstable",
+            concat(Wasi.write(1, "snapshot 0\n"), Wasi.exit(7)),
+            Wasi.data(Wasi.TEXT, "snapshot 0\n"));
+    assertEquals(new GuestResult.Exited(7), run(withStdout(spec(m), out)));
+    assertEquals("snapshot 0\n", Files.readString(out));
+  }
+
+  @Test
+  void run_cpuTimeClocks_answer() {
+    for (int clock = 0; clock <= 3; clock++) {
+      assertEquals(
+          new GuestResult.Exited(0),
+          run(spec(Wasi.command(Wasi.clockTime(clock)))),
+          "clock_time_get(" + clock + ")");
+    }
+  }
+
+  /** containerd's stdout FIFO may never get a reader: the guest must neither wait nor hang. */
+  @Test
+  void stdio_stdoutFifoWithoutReader_guestRunsToItsEnd() throws Exception {
+    Path fifo = tmp.resolve("stdout");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    byte[] m =
+        Wasi.command(concat(Wasi.write(1, "hi\n"), Wasi.exit(4)), Wasi.data(Wasi.TEXT, "hi\n"));
+    Guest g = engine.prepare(withStdout(spec(m), fifo));
+    CompletableFuture<GuestResult> result = CompletableFuture.supplyAsync(g::run);
+    try {
+      assertEquals(new GuestResult.Exited(4), result.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
+    } finally {
+      if (result.isDone()) {
+        g.close();
+      }
+    }
+  }
+
+  /**
+   * A guest writing to a FIFO nobody reads fills the pipe and blocks: a kill must still stop it.
+   */
+  @Test
+  void interrupt_guestBlockedWritingAFullStdoutFifo_stopsIt() throws Exception {
+    Path fifo = tmp.resolve("stdout");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    byte[] loop =
+        concat(bytes(0x03, 0x40), Wasi.write(1, "0123456789abcdef"), bytes(0x0c, 0x00, 0x0b));
+    byte[] m = Wasi.command(loop, Wasi.data(Wasi.TEXT, "0123456789abcdef"));
+    try (Guest g = engine.prepare(withStdout(spec(m), fifo))) {
+      CompletableFuture<GuestResult> result = CompletableFuture.supplyAsync(g::run);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (g.linearMemoryBytes() == 0 && System.nanoTime() < until) {
+        Thread.sleep(10);
+      }
+      Thread.sleep(200);
+      assertFalse(result.isDone(), "the guest ended on its own");
+      g.interrupt();
+      assertEquals(new GuestResult.Interrupted(), result.get(PATIENCE_SECONDS, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void stdio_existingLogFile_isAppendedToNeverTruncated() throws Exception {
+    Path out = Files.writeString(tmp.resolve("log"), "before\n");
+    byte[] m = Wasi.command(Wasi.write(1, "after\n"), Wasi.data(Wasi.TEXT, "after\n"));
+    assertEquals(new GuestResult.Exited(0), run(withStdout(spec(m), out)));
+    assertEquals("before\nafter\n", Files.readString(out));
+  }
+
+  private static GuestSpec withStdout(GuestSpec s, Path stdout) {
+    return new GuestSpec(
+        s.containerId(),
+        s.modulePath(),
+        s.module(),
+        s.entry(),
+        s.args(),
+        s.env(),
+        s.preopens(),
+        s.stdin(),
+        stdout,
+        s.stderr(),
+        s.memoryLimitBytes());
+  }
+
+  @Test
   void run_unreachable_trapped() {
     assertInstanceOf(GuestResult.Trapped.class, run(spec(Wasi.command(bytes(0x00)))));
   }
@@ -343,8 +457,9 @@ public abstract class EngineContractTest {
   }
 
   /**
-   * WASI commands: imports proc_exit (0), fd_write (1), poll_oneoff (2), path_open (3); {@code
-   * _start} is function 4; one exported memory; optional data at {@link #TEXT}. Scratch memory
+   * WASI commands: imports proc_exit (0), fd_write (1), poll_oneoff (2), path_open (3),
+   * clock_time_get (4) of {@code wasi_snapshot_preview1} (or of {@code wasi_unstable}); {@code
+   * _start} is function 5; one exported memory; optional data at {@link #TEXT}. Scratch memory
    * below 64 is free.
    */
   static final class Wasi {
@@ -352,6 +467,7 @@ public abstract class EngineContractTest {
     static final int FD_WRITE = 1;
     static final int POLL_ONEOFF = 2;
     static final int PATH_OPEN = 3;
+    static final int CLOCK_TIME_GET = 4;
     static final int TEXT = 1024;
     private static final int I32 = 0x7f;
     private static final int I64 = 0x7e;
@@ -369,8 +485,17 @@ public abstract class EngineContractTest {
     }
 
     private static byte[] command(long maxPages, byte[] body, byte[] data) {
+      return command("wasi_snapshot_preview1", maxPages, body, data);
+    }
+
+    /** A command importing its functions from {@code wasiModule}. */
+    static byte[] commandOf(String wasiModule, byte[] body, byte[] data) {
+      return command(wasiModule, -1, body, data);
+    }
+
+    private static byte[] command(String wasiModule, long maxPages, byte[] body, byte[] data) {
       byte[] code = concat(bytes(0x00), body, bytes(0x0b));
-      byte[] wasi = name("wasi_snapshot_preview1");
+      byte[] wasi = name(wasiModule);
       byte[] m =
           module(
               section(
@@ -379,17 +504,19 @@ public abstract class EngineContractTest {
                       bytes(0x60, 0, 0),
                       bytes(0x60, 1, I32, 0),
                       bytes(0x60, 4, I32, I32, I32, I32, 1, I32),
-                      bytes(0x60, 9, I32, I32, I32, I32, I32, I64, I64, I32, I32, 1, I32))),
+                      bytes(0x60, 9, I32, I32, I32, I32, I32, I64, I64, I32, I32, 1, I32),
+                      bytes(0x60, 3, I32, I64, I32, 1, I32))),
               section(
                   IMPORT,
                   vec(
                       concat(wasi, name("proc_exit"), bytes(0, 1)),
                       concat(wasi, name("fd_write"), bytes(0, 2)),
                       concat(wasi, name("poll_oneoff"), bytes(0, 2)),
-                      concat(wasi, name("path_open"), bytes(0, 3)))),
+                      concat(wasi, name("path_open"), bytes(0, 3)),
+                      concat(wasi, name("clock_time_get"), bytes(0, 4)))),
               section(FUNCTION, vec(bytes(0))),
               section(MEMORY, vec(limits(1, maxPages))),
-              section(EXPORT, vec(exportEntry("_start", 0, 4), exportEntry("memory", 2, 0))),
+              section(EXPORT, vec(exportEntry("_start", 0, 5), exportEntry("memory", 2, 0))),
               section(CODE, vec(concat(leb(code.length), code))));
       return data == null ? m : concat(m, data);
     }
@@ -428,6 +555,12 @@ public abstract class EngineContractTest {
           i32(8),
           call(FD_WRITE),
           bytes(0x1a));
+    }
+
+    /** clock_time_get({@code clock}, 0, &scratch); exits with the errno. */
+    static byte[] clockTime(int clock) {
+      return concat(
+          i32(clock), bytes(0x42), sleb(0), i32(32), call(CLOCK_TIME_GET), call(PROC_EXIT));
     }
 
     /** Touches its memory (so it is resident), then loops forever without calling the host. */

@@ -3,7 +3,7 @@ package io.krill.runtime;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.os.CpuCgroup;
-import io.krill.os.FifoHold;
+import io.krill.os.Fifos;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.management.ManagementFactory;
@@ -64,13 +64,6 @@ final class GuestProcess {
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
   private volatile int killSignal;
-
-  /** krill's own reading end of the guest's stdout FIFO while it runs (null: none). */
-  private volatile FifoHold heldStdout;
-
-  /** krill's own read-write end of the stderr FIFO, for its message about how the guest ended. */
-  private volatile FileChannel heldStderr;
-
   private volatile long finalCpuNanos = -1;
 
   GuestProcess(
@@ -143,15 +136,11 @@ final class GuestProcess {
   private void run() {
     joinCpuCgroup();
     FileChannel err = holdStderr();
-    heldStderr = err;
-    heldStdout = holdFifo(stdout);
     GuestResult result;
     try {
       result = guest.run();
     } catch (Throwable t) {
       result = new GuestResult.Trapped("krill internal error: " + t);
-    } finally {
-      heldStdout = release(heldStdout);
     }
     long cpu = THREADS.getThreadCpuTime(Thread.currentThread().getId());
     finalCpuNanos = Math.max(cpu, 0);
@@ -172,10 +161,14 @@ final class GuestProcess {
       message = "krill: " + label() + ": " + t.message() + "\n";
       status = ExitStatus.now(ExitStatus.TRAP, t.message());
     } else {
-      status = killedStatus();
+      status = null; // decided under the lock: a SIGKILL that comes meanwhile is the one reported
     }
     writeAndClose(err, message);
-    finish(status);
+    if (status == null) {
+      finishKilled();
+    } else {
+      finish(status);
+    }
     // Only once STOPPED: from then on Kill answers NOT_FOUND and never touches the freed guest.
     free();
   }
@@ -201,6 +194,11 @@ final class GuestProcess {
   private ExitStatus killedStatus() {
     int sig = killSignal == 0 ? 9 : killSignal;
     return ExitStatus.now(128 + sig, sig == 9 ? "Killed" : "killed by signal " + sig);
+  }
+
+  /** A stopped guest's status, from the signal that counts when it is reported. */
+  private synchronized void finishKilled() {
+    finish(killedStatus());
   }
 
   private void finish(ExitStatus status) {
@@ -255,10 +253,6 @@ final class GuestProcess {
                 "guest did not stop within {2} ms; reporting it stopped",
                 String.valueOf(KILL_GRACE_MILLIS));
             finish(killedStatus());
-            // A guest blocked writing to a FIFO whose only reader is krill's own hold: without a
-            // reader its write fails, the guest sees the error and the interrupt ends it.
-            heldStdout = release(heldStdout);
-            closeQuietly(heldStderr);
           }
         },
         KILL_GRACE_MILLIS,
@@ -311,6 +305,9 @@ final class GuestProcess {
    * written after the guest's stdio has closed, and containerd stops reading at the first EOF.
    * Opened read-write so that it never blocks, even if nobody reads.
    */
+  /** How long a stderr FIFO holding krill's message is kept open for a reader to come. */
+  private static final long STDERR_LINGER_MILLIS = 10_000;
+
   private FileChannel holdStderr() {
     if (stderr == null) {
       return null;
@@ -327,49 +324,20 @@ final class GuestProcess {
   }
 
   /**
-   * Holds a reading end of the stdout FIFO while the guest runs, so that the engine's open for
-   * writing never waits for a reader that may never come (a {@code ctr run -d} that has exited).
+   * Writes krill's message about the guest's end; a FIFO is closed once a reader has taken it
+   * (containerd's may come after the guest has gone), a file at once.
    */
-  private FifoHold holdFifo(String name) {
-    if (name == null) {
-      return null;
-    }
-    try {
-      return FifoHold.of(Path.of(name));
-    } catch (IOException e) {
-      log(Level.WARNING, "cannot open {2}: {3}", name, e.getMessage());
-      return null;
-    }
-  }
-
-  private static FifoHold release(FifoHold hold) {
-    if (hold != null) {
-      hold.close();
-    }
-    return null;
-  }
-
-  private void closeQuietly(FileChannel channel) {
-    if (channel == null) {
-      return;
-    }
-    try {
-      channel.close();
-    } catch (IOException e) {
-      log(Level.WARNING, "cannot close a stdio FIFO: {2}", e.getMessage());
-    }
-  }
-
   private void writeAndClose(FileChannel err, String message) {
     if (err == null) {
       return;
     }
-    try (err) {
+    try {
       if (message != null) {
         err.write(ByteBuffer.wrap(message.getBytes(StandardCharsets.UTF_8)));
       }
     } catch (IOException e) {
       log(Level.WARNING, "cannot write to stderr: {2}", e.getMessage());
     }
+    Fifos.closeOnceDrained(err, Path.of(stderr), STDERR_LINGER_MILLIS);
   }
 }

@@ -296,7 +296,8 @@ final class ModuleLoader {
         continue;
       }
       Path source = bundle.resolve(m.source());
-      if (Files.isDirectory(source)) {
+      // A file (kubelet's /etc/resolv.conf, /etc/hosts) is reached through the tree it sits in.
+      if (Files.isDirectory(source) || Files.isRegularFile(source)) {
         preopens.add(new Preopen(source, m.destination(), m.readOnly()));
       }
     }

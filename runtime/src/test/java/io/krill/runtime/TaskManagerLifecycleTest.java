@@ -171,6 +171,34 @@ class TaskManagerLifecycleTest {
         "the guest thread ends", () -> !TaskFixture.threadAlive("guest-sleeper"));
   }
 
+  /**
+   * containerd's stdout FIFO may have no reader (yet, or ever): the guest neither waits nor hangs.
+   */
+  @Test
+  void stdoutFifoNobodyReads_guestRunsToItsExitAndItsThreadEnds() throws Exception {
+    Bundle b = f.bundleWithResource("fifo-hello", "hello.wat");
+    Path fifo = b.dir().resolve("stdout.fifo");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    f.tasks.create(b.spec(new Stdio(null, fifo.toString(), b.stderr().toString(), false)));
+    f.tasks.start("fifo-hello");
+    assertEquals(0, f.await("fifo-hello").code());
+    TaskFixture.eventually(
+        "the guest thread ends", () -> !TaskFixture.threadAlive("guest-fifo-hello"));
+  }
+
+  @Test
+  void stdoutFifoNobodyReads_killStopsTheGuestAndItsThreadEnds() throws Exception {
+    Bundle b = f.bundleWithResource("fifo-sleeper", "sleep.wat");
+    Path fifo = b.dir().resolve("stdout.fifo");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    f.tasks.create(b.spec(new Stdio(null, fifo.toString(), b.stderr().toString(), false)));
+    f.startRunning("fifo-sleeper");
+    f.tasks.kill("fifo-sleeper", 9);
+    assertEquals(137, f.await("fifo-sleeper").code());
+    TaskFixture.eventually(
+        "the guest thread ends", () -> !TaskFixture.threadAlive("guest-fifo-sleeper"));
+  }
+
   @Test
   void kill_ignoredSignalWhileRunning_keepsRunning() throws Exception {
     f.tasks.create(f.bundleWithResource("spin", "spin.wat").spec());

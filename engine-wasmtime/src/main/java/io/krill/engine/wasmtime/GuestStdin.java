@@ -1,5 +1,7 @@
 package io.krill.engine.wasmtime;
 
+import io.krill.wasi.Stdin;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -12,9 +14,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The guest's stdin, read by krill's own {@code fd_read} (the binding can only open stdin
- * write-only). Reading through a Java channel is also what lets Kill and CloseIO end a read that
- * blocks on containerd's FIFO: closing the channel wakes the reader with end-of-file.
+ * The guest's stdin, read by krill's WASI {@code fd_read} and polled by its {@code poll_oneoff}
+ * (readiness from the bytes the pipe holds, {@code FIONREAD} through {@link
+ * FileInputStream#available()}). Reading through a Java channel is also what lets Kill and CloseIO
+ * end a read that blocks on containerd's FIFO: closing the channel wakes the reader with
+ * end-of-file.
  *
  * <p>The FIFO is opened for reading as soon as the guest starts, whether or not the guest ever
  * reads it, as runc's shim does: containerd's writer (a CRI exec, {@code ctr task exec}) blocks in
@@ -27,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * then on a read returns what the pipe holds at once, and one that finds the pipe empty and still
  * waits after {@link #END_GRACE_MILLIS} is ended with end-of-file.
  */
-final class GuestStdin {
+final class GuestStdin implements Stdin {
   /** How long a read after CloseIO may wait on an empty pipe whose writer is still open. */
   static final long END_GRACE_MILLIS = 100;
 
@@ -41,6 +45,7 @@ final class GuestStdin {
 
   private final Path source;
   private FileChannel channel;
+  private FileInputStream input;
   private IOException failure;
   private Thread opener;
   private boolean closed;
@@ -66,27 +71,48 @@ final class GuestStdin {
   }
 
   private void openNow() {
-    FileChannel ch = null;
+    FileInputStream in = null;
     IOException error = null;
     try {
-      ch = FileChannel.open(source, StandardOpenOption.READ);
+      in = new FileInputStream(source.toFile());
     } catch (IOException e) {
       error = e;
     }
     synchronized (this) {
       opener = null;
       if (closed) {
-        closeQuietly(ch);
+        closeQuietly(in == null ? null : in.getChannel());
       } else {
-        channel = ch;
+        input = in;
+        channel = in == null ? null : in.getChannel();
         failure = error;
       }
       notifyAll();
     }
   }
 
+  /**
+   * Whether a read returns at once: input is in the pipe, or the input has ended (CloseIO, kill,
+   * exit, a failed open).
+   */
+  @Override
+  public synchronized boolean ready() {
+    if (closed || ending || failure != null) {
+      return true;
+    }
+    if (input == null) {
+      return false;
+    }
+    try {
+      return input.available() > 0;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   /** Reads up to {@code dst.remaining()} bytes; returns -1 at end of input or once closed. */
-  int read(ByteBuffer dst) throws IOException {
+  @Override
+  public int read(ByteBuffer dst) throws IOException {
     FileChannel ch;
     synchronized (this) {
       while (!closed && channel == null && failure == null && opener != null) {
@@ -105,7 +131,8 @@ final class GuestStdin {
       }
       if (channel == null) {
         // Never opened in the background (a guest run without open()): open it here.
-        channel = FileChannel.open(source, StandardOpenOption.READ);
+        input = new FileInputStream(source.toFile());
+        channel = input.getChannel();
       }
       ch = channel;
       reading++;
@@ -192,6 +219,7 @@ final class GuestStdin {
       closed = true;
       closeQuietly(channel);
       channel = null;
+      input = null;
       wakeOpener = opener != null;
       notifyAll();
     }

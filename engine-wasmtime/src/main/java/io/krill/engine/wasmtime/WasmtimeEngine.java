@@ -8,8 +8,12 @@ import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
+import io.krill.wasi.Wasi;
+import io.krill.wasi.WasiFunctions;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Wasmtime (7.0, through the wasmtime-java JNI binding) as krill's engine.
@@ -21,7 +25,11 @@ import java.util.Optional;
  * first into a load.
  */
 public final class WasmtimeEngine implements WasmEngine {
-  private static final String WASI = "wasi_snapshot_preview1";
+  /** Every import krill serves: module.name of each WASI function, both snapshots. */
+  private static final Set<String> PROVIDED =
+      WasiFunctions.all(new Wasi(new Wasi.Options())).stream()
+          .map(f -> f.module() + "." + f.name())
+          .collect(Collectors.toSet());
 
   /**
    * What, besides a module's bytes, decides the native code: the Wasmtime build and the {@link
@@ -78,11 +86,10 @@ public final class WasmtimeEngine implements WasmEngine {
   private Guest prepare(GuestSpec spec, ModuleCache.Compile compile) {
     Engine engine = newEngine(compile == null ? Optional.empty() : compile.wasmtimeConfig());
     Module module = null;
-    Module trampoline = null;
     try {
       module = new Module(engine, spec.module());
       for (ImportType imp : module.imports()) {
-        if (!WASI.equals(imp.module())) {
+        if (!PROVIDED.contains(imp.module() + "." + imp.name())) {
           throw new EngineException(
               EngineException.Kind.INVALID_MODULE,
               "container "
@@ -93,20 +100,18 @@ public final class WasmtimeEngine implements WasmEngine {
                   + imp.module()
                   + "."
                   + imp.name()
-                  + ", which krill does not provide (only WASI preview1, \""
-                  + WASI
-                  + "\", is available)");
+                  + ", which krill does not provide (only WASI, \""
+                  + WasiFunctions.PREVIEW1
+                  + "\" and \""
+                  + WasiFunctions.UNSTABLE
+                  + "\", is available: build the module for wasm32-wasip1)");
         }
       }
       if (compile != null) {
         compile.compiled();
       }
-      trampoline = WasiDelegates.compileTrampoline(engine);
-      return new WasmtimeGuest(spec, engine, module, trampoline);
+      return new WasmtimeGuest(spec, engine, module);
     } catch (RuntimeException e) {
-      if (trampoline != null) {
-        trampoline.close();
-      }
       if (module != null) {
         module.close();
       }

@@ -3,77 +3,86 @@ package io.krill.engine.wasmtime;
 import io.github.kawamuray.wasmtime.Engine;
 import io.github.kawamuray.wasmtime.Extern;
 import io.github.kawamuray.wasmtime.Func;
+import io.github.kawamuray.wasmtime.FuncType;
 import io.github.kawamuray.wasmtime.ImportType;
 import io.github.kawamuray.wasmtime.Instance;
-import io.github.kawamuray.wasmtime.Linker;
 import io.github.kawamuray.wasmtime.Memory;
 import io.github.kawamuray.wasmtime.Module;
 import io.github.kawamuray.wasmtime.Store;
+import io.github.kawamuray.wasmtime.Val;
 import io.github.kawamuray.wasmtime.WasmFunctionError;
-import io.github.kawamuray.wasmtime.wasi.DirCaps;
-import io.github.kawamuray.wasmtime.wasi.FileCaps;
-import io.github.kawamuray.wasmtime.wasi.WasiCtx;
-import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
+import io.krill.os.Fifos;
 import io.krill.os.ResidentMemory;
+import io.krill.wasi.ByteBufferMemory;
+import io.krill.wasi.GuestMemory;
+import io.krill.wasi.HostFunction;
+import io.krill.wasi.Interruption;
+import io.krill.wasi.Mount;
+import io.krill.wasi.ProcExit;
+import io.krill.wasi.Wasi;
+import io.krill.wasi.WasiFunctions;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 
-/** One guest on its own Wasmtime engine; see {@link WasmtimeEngine} for why. */
+/**
+ * One guest on its own Wasmtime engine; see {@link WasmtimeEngine} for why. Its WASI is krill's
+ * ({@link Wasi}): each import is a host function of the binding's API serving a {@link
+ * HostFunction}; the binding's own WASI is not used.
+ */
 final class WasmtimeGuest implements Guest {
-  private static final Set<DirCaps> RO_DIR =
-      EnumSet.of(
-          DirCaps.OPEN,
-          DirCaps.READDIR,
-          DirCaps.READLINK,
-          DirCaps.PATH_FILESTAT_GET,
-          DirCaps.FILESTAT_GET);
-  private static final Set<FileCaps> RO_FILE =
-      EnumSet.of(
-          FileCaps.READ,
-          FileCaps.SEEK,
-          FileCaps.TELL,
-          FileCaps.FILESTAT_GET,
-          FileCaps.POLL_READWRITE,
-          FileCaps.ADVISE,
-          FileCaps.FDSTAT_SET_FLAGS);
-
   /** Linear memories are 4 GiB reservations (Wasmtime's static memory style on 64-bit hosts). */
   private static final long RESERVATION = 4L << 30;
 
   /** How close to its cap a guest's memory must be for a failure to count as out-of-memory. */
   private static final long EXHAUSTION_MARGIN = (1L << 20) + 65536;
 
+  private static final GuestMemory NO_MEMORY = ByteBufferMemory.allocate(0);
+
   private final GuestSpec spec;
   private final Engine engine;
   private final Module module;
-  private final Module trampoline;
-  private final CountDownLatch interrupted = new CountDownLatch(1);
+  private final Interruption interruption = new Interruption();
   private final GuestStdin stdin;
+
+  /**
+   * How long a stdout or stderr FIFO is kept open after the guest for a reader to take its bytes.
+   */
+  static final long LINGER_MILLIS = 10_000;
+
+  private final Map<FileChannel, Path> outputs = new HashMap<>();
+  private WritableByteChannel stderr;
   private volatile long memoryAddress;
   private volatile boolean running;
   private volatile boolean memoryExhausted;
+  private volatile Memory memory;
+  private volatile ProcExit exit;
   private boolean closed;
 
-  WasmtimeGuest(GuestSpec spec, Engine engine, Module module, Module trampoline) {
+  WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
     this.spec = spec;
     this.engine = engine;
     this.module = module;
-    this.trampoline = trampoline;
     this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
   }
 
   @Override
   public GuestResult run() {
-    if (interrupted.getCount() == 0) {
+    if (interruption.interrupted()) {
       return new GuestResult.Interrupted();
     }
     if (stdin != null) {
@@ -82,33 +91,36 @@ final class WasmtimeGuest implements Guest {
     }
     List<AutoCloseable> natives = new ArrayList<>();
     Memory guestMemory = null;
-    WasiDelegates wasi = new WasiDelegates();
-    natives.add(wasi);
     Store<Void> store = null;
+    Wasi wasi = null;
     try {
-      WasiCtx ctx = wasiContext();
-      final Store<Void> s = new Store<>(null, engine, ctx);
+      wasi = new Wasi(options());
+      final Store<Void> s = new Store<>(null, engine);
       store = s;
       s.setEpochDeadline(1);
-      Linker linker = new Linker(engine);
-      natives.add(linker);
-      WasiCtx.addToLinker(linker);
+      Map<String, HostFunction> functions = new HashMap<>();
+      for (HostFunction f : WasiFunctions.all(wasi)) {
+        functions.put(f.module() + "." + f.name(), f);
+      }
       List<Extern> imports = new ArrayList<>();
       for (ImportType imp : module.imports()) {
-        Extern ext = resolveImport(s, linker, imp, wasi);
-        imports.add(ext);
-        if (ext.type() == Extern.Type.FUNC) {
-          natives.add(ext.func());
+        HostFunction f = functions.get(imp.module() + "." + imp.name());
+        if (f == null) {
+          throw new IllegalStateException(
+              "import " + imp.module() + "." + imp.name() + " is not provided by krill");
         }
+        Func func = define(s, f);
+        natives.add(func);
+        imports.add(Extern.fromFunc(func));
       }
       Instance instance = new Instance(store, module, imports);
       natives.add(instance);
-      Optional<Memory> memory = instance.getMemory(store, "memory");
-      if (memory.isPresent()) {
-        guestMemory = memory.get();
-        natives.add(memory.get());
-        memoryAddress = ResidentMemory.addressOf(memory.get().buffer(s));
-        wasi.connect(trampoline, s, linker, memory.get());
+      Optional<Memory> mem = instance.getMemory(store, "memory");
+      if (mem.isPresent()) {
+        guestMemory = mem.get();
+        natives.add(guestMemory);
+        memory = guestMemory;
+        memoryAddress = ResidentMemory.addressOf(guestMemory.buffer(s));
       }
       Func entry =
           instance
@@ -117,24 +129,36 @@ final class WasmtimeGuest implements Guest {
                   () -> new IllegalStateException("export " + spec.entry() + " disappeared"));
       natives.add(entry);
       running = true;
-      // interrupt() counts down before it bumps the epoch: either we see the latch here, or the
-      // bump comes after the deadline was set and the call traps.
-      if (interrupted.getCount() == 0) {
+      // interrupt() sets the flag before it bumps the epoch: either we see it here, or the bump
+      // comes after the deadline was set and the call traps.
+      if (interruption.interrupted()) {
         return new GuestResult.Interrupted();
       }
       entry.call(store);
       return new GuestResult.Exited(0);
-    } catch (WasmFunctionError.I32ExitError e) {
-      return new GuestResult.Exited(e.exitCode());
-    } catch (WasmFunctionError.TrapError e) {
-      return interrupted.getCount() == 0
-          ? new GuestResult.Interrupted()
-          : new GuestResult.Trapped(
-              "wasm trap: " + e.trap().name().toLowerCase().replace('_', ' '));
     } catch (RuntimeException e) {
-      return interrupted.getCount() == 0
-          ? new GuestResult.Interrupted()
-          : new GuestResult.Trapped(WasmtimeEngine.firstLine(e.getMessage()));
+      ProcExit x = exit;
+      if (x != null) {
+        if (x.message() != null) {
+          reportOnStderr(x.message());
+        }
+        return new GuestResult.Exited(x.code());
+      }
+      if (interruption.interrupted()) {
+        return new GuestResult.Interrupted();
+      }
+      if (e instanceof WasmFunctionError.TrapError t) {
+        return new GuestResult.Trapped(
+            "wasm trap: " + t.trap().name().toLowerCase().replace('_', ' '));
+      }
+      return new GuestResult.Trapped(WasmtimeEngine.firstLine(e.getMessage()));
+    } catch (IOException e) {
+      return new GuestResult.Trapped(
+          "container "
+              + spec.containerId()
+              + ": cannot open its stdout or stderr ("
+              + e
+              + "); check the stdio paths containerd was given");
     } finally {
       if (store != null && guestMemory != null && spec.memoryLimitBytes() > 0) {
         // A failed grow leaves the memory within one allocation of its cap.
@@ -143,7 +167,12 @@ final class WasmtimeGuest implements Guest {
       }
       running = false;
       memoryAddress = 0;
+      memory = null;
       releaseStdin();
+      if (wasi != null) {
+        wasi.close();
+      }
+      lingerOutputs();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -157,53 +186,123 @@ final class WasmtimeGuest implements Guest {
     }
   }
 
-  private Extern resolveImport(
-      Store<Void> store, Linker linker, ImportType imp, WasiDelegates wasi) {
-    if ("poll_oneoff".equals(imp.name())) {
-      return Extern.fromFunc(PollOneoff.create(store, wasi, interrupted));
+  /** One WASI function as a host function of the binding. */
+  private Func define(Store<Void> store, HostFunction f) {
+    Val.Type[] params = new Val.Type[f.params().size()];
+    for (int i = 0; i < params.length; i++) {
+      params[i] = f.params().get(i) == HostFunction.ValType.I64 ? Val.Type.I64 : Val.Type.I32;
     }
-    if ("fd_read".equals(imp.name()) && stdin != null) {
-      return Extern.fromFunc(FdRead.create(store, wasi, stdin, interrupted));
-    }
-    return linker
-        .get(store, imp.module(), imp.name())
-        .orElseThrow(
-            () ->
-                new IllegalStateException(
-                    "WASI import "
-                        + imp.module()
-                        + "."
-                        + imp.name()
-                        + " is not provided by this Wasmtime build"));
+    Val.Type[] results = f.returnsErrno() ? new Val.Type[] {Val.Type.I32} : new Val.Type[0];
+    return new Func(
+        store,
+        new FuncType(params, results),
+        (caller, in, out) -> {
+          long[] args = new long[in.length];
+          for (int i = 0; i < in.length; i++) {
+            args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();
+          }
+          try {
+            int errno = f.body().call(memoryOf(store, caller), args);
+            if (f.returnsErrno()) {
+              out[0] = Val.fromI32(errno);
+            }
+          } catch (ProcExit e) {
+            exit = e;
+            throw e;
+          }
+        });
   }
 
-  private WasiCtx wasiContext() {
-    WasiCtxBuilder b = new WasiCtxBuilder();
-    b.args(spec.args());
-    for (String kv : spec.env()) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) {
-        b.env(kv.substring(0, eq), kv.substring(eq + 1));
-      }
+  /** The caller's memory as it is now (a grow replaces the view). */
+  private GuestMemory memoryOf(
+      Store<Void> store, io.github.kawamuray.wasmtime.Caller<Void> caller) {
+    Memory m = memory;
+    if (m != null) {
+      return new ByteBufferMemory(m.buffer(store));
     }
-    if (spec.stdin() != null) {
-      // Only so that fd 0 exists for fdstat and friends; reads are served by FdRead.
-      b.stdin(Path.of("/dev/null"));
+    Extern export = caller.getExport("memory").orElse(null);
+    if (export == null || export.type() != Extern.Type.MEMORY) {
+      return NO_MEMORY;
     }
-    if (spec.stdout() != null) {
-      b.stdout(spec.stdout());
+    Memory exported = export.memory();
+    try {
+      return new ByteBufferMemory(exported.buffer(store));
+    } finally {
+      exported.close();
     }
-    if (spec.stderr() != null) {
-      b.stderr(spec.stderr());
-    }
-    WasiCtx ctx = b.build();
-    int fd = 3;
+  }
+
+  private Wasi.Options options() throws IOException {
+    List<Mount> mounts = new ArrayList<>();
     for (Preopen p : spec.preopens()) {
-      Set<DirCaps> dirCaps = p.readOnly() ? RO_DIR : EnumSet.allOf(DirCaps.class);
-      Set<FileCaps> fileCaps = p.readOnly() ? RO_FILE : EnumSet.allOf(FileCaps.class);
-      ctx.insertDir(fd++, p.hostPath(), dirCaps, fileCaps, Path.of(p.guestPath()));
+      mounts.add(new Mount(p.guestPath(), p.hostPath(), p.readOnly()));
     }
-    return ctx;
+    return new Wasi.Options()
+        .args(spec.args())
+        .env(spec.env())
+        .stdin(stdin)
+        .stdout(spec.stdout() == null ? null : output(spec.stdout()))
+        .stderr(stderr = spec.stderr() == null ? null : output(spec.stderr()))
+        .mounts(mounts)
+        .interruption(interruption);
+  }
+
+  /**
+   * A stdout or stderr the guest writes: a file (a log) is appended to, never truncated; a FIFO
+   * (containerd's) is opened read-write, which never waits for a reader that may never come, and
+   * kept open after the guest until a reader has drained it.
+   */
+  private WritableByteChannel output(Path path) throws IOException {
+    FileChannel ch;
+    if (!Files.exists(path) || Files.isRegularFile(path)) {
+      ch =
+          FileChannel.open(
+              path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    } else {
+      ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+    synchronized (outputs) {
+      outputs.put(ch, path);
+    }
+    return ch;
+  }
+
+  /**
+   * At the guest's end: a FIFO stays open until a reader has taken what it holds (containerd's may
+   * come after the guest has gone), a file is closed.
+   */
+  private void lingerOutputs() {
+    synchronized (outputs) {
+      outputs.forEach((ch, path) -> Fifos.closeOnceDrained(ch, path, LINGER_MILLIS));
+      outputs.clear();
+    }
+  }
+
+  /** Kill: closed at once, which also ends a write blocked on a full pipe. */
+  private void closeOutputs() {
+    synchronized (outputs) {
+      for (FileChannel c : outputs.keySet()) {
+        try {
+          c.close();
+        } catch (IOException ignored) {
+          // nothing more to release
+        }
+      }
+      outputs.clear();
+    }
+  }
+
+  /** What Wasmtime's CLI prints for an exit status it refuses, on the guest's stderr. */
+  private void reportOnStderr(String message) {
+    WritableByteChannel ch = stderr;
+    if (ch == null) {
+      return;
+    }
+    try {
+      ch.write(ByteBuffer.wrap(("Error: " + message + "\n").getBytes(StandardCharsets.UTF_8)));
+    } catch (IOException ignored) {
+      // closed by a kill: the exit status still says it
+    }
   }
 
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
@@ -212,9 +311,10 @@ final class WasmtimeGuest implements Guest {
     if (closed) {
       return;
     }
-    interrupted.countDown();
+    interruption.interrupt();
     engine.incrementEpoch();
     releaseStdin();
+    closeOutputs();
   }
 
   /** CloseIO: the guest reads what was written before it, then end-of-file. */
@@ -249,7 +349,6 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     closed = true;
-    trampoline.close();
     module.close();
     engine.close();
   }

@@ -1,0 +1,36 @@
+package io.krill.wasi;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** Lets krill stop a guest that waits in a host call; shared by the engine and the WASI layer. */
+public final class Interruption {
+  private final CountDownLatch latch = new CountDownLatch(1);
+
+  public void interrupt() {
+    latch.countDown();
+  }
+
+  public boolean interrupted() {
+    return latch.getCount() == 0;
+  }
+
+  /** Waits {@code nanos}; throws {@link GuestInterrupted} if interrupted first (or before). */
+  public void sleep(long nanos, String what) {
+    try {
+      if (latch.await(Math.max(0, nanos), TimeUnit.NANOSECONDS)) {
+        throw new GuestInterrupted("guest interrupted by krill while " + what);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new GuestInterrupted("guest thread interrupted while " + what);
+    }
+  }
+
+  /** Throws {@link GuestInterrupted} if interrupted. */
+  public void check(String what) {
+    if (interrupted()) {
+      throw new GuestInterrupted("guest interrupted by krill while " + what);
+    }
+  }
+}

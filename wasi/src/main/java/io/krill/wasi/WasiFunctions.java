@@ -1,0 +1,329 @@
+package io.krill.wasi;
+
+import static io.krill.wasi.HostFunction.ValType.I32;
+import static io.krill.wasi.HostFunction.ValType.I64;
+
+import io.krill.wasi.HostFunction.ValType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every function of {@code wasi_snapshot_preview1} and of {@code wasi_unstable} (snapshot 0) as
+ * {@link HostFunction}s over one {@link Wasi}: what an engine binding iterates to define imports.
+ */
+public final class WasiFunctions {
+  public static final String PREVIEW1 = "wasi_snapshot_preview1";
+  public static final String UNSTABLE = "wasi_unstable";
+
+  private WasiFunctions() {}
+
+  private static int i(long v) {
+    return (int) v;
+  }
+
+  private static void add(
+      List<HostFunction> out, String module, String name, HostFunction.Body body, ValType... ps) {
+    out.add(new HostFunction(module, name, List.of(ps), true, body));
+  }
+
+  /** Both modules' functions (snapshot 0's differing ones through {@link WasiUnstable}). */
+  public static List<HostFunction> all(Wasi w) {
+    List<HostFunction> out = new ArrayList<>(preview1(w));
+    out.addAll(unstable(w));
+    return out;
+  }
+
+  public static List<HostFunction> preview1(Wasi w) {
+    List<HostFunction> out = new ArrayList<>();
+    common(out, PREVIEW1, w);
+    add(
+        out,
+        PREVIEW1,
+        "fd_seek",
+        (m, a) -> w.fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
+        I32,
+        I64,
+        I32,
+        I32);
+    add(out, PREVIEW1, "fd_filestat_get", (m, a) -> w.fdFilestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        PREVIEW1,
+        "path_filestat_get",
+        (m, a) -> w.pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        PREVIEW1,
+        "poll_oneoff",
+        (m, a) -> w.pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        I32,
+        I32,
+        I32,
+        I32);
+    add(out, PREVIEW1, "sock_accept", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32);
+    return out;
+  }
+
+  public static List<HostFunction> unstable(Wasi w) {
+    WasiUnstable u = new WasiUnstable(w);
+    List<HostFunction> out = new ArrayList<>();
+    common(out, UNSTABLE, w);
+    add(
+        out,
+        UNSTABLE,
+        "fd_seek",
+        (m, a) -> u.fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
+        I32,
+        I64,
+        I32,
+        I32);
+    add(out, UNSTABLE, "fd_filestat_get", (m, a) -> u.fdFilestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        UNSTABLE,
+        "path_filestat_get",
+        (m, a) -> u.pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        UNSTABLE,
+        "poll_oneoff",
+        (m, a) -> u.pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        I32,
+        I32,
+        I32,
+        I32);
+    return out;
+  }
+
+  /** The functions whose signature and layout both snapshots share. */
+  private static void common(List<HostFunction> out, String mod, Wasi w) {
+    add(out, mod, "args_get", (m, a) -> w.argsGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "args_sizes_get", (m, a) -> w.argsSizesGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "environ_get", (m, a) -> w.environGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "environ_sizes_get", (m, a) -> w.environSizesGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "clock_res_get", (m, a) -> w.clockResGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "clock_time_get",
+        (m, a) -> w.clockTimeGet(m, i(a[0]), a[1], i(a[2])),
+        I32,
+        I64,
+        I32);
+    add(
+        out,
+        mod,
+        "fd_advise",
+        (m, a) -> w.fdAdvise(i(a[0]), a[1], a[2], i(a[3])),
+        I32,
+        I64,
+        I64,
+        I32);
+    add(out, mod, "fd_allocate", (m, a) -> w.fdAllocate(i(a[0]), a[1], a[2]), I32, I64, I64);
+    add(out, mod, "fd_close", (m, a) -> w.fdClose(i(a[0])), I32);
+    add(out, mod, "fd_datasync", (m, a) -> w.fdDatasync(i(a[0])), I32);
+    add(out, mod, "fd_fdstat_get", (m, a) -> w.fdFdstatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_fdstat_set_flags", (m, a) -> w.fdFdstatSetFlags(i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "fd_fdstat_set_rights",
+        (m, a) -> w.fdFdstatSetRights(i(a[0]), a[1], a[2]),
+        I32,
+        I64,
+        I64);
+    add(out, mod, "fd_filestat_set_size", (m, a) -> w.fdFilestatSetSize(i(a[0]), a[1]), I32, I64);
+    add(
+        out,
+        mod,
+        "fd_filestat_set_times",
+        (m, a) -> w.fdFilestatSetTimes(i(a[0]), a[1], a[2], i(a[3])),
+        I32,
+        I64,
+        I64,
+        I32);
+    add(
+        out,
+        mod,
+        "fd_pread",
+        (m, a) -> w.fdPread(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        I32,
+        I32,
+        I32,
+        I64,
+        I32);
+    add(out, mod, "fd_prestat_get", (m, a) -> w.fdPrestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "fd_prestat_dir_name",
+        (m, a) -> w.fdPrestatDirName(m, i(a[0]), i(a[1]), i(a[2])),
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "fd_pwrite",
+        (m, a) -> w.fdPwrite(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        I32,
+        I32,
+        I32,
+        I64,
+        I32);
+    add(
+        out,
+        mod,
+        "fd_read",
+        (m, a) -> w.fdRead(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "fd_readdir",
+        (m, a) -> w.fdReaddir(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        I32,
+        I32,
+        I32,
+        I64,
+        I32);
+    add(out, mod, "fd_renumber", (m, a) -> w.fdRenumber(i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_sync", (m, a) -> w.fdSync(i(a[0])), I32);
+    add(out, mod, "fd_tell", (m, a) -> w.fdTell(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "fd_write",
+        (m, a) -> w.fdWrite(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_create_directory",
+        (m, a) -> w.pathCreateDirectory(m, i(a[0]), i(a[1]), i(a[2])),
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_filestat_set_times",
+        (m, a) ->
+            w.pathFilestatSetTimes(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), a[4], a[5], i(a[6])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I64,
+        I64,
+        I32);
+    add(
+        out,
+        mod,
+        "path_link",
+        (m, a) -> w.pathLink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5]), i(a[6])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_open",
+        (m, a) ->
+            w.pathOpen(
+                m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), a[5], a[6], i(a[7]), i(a[8])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I64,
+        I64,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_readlink",
+        (m, a) -> w.pathReadlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_remove_directory",
+        (m, a) -> w.pathRemoveDirectory(m, i(a[0]), i(a[1]), i(a[2])),
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_rename",
+        (m, a) -> w.pathRename(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_symlink",
+        (m, a) -> w.pathSymlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "path_unlink_file",
+        (m, a) -> w.pathUnlinkFile(m, i(a[0]), i(a[1]), i(a[2])),
+        I32,
+        I32,
+        I32);
+    out.add(
+        new HostFunction(
+            mod,
+            "proc_exit",
+            List.of(I32),
+            false,
+            (m, a) -> {
+              w.procExit(i(a[0]));
+              return 0;
+            }));
+    add(out, mod, "proc_raise", (m, a) -> w.procRaise(i(a[0])), I32);
+    add(out, mod, "random_get", (m, a) -> w.randomGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "sched_yield", (m, a) -> w.schedYield());
+    add(out, mod, "sock_recv", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32, I32, I32, I32);
+    add(out, mod, "sock_send", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32, I32, I32);
+    add(out, mod, "sock_shutdown", (m, a) -> w.sockCall(i(a[0])), I32, I32);
+  }
+}
