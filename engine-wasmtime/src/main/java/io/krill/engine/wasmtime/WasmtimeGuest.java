@@ -15,10 +15,11 @@ import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
-import io.krill.os.Fifos;
+import io.krill.os.GuestOutputs;
 import io.krill.os.ResidentMemory;
 import io.krill.wasi.ByteBufferMemory;
 import io.krill.wasi.GuestMemory;
+import io.krill.wasi.GuestStdin;
 import io.krill.wasi.HostFunction;
 import io.krill.wasi.Interruption;
 import io.krill.wasi.Mount;
@@ -26,13 +27,6 @@ import io.krill.wasi.ProcExit;
 import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -59,13 +53,7 @@ final class WasmtimeGuest implements Guest {
   private final Interruption interruption = new Interruption();
   private final GuestStdin stdin;
 
-  /**
-   * How long a stdout or stderr FIFO is kept open after the guest for a reader to take its bytes.
-   */
-  static final long LINGER_MILLIS = 10_000;
-
-  private final Map<FileChannel, Path> outputs = new HashMap<>();
-  private WritableByteChannel stderr;
+  private final GuestOutputs outputs = new GuestOutputs();
   private volatile long memoryAddress;
   private volatile boolean running;
   private volatile boolean memoryExhausted;
@@ -140,7 +128,7 @@ final class WasmtimeGuest implements Guest {
       ProcExit x = exit;
       if (x != null) {
         if (x.message() != null) {
-          reportOnStderr(x.message());
+          outputs.reportOnStderr(x.message());
         }
         return new GuestResult.Exited(x.code());
       }
@@ -172,7 +160,7 @@ final class WasmtimeGuest implements Guest {
       if (wasi != null) {
         wasi.close();
       }
-      lingerOutputs();
+      outputs.linger();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
           natives.get(i).close();
@@ -241,68 +229,10 @@ final class WasmtimeGuest implements Guest {
         .args(spec.args())
         .env(spec.env())
         .stdin(stdin)
-        .stdout(spec.stdout() == null ? null : output(spec.stdout()))
-        .stderr(stderr = spec.stderr() == null ? null : output(spec.stderr()))
+        .stdout(outputs.stdout(spec.stdout()))
+        .stderr(outputs.stderr(spec.stderr()))
         .mounts(mounts)
         .interruption(interruption);
-  }
-
-  /**
-   * A stdout or stderr the guest writes: a file (a log) is appended to, never truncated; a FIFO
-   * (containerd's) is opened read-write, which never waits for a reader that may never come, and
-   * kept open after the guest until a reader has drained it.
-   */
-  private WritableByteChannel output(Path path) throws IOException {
-    FileChannel ch;
-    if (!Files.exists(path) || Files.isRegularFile(path)) {
-      ch =
-          FileChannel.open(
-              path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-    } else {
-      ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    }
-    synchronized (outputs) {
-      outputs.put(ch, path);
-    }
-    return ch;
-  }
-
-  /**
-   * At the guest's end: a FIFO stays open until a reader has taken what it holds (containerd's may
-   * come after the guest has gone), a file is closed.
-   */
-  private void lingerOutputs() {
-    synchronized (outputs) {
-      outputs.forEach((ch, path) -> Fifos.closeOnceDrained(ch, path, LINGER_MILLIS));
-      outputs.clear();
-    }
-  }
-
-  /** Kill: closed at once, which also ends a write blocked on a full pipe. */
-  private void closeOutputs() {
-    synchronized (outputs) {
-      for (FileChannel c : outputs.keySet()) {
-        try {
-          c.close();
-        } catch (IOException ignored) {
-          // nothing more to release
-        }
-      }
-      outputs.clear();
-    }
-  }
-
-  /** What Wasmtime's CLI prints for an exit status it refuses, on the guest's stderr. */
-  private void reportOnStderr(String message) {
-    WritableByteChannel ch = stderr;
-    if (ch == null) {
-      return;
-    }
-    try {
-      ch.write(ByteBuffer.wrap(("Error: " + message + "\n").getBytes(StandardCharsets.UTF_8)));
-    } catch (IOException ignored) {
-      // closed by a kill: the exit status still says it
-    }
   }
 
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
@@ -314,7 +244,7 @@ final class WasmtimeGuest implements Guest {
     interruption.interrupt();
     engine.incrementEpoch();
     releaseStdin();
-    closeOutputs();
+    outputs.closeNow();
   }
 
   /** CloseIO: the guest reads what was written before it, then end-of-file. */

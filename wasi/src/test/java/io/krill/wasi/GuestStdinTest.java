@@ -1,4 +1,4 @@
-package io.krill.engine.wasmtime;
+package io.krill.wasi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

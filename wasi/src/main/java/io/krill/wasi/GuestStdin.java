@@ -1,6 +1,5 @@
-package io.krill.engine.wasmtime;
+package io.krill.wasi;
 
-import io.krill.wasi.Stdin;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -31,9 +30,9 @@ import java.util.concurrent.TimeUnit;
  * then on a read returns what the pipe holds at once, and one that finds the pipe empty and still
  * waits after {@link #END_GRACE_MILLIS} is ended with end-of-file.
  */
-final class GuestStdin implements Stdin {
+public final class GuestStdin implements Stdin {
   /** How long a read after CloseIO may wait on an empty pipe whose writer is still open. */
-  static final long END_GRACE_MILLIS = 100;
+  public static final long END_GRACE_MILLIS = 100;
 
   private static final ScheduledExecutorService ENDER =
       Executors.newSingleThreadScheduledExecutor(
@@ -52,7 +51,7 @@ final class GuestStdin implements Stdin {
   private boolean ending;
   private int reading;
 
-  GuestStdin(Path source) {
+  public GuestStdin(Path source) {
     this.source = source;
   }
 
@@ -60,7 +59,7 @@ final class GuestStdin implements Stdin {
    * Opens the source for reading on a thread of its own: opening a FIFO blocks until a writer
    * exists (containerd's usually does already), and the guest must not wait for that.
    */
-  synchronized void open(String name) {
+  public synchronized void open(String name) {
     if (closed || opener != null || channel != null) {
       return;
     }
@@ -155,7 +154,7 @@ final class GuestStdin implements Stdin {
    * Ends the input (CloseIO): what the pipe already holds is still read, then end-of-file; a read
    * waiting on an empty pipe is ended within {@link #END_GRACE_MILLIS}.
    */
-  void endInput() {
+  public void endInput() {
     synchronized (this) {
       if (closed || ending) {
         return;
@@ -210,7 +209,8 @@ final class GuestStdin implements Stdin {
         TimeUnit.MILLISECONDS);
   }
 
-  void close() {
+  /** Kill and exit: closed at once, a read in progress ends with end-of-file. */
+  public void close() {
     boolean wakeOpener;
     synchronized (this) {
       if (closed) {
