@@ -52,7 +52,9 @@ class ModuleGraphTest {
               "io.krill.cli..",
               "io.krill.daemon..",
               "io.krill.engine.wasmtime..",
+              "io.krill.engine.chicory..",
               "io.github.kawamuray..",
+              "com.dylibso..",
               "com.sun.jna..")
           .because(
               "the core gets its engine from the daemon that builds it, and reaches libc through io.krill.os");
@@ -100,6 +102,15 @@ class ModuleGraphTest {
           .resideInAPackage("io.github.kawamuray..");
 
   @ArchTest
+  static final ArchRule onlyTheChicoryEngineUsesChicory =
+      noClasses()
+          .that()
+          .resideOutsideOfPackage("io.krill.engine.chicory..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("com.dylibso..");
+
+  @ArchTest
   static final ArchRule onlyOsUsesJna =
       noClasses()
           .that()
@@ -112,16 +123,36 @@ class ModuleGraphTest {
   static final ArchRule onlyCompositionRootsNameAnEngine =
       noClasses()
           .that()
-          .resideOutsideOfPackage("io.krill.engine.wasmtime..")
+          .resideOutsideOfPackages("io.krill.engine.wasmtime..", "io.krill.engine.chicory..")
           .and()
           .doNotHaveFullyQualifiedName("io.krill.shim.Daemon")
           .and()
           .doNotHaveFullyQualifiedName("io.krill.cri.CriMain")
           .should()
           .dependOnClassesThat()
-          .resideInAPackage("io.krill.engine.wasmtime..")
+          .resideInAnyPackage("io.krill.engine.wasmtime..", "io.krill.engine.chicory..")
           .because(
               "the daemons' composition roots choose the engine; everything else speaks the engine SPI");
+
+  @ArchTest
+  static final ArchRule wasmtimeKnowsNoOtherEngine =
+      noClasses()
+          .that()
+          .resideInAPackage("io.krill.engine.wasmtime..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("io.krill.engine.chicory..")
+          .because("engines share the SPI, wasi and os, never each other's code");
+
+  @ArchTest
+  static final ArchRule chicoryKnowsNoOtherEngine =
+      noClasses()
+          .that()
+          .resideInAPackage("io.krill.engine.chicory..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("io.krill.engine.wasmtime..")
+          .because("engines share the SPI, wasi and os, never each other's code");
 
   @ArchTest
   static final ArchRule leafModulesStandAlone =

@@ -26,4 +26,28 @@ public final class EngineException extends RuntimeException {
   public Kind kind() {
     return kind;
   }
+
+  /** The engine could not read or validate the module: the user rebuilds it. */
+  public static EngineException invalidModule(
+      String containerId, String modulePath, Throwable cause) {
+    return new EngineException(
+        Kind.INVALID_MODULE,
+        "container "
+            + containerId
+            + ": module "
+            + modulePath
+            + " is not a valid WebAssembly module: "
+            + firstLine(cause.getMessage())
+            + " (rebuild it for wasm32-wasi / wasm32-wasip1)",
+        cause);
+  }
+
+  /** The first line of an engine's (often multi-line) message. */
+  public static String firstLine(String s) {
+    if (s == null) {
+      return "unknown error";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
 }

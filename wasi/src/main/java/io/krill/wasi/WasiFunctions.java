@@ -5,7 +5,10 @@ import static io.krill.wasi.HostFunction.ValType.I64;
 
 import io.krill.wasi.HostFunction.ValType;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every function of {@code wasi_snapshot_preview1} and of {@code wasi_unstable} (snapshot 0) as
@@ -14,6 +17,9 @@ import java.util.List;
 public final class WasiFunctions {
   public static final String PREVIEW1 = "wasi_snapshot_preview1";
   public static final String UNSTABLE = "wasi_unstable";
+
+  /** What {@link #provides} looks in: every function, over a WASI that is never run. */
+  private static final Map<String, HostFunction> PROVIDED = byImport(new Wasi(new Wasi.Options()));
 
   private WasiFunctions() {}
 
@@ -24,6 +30,38 @@ public final class WasiFunctions {
   private static void add(
       List<HostFunction> out, String module, String name, HostFunction.Body body, ValType... ps) {
     out.add(new HostFunction(module, name, List.of(ps), true, body));
+  }
+
+  /** Every import krill serves, by {@code module.name}: what an engine defines for a guest. */
+  public static Map<String, HostFunction> byImport(Wasi w) {
+    Map<String, HostFunction> out = new HashMap<>();
+    for (HostFunction f : all(w)) {
+      out.put(f.module() + "." + f.name(), f);
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** Whether krill serves the function import {@code module.name}. */
+  public static boolean provides(String module, String name) {
+    return PROVIDED.containsKey(module + "." + name);
+  }
+
+  /** Why a module importing {@code module.name} cannot run, and what to do about it. */
+  public static String notProvided(
+      String containerId, String modulePath, String module, String name) {
+    return "container "
+        + containerId
+        + ": module "
+        + modulePath
+        + " imports "
+        + module
+        + "."
+        + name
+        + ", which krill does not provide (only WASI, \""
+        + PREVIEW1
+        + "\" and \""
+        + UNSTABLE
+        + "\", is available: build the module for wasm32-wasip1)";
   }
 
   /** Both modules' functions (snapshot 0's differing ones through {@link WasiUnstable}). */

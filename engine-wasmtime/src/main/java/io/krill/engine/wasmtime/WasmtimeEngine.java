@@ -8,12 +8,9 @@ import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
-import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Wasmtime (7.0, through the wasmtime-java JNI binding) as krill's engine.
@@ -25,12 +22,6 @@ import java.util.stream.Collectors;
  * first into a load.
  */
 public final class WasmtimeEngine implements WasmEngine {
-  /** Every import krill serves: module.name of each WASI function, both snapshots. */
-  private static final Set<String> PROVIDED =
-      WasiFunctions.all(new Wasi(new Wasi.Options())).stream()
-          .map(f -> f.module() + "." + f.name())
-          .collect(Collectors.toSet());
-
   /**
    * What, besides a module's bytes, decides the native code: the Wasmtime build and the {@link
    * Config} of {@link #newEngine}. Change it with either, so old cache entries stop matching.
@@ -89,22 +80,11 @@ public final class WasmtimeEngine implements WasmEngine {
     try {
       module = new Module(engine, spec.module());
       for (ImportType imp : module.imports()) {
-        if (!PROVIDED.contains(imp.module() + "." + imp.name())) {
+        if (!WasiFunctions.provides(imp.module(), imp.name())) {
           throw new EngineException(
               EngineException.Kind.INVALID_MODULE,
-              "container "
-                  + spec.containerId()
-                  + ": module "
-                  + spec.modulePath()
-                  + " imports "
-                  + imp.module()
-                  + "."
-                  + imp.name()
-                  + ", which krill does not provide (only WASI, \""
-                  + WasiFunctions.PREVIEW1
-                  + "\" and \""
-                  + WasiFunctions.UNSTABLE
-                  + "\", is available: build the module for wasm32-wasip1)");
+              WasiFunctions.notProvided(
+                  spec.containerId(), spec.modulePath(), imp.module(), imp.name()));
         }
       }
       if (compile != null) {
@@ -119,16 +99,7 @@ public final class WasmtimeEngine implements WasmEngine {
       if (e instanceof EngineException k) {
         throw k;
       }
-      throw new EngineException(
-          EngineException.Kind.INVALID_MODULE,
-          "container "
-              + spec.containerId()
-              + ": module "
-              + spec.modulePath()
-              + " is not a valid WebAssembly module: "
-              + firstLine(e.getMessage())
-              + " (rebuild it for wasm32-wasi / wasm32-wasip1)",
-          e);
+      throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }
   }
 
@@ -138,13 +109,5 @@ public final class WasmtimeEngine implements WasmEngine {
       cacheConfig.ifPresent(config::cacheConfigLoad);
       return new Engine(config);
     }
-  }
-
-  static String firstLine(String s) {
-    if (s == null) {
-      return "unknown error";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
   }
 }

@@ -11,6 +11,7 @@ import io.github.kawamuray.wasmtime.Module;
 import io.github.kawamuray.wasmtime.Store;
 import io.github.kawamuray.wasmtime.Val;
 import io.github.kawamuray.wasmtime.WasmFunctionError;
+import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
@@ -28,7 +29,6 @@ import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -86,10 +86,7 @@ final class WasmtimeGuest implements Guest {
       final Store<Void> s = new Store<>(null, engine);
       store = s;
       s.setEpochDeadline(1);
-      Map<String, HostFunction> functions = new HashMap<>();
-      for (HostFunction f : WasiFunctions.all(wasi)) {
-        functions.put(f.module() + "." + f.name(), f);
-      }
+      Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
       List<Extern> imports = new ArrayList<>();
       for (ImportType imp : module.imports()) {
         HostFunction f = functions.get(imp.module() + "." + imp.name());
@@ -139,7 +136,7 @@ final class WasmtimeGuest implements Guest {
         return new GuestResult.Trapped(
             "wasm trap: " + t.trap().name().toLowerCase().replace('_', ' '));
       }
-      return new GuestResult.Trapped(WasmtimeEngine.firstLine(e.getMessage()));
+      return new GuestResult.Trapped(EngineException.firstLine(e.getMessage()));
     } catch (IOException e) {
       return new GuestResult.Trapped(
           "container "

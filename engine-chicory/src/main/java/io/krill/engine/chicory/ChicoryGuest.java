@@ -1,0 +1,246 @@
+package io.krill.engine.chicory;
+
+import com.dylibso.chicory.runtime.ChicoryInterruptedException;
+import com.dylibso.chicory.runtime.ExportFunction;
+import com.dylibso.chicory.runtime.ImportFunction;
+import com.dylibso.chicory.runtime.ImportValues;
+import com.dylibso.chicory.runtime.Instance;
+import com.dylibso.chicory.runtime.Machine;
+import com.dylibso.chicory.runtime.Memory;
+import com.dylibso.chicory.wasm.ChicoryException;
+import com.dylibso.chicory.wasm.WasmModule;
+import com.dylibso.chicory.wasm.types.FunctionType;
+import com.dylibso.chicory.wasm.types.Import;
+import com.dylibso.chicory.wasm.types.ValType;
+import io.krill.engine.EngineException;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.Preopen;
+import io.krill.os.GuestOutputs;
+import io.krill.wasi.GuestMemory;
+import io.krill.wasi.GuestStdin;
+import io.krill.wasi.HostFunction;
+import io.krill.wasi.Interruption;
+import io.krill.wasi.Mount;
+import io.krill.wasi.ProcExit;
+import io.krill.wasi.Wasi;
+import io.krill.wasi.WasiFunctions;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * One guest on Chicory, run on the caller's (the task's) thread. Kill sets krill's {@link
+ * Interruption} (which ends a wait in a WASI call) and interrupts that thread, which Chicory's
+ * compiled code and interpreter check as they run: a guest spinning without calling the host stops
+ * too.
+ */
+final class ChicoryGuest implements Guest {
+  /** How close to its cap a guest's memory must be for a failure to count as out-of-memory. */
+  private static final long EXHAUSTION_MARGIN = (1L << 20) + 65536;
+
+  private static final ChicoryMemory NO_MEMORY = new ChicoryMemory(null);
+
+  private final GuestSpec spec;
+  private final WasmModule module;
+  private final Function<Instance, Machine> machine;
+  private final Interruption interruption = new Interruption();
+  private final GuestStdin stdin;
+  private final GuestOutputs outputs = new GuestOutputs();
+  private volatile Memory memory;
+  private volatile boolean memoryExhausted;
+  private volatile ProcExit exit;
+
+  /** The thread in {@link #run()}, interrupted by {@link #interrupt()}; guarded by this. */
+  private Thread runner;
+
+  ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine) {
+    this.spec = spec;
+    this.module = module;
+    this.machine = machine;
+    this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
+  }
+
+  @Override
+  public GuestResult run() {
+    synchronized (this) {
+      if (interruption.interrupted()) {
+        return new GuestResult.Interrupted();
+      }
+      runner = Thread.currentThread();
+    }
+    if (stdin != null) {
+      // Whether or not the guest reads it: containerd's writer waits for a reader (see GuestStdin).
+      stdin.open(spec.containerId());
+    }
+    Wasi wasi = null;
+    try {
+      wasi = new Wasi(options());
+      Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
+      List<ImportFunction> imports = new ArrayList<>();
+      for (Import imp : module.importSection().stream().toList()) {
+        HostFunction f = functions.get(imp.module() + "." + imp.name());
+        if (f == null) {
+          throw new IllegalStateException(
+              "import " + imp.module() + "." + imp.name() + " is not provided by krill");
+        }
+        imports.add(define(f));
+      }
+      Instance instance =
+          Instance.builder(module)
+              .withImportValues(ImportValues.builder().withFunctions(imports).build())
+              .withMachineFactory(machine)
+              .withStart(false)
+              .build();
+      memory = instance.memory();
+      if (interruption.interrupted()) {
+        return new GuestResult.Interrupted();
+      }
+      module
+          .startSection()
+          .ifPresent(s -> instance.getMachine().call((int) s.startIndex(), new long[0]));
+      ExportFunction entry = instance.export(spec.entry());
+      entry.apply();
+      return new GuestResult.Exited(0);
+    } catch (RuntimeException | StackOverflowError e) {
+      ProcExit x = exit;
+      if (x != null) {
+        if (x.message() != null) {
+          outputs.reportOnStderr(x.message());
+        }
+        return new GuestResult.Exited(x.code());
+      }
+      if (interruption.interrupted() || e instanceof ChicoryInterruptedException) {
+        return new GuestResult.Interrupted();
+      }
+      if (e instanceof StackOverflowError) {
+        return new GuestResult.Trapped("wasm trap: call stack exhausted");
+      }
+      if (e instanceof ChicoryException) {
+        String cause = EngineException.firstLine(e.getMessage()).toLowerCase(Locale.ROOT);
+        return new GuestResult.Trapped(
+            "wasm trap: "
+                + (cause.startsWith("trapped on ")
+                    ? cause.substring("trapped on ".length())
+                    : cause));
+      }
+      return new GuestResult.Trapped(EngineException.firstLine(String.valueOf(e)));
+    } catch (IOException e) {
+      return new GuestResult.Trapped(
+          "container "
+              + spec.containerId()
+              + ": cannot open its stdout or stderr ("
+              + e
+              + "); check the stdio paths containerd was given");
+    } finally {
+      Memory m = memory;
+      if (m != null && spec.memoryLimitBytes() > 0) {
+        // A failed grow leaves the memory within one allocation of its cap.
+        long bytes = (long) m.pages() * Memory.PAGE_SIZE;
+        memoryExhausted = bytes + EXHAUSTION_MARGIN >= spec.memoryLimitBytes();
+      }
+      memory = null;
+      synchronized (this) {
+        runner = null;
+        // A kill that came as the guest ended must not stay on the task's thread.
+        Thread.interrupted();
+      }
+      releaseStdin();
+      if (wasi != null) {
+        wasi.close();
+      }
+      outputs.linger();
+    }
+  }
+
+  /** One WASI function as a Chicory host function. */
+  private ImportFunction define(HostFunction f) {
+    List<ValType> params = new ArrayList<>();
+    for (HostFunction.ValType t : f.params()) {
+      params.add(t == HostFunction.ValType.I64 ? ValType.I64 : ValType.I32);
+    }
+    List<ValType> results = f.returnsErrno() ? List.of(ValType.I32) : List.of();
+    return new com.dylibso.chicory.runtime.HostFunction(
+        f.module(),
+        f.name(),
+        FunctionType.of(params, results),
+        (instance, args) -> {
+          long[] in = new long[args.length];
+          for (int i = 0; i < args.length; i++) {
+            in[i] = f.params().get(i) == HostFunction.ValType.I64 ? args[i] : (int) args[i];
+          }
+          try {
+            int errno = f.body().call(memoryOf(instance), in);
+            return f.returnsErrno() ? new long[] {errno} : null;
+          } catch (ProcExit e) {
+            exit = e;
+            throw e;
+          }
+        });
+  }
+
+  private static GuestMemory memoryOf(Instance instance) {
+    Memory m = instance.memory();
+    return m == null ? NO_MEMORY : new ChicoryMemory(m);
+  }
+
+  private Wasi.Options options() throws IOException {
+    List<Mount> mounts = new ArrayList<>();
+    for (Preopen p : spec.preopens()) {
+      mounts.add(new Mount(p.guestPath(), p.hostPath(), p.readOnly()));
+    }
+    return new Wasi.Options()
+        .args(spec.args())
+        .env(spec.env())
+        .stdin(stdin)
+        .stdout(outputs.stdout(spec.stdout()))
+        .stderr(outputs.stderr(spec.stderr()))
+        .mounts(mounts)
+        .interruption(interruption);
+  }
+
+  @Override
+  public synchronized void interrupt() {
+    interruption.interrupt();
+    if (runner != null) {
+      runner.interrupt();
+    }
+    releaseStdin();
+    outputs.closeNow();
+  }
+
+  /** CloseIO: the guest reads what was written before it, then end-of-file. */
+  @Override
+  public void closeStdin() {
+    if (stdin != null) {
+      stdin.endInput();
+    }
+  }
+
+  private void releaseStdin() {
+    if (stdin != null) {
+      stdin.close();
+    }
+  }
+
+  @Override
+  public boolean memoryExhausted() {
+    return memoryExhausted;
+  }
+
+  /** The pages the guest has (Chicory's memory is on the Java heap, every page of it resident). */
+  @Override
+  public long linearMemoryBytes() {
+    Memory m = memory;
+    return m == null ? 0 : (long) m.pages() * Memory.PAGE_SIZE;
+  }
+
+  @Override
+  public void close() {
+    // Nothing native: the instance and its memory go with the last reference.
+  }
+}
