@@ -18,6 +18,8 @@ import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
 import io.krill.daemon.MemoryBudgetSetting;
 import io.krill.daemon.Sizes;
+import io.krill.engine.WasmEngine;
+import io.krill.engine.chicory.ChicoryEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
@@ -132,7 +134,8 @@ public final class CriMain implements Callable<Integer> {
       long imageSizeLimit,
       long defaultMemoryLimit,
       MemoryBudgetSetting memoryBudget,
-      java.util.logging.Level logLevel) {}
+      java.util.logging.Level logLevel,
+      String engine) {}
 
   Settings settings(DaemonConfigFile file, Map<String, String> env) {
     Set<String> registries =
@@ -166,7 +169,8 @@ public final class CriMain implements Callable<Integer> {
             MemoryBudgetSetting.KEY,
             file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO),
             MemoryBudgetSetting::resolve),
-        fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level));
+        fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level),
+        file.engine(env));
   }
 
   /**
@@ -200,10 +204,14 @@ public final class CriMain implements Callable<Integer> {
         Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
     // The daemon's engine: the only place that names one. The core first, then the front door on
     // it. Compiled modules are staged beside the socket (memory, and this daemon's own).
-    WasmtimeEngine engine =
-        new WasmtimeEngine(
-            Optional.of(root.resolve("cache")),
-            socket.resolveSibling(socket.getFileName() + ".compile"));
+    WasmEngine engine =
+        switch (s.engine()) {
+          case "chicory" -> new ChicoryEngine();
+          default ->
+              new WasmtimeEngine(
+                  Optional.of(root.resolve("cache")),
+                  socket.resolveSibling(socket.getFileName() + ".compile"));
+        };
     TaskManager tasks =
         new TaskManager(
             engine,

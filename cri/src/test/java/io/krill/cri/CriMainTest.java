@@ -47,6 +47,15 @@ class CriMainTest {
     assertEquals(256L << 20, s.defaultMemoryLimit());
     assertTrue(s.memoryBudget().bytes() > 0, s.memoryBudget().how());
     assertEquals(Set.of(), s.plainHttp());
+    assertEquals("wasmtime", s.engine());
+  }
+
+  @Test
+  void settings_engineFromTheFile() {
+    assertEquals(
+        "chicory",
+        parse(DaemonConfigFile.parse(Path.of("config.toml"), List.of("engine = \"chicory\"")))
+            .engine());
   }
 
   @Test

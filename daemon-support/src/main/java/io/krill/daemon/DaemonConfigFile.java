@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -40,7 +41,8 @@ public record DaemonConfigFile(
           "idle_timeout",
           "default_memory_limit",
           "memory_budget",
-          "log_max_bytes");
+          "log_max_bytes",
+          "engine");
 
   public static final Map<String, String> ENV =
       Map.of(
@@ -55,7 +57,15 @@ public record DaemonConfigFile(
           "memory_budget",
           "KRILL_MEMORY_BUDGET",
           "log_max_bytes",
-          "KRILL_LOG_MAX_BYTES");
+          "KRILL_LOG_MAX_BYTES",
+          "engine",
+          "KRILL_ENGINE");
+
+  /** The values of {@code engine}: which engine runs the daemon's guests. */
+  public static final List<String> ENGINES = List.of("wasmtime", "chicory");
+
+  /** The engine when {@code engine} is not set. */
+  public static final String DEFAULT_ENGINE = "wasmtime";
 
   /** {@code krill cri}'s table: its flags without the dashes; the command line wins over these. */
   public static final Set<String> CRI_KEYS =
@@ -167,6 +177,25 @@ public record DaemonConfigFile(
       return fromEnv;
     }
     return values.getOrDefault(key, fallback);
+  }
+
+  /**
+   * The {@code engine} setting ({@code KRILL_ENGINE} over the file): one of {@link #ENGINES},
+   * {@link #DEFAULT_ENGINE} when unset; anything else is an error saying what may be set.
+   */
+  public String engine(Map<String, String> env) {
+    String engine = get("engine", env, DEFAULT_ENGINE).strip().toLowerCase(Locale.ROOT);
+    if (!ENGINES.contains(engine)) {
+      throw new IllegalArgumentException(
+          "engine: unknown engine \""
+              + get("engine", env, DEFAULT_ENGINE)
+              + "\""
+              + (path == null ? "" : " in " + path)
+              + " or KRILL_ENGINE (set one of "
+              + ENGINES
+              + ")");
+    }
+    return engine;
   }
 
   /** A {@code [cri]} setting, if the file has it. */

@@ -56,6 +56,24 @@ class DaemonConfigFileTest {
   }
 
   @Test
+  void engine_unsetIsWasmtime_fileOrEnvironmentChooses() {
+    assertEquals("wasmtime", DaemonConfigFile.parse(P, List.of()).engine(Map.of()));
+    DaemonConfigFile chicory = DaemonConfigFile.parse(P, List.of("engine = \"chicory\""));
+    assertEquals("chicory", chicory.engine(Map.of()));
+    assertEquals("wasmtime", chicory.engine(Map.of("KRILL_ENGINE", "wasmtime")));
+  }
+
+  @Test
+  void engine_unknown_illegalArgumentNamingTheChoices() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> DaemonConfigFile.parse(P, List.of("engine = \"v8\"")).engine(Map.of()));
+    assertTrue(e.getMessage().contains("v8"), e.getMessage());
+    assertTrue(e.getMessage().contains("chicory"), e.getMessage());
+  }
+
+  @Test
   void get_environmentWinsOverFile() {
     DaemonConfigFile f =
         DaemonConfigFile.parse(P, List.of("idle_timeout = 7", "cache_dir = \"/file\""));

@@ -5,6 +5,7 @@ import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
+import io.krill.engine.chicory.ChicoryEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.ExitStatus;
 import io.krill.runtime.ImageModules;
@@ -94,9 +95,13 @@ public final class Daemon {
     // The daemon's engine: the only place that names one.
     // Compiled modules are staged for Wasmtime in the run dir (memory, and this daemon's own).
     WasmEngine engine =
-        options.runDir() == null
-            ? new WasmtimeEngine(options.cacheDir())
-            : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile"));
+        switch (options.engine()) {
+          case "chicory" -> new ChicoryEngine();
+          default ->
+              options.runDir() == null
+                  ? new WasmtimeEngine(options.cacheDir())
+                  : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile"));
+        };
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
     ContainerdContentStore content =
         options.address().isEmpty()

@@ -32,7 +32,8 @@ record DaemonOptions(
     Level logLevel,
     long logMaxBytes,
     boolean foreground,
-    Optional<String> isolatedPod) {
+    Optional<String> isolatedPod,
+    String engine) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   /** {@code memory_budget = auto} for a pod's daemon: no budget of krill's own. */
@@ -143,7 +144,8 @@ record DaemonOptions(
         level,
         logMax,
         foreground,
-        pod == null || pod.isEmpty() ? Optional.empty() : Optional.of(pod));
+        pod == null || pod.isEmpty() ? Optional.empty() : Optional.of(pod),
+        file.engine(env));
   }
 
   /** What this daemon serves, for its log: a namespace, or one pod of it. */

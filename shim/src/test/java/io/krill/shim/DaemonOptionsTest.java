@@ -47,6 +47,25 @@ class DaemonOptionsTest {
   }
 
   @Test
+  void parse_engine_wasmtimeUnlessTheFileOrEnvironmentSaysChicory() {
+    assertEquals(
+        "wasmtime",
+        DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), DaemonConfigFile.empty())
+            .engine());
+    DaemonConfigFile chicory =
+        DaemonConfigFile.parse(Path.of("config.toml"), List.of("engine = \"chicory\""));
+    assertEquals(
+        "chicory", DaemonOptions.parse(new String[] {"-socket", "/s"}, Map.of(), chicory).engine());
+    assertEquals(
+        "chicory",
+        DaemonOptions.parse(
+                new String[] {"-socket", "/s"},
+                Map.of("KRILL_ENGINE", "chicory"),
+                DaemonConfigFile.empty())
+            .engine());
+  }
+
+  @Test
   void parse_isolated_namesThePod() {
     DaemonOptions o =
         parse(Map.of(), "-socket", "/s", "-namespace", "k8s.io", "-isolated", "0123abcd");
