@@ -253,10 +253,11 @@ public final class CriMain implements Callable<Integer> {
                 "krill-cri-shutdown"));
     LOG.log(
         Level.INFO,
-        "krill cri {0} serving runtime.v1 on unix://{1}, exec/attach streams on {2}",
+        "krill cri {0} serving runtime.v1 on unix://{1}, exec/attach streams on {2}, engine {3}",
         CriVersion.krill(),
         socket,
-        streaming.baseUrl());
+        streaming.baseUrl(),
+        engine.name());
     server.awaitTermination();
     return 0;
   }

@@ -167,11 +167,12 @@ public final class Daemon {
     }
     LOG.log(
         Level.INFO,
-        "krill daemon {0} serving {1} on {2} (containerd {3})",
+        "krill daemon {0} serving {1} on {2} (containerd {3}, engine {4})",
         String.valueOf(pid),
         options.serves(),
         options.socket(),
-        options.address());
+        options.address(),
+        engine.name());
     LOG.log(
         Level.INFO,
         "memory budget for guests: {0} ({1}); default memory limit: {2}",

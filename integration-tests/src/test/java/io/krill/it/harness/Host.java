@@ -18,6 +18,18 @@ import java.util.stream.Stream;
  * cleanup.
  */
 public final class Host {
+  /** Every krill daemon log ({@code daemon.log*}) below a run dir, concatenated. */
+  public static String daemonLogs(Path runDir) throws IOException {
+    StringBuilder all = new StringBuilder();
+    try (Stream<Path> logs = Files.walk(runDir)) {
+      for (Path p :
+          logs.filter(p -> p.getFileName().toString().startsWith("daemon.log")).toList()) {
+        all.append(Files.readString(p));
+      }
+    }
+    return all.toString();
+  }
+
   private Host() {}
 
   /** One live process; argv and environment read once from /proc (they may vanish at any time). */

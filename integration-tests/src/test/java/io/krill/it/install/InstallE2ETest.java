@@ -13,7 +13,6 @@ import io.krill.it.harness.InstalledNode;
 import io.krill.it.harness.KrillTasks;
 import io.krill.it.harness.Result;
 import io.krill.it.harness.TestImages;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -93,7 +92,9 @@ class InstallE2ETest {
       assertTrue(
           exe.startsWith(node.installTree().resolve("jre").toRealPath()),
           "daemon runs " + exe + ", not the bundled runtime");
-      assertTrue(daemonLog(node).contains("container=" + id), "daemon log names the container");
+      assertTrue(
+          Host.daemonLogs(node.runDir()).contains("container=" + id),
+          "daemon log names the container");
       long deadline = System.nanoTime() + 15_000_000_000L;
       while (!node.daemons().isEmpty() && System.nanoTime() < deadline) {
         Host.sleep(100);
@@ -188,16 +189,5 @@ class InstallE2ETest {
     if (!ok) {
       fail("CRI plugin not ok on " + version + ":\n" + plugins.stdout() + "\n" + node.logTail());
     }
-  }
-
-  private static String daemonLog(InstalledNode node) throws IOException {
-    StringBuilder all = new StringBuilder();
-    try (Stream<Path> logs = Files.walk(node.runDir())) {
-      for (Path p :
-          logs.filter(p -> p.getFileName().toString().startsWith("daemon.log")).toList()) {
-        all.append(Files.readString(p));
-      }
-    }
-    return all.toString();
   }
 }
