@@ -429,7 +429,7 @@ public abstract class EngineContractTest {
     }
   }
 
-  private static GuestSpec spec(byte[] module) {
+  protected static GuestSpec spec(byte[] module) {
     return new GuestSpec(
         "c1",
         "/app.wasm",

@@ -14,17 +14,39 @@ import io.krill.engine.WasmEngine;
 import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.ByteArrayInputStream;
-import java.util.List;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * Chicory (pure Java, no native code) as krill's engine: a module is parsed and validated, then
  * compiled to JVM bytecode by Chicory's runtime compiler (a function too large for one JVM method
  * is interpreted instead); the guest runs on the task's own thread with krill's WASI ({@link Wasi})
  * as its host functions. Chicory's own WASI is not used.
+ *
+ * <p>The compiled form of the last {@link #COMPILED_KEPT} modules (by their bytes' SHA-256) is kept
+ * in memory and shared by every guest of that module, so replicas and execs compile once.
  */
 public final class ChicoryEngine implements WasmEngine {
+  /** How many compiled modules are kept; the least recently used beyond them is dropped. */
+  static final int COMPILED_KEPT = 16;
+
+  /** A module parsed, checked and compiled: what every guest of it shares. */
+  private record Compiled(WasmModule module, Function<Instance, Machine> machine) {}
+
+  private final Map<String, Compiled> compiled =
+      new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Compiled> eldest) {
+          return size() > COMPILED_KEPT;
+        }
+      };
+
+  private int compiles;
+
   @Override
   public String name() {
     return "chicory";
@@ -32,8 +54,30 @@ public final class ChicoryEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
+    String key = sha256(spec.module());
+    Compiled c;
+    synchronized (compiled) {
+      c = compiled.get(key);
+    }
+    if (c == null) {
+      c = compile(spec);
+      synchronized (compiled) {
+        compiled.put(key, c);
+        compiles++;
+      }
+    }
+    return new ChicoryGuest(spec, c.module(), c.machine());
+  }
+
+  /** How many modules were compiled rather than found compiled (for tests). */
+  int compiles() {
+    synchronized (compiled) {
+      return compiles;
+    }
+  }
+
+  private static Compiled compile(GuestSpec spec) {
     WasmModule module;
-    Function<Instance, Machine> machine;
     try {
       module =
           Parser.builder()
@@ -43,8 +87,7 @@ public final class ChicoryEngine implements WasmEngine {
     } catch (ChicoryException | IllegalArgumentException | IllegalStateException e) {
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }
-    List<Import> imports = module.importSection().stream().collect(Collectors.toList());
-    for (Import imp : imports) {
+    for (Import imp : module.importSection().stream().toList()) {
       if (!WasiFunctions.provides(imp.module(), imp.name())) {
         throw new EngineException(
             EngineException.Kind.INVALID_MODULE,
@@ -53,10 +96,17 @@ public final class ChicoryEngine implements WasmEngine {
       }
     }
     try {
-      machine = MachineFactoryCompiler.compile(module);
+      return new Compiled(module, MachineFactoryCompiler.compile(module));
     } catch (ChicoryException | IllegalArgumentException | IllegalStateException e) {
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }
-    return new ChicoryGuest(spec, module, machine);
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
   }
 }

@@ -10,12 +10,12 @@ import static io.krill.engine.wasm.WasmBytes.module;
 import static io.krill.engine.wasm.WasmBytes.section;
 import static io.krill.engine.wasm.WasmBytes.vec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.engine.EngineContractTest;
 import io.krill.engine.GuestResult;
-import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Chicory keeps the engine contract. */
@@ -26,26 +26,46 @@ class ChicoryEngineTest extends EngineContractTest {
   }
 
   @Test
+  void prepare_sameModuleAgain_compiledOnce_eachRuns() {
+    ChicoryEngine engine = new ChicoryEngine();
+    for (int i = 0; i < 3; i++) {
+      try (var g = engine.prepare(spec(unreachable()))) {
+        assertInstanceOf(GuestResult.Trapped.class, g.run());
+      }
+    }
+    assertEquals(1, engine.compiles());
+  }
+
+  @Test
+  void run_infiniteRecursion_trappedNotAnError() {
+    // (func $f (call $f)) as _start
+    try (var g = new ChicoryEngine().prepare(spec(start(0x10, 0x00)))) {
+      GuestResult r = g.run();
+      assertInstanceOf(GuestResult.Trapped.class, r);
+      assertTrue(((GuestResult.Trapped) r).message().startsWith("wasm trap: "), r.toString());
+    }
+  }
+
+  private static byte[] unreachable() {
+    return start(0x00);
+  }
+
+  /** A module whose only function, exported as _start, runs {@code code}. */
+  private static byte[] start(int... code) {
+    int[] body = new int[code.length + 3];
+    body[0] = code.length + 2;
+    System.arraycopy(code, 0, body, 2, code.length);
+    body[body.length - 1] = 0x0b;
+    return module(
+        section(TYPE, vec(bytes(0x60, 0, 0))),
+        section(FUNCTION, vec(bytes(0))),
+        section(EXPORT, vec(exportEntry("_start", 0, 0))),
+        section(CODE, vec(bytes(body))));
+  }
+
+  @Test
   void run_unreachable_trapMessageSaysSo() {
-    byte[] m =
-        module(
-            section(TYPE, vec(bytes(0x60, 0, 0))),
-            section(FUNCTION, vec(bytes(0))),
-            section(EXPORT, vec(exportEntry("_start", 0, 0))),
-            section(CODE, vec(bytes(3, 0, 0x00, 0x0b))));
-    GuestSpec s =
-        new GuestSpec(
-            "c1",
-            "/app.wasm",
-            m,
-            "_start",
-            List.of("/app.wasm"),
-            List.of(),
-            List.of(),
-            null,
-            null,
-            null);
-    try (var g = new ChicoryEngine().prepare(s)) {
+    try (var g = new ChicoryEngine().prepare(spec(unreachable()))) {
       assertEquals(new GuestResult.Trapped("wasm trap: unreachable instruction"), g.run());
     }
   }
