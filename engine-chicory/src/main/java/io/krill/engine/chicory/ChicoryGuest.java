@@ -16,12 +16,10 @@ import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
-import io.krill.engine.Preopen;
 import io.krill.os.GuestOutputs;
 import io.krill.wasi.GuestMemory;
-import io.krill.wasi.GuestStdin;
+import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
-import io.krill.wasi.Interruption;
 import io.krill.wasi.Mount;
 import io.krill.wasi.ProcExit;
 import io.krill.wasi.Wasi;
@@ -48,12 +46,10 @@ final class ChicoryGuest implements Guest {
   private final GuestSpec spec;
   private final WasmModule module;
   private final Function<Instance, Machine> machine;
-  private final Interruption interruption = new Interruption();
-  private final GuestStdin stdin;
+  private final GuestSession session;
   private final GuestOutputs outputs = new GuestOutputs();
   private volatile Memory memory;
   private volatile boolean memoryExhausted;
-  private volatile ProcExit exit;
 
   /** The thread in {@link #run()}, interrupted by {@link #interrupt()}; guarded by this. */
   private Thread runner;
@@ -62,24 +58,26 @@ final class ChicoryGuest implements Guest {
     this.spec = spec;
     this.module = module;
     this.machine = machine;
-    this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
+    this.session = new GuestSession(spec.stdin());
   }
 
   @Override
   public GuestResult run() {
     synchronized (this) {
-      if (interruption.interrupted()) {
+      if (session.interruption().interrupted()) {
         return new GuestResult.Interrupted();
       }
       runner = Thread.currentThread();
     }
-    if (stdin != null) {
-      // Whether or not the guest reads it: containerd's writer waits for a reader (see GuestStdin).
-      stdin.open(spec.containerId());
-    }
-    Wasi wasi = null;
     try {
-      wasi = new Wasi(options());
+      Wasi wasi =
+          session.start(
+              spec.containerId(),
+              spec.args(),
+              spec.env(),
+              mounts(),
+              outputs.stdout(spec.stdout()),
+              outputs.stderr(spec.stderr()));
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
       List<ImportFunction> imports = new ArrayList<>();
       for (Import imp : module.importSection().stream().toList()) {
@@ -97,7 +95,7 @@ final class ChicoryGuest implements Guest {
               .withStart(false)
               .build();
       memory = instance.memory();
-      if (interruption.interrupted()) {
+      if (session.interruption().interrupted()) {
         return new GuestResult.Interrupted();
       }
       module
@@ -107,14 +105,14 @@ final class ChicoryGuest implements Guest {
       entry.apply();
       return new GuestResult.Exited(0);
     } catch (RuntimeException | StackOverflowError e) {
-      ProcExit x = exit;
+      ProcExit x = session.exit();
       if (x != null) {
         if (x.message() != null) {
           outputs.reportOnStderr(x.message());
         }
         return new GuestResult.Exited(x.code());
       }
-      if (interruption.interrupted() || e instanceof ChicoryInterruptedException) {
+      if (session.interruption().interrupted() || e instanceof ChicoryInterruptedException) {
         return new GuestResult.Interrupted();
       }
       if (e instanceof StackOverflowError) {
@@ -149,10 +147,7 @@ final class ChicoryGuest implements Guest {
         // A kill that came as the guest ended must not stay on the task's thread.
         Thread.interrupted();
       }
-      releaseStdin();
-      if (wasi != null) {
-        wasi.close();
-      }
+      session.end();
       outputs.linger();
     }
   }
@@ -173,13 +168,8 @@ final class ChicoryGuest implements Guest {
           for (int i = 0; i < args.length; i++) {
             in[i] = f.params().get(i) == HostFunction.ValType.I64 ? args[i] : (int) args[i];
           }
-          try {
-            int errno = f.body().call(memoryOf(instance), in);
-            return f.returnsErrno() ? new long[] {errno} : null;
-          } catch (ProcExit e) {
-            exit = e;
-            throw e;
-          }
+          int errno = session.call(f, memoryOf(instance), in);
+          return f.returnsErrno() ? new long[] {errno} : null;
         });
   }
 
@@ -188,43 +178,25 @@ final class ChicoryGuest implements Guest {
     return m == null ? NO_MEMORY : new ChicoryMemory(m);
   }
 
-  private Wasi.Options options() throws IOException {
-    List<Mount> mounts = new ArrayList<>();
-    for (Preopen p : spec.preopens()) {
-      mounts.add(new Mount(p.guestPath(), p.hostPath(), p.readOnly()));
-    }
-    return new Wasi.Options()
-        .args(spec.args())
-        .env(spec.env())
-        .stdin(stdin)
-        .stdout(outputs.stdout(spec.stdout()))
-        .stderr(outputs.stderr(spec.stderr()))
-        .mounts(mounts)
-        .interruption(interruption);
+  private List<Mount> mounts() {
+    return spec.preopens().stream()
+        .map(p -> new Mount(p.guestPath(), p.hostPath(), p.readOnly()))
+        .toList();
   }
 
   @Override
   public synchronized void interrupt() {
-    interruption.interrupt();
+    session.interrupt();
     if (runner != null) {
       runner.interrupt();
     }
-    releaseStdin();
     outputs.closeNow();
   }
 
   /** CloseIO: the guest reads what was written before it, then end-of-file. */
   @Override
   public void closeStdin() {
-    if (stdin != null) {
-      stdin.endInput();
-    }
-  }
-
-  private void releaseStdin() {
-    if (stdin != null) {
-      stdin.close();
-    }
+    session.closeStdin();
   }
 
   @Override

@@ -15,14 +15,12 @@ import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
-import io.krill.engine.Preopen;
 import io.krill.os.GuestOutputs;
 import io.krill.os.ResidentMemory;
 import io.krill.wasi.ByteBufferMemory;
 import io.krill.wasi.GuestMemory;
-import io.krill.wasi.GuestStdin;
+import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
-import io.krill.wasi.Interruption;
 import io.krill.wasi.Mount;
 import io.krill.wasi.ProcExit;
 import io.krill.wasi.Wasi;
@@ -50,39 +48,39 @@ final class WasmtimeGuest implements Guest {
   private final GuestSpec spec;
   private final Engine engine;
   private final Module module;
-  private final Interruption interruption = new Interruption();
-  private final GuestStdin stdin;
+  private final GuestSession session;
 
   private final GuestOutputs outputs = new GuestOutputs();
   private volatile long memoryAddress;
   private volatile boolean running;
   private volatile boolean memoryExhausted;
   private volatile Memory memory;
-  private volatile ProcExit exit;
   private boolean closed;
 
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
     this.spec = spec;
     this.engine = engine;
     this.module = module;
-    this.stdin = spec.stdin() == null ? null : new GuestStdin(spec.stdin());
+    this.session = new GuestSession(spec.stdin());
   }
 
   @Override
   public GuestResult run() {
-    if (interruption.interrupted()) {
+    if (session.interruption().interrupted()) {
       return new GuestResult.Interrupted();
-    }
-    if (stdin != null) {
-      // Whether or not the guest reads it: containerd's writer waits for a reader (see GuestStdin).
-      stdin.open(spec.containerId());
     }
     List<AutoCloseable> natives = new ArrayList<>();
     Memory guestMemory = null;
     Store<Void> store = null;
-    Wasi wasi = null;
     try {
-      wasi = new Wasi(options());
+      Wasi wasi =
+          session.start(
+              spec.containerId(),
+              spec.args(),
+              spec.env(),
+              mounts(),
+              outputs.stdout(spec.stdout()),
+              outputs.stderr(spec.stderr()));
       final Store<Void> s = new Store<>(null, engine);
       store = s;
       s.setEpochDeadline(1);
@@ -116,20 +114,20 @@ final class WasmtimeGuest implements Guest {
       running = true;
       // interrupt() sets the flag before it bumps the epoch: either we see it here, or the bump
       // comes after the deadline was set and the call traps.
-      if (interruption.interrupted()) {
+      if (session.interruption().interrupted()) {
         return new GuestResult.Interrupted();
       }
       entry.call(store);
       return new GuestResult.Exited(0);
     } catch (RuntimeException e) {
-      ProcExit x = exit;
+      ProcExit x = session.exit();
       if (x != null) {
         if (x.message() != null) {
           outputs.reportOnStderr(x.message());
         }
         return new GuestResult.Exited(x.code());
       }
-      if (interruption.interrupted()) {
+      if (session.interruption().interrupted()) {
         return new GuestResult.Interrupted();
       }
       if (e instanceof WasmFunctionError.TrapError t) {
@@ -153,10 +151,7 @@ final class WasmtimeGuest implements Guest {
       running = false;
       memoryAddress = 0;
       memory = null;
-      releaseStdin();
-      if (wasi != null) {
-        wasi.close();
-      }
+      session.end();
       outputs.linger();
       for (int i = natives.size() - 1; i >= 0; i--) {
         try {
@@ -186,14 +181,9 @@ final class WasmtimeGuest implements Guest {
           for (int i = 0; i < in.length; i++) {
             args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();
           }
-          try {
-            int errno = f.body().call(memoryOf(store, caller), args);
-            if (f.returnsErrno()) {
-              out[0] = Val.fromI32(errno);
-            }
-          } catch (ProcExit e) {
-            exit = e;
-            throw e;
+          int errno = session.call(f, memoryOf(store, caller), args);
+          if (f.returnsErrno()) {
+            out[0] = Val.fromI32(errno);
           }
         });
   }
@@ -217,19 +207,10 @@ final class WasmtimeGuest implements Guest {
     }
   }
 
-  private Wasi.Options options() throws IOException {
-    List<Mount> mounts = new ArrayList<>();
-    for (Preopen p : spec.preopens()) {
-      mounts.add(new Mount(p.guestPath(), p.hostPath(), p.readOnly()));
-    }
-    return new Wasi.Options()
-        .args(spec.args())
-        .env(spec.env())
-        .stdin(stdin)
-        .stdout(outputs.stdout(spec.stdout()))
-        .stderr(outputs.stderr(spec.stderr()))
-        .mounts(mounts)
-        .interruption(interruption);
+  private List<Mount> mounts() {
+    return spec.preopens().stream()
+        .map(p -> new Mount(p.guestPath(), p.hostPath(), p.readOnly()))
+        .toList();
   }
 
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
@@ -238,25 +219,15 @@ final class WasmtimeGuest implements Guest {
     if (closed) {
       return;
     }
-    interruption.interrupt();
+    session.interrupt();
     engine.incrementEpoch();
-    releaseStdin();
     outputs.closeNow();
   }
 
   /** CloseIO: the guest reads what was written before it, then end-of-file. */
   @Override
   public void closeStdin() {
-    if (stdin != null) {
-      stdin.endInput();
-    }
-  }
-
-  /** Kill and exit: stdin is closed at once, a read in progress ends with end-of-file. */
-  private void releaseStdin() {
-    if (stdin != null) {
-      stdin.close();
-    }
+    session.closeStdin();
   }
 
   @Override
