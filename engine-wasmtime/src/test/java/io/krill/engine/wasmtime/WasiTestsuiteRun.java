@@ -1,0 +1,307 @@
+package io.krill.engine.wasmtime;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.krill.engine.Guest;
+import io.krill.engine.GuestResult;
+import io.krill.engine.GuestSpec;
+import io.krill.engine.Preopen;
+import io.krill.engine.WasmEngine;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs the WASI preview1 tests of the public WebAssembly wasi-testsuite (a checkout given by the
+ * environment variable {@code WASI_TESTSUITE}; {@code make wasi-conformance}) through krill's
+ * Wasmtime engine and krill's WASI, the same path a container's guest takes: each test's {@code
+ * .json} gives argv, environment, the directory preopened as the guest's {@code /} (a fresh copy
+ * per test), the expected exit code and, when it names them, stdout and stderr; stdin is a pipe
+ * with nothing written, closed at the guest's end, as the suite's own runner gives it.
+ *
+ * <p>Writes {@code target/wasi-conformance/summary.md} (per suite: passed/total, each failure with
+ * a one-line reason) and fails when the outcome differs from {@code WASI_EXPECTED_FAILURES} (a file
+ * of {@code suite-dir/test} lines, {@code #} comments), when that variable is set. Skipped unless
+ * {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch the suite.
+ */
+@EnabledIfEnvironmentVariable(named = "WASI_TESTSUITE", matches = ".+")
+class WasiTestsuiteRun {
+  /** A test still running after this is reported as hanging and interrupted. */
+  private static final long TEST_SECONDS = 60;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path tmp;
+
+  record Outcome(String suite, String test, String failure) {
+    String key() {
+      return suite + "/" + test;
+    }
+  }
+
+  @Test
+  void wasiTestsuite() throws Exception {
+    Path root = Path.of(System.getenv("WASI_TESTSUITE")).toAbsolutePath();
+    List<Path> suites = suites(root);
+    assertTrue(
+        !suites.isEmpty(),
+        "WASI_TESTSUITE="
+            + root
+            + " holds no wasm32-wasip1 test directory (tests/<lang>/testsuite/wasm32-wasip1 with a"
+            + " manifest.json): give a checkout of github.com/WebAssembly/wasi-testsuite's"
+            + " prod/testsuite-base branch");
+    List<Outcome> outcomes = new ArrayList<>();
+    try (WasmEngine engine = new WasmtimeEngine(java.util.Optional.empty())) {
+      for (Path suite : suites) {
+        String suiteName = suiteName(root, suite);
+        List<Path> wasms;
+        try (Stream<Path> s = Files.list(suite)) {
+          wasms = s.filter(p -> p.toString().endsWith(".wasm")).sorted().toList();
+        }
+        for (Path wasm : wasms) {
+          String test = wasm.getFileName().toString().replaceFirst("\\.wasm$", "");
+          String failure;
+          try {
+            failure = runOne(engine, suite, wasm, test);
+          } catch (Exception e) {
+            failure = "runner error: " + oneLine(String.valueOf(e));
+          }
+          outcomes.add(new Outcome(suiteName, test, failure));
+          System.out.println((failure == null ? "PASS " : "FAIL ") + suiteName + "/" + test);
+        }
+      }
+    }
+    String summary = summary(root, outcomes);
+    Path out = Path.of("target", "wasi-conformance");
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("summary.md"), summary);
+    System.out.println(summary);
+    compareWithExpected(outcomes);
+  }
+
+  /** Every directory with a manifest.json for wasm32-wasip1 (or no version: the older layout). */
+  private static List<Path> suites(Path root) throws IOException {
+    List<Path> found = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(root, 5)) {
+      for (Path m : s.filter(p -> p.getFileName().toString().equals("manifest.json")).toList()) {
+        JsonNode manifest = JSON.readTree(m.toFile());
+        String version = manifest.path("version").asText("wasm32-wasip1");
+        if (version.equals("wasm32-wasip1")) {
+          found.add(m.getParent());
+        }
+      }
+    }
+    found.sort(Comparator.naturalOrder());
+    return found;
+  }
+
+  /** e.g. {@code rust}: the language directory under tests/. */
+  private static String suiteName(Path root, Path suite) {
+    Path rel = root.relativize(suite);
+    for (int i = 0; i < rel.getNameCount(); i++) {
+      if (rel.getName(i).toString().equals("testsuite") && i > 0) {
+        return rel.getName(i - 1).toString();
+      }
+    }
+    return rel.toString();
+  }
+
+  /** Runs one test; null when it passed, else why not in one line. */
+  private String runOne(WasmEngine engine, Path suite, Path wasm, String test) throws Exception {
+    Path spec = suite.resolve(test + ".json");
+    JsonNode config = Files.exists(spec) ? JSON.readTree(spec.toFile()) : JSON.createObjectNode();
+    if (config.has("operations")) {
+      return "not run: operation-based spec (this runner reads the legacy one)";
+    }
+    Path work =
+        Files.createDirectories(
+            tmp.resolve(suite.getParent().getParent().getFileName() + "-" + test));
+    List<String> args = new ArrayList<>();
+    args.add(wasm.getFileName().toString());
+    config.path("args").forEach(a -> args.add(a.asText()));
+    List<String> env = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = config.path("env").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      env.add(e.getKey() + "=" + e.getValue().asText());
+    }
+    List<Preopen> preopens = new ArrayList<>();
+    if (config.hasNonNull("root")) {
+      Path copy = work.resolve("root");
+      copyTree(suite.resolve(config.get("root").asText()), copy);
+      preopens.add(new Preopen(copy, "/", false));
+    }
+    Path stdin = work.resolve("stdin");
+    Path stdout = work.resolve("stdout");
+    Path stderr = work.resolve("stderr");
+    if (new ProcessBuilder("mkfifo", stdin.toString()).start().waitFor() != 0) {
+      throw new IOException("mkfifo " + stdin + " failed");
+    }
+    GuestSpec guestSpec =
+        new GuestSpec(
+            "wasi-testsuite-" + test,
+            wasm.toString(),
+            Files.readAllBytes(wasm),
+            "_start",
+            args,
+            env,
+            preopens,
+            stdin,
+            stdout,
+            stderr);
+    GuestResult result;
+    // The suite's runner gives stdin as a pipe whose writer stays open while the test runs.
+    try (FileChannel writer =
+            FileChannel.open(stdin, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        Guest guest = engine.prepare(guestSpec)) {
+      CompletableFuture<GuestResult> run = CompletableFuture.supplyAsync(guest::run);
+      try {
+        result = run.get(TEST_SECONDS, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        guest.interrupt();
+        run.get(TEST_SECONDS, TimeUnit.SECONDS);
+        return "hangs: still running after " + TEST_SECONDS + " s";
+      }
+    }
+    int expectedExit = config.path("exit_code").asInt(0);
+    String out = Files.exists(stdout) ? Files.readString(stdout, StandardCharsets.UTF_8) : "";
+    String err = Files.exists(stderr) ? Files.readString(stderr, StandardCharsets.UTF_8) : "";
+    if (result instanceof GuestResult.Trapped t) {
+      return "trapped: " + oneLine(t.message()) + stderrHint(err);
+    }
+    if (result instanceof GuestResult.Interrupted) {
+      return "interrupted";
+    }
+    int code = ((GuestResult.Exited) result).code();
+    if (code != expectedExit) {
+      return "exit code " + code + ", expected " + expectedExit + stderrHint(err);
+    }
+    if (config.hasNonNull("stdout") && !out.equals(config.get("stdout").asText())) {
+      return "stdout " + quote(out) + ", expected " + quote(config.get("stdout").asText());
+    }
+    if (config.hasNonNull("stderr") && !err.equals(config.get("stderr").asText())) {
+      return "stderr " + quote(err) + ", expected " + quote(config.get("stderr").asText());
+    }
+    return null;
+  }
+
+  private static String stderrHint(String err) {
+    return err.isBlank() ? "" : "; stderr: " + oneLine(err.strip());
+  }
+
+  private static String quote(String s) {
+    return JSON.valueToTree(s).toString();
+  }
+
+  private static String oneLine(String s) {
+    String t = s.replace('\n', ' ').replace('\r', ' ');
+    return t.length() > 300 ? t.substring(0, 300) + "..." : t;
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> s = Files.walk(from)) {
+      s.forEach(
+          p -> {
+            Path target = to.resolve(from.relativize(p).toString());
+            try {
+              if (Files.isSymbolicLink(p)) {
+                Files.createSymbolicLink(target, Files.readSymbolicLink(p));
+              } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectories(target);
+              } else {
+                Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
+              }
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          });
+    }
+  }
+
+  private static String summary(Path root, List<Outcome> outcomes) {
+    StringBuilder b = new StringBuilder();
+    b.append("# wasi-testsuite (wasm32-wasip1) on krill's WASI, Wasmtime engine\n\n");
+    b.append("Suite: ").append(root).append("  \nRun: ").append(Instant.now()).append("\n\n");
+    b.append("| suite | passed | failed | total |\n|---|---|---|---|\n");
+    Set<String> suiteNames = new TreeSet<>();
+    outcomes.forEach(o -> suiteNames.add(o.suite()));
+    int passed = 0;
+    for (String s : suiteNames) {
+      List<Outcome> of = outcomes.stream().filter(o -> o.suite().equals(s)).toList();
+      long p = of.stream().filter(o -> o.failure() == null).count();
+      passed += (int) p;
+      b.append("| ")
+          .append(s)
+          .append(" | ")
+          .append(p)
+          .append(" | ")
+          .append(of.size() - p)
+          .append(" | ")
+          .append(of.size())
+          .append(" |\n");
+    }
+    b.append("| **all** | ")
+        .append(passed)
+        .append(" | ")
+        .append(outcomes.size() - passed)
+        .append(" | ")
+        .append(outcomes.size())
+        .append(" |\n\n");
+    List<Outcome> failed = outcomes.stream().filter(o -> o.failure() != null).toList();
+    if (!failed.isEmpty()) {
+      b.append("Failures:\n\n");
+      failed.forEach(
+          o -> b.append("- `").append(o.key()).append("`: ").append(o.failure()).append('\n'));
+    }
+    return b.toString();
+  }
+
+  private static void compareWithExpected(List<Outcome> outcomes) throws IOException {
+    String file = System.getenv("WASI_EXPECTED_FAILURES");
+    if (file == null || file.isBlank()) {
+      return;
+    }
+    Set<String> expected = new HashSet<>();
+    for (String line : Files.readAllLines(Path.of(file))) {
+      String l = line.replaceFirst("#.*", "").strip();
+      if (!l.isEmpty()) {
+        expected.add(l);
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    for (Outcome o : outcomes) {
+      if (o.failure() != null && !expected.contains(o.key())) {
+        problems.add(o.key() + " fails (" + o.failure() + ")");
+      } else if (o.failure() == null && expected.contains(o.key())) {
+        problems.add(o.key() + " passes: remove it from " + file);
+      }
+    }
+    if (!problems.isEmpty()) {
+      fail("wasi-testsuite outcome differs from " + file + ":\n" + String.join("\n", problems));
+    }
+  }
+}
