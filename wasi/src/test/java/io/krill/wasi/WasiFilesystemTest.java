@@ -71,6 +71,20 @@ class WasiFilesystemTest {
     assertEquals(Errno.NAMETOOLONG, g.wasi.fdPrestatDirName(g.mem, DATA, g.alloc(8), 4));
   }
 
+  /** wasi-libc and Rust's std reopen a preopen with the rights fd_fdstat_get reports for it. */
+  @Test
+  void aDirectoryReopensWithTheRightsItReports() {
+    int stat = g.alloc(24);
+    assertEquals(0, g.wasi.fdFdstatGet(g.mem, ROOT, stat));
+    long base = g.mem.readLong(stat + 8);
+    int fd = g.open(ROOT, ".", Wasi.OFLAGS_DIRECTORY, base, 0);
+    assertEquals(0, g.wasi.fdFdstatGet(g.mem, fd, stat));
+    assertEquals(base, g.mem.readLong(stat + 8));
+    assertEquals(
+        Errno.ISDIR,
+        g.openErrno(ROOT, ".", Wasi.OFLAGS_DIRECTORY, Rights.FD_READ | Rights.FD_WRITE));
+  }
+
   @Test
   void aSingleFileMountIsReadableThroughTheRootPreopen() {
     int fd = g.open(ROOT, "etc/resolv.conf", 0, READ, 0);
