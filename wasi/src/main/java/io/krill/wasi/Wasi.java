@@ -494,7 +494,7 @@ public final class Wasi {
             }
           } else if (d instanceof FileFd f) {
             if (!f.writable) {
-              throw new WasiError(Errno.PERM);
+              throw new WasiError(Errno.BADF);
             }
             if ((f.fdflags & FDFLAGS_APPEND) != 0) {
               f.channel.position(f.channel.size());
@@ -505,7 +505,7 @@ public final class Wasi {
           } else if (d instanceof DirFd) {
             throw new WasiError(Errno.ISDIR);
           } else {
-            throw new WasiError(Errno.PERM);
+            throw new WasiError(Errno.BADF);
           }
           m.writeInt(nwrittenPtr, n);
         });
@@ -516,7 +516,7 @@ public final class Wasi {
         () -> {
           FileFd f = file(fd);
           if (!f.writable) {
-            throw new WasiError(Errno.PERM);
+            throw new WasiError(Errno.BADF);
           }
           if (offset < 0) {
             throw new WasiError(Errno.INVAL);
@@ -543,13 +543,13 @@ public final class Wasi {
             interruption.check("reading stdin");
           } else if (d instanceof FileFd f) {
             if (!f.readable) {
-              throw new WasiError(Errno.PERM);
+              throw new WasiError(Errno.BADF);
             }
             n = total == 0 ? 0 : f.channel.read(buf);
           } else if (d instanceof DirFd) {
             throw new WasiError(Errno.ISDIR);
           } else {
-            throw new WasiError(Errno.PERM);
+            throw new WasiError(Errno.BADF);
           }
           n = Math.max(n, 0);
           scatter(m, iovs, count, buf.array(), n);
@@ -562,7 +562,7 @@ public final class Wasi {
         () -> {
           FileFd f = file(fd);
           if (!f.readable) {
-            throw new WasiError(Errno.PERM);
+            throw new WasiError(Errno.BADF);
           }
           if (offset < 0) {
             throw new WasiError(Errno.INVAL);
