@@ -1200,6 +1200,10 @@ public final class Wasi {
           if (to.exists()) {
             throw new WasiError(Errno.EXIST);
           }
+          if (to.trailingSlash()) {
+            // linkat(2): "name/" would be a directory, and the link's source is not one
+            throw new WasiError(Errno.NOENT);
+          }
           if (from.at().mount() != to.at().mount()) {
             throw new WasiError(Errno.XDEV);
           }

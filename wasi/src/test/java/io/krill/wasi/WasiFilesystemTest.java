@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -146,6 +147,16 @@ class WasiFilesystemTest {
     int wo = g.open(DATA, "f", 0, Rights.FD_WRITE, 0);
     assertEquals(Errno.BADF, g.wasi.fdRead(g.mem, wo, iov, 1, g.alloc(4)));
     assertEquals(Errno.BADF, g.wasi.fdPread(g.mem, wo, iov, 1, 0, g.alloc(4)));
+  }
+
+  /** As linkat(2): a new name with a trailing slash names a directory that does not exist. */
+  @Test
+  void aHardLinkToAFileNamedWithATrailingSlashIsNoent() throws IOException {
+    Files.writeString(data.resolve("file"), "data");
+    assertEquals(
+        Errno.NOENT, g.wasi.pathLink(g.mem, DATA, 0, g.str("file"), 4, DATA, g.str("link/"), 5));
+    assertFalse(Files.exists(data.resolve("link"), LinkOption.NOFOLLOW_LINKS));
+    assertEquals(0, g.wasi.pathLink(g.mem, DATA, 0, g.str("file"), 4, DATA, g.str("link"), 4));
   }
 
   @Test
