@@ -416,8 +416,16 @@ public final class Wasi {
         });
   }
 
+  /**
+   * krill does not narrow a descriptor's rights, and says so as Wasmtime does (ENOTSUP) instead of
+   * answering success for a narrowing it would not enforce.
+   */
   public int fdFdstatSetRights(int fd, long base, long inheriting) {
-    return call(() -> fd(fd));
+    return call(
+        () -> {
+          fd(fd);
+          throw new WasiError(Errno.NOTSUP);
+        });
   }
 
   public int fdPrestatGet(GuestMemory m, int fd, int ptr) {
