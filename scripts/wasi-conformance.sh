@@ -9,7 +9,8 @@
 # specs). The suite is never fetched here (CI reaches no GitHub) nor copied into the checkout.
 # Exits non-zero when the suite is missing, when the build fails, or when a test fails that
 # scripts/wasi-conformance/expected-failures.txt does not list (or one it lists passes).
-# Environment: MVN_TEST (mvn -B --no-transfer-progress), WASI_EXPECTED_FAILURES (that file).
+# Environment: MVN_TEST (mvn -B --no-transfer-progress), WASI_EXPECTED_FAILURES (that file),
+# WASI_TESTSUITE_COMMIT (the suite's commit, for the summary; from git when the checkout has it).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,9 @@ ls "$WASI_TESTSUITE"/tests/*/testsuite/wasm32-wasip1/*.wasm >/dev/null 2>&1 ||
   die "$WASI_TESTSUITE holds no prebuilt tests (tests/<lang>/testsuite/wasm32-wasip1/*.wasm): check out its prod/testsuite-base branch"
 
 export WASI_TESTSUITE
+# Which version of the suite ran: its commit when the checkout is a git one (the summary names it).
+WASI_TESTSUITE_COMMIT=${WASI_TESTSUITE_COMMIT:-$(git -C "$WASI_TESTSUITE" rev-parse HEAD 2>/dev/null || true)}
+export WASI_TESTSUITE_COMMIT
 export WASI_EXPECTED_FAILURES=${WASI_EXPECTED_FAILURES:-$REPO/scripts/wasi-conformance/expected-failures.txt}
 cd "$REPO"
 # shellcheck disable=SC2086

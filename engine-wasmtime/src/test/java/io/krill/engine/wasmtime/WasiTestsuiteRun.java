@@ -245,7 +245,13 @@ class WasiTestsuiteRun {
   private static String summary(Path root, List<Outcome> outcomes) {
     StringBuilder b = new StringBuilder();
     b.append("# wasi-testsuite (wasm32-wasip1) on krill's WASI, Wasmtime engine\n\n");
-    b.append("Suite: ").append(root).append("  \nRun: ").append(Instant.now()).append("\n\n");
+    String commit = System.getenv("WASI_TESTSUITE_COMMIT");
+    b.append("Suite: ")
+        .append(root)
+        .append(commit == null || commit.isBlank() ? "" : " (commit " + commit + ")")
+        .append("  \nRun: ")
+        .append(Instant.now())
+        .append("\n\n");
     b.append("| suite | passed | failed | total |\n|---|---|---|---|\n");
     Set<String> suiteNames = new TreeSet<>();
     outcomes.forEach(o -> suiteNames.add(o.suite()));
@@ -284,6 +290,13 @@ class WasiTestsuiteRun {
     String file = System.getenv("WASI_EXPECTED_FAILURES");
     if (file == null || file.isBlank()) {
       return;
+    }
+    if (!Files.isRegularFile(Path.of(file))) {
+      fail(
+          "WASI_EXPECTED_FAILURES="
+              + file
+              + " is not a file: give the list of tests expected to fail"
+              + " (scripts/wasi-conformance/expected-failures.txt) or leave it unset");
     }
     Set<String> expected = new HashSet<>();
     for (String line : Files.readAllLines(Path.of(file))) {
