@@ -35,9 +35,10 @@ final class Rights {
   static final long PATH_UNLINK_FILE = 1L << 26;
 
   /**
-   * What a directory descriptor allows itself, as Wasmtime reports it: the path_* calls, readdir,
-   * stat and times; nothing that reads, writes or syncs data. None of these asks for write access,
-   * so a directory reopened with the rights it reports (wasi-libc and Rust's std do) opens.
+   * What a directory descriptor allows itself: the path_* calls, readdir, stat and times (the set
+   * the wasi-testsuite requires of a preopen); nothing that reads, writes or syncs data. None of
+   * these asks for write access, so a directory reopened with the rights it reports (wasi-libc and
+   * Rust's std do) opens.
    */
   static final long DIRECTORY_BASE =
       PATH_CREATE_DIRECTORY

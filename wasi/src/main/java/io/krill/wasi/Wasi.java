@@ -417,8 +417,9 @@ public final class Wasi {
   }
 
   /**
-   * krill does not narrow a descriptor's rights, and says so as Wasmtime does (ENOTSUP) instead of
-   * answering success for a narrowing it would not enforce.
+   * krill does not narrow a descriptor's rights, and says so (ENOTSUP, which the wasi-testsuite
+   * reads as "no rights support") instead of answering success for a narrowing it would not
+   * enforce.
    */
   public int fdFdstatSetRights(int fd, long base, long inheriting) {
     return call(

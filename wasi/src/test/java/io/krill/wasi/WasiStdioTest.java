@@ -92,8 +92,8 @@ class WasiStdioTest {
   }
 
   /**
-   * Rights are not narrowed, so fd_fdstat_set_rights says so (ENOTSUP, as Wasmtime) rather than
-   * claim a narrowing it does not enforce; the descriptor keeps working.
+   * Rights are not narrowed, so fd_fdstat_set_rights says so (ENOTSUP) rather than claim a
+   * narrowing it does not enforce; the descriptor keeps working.
    */
   @Test
   void socketCallsFindNoSocketAndSetRightsIsNotSupported() {
