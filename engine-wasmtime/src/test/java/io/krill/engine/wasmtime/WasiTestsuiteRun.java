@@ -5,6 +5,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.kawamuray.wasmtime.Engine;
+import io.github.kawamuray.wasmtime.Func;
+import io.github.kawamuray.wasmtime.Linker;
+import io.github.kawamuray.wasmtime.Module;
+import io.github.kawamuray.wasmtime.Store;
+import io.github.kawamuray.wasmtime.WasmFunctionError;
+import io.github.kawamuray.wasmtime.wasi.WasiCtx;
+import io.github.kawamuray.wasmtime.wasi.WasiCtxBuilder;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
@@ -58,7 +66,8 @@ class WasiTestsuiteRun {
 
   @TempDir Path tmp;
 
-  record Outcome(String suite, String test, String failure) {
+  /** A test's result on krill and on the binding's stock WASI: null = passed, else why not. */
+  record Outcome(String suite, String test, String failure, String stockFailure) {
     String key() {
       return suite + "/" + test;
     }
@@ -91,8 +100,19 @@ class WasiTestsuiteRun {
           } catch (Exception e) {
             failure = "runner error: " + oneLine(String.valueOf(e));
           }
-          outcomes.add(new Outcome(suiteName, test, failure));
-          System.out.println((failure == null ? "PASS " : "FAIL ") + suiteName + "/" + test);
+          String stockFailure;
+          try {
+            stockFailure = runOneStock(suite, wasm, test);
+          } catch (Exception e) {
+            stockFailure = "runner error: " + oneLine(String.valueOf(e));
+          }
+          outcomes.add(new Outcome(suiteName, test, failure, stockFailure));
+          System.out.println(
+              (failure == null ? "PASS " : "FAIL ")
+                  + suiteName
+                  + "/"
+                  + test
+                  + (stockFailure == null ? " (stock: pass)" : " (stock: fail)"));
         }
       }
     }
@@ -131,16 +151,26 @@ class WasiTestsuiteRun {
     return rel.toString();
   }
 
-  /** Runs one test; null when it passed, else why not in one line. */
-  private String runOne(WasmEngine engine, Path suite, Path wasm, String test) throws Exception {
+  /** One test as its spec describes it. */
+  record Case(
+      String name,
+      Path wasm,
+      List<String> args,
+      List<String> env,
+      Path root,
+      int exitCode,
+      String stdout,
+      String stderr) {}
+
+  /** How a run ended: the exit code, or why there is none; and what it wrote. */
+  record Observed(Integer exitCode, String problem, String stdout, String stderr) {}
+
+  private static Case parse(Path suite, Path wasm, String test) throws IOException {
     Path spec = suite.resolve(test + ".json");
     JsonNode config = Files.exists(spec) ? JSON.readTree(spec.toFile()) : JSON.createObjectNode();
     if (config.has("operations")) {
-      return "not run: operation-based spec (this runner reads the legacy one)";
+      return null;
     }
-    Path work =
-        Files.createDirectories(
-            tmp.resolve(suite.getParent().getParent().getFileName() + "-" + test));
     List<String> args = new ArrayList<>();
     args.add(wasm.getFileName().toString());
     config.path("args").forEach(a -> args.add(a.asText()));
@@ -149,10 +179,45 @@ class WasiTestsuiteRun {
       Map.Entry<String, JsonNode> e = it.next();
       env.add(e.getKey() + "=" + e.getValue().asText());
     }
+    return new Case(
+        test,
+        wasm,
+        args,
+        env,
+        config.hasNonNull("root") ? suite.resolve(config.get("root").asText()) : null,
+        config.path("exit_code").asInt(0),
+        config.hasNonNull("stdout") ? config.get("stdout").asText() : null,
+        config.hasNonNull("stderr") ? config.get("stderr").asText() : null);
+  }
+
+  /** Runs one test on krill; null when it passed, else why not in one line. */
+  private String runOne(WasmEngine engine, Path suite, Path wasm, String test) throws Exception {
+    Case c = parse(suite, wasm, test);
+    if (c == null) {
+      return "not run: operation-based spec (this runner reads the legacy one)";
+    }
+    return check(c, runKrill(engine, c, work(suite, test, "krill")));
+  }
+
+  /** Runs one test on the binding's own WASI (stock Wasmtime 7); null when it passed. */
+  private String runOneStock(Path suite, Path wasm, String test) throws Exception {
+    Case c = parse(suite, wasm, test);
+    if (c == null) {
+      return "not run: operation-based spec (this runner reads the legacy one)";
+    }
+    return check(c, runStock(c, work(suite, test, "stock")));
+  }
+
+  private Path work(Path suite, String test, String engine) throws IOException {
+    return Files.createDirectories(
+        tmp.resolve(engine + "-" + suite.getParent().getParent().getFileName() + "-" + test));
+  }
+
+  private static Observed runKrill(WasmEngine engine, Case c, Path work) throws Exception {
     List<Preopen> preopens = new ArrayList<>();
-    if (config.hasNonNull("root")) {
+    if (c.root() != null) {
       Path copy = work.resolve("root");
-      copyTree(suite.resolve(config.get("root").asText()), copy);
+      copyTree(c.root(), copy);
       preopens.add(new Preopen(copy, "/", false));
     }
     Path stdin = work.resolve("stdin");
@@ -163,12 +228,12 @@ class WasiTestsuiteRun {
     }
     GuestSpec guestSpec =
         new GuestSpec(
-            "wasi-testsuite-" + test,
-            wasm.toString(),
-            Files.readAllBytes(wasm),
+            "wasi-testsuite-" + c.name(),
+            c.wasm().toString(),
+            Files.readAllBytes(c.wasm()),
             "_start",
-            args,
-            env,
+            c.args(),
+            c.env(),
             preopens,
             stdin,
             stdout,
@@ -184,27 +249,78 @@ class WasiTestsuiteRun {
       } catch (TimeoutException e) {
         guest.interrupt();
         run.get(TEST_SECONDS, TimeUnit.SECONDS);
-        return "hangs: still running after " + TEST_SECONDS + " s";
+        return new Observed(null, "hangs: still running after " + TEST_SECONDS + " s", "", "");
       }
     }
-    int expectedExit = config.path("exit_code").asInt(0);
-    String out = Files.exists(stdout) ? Files.readString(stdout, StandardCharsets.UTF_8) : "";
-    String err = Files.exists(stderr) ? Files.readString(stderr, StandardCharsets.UTF_8) : "";
+    String out = read(stdout);
+    String err = read(stderr);
+    if (result instanceof GuestResult.Exited x) {
+      return new Observed(x.code(), null, out, err);
+    }
     if (result instanceof GuestResult.Trapped t) {
-      return "trapped: " + oneLine(t.message()) + stderrHint(err);
+      return new Observed(null, "trapped: " + oneLine(t.message()), out, err);
     }
-    if (result instanceof GuestResult.Interrupted) {
-      return "interrupted";
+    return new Observed(null, "interrupted", out, err);
+  }
+
+  /**
+   * The binding's own WASI (Wasmtime 7.0.1's wasi-common, what krill used before its own): stdin is
+   * an empty file, as the binding opens a path and its reads cannot be interrupted.
+   */
+  private static Observed runStock(Case c, Path work) throws Exception {
+    Path stdin = Files.createFile(work.resolve("stdin"));
+    Path stdout = work.resolve("stdout");
+    Path stderr = work.resolve("stderr");
+    WasiCtxBuilder b = new WasiCtxBuilder().args(c.args()).stdin(stdin).stdout(stdout);
+    b.stderr(stderr);
+    for (String e : c.env()) {
+      int eq = e.indexOf('=');
+      b.env(e.substring(0, eq), e.substring(eq + 1));
     }
-    int code = ((GuestResult.Exited) result).code();
-    if (code != expectedExit) {
-      return "exit code " + code + ", expected " + expectedExit + stderrHint(err);
+    if (c.root() != null) {
+      Path copy = work.resolve("root");
+      copyTree(c.root(), copy);
+      b.preopenedDir(copy, "/");
     }
-    if (config.hasNonNull("stdout") && !out.equals(config.get("stdout").asText())) {
-      return "stdout " + quote(out) + ", expected " + quote(config.get("stdout").asText());
+    Integer code = null;
+    String problem = null;
+    try (Engine engine = new Engine();
+        Module module = new Module(engine, Files.readAllBytes(c.wasm()));
+        WasiCtx ctx = b.build();
+        Store<Void> store = new Store<>(null, engine, ctx);
+        Linker linker = new Linker(engine)) {
+      WasiCtx.addToLinker(linker);
+      linker.module(store, "", module);
+      try (Func start = linker.get(store, "", "_start").orElseThrow().func()) {
+        start.call(store);
+        code = 0;
+      } catch (WasmFunctionError.I32ExitError e) {
+        code = e.exitCode();
+      } catch (WasmFunctionError.TrapError e) {
+        problem = "trapped: wasm trap: " + e.trap().name().toLowerCase().replace('_', ' ');
+      } catch (RuntimeException e) {
+        problem = "failed: " + oneLine(String.valueOf(e.getMessage()));
+      }
     }
-    if (config.hasNonNull("stderr") && !err.equals(config.get("stderr").asText())) {
-      return "stderr " + quote(err) + ", expected " + quote(config.get("stderr").asText());
+    return new Observed(code, problem, read(stdout), read(stderr));
+  }
+
+  private static String read(Path p) throws IOException {
+    return Files.exists(p) ? Files.readString(p, StandardCharsets.UTF_8) : "";
+  }
+
+  private static String check(Case c, Observed o) {
+    if (o.problem() != null) {
+      return o.problem() + stderrHint(o.stderr());
+    }
+    if (o.exitCode() != c.exitCode()) {
+      return "exit code " + o.exitCode() + ", expected " + c.exitCode() + stderrHint(o.stderr());
+    }
+    if (c.stdout() != null && !o.stdout().equals(c.stdout())) {
+      return "stdout " + quote(o.stdout()) + ", expected " + quote(c.stdout());
+    }
+    if (c.stderr() != null && !o.stderr().equals(c.stderr())) {
+      return "stderr " + quote(o.stderr()) + ", expected " + quote(c.stderr());
     }
     return null;
   }
@@ -251,39 +367,48 @@ class WasiTestsuiteRun {
         .append(commit == null || commit.isBlank() ? "" : " (commit " + commit + ")")
         .append("  \nRun: ")
         .append(Instant.now())
-        .append("\n\n");
-    b.append("| suite | passed | failed | total |\n|---|---|---|---|\n");
+        .append(
+            "\n\nPassed, of the tests; stock = the same Wasmtime 7.0.1 with the binding's own WASI")
+        .append(" (wasi-common), which krill's replaces.\n\n")
+        .append("| suite | tests | krill | stock Wasmtime 7 |\n|---|---|---|---|\n");
     Set<String> suiteNames = new TreeSet<>();
     outcomes.forEach(o -> suiteNames.add(o.suite()));
-    int passed = 0;
     for (String s : suiteNames) {
-      List<Outcome> of = outcomes.stream().filter(o -> o.suite().equals(s)).toList();
-      long p = of.stream().filter(o -> o.failure() == null).count();
-      passed += (int) p;
-      b.append("| ")
-          .append(s)
-          .append(" | ")
-          .append(p)
-          .append(" | ")
-          .append(of.size() - p)
-          .append(" | ")
-          .append(of.size())
-          .append(" |\n");
+      row(b, s, outcomes.stream().filter(o -> o.suite().equals(s)).toList());
     }
-    b.append("| **all** | ")
-        .append(passed)
-        .append(" | ")
-        .append(outcomes.size() - passed)
-        .append(" | ")
-        .append(outcomes.size())
-        .append(" |\n\n");
-    List<Outcome> failed = outcomes.stream().filter(o -> o.failure() != null).toList();
-    if (!failed.isEmpty()) {
-      b.append("Failures:\n\n");
-      failed.forEach(
-          o -> b.append("- `").append(o.key()).append("`: ").append(o.failure()).append('\n'));
-    }
+    row(b, "**all**", outcomes);
+    b.append('\n');
+    failures(b, "Failures on krill", outcomes, Outcome::failure);
+    failures(b, "Failures on stock Wasmtime 7", outcomes, Outcome::stockFailure);
     return b.toString();
+  }
+
+  private static void row(StringBuilder b, String name, List<Outcome> of) {
+    long krill = of.stream().filter(o -> o.failure() == null).count();
+    long stock = of.stream().filter(o -> o.stockFailure() == null).count();
+    b.append("| ")
+        .append(name)
+        .append(" | ")
+        .append(of.size())
+        .append(" | ")
+        .append(krill)
+        .append(" | ")
+        .append(stock)
+        .append(" |\n");
+  }
+
+  private static void failures(
+      StringBuilder b,
+      String title,
+      List<Outcome> outcomes,
+      java.util.function.Function<Outcome, String> failure) {
+    List<Outcome> failed = outcomes.stream().filter(o -> failure.apply(o) != null).toList();
+    if (!failed.isEmpty()) {
+      b.append(title).append(":\n\n");
+      failed.forEach(
+          o -> b.append("- `").append(o.key()).append("`: ").append(failure.apply(o)).append('\n'));
+      b.append('\n');
+    }
   }
 
   private static void compareWithExpected(List<Outcome> outcomes) throws IOException {
