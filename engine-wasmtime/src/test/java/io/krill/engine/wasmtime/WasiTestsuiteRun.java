@@ -52,10 +52,12 @@ import org.junit.jupiter.api.io.TempDir;
  * per test), the expected exit code and, when it names them, stdout and stderr; stdin is a pipe
  * with nothing written, closed at the guest's end, as the suite's own runner gives it.
  *
- * <p>Writes {@code target/wasi-conformance/summary.md} (per suite: passed/total, each failure with
- * a one-line reason) and fails when the outcome differs from {@code WASI_EXPECTED_FAILURES} (a file
- * of {@code suite-dir/test} lines, {@code #} comments), when that variable is set. Skipped unless
- * {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch the suite.
+ * <p>Each test also runs on the binding's own WASI (stock Wasmtime 7) for comparison. Writes {@code
+ * target/wasi-conformance/summary.md} (per suite: passed on krill and on stock, each failure with a
+ * one-line reason) and fails when krill's outcome differs from {@code WASI_EXPECTED_FAILURES} (a
+ * file of {@code <suite>/<test>} lines, {@code #} comments), when that variable is set. Skipped
+ * unless {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch the
+ * suite.
  */
 @EnabledIfEnvironmentVariable(named = "WASI_TESTSUITE", matches = ".+")
 class WasiTestsuiteRun {
