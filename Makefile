@@ -80,7 +80,7 @@ test: deps
 demo: deps build testprogs
 	bash scripts/demo.sh
 
-bench: deps build testprogs
+bench: deps dist testprogs
 	bash scripts/bench.sh
 
 clean:

@@ -2,25 +2,31 @@
 # krill benchmarks: krill (wasm, io.containerd.krill.v1) next to runc (native, io.containerd.runc.v2),
 # both under one private containerd 1.6 in the same run.
 #
-#   make bench                    (installs deps, builds dist/ and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--out DIR]
+#   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
+#   bash scripts/bench.sh [--quick] [--cold-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
 #   c. memory with N sleeping containers (krill daemon RSS vs runc shims + container processes)
 #   d. CPU-bound program: cpu-native via runc vs cpu.wasm via krill
 #   e. cold vs warm start of a multi-MB module (Wasmtime compile vs its disk cache), krill only
+#   f. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #
-# Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for
-# development; its numbers are not meant to be published. Needs root. Everything it starts is stopped
-# and removed on exit, also on failure.
+# krill runs from the release tree `make dist` stages (its bundled Java runtime and class data sharing
+# archive), or from dist/ if there is none. Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...).
+# --quick: fewer runs, N = 0,20, for development; its numbers are not meant to be published. --cold-only:
+# only f, printed, nothing written. Needs root. Everything it starts is stopped and removed on exit, also
+# on failure.
 set -euo pipefail
 export LC_ALL=C
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
 CTR_BIN=${CTR:-/usr/bin/ctr}
-SHIM=$REPO/dist/bin/containerd-shim-krill-v1
+VERSION=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' "$REPO/pom.xml" | head -n1)
+KRILL_HOME=$REPO/target/dist-stage/krill-$VERSION   # what make dist packs
+[ -x "$KRILL_HOME/bin/containerd-shim-krill-v1" ] || KRILL_HOME=$REPO/dist
+SHIM=$KRILL_HOME/bin/containerd-shim-krill-v1
 PROGS=$REPO/integration-tests/target/testprogs
 OUT_DIR=$REPO/docs
 NS=krill-bench
@@ -29,19 +35,20 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0
+QUICK=0 COLD_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
+        --cold-only) COLD_ONLY=1; shift ;;
         --out) OUT_DIR=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
-    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20)
+    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) COLD_RUNS=5
 else
-    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500)
+    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) COLD_RUNS=15
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -51,6 +58,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/private-containerd.sh"
 # shellcheck source=lib/bench-cold-warm.sh
 . "$REPO/scripts/lib/bench-cold-warm.sh"
+# shellcheck source=lib/bench-cold-start.sh
+. "$REPO/scripts/lib/bench-cold-start.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -182,8 +191,8 @@ awk -v l="${LOAD_START%% *}" 'BEGIN { exit !(l > 1.0) }' \
 [ $QUICK = 1 ] && note "mode:       --quick (development numbers only)"
 
 section "Private containerd"
-start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN"
-note "containerd pid $CPID, socket $SOCK, namespace $NS, KRILL_IDLE_TIMEOUT=60"
+start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN" "$KRILL_HOME/bin"
+note "containerd pid $CPID, socket $SOCK, namespace $NS, KRILL_IDLE_TIMEOUT=60, krill from $KRILL_HOME"
 
 img() { # NAME OUT.tar ENTRYPOINT... -- FILES...
     local name=$1 out=$2 ep=() ; shift 2
@@ -221,8 +230,9 @@ run_once() {
 }
 
 # ---------------------------------------------------------------------------------------------------
-section "a. ctr run --rm latency: hello (runc, static native) vs hello.wasm (krill)"
 HELLO_OUT="hello from krill"
+if [ $COLD_ONLY = 0 ]; then
+section "a. ctr run --rm latency: hello (runc, static native) vs hello.wasm (krill)"
 for ((i = 1; i <= WARMUP; i++)); do
     a=$(run_once $RUNC $I_HELLO_N warm-n$i "$HELLO_OUT")
     b=$(run_once $KRILL $I_HELLO_W warm-w$i "$HELLO_OUT")
@@ -374,6 +384,12 @@ note "cpu minus each runtime's hello median (compute only, estimate): native/was
 # ---------------------------------------------------------------------------------------------------
 section "e. cold vs warm start of a multi-MB module (krill)"
 bench_cold_warm 4000 5
+fi
+
+# ---------------------------------------------------------------------------------------------------
+section "f. cold start: hello with no krill daemon running ($COLD_RUNS runs each), krill cri to serving"
+bench_cold_start "$COLD_RUNS"
+[ $COLD_ONLY = 1 ] && { note "--cold-only: nothing written"; exit 0; }
 
 # ---------------------------------------------------------------------------------------------------
 section "Results"
