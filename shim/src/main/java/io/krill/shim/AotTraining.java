@@ -6,6 +6,7 @@ import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.containerd.task.v2.StartRequest;
 import io.krill.containerd.task.v2.WaitRequest;
 import io.krill.containerd.task.v2.WaitResponse;
+import io.krill.os.Mounts;
 import io.krill.ttrpc.TtrpcClient;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,6 +59,9 @@ public final class AotTraining {
         bundle.resolve("config.json"),
         "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/hello.wat\"],\"env\":[],\"cwd\":\"/\"},"
             + "\"root\":{\"path\":\"rootfs\"}}");
+    // A real first task mounts its rootfs through libc (JNA), which a training run cannot do
+    // unprivileged; a FIFO made the same way loads the same binding.
+    Mounts.mkfifo(dir.resolve("fifo"));
     Path stdout = Files.createFile(dir.resolve("stdout"));
     Path stderr = Files.createFile(dir.resolve("stderr"));
     Thread daemon =
