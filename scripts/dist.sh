@@ -98,8 +98,30 @@ if [ "$RUNTIME_MAJOR" -ge 25 ]; then
         rm -rf "$scratch"
         die "the daemon's AOT training run failed (its output is above)"
     fi
+    # `krill cri`'s cache: its start, up to serving on its socket, through bin/krill (its flags and class
+    # path for cri); SIGTERM then ends it, and the JVM writes the cache as it exits.
+    env -u JAVA_TOOL_OPTIONS -u JDK_JAVA_OPTIONS -u _JAVA_OPTIONS -u KRILL_JAVA -u KRILL_LOG_LEVEL \
+        KRILL_CONFIG="$scratch/config.toml" KRILL_RUN_DIR="$scratch" \
+        KRILL_JAVA_OPTS="-XX:AOTCacheOutput=$TREE/lib/cri.aot -Xlog:aot=error,cds=error" \
+        "$TREE/bin/krill" cri --socket "$scratch/cri.sock" --root "$scratch/cri" --cni-conf-dir "$scratch/no-cni" \
+        >"$scratch/cri.log" 2>&1 &
+    cri=$!
+    i=0
+    until grep -q 'serving runtime.v1' "$scratch/cri.log"; do
+        if ! kill -0 "$cri" 2>/dev/null || [ $i -ge 600 ]; then
+            kill "$cri" 2>/dev/null
+            cat "$scratch/cri.log" >&2
+            rm -rf "$scratch"
+            die "krill cri's AOT training run did not serve (its output is above)"
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -TERM "$cri"
+    wait "$cri" || true
+    [ -s "$TREE/lib/cri.aot" ] || { cat "$scratch/cri.log" >&2; rm -rf "$scratch"; die "krill cri wrote no AOT cache"; }
     rm -rf "$scratch"
-    echo "dist: AOT cache for the daemon: $(du -h "$TREE/lib/daemon.aot" | cut -f1)"
+    echo "dist: AOT caches: daemon $(du -h "$TREE/lib/daemon.aot" | cut -f1), krill cri $(du -h "$TREE/lib/cri.aot" | cut -f1)"
 else
     echo "dist: $RUNTIME_JDK is Java $RUNTIME_MAJOR: no AOT cache for the daemon (its cold start needs a JDK 25 or newer)"
 fi
