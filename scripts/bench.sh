@@ -12,8 +12,8 @@
 #   e. cold vs warm start of a multi-MB module (Wasmtime compile vs its disk cache), krill only
 #   f. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #
-# krill runs from the release tree `make dist` stages (its bundled Java runtime and class data sharing
-# archive), or from dist/ if there is none. Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...).
+# krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
+# one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and docs/benchmarks.png (or DIR/...).
 # --quick: fewer runs, N = 0,20, for development; its numbers are not meant to be published. --cold-only:
 # only f, printed, nothing written. Needs root. Everything it starts is stopped and removed on exit, also
 # on failure.
@@ -24,7 +24,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
 CTR_BIN=${CTR:-/usr/bin/ctr}
 VERSION=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' "$REPO/pom.xml" | head -n1)
-KRILL_HOME=$REPO/target/dist-stage/krill-$VERSION   # what make dist packs
+KRILL_HOME=${KRILL_HOME:-$REPO/target/dist-stage/krill-$VERSION}   # what make dist packs, or a tree you name
 [ -x "$KRILL_HOME/bin/containerd-shim-krill-v1" ] || KRILL_HOME=$REPO/dist
 SHIM=$KRILL_HOME/bin/containerd-shim-krill-v1
 PROGS=$REPO/integration-tests/target/testprogs
@@ -450,6 +450,7 @@ md=$T/benchmarks.md
     echo "| f. same, until \`ctr\` exits, median | $F_RUNC_TOTAL_MED ms | $F_KRILL_TOTAL_MED ms | | |"
     echo "| f. daemon CPU time, start + first task, median | – | $F_KRILL_CPU_MED ms | | |"
     echo "| f. \`krill cri\` start to serving, median (p90) | – | $F_CRI_MED ms ($F_CRI_P90 ms) | | |"
+    echo "| f. \`krill cri\` CPU time to serving, median | – | $F_CRI_CPU_MED ms | | |"
     echo
     for x in "a:$A_MET:krill's hello median is $A_RATIO × runc's (target ≤ 0.5)" \
              "b:$B_MET:the launcher's start takes $B_MED ms (target ≤ 5 ms)" \

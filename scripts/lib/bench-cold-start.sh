@@ -4,7 +4,7 @@
 # `krill cri`: from its exec to its log line saying it serves (written once its socket listens).
 #
 #   bench_cold_start RUNS   sets F_{KRILL,RUNC}_{FIRST,TOTAL}_{MED,P90}, F_KRILL_CPU_MED, F_RATIO, F_CRI_MED,
-#                           F_CRI_P90, F_ARCHIVE
+#                           F_CRI_P90, F_CRI_CPU_MED, F_ARCHIVE
 #
 # Uses bench.sh's T, SOCK, KRILL, RUNC, KRILL_HOME, images, ctr, daemon_pids, cmdline, now_us, stats, note, die.
 
@@ -72,7 +72,7 @@ bench_cold_start() {
     note "krill/runc first-output median ratio: $F_RATIO (target: krill <= 250 ms and <= 2 x runc)"
 
     # krill cri: from the exec of `krill cri` to its "serving" line, a fresh root each run.
-    : >"$T/f-cri"
+    : >"$T/f-cri"; : >"$T/f-cri-cpu"
     for ((i = 1; i <= runs; i++)); do
         local sock=$T/cri$i.sock t0 t1 cpid
         log=$T/cri$i.log
@@ -85,10 +85,13 @@ bench_cold_start() {
             sleep 0.002
         done
         t1=$(now_us)
+        c=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$cpid/stat")
         kill "$cpid"; wait "$cpid" 2>/dev/null || true
         rm -rf "$T/cri-root$i"
-        awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f\n", d / 1000 }' | tee -a "$T/f-cri" | sed "s/^/krill cri run $i: serving after /; s/\$/ ms/"
+        echo "$c" >>"$T/f-cri-cpu"
+        awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f\n", d / 1000 }' | tee -a "$T/f-cri" | sed "s/^/krill cri run $i: serving after /; s/\$/ ms (CPU $c ms)/"
     done
     read -r F_CRI_MED F_CRI_P90 _ < <(stats "$T/f-cri")
-    note "krill cri, process start to serving: median $F_CRI_MED ms, p90 $F_CRI_P90 ms"
+    read -r F_CRI_CPU_MED _ < <(stats "$T/f-cri-cpu")
+    note "krill cri, process start to serving: median $F_CRI_MED ms, p90 $F_CRI_P90 ms, CPU median $F_CRI_CPU_MED ms"
 }
