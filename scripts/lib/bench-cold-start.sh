@@ -76,6 +76,7 @@ bench_cold_start() {
     for ((i = 1; i <= runs; i++)); do
         local sock=$T/cri$i.sock t0 t1 cpid
         log=$T/cri$i.log
+        : >"$log"
         t0=$(now_us)
         "$KRILL_HOME/bin/krill" cri --socket "$sock" --root "$T/cri-root$i" --cni-conf-dir "$T/no-cni" \
             >"$log" 2>&1 &
