@@ -92,7 +92,7 @@ test: deps
 demo: deps build testprogs
 	bash scripts/demo.sh
 
-bench: deps build testprogs
+bench: deps dist testprogs
 	MVN="$(MVN)" bash scripts/bench.sh
 
 clean:

@@ -1,6 +1,7 @@
 /* What start and daemon share: daemon identity, install layout, java command line, probes. */
 #define _GNU_SOURCE
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "pb.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -105,6 +107,63 @@ char *find_java(const char *home, const char **why)
     return NULL;
 }
 
+static int is_jar(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n > 4 && strcmp(e->d_name + n - 4, ".jar") == 0;
+}
+
+static int byte_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/*
+ * The jars of <home>/lib in byte order, as scripts/dist.sh lists them for the ahead-of-time cache's
+ * training run: a cache serves only the class path it was made with, and java's own expansion of
+ * lib/ * follows the directory's order, which differs from one filesystem to the next.
+ */
+static char *class_path(const char *home)
+{
+    char *lib = xasprintf("%s/lib", home);
+    struct dirent **names;
+    int n = scandir(lib, &names, is_jar, byte_order);
+    if (n <= 0) {
+        free(lib);
+        return xasprintf("%s/lib/*", home);
+    }
+    struct buf cp = {0};
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_put(&cp, ":", 1);
+        buf_put(&cp, lib, strlen(lib));
+        buf_put(&cp, "/", 1);
+        buf_put(&cp, names[i]->d_name, strlen(names[i]->d_name));
+        free(names[i]);
+    }
+    buf_put(&cp, "", 1);
+    free(names);
+    free(lib);
+    return (char *)cp.p;
+}
+
+/*
+ * The daemon's ahead-of-time cache, if the release has one (scripts/dist.sh), and only for the
+ * bundled java that wrote it: another JVM would refuse it anyway.
+ */
+static char *aot_cache(const char *java, const char *home)
+{
+    char *bundled = xasprintf("%s/jre/bin/java", home);
+    char *cache = xasprintf("%s/lib/daemon.aot", home);
+    struct stat st;
+    int usable = strcmp(java, bundled) == 0 && stat(cache, &st) == 0 && S_ISREG(st.st_mode);
+    free(bundled);
+    if (usable)
+        return cache;
+    free(cache);
+    return NULL;
+}
+
 char **daemon_argv(const char *java, const char *home, const struct options *o,
                    const struct daemon_paths *d, const char *ttrpc, int foreground)
 {
@@ -115,7 +174,11 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     argv[n++] = "-XX:+UseSerialGC";
     argv[n++] = "-XX:TieredStopAtLevel=1";
     argv[n++] = "-XX:+ExitOnOutOfMemoryError";
-    argv[n++] = "-Xshare:auto";
+    /* The release's AOT cache (classes loaded and linked by a training run), else the runtime's
+     * class data sharing archive if it has one. The cache's flag replaces -Xshare, which a JDK 25
+     * refuses beside it. */
+    char *aot = aot_cache(java, home);
+    argv[n++] = aot ? xasprintf("-XX:AOTCache=%s", aot) : "-Xshare:auto";
     /* A JVM crash report belongs with the daemon's log, not in its cwd (/). */
     argv[n++] = xasprintf("-XX:ErrorFile=%s/hs_err_pid%%p.log", d->run_dir);
     /* Guests' linear memory lives outside the heap; the daemon's memory budget is what is left of
@@ -127,7 +190,7 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     argv[n++] = xasprintf("-Djava.library.path=%s/lib/native", home);
     argv[n++] = xasprintf("-Dkrill.home=%s", home);
     argv[n++] = "-cp";
-    argv[n++] = xasprintf("%s/lib/*", home);
+    argv[n++] = class_path(home);
     argv[n++] = DAEMON_CLASS;
     argv[n++] = "-socket";
     argv[n++] = d->socket;

@@ -63,6 +63,8 @@ pass() { echo "ok:   $*"; }
 
 mkdir -p "$KH/bin" "$KH/lib/native" "$T/run" "$T/emptypath"
 cp "$BIN" "$SHIM"
+# The daemon's class path lists these in byte order (not java's directory-order expansion of lib/*).
+touch "$KH/lib/netty-b.jar" "$KH/lib/jackson.jar" "$KH/lib/netty-a_1.jar" "$KH/lib/notes.txt"
 export KRILL_RUN_DIR=$T/run
 export FAKE_LOG=$T/spawns.jsonl FAKE_PIDS=$T/pids FAKE_REQS=$T/requests.log
 unset KRILL_JAVA JAVA_HOME KRILL_JAVA_OPTS NAMESPACE GRPC_ADDRESS
@@ -278,7 +280,7 @@ if a[5] != "-XX:ErrorFile=%s/shim/%s/hs_err_pid%%p.log" % (rundir, h): errs.appe
 if a[6] != "-Xmx256m": errs.append("heap flag %r" % a[6])
 for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
     if want not in a: errs.append("missing " + want)
-if after("-cp") != kh + "/lib/*": errs.append("cp " + after("-cp"))
+if after("-cp") != ":".join(kh + "/lib/" + j for j in ["jackson.jar", "netty-a_1.jar", "netty-b.jar"]): errs.append("cp " + after("-cp"))
 if a.index("-cp") > a.index("io.krill.shim.Daemon"): errs.append("-cp after main class")
 checks = {"-socket": "/run/containerd/s/" + h, "-namespace": "krilltest", "-address": addr,
           "-ttrpc-address": ttrpc, "-publish-binary": "/usr/bin/containerd",
@@ -470,6 +472,29 @@ run_shim "$B5" "$T/s5" $(start_args "$ADDR5" c5) start
     || fail "start after daemon: rc=$(cat "$T/s5.rc") spawns=$(spawns_for "$H5") err=$(cat "$T/s5.err")"
 kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null
 
+# ---------------------------------------------------------------- the release's AOT cache
+# Only the bundled java gets lib/daemon.aot (it wrote it), in place of -Xshare:auto.
+mkdir -p "$KH/jre/bin" && cp "$T/fake-java" "$KH/jre/bin/java"
+: >"$KH/lib/daemon.aot"
+dry=$(env -u KRILL_JAVA "$SHIM" daemon --namespace "$NS" --address "$ADDR5" --dry-run | sed -n 's/^exec //p')
+case " $dry " in
+    *" $KH/jre/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -XX:AOTCache=$KH/lib/daemon.aot "*)
+        case " $dry " in *" -Xshare:"*) fail "AOT cache beside -Xshare: $dry" ;; *) pass "bundled java gets the AOT cache" ;; esac ;;
+    *) fail "bundled java without the AOT cache: $dry" ;;
+esac
+dry=$("$SHIM" daemon --namespace "$NS" --address "$ADDR5" --dry-run | sed -n 's/^exec //p')
+case " $dry " in
+    *" -XX:AOTCache="*) fail "KRILL_JAVA given the bundled runtime's AOT cache: $dry" ;;
+    *" -Xshare:auto "*) pass "another java gets no AOT cache" ;;
+    *) fail "another java: $dry" ;;
+esac
+rm "$KH/lib/daemon.aot"
+dry=$(env -u KRILL_JAVA "$SHIM" daemon --namespace "$NS" --address "$ADDR5" --dry-run | sed -n 's/^exec //p')
+case " $dry " in
+    *" -XX:AOTCache="*) fail "AOT cache flag without the file: $dry" ;;
+    *" -Xshare:auto "*) pass "no AOT cache file, no flag" ;;
+    *) fail "without the AOT cache: $dry" ;;
+esac
 # ---------------------------------------------------------------- krill-isolated
 ISO=$KH/bin/containerd-shim-krill-isolated-v1
 ln -s containerd-shim-krill-v1 "$ISO"

@@ -96,4 +96,14 @@ case "$v17" in 1.7.*) ;; *) die "cached containerd-1.7 is '$v17', expected 1.7.x
 case "$v21" in 2.*) ;; *) die "cached containerd-2.1 is '$v21', expected 2.x (delete $CACHE/containerd-2.1 to refetch)" ;; esac
 [ "${v21#2.1.}" != "$v21" ] || echo "install-deps: note: sid now serves containerd $v21 (wanted 2.1.x)" >&2
 
-echo "install-deps: ok: containerd $v16 (system), $v17 and $v21 (in $CACHE); $(wat2wasm --version) wabt, $(clang --version | head -n1), $(clang-format --version)"
+# The release's Java runtime and its AOT cache come from a JDK 25 or newer (scripts/dist.sh); this kind of
+# machine has Temurin's under /usr/lib/jvm. None is fetched here: without one, make dist ships a Java 17
+# runtime without the cache, and InstallE2ETest says the release has no lib/daemon.aot.
+jdk25=""
+for d in /usr/lib/jvm/*; do
+    m=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$d/release" 2>/dev/null | head -n1)
+    [ -n "$m" ] && [ "$m" -ge 25 ] && [ -x "$d/bin/jlink" ] && jdk25=$d
+done
+[ -n "$jdk25" ] || echo "install-deps: warning: no JDK 25 or newer under /usr/lib/jvm: make dist will ship no AOT cache (set KRILL_RUNTIME_JDK)" >&2
+
+echo "install-deps: ok: containerd $v16 (system), $v17 and $v21 (in $CACHE); $(wat2wasm --version) wabt, $(clang --version | head -n1), $(clang-format --version), release runtime from ${jdk25:-the build JDK}"

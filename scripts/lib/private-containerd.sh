@@ -1,11 +1,12 @@
 # Sourced by demo.sh and bench.sh: starts a private containerd (CRI off) with krill on its PATH.
 #
-#   start_private_containerd DIR SOCKET IDLE_SECONDS CONTAINERD CTR
+#   start_private_containerd DIR SOCKET IDLE_SECONDS CONTAINERD CTR [BIN_DIR]
 #
+# BIN_DIR holds the krill shim launcher (default: the checkout's dist/bin).
 # Everything lives under DIR; sets CPID to containerd's pid. The caller stops it by that pid.
 # Expects REPO (the checkout) and a die() function.
 start_private_containerd() {
-    local dir=$1 sock=$2 idle=$3 containerd=$4 ctr=$5 i
+    local dir=$1 sock=$2 idle=$3 containerd=$4 ctr=$5 bin=${6:-$REPO/dist/bin} i
     mkdir -p "$dir/root" "$dir/state"
     cat >"$dir/config.toml" <<EOT
 version = 2
@@ -15,7 +16,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$sock"
 EOT
-    PATH="$REPO/dist/bin:$PATH" KRILL_RUN_DIR="$dir/krill-run" KRILL_CACHE_DIR="$dir/cache" \
+    PATH="$bin:$PATH" KRILL_RUN_DIR="$dir/krill-run" KRILL_CACHE_DIR="$dir/cache" \
         KRILL_IDLE_TIMEOUT="$idle" "$containerd" --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
     CPID=$!
     for ((i = 0; i < 100; i++)); do

@@ -67,30 +67,45 @@ public final class Main {
 
   /** The command tree for one run, printing to {@code console}. */
   CommandLine commandLine(Console console) {
+    CommandLine cl = configure(fullTree(console), console);
+    // ... except in krill image, where a repeated single option (-t, -o) is refused.
+    cl.getSubcommands().get("image").setOverwrittenOptionsAllowed(false);
+    return cl;
+  }
+
+  /**
+   * {@code krill cri ...}: the root with {@code cri} alone. The same command, parsed, helped and
+   * failed the same way, without building every other command by reflection first, which is most of
+   * a second of the CRI daemon's start.
+   */
+  CommandLine criCommandLine(Console console) {
+    return configure(new CommandLine(new Root()).addSubcommand(new CriMain()), console);
+  }
+
+  private CommandLine fullTree(Console console) {
     CommandLine image =
         new CommandLine(new ImageCommand())
             .addSubcommand(new ImageCommand.Build(console))
             .addSubcommand(new ImageCommand.Push(console, stdin))
             .addSubcommand(new ImageCommand.Pull(console, stdin))
             .addSubcommand(new ImageCommand.Inspect(console, stdin));
-    CommandLine cl =
-        new CommandLine(new Root())
-            .addSubcommand(new InstallCommand(console))
-            .addSubcommand(new UninstallCommand(console))
-            .addSubcommand(new VersionCommand(console))
-            .addSubcommand(new DoctorCommand(console))
-            .addSubcommand(image)
-            .addSubcommand(new DaemonCommand(console))
-            .addSubcommand(new CriMain())
-            .addSubcommand(new HelpCommand());
+    return new CommandLine(new Root())
+        .addSubcommand(new InstallCommand(console))
+        .addSubcommand(new UninstallCommand(console))
+        .addSubcommand(new VersionCommand(console))
+        .addSubcommand(new DoctorCommand(console))
+        .addSubcommand(image)
+        .addSubcommand(new DaemonCommand(console))
+        .addSubcommand(new CriMain())
+        .addSubcommand(new HelpCommand());
+  }
+
+  private static CommandLine configure(CommandLine cl, Console console) {
     // As before picocli: an option's value is the next argument, whatever it looks like (--arg
     // --verbose).
     cl.setAllowOptionsAsOptionParameters(true);
-    // As before: a later --name value wins (a unit's ExecStart plus overrides), except in krill
-    // image,
-    // where a repeated single option (-t, -o) is refused.
+    // As before: a later --name value wins (a unit's ExecStart plus overrides).
     cl.setOverwrittenOptionsAllowed(true);
-    image.setOverwrittenOptionsAllowed(false);
     cl.setOut(new PrintWriter(console.out(), true));
     cl.setErr(new PrintWriter(console.err(), true));
     cl.setParameterExceptionHandler(Main::usageError);
@@ -99,7 +114,11 @@ public final class Main {
   }
 
   int run(List<String> args, Console console) {
-    return commandLine(console).execute(args.toArray(String[]::new));
+    CommandLine cl =
+        !args.isEmpty() && args.get(0).equals("cri")
+            ? criCommandLine(console)
+            : commandLine(console);
+    return cl.execute(args.toArray(String[]::new));
   }
 
   private static int usageError(ParameterException e, String[] args) {

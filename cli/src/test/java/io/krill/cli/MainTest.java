@@ -100,6 +100,19 @@ class MainTest {
   }
 
   @Test
+  void cri_helpAndErrorsSameAsInTheFullTree() {
+    Console c = new Console(System.out, System.err, Map.of(), Path.of("/k"));
+    Main main = Main.standard();
+    assertEquals(
+        main.commandLine(c).getSubcommands().get("cri").getUsageMessage(),
+        main.criCommandLine(c).getSubcommands().get("cri").getUsageMessage());
+    assertEquals(0, krill("cri", "--help"));
+    assertEquals(main.commandLine(c).getSubcommands().get("cri").getUsageMessage(), out.toString());
+    assertEquals(2, krill("cri", "--bogus"));
+    assertTrue(err.toString().startsWith("krill cri: Unknown option: '--bogus'"), err.toString());
+  }
+
+  @Test
   void criMissingValue_exit2() {
     assertEquals(2, krill("cri", "--socket"));
     assertTrue(err.toString().contains("--socket"), err.toString());

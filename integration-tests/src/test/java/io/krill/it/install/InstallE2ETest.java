@@ -16,6 +16,7 @@ import io.krill.it.harness.TestImages;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -92,6 +93,7 @@ class InstallE2ETest {
       assertTrue(
           exe.startsWith(node.installTree().resolve("jre").toRealPath()),
           "daemon runs " + exe + ", not the bundled runtime");
+      assertUsesAotCache(node, daemons.get(0).pid());
       assertTrue(
           Host.daemonLogs(node.runDir()).contains("container=" + id),
           "daemon log names the container");
@@ -173,6 +175,30 @@ class InstallE2ETest {
   /**
    * The CRI plugin parsed the config with krill's table in it (CNI may be missing: that is fine).
    */
+  /**
+   * The daemon runs with the release's AOT cache, and the cache, made by {@code make dist} in
+   * another directory, is usable here: the daemon's own java flags and class path, with {@code
+   * -XX:AOTMode=on} (which makes a refused cache fatal instead of silently ignored), load the
+   * daemon's main class from it.
+   */
+  private static void assertUsesAotCache(InstalledNode node, long pid) throws IOException {
+    List<String> argv =
+        List.of(Files.readString(Path.of("/proc", String.valueOf(pid), "cmdline")).split("\0"));
+    Path cache = node.installTree().resolve("lib/daemon.aot");
+    assertTrue(Files.isRegularFile(cache), "the release has no " + cache);
+    assertTrue(
+        argv.contains("-XX:AOTCache=" + cache.toRealPath())
+            || argv.contains("-XX:AOTCache=" + cache),
+        "the daemon runs without the AOT cache: " + argv);
+    List<String> check = new ArrayList<>(argv.subList(0, argv.indexOf("io.krill.shim.Daemon")));
+    check.addAll(
+        List.of("-XX:AOTMode=on", "-Xlog:class+load=info", "io.krill.shim.Daemon", "-version"));
+    Result r = InstalledNode.run(check);
+    assertTrue(
+        r.stdout().contains("io.krill.shim.Daemon source: shared objects file"),
+        "the daemon's class does not come from the AOT cache: " + r);
+  }
+
   private static void assertCriLoaded(InstalledNode node, ContainerdVersion version) {
     Result plugins = node.ctr("plugins", "ls");
     String id = version.isV2() ? "io.containerd.cri.v1" : "io.containerd.grpc.v1";
