@@ -5,9 +5,11 @@ import io.krill.wasi.Descriptor.FileFd;
 import io.krill.wasi.Descriptor.OutputFd;
 import io.krill.wasi.Descriptor.StdinFd;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.CharacterCodingException;
@@ -137,21 +139,34 @@ public final class Wasi {
     this.vfs = new Vfs(o.mounts);
     this.interruption = o.interruption;
     this.stdin = o.stdin;
-    if (o.stdin != null) {
-      fds.put(0, new StdinFd(o.stdin));
-    }
-    if (o.stdout != null) {
-      fds.put(1, new OutputFd(o.stdout));
-    }
-    if (o.stderr != null) {
-      fds.put(2, new OutputFd(o.stderr));
-    }
+    // A stream the container does not have (`ctr run --null-io`) is /dev/null, as runc gives it:
+    // reads end at once, writes are taken whole and dropped.
+    fds.put(0, new StdinFd(o.stdin != null ? o.stdin : NO_INPUT));
+    fds.put(1, new OutputFd(o.stdout != null ? o.stdout : discard()));
+    fds.put(2, new OutputFd(o.stderr != null ? o.stderr : discard()));
     int fd = 3;
     for (Mount m : o.mounts) {
       if (Files.isDirectory(m.hostPath())) {
         fds.put(fd++, new DirFd(Vfs.split(m.guestPath()), m.guestPath()));
       }
     }
+  }
+
+  private static final Stdin NO_INPUT =
+      new Stdin() {
+        @Override
+        public int read(ByteBuffer dst) {
+          return -1;
+        }
+
+        @Override
+        public boolean ready() {
+          return true;
+        }
+      };
+
+  private static WritableByteChannel discard() {
+    return Channels.newChannel(OutputStream.nullOutputStream());
   }
 
   public Interruption interruption() {

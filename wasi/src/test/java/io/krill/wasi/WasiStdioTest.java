@@ -68,6 +68,21 @@ class WasiStdioTest {
   }
 
   @Test
+  void streamsTheContainerDoesNotHave_areDevNull() {
+    TestGuest none = new TestGuest(new Wasi.Options());
+    Wasi bare = new Wasi(new Wasi.Options());
+    // As TestGuest wires stdout and stderr, ask a bare Wasi over the same memory.
+    int iov = none.iov(none.str("x"), 1);
+    int n = none.alloc(4);
+    assertEquals(0, bare.fdWrite(none.mem, 1, iov, 1, n));
+    assertEquals(1, none.mem.readInt(n));
+    assertEquals(0, bare.fdWrite(none.mem, 2, iov, 1, n));
+    int in = none.iov(none.alloc(8), 8);
+    assertEquals(0, bare.fdRead(none.mem, 0, in, 1, n));
+    assertEquals(0, none.mem.readInt(n), "stdin ends at once");
+  }
+
+  @Test
   void badDescriptorsAndWrongDirections() {
     assertEquals(-Errno.BADF, g.write(9, "x"));
     assertEquals(-Errno.BADF, g.write(0, "x"));
