@@ -13,6 +13,7 @@ import io.krill.it.harness.InstalledNode;
 import io.krill.it.harness.KrillTasks;
 import io.krill.it.harness.Result;
 import io.krill.it.harness.TestImages;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
