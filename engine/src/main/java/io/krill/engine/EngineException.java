@@ -72,6 +72,9 @@ public final class EngineException extends RuntimeException {
         into = frames;
       } else if (t.equals("Caused by:")) {
         into = cause;
+      } else if (into == cause && !t.isEmpty()) {
+        // Several causes are numbered ("0: outer", "1: inner"); one is not.
+        into.add(t.replaceFirst("^\\d+: ", ""));
       } else if (!t.isEmpty() && !t.startsWith("note: using the `WASMTIME_BACKTRACE_DETAILS")) {
         into.add(t);
       }

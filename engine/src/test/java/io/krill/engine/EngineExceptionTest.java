@@ -44,6 +44,20 @@ class EngineExceptionTest {
   }
 
   @Test
+  void trapMessage_severalCauses_outerToInnerWithoutTheirNumbers() {
+    assertEquals(
+        "host function failed: wasm trap: out of bounds memory access\n"
+            + "wasm backtrace:\n"
+            + "  0:   0x5a - <unknown>!main",
+        EngineException.trapMessage(
+            "error while executing at wasm backtrace:\n"
+                + "    0:   0x5a - <unknown>!main\n\n"
+                + "Caused by:\n"
+                + "    0: host function failed\n"
+                + "    1: wasm trap: out of bounds memory access"));
+  }
+
+  @Test
   void trapMessage_oneLine_asItIs() {
     assertEquals("wasm trap: interrupt", EngineException.trapMessage("wasm trap: interrupt"));
   }
