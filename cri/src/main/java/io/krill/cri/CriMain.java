@@ -18,6 +18,7 @@ import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
 import io.krill.daemon.MemoryBudgetSetting;
 import io.krill.daemon.Sizes;
+import io.krill.engine.Engines;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.chicory.ChicoryEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
@@ -28,6 +29,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,6 +37,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -204,17 +207,21 @@ public final class CriMain implements Callable<Integer> {
         Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("krill-cri-timer"));
     // The daemon's engine: the only place that names one. The core first, then the front door on
     // it. Compiled modules are staged beside the socket (memory, and this daemon's own).
-    WasmEngine engine =
-        switch (s.engine()) {
-          case "chicory" -> new ChicoryEngine();
-          default ->
-              new WasmtimeEngine(
-                  Optional.of(root.resolve("cache")),
-                  socket.resolveSibling(socket.getFileName() + ".compile"));
-        };
+    // The daemon's setting is the default, a container's krill.io/engine annotation picks another;
+    // each is built when first used.
+    Map<String, Supplier<WasmEngine>> factories = new LinkedHashMap<>();
+    factories.put(
+        "wasmtime",
+        () ->
+            new WasmtimeEngine(
+                Optional.of(root.resolve("cache")),
+                socket.resolveSibling(socket.getFileName() + ".compile")));
+    factories.put("chicory", ChicoryEngine::new);
+    Engines engines = new Engines(s.engine().equals("chicory") ? "chicory" : "wasmtime", factories);
+    WasmEngine engine = engines.defaultEngine();
     TaskManager tasks =
         new TaskManager(
-            engine,
+            engines,
             timer,
             (int) ProcessHandle.current().pid(),
             s.defaultMemoryLimit(),
@@ -248,7 +255,7 @@ public final class CriMain implements Callable<Integer> {
                 () -> {
                   server.close();
                   streaming.close();
-                  engine.close();
+                  engines.close();
                 },
                 "krill-cri-shutdown"));
     LOG.log(

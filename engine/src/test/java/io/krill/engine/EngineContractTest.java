@@ -197,6 +197,22 @@ public abstract class EngineContractTest {
   }
 
   @Test
+  void run_divideByZero_trapNamesItsCause() {
+    // i32.const 1; i32.const 0; i32.div_s; drop
+    GuestResult r = run(spec(Wasi.command(bytes(0x41, 1, 0x41, 0, 0x6d, 0x1a))));
+    String m = assertInstanceOf(GuestResult.Trapped.class, r).message();
+    assertTrue(m.startsWith("wasm trap: integer divide by zero"), m);
+  }
+
+  @Test
+  void run_unreachable_trapNamesItsCause() {
+    String m =
+        assertInstanceOf(GuestResult.Trapped.class, run(spec(Wasi.command(bytes(0x00))))).message();
+    assertTrue(m.startsWith("wasm trap:"), m);
+    assertTrue(m.contains("unreachable"), m);
+  }
+
+  @Test
   void run_exportNamedInSpec_isTheEntry() {
     byte[] m = WasmBytes.emptyFunctionModule("healthz");
     GuestSpec s =

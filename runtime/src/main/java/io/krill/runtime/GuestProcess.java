@@ -1,5 +1,6 @@
 package io.krill.runtime;
 
+import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.os.CpuCgroup;
@@ -158,8 +159,11 @@ final class GuestProcess {
     } else if (result instanceof GuestResult.Exited e) {
       status = ExitStatus.now(e.code(), e.code() == 0 ? "Completed" : "Error");
     } else if (result instanceof GuestResult.Trapped t) {
+      // The whole message (the cause and the engine's wasm backtrace) on the container's stderr
+      // and in the daemon's log (one line there); the exit status's reason is the cause alone.
       message = "krill: " + label() + ": " + t.message() + "\n";
-      status = ExitStatus.now(ExitStatus.TRAP, t.message());
+      log(Level.INFO, "trapped: {2}", t.message().replace("\n", " | "));
+      status = ExitStatus.now(ExitStatus.TRAP, EngineException.firstLine(t.message()));
     } else {
       status = null; // decided under the lock: a SIGKILL that comes meanwhile is the one reported
     }

@@ -1,6 +1,7 @@
 package io.krill.runtime;
 
 import io.krill.engine.EngineException;
+import io.krill.engine.Engines;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
@@ -33,7 +34,7 @@ import java.util.stream.Stream;
 public final class TaskManager implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
 
-  private final WasmEngine engine;
+  private final Engines engines;
   private final EventQueue events = new EventQueue();
   private final ScheduledExecutorService timer;
   private final int pid;
@@ -48,7 +49,8 @@ public final class TaskManager implements AutoCloseable {
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
 
   /**
-   * @param engine the engine every wasm guest runs on (the daemon's choice; this class closes none)
+   * @param engines the engines wasm guests run on: a container's {@link Engines#ANNOTATION}
+   *     annotation picks one, else the daemon's default (this class closes none)
    * @param pid the pid reported for wasm processes (the daemon's own: guests are threads in it)
    * @param defaultMemoryLimit linear-memory cap for containers that set none; 0 = none
    * @param memoryBudget what the caps of all live guests together may reach; a guest that would
@@ -57,18 +59,29 @@ public final class TaskManager implements AutoCloseable {
    *     sandbox
    */
   public TaskManager(
+      Engines engines,
+      ScheduledExecutorService timer,
+      int pid,
+      long defaultMemoryLimit,
+      MemoryBudget memoryBudget,
+      Path sandboxHelper) {
+    this.engines = engines;
+    this.timer = timer;
+    this.pid = pid;
+    this.defaultMemoryLimit = defaultMemoryLimit;
+    this.memoryBudget = memoryBudget;
+    this.sandboxHelper = sandboxHelper;
+  }
+
+  /** One engine for every container. */
+  public TaskManager(
       WasmEngine engine,
       ScheduledExecutorService timer,
       int pid,
       long defaultMemoryLimit,
       MemoryBudget memoryBudget,
       Path sandboxHelper) {
-    this.engine = engine;
-    this.timer = timer;
-    this.pid = pid;
-    this.defaultMemoryLimit = defaultMemoryLimit;
-    this.memoryBudget = memoryBudget;
-    this.sandboxHelper = sandboxHelper;
+    this(Engines.only(engine), timer, pid, defaultMemoryLimit, memoryBudget, sandboxHelper);
   }
 
   /** Without admission control ({@link MemoryBudget#unlimited()}). */
@@ -198,6 +211,7 @@ public final class TaskManager implements AutoCloseable {
         long limit = runtimeSpec.memoryLimit().orElse(defaultMemoryLimit);
         Guest guest;
         int processPid;
+        String engineName = null;
         Stdio.Files files = spec.stdio().files(id);
         GuestProcess init;
         if (spec.kind() == TaskSpec.Kind.POD_SANDBOX) {
@@ -211,10 +225,13 @@ public final class TaskManager implements AutoCloseable {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
           limit = capOf(runtimeSpec, module);
           memory = admit(id, "it", limit);
+          WasmEngine engine = engine(id, runtimeSpec);
           guest =
               prepare(
+                  engine,
                   ModuleLoader.guestSpec(
                       id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
+          engineName = engine.name();
           processPid = pid;
           cpu = cpuCgroup(id, runtimeSpec);
           init = process(id, id, processPid, guest, spec.stdio(), files, memory, cpu);
@@ -242,7 +259,11 @@ public final class TaskManager implements AutoCloseable {
                 io.terminal(),
                 processPid));
         tasks.put(id, task);
-        LOG.log(Level.INFO, "container {0}: created", id);
+        if (engineName == null) {
+          LOG.log(Level.INFO, "container {0}: created", id);
+        } else {
+          LOG.log(Level.INFO, "container {0}: created on engine {1}", id, engineName);
+        }
         return processPid;
       } catch (RuntimeException e) {
         if (memory != null) {
@@ -426,10 +447,19 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
+  /** The container's engine: its annotation's, else the daemon's default. */
+  private WasmEngine engine(String id, RuntimeSpec spec) {
+    try {
+      return engines.select(id, spec.annotations());
+    } catch (EngineException e) {
+      throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage(), e);
+    }
+  }
+
   /**
    * The engine's refusals as the core's errors: a module the engine rejects is the user's to fix.
    */
-  private Guest prepare(GuestSpec guestSpec) {
+  private Guest prepare(WasmEngine engine, GuestSpec guestSpec) {
     try {
       return engine.prepare(guestSpec);
     } catch (EngineException e) {
@@ -564,6 +594,7 @@ public final class TaskManager implements AutoCloseable {
     try {
       guest =
           prepare(
+              engine(id, execSpec),
               ModuleLoader.guestSpec(
                   id, task.spec.bundle(), files, execSpec, task.rootfs, module, limit));
     } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.krill.runtime;
 
+import io.krill.engine.Engines;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import java.io.IOException;
@@ -36,7 +37,7 @@ final class TaskFixture implements AutoCloseable {
             t.setDaemon(true);
             return t;
           });
-  final WasmEngine engine;
+  final Engines engines;
   final TaskManager tasks;
   final ImageModules images;
 
@@ -60,16 +61,30 @@ final class TaskFixture implements AutoCloseable {
     this(tmp, engine, defaultMemoryLimit, MemoryBudget.unlimited(), images);
   }
 
+  /** On these engines, picked per container by its annotation. */
+  TaskFixture(Path tmp, Engines engines) {
+    this(tmp, engines, 0, MemoryBudget.unlimited(), ImageModules.NONE);
+  }
+
   private TaskFixture(
       Path tmp,
       WasmEngine engine,
       long defaultMemoryLimit,
       MemoryBudget budget,
       ImageModules images) {
+    this(tmp, Engines.only(engine), defaultMemoryLimit, budget, images);
+  }
+
+  private TaskFixture(
+      Path tmp,
+      Engines engines,
+      long defaultMemoryLimit,
+      MemoryBudget budget,
+      ImageModules images) {
     this.tmp = tmp;
-    this.engine = engine;
+    this.engines = engines;
     this.images = images;
-    this.tasks = new TaskManager(engine, timer, PID, defaultMemoryLimit, budget, null);
+    this.tasks = new TaskManager(engines, timer, PID, defaultMemoryLimit, budget, null);
     tasks.subscribe(events);
   }
 
@@ -186,7 +201,7 @@ final class TaskFixture implements AutoCloseable {
     tasks.close();
     timer.shutdownNow();
     timer.awaitTermination(PATIENCE.toSeconds(), TimeUnit.SECONDS);
-    engine.close();
+    engines.close();
   }
 
   private void awaitEvents() {

@@ -205,7 +205,8 @@ class TaskManagerCpuCgroupTest {
     Path helper = tmp.resolve("pause.sh");
     Files.writeString(helper, "#!/bin/sh\nexec sleep 600\n");
     helper.toFile().setExecutable(true);
-    try (TaskManager tasks = new TaskManager(f.engine, f.timer, TaskFixture.PID, 0, helper)) {
+    try (TaskManager tasks =
+        new TaskManager(f.engines.defaultEngine(), f.timer, TaskFixture.PID, 0, helper)) {
       tasks.withCpuCgroups(
           CpuCgroups.at(cpu, cpuacct, "/", "/")
               .withProcessHierarchy("memory", memory, "/")

@@ -3,6 +3,7 @@ package io.krill.shim;
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
+import io.krill.engine.Engines;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.chicory.ChicoryEngine;
@@ -20,7 +21,9 @@ import java.nio.channels.FileLock;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,6 +33,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The krill daemon: one JVM per containerd address and namespace, hosting every wasm task of that
@@ -92,16 +96,20 @@ public final class Daemon {
     int pid = (int) ProcessHandle.current().pid();
     StateFiles states = new StateFiles();
     EventPublisher publisher = new EventPublisher(options.ttrpcAddress(), options.namespace());
-    // The daemon's engine: the only place that names one.
+    // The daemon's engines: the only place that names them. The daemon's setting is the default, a
+    // container's krill.io/engine annotation picks another; each is built when first used.
     // Compiled modules are staged for Wasmtime in the run dir (memory, and this daemon's own).
-    WasmEngine engine =
-        switch (options.engine()) {
-          case "chicory" -> new ChicoryEngine();
-          default ->
-              options.runDir() == null
-                  ? new WasmtimeEngine(options.cacheDir())
-                  : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile"));
-        };
+    Map<String, Supplier<WasmEngine>> factories = new LinkedHashMap<>();
+    factories.put(
+        "wasmtime",
+        () ->
+            options.runDir() == null
+                ? new WasmtimeEngine(options.cacheDir())
+                : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile")));
+    factories.put("chicory", ChicoryEngine::new);
+    Engines engines =
+        new Engines(options.engine().equals("chicory") ? "chicory" : "wasmtime", factories);
+    WasmEngine engine = engines.defaultEngine();
     // Without containerd's address (tests) there is no content store; only rootfs modules run.
     ContainerdContentStore content =
         options.address().isEmpty()
@@ -119,7 +127,7 @@ public final class Daemon {
     ImageModules images = layers == null ? ImageModules.NONE : layers;
     TaskManager tasks =
         new TaskManager(
-            engine,
+            engines,
             timer,
             pid,
             options.defaultMemoryLimit(),
@@ -218,7 +226,7 @@ public final class Daemon {
     if (content != null) {
       content.close();
     }
-    engine.close();
+    engines.close();
   }
 
   private boolean isIdle(TaskManager tasks, long idleNanos) {

@@ -131,10 +131,9 @@ final class WasmtimeGuest implements Guest {
         return new GuestResult.Interrupted();
       }
       if (e instanceof WasmFunctionError.TrapError t) {
-        return new GuestResult.Trapped(
-            "wasm trap: " + t.trap().name().toLowerCase().replace('_', ' '));
+        return new GuestResult.Trapped("wasm trap: " + trapKind(t.trap()));
       }
-      return new GuestResult.Trapped(EngineException.firstLine(e.getMessage()));
+      return new GuestResult.Trapped(EngineException.trapMessage(e.getMessage()));
     } catch (IOException e) {
       return new GuestResult.Trapped(
           "container "
@@ -249,5 +248,12 @@ final class WasmtimeGuest implements Guest {
     closed = true;
     module.close();
     engine.close();
+  }
+
+  /** A trap kind in Wasmtime's (and Chicory's) words where the enum's name says it otherwise. */
+  static String trapKind(io.github.kawamuray.wasmtime.Trap trap) {
+    return trap == io.github.kawamuray.wasmtime.Trap.INTEGER_DIVISION_BY_ZERO
+        ? "integer divide by zero"
+        : trap.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
   }
 }

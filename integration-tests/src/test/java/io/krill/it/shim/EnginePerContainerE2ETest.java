@@ -1,0 +1,75 @@
+package io.krill.it.shim;
+
+import static io.krill.it.harness.KrillTasks.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.krill.it.harness.Containerd;
+import io.krill.it.harness.ContainerdPerClass;
+import io.krill.it.harness.ContainerdVersion;
+import io.krill.it.harness.Host;
+import io.krill.it.harness.Result;
+import io.krill.it.harness.TestImages;
+import java.io.IOException;
+import java.util.Arrays;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * One daemon, both engines: {@code ctr run --annotation krill.io/engine=chicory} runs that
+ * container on Chicory while the daemon's default (Wasmtime) runs the rest, an engine krill does
+ * not have is refused, and a trap's cause reaches the container's stderr and the daemon's log on
+ * either engine.
+ */
+class EnginePerContainerE2ETest {
+  private static final String NS = "krill-engines";
+  private static final String DIVIDE = "wasm trap: integer divide by zero";
+
+  @RegisterExtension
+  static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void annotationPicksTheEngine_trapsNameTheirCause(ContainerdVersion v) throws Exception {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+
+    String onChicory = id("chicory");
+    assertEquals(
+        HELLO,
+        runOk(c, NS, "--annotation", "krill.io/engine=chicory", image, onChicory, "/hello.wasm")
+            .stdout());
+    assertLogSays(c, onChicory, "created on engine chicory");
+    String byDefault = id("default");
+    assertEquals(HELLO, runOk(c, NS, image, byDefault, "/hello.wasm").stdout());
+    assertLogSays(c, byDefault, "created on engine wasmtime");
+
+    for (String engine : new String[] {"wasmtime", "chicory"}) {
+      String id = id("divzero-" + engine);
+      Result r =
+          run(c, NS, "--annotation", "krill.io/engine=" + engine, image, id, "/divzero.wasm");
+      assertExit(c, TRAP_EXIT, r);
+      assertTrue(r.stderr().contains("krill: container " + id + ": " + DIVIDE), r.toString());
+      assertLogSays(c, id, "trapped: " + DIVIDE);
+    }
+
+    String unknown = id("v8");
+    Result refused =
+        run(c, NS, "--annotation", "krill.io/engine=v8", image, unknown, "/hello.wasm");
+    assertNotEquals(0, refused.exitCode(), refused.toString());
+    assertTrue(refused.stderr().contains("container " + unknown), refused.toString());
+    assertTrue(refused.stderr().contains("krill.io/engine=v8"), refused.toString());
+    assertTrue(refused.stderr().contains("use one of wasmtime, chicory"), refused.toString());
+    c.assertNoLeaks();
+  }
+
+  private static void assertLogSays(Containerd c, String id, String what) throws IOException {
+    String logs = Host.daemonLogs(c.runDir());
+    assertTrue(
+        Arrays.stream(logs.split("\n"))
+            .anyMatch(l -> l.contains("container=" + id + " ") && l.contains(what)),
+        "no daemon log line with container=" + id + " says '" + what + "': " + logs);
+  }
+}
