@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs the WASI preview1 tests of the public WebAssembly wasi-testsuite through krill's Wasmtime engine and
-# krill's WASI (engine-wasmtime's WasiTestsuiteRun), and writes engine-wasmtime/target/wasi-conformance/summary.md.
+# Runs the WASI preview1 tests of the public WebAssembly wasi-testsuite through krill's WASI on both of krill's
+# engines (Wasmtime and Chicory) and through stock Wasmtime 7 (engine-wasmtime's WasiTestsuiteRun), and writes
+# engine-wasmtime/target/wasi-conformance/summary.md.
 #
-#   WASI_TESTSUITE=<checkout> scripts/wasi-conformance.sh      (make wasi-conformance)
+#   WASI_TESTSUITE=<checkout> scripts/wasi-conformance.sh      (make conformance)
 #
 # WASI_TESTSUITE: a checkout of github.com/WebAssembly/wasi-testsuite on its prod/testsuite-base branch (the one
 # holding the prebuilt tests: tests/{assemblyscript,c,rust}/testsuite/wasm32-wasip1/*.wasm with their .json
 # specs). The suite is never fetched here (CI reaches no GitHub) nor copied into the checkout.
-# Exits non-zero when the suite is missing, when the build fails, or when a test fails that
-# scripts/wasi-conformance/expected-failures.txt does not list (or one it lists passes).
+# Exits non-zero when the suite is missing, when the build fails, or when a test fails on either krill engine
+# that scripts/wasi-conformance/expected-failures.txt does not list for that engine (or one it lists passes).
 # Environment: MVN_TEST (mvn -B --no-transfer-progress), WASI_EXPECTED_FAILURES (that file),
 # WASI_TESTSUITE_COMMIT (the suite's commit, for the summary; from git when the checkout has it).
 set -euo pipefail
@@ -20,7 +21,7 @@ die() { echo "wasi-conformance: $*" >&2; exit 1; }
 
 [ -n "${WASI_TESTSUITE:-}" ] || die "set WASI_TESTSUITE to a checkout of the wasi-testsuite, e.g.
   git clone -b prod/testsuite-base https://github.com/WebAssembly/wasi-testsuite /tmp/wasi-testsuite
-  make wasi-conformance WASI_TESTSUITE=/tmp/wasi-testsuite"
+  make conformance WASI_TESTSUITE=/tmp/wasi-testsuite"
 [ -d "$WASI_TESTSUITE" ] || die "WASI_TESTSUITE=$WASI_TESTSUITE is not a directory: give a checkout of the wasi-testsuite"
 WASI_TESTSUITE=$(cd "$WASI_TESTSUITE" && pwd)
 case "$WASI_TESTSUITE/" in

@@ -18,6 +18,7 @@ import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.Preopen;
 import io.krill.engine.WasmEngine;
+import io.krill.engine.chicory.ChicoryEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -46,18 +47,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs the WASI preview1 tests of the public WebAssembly wasi-testsuite (a checkout given by the
- * environment variable {@code WASI_TESTSUITE}; {@code make wasi-conformance}) through krill's
- * Wasmtime engine and krill's WASI, the same path a container's guest takes: each test's {@code
- * .json} gives argv, environment, the directory preopened as the guest's {@code /} (a fresh copy
- * per test), the expected exit code and, when it names them, stdout and stderr; stdin is a pipe
- * with nothing written, closed at the guest's end, as the suite's own runner gives it.
+ * environment variable {@code WASI_TESTSUITE}; {@code make conformance}) through krill's engines
+ * (Wasmtime and Chicory) with krill's WASI, the same path a container's guest takes: each test's
+ * {@code .json} gives argv, environment, the directory preopened as the guest's {@code /} (a fresh
+ * copy per test), the expected exit code and, when it names them, stdout and stderr; stdin is a
+ * pipe with nothing written, closed at the guest's end, as the suite's own runner gives it.
  *
  * <p>Each test also runs on the binding's own WASI (stock Wasmtime 7) for comparison. Writes {@code
- * target/wasi-conformance/summary.md} (per suite: passed on krill and on stock, each failure with a
- * one-line reason) and fails when krill's outcome differs from {@code WASI_EXPECTED_FAILURES} (a
- * file of {@code <suite>/<test>} lines, {@code #} comments), when that variable is set. Skipped
- * unless {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch the
- * suite.
+ * target/wasi-conformance/summary.md} (per suite: passed on krill/Wasmtime, krill/Chicory and
+ * stock, each failure with a one-line reason) and fails when krill's outcome on either engine
+ * differs from {@code WASI_EXPECTED_FAILURES} (a file of {@code <engine> <suite>/<test>} lines,
+ * engine {@code wasmtime} or {@code chicory}, {@code #} comments), when that variable is set.
+ * Skipped unless {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch
+ * the suite.
  */
 @EnabledIfEnvironmentVariable(named = "WASI_TESTSUITE", matches = ".+")
 class WasiTestsuiteRun {
@@ -68,8 +70,12 @@ class WasiTestsuiteRun {
 
   @TempDir Path tmp;
 
-  /** A test's result on krill and on the binding's stock WASI: null = passed, else why not. */
-  record Outcome(String suite, String test, String failure, String stockFailure) {
+  /**
+   * A test's result on krill's Wasmtime engine, krill's Chicory engine and the binding's stock
+   * WASI: null = passed, else why not.
+   */
+  record Outcome(
+      String suite, String test, String failure, String chicoryFailure, String stockFailure) {
     String key() {
       return suite + "/" + test;
     }
@@ -87,7 +93,8 @@ class WasiTestsuiteRun {
             + " manifest.json): give a checkout of github.com/WebAssembly/wasi-testsuite's"
             + " prod/testsuite-base branch");
     List<Outcome> outcomes = new ArrayList<>();
-    try (WasmEngine engine = new WasmtimeEngine(java.util.Optional.empty())) {
+    try (WasmEngine engine = new WasmtimeEngine(java.util.Optional.empty());
+        WasmEngine chicory = new ChicoryEngine()) {
       for (Path suite : suites) {
         String suiteName = suiteName(root, suite);
         List<Path> wasms;
@@ -102,19 +109,29 @@ class WasiTestsuiteRun {
           } catch (Exception e) {
             failure = "runner error: " + oneLine(String.valueOf(e));
           }
+          String chicoryFailure;
+          try {
+            chicoryFailure = runOne(chicory, suite, wasm, test);
+          } catch (Exception e) {
+            chicoryFailure = "runner error: " + oneLine(String.valueOf(e));
+          }
           String stockFailure;
           try {
             stockFailure = runOneStock(suite, wasm, test);
           } catch (Exception e) {
             stockFailure = "runner error: " + oneLine(String.valueOf(e));
           }
-          outcomes.add(new Outcome(suiteName, test, failure, stockFailure));
+          outcomes.add(new Outcome(suiteName, test, failure, chicoryFailure, stockFailure));
           System.out.println(
-              (failure == null ? "PASS " : "FAIL ")
-                  + suiteName
+              suiteName
                   + "/"
                   + test
-                  + (stockFailure == null ? " (stock: pass)" : " (stock: fail)"));
+                  + ": wasmtime "
+                  + (failure == null ? "pass" : "FAIL")
+                  + ", chicory "
+                  + (chicoryFailure == null ? "pass" : "FAIL")
+                  + ", stock "
+                  + (stockFailure == null ? "pass" : "fail"));
         }
       }
     }
@@ -198,7 +215,7 @@ class WasiTestsuiteRun {
     if (c == null) {
       return "not run: operation-based spec (this runner reads the legacy one)";
     }
-    return check(c, runKrill(engine, c, work(suite, test, "krill")));
+    return check(c, runKrill(engine, c, work(suite, test, "krill-" + engine.name())));
   }
 
   /** Runs one test on the binding's own WASI (stock Wasmtime 7); null when it passed. */
@@ -362,7 +379,7 @@ class WasiTestsuiteRun {
 
   private static String summary(Path root, List<Outcome> outcomes) {
     StringBuilder b = new StringBuilder();
-    b.append("# wasi-testsuite (wasm32-wasip1) on krill's WASI, Wasmtime engine\n\n");
+    b.append("# wasi-testsuite (wasm32-wasip1) on krill's WASI, Wasmtime and Chicory engines\n\n");
     String commit = System.getenv("WASI_TESTSUITE_COMMIT");
     b.append("Suite: ")
         .append(root)
@@ -372,7 +389,8 @@ class WasiTestsuiteRun {
         .append(
             "\n\nPassed, of the tests; stock = the same Wasmtime 7.0.1 with the binding's own WASI")
         .append(" (wasi-common), which krill's replaces.\n\n")
-        .append("| suite | tests | krill | stock Wasmtime 7 |\n|---|---|---|---|\n");
+        .append("| suite | tests | krill/Wasmtime | krill/Chicory | stock Wasmtime 7 |\n")
+        .append("|---|---|---|---|---|\n");
     Set<String> suiteNames = new TreeSet<>();
     outcomes.forEach(o -> suiteNames.add(o.suite()));
     for (String s : suiteNames) {
@@ -380,13 +398,29 @@ class WasiTestsuiteRun {
     }
     row(b, "**all**", outcomes);
     b.append('\n');
-    failures(b, "Failures on krill", outcomes, Outcome::failure);
+    b.append("Per test:\n\n| test | krill/Wasmtime | krill/Chicory | stock Wasmtime 7 |\n")
+        .append("|---|---|---|---|\n");
+    for (Outcome o : outcomes) {
+      b.append("| `")
+          .append(o.key())
+          .append("` | ")
+          .append(o.failure() == null ? "pass" : "FAIL")
+          .append(" | ")
+          .append(o.chicoryFailure() == null ? "pass" : "FAIL")
+          .append(" | ")
+          .append(o.stockFailure() == null ? "pass" : "FAIL")
+          .append(" |\n");
+    }
+    b.append('\n');
+    failures(b, "Failures on krill/Wasmtime", outcomes, Outcome::failure);
+    failures(b, "Failures on krill/Chicory", outcomes, Outcome::chicoryFailure);
     failures(b, "Failures on stock Wasmtime 7", outcomes, Outcome::stockFailure);
     return b.toString();
   }
 
   private static void row(StringBuilder b, String name, List<Outcome> of) {
     long krill = of.stream().filter(o -> o.failure() == null).count();
+    long chicory = of.stream().filter(o -> o.chicoryFailure() == null).count();
     long stock = of.stream().filter(o -> o.stockFailure() == null).count();
     b.append("| ")
         .append(name)
@@ -394,6 +428,8 @@ class WasiTestsuiteRun {
         .append(of.size())
         .append(" | ")
         .append(krill)
+        .append(" | ")
+        .append(chicory)
         .append(" | ")
         .append(stock)
         .append(" |\n");
@@ -434,14 +470,32 @@ class WasiTestsuiteRun {
     }
     List<String> problems = new ArrayList<>();
     for (Outcome o : outcomes) {
-      if (o.failure() != null && !expected.contains(o.key())) {
-        problems.add(o.key() + " fails (" + o.failure() + ")");
-      } else if (o.failure() == null && expected.contains(o.key())) {
-        problems.add(o.key() + " passes: remove it from " + file);
+      compare(expected, "wasmtime " + o.key(), o.failure(), file, problems);
+      compare(expected, "chicory " + o.key(), o.chicoryFailure(), file, problems);
+    }
+    for (String e : expected) {
+      if (!e.startsWith("wasmtime ") && !e.startsWith("chicory ")) {
+        problems.add(
+            "'"
+                + e
+                + "' in "
+                + file
+                + " names no engine: write 'wasmtime <suite>/<test>' or"
+                + " 'chicory <suite>/<test>'");
       }
     }
     if (!problems.isEmpty()) {
       fail("wasi-testsuite outcome differs from " + file + ":\n" + String.join("\n", problems));
+    }
+  }
+
+  /** Adds a problem when the run of {@code key} ("engine suite/test") differs from the list. */
+  private static void compare(
+      Set<String> expected, String key, String failure, String file, List<String> problems) {
+    if (failure != null && !expected.contains(key)) {
+      problems.add(key + " fails (" + failure + ")");
+    } else if (failure == null && expected.contains(key)) {
+      problems.add(key + " passes: remove it from " + file);
     }
   }
 }
