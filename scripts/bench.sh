@@ -3,7 +3,7 @@
 # both under one private containerd 1.6 in the same run.
 #
 #   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
@@ -13,12 +13,13 @@
 #   f. CPU limits: two spinning guests limited to 100m and 500m, CPU share of each over 10 s, krill only
 #   g. pods through CRI: cold pod start and memory per pod, runc vs krill vs krill-isolated
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
+#   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
 # docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for development; its numbers are
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
-# --cold-only: only h, printed, nothing written. g runs through Maven ($MVN, default `mvn -B -q`).
+# --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written. g runs through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -41,7 +42,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -49,14 +50,15 @@ while [ $# -gt 0 ]; do
         --cold-only) COLD_ONLY=1; shift ;;
         --out) OUT_DIR=$2; shift 2 ;;
         --pods-only) PODS_ONLY=1; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --engines-only) ENGINES_ONLY=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
-    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5
+    WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
 else
-    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15
+    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -72,6 +74,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-pods.sh"
 # shellcheck source=lib/bench-cold-start.sh
 . "$REPO/scripts/lib/bench-cold-start.sh"
+# shellcheck source=lib/bench-engines.sh
+. "$REPO/scripts/lib/bench-engines.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -86,7 +90,7 @@ if ! command -v gnuplot >/dev/null; then
         || die "cannot install gnuplot-nox"
 fi
 make -s -C "$REPO/integration-tests" >/dev/null || die "cannot build the test programs (make -C integration-tests)"
-for f in hello.wasm hello-native sleep.wasm sleep-native cpu.wasm cpu-native; do
+for f in hello.wasm hello-native sleep.wasm sleep-native cpu.wasm cpu-native writes.wasm writes-native; do
     [ -f "$PROGS/$f" ] || die "missing $PROGS/$f"
 done
 
@@ -211,7 +215,15 @@ if [ $PODS_ONLY = 1 ]; then
 fi
 
 section "Private containerd"
-start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN" "$KRILL_HOME/bin"
+# The daemon's engine comes from a config file the bench owns (i. rewrites it to switch engines); a KRILL_CONFIG
+# of the caller is copied into it, and KRILL_ENGINE (which would win over the file) is not passed on.
+USER_KRILL_CONFIG=${KRILL_CONFIG:-}
+[ -z "$USER_KRILL_CONFIG" ] || [ -f "$USER_KRILL_CONFIG" ] || die "KRILL_CONFIG names a missing file: $USER_KRILL_CONFIG"
+[ -z "${KRILL_ENGINE:-}" ] || note "KRILL_ENGINE=$KRILL_ENGINE ignored: the bench picks the engine of each row"
+unset KRILL_ENGINE
+ENGINE_CONF=$T/krill-config.toml
+set_engine wasmtime
+KRILL_CONFIG=$ENGINE_CONF start_private_containerd "$T" "$SOCK" 60 "$CONTAINERD" "$CTR_BIN" "$KRILL_HOME/bin"
 note "containerd pid $CPID, socket $SOCK, namespace $NS, KRILL_IDLE_TIMEOUT=60, krill from $KRILL_HOME"
 
 img() { # NAME OUT.tar ENTRYPOINT... -- FILES...
@@ -226,6 +238,9 @@ img bench/sleep-native "$T/i3.tar" /sleep 3600 -- "/sleep=$PROGS/sleep-native"
 img bench/sleep-wasm "$T/i4.tar" /sleep.wasm 3600 -- "/sleep.wasm=$PROGS/sleep.wasm"
 img bench/cpu-native "$T/i5.tar" /cpu -- "/cpu=$PROGS/cpu-native"
 img bench/cpu-wasm "$T/i6.tar" /cpu.wasm -- "/cpu.wasm=$PROGS/cpu.wasm"
+img bench/writes-native "$T/i7.tar" /writes -- "/writes=$PROGS/writes-native"
+img bench/writes-wasm "$T/i8.tar" /writes.wasm -- "/writes.wasm=$PROGS/writes.wasm"
+I_WRITES_N=docker.io/bench/writes-native:latest I_WRITES_W=docker.io/bench/writes-wasm:latest
 I_HELLO_N=docker.io/bench/hello-native:latest I_HELLO_W=docker.io/bench/hello-wasm:latest
 I_SLEEP_N=docker.io/bench/sleep-native:latest I_SLEEP_W=docker.io/bench/sleep-wasm:latest
 I_CPU_N=docker.io/bench/cpu-native:latest I_CPU_W=docker.io/bench/cpu-wasm:latest
@@ -251,6 +266,13 @@ run_once() {
 
 # ---------------------------------------------------------------------------------------------------
 HELLO_OUT="hello from krill"
+CPU_OUT=$("$PROGS/cpu-native")
+if [ $ENGINES_ONLY = 1 ]; then
+    section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
+    bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
+    note "--engines-only: nothing written"
+    exit 0
+fi
 if [ $COLD_ONLY = 0 ]; then
 section "a. ctr run --rm latency: hello (runc, static native) vs hello.wasm (krill)"
 for ((i = 1; i <= WARMUP; i++)); do
@@ -376,7 +398,6 @@ for ((i = 0; i < 50; i++)); do [ -z "$(runc_shim_pids)" ] && break; sleep 0.1; d
 
 # ---------------------------------------------------------------------------------------------------
 section "d. CPU: cpu-native (runc) vs cpu.wasm (krill), ctr run --rm wall time"
-CPU_OUT=$("$PROGS/cpu-native")
 : >"$T/d-host"
 for ((i = 1; i <= 3; i++)); do
     t0=$(now_us); "$PROGS/cpu-native" >/dev/null; t1=$(now_us)
@@ -404,6 +425,10 @@ note "cpu minus each runtime's hello median (compute only, estimate): native/was
 # ---------------------------------------------------------------------------------------------------
 section "e. cold vs warm start of a multi-MB module (krill)"
 bench_cold_warm 4000 5
+
+# ---------------------------------------------------------------------------------------------------
+section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
+bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
 fi
 
 # ---------------------------------------------------------------------------------------------------
@@ -447,7 +472,8 @@ md=$T/benchmarks.md
     # krill's settings from the environment reach the daemon through containerd: say which were set.
     krill_env=$(env | grep -E '^KRILL_(DEFAULT_MEMORY_LIMIT|MEMORY_BUDGET|JAVA_OPTS|CONFIG)=' | sort | sed 's/^/`/; s/$/`/' | paste -sd, - | sed 's/,/, /g')
     [ -z "$krill_env" ] || echo "krill settings from the environment: $krill_env."
-    echo "Both runtimes ran side by side under one private containerd, in the same namespace, interleaved run by run."
+    echo "Both runtimes ran side by side under one private containerd, in the same namespace, interleaved run by run"
+    echo "(krill on Wasmtime, its default engine; the Chicory rows come from the same containerd after a daemon restart, see i.)."
     echo
     echo "| Machine | |"
     echo "|---|---|"
@@ -466,6 +492,7 @@ md=$T/benchmarks.md
     echo "|---|---:|---:|---|---|"
     echo "| a. \`ctr run --rm\` hello, median | $A_RUNC_MED ms | $A_KRILL_MED ms | krill ≤ 0.5 × runc | $A_MET (× $A_RATIO) |"
     echo "| a. \`ctr run --rm\` hello, p90 | $A_RUNC_P90 ms | $A_KRILL_P90 ms | | |"
+    echo "| a. same, krill on Chicory (pure Java), median (p90) | $A_RUNC_MED ms | $I_CHICORY_HELLO_MED ms ($I_CHICORY_HELLO_P90 ms) | | × $(awk -v k=$I_CHICORY_HELLO_MED -v r=$A_RUNC_MED 'BEGIN { printf "%.2f", k / r }') |"
     echo "| b. launcher \`start\`, warm daemon, median (p90) | – | $B_MED ms ($B_P90 ms) | ≤ 5 ms | $B_MET |"
     for n in 0 "${MEM_N[@]}"; do
         r="–"; [ -n "${R_RSS[$n]:-}" ] && r="$(mib ${R_RSS[$n]}) MiB (PSS $(mib ${R_PSS[$n]}))"
@@ -474,6 +501,11 @@ md=$T/benchmarks.md
     echo "| c. memory per extra sleeping container | $R_PER KiB (PSS $R_PER_PSS KiB), N = $LAST_R | $K_PER KiB, N = $LAST_K | krill ≤ 1 MiB | $C_MET |"
     echo "| d. \`ctr run --rm\` cpu, median of $CPU_RUNS | $D_RUNC_MED ms | $D_KRILL_MED ms | | |"
     echo "| d. wasm speed = native time / wasm time | | $D_SPEED | ≥ 0.85 | $D_MET |"
+    echo "| d. \`ctr run --rm\` cpu, krill on Chicory (pure Java), median of $CPU_RUNS | $D_RUNC_MED ms | $I_CHICORY_CPU_MED ms | | |"
+    echo "| d. Chicory speed = native time / Chicory time | | $I_CHICORY_SPEED | | |"
+    echo "| i. $I_WRITES one-byte writes to stdout (a file), median of $WRITE_RUNS, krill's WASI on Wasmtime | $I_RUNC_FULL_MED ms | $I_WASMTIME_FULL_MED ms | | |"
+    echo "| i. same, krill's WASI on Chicory | $I_RUNC_FULL_MED ms | $I_CHICORY_FULL_MED ms | | |"
+    echo "| i. cost of one write: (N writes − 0 writes) / N | $I_RUNC_NS ns | Wasmtime $I_WASMTIME_NS ns, Chicory $I_CHICORY_NS ns | | |"
     echo "| e. \`ctr run --rm\` $E_SIZE_MIB MiB module, cold (compile) | – | $E_COLD ms | | |"
     echo "| e. same, warm (cache hit), median of 5 | – | $E_WARM_MED ms | cold ≥ 10 × warm | $E_MET (× $E_RATIO) |"
     echo "| f. spinning guest limited to 100m, share of one core over 10 s | – | $F_SHARE_100 % | ≈ 10 % | enforced: $F_ENFORCED |"
@@ -529,6 +561,10 @@ md=$T/benchmarks.md
     echo "  \`ctr run --rm\`, so they include container start and teardown (see a.). Subtracting each runtime's hello-world"
     echo "  median gives an estimate of the compute-only ratio: **$D_SPEED_NET**. The native binary directly on the host"
     echo "  (no container) takes $D_HOST_MED ms."
+    echo "  Chicory rows: the same images and runs under the same containerd and namespace, once i. has restarted the"
+    echo "  daemon on the pure-Java engine (see i.); compared with a. and d.'s runc medians, so not interleaved with them."
+    echo "  Chicory compiles each module to JVM bytecode at its first create (the warm-up run) and keeps it in memory;"
+    echo "  compute only, estimated as in d.: **$I_CHICORY_SPEED_NET** × native."
     echo "- **e.** A module generated at bench time (\`scripts/lib/big-module.py\`: 4000 distinct functions of branchy"
     echo "  integer arithmetic, all reached through a table from \`_start\`; $E_SIZE_MIB MiB after \`wat2wasm\`), with a fresh"
     echo "  seed in its constants so no cache has seen it. One \`ctr run --rm\` cold (Wasmtime compiles it and writes its"
@@ -546,6 +582,18 @@ md=$T/benchmarks.md
     echo "  threads, from /proc) right after its first task is the load-independent part: what its start and that task cost."
     echo "  \`krill cri\`: from the exec of \`bin/krill cri\` (fresh root, no CNI config) to its \`serving\` log line, written once"
     echo "  its gRPC socket listens; $COLD_RUNS runs."
+    echo "- **i.** Engines and host calls. The daemon's engine is the \`engine\` key of the config file the bench gives"
+    echo "  containerd's environment as \`KRILL_CONFIG\`; a daemon keeps its engine for life and there is no per-container"
+    echo "  engine setting, so after e. the bench rewrites the file to \`engine = \"chicory\"\`, stops the daemon by its pid,"
+    echo "  and the next krill task starts a new daemon on Chicory (its start line in the daemon log is checked); the"
+    echo "  Chicory rows of a. and d. and the Chicory host-call rows run then, after which it switches back to Wasmtime."
+    echo "  Host calls: \`writes\` (C; \`writes.wasm\` by clang --target=wasm32-wasi, \`writes-native\` static gcc) calls"
+    echo "  \`write(1, \"x\", 1)\` N times and checks each result: in wasm each is one WASI \`fd_write\` answered by krill's"
+    echo "  Java WASI layer (the only WASI either engine runs), natively one \`write(2)\` syscall. \`ctr run --rm --log-uri"
+    echo "  file://...\`, so each shim writes stdout to a file itself and \`ctr\` copies nothing (its size is checked); N = $I_WRITES and N = 0 interleaved, $WRITE_RUNS runs each after a warm-up,"
+    echo "  per-call cost = (median(N) − median(0)) / N, which leaves out container start and teardown. For comparison, a"
+    echo "  prior measurement (not from this run) of the wasmtime-java binding's own WASI, which krill's replaced and the daemon"
+    echo "  can no longer select: about 1.1 s for 1 M one-byte writes, against 15–20 s with krill's WASI at the time."
     echo
     echo "## Caveats"
     echo
