@@ -1,7 +1,10 @@
 package io.krill.wasi;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,6 +15,7 @@ abstract sealed class Descriptor {
   static final int FILETYPE_CHARACTER_DEVICE = 2;
   static final int FILETYPE_DIRECTORY = 3;
   static final int FILETYPE_REGULAR_FILE = 4;
+  static final int FILETYPE_SOCKET_STREAM = 6;
   static final int FILETYPE_SYMBOLIC_LINK = 7;
 
   /** fdflags the guest set (append, nonblock, ...), as fd_fdstat_get reports them. */
@@ -142,6 +146,83 @@ abstract sealed class Descriptor {
     @Override
     long rightsInheriting() {
       return Rights.ALL;
+    }
+  }
+
+  /**
+   * A listening TCP socket krill opened for the guest (a preopen, as {@code wasmtime run
+   * --tcplisten} gives one): {@code sock_accept} takes connections from it. Non-blocking on the
+   * host; a guest that has not set NONBLOCK waits in krill, where a kill ends the wait.
+   */
+  static final class ListenerFd extends Descriptor {
+    final ServerSocketChannel channel;
+
+    ListenerFd(ServerSocketChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    int filetype() {
+      return FILETYPE_SOCKET_STREAM;
+    }
+
+    @Override
+    long rightsBase() {
+      return Rights.FD_READ
+          | Rights.POLL_FD_READWRITE
+          | Rights.FD_FDSTAT_SET_FLAGS
+          | Rights.FD_FILESTAT_GET
+          | Rights.SOCK_ACCEPT;
+    }
+
+    @Override
+    long rightsInheriting() {
+      return Rights.FD_READ
+          | Rights.FD_WRITE
+          | Rights.POLL_FD_READWRITE
+          | Rights.FD_FDSTAT_SET_FLAGS
+          | Rights.FD_FILESTAT_GET
+          | Rights.SOCK_SHUTDOWN;
+    }
+
+    @Override
+    void close() throws IOException {
+      channel.close();
+    }
+  }
+
+  /** A connection {@code sock_accept} returned. */
+  static final class SocketFd extends Descriptor {
+    final SocketChannel channel;
+
+    /** Bytes read from the host socket but not yet given to the guest (a peek, a poll). */
+    ByteBuffer pending = ByteBuffer.allocate(0);
+
+    /** The peer closed its side (or ours was shut down for reading): reads end after pending. */
+    boolean eof;
+
+    SocketFd(SocketChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    int filetype() {
+      return FILETYPE_SOCKET_STREAM;
+    }
+
+    @Override
+    long rightsBase() {
+      return Rights.FD_READ
+          | Rights.FD_WRITE
+          | Rights.POLL_FD_READWRITE
+          | Rights.FD_FDSTAT_SET_FLAGS
+          | Rights.FD_FILESTAT_GET
+          | Rights.SOCK_SHUTDOWN;
+    }
+
+    @Override
+    void close() throws IOException {
+      channel.close();
     }
   }
 }

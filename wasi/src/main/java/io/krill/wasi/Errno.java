@@ -17,6 +17,8 @@ public final class Errno {
   public static final int ACCES = 2;
   public static final int AGAIN = 6;
   public static final int BADF = 8;
+  public static final int CONNABORTED = 13;
+  public static final int CONNRESET = 15;
   public static final int EXIST = 20;
   public static final int FAULT = 21;
   public static final int FBIG = 22;
@@ -31,8 +33,10 @@ public final class Errno {
   public static final int NOENT = 44;
   public static final int NOSPC = 51;
   public static final int NOSYS = 52;
+  public static final int NOTCONN = 53;
   public static final int NOTDIR = 54;
   public static final int NOTEMPTY = 55;
+  public static final int NOTSOCK = 57;
   public static final int NOTSUP = 58;
   public static final int OVERFLOW = 61;
   public static final int PERM = 63;
@@ -107,6 +111,12 @@ public final class Errno {
     }
     if (reason.contains("cross-device") || reason.contains("Cross-device")) {
       return XDEV;
+    }
+    if (reason.contains("not connected")) {
+      return NOTCONN;
+    }
+    if (reason.contains("Connection reset")) {
+      return CONNRESET;
     }
     if (reason.contains("Broken pipe")) {
       return PIPE;

@@ -1,14 +1,31 @@
 package io.krill.wasi;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /** Lets krill stop a guest that waits in a host call; shared by the engine and the WASI layer. */
 public final class Interruption {
   private final CountDownLatch latch = new CountDownLatch(1);
+  private final List<Runnable> wakeups = new CopyOnWriteArrayList<>();
 
   public void interrupt() {
     latch.countDown();
+    for (Runnable r : wakeups) {
+      r.run();
+    }
+  }
+
+  /**
+   * Runs {@code wakeup} when the guest is interrupted (at once if it already is): how a wait that
+   * is not on this latch, such as a socket selector, ends on a kill.
+   */
+  void onInterrupt(Runnable wakeup) {
+    wakeups.add(wakeup);
+    if (interrupted()) {
+      wakeup.run();
+    }
   }
 
   public boolean interrupted() {

@@ -16,6 +16,8 @@ final class Rights {
   static final long FD_FILESTAT_SET_SIZE = 1L << 22;
   static final long FD_FILESTAT_SET_TIMES = 1L << 23;
   static final long POLL_FD_READWRITE = 1L << 27;
+  static final long SOCK_SHUTDOWN = 1L << 28;
+  static final long SOCK_ACCEPT = 1L << 29;
 
   /** Every right of the witx (bits 0 to 29). */
   static final long ALL = (1L << 30) - 1;

@@ -2,15 +2,24 @@ package io.krill.wasi;
 
 import io.krill.wasi.Descriptor.DirFd;
 import io.krill.wasi.Descriptor.FileFd;
+import io.krill.wasi.Descriptor.ListenerFd;
 import io.krill.wasi.Descriptor.OutputFd;
+import io.krill.wasi.Descriptor.SocketFd;
 import io.krill.wasi.Descriptor.StdinFd;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -87,6 +96,7 @@ public final class Wasi {
     private WritableByteChannel stdout;
     private WritableByteChannel stderr;
     private List<Mount> mounts = List.of();
+    private List<ServerSocketChannel> listeners = List.of();
     private Interruption interruption = new Interruption();
 
     public Options args(List<String> v) {
@@ -120,6 +130,16 @@ public final class Wasi {
       return this;
     }
 
+    /**
+     * Listening TCP sockets, already bound, the guest gets as preopened descriptors 3, 4, ...
+     * before the preopened directories (the order of {@code wasmtime run --tcplisten}). The guest
+     * owns them from then on: {@link Wasi#close()} closes them.
+     */
+    public Options listeners(List<ServerSocketChannel> v) {
+      listeners = List.copyOf(v);
+      return this;
+    }
+
     public Options interruption(Interruption v) {
       interruption = v;
       return this;
@@ -145,6 +165,14 @@ public final class Wasi {
     fds.put(1, new OutputFd(o.stdout != null ? o.stdout : discard()));
     fds.put(2, new OutputFd(o.stderr != null ? o.stderr : discard()));
     int fd = 3;
+    for (ServerSocketChannel l : o.listeners) {
+      try {
+        l.configureBlocking(false); // krill waits for it itself, so that a kill ends the wait
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      fds.put(fd++, new ListenerFd(l));
+    }
     for (Mount m : o.mounts) {
       if (Files.isDirectory(m.hostPath())) {
         fds.put(fd++, new DirFd(Vfs.split(m.guestPath()), m.guestPath()));
@@ -186,6 +214,14 @@ public final class Wasi {
       }
     }
     fds.clear();
+    if (selector != null) {
+      try {
+        // Completes the close of sockets still registered with it (the port is free again).
+        selector.close();
+      } catch (IOException ignored) {
+        // nothing registered is left open by a failing close
+      }
+    }
   }
 
   private static byte[][] encodeAll(List<String> list) {
@@ -386,6 +422,7 @@ public final class Wasi {
           Descriptor d = fd(fd);
           fds.remove(fd);
           d.close();
+          flushCloses();
         });
   }
 
@@ -400,6 +437,7 @@ public final class Wasi {
           fds.remove(from);
           fds.put(to, d);
           old.close();
+          flushCloses();
         });
   }
 
@@ -526,6 +564,10 @@ public final class Wasi {
             while (data.hasRemaining()) {
               f.channel.write(data);
             }
+          } else if (d instanceof SocketFd sd) {
+            n = send(sd, data);
+          } else if (d instanceof ListenerFd) {
+            throw new WasiError(Errno.NOTCONN);
           } else if (d instanceof DirFd) {
             throw new WasiError(Errno.ISDIR);
           } else {
@@ -570,6 +612,10 @@ public final class Wasi {
               throw new WasiError(Errno.BADF);
             }
             n = total == 0 ? 0 : f.channel.read(buf);
+          } else if (d instanceof SocketFd sd) {
+            n = recv(sd, buf, false, false);
+          } else if (d instanceof ListenerFd) {
+            throw new WasiError(Errno.NOTCONN);
           } else if (d instanceof DirFd) {
             throw new WasiError(Errno.ISDIR);
           } else {
@@ -1326,6 +1372,27 @@ public final class Wasi {
         } else if (d instanceof OutputFd) {
           events =
               event(m, out, events, s, s.tag == EVENTTYPE_FD_WRITE ? Errno.SUCCESS : Errno.BADF, 0);
+        } else if (d instanceof ListenerFd l) {
+          if (s.tag == EVENTTYPE_FD_WRITE) {
+            events = event(m, out, events, s, Errno.NOTCONN, 0);
+          } else if (ready(l.channel, SelectionKey.OP_ACCEPT)) {
+            events = event(m, out, events, s, Errno.SUCCESS, 1);
+          }
+        } else if (d instanceof SocketFd sd) {
+          if (s.tag == EVENTTYPE_FD_WRITE) {
+            if (sd.channel.socket().isOutputShutdown()) {
+              events = event(m, out, events, s, Errno.PIPE, 0);
+            } else if (ready(sd.channel, SelectionKey.OP_WRITE)) {
+              events = event(m, out, events, s, Errno.SUCCESS, 0);
+            }
+          } else {
+            int errno = fill(sd);
+            if (errno != Errno.SUCCESS) {
+              events = event(m, out, events, s, errno, 0);
+            } else if (sd.pending.hasRemaining() || sd.eof) {
+              events = eventHangup(m, out, events, s, sd.pending.remaining(), sd.eof);
+            }
+          }
         } else {
           events = event(m, out, events, s, Errno.BADF, 0);
         }
@@ -1334,9 +1401,48 @@ public final class Wasi {
         return events;
       }
       long left = deadline - System.nanoTime();
-      boolean waitsOnStdin = subs.stream().anyMatch(s -> s.tag == EVENTTYPE_FD_READ);
-      interruption.sleep(waitsOnStdin ? Math.min(left, STDIN_POLL_NANOS) : left, "polling");
+      boolean waitsOnStdin =
+          subs.stream()
+              .anyMatch(s -> s.tag == EVENTTYPE_FD_READ && fds.get(s.fd) instanceof StdinFd);
+      List<SelectionKey> keys = new ArrayList<>();
+      for (Subscription s : subs) {
+        Descriptor d = fds.get(s.fd);
+        if (d instanceof ListenerFd l) {
+          keys.add(interest(l.channel, SelectionKey.OP_ACCEPT));
+        } else if (d instanceof SocketFd sd) {
+          int op = s.tag == EVENTTYPE_FD_WRITE ? SelectionKey.OP_WRITE : SelectionKey.OP_READ;
+          SelectionKey k = interest(sd.channel, op | keyOps(keys, sd.channel));
+          if (!keys.contains(k)) {
+            keys.add(k);
+          }
+        }
+      }
+      long wait = waitsOnStdin ? Math.min(left, STDIN_POLL_NANOS) : left;
+      if (keys.isEmpty()) {
+        interruption.sleep(wait, "polling");
+      } else {
+        select(keys, wait, "polling");
+      }
     }
+  }
+
+  /** The interest a channel already has among {@code keys} (a read and a write on one socket). */
+  private static int keyOps(List<SelectionKey> keys, SelectableChannel ch) {
+    for (SelectionKey k : keys) {
+      if (k.channel() == ch) {
+        return k.interestOps();
+      }
+    }
+    return 0;
+  }
+
+  private static int eventHangup(
+      GuestMemory m, int out, int index, Subscription s, long nbytes, boolean hangup) {
+    int n = event(m, out, index, s, Errno.SUCCESS, nbytes);
+    if (hangup) {
+      m.writeShort(out + index * EVENT_SIZE + 24, (short) EVENTRWFLAGS_HANGUP);
+    }
+    return n;
   }
 
   private static int event(
@@ -1354,12 +1460,277 @@ public final class Wasi {
 
   // ---- sockets -----------------------------------------------------------------------------
 
-  /** No socket is preopened yet, so every socket call finds a descriptor that is not one. */
-  public int sockCall(int fd) {
+  static final int RIFLAGS_RECV_PEEK = 1;
+  static final int RIFLAGS_RECV_WAITALL = 2;
+  static final int SDFLAGS_RD = 1;
+  static final int SDFLAGS_WR = 2;
+  static final int EVENTRWFLAGS_HANGUP = 1;
+
+  /** What one host read of a socket takes at most. */
+  private static final int SOCKET_CHUNK = 1 << 16;
+
+  /** Waits on sockets; a kill wakes it ({@link Interruption#onInterrupt}). */
+  private Selector selector;
+
+  private Selector selector() throws IOException {
+    if (selector == null) {
+      selector = Selector.open();
+      Selector s = selector;
+      interruption.onInterrupt(s::wakeup);
+    }
+    return selector;
+  }
+
+  /**
+   * A socket channel registered with a selector is closed for real only when its key is dropped, at
+   * the selector's next selection: done at once, so the peer sees the close when the guest makes
+   * it.
+   */
+  private void flushCloses() throws IOException {
+    if (selector != null) {
+      selector.selectNow();
+      selector.selectedKeys().clear();
+    }
+  }
+
+  private SelectionKey interest(SelectableChannel ch, int ops) {
+    try {
+      SelectionKey k = ch.keyFor(selector());
+      if (k == null) {
+        return ch.register(selector(), ops);
+      }
+      k.interestOps(ops);
+      return k;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Whether {@code ch} is ready for {@code op} now. */
+  private boolean ready(SelectableChannel ch, int op) {
+    SelectionKey k = interest(ch, op);
+    try {
+      selector.selectNow();
+      return selector.selectedKeys().contains(k) && (k.readyOps() & op) != 0;
+    } catch (IOException e) {
+      return true; // the call the guest makes next reports the error
+    } finally {
+      k.interestOps(0);
+      selector.selectedKeys().clear();
+    }
+  }
+
+  /** Waits until one of {@code keys} is ready, {@code nanos} pass or the guest is killed. */
+  private void select(List<SelectionKey> keys, long nanos, String what) {
+    interruption.check(what);
+    try {
+      if (nanos <= 0) {
+        selector.selectNow();
+      } else if (nanos >= Long.MAX_VALUE / 8) {
+        selector.select();
+      } else {
+        selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanos + 999_999)));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (SelectionKey k : keys) {
+        if (k.isValid()) {
+          k.interestOps(0);
+        }
+      }
+      selector.selectedKeys().clear();
+    }
+    interruption.check(what);
+  }
+
+  private void await(SelectableChannel ch, int op, String what) {
+    select(List.of(interest(ch, op)), Long.MAX_VALUE, what);
+  }
+
+  private static boolean nonblocking(Descriptor d) {
+    return (d.fdflags & FDFLAGS_NONBLOCK) != 0;
+  }
+
+  /** Reads what the socket has now into its pending bytes: how many, or -1 at its end. */
+  private static int readMore(SocketFd s) throws IOException {
+    if (s.eof) {
+      return -1;
+    }
+    ByteBuffer chunk = ByteBuffer.allocate(SOCKET_CHUNK);
+    int n = s.channel.read(chunk);
+    if (n < 0) {
+      s.eof = true;
+    } else if (n > 0) {
+      chunk.flip();
+      ByteBuffer all = ByteBuffer.allocate(s.pending.remaining() + n);
+      all.put(s.pending).put(chunk).flip();
+      s.pending = all;
+    }
+    return n;
+  }
+
+  /** For poll: reads ahead if nothing is pending; the errno of a failed read. */
+  private static int fill(SocketFd s) {
+    if (s.pending.hasRemaining() || s.eof) {
+      return Errno.SUCCESS;
+    }
+    try {
+      readMore(s);
+      return Errno.SUCCESS;
+    } catch (IOException e) {
+      return Errno.of(e);
+    }
+  }
+
+  /**
+   * Receives into {@code dst}: waits for at least one byte (all of {@code dst} with {@code
+   * waitall}) or the end of the stream, unless the descriptor is non-blocking (EAGAIN when nothing
+   * is there). A {@code peek} leaves the bytes to be received again.
+   */
+  private int recv(SocketFd s, ByteBuffer dst, boolean peek, boolean waitall)
+      throws IOException, WasiError {
+    int want = dst.remaining();
+    if (want == 0) {
+      return 0;
+    }
+    while (true) {
+      int have = s.pending.remaining();
+      if ((waitall ? have >= want : have > 0) || s.eof) {
+        break;
+      }
+      int n = readMore(s);
+      if (n != 0) {
+        continue;
+      }
+      if (nonblocking(s)) {
+        if (have > 0) {
+          break;
+        }
+        throw new WasiError(Errno.AGAIN);
+      }
+      await(s.channel, SelectionKey.OP_READ, "receiving from a socket");
+    }
+    int n = Math.min(want, s.pending.remaining());
+    ByteBuffer src = s.pending.duplicate();
+    src.limit(src.position() + n);
+    dst.put(src);
+    if (!peek) {
+      s.pending.position(s.pending.position() + n);
+    }
+    return n;
+  }
+
+  /** Sends all of {@code data} (what fits now if non-blocking; EAGAIN if nothing does). */
+  private int send(SocketFd s, ByteBuffer data) throws IOException, WasiError {
+    int sent = 0;
+    try {
+      while (data.hasRemaining()) {
+        int w = s.channel.write(data);
+        sent += w;
+        if (w > 0) {
+          continue;
+        }
+        if (nonblocking(s)) {
+          if (sent > 0) {
+            break;
+          }
+          throw new WasiError(Errno.AGAIN);
+        }
+        await(s.channel, SelectionKey.OP_WRITE, "sending to a socket");
+      }
+    } catch (ClosedChannelException e) {
+      throw new WasiError(Errno.PIPE); // shut down for writing
+    }
+    return sent;
+  }
+
+  private SocketFd socket(int fd) throws WasiError {
+    Descriptor d = fd(fd);
+    if (d instanceof SocketFd s) {
+      return s;
+    }
+    throw new WasiError(d instanceof ListenerFd ? Errno.NOTCONN : Errno.NOTSOCK);
+  }
+
+  public int sockAccept(GuestMemory m, int fd, int flags, int fdPtr) {
     return call(
         () -> {
-          fd(fd);
-          throw new WasiError(57); // ENOTSOCK
+          Descriptor d = fd(fd);
+          if (!(d instanceof ListenerFd l)) {
+            throw new WasiError(d instanceof SocketFd ? Errno.INVAL : Errno.NOTSOCK);
+          }
+          if ((flags & ~FDFLAGS_NONBLOCK) != 0) {
+            throw new WasiError(Errno.INVAL);
+          }
+          while (true) {
+            SocketChannel c = l.channel.accept();
+            if (c != null) {
+              SocketFd s = new SocketFd(c);
+              s.fdflags = flags;
+              int nfd;
+              try {
+                c.configureBlocking(false);
+                nfd = insert(s);
+              } catch (WasiError | IOException e) {
+                c.close();
+                throw e;
+              }
+              m.writeInt(fdPtr, nfd);
+              return;
+            }
+            if (nonblocking(l)) {
+              throw new WasiError(Errno.AGAIN);
+            }
+            await(l.channel, SelectionKey.OP_ACCEPT, "accepting a connection");
+          }
+        });
+  }
+
+  public int sockRecv(
+      GuestMemory m, int fd, int iovs, int count, int riflags, int nreadPtr, int roflagsPtr) {
+    return call(
+        () -> {
+          SocketFd s = socket(fd);
+          if ((riflags & ~(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL)) != 0) {
+            throw new WasiError(Errno.INVAL);
+          }
+          ByteBuffer buf = ByteBuffer.allocate(iovTotal(m, iovs, count));
+          int n =
+              recv(
+                  s,
+                  buf,
+                  (riflags & RIFLAGS_RECV_PEEK) != 0,
+                  (riflags & RIFLAGS_RECV_WAITALL) != 0);
+          scatter(m, iovs, count, buf.array(), n);
+          m.writeInt(nreadPtr, n);
+          m.writeShort(roflagsPtr, (short) 0); // a stream is never truncated
+        });
+  }
+
+  public int sockSend(GuestMemory m, int fd, int iovs, int count, int siflags, int nwrittenPtr) {
+    return call(
+        () -> {
+          SocketFd s = socket(fd);
+          m.writeInt(nwrittenPtr, send(s, gather(m, iovs, count)));
+        });
+  }
+
+  public int sockShutdown(int fd, int how) {
+    return call(
+        () -> {
+          SocketFd s = socket(fd);
+          if (how == 0 || (how & ~(SDFLAGS_RD | SDFLAGS_WR)) != 0) {
+            throw new WasiError(Errno.INVAL);
+          }
+          if ((how & SDFLAGS_RD) != 0) {
+            s.channel.shutdownInput();
+            s.eof = true;
+            s.pending = ByteBuffer.allocate(0);
+          }
+          if ((how & SDFLAGS_WR) != 0) {
+            s.channel.shutdownOutput();
+          }
         });
   }
 }

@@ -103,7 +103,14 @@ public final class WasiFunctions {
         I32,
         I32,
         I32);
-    add(out, PREVIEW1, "sock_accept", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32);
+    add(
+        out,
+        PREVIEW1,
+        "sock_accept",
+        (m, a) -> w.sockAccept(m, i(a[0]), i(a[1]), i(a[2])),
+        I32,
+        I32,
+        I32);
     return out;
   }
 
@@ -360,8 +367,27 @@ public final class WasiFunctions {
     add(out, mod, "proc_raise", (m, a) -> w.procRaise(i(a[0])), I32);
     add(out, mod, "random_get", (m, a) -> w.randomGet(m, i(a[0]), i(a[1])), I32, I32);
     add(out, mod, "sched_yield", (m, a) -> w.schedYield());
-    add(out, mod, "sock_recv", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32, I32, I32, I32);
-    add(out, mod, "sock_send", (m, a) -> w.sockCall(i(a[0])), I32, I32, I32, I32, I32);
-    add(out, mod, "sock_shutdown", (m, a) -> w.sockCall(i(a[0])), I32, I32);
+    add(
+        out,
+        mod,
+        "sock_recv",
+        (m, a) -> w.sockRecv(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(
+        out,
+        mod,
+        "sock_send",
+        (m, a) -> w.sockSend(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        I32,
+        I32,
+        I32,
+        I32,
+        I32);
+    add(out, mod, "sock_shutdown", (m, a) -> w.sockShutdown(i(a[0]), i(a[1])), I32, I32);
   }
 }
