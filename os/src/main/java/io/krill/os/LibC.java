@@ -21,4 +21,6 @@ interface LibC extends Library {
   int ioctl(int fd, long request, IntByReference arg);
 
   int close(int fd);
+
+  int setns(int fd, int nstype);
 }
