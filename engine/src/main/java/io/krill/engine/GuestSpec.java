@@ -1,5 +1,6 @@
 package io.krill.engine;
 
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -7,8 +8,10 @@ import java.util.Objects;
 /**
  * Everything an engine needs to run one WASI command: the module bytes (already checked and
  * memory-capped), the exported function to call, argv, environment ({@code KEY=VALUE}), the host
- * directories and files the guest sees ({@link Preopen}), stdio paths (null = none) and the
- * linear-memory limit the module was capped to (0 = none).
+ * directories and files the guest sees ({@link Preopen}), stdio paths (null = none), the
+ * linear-memory limit the module was capped to (0 = none) and the listening TCP sockets the guest
+ * gets as preopened descriptors 3, 4, ... before its directories (the guest closes them when it
+ * ends; whoever made them closes them too, in case it never starts).
  */
 public record GuestSpec(
     String containerId,
@@ -21,7 +24,35 @@ public record GuestSpec(
     Path stdin,
     Path stdout,
     Path stderr,
-    long memoryLimitBytes) {
+    long memoryLimitBytes,
+    List<ServerSocketChannel> listeners) {
+
+  public GuestSpec(
+      String containerId,
+      String modulePath,
+      byte[] module,
+      String entry,
+      List<String> args,
+      List<String> env,
+      List<Preopen> preopens,
+      Path stdin,
+      Path stdout,
+      Path stderr,
+      long memoryLimitBytes) {
+    this(
+        containerId,
+        modulePath,
+        module,
+        entry,
+        args,
+        env,
+        preopens,
+        stdin,
+        stdout,
+        stderr,
+        memoryLimitBytes,
+        List.of());
+  }
 
   public GuestSpec(
       String containerId,
@@ -44,5 +75,23 @@ public record GuestSpec(
     args = List.copyOf(args);
     env = List.copyOf(env);
     preopens = List.copyOf(preopens);
+    listeners = List.copyOf(listeners);
+  }
+
+  /** The same guest with these listening sockets. */
+  public GuestSpec withListeners(List<ServerSocketChannel> l) {
+    return new GuestSpec(
+        containerId,
+        modulePath,
+        module,
+        entry,
+        args,
+        env,
+        preopens,
+        stdin,
+        stdout,
+        stderr,
+        memoryLimitBytes,
+        l);
   }
 }

@@ -12,6 +12,7 @@ import io.krill.os.CpuLimits;
 import io.krill.os.Mounts;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -44,6 +45,10 @@ public final class TaskManager implements AutoCloseable {
   private final Map<String, Task> tasks = new ConcurrentHashMap<>();
   private final Set<String> creating = new HashSet<>();
   private final Map<String, CpuCgroup> podCgroups = new ConcurrentHashMap<>();
+
+  /** Each container's listening sockets ({@link Listeners}), closed when it is deleted. */
+  private final Map<String, List<ServerSocketChannel>> listeners = new ConcurrentHashMap<>();
+
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
@@ -202,6 +207,7 @@ public final class TaskManager implements AutoCloseable {
       CpuCgroup cpu = null;
       boolean mounted = false;
       PrivateMounts.Made copies = null;
+      List<ServerSocketChannel> listening = List.of();
       try {
         mounted = mountRootfs(spec, rootfs);
         if (spec.kind() != TaskSpec.Kind.POD_SANDBOX) {
@@ -226,11 +232,13 @@ public final class TaskManager implements AutoCloseable {
           limit = capOf(runtimeSpec, module);
           memory = admit(id, "it", limit);
           WasmEngine engine = engine(id, runtimeSpec);
+          listening = Listeners.open(id, runtimeSpec);
           guest =
               prepare(
                   engine,
                   ModuleLoader.guestSpec(
-                      id, spec.bundle(), files, runtimeSpec, rootfs, module, limit));
+                          id, spec.bundle(), files, runtimeSpec, rootfs, module, limit)
+                      .withListeners(listening));
           engineName = engine.name();
           processPid = pid;
           cpu = cpuCgroup(id, runtimeSpec);
@@ -258,6 +266,9 @@ public final class TaskManager implements AutoCloseable {
                 io.stderr(),
                 io.terminal(),
                 processPid));
+        if (!listening.isEmpty()) {
+          listeners.put(id, listening);
+        }
         tasks.put(id, task);
         if (engineName == null) {
           LOG.log(Level.INFO, "container {0}: created", id);
@@ -266,6 +277,7 @@ public final class TaskManager implements AutoCloseable {
         }
         return processPid;
       } catch (RuntimeException e) {
+        Listeners.close(listening);
         if (memory != null) {
           memory.close();
         }
@@ -656,6 +668,8 @@ public final class TaskManager implements AutoCloseable {
         }
       }
       tasks.remove(id);
+      Listeners.close(listeners.getOrDefault(id, List.of()));
+      listeners.remove(id);
       PrivateMounts.release(id, task.privateMounts);
       if (task.mountedRootfs) {
         unmountQuietly(id, task.rootfs);

@@ -1,5 +1,6 @@
 package io.krill.wasi;
 
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,6 +39,18 @@ public final class GuestSession {
       List<Mount> mounts,
       WritableByteChannel stdout,
       WritableByteChannel stderr) {
+    return start(name, args, env, mounts, List.of(), stdout, stderr);
+  }
+
+  /** {@link #start} with listening sockets, preopened before the directories. */
+  public Wasi start(
+      String name,
+      List<String> args,
+      List<String> env,
+      List<Mount> mounts,
+      List<ServerSocketChannel> listeners,
+      WritableByteChannel stdout,
+      WritableByteChannel stderr) {
     if (stdin != null) {
       stdin.open(name);
     }
@@ -50,6 +63,7 @@ public final class GuestSession {
                 .stdout(stdout)
                 .stderr(stderr)
                 .mounts(mounts)
+                .listeners(listeners)
                 .interruption(interruption));
     return wasi;
   }

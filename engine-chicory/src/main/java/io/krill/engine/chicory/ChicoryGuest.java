@@ -76,6 +76,7 @@ final class ChicoryGuest implements Guest {
               spec.args(),
               spec.env(),
               mounts(),
+              spec.listeners(),
               outputs.stdout(spec.stdout()),
               outputs.stderr(spec.stderr()));
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);

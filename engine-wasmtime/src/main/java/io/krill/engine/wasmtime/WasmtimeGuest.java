@@ -79,6 +79,7 @@ final class WasmtimeGuest implements Guest {
               spec.args(),
               spec.env(),
               mounts(),
+              spec.listeners(),
               outputs.stdout(spec.stdout()),
               outputs.stderr(spec.stderr()));
       final Store<Void> s = new Store<>(null, engine);
