@@ -1,0 +1,93 @@
+package io.krill.it.shim;
+
+import static io.krill.it.harness.KrillTasks.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.krill.it.harness.Containerd;
+import io.krill.it.harness.ContainerdPerClass;
+import io.krill.it.harness.ContainerdVersion;
+import io.krill.it.harness.Result;
+import io.krill.it.harness.Tasks;
+import io.krill.it.harness.TestImages;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A listening guest through ctr: {@code --annotation krill.io/listen=tcp://127.0.0.1:PORT} has
+ * krill open the socket before the guest starts and hand it over as fd 3; httpd.wasm answers each
+ * connection, a kill ends it with 137 and the port is free again. A port in use refuses the create.
+ */
+class ListeningGuestE2ETest {
+  private static final String NS = "krill-listen";
+  private static final String REPLY = "HTTP/1.0 200 OK\r\n\r\nhello\n";
+
+  @RegisterExtension
+  static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
+
+  private static InetAddress loopback() throws IOException {
+    return InetAddress.getByName("127.0.0.1");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String get(int port) throws IOException {
+    try (Socket s = new Socket(loopback(), port)) {
+      s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    }
+  }
+
+  private static Result runListening(Containerd c, String image, String id, String listen) {
+    return c.ctr(
+        concat(
+            List.of("-n", NS, "run", "-d", "--runtime", RUNTIME),
+            "--annotation",
+            "krill.io/listen=" + listen,
+            image,
+            id,
+            "/httpd.wasm"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void guestServesOnTheAnnotatedPort_killFreesIt(ContainerdVersion v) throws Exception {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+    int port = freePort();
+    String id = id("httpd");
+    Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port);
+    assertEquals(0, started.exitCode(), started.toString());
+    Tasks.awaitRunning(c, NS, id);
+    assertEquals(REPLY, get(port));
+    assertEquals(REPLY, get(port));
+    killAndRemove(c, NS, id); // asserts exit 137
+    assertThrows(ConnectException.class, () -> get(port));
+    new ServerSocket(port, 1, loopback()).close();
+
+    try (ServerSocket busy = new ServerSocket(0, 1, loopback())) {
+      String refusedId = id("busy");
+      String at = "tcp://127.0.0.1:" + busy.getLocalPort();
+      Result refused = runListening(c, image, refusedId, at);
+      assertNotEquals(0, refused.exitCode(), refused.toString());
+      assertTrue(refused.stderr().contains("container " + refusedId), refused.toString());
+      assertTrue(refused.stderr().contains("cannot listen on " + at), refused.toString());
+      c.ctr("-n", NS, "container", "rm", refusedId);
+    }
+    c.assertNoLeaks();
+  }
+}
