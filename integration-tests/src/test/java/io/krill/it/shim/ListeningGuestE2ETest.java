@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * A listening guest through ctr: {@code --annotation krill.io/listen=tcp://127.0.0.1:PORT} has
  * krill open the socket before the guest starts and hand it over as fd 3; httpd.wasm answers each
- * connection, a kill ends it with 137 and the port is free again. A port in use refuses the create.
+ * connection on either engine, a kill ends it with 137 and the port is free again. A port in use
+ * refuses the create.
  */
 class ListeningGuestE2ETest {
   private static final String NS = "krill-listen";
@@ -52,10 +53,13 @@ class ListeningGuestE2ETest {
     }
   }
 
-  private static Result runListening(Containerd c, String image, String id, String listen) {
+  private static Result runListening(
+      Containerd c, String image, String id, String listen, String engine) {
     return c.ctr(
         concat(
             List.of("-n", NS, "run", "-d", "--runtime", RUNTIME),
+            "--annotation",
+            "krill.io/engine=" + engine,
             "--annotation",
             "krill.io/listen=" + listen,
             image,
@@ -68,21 +72,23 @@ class ListeningGuestE2ETest {
   void guestServesOnTheAnnotatedPort_killFreesIt(ContainerdVersion v) throws Exception {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
-    int port = freePort();
-    String id = id("httpd");
-    Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port);
-    assertEquals(0, started.exitCode(), started.toString());
-    Tasks.awaitRunning(c, NS, id);
-    assertEquals(REPLY, get(port));
-    assertEquals(REPLY, get(port));
-    killAndRemove(c, NS, id); // asserts exit 137
-    assertThrows(ConnectException.class, () -> get(port));
-    new ServerSocket(port, 1, loopback()).close();
+    for (String engine : new String[] {"wasmtime", "chicory"}) {
+      int port = freePort();
+      String id = id("httpd-" + engine);
+      Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port, engine);
+      assertEquals(0, started.exitCode(), started.toString());
+      Tasks.awaitRunning(c, NS, id);
+      assertEquals(REPLY, get(port));
+      assertEquals(REPLY, get(port));
+      killAndRemove(c, NS, id); // asserts exit 137
+      assertThrows(ConnectException.class, () -> get(port));
+      new ServerSocket(port, 1, loopback()).close();
+    }
 
     try (ServerSocket busy = new ServerSocket(0, 1, loopback())) {
       String refusedId = id("busy");
       String at = "tcp://127.0.0.1:" + busy.getLocalPort();
-      Result refused = runListening(c, image, refusedId, at);
+      Result refused = runListening(c, image, refusedId, at, "wasmtime");
       assertNotEquals(0, refused.exitCode(), refused.toString());
       assertTrue(refused.stderr().contains("container " + refusedId), refused.toString());
       assertTrue(refused.stderr().contains("cannot listen on " + at), refused.toString());
