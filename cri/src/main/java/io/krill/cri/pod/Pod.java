@@ -115,43 +115,6 @@ public record Pod(
       String runtimeHandler,
       String ip,
       String hostname,
-      List<PortMapping> portMappings,
-      String configJson) {
-    this(
-        id,
-        name,
-        uid,
-        namespace,
-        attempt,
-        labels,
-        annotations,
-        createdAtNanos,
-        ready,
-        hostNetwork,
-        logDirectory,
-        runtimeHandler,
-        ip,
-        hostname,
-        portMappings,
-        configJson,
-        "");
-  }
-
-  public Pod(
-      String id,
-      String name,
-      String uid,
-      String namespace,
-      int attempt,
-      Map<String, String> labels,
-      Map<String, String> annotations,
-      long createdAtNanos,
-      boolean ready,
-      boolean hostNetwork,
-      String logDirectory,
-      String runtimeHandler,
-      String ip,
-      String hostname,
       List<PortMapping> portMappings) {
     this(
         id,
