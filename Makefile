@@ -74,10 +74,11 @@ chaos: testprogs
 critest: deps build
 	bash scripts/critest.sh all
 
-# The WASI preview1 tests of the public wasi-testsuite through krill's WASI on both engines (Wasmtime, Chicory)
-# and stock Wasmtime 7 (scripts/wasi-conformance.sh; docs/conformance.md). Needs WASI_TESTSUITE=<a checkout of
+# The WASI preview1 tests of the public wasi-testsuite through krill's WASI on both engines (Wasmtime, Chicory),
+# in-process and as containers through ctr and a private containerd 1.7 running dist/'s krill, and on stock
+# Wasmtime 7 (scripts/wasi-conformance.sh; docs/conformance.md). Needs root and WASI_TESTSUITE=<a checkout of
 # its prod/testsuite-base branch>, which CI cannot fetch. Not part of make test. wasi-conformance: its old name.
-conformance:
+conformance: build
 	MVN_TEST="$(MVN_TEST)" bash scripts/wasi-conformance.sh
 
 wasi-conformance: conformance

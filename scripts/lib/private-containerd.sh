@@ -1,4 +1,4 @@
-# Sourced by demo.sh and bench.sh: starts a private containerd (CRI off) with krill on its PATH.
+# Sourced by demo.sh, bench.sh and wasi-conformance.sh: starts a private containerd (CRI off) with krill on its PATH.
 #
 #   start_private_containerd DIR SOCKET IDLE_SECONDS CONTAINERD CTR [BIN_DIR]
 #

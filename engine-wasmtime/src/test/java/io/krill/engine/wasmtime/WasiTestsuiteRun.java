@@ -48,16 +48,21 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Runs the WASI preview1 tests of the public WebAssembly wasi-testsuite (a checkout given by the
  * environment variable {@code WASI_TESTSUITE}; {@code make conformance}) through krill's engines
- * (Wasmtime and Chicory) with krill's WASI, the same path a container's guest takes: each test's
- * {@code .json} gives argv, environment, the directory preopened as the guest's {@code /} (a fresh
- * copy per test), the expected exit code and, when it names them, stdout and stderr; stdin is a
- * pipe with nothing written, closed at the guest's end, as the suite's own runner gives it.
+ * (Wasmtime and Chicory) with krill's WASI, in-process along the path a container's guest takes
+ * once its module is loaded: each test's {@code .json} gives argv, environment, the directory
+ * preopened as the guest's {@code /} (a fresh copy per test), the expected exit code and, when it
+ * names them, stdout and stderr; stdin is a pipe with nothing written, closed at the guest's end,
+ * as the suite's own runner gives it.
  *
- * <p>Each test also runs on the binding's own WASI (stock Wasmtime 7) for comparison. Writes {@code
- * target/wasi-conformance/summary.md} (per suite: passed on krill/Wasmtime, krill/Chicory and
- * stock, each failure with a one-line reason) and fails when krill's outcome on either engine
- * differs from {@code WASI_EXPECTED_FAILURES} (a file of {@code <engine> <suite>/<test>} lines,
- * engine {@code wasmtime} or {@code chicory}, {@code #} comments), when that variable is set.
+ * <p>When {@code KRILL_CONFORMANCE_CONTAINERD} names a containerd socket (the script starts one),
+ * each test also runs as a container on each engine, {@code ctr run} with krill's runtime ({@link
+ * Ctr}); and always on the binding's own WASI (stock Wasmtime 7) for comparison. Every column runs
+ * the same parsed spec and is judged by the same {@link #check}. Writes {@code
+ * target/wasi-conformance/summary.md} (passed per suite and column, every test's results side by
+ * side, each failure with a one-line reason) and fails when a krill column's outcome differs from
+ * {@code WASI_EXPECTED_FAILURES} (a file of {@code <engine> <suite>/<test>} lines, engine {@code
+ * wasmtime} or {@code chicory} for both ways of running it, {@code ctr-wasmtime} or {@code
+ * ctr-chicory} for a failure only as a container, {@code #} comments), when that variable is set.
  * Skipped unless {@code WASI_TESTSUITE} is set: never part of {@code make test}, which cannot fetch
  * the suite.
  */
@@ -70,12 +75,28 @@ class WasiTestsuiteRun {
 
   @TempDir Path tmp;
 
+  /** How one column runs a test: what the guest did, as {@link #check} compares it. */
+  @FunctionalInterface
+  interface Runner {
+    Observed run(Case c, Path work) throws Exception;
+  }
+
   /**
-   * A test's result on krill's Wasmtime engine, krill's Chicory engine and the binding's stock
-   * WASI: null = passed, else why not.
+   * One way of running the tests, a column of the summary. {@code engine}: the engine whose lines
+   * of the expected-failures file it is held to ({@code wasmtime} or {@code chicory}), null for
+   * stock Wasmtime, which is only compared; {@code viaCtr}: a container through {@code ctr}, also
+   * held to the {@code ctr-<engine>} lines.
    */
-  record Outcome(
-      String suite, String test, String failure, String chicoryFailure, String stockFailure) {
+  record Column(String title, String slug, String engine, boolean viaCtr, Runner runner) {
+    /** Whether the expected-failures lines list {@code test} ("suite/test") as failing here. */
+    boolean expectsFailure(Set<String> expected, String test) {
+      return expected.contains(engine + " " + test)
+          || (viaCtr && expected.contains("ctr-" + engine + " " + test));
+    }
+  }
+
+  /** A test's result in each column (same order): null = passed, else why not. */
+  record Outcome(String suite, String test, List<String> failures) {
     String key() {
       return suite + "/" + test;
     }
@@ -93,8 +114,10 @@ class WasiTestsuiteRun {
             + " manifest.json): give a checkout of github.com/WebAssembly/wasi-testsuite's"
             + " prod/testsuite-base branch");
     List<Outcome> outcomes = new ArrayList<>();
+    List<Column> columns;
     try (WasmEngine engine = new WasmtimeEngine(java.util.Optional.empty());
         WasmEngine chicory = new ChicoryEngine()) {
+      columns = columns(engine, chicory, Ctr.fromEnvironment());
       for (Path suite : suites) {
         String suiteName = suiteName(root, suite);
         List<Path> wasms;
@@ -103,44 +126,68 @@ class WasiTestsuiteRun {
         }
         for (Path wasm : wasms) {
           String test = wasm.getFileName().toString().replaceFirst("\\.wasm$", "");
-          String failure;
-          try {
-            failure = runOne(engine, suite, wasm, test);
-          } catch (Exception e) {
-            failure = "runner error: " + oneLine(String.valueOf(e));
+          Case c = parse(suite, wasm, test);
+          List<String> failures = new ArrayList<>();
+          StringBuilder line = new StringBuilder(suiteName + "/" + test + ":");
+          for (Column column : columns) {
+            String failure;
+            if (c == null) {
+              failure = "not run: operation-based spec (this runner reads the legacy one)";
+            } else {
+              try {
+                failure = check(c, column.runner().run(c, work(suite, test, column.slug())));
+              } catch (Exception e) {
+                failure = "runner error: " + oneLine(String.valueOf(e));
+              }
+            }
+            failures.add(failure);
+            line.append(' ').append(column.title()).append(failure == null ? " pass," : " FAIL,");
           }
-          String chicoryFailure;
-          try {
-            chicoryFailure = runOne(chicory, suite, wasm, test);
-          } catch (Exception e) {
-            chicoryFailure = "runner error: " + oneLine(String.valueOf(e));
-          }
-          String stockFailure;
-          try {
-            stockFailure = runOneStock(suite, wasm, test);
-          } catch (Exception e) {
-            stockFailure = "runner error: " + oneLine(String.valueOf(e));
-          }
-          outcomes.add(new Outcome(suiteName, test, failure, chicoryFailure, stockFailure));
-          System.out.println(
-              suiteName
-                  + "/"
-                  + test
-                  + ": wasmtime "
-                  + (failure == null ? "pass" : "FAIL")
-                  + ", chicory "
-                  + (chicoryFailure == null ? "pass" : "FAIL")
-                  + ", stock "
-                  + (stockFailure == null ? "pass" : "fail"));
+          outcomes.add(new Outcome(suiteName, test, failures));
+          System.out.println(line.substring(0, line.length() - 1));
         }
       }
     }
-    String summary = summary(root, outcomes);
+    String summary = summary(root, columns, outcomes);
     Path out = Path.of("target", "wasi-conformance");
     Files.createDirectories(out);
     Files.writeString(out.resolve("summary.md"), summary);
     System.out.println(summary);
-    compareWithExpected(outcomes);
+    compareWithExpected(columns, outcomes);
+  }
+
+  /**
+   * krill in-process on each engine, krill as a container through {@code ctr} on each engine (when
+   * {@code ctr} is given), stock Wasmtime 7.
+   */
+  private static List<Column> columns(WasmEngine wasmtime, WasmEngine chicory, Ctr ctr) {
+    List<Column> columns = new ArrayList<>();
+    for (WasmEngine e : List.of(wasmtime, chicory)) {
+      columns.add(
+          new Column(
+              "krill/" + title(e.name()) + " in-process",
+              "krill-" + e.name(),
+              e.name(),
+              false,
+              (c, work) -> runKrill(e, c, work)));
+    }
+    if (ctr != null) {
+      for (WasmEngine e : List.of(wasmtime, chicory)) {
+        columns.add(
+            new Column(
+                "krill via ctr (" + title(e.name()) + ")",
+                "ctr-" + e.name(),
+                e.name(),
+                true,
+                (c, work) -> ctr.run(e.name(), c, work)));
+      }
+    }
+    columns.add(new Column("stock Wasmtime 7", "stock", null, false, WasiTestsuiteRun::runStock));
+    return columns;
+  }
+
+  private static String title(String engine) {
+    return Character.toUpperCase(engine.charAt(0)) + engine.substring(1);
   }
 
   /** Every directory with a manifest.json for wasm32-wasip1 (or no version: the older layout). */
@@ -209,27 +256,9 @@ class WasiTestsuiteRun {
         config.hasNonNull("stderr") ? config.get("stderr").asText() : null);
   }
 
-  /** Runs one test on krill; null when it passed, else why not in one line. */
-  private String runOne(WasmEngine engine, Path suite, Path wasm, String test) throws Exception {
-    Case c = parse(suite, wasm, test);
-    if (c == null) {
-      return "not run: operation-based spec (this runner reads the legacy one)";
-    }
-    return check(c, runKrill(engine, c, work(suite, test, "krill-" + engine.name())));
-  }
-
-  /** Runs one test on the binding's own WASI (stock Wasmtime 7); null when it passed. */
-  private String runOneStock(Path suite, Path wasm, String test) throws Exception {
-    Case c = parse(suite, wasm, test);
-    if (c == null) {
-      return "not run: operation-based spec (this runner reads the legacy one)";
-    }
-    return check(c, runStock(c, work(suite, test, "stock")));
-  }
-
-  private Path work(Path suite, String test, String engine) throws IOException {
+  private Path work(Path suite, String test, String column) throws IOException {
     return Files.createDirectories(
-        tmp.resolve(engine + "-" + suite.getParent().getParent().getFileName() + "-" + test));
+        tmp.resolve(column + "-" + suite.getParent().getParent().getFileName() + "-" + test));
   }
 
   private static Observed runKrill(WasmEngine engine, Case c, Path work) throws Exception {
@@ -377,7 +406,7 @@ class WasiTestsuiteRun {
     }
   }
 
-  private static String summary(Path root, List<Outcome> outcomes) {
+  private static String summary(Path root, List<Column> columns, List<Outcome> outcomes) {
     StringBuilder b = new StringBuilder();
     b.append("# wasi-testsuite (wasm32-wasip1) on krill's WASI, Wasmtime and Chicory engines\n\n");
     String commit = System.getenv("WASI_TESTSUITE_COMMIT");
@@ -388,68 +417,62 @@ class WasiTestsuiteRun {
         .append(Instant.now())
         .append(
             "\n\nPassed, of the tests; stock = the same Wasmtime 7.0.1 with the binding's own WASI")
-        .append(" (wasi-common), which krill's replaces.\n\n")
-        .append("| suite | tests | krill/Wasmtime | krill/Chicory | stock Wasmtime 7 |\n")
-        .append("|---|---|---|---|---|\n");
+        .append(" (wasi-common), which krill's replaces.\n\n");
+    StringBuilder head = new StringBuilder("|---|---|");
+    b.append("| suite | tests |");
+    for (Column c : columns) {
+      b.append(' ').append(c.title()).append(" |");
+      head.append("---|");
+    }
+    b.append('\n').append(head).append('\n');
     Set<String> suiteNames = new TreeSet<>();
     outcomes.forEach(o -> suiteNames.add(o.suite()));
     for (String s : suiteNames) {
-      row(b, s, outcomes.stream().filter(o -> o.suite().equals(s)).toList());
+      row(b, s, columns, outcomes.stream().filter(o -> o.suite().equals(s)).toList());
     }
-    row(b, "**all**", outcomes);
-    b.append('\n');
-    b.append("Per test:\n\n| test | krill/Wasmtime | krill/Chicory | stock Wasmtime 7 |\n")
-        .append("|---|---|---|---|\n");
+    row(b, "**all**", columns, outcomes);
+    b.append("\nPer test:\n\n| test |");
+    for (Column c : columns) {
+      b.append(' ').append(c.title()).append(" |");
+    }
+    b.append('\n').append(head.substring(4)).append('\n');
     for (Outcome o : outcomes) {
-      b.append("| `")
-          .append(o.key())
-          .append("` | ")
-          .append(o.failure() == null ? "pass" : "FAIL")
-          .append(" | ")
-          .append(o.chicoryFailure() == null ? "pass" : "FAIL")
-          .append(" | ")
-          .append(o.stockFailure() == null ? "pass" : "FAIL")
-          .append(" |\n");
+      b.append("| `").append(o.key()).append("` |");
+      o.failures().forEach(f -> b.append(f == null ? " pass |" : " FAIL |"));
+      b.append('\n');
     }
     b.append('\n');
-    failures(b, "Failures on krill/Wasmtime", outcomes, Outcome::failure);
-    failures(b, "Failures on krill/Chicory", outcomes, Outcome::chicoryFailure);
-    failures(b, "Failures on stock Wasmtime 7", outcomes, Outcome::stockFailure);
+    for (int i = 0; i < columns.size(); i++) {
+      int column = i;
+      List<Outcome> failed =
+          outcomes.stream().filter(o -> o.failures().get(column) != null).toList();
+      if (!failed.isEmpty()) {
+        b.append("Failures on ").append(columns.get(i).title()).append(":\n\n");
+        failed.forEach(
+            o ->
+                b.append("- `")
+                    .append(o.key())
+                    .append("`: ")
+                    .append(o.failures().get(column))
+                    .append('\n'));
+        b.append('\n');
+      }
+    }
     return b.toString();
   }
 
-  private static void row(StringBuilder b, String name, List<Outcome> of) {
-    long krill = of.stream().filter(o -> o.failure() == null).count();
-    long chicory = of.stream().filter(o -> o.chicoryFailure() == null).count();
-    long stock = of.stream().filter(o -> o.stockFailure() == null).count();
-    b.append("| ")
-        .append(name)
-        .append(" | ")
-        .append(of.size())
-        .append(" | ")
-        .append(krill)
-        .append(" | ")
-        .append(chicory)
-        .append(" | ")
-        .append(stock)
-        .append(" |\n");
-  }
-
-  private static void failures(
-      StringBuilder b,
-      String title,
-      List<Outcome> outcomes,
-      java.util.function.Function<Outcome, String> failure) {
-    List<Outcome> failed = outcomes.stream().filter(o -> failure.apply(o) != null).toList();
-    if (!failed.isEmpty()) {
-      b.append(title).append(":\n\n");
-      failed.forEach(
-          o -> b.append("- `").append(o.key()).append("`: ").append(failure.apply(o)).append('\n'));
-      b.append('\n');
+  private static void row(StringBuilder b, String name, List<Column> columns, List<Outcome> of) {
+    b.append("| ").append(name).append(" | ").append(of.size()).append(" |");
+    for (int i = 0; i < columns.size(); i++) {
+      int column = i;
+      b.append(' ').append(of.stream().filter(o -> o.failures().get(column) == null).count());
+      b.append(" |");
     }
+    b.append('\n');
   }
 
-  private static void compareWithExpected(List<Outcome> outcomes) throws IOException {
+  private static void compareWithExpected(List<Column> columns, List<Outcome> outcomes)
+      throws IOException {
     String file = System.getenv("WASI_EXPECTED_FAILURES");
     if (file == null || file.isBlank()) {
       return;
@@ -470,18 +493,44 @@ class WasiTestsuiteRun {
     }
     List<String> problems = new ArrayList<>();
     for (Outcome o : outcomes) {
-      compare(expected, "wasmtime " + o.key(), o.failure(), file, problems);
-      compare(expected, "chicory " + o.key(), o.chicoryFailure(), file, problems);
+      for (int i = 0; i < columns.size(); i++) {
+        Column column = columns.get(i);
+        if (column.engine() == null) {
+          continue;
+        }
+        String failure = o.failures().get(i);
+        boolean listed = column.expectsFailure(expected, o.key());
+        if (failure != null && !listed) {
+          problems.add(
+              column.engine()
+                  + " "
+                  + o.key()
+                  + " fails on "
+                  + column.title()
+                  + " ("
+                  + failure
+                  + ")");
+        } else if (failure == null && listed) {
+          problems.add(
+              column.engine()
+                  + " "
+                  + o.key()
+                  + " passes on "
+                  + column.title()
+                  + ": remove it from "
+                  + file);
+        }
+      }
     }
     for (String e : expected) {
-      if (!e.startsWith("wasmtime ") && !e.startsWith("chicory ")) {
+      if (!e.matches("(ctr-)?(wasmtime|chicory) \\S+")) {
         problems.add(
             "'"
                 + e
                 + "' in "
                 + file
-                + " names no engine: write 'wasmtime <suite>/<test>' or"
-                + " 'chicory <suite>/<test>'");
+                + " names no engine: write '<engine> <suite>/<test>' (engine wasmtime or chicory,"
+                + " or ctr-wasmtime or ctr-chicory for a failure only as a container)");
       }
     }
     if (!problems.isEmpty()) {
@@ -489,13 +538,101 @@ class WasiTestsuiteRun {
     }
   }
 
-  /** Adds a problem when the run of {@code key} ("engine suite/test") differs from the list. */
-  private static void compare(
-      Set<String> expected, String key, String failure, String file, List<String> problems) {
-    if (failure != null && !expected.contains(key)) {
-      problems.add(key + " fails (" + failure + ")");
-    } else if (failure == null && expected.contains(key)) {
-      problems.add(key + " passes: remove it from " + file);
+  /**
+   * krill as a container: {@code ctr run --rm --runtime io.containerd.krill.v1} against the
+   * containerd {@code scripts/wasi-conformance.sh} started ({@code KRILL_CONFORMANCE_CTR}, {@code
+   * KRILL_CONFORMANCE_CONTAINERD}: its socket, {@code KRILL_CONFORMANCE_NAMESPACE}), the engine
+   * chosen by the container's annotation {@code krill.io/engine}. The rootfs ({@code ctr run
+   * --rootfs}) is a fresh copy of the spec's {@code root} (an empty directory when it names none)
+   * with the test module added as {@code /<test>.wasm}: krill preopens a container's rootfs as
+   * {@code /}, as the in-process columns preopen the copy, and takes {@code process.args[0]} from
+   * it. The spec's args follow the module's path, each variable is an {@code --env}; stdin is
+   * ctr's, a pipe with nothing written, closed after the container; stdout and stderr are ctr's
+   * (the container's, copied by ctr), the exit code ctr's (the container's).
+   */
+  record Ctr(String ctr, String address, String namespace) {
+    static Ctr fromEnvironment() {
+      String address = System.getenv("KRILL_CONFORMANCE_CONTAINERD");
+      if (address == null || address.isBlank()) {
+        return null;
+      }
+      String ctr = System.getenv().getOrDefault("KRILL_CONFORMANCE_CTR", "ctr");
+      String ns = System.getenv().getOrDefault("KRILL_CONFORMANCE_NAMESPACE", "krill-conformance");
+      return new Ctr(ctr, address, ns);
+    }
+
+    Observed run(String engine, Case c, Path work) throws Exception {
+      Path rootfs = work.resolve("rootfs");
+      if (c.root() != null) {
+        copyTree(c.root(), rootfs);
+      } else {
+        Files.createDirectories(rootfs);
+      }
+      String module = c.wasm().getFileName().toString();
+      Files.copy(c.wasm(), rootfs.resolve(module));
+      String id = work.getFileName().toString().replaceAll("[^A-Za-z0-9_.-]", "_");
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  ctr,
+                  "--address",
+                  address,
+                  "--namespace",
+                  namespace,
+                  "run",
+                  "--rm",
+                  "--runtime",
+                  "io.containerd.krill.v1",
+                  "--annotation",
+                  "krill.io/engine=" + engine));
+      for (String e : c.env()) {
+        cmd.add("--env");
+        cmd.add(e);
+      }
+      cmd.add("--rootfs");
+      cmd.add(rootfs.toString());
+      cmd.add(id);
+      cmd.add("/" + module);
+      cmd.addAll(c.args().subList(1, c.args().size()));
+      Path stdout = work.resolve("stdout");
+      Path stderr = work.resolve("stderr");
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectOutput(stdout.toFile())
+              .redirectError(stderr.toFile())
+              .start();
+      // stdin stays a pipe with nothing written until the container is done.
+      try {
+        if (!p.waitFor(TEST_SECONDS, TimeUnit.SECONDS)) {
+          ctr("tasks", "kill", "--signal", "SIGKILL", id);
+          if (!p.waitFor(TEST_SECONDS, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+          }
+          ctr("containers", "delete", id);
+          return new Observed(null, "hangs: still running after " + TEST_SECONDS + " s", "", "");
+        }
+      } finally {
+        p.getOutputStream().close();
+      }
+      String err = read(stderr);
+      // ctr's own failure (the container refused, or not started) ends in a line "ctr: ...".
+      String ctrError =
+          err.lines().filter(l -> l.startsWith("ctr: ")).reduce((x, y) -> y).orElse(null);
+      if (ctrError != null && p.exitValue() != 0) {
+        return new Observed(null, "ctr run failed: " + oneLine(ctrError), read(stdout), err);
+      }
+      return new Observed(p.exitValue(), null, read(stdout), err);
+    }
+
+    private void ctr(String... args) throws Exception {
+      List<String> cmd =
+          new ArrayList<>(List.of(ctr, "--address", address, "--namespace", namespace));
+      cmd.addAll(List.of(args));
+      new ProcessBuilder(cmd)
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start()
+          .waitFor(TEST_SECONDS, TimeUnit.SECONDS);
     }
   }
 }
