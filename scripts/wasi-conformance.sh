@@ -94,6 +94,7 @@ trap 'exit 130' INT TERM
 start_private_containerd "$T" "$SOCK" 30 "$CONTAINERD" "$CTR"
 echo "wasi-conformance: containerd $("$CONTAINERD" --version | awk '{print $3}') (pid $CPID) with krill from dist/" >&2
 export KRILL_CONFORMANCE_CONTAINERD=$SOCK KRILL_CONFORMANCE_CTR=$CTR KRILL_CONFORMANCE_NAMESPACE=$NS
+export KRILL_CONFORMANCE_WORK=$T/work   # every test's files, removed with $T
 # shellcheck disable=SC2086
 $MVN_TEST test -pl engine-wasmtime -Dtest=WasiTestsuiteRun -Dsurefire.failIfNoSpecifiedTests=false
 echo "wasi-conformance: summary in engine-wasmtime/target/wasi-conformance/summary.md" >&2

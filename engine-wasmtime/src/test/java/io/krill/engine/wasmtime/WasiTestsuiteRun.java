@@ -73,7 +73,14 @@ class WasiTestsuiteRun {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path tmp;
+  @TempDir Path junitTmp;
+
+  /**
+   * Where each test's copies, stdio files and rootfs go: {@code KRILL_CONFORMANCE_WORK} when set
+   * (the script's temp dir, which it removes on exit even when the run is interrupted), else a
+   * JUnit temp dir.
+   */
+  private Path tmp;
 
   /** How one column runs a test: what the guest did, as {@link #check} compares it. */
   @FunctionalInterface
@@ -113,6 +120,8 @@ class WasiTestsuiteRun {
             + " holds no wasm32-wasip1 test directory (tests/<lang>/testsuite/wasm32-wasip1 with a"
             + " manifest.json): give a checkout of github.com/WebAssembly/wasi-testsuite's"
             + " prod/testsuite-base branch");
+    String work = System.getenv("KRILL_CONFORMANCE_WORK");
+    tmp = work == null || work.isBlank() ? junitTmp : Files.createDirectories(Path.of(work));
     List<Outcome> outcomes = new ArrayList<>();
     List<Column> columns;
     try (WasmEngine engine = new WasmtimeEngine(java.util.Optional.empty());
