@@ -15,13 +15,14 @@
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
+#   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
 # docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for development; its numbers are
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
 # --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written.
-# --pure-java-only: only j, replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
+# --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -44,7 +45,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,16 +55,17 @@ while [ $# -gt 0 ]; do
         --pods-only) PODS_ONLY=1; shift ;;
         --engines-only) ENGINES_ONLY=1; shift ;;
         --pure-java-only) PURE_JAVA_ONLY=1; shift ;;
+        --http-only) HTTP_ONLY=1; shift ;;
         -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
-    JHELLO_RUNS=20
+    JHELLO_RUNS=20 HTTP_SECONDS=3
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
-    JHELLO_RUNS=200
+    JHELLO_RUNS=200 HTTP_SECONDS=10
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -83,6 +85,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-engines.sh"
 # shellcheck source=lib/bench-pure-java.sh
 . "$REPO/scripts/lib/bench-pure-java.sh"
+# shellcheck source=lib/bench-http.sh
+. "$REPO/scripts/lib/bench-http.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -281,6 +285,13 @@ run_once() {
 # ---------------------------------------------------------------------------------------------------
 HELLO_OUT="hello from krill"
 CPU_OUT=$("$PROGS/cpu-native")
+if [ $HTTP_ONLY = 1 ]; then
+    section "k. HTTP: native server under runc vs krill listening guests"
+    bench_http $HTTP_SECONDS
+    splice_http_section "$OUT_DIR/benchmarks.md"
+    note "replaced the HTTP section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 if [ $ENGINES_ONLY = 1 ]; then
     section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
     bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
@@ -463,6 +474,10 @@ section "j. the pure-Java engines: Chicory vs GraalWasm"
 bench_pure_java $JHELLO_RUNS $CPU_RUNS
 
 # ---------------------------------------------------------------------------------------------------
+section "k. HTTP: native server under runc vs krill listening guests"
+bench_http $HTTP_SECONDS
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -549,6 +564,8 @@ md=$T/benchmarks.md
     echo
     cat "$T/pure-java-section.md"
     echo
+    cat "$T/http-section.md"
+    echo
     echo "## How it was measured"
     echo
     echo "- **a.** \`ctr run --rm --runtime R IMAGE ID\` of a FROM-scratch image: \`hello-native\` (static, gcc -O2) under"
@@ -623,6 +640,14 @@ md=$T/benchmarks.md
     echo "  against cpu-native started directly $CPU_RUNS times; the big module of e. loaded, compiled and run once; the JVM's"
     echo "  CPU time and peak RSS by /usr/bin/time. Every run's output is checked (Chicory's own WASI prints each stdout line"
     echo "  twice for this wasi-libc build; krill's WASI, which krill runs Chicory with, does not)."
+    echo "- **k.** \`serve.c\` (integration-tests' test programs) accepts one connection at a time, reads the request to its"
+    echo "  blank line, answers 200 \`hello\` with \`Connection: close\` and closes: \`serve-native\` (static gcc -O2) under"
+    echo "  runc listens itself; \`serve.wasm\` (clang --target=wasm32-wasi) takes the socket krill opened for"
+    echo "  \`--annotation krill.io/listen=tcp://127.0.0.1:PORT\` as fd 3 (wasi-libc's accept/recv/send are WASI's"
+    echo "  sock_accept/sock_recv/sock_send), once on each engine (\`krill.io/engine=chicory\`). All three run at once with"
+    echo "  \`ctr run -d --net-host\`; each gets 2 s of wrk as a warm-up, then \`wrk -t2 -cC -d${HTTP_SECONDS}s --latency\` (one thread at"
+    echo "  C = 1) per row, one server at a time. wrk runs on the same 2 cores, so the rows measure the whole machine's"
+    echo "  work per request, client included; the ratio to native is the figure to read."
     echo
     echo "## Caveats"
     echo
