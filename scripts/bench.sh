@@ -14,12 +14,15 @@
 #   g. pods through CRI: cold pod start and memory per pod, runc vs krill vs krill-isolated
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
+#   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
+#   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
 # docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for development; its numbers are
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
-# --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written. g runs through Maven ($MVN, default `mvn -B -q`).
+# --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written.
+# --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -42,7 +45,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,14 +54,18 @@ while [ $# -gt 0 ]; do
         --out) OUT_DIR=$2; shift 2 ;;
         --pods-only) PODS_ONLY=1; shift ;;
         --engines-only) ENGINES_ONLY=1; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --pure-java-only) PURE_JAVA_ONLY=1; shift ;;
+        --http-only) HTTP_ONLY=1; shift ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
+    JHELLO_RUNS=20 HTTP_SECONDS=3
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
+    JHELLO_RUNS=200 HTTP_SECONDS=10
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -76,6 +83,10 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-cold-start.sh"
 # shellcheck source=lib/bench-engines.sh
 . "$REPO/scripts/lib/bench-engines.sh"
+# shellcheck source=lib/bench-pure-java.sh
+. "$REPO/scripts/lib/bench-pure-java.sh"
+# shellcheck source=lib/bench-http.sh
+. "$REPO/scripts/lib/bench-http.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -213,6 +224,13 @@ if [ $PODS_ONLY = 1 ]; then
     note "replaced the pods section of $OUT_DIR/benchmarks.md"
     exit 0
 fi
+if [ $PURE_JAVA_ONLY = 1 ]; then
+    section "j. the pure-Java engines: Chicory vs GraalWasm"
+    bench_pure_java $JHELLO_RUNS $CPU_RUNS
+    splice_pure_java_section "$OUT_DIR/benchmarks.md"
+    note "replaced the pure-Java engines section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 
 section "Private containerd"
 # The daemon's engine comes from a config file the bench owns (i. rewrites it to switch engines); a KRILL_CONFIG
@@ -267,6 +285,13 @@ run_once() {
 # ---------------------------------------------------------------------------------------------------
 HELLO_OUT="hello from krill"
 CPU_OUT=$("$PROGS/cpu-native")
+if [ $HTTP_ONLY = 1 ]; then
+    section "k. HTTP: native server under runc vs krill listening guests"
+    bench_http $HTTP_SECONDS
+    splice_http_section "$OUT_DIR/benchmarks.md"
+    note "replaced the HTTP section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 if [ $ENGINES_ONLY = 1 ]; then
     section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
     bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
@@ -445,6 +470,14 @@ section "g. pods through CRI: runc vs krill vs krill-isolated"
 bench_pods $POD_RUNS $POD_N
 
 # ---------------------------------------------------------------------------------------------------
+section "j. the pure-Java engines: Chicory vs GraalWasm"
+bench_pure_java $JHELLO_RUNS $CPU_RUNS
+
+# ---------------------------------------------------------------------------------------------------
+section "k. HTTP: native server under runc vs krill listening guests"
+bench_http $HTTP_SECONDS
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -529,6 +562,10 @@ md=$T/benchmarks.md
     echo
     cat "$T/pods-section.md"
     echo
+    cat "$T/pure-java-section.md"
+    echo
+    cat "$T/http-section.md"
+    echo
     echo "## How it was measured"
     echo
     echo "- **a.** \`ctr run --rm --runtime R IMAGE ID\` of a FROM-scratch image: \`hello-native\` (static, gcc -O2) under"
@@ -583,8 +620,8 @@ md=$T/benchmarks.md
     echo "  \`krill cri\`: from the exec of \`bin/krill cri\` (fresh root, no CNI config) to its \`serving\` log line, written once"
     echo "  its gRPC socket listens; $COLD_RUNS runs."
     echo "- **i.** Engines and host calls. The daemon's engine is the \`engine\` key of the config file the bench gives"
-    echo "  containerd's environment as \`KRILL_CONFIG\`; a daemon keeps its engine for life and there is no per-container"
-    echo "  engine setting, so after e. the bench rewrites the file to \`engine = \"chicory\"\`, stops the daemon by its pid,"
+    echo "  containerd's environment as \`KRILL_CONFIG\`; a daemon keeps its default engine for life (the annotation"
+    echo "  \`krill.io/engine\` picks one per container; the bench measures the default), so after e. the bench rewrites the file to \`engine = \"chicory\"\`, stops the daemon by its pid,"
     echo "  and the next krill task starts a new daemon on Chicory (its start line in the daemon log is checked); the"
     echo "  Chicory rows of a. and d. and the Chicory host-call rows run then, after which it switches back to Wasmtime."
     echo "  Host calls: \`writes\` (C; \`writes.wasm\` by clang --target=wasm32-wasi, \`writes-native\` static gcc) calls"
@@ -594,6 +631,23 @@ md=$T/benchmarks.md
     echo "  per-call cost = (median(N) − median(0)) / N, which leaves out container start and teardown. For comparison, a"
     echo "  prior measurement (not from this run) of the wasmtime-java binding's own WASI, which krill's replaced and the daemon"
     echo "  can no longer select: about 1.1 s for 1 M one-byte writes, against 15–20 s with krill's WASI at the time."
+    echo "- **j.** \`bench/pure-java-engines\` (its own Maven project, built here with a JDK ≥ 21; nothing of it ships with"
+    echo "  krill) runs each pure-Java engine in a fresh JVM on that engine's own WASI: Chicory (parse, compile to JVM"
+    echo "  bytecode with its compiler, instantiate) and GraalWasm (one polyglot \`Engine\` sharing compiled code, a new"
+    echo "  \`Context\` per instance, Truffle's optimizing runtime with the Graal compiler from Maven Central on the upgrade"
+    echo "  module path and \`-XX:+EnableJVMCI\`; without it GraalWasm only interprets). Rows: the first hello of the JVM;"
+    echo "  then $JHELLO_RUNS fresh instances of the compiled hello (median); cpu.wasm once to warm up, then $CPU_RUNS runs (median)"
+    echo "  against cpu-native started directly $CPU_RUNS times; the big module of e. loaded, compiled and run once; the JVM's"
+    echo "  CPU time and peak RSS by /usr/bin/time. Every run's output is checked (Chicory's own WASI prints each stdout line"
+    echo "  twice for this wasi-libc build; krill's WASI, which krill runs Chicory with, does not)."
+    echo "- **k.** \`serve.c\` (integration-tests' test programs) accepts one connection at a time, reads the request to its"
+    echo "  blank line, answers 200 \`hello\` with \`Connection: close\` and closes: \`serve-native\` (static gcc -O2) under"
+    echo "  runc listens itself; \`serve.wasm\` (clang --target=wasm32-wasi) takes the socket krill opened for"
+    echo "  \`--annotation krill.io/listen=tcp://127.0.0.1:PORT\` as fd 3 (wasi-libc's accept/recv/send are WASI's"
+    echo "  sock_accept/sock_recv/sock_send), once on each engine (\`krill.io/engine=chicory\`). All three run at once with"
+    echo "  \`ctr run -d --net-host\`; each gets 2 s of wrk as a warm-up, then \`wrk -t2 -cC -d${HTTP_SECONDS}s --latency\` (one thread at"
+    echo "  C = 1) per row, one server at a time. wrk runs on the same 2 cores, so the rows measure the whole machine's"
+    echo "  work per request, client included; the ratio to native is the figure to read."
     echo
     echo "## Caveats"
     echo

@@ -25,6 +25,15 @@ record ContainerdConfig(String text) {
   static final String ISOLATED_RUNTIME_TYPE = "io.containerd.krill-isolated.v1";
 
   static final String ISOLATED_SUFFIX = "-isolated";
+
+  /**
+   * containerd's CRI copies into a container's OCI spec only the pod and container annotations its
+   * runtime handler lists: krill's own ({@code krill.io/engine}, {@code krill.io/listen}, ...) must
+   * reach the shim, so kubelet's pod annotations can choose them.
+   */
+  static final String ANNOTATIONS =
+      "  pod_annotations = [\"krill.io/*\"]\n  container_annotations = [\"krill.io/*\"]\n";
+
   static final String BEGIN =
       "# >>> krill runtime: added by `krill install`, removed by `krill uninstall` >>>";
   static final String END = "# <<< krill runtime <<<";
@@ -118,7 +127,7 @@ record ContainerdConfig(String text) {
       b.append("version = ").append(version).append("\n\n");
     }
     b.append('[').append(runtimesTable(version)).append('.').append(handler).append("]\n");
-    b.append("  runtime_type = \"").append(RUNTIME_TYPE).append("\"\n");
+    b.append("  runtime_type = \"").append(RUNTIME_TYPE).append("\"\n").append(ANNOTATIONS);
     if (isolated) {
       b.append('[')
           .append(runtimesTable(version))
@@ -126,7 +135,10 @@ record ContainerdConfig(String text) {
           .append(handler)
           .append(ISOLATED_SUFFIX)
           .append("]\n");
-      b.append("  runtime_type = \"").append(ISOLATED_RUNTIME_TYPE).append("\"\n");
+      b.append("  runtime_type = \"")
+          .append(ISOLATED_RUNTIME_TYPE)
+          .append("\"\n")
+          .append(ANNOTATIONS);
     }
     b.append(END).append('\n');
     return new ContainerdConfig(b.toString());

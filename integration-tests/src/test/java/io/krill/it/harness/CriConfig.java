@@ -17,6 +17,13 @@ public final class CriConfig {
 
   private CriConfig() {}
 
+  /**
+   * krill's annotations, passed from pods and containers to the OCI specs (as `krill install`
+   * writes).
+   */
+  static final String ANNOTATIONS =
+      "  pod_annotations = [\"krill.io/*\"]\n  container_annotations = [\"krill.io/*\"]\n";
+
   /** The plugin that holds runtimes: config v2 (1.6, 1.7) and v3 (2.x) moved it. */
   public static String runtimePlugin(ContainerdVersion v) {
     return v.isV2() ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
@@ -31,7 +38,8 @@ public final class CriConfig {
         + "]\n"
         + "  runtime_type = \""
         + Dist.RUNTIME
-        + "\"\n";
+        + "\"\n"
+        + ANNOTATIONS;
   }
 
   /** The documented stanza for the krill-isolated runtime (a daemon per pod) for {@code v}. */
@@ -43,7 +51,8 @@ public final class CriConfig {
         + "]\n"
         + "  runtime_type = \""
         + Dist.ISOLATED_RUNTIME
-        + "\"\n";
+        + "\"\n"
+        + ANNOTATIONS;
   }
 
   /**

@@ -1,0 +1,127 @@
+# Sourced by bench.sh: section k, HTTP from a container. The same C server (integration-tests/src/test/c/serve.c:
+# one connection at a time, HTTP/1.1 answers with Connection: close) runs natively under runc and as a listening
+# wasm guest under krill (krill.io/listen, on Wasmtime and on Chicory), all with the host's network, loaded by
+# wrk at 1, 16 and 64 connections on loopback.
+#
+#   bench_http SECONDS        writes $T/http-section.md; sets K_* per server and connection count
+#   splice_http_section FILE  puts it in FILE in place of its own section (or before "How it was measured")
+#
+# Uses bench.sh's T, REPO, PROGS, KRILL, RUNC, ctr, img, now_us, note and die.
+
+HTTP_CONNS=(1 16 64)
+
+# to_ms VALUE-WITH-UNIT (wrk's 1.23ms, 456.00us, 1.01s) -> milliseconds
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+        else printf "nan" }'
+}
+
+# http_wait PORT: until the server answers (30 s at most)
+http_wait() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        curl -fsS -m 1 "http://127.0.0.1:$1/" 2>/dev/null | grep -q '^hello$' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# http_load NAME PORT SECONDS: wrk at each connection count; K_RPS_NAME_C, K_P50_NAME_C, K_P99_NAME_C, K_ERR_NAME_C
+http_load() {
+    local name=$1 port=$2 secs=$3 c out rps p50 p99 err threads
+    for c in "${HTTP_CONNS[@]}"; do
+        threads=$((c < 2 ? 1 : 2))
+        out=$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency "http://127.0.0.1:$port/" 2>&1) \
+            || { printf '%s\n' "$out" >&2; die "wrk against $name failed"; }
+        rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+        p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+        p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+        # connect/read/write/timeout errors and non-2xx answers
+        err=$(awk '/Socket errors:/ { gsub(/,/, ""); s = $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }' <<<"$out")
+        printf -v "K_RPS_${name}_$c" '%s' "$rps"
+        printf -v "K_P50_${name}_$c" '%s' "$p50"
+        printf -v "K_P99_${name}_$c" '%s' "$p99"
+        printf -v "K_ERR_${name}_$c" '%s' "$err"
+        note "$name, $c connections: $rps req/s, p50 $p50 ms, p99 $p99 ms, errors $err"
+    done
+}
+
+bench_http() {
+    local secs=$1 port_n=18080 port_w=18081 port_c=18082 c
+    command -v wrk >/dev/null || {
+        note "installing wrk for the HTTP benchmark"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null \
+            || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } \
+            || die "cannot install wrk"
+    }
+    for f in serve.wasm serve-native; do [ -f "$PROGS/$f" ] || die "missing $PROGS/$f"; done
+    img bench/serve-native "$T/k1.tar" /serve -- "/serve=$PROGS/serve-native"
+    img bench/serve-wasm "$T/k2.tar" /serve.wasm -- "/serve.wasm=$PROGS/serve.wasm"
+    ctr run -d --null-io --net-host --runtime "$RUNC" docker.io/bench/serve-native:latest k-native /serve "$port_n" \
+        >/dev/null || die "cannot start the native server under runc"
+    ctr run -d --null-io --net-host --runtime "$KRILL" --annotation "krill.io/listen=tcp://127.0.0.1:$port_w" \
+        docker.io/bench/serve-wasm:latest k-wasmtime >/dev/null || die "cannot start the listening guest on Wasmtime"
+    ctr run -d --null-io --net-host --runtime "$KRILL" --annotation "krill.io/listen=tcp://127.0.0.1:$port_c" \
+        --annotation krill.io/engine=chicory docker.io/bench/serve-wasm:latest k-chicory >/dev/null \
+        || die "cannot start the listening guest on Chicory"
+    http_wait $port_n || die "the native server does not answer on $port_n"
+    http_wait $port_w || die "the listening guest (Wasmtime) does not answer on $port_w"
+    http_wait $port_c || die "the listening guest (Chicory) does not answer on $port_c"
+    # a short warm-up each (JIT, connection paths), not counted
+    for p in $port_n $port_w $port_c; do wrk -t1 -c4 -d2s "http://127.0.0.1:$p/" >/dev/null 2>&1 || true; done
+    http_load native $port_n "$secs"
+    http_load wasmtime $port_w "$secs"
+    http_load chicory $port_c "$secs"
+    for id in k-native k-wasmtime k-chicory; do
+        ctr task kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+    done
+    sleep 1
+    for id in k-native k-wasmtime k-chicory; do
+        ctr task delete -f "$id" >/dev/null 2>&1 || true
+        ctr containers delete "$id" >/dev/null 2>&1 || true
+    done
+    local r16n=$K_RPS_native_16
+    K_RATIO_W=$(awk -v k="$K_RPS_wasmtime_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
+    K_RATIO_C=$(awk -v k="$K_RPS_chicory_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
+    K_MET=$(awk -v r="$K_RATIO_W" 'BEGIN { print (r >= 0.8) ? "met" : "missed" }')
+    {
+        echo "## HTTP from a container"
+        echo
+        echo "k. The same one-connection-at-a-time C server (\`serve.c\`, Connection: close) natively under runc and as a"
+        echo "krill listening guest (\`krill.io/listen\`), host network, \`wrk --latency\` for ${secs} s per row on loopback."
+        echo
+        echo "| Server | Connections | Requests/s | p50 | p99 | Errors |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for name in native wasmtime chicory; do
+            for c in "${HTTP_CONNS[@]}"; do
+                local rps p50 p99 err label
+                rps=K_RPS_${name}_$c p50=K_P50_${name}_$c p99=K_P99_${name}_$c err=K_ERR_${name}_$c
+                case $name in
+                    native) label="native (runc)" ;;
+                    wasmtime) label="krill listening guest, Wasmtime" ;;
+                    chicory) label="krill listening guest, Chicory" ;;
+                esac
+                echo "| $label | $c | ${!rps} | ${!p50} ms | ${!p99} ms | ${!err} |"
+            done
+        done
+        echo
+        echo "Listening guest on Wasmtime at 16 connections: $K_RATIO_W × native's requests/s (target ≥ 0.8: $K_MET);"
+        echo "on Chicory $K_RATIO_C ×."
+    } >"$T/http-section.md"
+}
+
+splice_http_section() {
+    local file=$1
+    [ -f "$file" ] || die "$file does not exist: run the whole bench first"
+    awk -v new="$T/http-section.md" '
+        function emit(l) { while ((getline l < new) > 0) print l; close(new); done = 1 }
+        /^## HTTP from a container/ { emit(); skip = 1; next }
+        skip && /^## / { skip = 0; print "" }
+        !done && /^## How it was measured/ { emit(); print "" }
+        !skip { print }
+        END { if (!done) { print ""; emit() } }' "$file" >"$T/spliced.md"
+    cp "$T/spliced.md" "$file"
+}
