@@ -22,6 +22,9 @@ import java.util.Map;
 final class BundleWriter {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** The annotations of a pod that its containers' specs get. */
+  static final String KRILL_ANNOTATIONS = "krill.io/";
+
   private BundleWriter() {}
 
   static byte[] configJson(
@@ -32,7 +35,18 @@ final class BundleWriter {
         !req.workingDir().isEmpty()
             ? req.workingDir()
             : image.workingDir().isEmpty() ? "/" : image.workingDir();
-    Map<String, String> annotations = new LinkedHashMap<>(req.annotations());
+    // As containerd's CRI does for the runtime handler's pod_annotations, krill.io/* ones: the
+    // pod's
+    // annotations reach its containers' specs (a container's own annotation wins).
+    Map<String, String> annotations = new LinkedHashMap<>();
+    req.podAnnotations()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith(KRILL_ANNOTATIONS)) {
+                annotations.put(k, v);
+              }
+            });
+    annotations.putAll(req.annotations());
     annotations.put("io.kubernetes.cri.container-type", "container");
     annotations.put("io.kubernetes.cri.sandbox-id", req.podId());
     annotations.put("io.kubernetes.cri.container-name", req.name());
@@ -66,7 +80,11 @@ final class BundleWriter {
                     new RuntimeSpec.Memory(
                         req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null),
                     req.cpu()),
-                List.of(),
+                req.networkNamespace() == null
+                    ? List.of()
+                    : List.of(
+                        new RuntimeSpec.Namespace(
+                            "network", req.networkNamespace().toAbsolutePath().toString())),
                 cgroupsPath),
             null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);

@@ -30,8 +30,11 @@ public record ContainerRequest(
     boolean stdinOnce,
     RuntimeSpec.Cpu cpu,
     ContainerResources resources,
-    String configJson) {
+    String configJson,
+    Map<String, String> podAnnotations,
+    Path networkNamespace) {
   public ContainerRequest {
+    podAnnotations = podAnnotations == null ? Map.of() : Map.copyOf(podAnnotations);
     resources =
         resources != null
             ? resources
@@ -47,7 +50,7 @@ public record ContainerRequest(
     annotations = Map.copyOf(annotations);
   }
 
-  /** Without CPU limits. */
+  /** Without CPU limits, pod annotations or a pod network. */
   public ContainerRequest(
       String podId,
       String name,
@@ -84,6 +87,8 @@ public record ContainerRequest(
         podFiles,
         stdin,
         stdinOnce,
+        null,
+        null,
         null,
         null,
         null);

@@ -284,7 +284,9 @@ public final class CriRuntime {
             r.stdinOnce(),
             r.cpu(),
             r.resources(),
-            r.configJson()));
+            r.configJson(),
+            pod.annotations(),
+            pods.networkNamespace(pod).orElse(null)));
   }
 
   public void startContainer(String id) {

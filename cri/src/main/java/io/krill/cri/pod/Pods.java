@@ -150,6 +150,11 @@ public final class Pods {
     }
   }
 
+  /** The network namespace CNI set up for the pod; none for a host-network pod. */
+  public Optional<Path> networkNamespace(Pod p) {
+    return p.hostNetwork() ? Optional.empty() : Optional.of(PodNetworks.netnsPath(p.id()));
+  }
+
   public Path filesDir(String podId) {
     return files.dir(podId);
   }

@@ -2,6 +2,7 @@ package io.krill.it.cri;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -17,10 +18,17 @@ import io.krill.it.harness.LocalRegistry;
 import io.krill.it.harness.OciImage;
 import io.krill.it.harness.TestPrograms;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -294,6 +302,90 @@ class CriServerCniE2ETest {
           .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
       assertFalse(Files.exists(files));
     }
+  }
+
+  /**
+   * A pod annotated {@code krill.io/listen}: its container's socket is opened in the pod's network
+   * namespace, so the pod IP serves HTTP from the guest (as kubelet's probes reach it) and the
+   * node's loopback does not; removing the pod frees it.
+   */
+  @Test
+  void listeningGuest_podAnnotation_servesOnThePodIp() throws Exception {
+    writeConflist(list -> {});
+    startDaemon();
+    int port = 38094;
+    try (LocalRegistry registry =
+            new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        CriClient c = new CriClient(socket)) {
+      String image = registry.push(serveTar(), "cri/serve:v1");
+      c.images()
+          .pullImage(
+              PullImageRequest.newBuilder()
+                  .setImage(ImageSpec.newBuilder().setImage(image))
+                  .build());
+      PodSandboxConfig config =
+          podConfig("web")
+              .setLogDirectory(Files.createDirectories(tmp.resolve("web-logs")).toString())
+              .putAnnotations("krill.io/listen", "tcp://0.0.0.0:" + port)
+              .build();
+      String pod = runPod(c, config);
+      String ip = status(c, pod).getNetwork().getIp();
+      String id =
+          c.runtime()
+              .createContainer(
+                  CreateContainerRequest.newBuilder()
+                      .setPodSandboxId(pod)
+                      .setSandboxConfig(config)
+                      .setConfig(
+                          ContainerConfig.newBuilder()
+                              .setMetadata(ContainerMetadata.newBuilder().setName("serve"))
+                              .setImage(ImageSpec.newBuilder().setImage(image))
+                              .setLogPath("serve.log"))
+                      .build())
+              .getContainerId();
+      c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+
+      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      URI uri = URI.create("http://" + ip + ":" + port + "/ready");
+      HttpResponse<String> r = null;
+      for (int i = 0; i < 100 && r == null; i++) {
+        try {
+          r =
+              http.send(
+                  HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                  HttpResponse.BodyHandlers.ofString());
+        } catch (IOException notYet) {
+          Thread.sleep(200);
+        }
+      }
+      assertTrue(r != null, "the pod IP " + ip + " never answered on " + port + "\n" + log());
+      assertEquals(200, r.statusCode(), r.toString());
+      assertEquals("hello\n", r.body());
+      assertThrows(
+          IOException.class,
+          () -> {
+            try (Socket s = new Socket()) {
+              s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            }
+          },
+          "the node's loopback listens on the pod's port");
+
+      c.runtime()
+          .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+      assertThrows(
+          IOException.class,
+          () ->
+              http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()),
+          "the pod IP still answers after the pod is removed");
+    }
+  }
+
+  /** An image whose entrypoint is the one-connection-at-a-time HTTP server. */
+  private Path serveTar() throws IOException {
+    return OciImage.named("cri/serve:v1")
+        .layer(Map.of("/serve.wasm", TestPrograms.bytes("serve.wasm")))
+        .entrypoint("/serve.wasm")
+        .writeTarball(tmp.resolve("serve.tar"));
   }
 
   /**
