@@ -15,6 +15,12 @@ public interface Guest extends AutoCloseable {
    */
   default void closeStdin() {}
 
+  /**
+   * A graceful stop of a listening guest: {@code sock_accept} takes no more connections (a wait in
+   * it ends with an error the guest sees), connections it already has go on. Any thread.
+   */
+  default void stopAccepting() {}
+
   /** After {@link #run()}: whether the guest's linear memory had reached its limit. */
   default boolean memoryExhausted() {
     return false;

@@ -65,6 +65,10 @@ final class GuestProcess {
   TaskState state = TaskState.CREATED;
   private volatile Thread thread;
   private volatile int killSignal;
+
+  /** Stopping gracefully ({@link #drain}): takes no new connections, ends on its own. */
+  private volatile boolean draining;
+
   private volatile long finalCpuNanos = -1;
 
   GuestProcess(
@@ -156,6 +160,9 @@ final class GuestProcess {
       message =
           "krill: " + label() + ": out of memory: the guest reached its memory limit and failed\n";
       status = ExitStatus.now(137, "OOMKilled");
+    } else if (draining) {
+      // it ended after a graceful stop: reported as the signal's, as a kill would be
+      status = null;
     } else if (result instanceof GuestResult.Exited e) {
       status = ExitStatus.now(e.code(), e.code() == 0 ? "Completed" : "Error");
     } else if (result instanceof GuestResult.Trapped t) {
@@ -261,6 +268,28 @@ final class GuestProcess {
         },
         KILL_GRACE_MILLIS,
         TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * SIGTERM of a running listening guest: it takes no new connections, finishes the ones it has and
+   * ends on its own, reported as {@code 128 + signal}; a SIGKILL (or another SIGTERM) still ends it
+   * at once. Returns false if the process is not running (then {@link #kill} applies).
+   */
+  boolean drain(int signal) {
+    synchronized (this) {
+      if (state != TaskState.RUNNING || draining || killSignal != 0) {
+        return false;
+      }
+      killSignal = signal;
+      draining = true;
+      log(
+          Level.INFO,
+          "signal {2}: stopping gracefully, no new connections; it ends after the ones it has"
+              + " (SIGKILL ends it now)",
+          String.valueOf(signal));
+    }
+    guest.stopAccepting();
+    return true;
   }
 
   /** Marks the process deleted and returns how it ended; a never-started one is freed here. */

@@ -645,8 +645,16 @@ public final class TaskManager implements AutoCloseable {
         }
       }
     }
+    List<ServerSocketChannel> listening = listeners.getOrDefault(id, List.of());
+    if (!exec && signal == SIGTERM && !listening.isEmpty() && task.process(execId).drain(signal)) {
+      // a listening guest stops gracefully: its ports close at once, its connections go on
+      Listeners.close(listening);
+      return;
+    }
     task.process(execId).kill(signal);
   }
+
+  private static final int SIGTERM = 15;
 
   public void kill(String id, int signal) {
     kill(id, "", signal, false);

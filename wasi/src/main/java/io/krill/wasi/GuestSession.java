@@ -91,6 +91,11 @@ public final class GuestSession {
     releaseStdin();
   }
 
+  /** A graceful stop: no new connections ({@link Interruption#stopAccepting}). */
+  public void stopAccepting() {
+    interruption.stopAccepting();
+  }
+
   /** CloseIO: the guest reads what was written before it, then end-of-file. */
   public void closeStdin() {
     if (stdin != null) {

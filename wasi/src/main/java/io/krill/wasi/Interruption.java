@@ -28,6 +28,23 @@ public final class Interruption {
     }
   }
 
+  private volatile boolean acceptingStopped;
+
+  /**
+   * A graceful stop (SIGTERM of a listening guest): {@code sock_accept} takes no more connections
+   * (a wait in it ends with an error), what the guest already accepted goes on.
+   */
+  public void stopAccepting() {
+    acceptingStopped = true;
+    for (Runnable r : wakeups) {
+      r.run();
+    }
+  }
+
+  public boolean acceptingStopped() {
+    return acceptingStopped;
+  }
+
   public boolean interrupted() {
     return latch.getCount() == 0;
   }

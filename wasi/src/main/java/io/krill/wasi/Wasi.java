@@ -1664,6 +1664,10 @@ public final class Wasi {
             throw new WasiError(Errno.INVAL);
           }
           while (true) {
+            if (interruption.acceptingStopped()) {
+              // as accept(2) on a listening socket shut down for reading
+              throw new WasiError(Errno.INVAL);
+            }
             SocketChannel c = l.channel.accept();
             if (c != null) {
               SocketFd s = new SocketFd(c);

@@ -206,6 +206,26 @@ class WasiSocketTest {
   }
 
   @Test
+  void aGracefulStopEndsABlockedAcceptWithEinvalAndAcceptedConnectionsGoOn() throws Exception {
+    try (Socket client = connect()) {
+      int fd = accept(0);
+      CompletableFuture<Integer> next =
+          CompletableFuture.supplyAsync(() -> g.wasi.sockAccept(g.mem, 3, 0, g.alloc(4)));
+      assertFalse(next.isDone());
+      g.wasi.interruption().stopAccepting();
+      assertEquals(Errno.INVAL, next.get(30, TimeUnit.SECONDS));
+      // the accepted connection still works both ways
+      client.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
+      assertEquals("ping\n", recv(fd, 64, 0));
+      assertEquals(5, send(fd, "pong\n"));
+      byte[] got = client.getInputStream().readNBytes(5);
+      assertEquals("pong\n", new String(got, StandardCharsets.UTF_8));
+      // and later calls say the same, without waiting
+      assertEquals(Errno.INVAL, g.wasi.sockAccept(g.mem, 3, 0, g.alloc(4)));
+    }
+  }
+
+  @Test
   void aKillEndsABlockedRecvAndAPoll() throws Exception {
     try (Socket c = connect()) {
       int fd = accept(0);

@@ -201,6 +201,11 @@ final class ChicoryGuest implements Guest {
   }
 
   @Override
+  public void stopAccepting() {
+    session.stopAccepting();
+  }
+
+  @Override
   public boolean memoryExhausted() {
     return memoryExhausted;
   }

@@ -231,6 +231,11 @@ final class WasmtimeGuest implements Guest {
   }
 
   @Override
+  public void stopAccepting() {
+    session.stopAccepting();
+  }
+
+  @Override
   public boolean memoryExhausted() {
     return memoryExhausted;
   }

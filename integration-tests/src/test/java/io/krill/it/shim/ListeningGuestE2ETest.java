@@ -67,6 +67,43 @@ class ListeningGuestE2ETest {
             "/httpd.wasm"));
   }
 
+  /**
+   * SIGTERM (kubelet's stop, {@code ctr task kill}) stops a listening guest gracefully: its port
+   * closes at once, the request it is serving completes, and it then ends, reported as 143.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void sigtermStopsAcceptingFinishesTheRequestInFlightAndExits143(ContainerdVersion v)
+      throws Exception {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+    for (String engine : new String[] {"wasmtime", "chicory"}) {
+      int port = freePort();
+      String id = id("graceful-" + engine);
+      Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port, engine);
+      assertEquals(0, started.exitCode(), started.toString());
+      Tasks.awaitRunning(c, NS, id);
+      try (Socket inFlight = new Socket(loopback(), port)) {
+        // the guest has accepted it and waits for the rest of the request line
+        inFlight.getOutputStream().write("GET / HT".getBytes(StandardCharsets.US_ASCII));
+        Thread.sleep(300);
+        c.ok("-n", NS, "task", "kill", id); // SIGTERM
+        Thread.sleep(1000);
+        assertEquals("RUNNING", Tasks.list(c, NS).get(id).status(), "ended before its request");
+        assertThrows(ConnectException.class, () -> get(port), "still accepting after SIGTERM");
+        inFlight.getOutputStream().write("TP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(
+            REPLY, new String(inFlight.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+      }
+      Tasks.awaitStopped(c, NS, id);
+      Result rm = c.ok("-n", NS, "task", "rm", id);
+      assertTrue(rm.stderr().contains("exit code " + SIGTERM_EXIT), "task rm: " + rm);
+      c.ok("-n", NS, "container", "rm", id);
+      new ServerSocket(port, 1, loopback()).close();
+    }
+    c.assertNoLeaks();
+  }
+
   @ParameterizedTest(name = "{0}")
   @EnumSource(ContainerdVersion.class)
   void guestServesOnTheAnnotatedPort_killFreesIt(ContainerdVersion v) throws Exception {
