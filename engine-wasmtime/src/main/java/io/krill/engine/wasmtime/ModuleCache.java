@@ -128,6 +128,14 @@ final class ModuleCache {
    * nothing. Never throws: a cache that cannot be used is a compile without it.
    */
   Compile begin(GuestSpec spec) {
+    return begin(spec, null);
+  }
+
+  /**
+   * Like {@link #begin(GuestSpec)}, but hands Wasmtime {@code known}, an artifact this daemon
+   * verified or had Wasmtime write before (kept in its memory), instead of reading the store.
+   */
+  Compile begin(GuestSpec spec, Artifact known) {
     String key = key(spec.module(), engineIdentity);
     Path dir = staging.resolve(Long.toString(seq.incrementAndGet()));
     Path wasmtimeDir = dir.resolve("wasmtime");
@@ -147,8 +155,28 @@ final class ModuleCache {
     if (stagingFailing.compareAndSet(true, false)) {
       LOG.log(Level.INFO, "module cache: staging in {0} works again", staging);
     }
-    Staged staged = restore(spec, key, wasmtimeDir);
+    Staged staged = known == null ? restore(spec, key, wasmtimeDir) : stage(known, wasmtimeDir);
     return new Compile(spec, key, dir, config, wasmtimeDir, staged);
+  }
+
+  /**
+   * A compiled module as Wasmtime's cache holds it: its path under that cache and its bytes
+   * (Wasmtime's serialized, compressed module).
+   */
+  record Artifact(String wasmtimePath, byte[] bytes) {}
+
+  private Staged stage(Artifact known, Path wasmtimeDir) {
+    Path target = wasmtimeDir.resolve(known.wasmtimePath());
+    try {
+      privateDirs(target.getParent());
+      try (FileChannel out = FileChannel.open(target, Set.of(CREATE_NEW, WRITE), PRIVATE_FILE)) {
+        writeFully(out, known.bytes(), known.bytes().length);
+      }
+      return new Staged(target, fileKey(target));
+    } catch (IOException e) {
+      stagingFailed(e);
+      return null;
+    }
   }
 
   /** A verified artifact where Wasmtime will look for it, and the identity of that file. */
@@ -277,6 +305,27 @@ final class ModuleCache {
     /** The cache configuration for Wasmtime's {@code Config.cacheConfigLoad}; empty = no cache. */
     Optional<Path> wasmtimeConfig() {
       return Optional.ofNullable(config);
+    }
+
+    /**
+     * After {@link #compiled}: the artifact Wasmtime loaded or wrote, to keep in memory; empty if
+     * there is none (no staging, or Wasmtime wrote no single artifact).
+     */
+    Optional<Artifact> artifact() {
+      if (dir == null) {
+        return Optional.empty();
+      }
+      try {
+        List<Path> written = artifactsIn(wasmtimeDir);
+        if (written.size() != 1) {
+          return Optional.empty();
+        }
+        Path p = written.get(0);
+        return Optional.of(
+            new Artifact(wasmtimeDir.relativize(p).toString(), Files.readAllBytes(p)));
+      } catch (IOException | RuntimeException e) {
+        return Optional.empty();
+      }
     }
 
     /** Whether Wasmtime was handed a verified artifact. */
