@@ -37,6 +37,8 @@ public final class WasmtimeEngine implements WasmEngine {
   /** Beyond this the cache drops its least recently used compiled modules (Wasmtime's default). */
   static final long CACHE_SOFT_LIMIT = 512L << 20;
 
+  private static final System.Logger LOG = System.getLogger("krill.cache");
+
   private final Optional<ModuleCache> cache;
   private final CompiledModules<ModuleCache.Artifact> inMemory;
 
@@ -127,6 +129,13 @@ public final class WasmtimeEngine implements WasmEngine {
     try (lease) {
       if (first[0] != null) {
         return first[0];
+      }
+      if (lease.value() != null) {
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            "container {0}: compiled module of {1} found in memory",
+            spec.containerId(),
+            spec.modulePath());
       }
       try (ModuleCache.Compile compile =
           lease.value() == null ? store.begin(spec) : store.begin(spec, lease.value())) {
