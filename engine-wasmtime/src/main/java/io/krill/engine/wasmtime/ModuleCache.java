@@ -113,13 +113,13 @@ final class ModuleCache {
 
   /** The entry's key: the module's digest, the engine, its settings. */
   static String key(byte[] wasm, String engineIdentity) {
+    return keyOfDigest(HexFormat.of().formatHex(sha256().digest(wasm)), engineIdentity);
+  }
+
+  /** {@link #key} from the module's SHA-256 (hex), when the caller has it already. */
+  static String keyOfDigest(String wasmSha256, String engineIdentity) {
     String text =
-        CacheSeal.HEADER
-            + "\nwasm sha256:"
-            + HexFormat.of().formatHex(sha256().digest(wasm))
-            + "\nengine "
-            + engineIdentity
-            + "\n";
+        CacheSeal.HEADER + "\nwasm sha256:" + wasmSha256 + "\nengine " + engineIdentity + "\n";
     return HexFormat.of().formatHex(sha256().digest(text.getBytes(UTF_8)));
   }
 
@@ -128,15 +128,16 @@ final class ModuleCache {
    * nothing. Never throws: a cache that cannot be used is a compile without it.
    */
   Compile begin(GuestSpec spec) {
-    return begin(spec, null);
+    return begin(spec, key(spec.module(), engineIdentity), null);
   }
 
   /**
-   * Like {@link #begin(GuestSpec)}, but hands Wasmtime {@code known}, an artifact this daemon
-   * verified or had Wasmtime write before (kept in its memory), instead of reading the store.
+   * Like {@link #begin(GuestSpec)}, for a module whose SHA-256 (hex) the caller has; if {@code
+   * known} is not null, hands Wasmtime that artifact, one this daemon verified or had Wasmtime
+   * write before (kept in its memory), instead of reading the store.
    */
-  Compile begin(GuestSpec spec, Artifact known) {
-    String key = key(spec.module(), engineIdentity);
+  Compile begin(GuestSpec spec, String moduleSha256, Artifact known) {
+    String key = keyOfDigest(moduleSha256, engineIdentity);
     Path dir = staging.resolve(Long.toString(seq.incrementAndGet()));
     Path wasmtimeDir = dir.resolve("wasmtime");
     Path config = dir.resolve("wasmtime-cache.toml");

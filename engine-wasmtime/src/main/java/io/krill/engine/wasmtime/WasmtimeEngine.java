@@ -114,11 +114,12 @@ public final class WasmtimeEngine implements WasmEngine {
     // The first guest of a module loads it through the disk cache (or compiles it) and leaves
     // its artifact in memory; the others, and those that started meanwhile, load that.
     Guest[] first = new Guest[1];
+    CompiledModules.Key key = CompiledModules.Key.of(spec.module(), IDENTITY);
     CompiledModules.Lease<ModuleCache.Artifact> lease =
         inMemory.get(
-            CompiledModules.Key.of(spec.module(), IDENTITY),
+            key,
             () -> {
-              try (ModuleCache.Compile compile = store.begin(spec)) {
+              try (ModuleCache.Compile compile = store.begin(spec, key.moduleDigest(), null)) {
                 first[0] = prepare(spec, compile);
                 ModuleCache.Artifact a = compile.artifact().orElse(null);
                 return new CompiledModules.Compiled<>(a, a == null ? 0 : a.bytes().length);
@@ -137,8 +138,7 @@ public final class WasmtimeEngine implements WasmEngine {
             spec.containerId(),
             spec.modulePath());
       }
-      try (ModuleCache.Compile compile =
-          lease.value() == null ? store.begin(spec) : store.begin(spec, lease.value())) {
+      try (ModuleCache.Compile compile = store.begin(spec, key.moduleDigest(), lease.value())) {
         return prepare(spec, compile);
       }
     }
