@@ -3,7 +3,7 @@
 # both under one private containerd 1.6 in the same run.
 #
 #   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--modules-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
@@ -16,6 +16,7 @@
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
 #   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
+#   l. compiled modules shared by a daemon's tasks: warm start of the big module vs hello; memory of 100 replicas
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
@@ -23,6 +24,7 @@
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
 # --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written.
 # --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
+# --modules-only: only l, replacing its section in an existing benchmarks.md.
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -45,7 +47,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0 MODULES_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -56,16 +58,17 @@ while [ $# -gt 0 ]; do
         --engines-only) ENGINES_ONLY=1; shift ;;
         --pure-java-only) PURE_JAVA_ONLY=1; shift ;;
         --http-only) HTTP_ONLY=1; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --modules-only) MODULES_ONLY=1; shift ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
-    JHELLO_RUNS=20 HTTP_SECONDS=3
+    JHELLO_RUNS=20 HTTP_SECONDS=3 MODULE_REPLICAS=20
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
-    JHELLO_RUNS=200 HTTP_SECONDS=10
+    JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -87,6 +90,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-pure-java.sh"
 # shellcheck source=lib/bench-http.sh
 . "$REPO/scripts/lib/bench-http.sh"
+# shellcheck source=lib/bench-modules.sh
+. "$REPO/scripts/lib/bench-modules.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -298,6 +303,14 @@ if [ $ENGINES_ONLY = 1 ]; then
     note "--engines-only: nothing written"
     exit 0
 fi
+if [ $MODULES_ONLY = 1 ]; then
+    section "l. compiled modules shared by a daemon's tasks"
+    bench_modules 4000 $RUNS $MODULE_REPLICAS
+    modules_section
+    splice_modules_section "$OUT_DIR/benchmarks.md"
+    note "replaced the compiled-modules section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 if [ $COLD_ONLY = 0 ]; then
 section "a. ctr run --rm latency: hello (runc, static native) vs hello.wasm (krill)"
 for ((i = 1; i <= WARMUP; i++)); do
@@ -450,6 +463,10 @@ note "cpu minus each runtime's hello median (compute only, estimate): native/was
 # ---------------------------------------------------------------------------------------------------
 section "e. cold vs warm start of a multi-MB module (krill)"
 bench_cold_warm 4000 5
+
+# ---------------------------------------------------------------------------------------------------
+section "l. compiled modules shared by a daemon's tasks"
+bench_modules 4000 $RUNS $MODULE_REPLICAS
 
 # ---------------------------------------------------------------------------------------------------
 section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
@@ -606,7 +623,7 @@ md=$T/benchmarks.md
     echo "  integer arithmetic, all reached through a table from \`_start\`; $E_SIZE_MIB MiB after \`wat2wasm\`), with a fresh"
     echo "  seed in its constants so no cache has seen it. One \`ctr run --rm\` cold (Wasmtime compiles it and writes its"
     echo "  on-disk cache under \`KRILL_CACHE_DIR\`), then 5 warm runs that load the compiled code from that cache"
-    echo "  (min/max $E_WARM_MIN/$E_WARM_MAX ms). krill keeps no compiled module in memory, so every warm run is a disk-cache load."
+    echo "  (min/max $E_WARM_MIN/$E_WARM_MAX ms). The cold run leaves Wasmtime's artifact in the daemon's memory, so warm runs load it from there (j.)."
     echo "- **f.** Two \`spin.wasm\` containers (a busy loop) started together with \`ctr run -d --cpu-quota 10000\`"
     echo "  and \`--cpu-quota 50000\` (\`--cpu-period 100000\`, i.e. 100m and 500m), left to spin for 10 s; each share is"
     echo "  the growth of its cgroup's \`cpuacct.usage\` over the wall time (cgroup v1 only; on a cgroup v2 host krill does"
@@ -666,6 +683,7 @@ md=$T/benchmarks.md
     echo "  fairer figure. Neither includes kernel memory (page tables, cgroups, overlay mounts)."
 } >"$md"
 cp "$md" "$OUT_DIR/benchmarks.md"
+if [ $COLD_ONLY = 0 ]; then modules_section; splice_modules_section "$OUT_DIR/benchmarks.md"; fi
 
 # Plot: left, ctr run medians; right, memory vs number of sleeping containers.
 {

@@ -17,7 +17,9 @@ import io.krill.daemon.DaemonConfigFile;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
 import io.krill.daemon.MemoryBudgetSetting;
+import io.krill.daemon.ModuleCacheSetting;
 import io.krill.daemon.Sizes;
+import io.krill.engine.CompiledModules;
 import io.krill.engine.Engines;
 import io.krill.engine.WasmEngine;
 import io.krill.engine.chicory.ChicoryEngine;
@@ -138,7 +140,8 @@ public final class CriMain implements Callable<Integer> {
       long defaultMemoryLimit,
       MemoryBudgetSetting memoryBudget,
       java.util.logging.Level logLevel,
-      String engine) {}
+      String engine,
+      ModuleCacheSetting moduleCache) {}
 
   Settings settings(DaemonConfigFile file, Map<String, String> env) {
     Set<String> registries =
@@ -173,7 +176,8 @@ public final class CriMain implements Callable<Integer> {
             file.get(MemoryBudgetSetting.KEY, env, MemoryBudgetSetting.AUTO),
             MemoryBudgetSetting::resolve),
         fromFile("log_level", file.get("log_level", env, "info"), LogFormat::level),
-        file.engine(env));
+        file.engine(env),
+        ModuleCacheSetting.resolve(file, env));
   }
 
   /**
@@ -210,13 +214,16 @@ public final class CriMain implements Callable<Integer> {
     // The daemon's setting is the default, a container's krill.io/engine annotation picks another;
     // each is built when first used.
     Map<String, Supplier<WasmEngine>> factories = new LinkedHashMap<>();
+    CompiledModules.Limits inMemory =
+        new CompiledModules.Limits(s.moduleCache().entries(), s.moduleCache().bytes());
     factories.put(
         "wasmtime",
         () ->
             new WasmtimeEngine(
                 Optional.of(root.resolve("cache")),
-                socket.resolveSibling(socket.getFileName() + ".compile")));
-    factories.put("chicory", ChicoryEngine::new);
+                socket.resolveSibling(socket.getFileName() + ".compile"),
+                inMemory));
+    factories.put("chicory", () -> new ChicoryEngine(inMemory));
     Engines engines = new Engines(s.engine().equals("chicory") ? "chicory" : "wasmtime", factories);
     WasmEngine engine = engines.defaultEngine();
     TaskManager tasks =

@@ -42,7 +42,9 @@ public record DaemonConfigFile(
           "default_memory_limit",
           "memory_budget",
           "log_max_bytes",
-          "engine");
+          "engine",
+          "module_cache_entries",
+          "module_cache_memory");
 
   public static final Map<String, String> ENV =
       Map.of(
@@ -59,7 +61,11 @@ public record DaemonConfigFile(
           "log_max_bytes",
           "KRILL_LOG_MAX_BYTES",
           "engine",
-          "KRILL_ENGINE");
+          "KRILL_ENGINE",
+          "module_cache_entries",
+          "KRILL_MODULE_CACHE_ENTRIES",
+          "module_cache_memory",
+          "KRILL_MODULE_CACHE_MEMORY");
 
   /** The values of {@code engine}: which engine runs the daemon's guests. */
   public static final List<String> ENGINES = List.of("wasmtime", "chicory");

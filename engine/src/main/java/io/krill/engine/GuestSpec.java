@@ -68,6 +68,28 @@ public record GuestSpec(
     this(containerId, modulePath, module, entry, args, env, preopens, stdin, stdout, stderr, 0);
   }
 
+  /**
+   * This spec without its module bytes: what a guest keeps once its module is compiled, so that a
+   * daemon running many replicas of a large module does not hold a copy of its bytes per replica.
+   */
+  public GuestSpec withoutModule() {
+    return new GuestSpec(
+        containerId,
+        modulePath,
+        NO_MODULE,
+        entry,
+        args,
+        env,
+        preopens,
+        stdin,
+        stdout,
+        stderr,
+        memoryLimitBytes,
+        listeners);
+  }
+
+  private static final byte[] NO_MODULE = new byte[0];
+
   public GuestSpec {
     Objects.requireNonNull(containerId);
     Objects.requireNonNull(module);

@@ -3,6 +3,7 @@ package io.krill.shim;
 import io.krill.containerd.task.v2.DeleteRequest;
 import io.krill.daemon.DaemonThreads;
 import io.krill.daemon.LogFormat;
+import io.krill.engine.CompiledModules;
 import io.krill.engine.Engines;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
@@ -100,13 +101,20 @@ public final class Daemon {
     // container's krill.io/engine annotation picks another; each is built when first used.
     // Compiled modules are staged for Wasmtime in the run dir (memory, and this daemon's own).
     Map<String, Supplier<WasmEngine>> factories = new LinkedHashMap<>();
+    // Each engine keeps its compiled modules in memory for all the daemon's tasks.
+    CompiledModules.Limits inMemory =
+        new CompiledModules.Limits(options.moduleCache().entries(), options.moduleCache().bytes());
     factories.put(
         "wasmtime",
         () ->
-            options.runDir() == null
-                ? new WasmtimeEngine(options.cacheDir())
-                : new WasmtimeEngine(options.cacheDir(), options.runDir().resolve("compile")));
-    factories.put("chicory", ChicoryEngine::new);
+            new WasmtimeEngine(
+                options.cacheDir(),
+                options.runDir() == null
+                    ? Path.of(System.getProperty("java.io.tmpdir"))
+                        .resolve("krill-compile-" + ProcessHandle.current().pid())
+                    : options.runDir().resolve("compile"),
+                inMemory));
+    factories.put("chicory", () -> new ChicoryEngine(inMemory));
     Engines engines =
         new Engines(options.engine().equals("chicory") ? "chicory" : "wasmtime", factories);
     WasmEngine engine = engines.defaultEngine();

@@ -3,6 +3,7 @@ package io.krill.shim;
 import io.krill.daemon.DaemonConfigFile;
 import io.krill.daemon.LogFormat;
 import io.krill.daemon.MemoryBudgetSetting;
+import io.krill.daemon.ModuleCacheSetting;
 import io.krill.daemon.Sizes;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +34,8 @@ record DaemonOptions(
     long logMaxBytes,
     boolean foreground,
     Optional<String> isolatedPod,
-    String engine) {
+    String engine,
+    ModuleCacheSetting moduleCache) {
   static final long DEFAULT_LOG_MAX_BYTES = 10L << 20;
 
   /** {@code memory_budget = auto} for a pod's daemon: no budget of krill's own. */
@@ -145,7 +147,8 @@ record DaemonOptions(
         logMax,
         foreground,
         pod == null || pod.isEmpty() ? Optional.empty() : Optional.of(pod),
-        file.engine(env));
+        file.engine(env),
+        ModuleCacheSetting.resolve(file, env));
   }
 
   /** What this daemon serves, for its log: a namespace, or one pod of it. */

@@ -7,6 +7,7 @@ import com.dylibso.chicory.wasm.ChicoryException;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
 import com.dylibso.chicory.wasm.types.Import;
+import io.krill.engine.CompiledModules;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
@@ -14,11 +15,6 @@ import io.krill.engine.WasmEngine;
 import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.ByteArrayInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -27,25 +23,36 @@ import java.util.function.Function;
  * is interpreted instead); the guest runs on the task's own thread with krill's WASI ({@link Wasi})
  * as its host functions. Chicory's own WASI is not used.
  *
- * <p>The compiled form of the last {@link #COMPILED_KEPT} modules (by their bytes' SHA-256) is kept
- * in memory and shared by every guest of that module, so replicas and execs compile once.
+ * <p>Compiled modules (the parsed module and its generated classes) are kept in the daemon's {@link
+ * CompiledModules}, keyed by the module's SHA-256 and {@link #SETTINGS}, and shared by every guest
+ * of that module, so replicas and execs compile once, and concurrent starts of one module wait for
+ * a single compile.
  */
 public final class ChicoryEngine implements WasmEngine {
-  /** How many compiled modules are kept; the least recently used beyond them is dropped. */
-  static final int COMPILED_KEPT = 16;
+  /** What, besides a module's bytes, decides the compiled code. */
+  static final String SETTINGS = "chicory 1.7.5; runtime compiler; validation=true";
+
+  /**
+   * What a compiled module counts against the cache's size bound, per byte of the module: the
+   * generated classes and Chicory's parsed form take several times the module's bytes.
+   */
+  static final int BYTES_PER_MODULE_BYTE = 4;
 
   /** A module parsed, checked and compiled: what every guest of it shares. */
   private record Compiled(WasmModule module, Function<Instance, Machine> machine) {}
 
-  private final Map<String, Compiled> compiled =
-      new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Compiled> eldest) {
-          return size() > COMPILED_KEPT;
-        }
-      };
+  private final CompiledModules<Compiled> compiled;
 
-  private int compiles;
+  public ChicoryEngine() {
+    this(CompiledModules.Limits.DEFAULT);
+  }
+
+  /**
+   * @param limits how many compiled modules, and how many bytes of them, stay in memory
+   */
+  public ChicoryEngine(CompiledModules.Limits limits) {
+    this.compiled = new CompiledModules<>(limits, c -> {});
+  }
 
   @Override
   public String name() {
@@ -54,26 +61,27 @@ public final class ChicoryEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
-    String key = sha256(spec.module());
-    Compiled c;
-    synchronized (compiled) {
-      c = compiled.get(key);
+    CompiledModules.Lease<Compiled> lease =
+        compiled.get(
+            CompiledModules.Key.of(spec.module(), SETTINGS),
+            () ->
+                new CompiledModules.Compiled<>(
+                    compile(spec), (long) spec.module().length * BYTES_PER_MODULE_BYTE));
+    // The generated classes are the JVM's to collect once no guest refers to them: the lease
+    // only counts users, and is given back right away.
+    try (lease) {
+      return new ChicoryGuest(spec, lease.value().module(), lease.value().machine());
     }
-    if (c == null) {
-      c = compile(spec);
-      synchronized (compiled) {
-        compiled.put(key, c);
-        compiles++;
-      }
-    }
-    return new ChicoryGuest(spec, c.module(), c.machine());
   }
 
   /** How many modules were compiled rather than found compiled (for tests). */
   int compiles() {
-    synchronized (compiled) {
-      return compiles;
-    }
+    return (int) compiled.stats().misses();
+  }
+
+  /** The in-memory cache's counters (for tests). */
+  CompiledModules.Stats cacheStats() {
+    return compiled.stats();
   }
 
   private static Compiled compile(GuestSpec spec) {
@@ -99,14 +107,6 @@ public final class ChicoryEngine implements WasmEngine {
       return new Compiled(module, MachineFactoryCompiler.compile(module));
     } catch (ChicoryException | IllegalArgumentException | IllegalStateException e) {
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
-    }
-  }
-
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
   }
 }

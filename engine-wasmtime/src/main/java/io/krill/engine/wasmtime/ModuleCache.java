@@ -113,13 +113,13 @@ final class ModuleCache {
 
   /** The entry's key: the module's digest, the engine, its settings. */
   static String key(byte[] wasm, String engineIdentity) {
+    return keyOfDigest(HexFormat.of().formatHex(sha256().digest(wasm)), engineIdentity);
+  }
+
+  /** {@link #key} from the module's SHA-256 (hex), when the caller has it already. */
+  static String keyOfDigest(String wasmSha256, String engineIdentity) {
     String text =
-        CacheSeal.HEADER
-            + "\nwasm sha256:"
-            + HexFormat.of().formatHex(sha256().digest(wasm))
-            + "\nengine "
-            + engineIdentity
-            + "\n";
+        CacheSeal.HEADER + "\nwasm sha256:" + wasmSha256 + "\nengine " + engineIdentity + "\n";
     return HexFormat.of().formatHex(sha256().digest(text.getBytes(UTF_8)));
   }
 
@@ -128,7 +128,16 @@ final class ModuleCache {
    * nothing. Never throws: a cache that cannot be used is a compile without it.
    */
   Compile begin(GuestSpec spec) {
-    String key = key(spec.module(), engineIdentity);
+    return begin(spec, key(spec.module(), engineIdentity), null);
+  }
+
+  /**
+   * Like {@link #begin(GuestSpec)}, for a module whose SHA-256 (hex) the caller has; if {@code
+   * known} is not null, hands Wasmtime that artifact, one this daemon verified or had Wasmtime
+   * write before (kept in its memory), instead of reading the store.
+   */
+  Compile begin(GuestSpec spec, String moduleSha256, Artifact known) {
+    String key = keyOfDigest(moduleSha256, engineIdentity);
     Path dir = staging.resolve(Long.toString(seq.incrementAndGet()));
     Path wasmtimeDir = dir.resolve("wasmtime");
     Path config = dir.resolve("wasmtime-cache.toml");
@@ -147,8 +156,28 @@ final class ModuleCache {
     if (stagingFailing.compareAndSet(true, false)) {
       LOG.log(Level.INFO, "module cache: staging in {0} works again", staging);
     }
-    Staged staged = restore(spec, key, wasmtimeDir);
+    Staged staged = known == null ? restore(spec, key, wasmtimeDir) : stage(known, wasmtimeDir);
     return new Compile(spec, key, dir, config, wasmtimeDir, staged);
+  }
+
+  /**
+   * A compiled module as Wasmtime's cache holds it: its path under that cache and its bytes
+   * (Wasmtime's serialized, compressed module).
+   */
+  record Artifact(String wasmtimePath, byte[] bytes) {}
+
+  private Staged stage(Artifact known, Path wasmtimeDir) {
+    Path target = wasmtimeDir.resolve(known.wasmtimePath());
+    try {
+      privateDirs(target.getParent());
+      try (FileChannel out = FileChannel.open(target, Set.of(CREATE_NEW, WRITE), PRIVATE_FILE)) {
+        writeFully(out, known.bytes(), known.bytes().length);
+      }
+      return new Staged(target, fileKey(target));
+    } catch (IOException e) {
+      stagingFailed(e);
+      return null;
+    }
   }
 
   /** A verified artifact where Wasmtime will look for it, and the identity of that file. */
@@ -277,6 +306,27 @@ final class ModuleCache {
     /** The cache configuration for Wasmtime's {@code Config.cacheConfigLoad}; empty = no cache. */
     Optional<Path> wasmtimeConfig() {
       return Optional.ofNullable(config);
+    }
+
+    /**
+     * After {@link #compiled}: the artifact Wasmtime loaded or wrote, to keep in memory; empty if
+     * there is none (no staging, or Wasmtime wrote no single artifact).
+     */
+    Optional<Artifact> artifact() {
+      if (dir == null) {
+        return Optional.empty();
+      }
+      try {
+        List<Path> written = artifactsIn(wasmtimeDir);
+        if (written.size() != 1) {
+          return Optional.empty();
+        }
+        Path p = written.get(0);
+        return Optional.of(
+            new Artifact(wasmtimeDir.relativize(p).toString(), Files.readAllBytes(p)));
+      } catch (IOException | RuntimeException e) {
+        return Optional.empty();
+      }
     }
 
     /** Whether Wasmtime was handed a verified artifact. */

@@ -4,22 +4,28 @@ import io.github.kawamuray.wasmtime.Config;
 import io.github.kawamuray.wasmtime.Engine;
 import io.github.kawamuray.wasmtime.ImportType;
 import io.github.kawamuray.wasmtime.Module;
+import io.krill.engine.CompiledModules;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestSpec;
 import io.krill.engine.WasmEngine;
 import io.krill.wasi.WasiFunctions;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Wasmtime (7.0, through the wasmtime-java JNI binding) as krill's engine.
  *
- * <p>Each guest gets its own {@link Engine}: the binding locks a Store for the whole of a call, so
+ * <p>Each guest gets its own {@link Engine}: the binding locks a Store for the whole of a call, and
+ * offers neither fuel, nor an epoch callback, nor a way to change a running Store's deadline, so
  * the only way to stop one running guest without stopping the others is to bump the epoch of an
- * engine that serves that guest alone. Compiled code is shared through krill's {@link ModuleCache},
- * which hands each new Engine only an artifact it has verified, and turns every compile after the
- * first into a load.
+ * engine that serves that guest alone (a Wasmtime {@link Module} cannot be instantiated in a Store
+ * of another Engine, so neither can a compiled module be shared between guests in memory). Compiled
+ * code is shared instead as Wasmtime's serialized artifact: in memory ({@link CompiledModules},
+ * keyed by the module's SHA-256 and {@link #IDENTITY}, one compile however many guests start it at
+ * once), and behind it krill's verified disk cache ({@link ModuleCache}), which hands each new
+ * Engine only an artifact it has verified.
  */
 public final class WasmtimeEngine implements WasmEngine {
   /**
@@ -31,7 +37,10 @@ public final class WasmtimeEngine implements WasmEngine {
   /** Beyond this the cache drops its least recently used compiled modules (Wasmtime's default). */
   static final long CACHE_SOFT_LIMIT = 512L << 20;
 
+  private static final System.Logger LOG = System.getLogger("krill.cache");
+
   private final Optional<ModuleCache> cache;
+  private final CompiledModules<ModuleCache.Artifact> inMemory;
 
   /**
    * @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache
@@ -49,11 +58,40 @@ public final class WasmtimeEngine implements WasmEngine {
    *     run dir): each compile hands Wasmtime its verified artifact there
    */
   public WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir) {
-    this(cacheDir, stagingDir, CACHE_SOFT_LIMIT);
+    this(cacheDir, stagingDir, CompiledModules.Limits.DEFAULT);
+  }
+
+  /**
+   * @param cacheDir where compiled modules are cached across tasks and restarts; empty = no cache
+   *     (and then none in memory either: Wasmtime hands krill its compiled code only through it)
+   * @param stagingDir a directory only this process uses, best on a memory filesystem
+   * @param inMemory how many compiled modules, and how many bytes of them, stay in memory
+   */
+  public WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir, CompiledModules.Limits inMemory) {
+    this(cacheDir, stagingDir, CACHE_SOFT_LIMIT, inMemory);
   }
 
   WasmtimeEngine(Optional<Path> cacheDir, Path stagingDir, long cacheSoftLimitBytes) {
+    this(cacheDir, stagingDir, cacheSoftLimitBytes, CompiledModules.Limits.DEFAULT);
+  }
+
+  WasmtimeEngine(
+      Optional<Path> cacheDir,
+      Path stagingDir,
+      long cacheSoftLimitBytes,
+      CompiledModules.Limits inMemory) {
     this.cache = cacheDir.map(d -> new ModuleCache(d, stagingDir, IDENTITY, cacheSoftLimitBytes));
+    this.inMemory = new CompiledModules<>(inMemory, a -> {});
+  }
+
+  /** The in-memory cache's counters (for tests). */
+  CompiledModules.Stats memoryStats() {
+    return inMemory.stats();
+  }
+
+  /** The modules in memory, least recently used first (for tests). */
+  List<CompiledModules.Key> memoryKeys() {
+    return inMemory.keys();
   }
 
   @Override
@@ -69,8 +107,40 @@ public final class WasmtimeEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
-    try (ModuleCache.Compile compile = cache.isPresent() ? cache.get().begin(spec) : null) {
-      return prepare(spec, compile);
+    if (cache.isEmpty()) {
+      return prepare(spec, null);
+    }
+    ModuleCache store = cache.get();
+    // The first guest of a module loads it through the disk cache (or compiles it) and leaves
+    // its artifact in memory; the others, and those that started meanwhile, load that.
+    Guest[] first = new Guest[1];
+    CompiledModules.Key key = CompiledModules.Key.of(spec.module(), IDENTITY);
+    CompiledModules.Lease<ModuleCache.Artifact> lease =
+        inMemory.get(
+            key,
+            () -> {
+              try (ModuleCache.Compile compile = store.begin(spec, key.moduleDigest(), null)) {
+                first[0] = prepare(spec, compile);
+                ModuleCache.Artifact a = compile.artifact().orElse(null);
+                return new CompiledModules.Compiled<>(a, a == null ? 0 : a.bytes().length);
+              }
+            });
+    // Each guest's Engine loads its own copy: the lease only guards the bytes while they are
+    // handed over.
+    try (lease) {
+      if (first[0] != null) {
+        return first[0];
+      }
+      if (lease.value() != null) {
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            "container {0}: compiled module of {1} found in memory",
+            spec.containerId(),
+            spec.modulePath());
+      }
+      try (ModuleCache.Compile compile = store.begin(spec, key.moduleDigest(), lease.value())) {
+        return prepare(spec, compile);
+      }
     }
   }
 

@@ -18,6 +18,7 @@ import static io.krill.engine.wasm.WasmBytes.vec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.krill.engine.CompiledModules;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
@@ -43,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The compiled-module cache hands Wasmtime only artifacts that match their seal: a flipped byte, a
  * truncated file, an artifact filed under another module's key are misses that recompile, replace
- * the entry and say so once; a cache that cannot be written is said once and compiles on.
+ * the entry and say so once; a cache that cannot be written is said once and compiles on. (With the
+ * in-memory layer off: these are about the disk store behind it.)
  */
 class ModuleCacheTest {
   @TempDir Path tmp;
@@ -79,7 +81,7 @@ class ModuleCacheTest {
     logger.setLevel(Level.ALL);
     cacheDir = tmp.resolve("cache");
     staging = tmp.resolve("staging");
-    engine = new WasmtimeEngine(Optional.of(cacheDir), staging);
+    engine = new WasmtimeEngine(Optional.of(cacheDir), staging, CompiledModules.Limits.NONE);
   }
 
   @AfterEach
@@ -195,7 +197,7 @@ class ModuleCacheTest {
     Files.createDirectories(cacheDir);
     // Even root cannot make a directory where a file is.
     Files.writeString(cacheDir.resolve("compiled"), "in the way");
-    engine = new WasmtimeEngine(Optional.of(cacheDir), staging);
+    engine = new WasmtimeEngine(Optional.of(cacheDir), staging, CompiledModules.Limits.NONE);
 
     assertEquals(new GuestResult.Exited(3), run("c1", A));
     assertEquals(new GuestResult.Exited(5), run("c2", B));
@@ -218,7 +220,9 @@ class ModuleCacheTest {
     run("size", A); // an entry's size, as the store counts it
     engine.close();
     long entry = Files.size(artifact(A)) + Files.size(artifact(A).resolveSibling(key(A) + ".seal"));
-    engine = new WasmtimeEngine(Optional.of(cacheDir), staging, entry * 2 + entry / 2);
+    engine =
+        new WasmtimeEngine(
+            Optional.of(cacheDir), staging, entry * 2 + entry / 2, CompiledModules.Limits.NONE);
     byte[] c = exitModule(7);
     run("a", A);
     run("b", B);

@@ -34,10 +34,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * and a cache on a full filesystem is said once in the log and leaves nothing behind.
  */
 class ModuleCacheE2ETest {
-  // Debug logging: the daemon logs the key under which it files each container's module.
+  // Debug logging: the daemon logs the key under which it files each container's module. No
+  // compiled module in memory: these tests are about the disk store behind it, read by every
+  // create.
   @RegisterExtension
   static final ContainerdPerClass<Containerd> containerds =
-      ContainerdPerClass.withKrillPrivateCache(Map.of("KRILL_LOG_LEVEL", "debug"));
+      ContainerdPerClass.withKrillPrivateCache(
+          Map.of("KRILL_LOG_LEVEL", "debug", "KRILL_MODULE_CACHE_ENTRIES", "0"));
 
   private static final Pattern FILED = Pattern.compile("filed in the cache \\(([0-9a-f]{64})\\)");
 
