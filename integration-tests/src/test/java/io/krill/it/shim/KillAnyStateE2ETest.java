@@ -21,13 +21,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -72,8 +70,8 @@ class KillAnyStateE2ETest {
     String keeper = id("keeper");
     runDetached(c, NS, image, keeper, "/sleep.wasm", "3600");
     long daemon = onlyDaemon(c);
-    Map<Long, String> threadsBefore = threads(daemon);
-    Map<Integer, String> fdsBefore = fds(daemon);
+    Map<Long, String> threadsBefore = Host.threads(daemon);
+    Map<Integer, String> fdsBefore = Host.fds(daemon);
 
     List<String> report = new ArrayList<>();
     for (String engine : new String[] {"wasmtime", "chicory"}) {
@@ -84,7 +82,7 @@ class KillAnyStateE2ETest {
     killAndRemove(c, NS, keeper);
     System.out.println(c.version() + ": " + String.join("; ", report));
 
-    Map<Integer, String> fdsAfter = fds(daemon);
+    Map<Integer, String> fdsAfter = Host.fds(daemon);
     List<String> left =
         fdsAfter.entrySet().stream()
             .filter(e -> !fdsBefore.containsValue(e.getValue()))
@@ -130,16 +128,16 @@ class KillAnyStateE2ETest {
       // Let the guest reach its state: the stream fills the FIFO's 64 KiB, the others block at
       // once.
       Host.sleep(1000);
-      Map<Long, String> guestThreads = new TreeMap<>(threads(daemon));
+      Map<Long, String> guestThreads = new TreeMap<>(Host.threads(daemon));
       guestThreads.keySet().removeAll(threadsBefore.keySet());
-      guestThreads.values().removeIf(n -> !ownThread(n, id));
+      guestThreads.values().removeIf(n -> !Host.isGuestThreadOf(n, id));
       assertFalse(guestThreads.isEmpty(), what + ": no guest thread in daemon " + daemon);
       if (s.listens()) {
         socketInode = listeningInode(daemon, port);
         assertTrue(socketInode > 0, what + ": nothing listens on port " + port);
         long inode = socketInode;
         assertTrue(
-            fds(daemon).containsValue("socket:[" + inode + "]"),
+            Host.fds(daemon).containsValue("socket:[" + inode + "]"),
             what + ": the daemon holds no descriptor of its listening socket");
       }
       String guestTid =
@@ -155,8 +153,8 @@ class KillAnyStateE2ETest {
       }
       if (s.name().equals("stdout")) {
         assertTrue(
-            fds(daemon).values().stream().anyMatch(f -> f.contains(id + "-stdout")),
-            what + ": the daemon holds no stdout FIFO: " + fds(daemon));
+            Host.fds(daemon).values().stream().anyMatch(f -> f.contains(id + "-stdout")),
+            what + ": the daemon holds no stdout FIFO: " + Host.fds(daemon));
       }
 
       long killed = System.nanoTime();
@@ -184,14 +182,14 @@ class KillAnyStateE2ETest {
       List<String> threadsLeft;
       List<String> fdsLeft;
       do {
-        Map<Long, String> now = threads(daemon);
+        Map<Long, String> now = Host.threads(daemon);
         threadsLeft =
             guestThreads.entrySet().stream()
                 .filter(e -> e.getValue().equals(now.get(e.getKey())))
                 .map(e -> e.getKey() + " " + e.getValue())
                 .toList();
         fdsLeft =
-            fds(daemon).entrySet().stream()
+            Host.fds(daemon).entrySet().stream()
                 .filter(
                     e -> e.getValue().contains(id) || e.getValue().equals("socket:[" + inode + "]"))
                 .map(e -> e.getKey() + " -> " + e.getValue())
@@ -226,52 +224,10 @@ class KillAnyStateE2ETest {
     }
   }
 
-  /**
-   * Whether a thread is one krill runs for container {@code id}: its guest ({@code guest-ID}) or
-   * the opener of its stdin FIFO ({@code stdin-open-ID}), as the kernel cuts names to 15 bytes.
-   */
-  private static boolean ownThread(String comm, String id) {
-    return comm.length() > 0
-        && (("guest-" + id).startsWith(comm) || ("stdin-open-" + id).startsWith(comm));
-  }
-
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return s.getLocalPort();
     }
-  }
-
-  /** The daemon's threads by id, each with its name as the kernel has it (15 characters). */
-  static Map<Long, String> threads(long pid) throws IOException {
-    Map<Long, String> out = new HashMap<>();
-    try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-      for (Path t : tasks.toList()) {
-        try {
-          out.put(
-              Long.parseLong(t.getFileName().toString()),
-              Files.readString(t.resolve("comm")).strip());
-        } catch (IOException gone) {
-          // the thread ended while we looked
-        }
-      }
-    }
-    return out;
-  }
-
-  /** The daemon's open descriptors and what each refers to. */
-  static Map<Integer, String> fds(long pid) throws IOException {
-    Map<Integer, String> out = new HashMap<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-      for (Path f : fds.toList()) {
-        try {
-          out.put(
-              Integer.parseInt(f.getFileName().toString()), Files.readSymbolicLink(f).toString());
-        } catch (IOException gone) {
-          // closed while we looked
-        }
-      }
-    }
-    return out;
   }
 
   /** The inode of the socket listening on 127.0.0.1:{@code port} in the daemon's network. */
