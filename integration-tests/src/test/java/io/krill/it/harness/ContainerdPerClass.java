@@ -68,6 +68,13 @@ public final class ContainerdPerClass<T extends AutoCloseable>
   }
 
   /**
+   * As {@link #withCri()}, pods picking their engine ({@link CriContainerd#startWithEngineChoice}).
+   */
+  public static ContainerdPerClass<CriContainerd> withCriEngineChoice() {
+    return new ContainerdPerClass<>(CriContainerd::startWithEngineChoice);
+  }
+
+  /**
    * As {@link #withCri()}, with krill as containerd's default runtime ({@link
    * CriContainerd#startWithKrillAsDefault}).
    */

@@ -34,6 +34,14 @@ public final class CriConfig {
         + "\"\n";
   }
 
+  /**
+   * The documented handler that lets a pod pick its engine: {@link #runtimeHandler} with the pod
+   * annotation {@code krill.io/engine} copied into the OCI specs.
+   */
+  public static String engineChoiceHandler(ContainerdVersion v) {
+    return runtimeHandler(v) + "  pod_annotations = [\"krill.io/engine\"]\n";
+  }
+
   /** The documented stanza for the krill-isolated runtime (a daemon per pod) for {@code v}. */
   public static String isolatedRuntimeHandler(ContainerdVersion v) {
     return "[plugins.\""
@@ -91,6 +99,22 @@ public final class CriConfig {
       String sandboxImage,
       boolean krillDefault,
       String runtimeSettings) {
+    return toml(
+        v, cniConfDir, registryHostsDir, sandboxImage, krillDefault, runtimeSettings, false);
+  }
+
+  /**
+   * As above; with {@code engineChoice} the {@code krill} handler is {@link #engineChoiceHandler},
+   * so pods pick their engine with the annotation {@code krill.io/engine}.
+   */
+  public static String toml(
+      ContainerdVersion v,
+      Path cniConfDir,
+      Path registryHostsDir,
+      String sandboxImage,
+      boolean krillDefault,
+      String runtimeSettings,
+      boolean engineChoice) {
     String rt = "plugins.\"" + runtimePlugin(v) + "\"";
     StringBuilder b = new StringBuilder();
     if (v.isV2()) {
@@ -111,7 +135,7 @@ public final class CriConfig {
     if (krillDefault) {
       b.append(defaultRuntime(v));
     }
-    b.append(runtimeHandler(v));
+    b.append(engineChoice ? engineChoiceHandler(v) : runtimeHandler(v));
     b.append(isolatedRuntimeHandler(v));
     if (!v.isV2()) {
       // 1.x replaces rather than merges the runtimes map, which would leave the default runtime

@@ -66,7 +66,7 @@ public final class CriContainerd implements AutoCloseable {
   private final boolean krillDefault;
 
   private CriContainerd(ContainerdVersion version, boolean krillDefault) {
-    this(version, krillDefault, Map.of(), "");
+    this(version, krillDefault, Map.of(), "", false);
   }
 
   private CriContainerd(
@@ -74,6 +74,15 @@ public final class CriContainerd implements AutoCloseable {
       boolean krillDefault,
       Map<String, String> env,
       String runtimeSettings) {
+    this(version, krillDefault, env, runtimeSettings, false);
+  }
+
+  private CriContainerd(
+      ContainerdVersion version,
+      boolean krillDefault,
+      Map<String, String> env,
+      String runtimeSettings,
+      boolean engineChoice) {
     this.krillDefault = krillDefault;
     try {
       dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
@@ -98,7 +107,13 @@ public final class CriContainerd implements AutoCloseable {
           Containerd.startWithCri(
               version,
               CriConfig.toml(
-                  version, cni, dir.resolve("certs.d"), PAUSE_IMAGE, krillDefault, runtimeSettings),
+                  version,
+                  cni,
+                  dir.resolve("certs.d"),
+                  PAUSE_IMAGE,
+                  krillDefault,
+                  runtimeSettings,
+                  engineChoice),
               env);
       c.importImage(NAMESPACE, pauseTarball(dir));
     } catch (IOException e) {
@@ -124,6 +139,14 @@ public final class CriContainerd implements AutoCloseable {
   public static CriContainerd start(
       ContainerdVersion version, Map<String, String> env, String runtimeSettings) {
     return new CriContainerd(version, false, env, runtimeSettings);
+  }
+
+  /**
+   * As {@link #start}, the {@code krill} handler copying the pod annotation {@code krill.io/engine}
+   * ({@link CriConfig#engineChoiceHandler}), so a pod picks its engine.
+   */
+  public static CriContainerd startWithEngineChoice(ContainerdVersion version) {
+    return new CriContainerd(version, false, Map.of(), "", true);
   }
 
   /**

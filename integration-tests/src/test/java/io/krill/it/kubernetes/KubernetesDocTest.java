@@ -29,6 +29,17 @@ class KubernetesDocTest {
   }
 
   @Test
+  void engineChoiceSnippets_areTheOnesTheTestsUse() throws Exception {
+    String doc = doc();
+    for (ContainerdVersion v : ContainerdVersion.values()) {
+      String snippet = "```toml\n" + CriConfig.engineChoiceHandler(v) + "```";
+      assertTrue(
+          doc.contains(snippet),
+          "docs/kubernetes.md lacks the engine-choice config for " + v + ":\n" + snippet);
+    }
+  }
+
+  @Test
   void defaultRuntimeSnippets_areTheOnesTheTestsUse() throws Exception {
     String doc = doc();
     for (ContainerdVersion v : ContainerdVersion.values()) {
