@@ -154,11 +154,24 @@ class WasiE2ETest {
       Files.writeString(host.resolve("entry-with-a-longer-name-" + i), "");
     }
     String mount = "type=bind,src=" + host + ",dst=/dir,options=rbind:ro";
-    Result r = runOk(c, NS, "--mount", mount, image, id("readdir"), "/readdir.wasm", "/dir");
-    List<String> names = r.stdoutLines();
-    assertEquals(List.of(".", ".."), names.subList(0, 2), r.toString());
-    assertEquals(42, names.size(), r.toString());
-    assertEquals(40, names.stream().distinct().filter(n -> n.startsWith("entry-")).count());
+    for (String e : ENGINES) {
+      Result r =
+          runOk(
+              c,
+              NS,
+              "--annotation",
+              engine(e),
+              "--mount",
+              mount,
+              image,
+              id("readdir"),
+              "/readdir.wasm",
+              "/dir");
+      List<String> names = r.stdoutLines();
+      assertEquals(List.of(".", ".."), names.subList(0, 2), r.toString());
+      assertEquals(42, names.size(), r.toString());
+      assertEquals(40, names.stream().distinct().filter(n -> n.startsWith("entry-")).count(), e);
+    }
     c.assertNoLeaks();
   }
 
@@ -171,24 +184,40 @@ class WasiE2ETest {
     Path file = c.newDir("etc").resolve("resolv.conf");
     Files.writeString(file, "nameserver 10.96.0.10\n");
     String mount = "type=bind,src=" + file + ",dst=/etc/resolv.conf,options=rbind:ro";
-    Result read =
-        runOk(
-            c, NS, "--mount", mount, image, id("file"), "/files.wasm", "read", "/etc/resolv.conf");
-    assertEquals("nameserver 10.96.0.10\n", read.stdout());
-    Result write =
-        run(
-            c,
-            NS,
-            "--mount",
-            mount,
-            image,
-            id("file"),
-            "/files.wasm",
-            "write",
-            "/etc/resolv.conf",
-            "x");
-    assertTrue(write.exitCode() != 0, "write to a read-only file mount succeeded: " + write);
-    assertEquals("nameserver 10.96.0.10\n", Files.readString(file));
+    for (String e : ENGINES) {
+      String on = engine(e);
+      Result read =
+          runOk(
+              c,
+              NS,
+              "--annotation",
+              on,
+              "--mount",
+              mount,
+              image,
+              id("file"),
+              "/files.wasm",
+              "read",
+              "/etc/resolv.conf");
+      assertEquals("nameserver 10.96.0.10\n", read.stdout(), e);
+      Result write =
+          run(
+              c,
+              NS,
+              "--annotation",
+              on,
+              "--mount",
+              mount,
+              image,
+              id("file"),
+              "/files.wasm",
+              "write",
+              "/etc/resolv.conf",
+              "x");
+      assertTrue(
+          write.exitCode() != 0, e + ": write to a read-only file mount succeeded: " + write);
+      assertEquals("nameserver 10.96.0.10\n", Files.readString(file), e);
+    }
     c.assertNoLeaks();
   }
 }
