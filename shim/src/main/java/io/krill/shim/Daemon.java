@@ -61,6 +61,15 @@ public final class Daemon {
 
   private final DaemonOptions options;
   private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
+  private final AtomicLong lastAccept = new AtomicLong(System.nanoTime());
+
+  /**
+   * How long an accepted connection keeps an idle daemon up, whatever the idle timeout: it is a
+   * start that found this daemon (or spawned it) and printed its address, or containerd coming with
+   * that start's Create, which on a loaded node can take longer than a short idle timeout.
+   */
+  static final long ACCEPT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
   private final CompletableFuture<String> stopped = new CompletableFuture<>();
 
   /** Whether a task was ever created here: a pod's daemon exits with the pod's last one. */
@@ -175,7 +184,11 @@ public final class Daemon {
           states.forget(r.getId());
           return CompletableFuture.completedFuture(TaskService.deleteResponse(status, pid));
         });
-    server.onAccept(this::touch);
+    server.onAccept(
+        () -> {
+          lastAccept.set(System.nanoTime());
+          touch();
+        });
     if (options.foreground() && options.runDir() != null) {
       SocketClaim.claim(options.runDir(), options.socket(), server::start);
     } else {
@@ -238,7 +251,16 @@ public final class Daemon {
   }
 
   private boolean isIdle(TaskManager tasks, long idleNanos) {
-    return tasks.isEmpty() && System.nanoTime() - lastActivity.get() > idleNanos;
+    return tasks.isEmpty()
+        && idle(System.nanoTime(), lastActivity.get(), lastAccept.get(), idleNanos);
+  }
+
+  /**
+   * Whether a daemon without tasks may leave at {@code now}: nothing happened for {@code
+   * idleNanos}, and no connection came within {@link #ACCEPT_GRACE_NANOS} (a Create on its way).
+   */
+  static boolean idle(long now, long lastActivity, long lastAccept, long idleNanos) {
+    return now - lastActivity > idleNanos && now - lastAccept > ACCEPT_GRACE_NANOS;
   }
 
   /**

@@ -1047,7 +1047,11 @@ public final class Wasi {
               throw new WasiError(Errno.LOOP);
             }
             if (r.attrs().isDirectory()) {
-              if (write) {
+              // As Wasmtime: only FD_WRITE (or truncation, or append) asks to write a directory;
+              // the other write-side rights (datasync, allocate, set size) do not apply to one and
+              // are dropped, as path_open may. Go's os.Open(dir) asks for them, without
+              // O_DIRECTORY.
+              if ((rightsBase & Rights.FD_WRITE) != 0 || trunc || (fdflags & FDFLAGS_APPEND) != 0) {
                 throw new WasiError(Errno.ISDIR);
               }
               m.writeInt(fdPtr, insert(new DirFd(r.vpath(), null)));

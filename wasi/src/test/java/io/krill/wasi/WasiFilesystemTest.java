@@ -235,6 +235,32 @@ class WasiFilesystemTest {
     assertEquals(-Errno.ISDIR, g.write(fd, "x"));
   }
 
+  /**
+   * Go's os.ReadDir opens a directory as any file read-only: path_open without O_DIRECTORY, asking
+   * for every file right but FD_WRITE, FD_DATASYNC and FD_ALLOCATE (FD_FILESTAT_SET_SIZE among
+   * them). Wasmtime gives it the directory, which then lists.
+   */
+  @Test
+  void aDirectoryOpensWithGosReadOnlyFileRights() throws IOException {
+    Files.createDirectory(data.resolve("d"));
+    Files.writeString(data.resolve("d/f"), "");
+    long goReadOnly =
+        Rights.ALL
+            & ~(Rights.FD_WRITE
+                | Rights.FD_DATASYNC
+                | Rights.FD_ALLOCATE
+                | (1L << 19) // path_filestat_set_size
+                | Rights.SOCK_SHUTDOWN
+                | Rights.SOCK_ACCEPT);
+    int fd = g.open(DATA, "d", 0, goReadOnly, 0);
+    int st = g.alloc(24);
+    assertEquals(0, g.wasi.fdFdstatGet(g.mem, fd, st));
+    assertEquals(Descriptor.FILETYPE_DIRECTORY, g.mem.readByte(st));
+    assertEquals(List.of(".", "..", "f"), names(fd));
+    assertEquals(
+        Errno.ISDIR, g.openErrno(DATA, "d", 0, Rights.FD_READ | Rights.FD_FILESTAT_SET_SIZE | RW));
+  }
+
   @Test
   void escapesAreRefusedWithEperm() throws IOException {
     Files.createSymbolicLink(data.resolve("abs"), outside);

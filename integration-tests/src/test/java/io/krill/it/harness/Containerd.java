@@ -356,6 +356,16 @@ public final class Containerd implements AutoCloseable {
     }
   }
 
+  /** The last {@code lines} lines of the krill daemons' logs under this instance's run dir. */
+  public String krillLogTail(int lines) {
+    try {
+      List<String> all = List.of(Host.daemonLogs(runDir).split("\n"));
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException | UncheckedIOException e) {
+      return "(no krill daemon log: " + e + ")";
+    }
+  }
+
   /**
    * krill processes (daemons, or a launcher still running) spawned for this instance, by their
    * KRILL_RUN_DIR.

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -104,6 +106,48 @@ public final class Host {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /** A process's threads by id, each with its name as the kernel has it (15 bytes at most). */
+  public static Map<Long, String> threads(long pid) throws IOException {
+    Map<Long, String> out = new HashMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path t : tasks.toList()) {
+        try {
+          out.put(
+              Long.parseLong(t.getFileName().toString()),
+              Files.readString(t.resolve("comm")).strip());
+        } catch (IOException gone) {
+          // the thread ended while we looked
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A process's open descriptors and what each refers to. */
+  public static Map<Integer, String> fds(long pid) throws IOException {
+    Map<Integer, String> out = new HashMap<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+      for (Path f : fds.toList()) {
+        try {
+          out.put(
+              Integer.parseInt(f.getFileName().toString()), Files.readSymbolicLink(f).toString());
+        } catch (IOException gone) {
+          // closed while we looked
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether a thread is one krill runs for container {@code id}: its guest ({@code guest-ID}) or
+   * the opener of its stdin FIFO ({@code stdin-open-ID}), as the kernel cuts names to 15 bytes.
+   */
+  public static boolean isGuestThreadOf(String comm, String id) {
+    return comm.length() > 0
+        && (("guest-" + id).startsWith(comm) || ("stdin-open-" + id).startsWith(comm));
   }
 
   /** The number of threads of process {@code pid}, from /proc/PID/status. */

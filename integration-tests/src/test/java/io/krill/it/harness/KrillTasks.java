@@ -60,7 +60,9 @@ public final class KrillTasks {
               + ": "
               + r
               + "\ncontainerd log tail:\n"
-              + c.logTail(30));
+              + c.logTail(30)
+              + "\nkrill daemon log tail:\n"
+              + c.krillLogTail(30));
     }
     return r;
   }
@@ -75,7 +77,9 @@ public final class KrillTasks {
               + ": "
               + r
               + "\ncontainerd log tail:\n"
-              + c.logTail(30));
+              + c.logTail(30)
+              + "\nkrill daemon log tail:\n"
+              + c.krillLogTail(30));
     }
   }
 

@@ -103,4 +103,32 @@ public final class TestPrograms {
     }
     return rootfs;
   }
+
+  /** 64-bit FNV-1a, as stdinsum.wasm prints it. */
+  public static String fnv1a(byte[] data) {
+    long h = 0xcbf29ce484222325L;
+    for (byte b : data) {
+      h ^= b & 0xff;
+      h *= 0x100000001b3L;
+    }
+    return String.format("%016x", h);
+  }
+
+  /**
+   * What dirs.wasm prints as current Wasmtime answers (its stdin: the 6 bytes {@code "input\n"}),
+   * one line per check.
+   */
+  public static final List<String> DIRS_LINES =
+      List.of(
+          "renumber-to-closed: EBADF",
+          "readlink-short: ok 6 a-rath",
+          "open-dir-for-write: EISDIR",
+          "prestat-name-empty: ENAMETOOLONG",
+          "rmdir-trailing-slash: ok",
+          "poll-stdin-data: ok",
+          "poll-stdin-eof: ok",
+          "go-open: ok",
+          "go-readdir: ok 3",
+          "libc-readdir: ok 3",
+          "stdin bytes: 6");
 }
