@@ -164,6 +164,23 @@ static char *aot_cache(const char *java, const char *home)
     return NULL;
 }
 
+/*
+ * What the daemon must not inherit from containerd's environment: Java options meant for other
+ * JVMs, and Rust's backtrace capture for error values. RUST_BACKTRACE=1 alone turns the latter on,
+ * and then every trap of a guest (a kill among them) unwinds its thread's stack through
+ * libgcc's frame registry, which holds every compiled module and host-call trampoline of every
+ * running guest and is searched under one process-wide lock: with a thousand guests, killing
+ * them took seconds each. Panics still print their backtrace; RUST_LIB_BACKTRACE set by the
+ * caller is kept.
+ */
+void daemon_env(void)
+{
+    unsetenv("JAVA_TOOL_OPTIONS");
+    unsetenv("JDK_JAVA_OPTIONS");
+    unsetenv("_JAVA_OPTIONS");
+    setenv("RUST_LIB_BACKTRACE", "0", 0);
+}
+
 char **daemon_argv(const char *java, const char *home, const struct options *o,
                    const struct daemon_paths *d, const char *ttrpc, int foreground)
 {
