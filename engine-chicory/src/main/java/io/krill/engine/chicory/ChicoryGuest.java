@@ -55,7 +55,7 @@ final class ChicoryGuest implements Guest {
   private Thread runner;
 
   ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine) {
-    this.spec = spec;
+    this.spec = spec.withoutModule();
     this.module = module;
     this.machine = machine;
     this.session = new GuestSession(spec.stdin());

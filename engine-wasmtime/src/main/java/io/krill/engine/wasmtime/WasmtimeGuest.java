@@ -58,7 +58,7 @@ final class WasmtimeGuest implements Guest {
   private boolean closed;
 
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
-    this.spec = spec;
+    this.spec = spec.withoutModule();
     this.engine = engine;
     this.module = module;
     this.session = new GuestSession(spec.stdin());
