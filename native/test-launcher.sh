@@ -280,6 +280,8 @@ if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMe
 # A JVM crash log goes to the daemon's run dir, not its cwd (/) or /tmp.
 if a[5] != "-XX:ErrorFile=%s/shim/%s/hs_err_pid%%p.log" % (rundir, h): errs.append("crash log flag %r" % a[5])
 if a[6] != "-Xmx256m": errs.append("heap flag %r" % a[6])
+import platform
+if platform.machine() == "x86_64" and a[7] != "-XX:StackShadowPages=10": errs.append("stack shadow flag %r" % a[7])
 for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
     if want not in a: errs.append("missing " + want)
 if after("-cp") != ":".join(kh + "/lib/" + j for j in ["jackson.jar", "netty-a_1.jar", "netty-b.jar"]): errs.append("cp " + after("-cp"))
