@@ -3,7 +3,7 @@
 # both under one private containerd 1.6 in the same run.
 #
 #   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--scale-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
@@ -14,12 +14,14 @@
 #   g. pods through CRI: cold pod start and memory per pod, runc vs krill vs krill-isolated
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
+#   j. scale: threads, memory and kill + delete time with 1,000 sleeping containers, krill vs runc
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
 # docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for development; its numbers are
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
-# --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written. g runs through Maven ($MVN, default `mvn -B -q`).
+# --scale-only: only j (SCALE_N krill containers, default 1000; SCALE_RUNC_N runc ones), replacing its
+# section in an existing benchmarks.md. --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written. g runs through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -42,7 +44,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 SCALE_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,14 +53,17 @@ while [ $# -gt 0 ]; do
         --out) OUT_DIR=$2; shift 2 ;;
         --pods-only) PODS_ONLY=1; shift ;;
         --engines-only) ENGINES_ONLY=1; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --scale-only) SCALE_ONLY=1; shift ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
+    SCALE_N=${SCALE_N:-200} SCALE_RUNC_N=${SCALE_RUNC_N:-50}
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
+    SCALE_N=${SCALE_N:-1000} SCALE_RUNC_N=${SCALE_RUNC_N:-500}
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -76,6 +81,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-cold-start.sh"
 # shellcheck source=lib/bench-engines.sh
 . "$REPO/scripts/lib/bench-engines.sh"
+# shellcheck source=lib/bench-scale.sh
+. "$REPO/scripts/lib/bench-scale.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -267,6 +274,13 @@ run_once() {
 # ---------------------------------------------------------------------------------------------------
 HELLO_OUT="hello from krill"
 CPU_OUT=$("$PROGS/cpu-native")
+if [ $SCALE_ONLY = 1 ]; then
+    section "j. scale: $SCALE_N sleeping krill containers (runc: $SCALE_RUNC_N)"
+    bench_scale "$SCALE_N" "$SCALE_RUNC_N"
+    splice_scale_section "$OUT_DIR/benchmarks.md"
+    note "replaced the scale section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 if [ $ENGINES_ONLY = 1 ]; then
     section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
     bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
@@ -445,6 +459,10 @@ section "g. pods through CRI: runc vs krill vs krill-isolated"
 bench_pods $POD_RUNS $POD_N
 
 # ---------------------------------------------------------------------------------------------------
+section "j. scale: $SCALE_N sleeping krill containers (runc: $SCALE_RUNC_N)"
+bench_scale "$SCALE_N" "$SCALE_RUNC_N"
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -529,6 +547,8 @@ md=$T/benchmarks.md
     echo
     cat "$T/pods-section.md"
     echo
+    cat "$T/scale-section.md"
+    echo
     echo "## How it was measured"
     echo
     echo "- **a.** \`ctr run --rm --runtime R IMAGE ID\` of a FROM-scratch image: \`hello-native\` (static, gcc -O2) under"
@@ -554,7 +574,7 @@ md=$T/benchmarks.md
         echo "  runc was measured up to N = $LAST_R only (larger N would not fit the bench's time budget)."
     fi
     echo "  The daemon had ${K_THR[0]} threads with no task and ${K_THR[$LAST_K]} with $LAST_K sleeping containers"
-    echo "  ($(awk -v a=${K_THR[$LAST_K]} -v b=${K_THR[0]} -v n=$LAST_K 'BEGIN { printf "%.1f", (a - b) / n }') per container: the guest's thread plus the threads serving containerd's per-task ttrpc connection)."
+    echo "  ($(awk -v a=${K_THR[$LAST_K]} -v b=${K_THR[0]} -v n=$LAST_K 'BEGIN { printf "%.1f", (a - b) / n }') per container: the guest's thread and its Wasmtime Engine's cache worker; see the scale section)."
     echo "  Killing and removing the ${LAST_K} krill containers took ${K_KILL_S} s."
     echo "- **d.** The same deterministic CPU-bound C program (300 M xorshift/LCG steps, no memory traffic), \`cpu-native\`"
     echo "  under runc vs \`cpu.wasm\` under krill, 1 warm-up + $CPU_RUNS runs each, output checked. Wall times of"
