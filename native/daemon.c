@@ -71,9 +71,7 @@ int cmd_daemon(const struct options *in)
     if (mkdir_p(d.run_dir, 0700) != 0)
         start_fail("cannot create %s: %s (set KRILL_RUN_DIR to a writable directory)", d.run_dir,
                    strerror(errno));
-    unsetenv("JAVA_TOOL_OPTIONS");
-    unsetenv("JDK_JAVA_OPTIONS");
-    unsetenv("_JAVA_OPTIONS");
+    daemon_env();
     execv(java, argv);
     start_fail("cannot execute %s: %s", java, strerror(errno));
 

@@ -44,6 +44,8 @@ char *find_java(const char *home, const char **why);
 /* The daemon's java command line; foreground for `daemon` (no idling out). */
 char **daemon_argv(const char *java, const char *home, const struct options *o,
                    const struct daemon_paths *d, const char *ttrpc, int foreground);
+/* The daemon's environment, set just before its exec (see launch.c). */
+void daemon_env(void);
 
 /* krill-isolated (isolate.c) */
 

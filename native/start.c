@@ -120,9 +120,7 @@ static void exec_daemon(const char *java, char **argv, int log_fd, int isolated,
     }
     /* Holding containerd's pipes or our lock would hang start callers. */
     close_fds_from(3);
-    unsetenv("JAVA_TOOL_OPTIONS");
-    unsetenv("JDK_JAVA_OPTIONS");
-    unsetenv("_JAVA_OPTIONS");
+    daemon_env();
     execv(java, argv);
     dprintf(2, "krill-launcher: cannot execute %s: %s\n", java, strerror(errno));
     _exit(127);

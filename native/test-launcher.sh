@@ -71,6 +71,7 @@ unset KRILL_JAVA JAVA_HOME KRILL_JAVA_OPTS NAMESPACE GRPC_ADDRESS
 export TTRPC_ADDRESS=/run/containerd/krill-test-$TAG.ttrpc
 # The launcher must strip these before the daemon sees them.
 export JAVA_TOOL_OPTIONS=-Dshould.not.leak=1
+export RUST_BACKTRACE=1   # the daemon gets RUST_LIB_BACKTRACE=0 all the same
 
 # Builds DeleteResponse bytes / decodes them (varints parsed by hand).
 cat >"$T/pb.py" <<'EOF'
@@ -176,7 +177,8 @@ with open(os.environ["FAKE_LOG"], "a") as f:
     f.write(json.dumps({"argv": sys.argv, "pid": os.getpid(), "sid": os.getsid(0),
                         "cwd": os.getcwd(), "fds": fds, "status": status, "calls": calls,
                         "cgroup": open("/proc/self/cgroup").read(),
-                        "jto": os.environ.get("JAVA_TOOL_OPTIONS")}) + "\n")
+                        "jto": os.environ.get("JAVA_TOOL_OPTIONS"),
+                        "rlb": os.environ.get("RUST_LIB_BACKTRACE")}) + "\n")
 with open(os.environ["FAKE_PIDS"], "a") as f:
     f.write("%d\n" % os.getpid())
 print("fake daemon starting")
@@ -278,6 +280,8 @@ if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMe
 # A JVM crash log goes to the daemon's run dir, not its cwd (/) or /tmp.
 if a[5] != "-XX:ErrorFile=%s/shim/%s/hs_err_pid%%p.log" % (rundir, h): errs.append("crash log flag %r" % a[5])
 if a[6] != "-Xmx256m": errs.append("heap flag %r" % a[6])
+import platform
+if platform.machine() == "x86_64" and a[7] != "-XX:StackShadowPages=10": errs.append("stack shadow flag %r" % a[7])
 for want in ["-Djava.library.path=%s/lib/native" % kh, "-Dkrill.home=%s" % kh, "io.krill.shim.Daemon"]:
     if want not in a: errs.append("missing " + want)
 if after("-cp") != ":".join(kh + "/lib/" + j for j in ["jackson.jar", "netty-a_1.jar", "netty-b.jar"]): errs.append("cp " + after("-cp"))
@@ -289,6 +293,7 @@ for k, v in checks.items():
     if after(k) != v: errs.append("%s=%s" % (k, after(k)))
 if "-debug" in a: errs.append("-debug without -debug")
 if rec["jto"] is not None: errs.append("JAVA_TOOL_OPTIONS leaked")
+if rec["rlb"] != "0": errs.append("RUST_LIB_BACKTRACE=%r, not 0: traps would capture backtraces" % rec["rlb"])
 if rec["sid"] != rec["pid"]: errs.append("not a session leader")
 if rec["cwd"] != "/": errs.append("cwd " + rec["cwd"])
 fds = rec["fds"]

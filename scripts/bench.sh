@@ -3,7 +3,8 @@
 # both under one private containerd 1.6 in the same run.
 #
 #   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--modules-only] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--pure-java-only] [--http-only]
+#                         [--modules-only] [--scale-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
@@ -17,6 +18,7 @@
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
 #   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
 #   l. compiled modules shared by a daemon's tasks: warm start of the big module vs hello; memory of 100 replicas
+#   m. scale: threads, memory and kill + delete time with 1,000 sleeping containers, krill vs runc
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
@@ -25,6 +27,8 @@
 # --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written.
 # --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
 # --modules-only: only l, replacing its section in an existing benchmarks.md.
+# --scale-only: only m (SCALE_N krill containers, default 1000; SCALE_RUNC_N runc ones), replacing its
+# section in an existing benchmarks.md.
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -47,7 +51,7 @@ RUNC=io.containerd.runc.v2
 PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
-QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0 MODULES_ONLY=0
+QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0 MODULES_ONLY=0 SCALE_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -59,16 +63,18 @@ while [ $# -gt 0 ]; do
         --pure-java-only) PURE_JAVA_ONLY=1; shift ;;
         --http-only) HTTP_ONLY=1; shift ;;
         --modules-only) MODULES_ONLY=1; shift ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --scale-only) SCALE_ONLY=1; shift ;;
+        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
     JHELLO_RUNS=20 HTTP_SECONDS=3 MODULE_REPLICAS=20
+    SCALE_N=${SCALE_N:-200} SCALE_RUNC_N=${SCALE_RUNC_N:-50}
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
-    JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100
+    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -92,6 +98,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-http.sh"
 # shellcheck source=lib/bench-modules.sh
 . "$REPO/scripts/lib/bench-modules.sh"
+# shellcheck source=lib/bench-scale.sh
+. "$REPO/scripts/lib/bench-scale.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -297,6 +305,13 @@ if [ $HTTP_ONLY = 1 ]; then
     note "replaced the HTTP section of $OUT_DIR/benchmarks.md"
     exit 0
 fi
+if [ $SCALE_ONLY = 1 ]; then
+    section "m. scale: $SCALE_N sleeping krill containers (runc: $SCALE_RUNC_N)"
+    bench_scale "$SCALE_N" "$SCALE_RUNC_N"
+    splice_scale_section "$OUT_DIR/benchmarks.md"
+    note "replaced the scale section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
 if [ $ENGINES_ONLY = 1 ]; then
     section "i. krill on Chicory (pure Java) and the cost of a WASI host call"
     bench_engines $RUNS $CPU_RUNS $WRITES $WRITE_RUNS
@@ -495,6 +510,10 @@ section "k. HTTP: native server under runc vs krill listening guests"
 bench_http $HTTP_SECONDS
 
 # ---------------------------------------------------------------------------------------------------
+section "m. scale: $SCALE_N sleeping krill containers (runc: $SCALE_RUNC_N)"
+bench_scale "$SCALE_N" "$SCALE_RUNC_N"
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -583,6 +602,8 @@ md=$T/benchmarks.md
     echo
     cat "$T/http-section.md"
     echo
+    cat "$T/scale-section.md"
+    echo
     echo "## How it was measured"
     echo
     echo "- **a.** \`ctr run --rm --runtime R IMAGE ID\` of a FROM-scratch image: \`hello-native\` (static, gcc -O2) under"
@@ -608,7 +629,7 @@ md=$T/benchmarks.md
         echo "  runc was measured up to N = $LAST_R only (larger N would not fit the bench's time budget)."
     fi
     echo "  The daemon had ${K_THR[0]} threads with no task and ${K_THR[$LAST_K]} with $LAST_K sleeping containers"
-    echo "  ($(awk -v a=${K_THR[$LAST_K]} -v b=${K_THR[0]} -v n=$LAST_K 'BEGIN { printf "%.1f", (a - b) / n }') per container: the guest's thread plus the threads serving containerd's per-task ttrpc connection)."
+    echo "  ($(awk -v a=${K_THR[$LAST_K]} -v b=${K_THR[0]} -v n=$LAST_K 'BEGIN { printf "%.1f", (a - b) / n }') per container: the guest's thread and its Wasmtime Engine's cache worker; see the scale section)."
     echo "  Killing and removing the ${LAST_K} krill containers took ${K_KILL_S} s."
     echo "- **d.** The same deterministic CPU-bound C program (300 M xorshift/LCG steps, no memory traffic), \`cpu-native\`"
     echo "  under runc vs \`cpu.wasm\` under krill, 1 warm-up + $CPU_RUNS runs each, output checked. Wall times of"
