@@ -73,6 +73,9 @@ public record GuestSpec(
    * daemon running many replicas of a large module does not hold a copy of its bytes per replica.
    */
   public GuestSpec withoutModule() {
+    if (module.length == 0) {
+      return this;
+    }
     return new GuestSpec(
         containerId,
         modulePath,
@@ -115,29 +118,5 @@ public record GuestSpec(
         stderr,
         memoryLimitBytes,
         l);
-  }
-
-  /**
-   * The same guest without its module's bytes: what a prepared guest keeps for its run. The engine
-   * has compiled the module by then, and a thousand running guests of one image would otherwise
-   * hold a thousand copies of it.
-   */
-  public GuestSpec withoutModule() {
-    if (module.length == 0) {
-      return this;
-    }
-    return new GuestSpec(
-        containerId,
-        modulePath,
-        new byte[0],
-        entry,
-        args,
-        env,
-        preopens,
-        stdin,
-        stdout,
-        stderr,
-        memoryLimitBytes,
-        listeners);
   }
 }
