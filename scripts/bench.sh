@@ -190,6 +190,7 @@ cleanup() {
     done
     rmdir /run/containerd/runc/$NS 2>/dev/null
     for m in /sys/fs/cgroup/*/$NS; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
+    tp_cg_remove
     rm -rf "$T"
     exit $rc
 }

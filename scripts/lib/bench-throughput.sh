@@ -8,17 +8,52 @@
 # through Maven, its own containerd 1.6 with CRI on, the same cycles as CreateContainer, StartContainer,
 # ContainerStatus until exited, RemoveContainer in one pod per client. One line per path, runtime and C in
 # $T/throughput.tsv: PATH RUNTIME C SECONDS OK ERRORS CYCLES_PER_S P50_MS P99_MS.
-# Expects REPO, T, MVN, CTR_BIN, SOCK, NS, RUNC, KRILL, I_HELLO_N, I_HELLO_W, HELLO_OUT, QUICK, note(), die(),
-# remove_all_containers().
+# The ctr half also says where the CPU goes: with a cpuacct (v1) or cpu.stat (v2) cgroup it puts the clients,
+# containerd (and so everything containerd spawns: shims, runc, krill's launcher) and the krill daemon in
+# cgroups of their own and reports each one's CPU time per cycle; tp_cg_remove (bench.sh's cleanup) removes them.
+# Expects REPO, T, MVN, CTR_BIN, SOCK, NS, RUNC, KRILL, I_HELLO_N, I_HELLO_W, HELLO_OUT, QUICK, CPID, note(), die(),
+# daemon_pids(), remove_all_containers().
 TP_CLIENTS=(4 16)
 TP_TARGET_CPS=50   # krill, 4 clients: create-start-wait-delete cycles per second
 TP_TARGET_RATIO=3  # krill / runc, 4 clients
 TP_POLL_MS=10      # CRI: how often a client asks whether its container has exited
+TP_CG=""           # the ctr half's CPU accounting cgroup, if the host lets us make one
+
+tp_cg_setup() {
+    local base p
+    if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then base=/sys/fs/cgroup/cpuacct
+    elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then base=/sys/fs/cgroup
+    else return 0; fi
+    TP_CG=$base/krill-bench-throughput-$$
+    mkdir -p "$TP_CG/clients" "$TP_CG/containerd" "$TP_CG/daemon" || { TP_CG=""; return 0; }
+    echo "$CPID" >"$TP_CG/containerd/cgroup.procs"
+    for p in $(daemon_pids); do echo "$p" >"$TP_CG/daemon/cgroup.procs"; done
+}
+# tp_cg_remove: everything left in them back to the root cgroup, then the directories
+tp_cg_remove() {
+    local d p base
+    [ -n "$TP_CG" ] && [ -d "$TP_CG" ] || return 0
+    base=$(dirname "$TP_CG")
+    for d in clients containerd daemon; do
+        [ -d "$TP_CG/$d" ] || continue
+        for p in $(cat "$TP_CG/$d/cgroup.procs" 2>/dev/null); do echo "$p" >"$base/cgroup.procs" 2>/dev/null; done
+        rmdir "$TP_CG/$d" 2>/dev/null
+    done
+    rmdir "$TP_CG" 2>/dev/null || true
+}
+# tp_cg_us GROUP: its CPU time so far in microseconds
+tp_cg_us() {
+    if [ -f "$TP_CG/$1/cpuacct.usage" ]; then echo $(($(cat "$TP_CG/$1/cpuacct.usage") / 1000))
+    else awk '$1 == "usage_usec" { print $2 }' "$TP_CG/$1/cpu.stat"; fi
+}
+# tp_proc_us PID: CPU time of the process's own threads (not its children) in microseconds
+tp_proc_us() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"; }
 
 # tp_client RUNTIME IMAGE NAME DEADLINE_US: `ctr run --rm` until the deadline (no new cycle after it);
 # one line per cycle: START_US END_US ok|error. The clock is read without a fork.
 tp_client() {
     local rt=$1 image=$2 name=$3 deadline=$4 i=0 t0 t1 o rc
+    [ -z "$TP_CG" ] || echo "$BASHPID" >"$TP_CG/clients/cgroup.procs"
     while :; do
         t0=${EPOCHREALTIME/./}
         [ "$t0" -lt "$deadline" ] || break
@@ -53,8 +88,12 @@ tp_summary() {
 
 # tp_ctr RUNTIME IMAGE C SECONDS: C clients in parallel; appends a line to $T/throughput.tsv
 tp_ctr() {
-    local rt=$1 image=$2 c=$3 secs=$4 short k deadline pids=() line
+    local rt=$1 image=$2 c=$3 secs=$4 short k deadline pids=() line g cpu0=() cpu1=() ok
     short=$([ "$rt" = "$RUNC" ] && echo runc || echo krill)
+    if [ -n "$TP_CG" ]; then
+        for g in clients containerd daemon; do cpu0+=("$(tp_cg_us $g)"); done
+        cpu0+=("$(tp_proc_us "$CPID")")
+    fi
     deadline=$((${EPOCHREALTIME/./} + secs * 1000000))
     for ((k = 1; k <= c; k++)); do
         tp_client "$rt" "$image" "tp-$short-$c-$k" "$deadline" >"$T/tp-$short-$c-$k" &
@@ -66,13 +105,25 @@ tp_ctr() {
     line="ctr $short $c $(tp_summary "$T"/tp-"$short-$c"-*)"
     echo "$line" >>"$T/throughput.tsv"
     note "$line"
+    if [ -n "$TP_CG" ]; then
+        for g in clients containerd daemon; do cpu1+=("$(tp_cg_us $g)"); done
+        cpu1+=("$(tp_proc_us "$CPID")")
+        ok=$(awk '{ print $5 }' <<<"$line")
+        # CPU ms per good cycle: ctr clients, containerd itself, what containerd spawned, krill daemon, total
+        awk -v s="$short" -v c="$c" -v n="$ok" -v a="${cpu0[*]}" -v b="${cpu1[*]}" 'BEGIN {
+            split(a, x, " "); split(b, y, " "); if (n < 1) n = 1
+            cl = (y[1] - x[1]) / 1000 / n; cdown = (y[4] - x[4]) / 1000 / n
+            spawned = (y[2] - x[2]) / 1000 / n - cdown; d = (y[3] - x[3]) / 1000 / n
+            printf "%s %d %.1f %.1f %.1f %.1f %.1f\n", s, c, cl, cdown, spawned, d, cl + cdown + spawned + d }' \
+            | tee -a "$T/throughput-cpu.tsv" | awk '{ printf "  CPU per cycle: ctr %s ms, containerd %s ms, shims/runc/launcher %s ms, krill daemon %s ms, total %s ms\n", $3, $4, $5, $6, $7 }'
+    fi
 }
 
 bench_throughput() {
     local secs=$1 c r a b
     TP_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     TP_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-    : >"$T/throughput.tsv"; : >"$T/tp-errors.log"
+    : >"$T/throughput.tsv"; : >"$T/tp-errors.log"; : >"$T/throughput-cpu.tsv"
     note "path runtime clients seconds ok errors cycles/s p50_ms p99_ms"
     # Warm-up: images unpacked into each runtime's snapshots, the krill daemon up.
     for r in "$RUNC:$I_HELLO_N" "$KRILL:$I_HELLO_W"; do
@@ -81,6 +132,7 @@ bench_throughput() {
                 || die "ctr run --rm --runtime ${r%%:*} failed in the throughput warm-up"
         done
     done
+    tp_cg_setup
     for c in "${TP_CLIENTS[@]}"; do
         tp_ctr "$RUNC" "$I_HELLO_N" "$c" "$secs"
         tp_ctr "$KRILL" "$I_HELLO_W" "$c" "$secs"
@@ -117,7 +169,7 @@ tp_section() {
         for c in "${TP_CLIENTS[@]}"; do
             printf '| %s | %s | %s | %s | × %s | %s ms (%s) | %s ms (%s) | %s / %s |\n' "$label" "$c" \
                 "$(tp_get $p runc "$c" 7)" "$(tp_get $p krill "$c" 7)" \
-                "$(awk -v k="$(tp_get $p krill "$c" 7)" -v r="$(tp_get $p runc "$c" 7)" 'BEGIN { printf "%.2f", r > 0 ? k / r : 0 }')" \
+                "$(awk -v k="$(tp_get $p krill "$c" 7)" -v r="$(tp_get $p runc "$c" 7)" 'BEGIN { printf "%.2f", (r > 0 ? k / r : 0) }')" \
                 "$(printf '%.0f' "$(tp_get $p runc "$c" 8)")" "$(printf '%.0f' "$(tp_get $p runc "$c" 9)")" \
                 "$(printf '%.0f' "$(tp_get $p krill "$c" 8)")" "$(printf '%.0f' "$(tp_get $p krill "$c" 9)")" \
                 "$(tp_get $p runc "$c" 6)" "$(tp_get $p krill "$c" 6)"
@@ -127,7 +179,7 @@ tp_section() {
     for p in ctr cri; do
         label=$([ $p = ctr ] && echo '`ctr run --rm`' || echo 'CRI')
         k4=$(tp_get $p krill 4 7) r4=$(tp_get $p runc 4 7)
-        ratio=$(awk -v k="$k4" -v r="$r4" 'BEGIN { printf "%.2f", r > 0 ? k / r : 0 }')
+        ratio=$(awk -v k="$k4" -v r="$r4" 'BEGIN { printf "%.2f", (r > 0 ? k / r : 0) }')
         met=$(awk -v k="$k4" -v x="$ratio" -v t="$TP_TARGET_CPS" -v m="$TP_TARGET_RATIO" 'BEGIN { print (k >= t && x >= m) ? "met" : "missed" }')
         if [ "$met" = met ]; then
             echo "Target ($label, 4 clients: krill ≥ $TP_TARGET_CPS cycles/s and ≥ $TP_TARGET_RATIO × runc): met, $k4 cycles/s, × $ratio."
@@ -136,6 +188,16 @@ tp_section() {
         fi
         echo
     done
+    if [ -s "$T/throughput-cpu.tsv" ]; then
+        echo "Where the CPU goes, \`ctr run --rm\` path: CPU time (user + system) per good cycle, from cgroups the bench puts"
+        echo "the clients, containerd and the krill daemon in for the run. On $(nproc) cores, $(nproc) × 1000 ms / total is the"
+        echo "most cycles per second the machine could do if nothing else ran."
+        echo
+        echo "| Runtime | Clients | \`ctr\` processes | containerd | what containerd spawns (shims, runc, launcher) | krill daemon | total | $(nproc) × 1000 ms / total |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        awk -v np="$(nproc)" '{ printf "| %s | %s | %s ms | %s ms | %s ms | %s | %s ms | %.0f cycles/s |\n", $1, $2, $3, $4, $5, $6 " ms", $7, ($7 > 0 ? np * 1000 / $7 : 0) }' "$T/throughput-cpu.tsv"
+        echo
+    fi
     echo "- Each client loops for $secs s (no new cycle after that), all clients of one runtime at once, runc then"
     echo "  krill for each client count; cycles/s = good cycles / time from the first cycle's start to the last one's"
     echo "  end; p50/p99 (nearest rank) of the good cycles' wall times. A warm-up before: images unpacked into"
