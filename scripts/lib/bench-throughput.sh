@@ -69,6 +69,11 @@ tp_client() {
     done
 }
 
+# tp_cpu_note: a line of throughput-cpu.tsv on stdin, for the console
+tp_cpu_note() {
+    awk '{ printf "  CPU per cycle: clients %s ms, containerd %s ms, what it spawned %s ms, krill daemon %s ms, total %s ms\n", $4, $5, $6, $7, $8 }'
+}
+
 # tp_summary FILE... -> "SECONDS OK ERRORS CYCLES_PER_S P50_MS P99_MS" over the clients' cycle lines
 # (the time: first cycle's start to last cycle's end; p50/p99 by nearest rank over the good cycles).
 tp_summary() {
@@ -114,13 +119,13 @@ tp_ctr() {
             split(a, x, " "); split(b, y, " "); if (n < 1) n = 1
             cl = (y[1] - x[1]) / 1000 / n; cdown = (y[4] - x[4]) / 1000 / n
             spawned = (y[2] - x[2]) / 1000 / n - cdown; d = (y[3] - x[3]) / 1000 / n
-            printf "%s %d %.1f %.1f %.1f %.1f %.1f\n", s, c, cl, cdown, spawned, d, cl + cdown + spawned + d }' \
-            | tee -a "$T/throughput-cpu.tsv" | awk '{ printf "  CPU per cycle: ctr %s ms, containerd %s ms, shims/runc/launcher %s ms, krill daemon %s ms, total %s ms\n", $3, $4, $5, $6, $7 }'
+            printf "ctr %s %d %.1f %.1f %.1f %.1f %.1f\n", s, c, cl, cdown, spawned, d, cl + cdown + spawned + d }' \
+            | tee -a "$T/throughput-cpu.tsv" | tp_cpu_note
     fi
 }
 
 bench_throughput() {
-    local secs=$1 c r a b
+    local secs=$1 c r p
     TP_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     TP_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
     : >"$T/throughput.tsv"; : >"$T/tp-errors.log"; : >"$T/throughput-cpu.tsv"
@@ -143,10 +148,15 @@ bench_throughput() {
     fi
     (cd "$REPO" && $MVN --no-transfer-progress test -pl integration-tests -DskipITs=false -Dtest=ThroughputBench \
         -Dkrill.bench.throughput.seconds="$secs" -Dkrill.bench.throughput.clients="$(IFS=,; echo "${TP_CLIENTS[*]}")" \
-        -Dkrill.bench.throughput.pollMs=$TP_POLL_MS -Dkrill.bench.throughput.out="$T/throughput-cri.tsv" >"$T/throughput-cri.log" 2>&1) \
+        -Dkrill.bench.throughput.pollMs=$TP_POLL_MS -Dkrill.bench.throughput.out="$T/throughput-cri.tsv" \
+        -Dkrill.bench.throughput.cpuOut="$T/throughput-cri-cpu.tsv" >"$T/throughput-cri.log" 2>&1) \
         || { tail -n 40 "$T/throughput-cri.log" >&2; die "the CRI throughput benchmark failed (ThroughputBench, log above)"; }
     cat "$T/throughput-cri.tsv" >>"$T/throughput.tsv"
-    cat "$T/throughput-cri.tsv"
+    cat "$T/throughput-cri-cpu.tsv" >>"$T/throughput-cpu.tsv"
+    while read -r p r c _; do
+        grep "^$p $r $c " "$T/throughput-cri.tsv"
+        grep "^$p $r $c " "$T/throughput-cri-cpu.tsv" | tp_cpu_note
+    done <"$T/throughput-cri.tsv"
     grep -E '^  first error' "$T/throughput-cri.log" || true
     TP_LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
     tp_section "$secs" >"$T/throughput-section.md"
@@ -189,13 +199,16 @@ tp_section() {
         echo
     done
     if [ -s "$T/throughput-cpu.tsv" ]; then
-        echo "Where the CPU goes, \`ctr run --rm\` path: CPU time (user + system) per good cycle, from cgroups the bench puts"
-        echo "the clients, containerd and the krill daemon in for the run. On $(nproc) cores, $(nproc) × 1000 ms / total is the"
-        echo "most cycles per second the machine could do if nothing else ran."
+        echo "Where the CPU goes: CPU time (user + system) per good cycle. \`ctr run --rm\`: from cgroups the bench puts the"
+        echo "clients, containerd and the krill daemon in for the run (what containerd spawns, shims, runc and krill's"
+        echo "launcher, stays in containerd's: that minus containerd's own threads). CRI: from /proc, the Java client's"
+        echo "JVM, containerd's own threads, its reaped children plus runc's shims (with the runc runs they reaped),"
+        echo "krill's daemon. The guests themselves (each in its container's cgroup) are left out for both runtimes."
+        echo "On $(nproc) cores, $(nproc) × 1000 ms / total is the most cycles per second the machine could do with nothing else running."
         echo
-        echo "| Runtime | Clients | \`ctr\` processes | containerd | what containerd spawns (shims, runc, launcher) | krill daemon | total | $(nproc) × 1000 ms / total |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-        awk -v np="$(nproc)" '{ printf "| %s | %s | %s ms | %s ms | %s ms | %s | %s ms | %.0f cycles/s |\n", $1, $2, $3, $4, $5, $6 " ms", $7, ($7 > 0 ? np * 1000 / $7 : 0) }' "$T/throughput-cpu.tsv"
+        echo "| Path | Runtime | Clients | client(s) | containerd | what containerd spawned | krill daemon | total | $(nproc) × 1000 ms / total |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+        awk -v np="$(nproc)" '{ printf "| %s | %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %.0f cycles/s |\n", ($1 == "ctr" ? "`ctr run --rm`" : "CRI"), $2, $3, $4, $5, $6, $7, $8, ($8 > 0 ? np * 1000 / $8 : 0) }' "$T/throughput-cpu.tsv"
         echo
     fi
     echo "- Each client loops for $secs s (no new cycle after that), all clients of one runtime at once, runc then"

@@ -36,13 +36,20 @@ import org.junit.jupiter.api.Test;
  * with one pod (RunPodSandbox once), each looping CreateContainer, StartContainer, ContainerStatus
  * until the container has exited, RemoveContainer of a hello world for a fixed time. Writes one
  * line per handler and client count to {@code krill.bench.throughput.out}: {@code cri HANDLER C
- * SECONDS OK ERRORS CYCLES_PER_S P50_MS P99_MS}.
+ * SECONDS OK ERRORS CYCLES_PER_S P50_MS P99_MS}; and where the CPU went, in ms per good cycle, to
+ * {@code krill.bench.throughput.cpuOut}: {@code cri HANDLER C CLIENT CONTAINERD SPAWNED DAEMON
+ * TOTAL} (this JVM; containerd's own threads; what containerd spawned: its reaped children, such as
+ * each shim {@code start} and krill's launcher, and runc's shims with the runc runs they reaped;
+ * krill's daemon).
  */
 class ThroughputBench {
   private static final List<String> RUNTIMES = List.of("runc", CriConfig.HANDLER);
 
   /** How often a client asks for its container's state while it waits for the exit. */
   private static final int POLL_MS = Integer.getInteger("krill.bench.throughput.pollMs", 10);
+
+  /** Linux's USER_HZ, the unit of the CPU times in /proc/PID/stat. */
+  private static final long CLK_TCK = 100;
 
   @Test
   void lifecycleThroughput() throws Exception {
@@ -53,6 +60,9 @@ class ThroughputBench {
             .toList();
     Path out =
         Path.of(System.getProperty("krill.bench.throughput.out", "target/bench-throughput.tsv"));
+    Path cpuOut =
+        Path.of(
+            System.getProperty("krill.bench.throughput.cpuOut", "target/bench-throughput-cpu.tsv"));
     // runc's sandbox asks for oom_score_adj -998, which a host that is itself a container may
     // refuse.
     try (CriContainerd c =
@@ -69,6 +79,7 @@ class ThroughputBench {
         }
       }
       StringBuilder tsv = new StringBuilder();
+      StringBuilder cpuTsv = new StringBuilder();
       for (int n : clients) {
         for (String r : RUNTIMES) {
           Result res = measure(c, r, n, seconds);
@@ -89,10 +100,27 @@ class ThroughputBench {
             System.out.println("  first error: " + res.firstError());
           }
           tsv.append(line).append('\n');
+          double[] cpu = res.cpuMicros();
+          double n1 = Math.max(1, res.ok()) * 1000.0;
+          String cpuLine =
+              String.format(
+                  Locale.ROOT,
+                  "cri %s %d %.1f %.1f %.1f %.1f %.1f",
+                  r,
+                  n,
+                  cpu[0] / n1,
+                  cpu[1] / n1,
+                  cpu[2] / n1,
+                  cpu[3] / n1,
+                  (cpu[0] + cpu[1] + cpu[2] + cpu[3]) / n1);
+          System.out.println(cpuLine);
+          cpuTsv.append(cpuLine).append('\n');
         }
       }
       Files.createDirectories(out.toAbsolutePath().getParent());
       Files.writeString(out, tsv.toString());
+      Files.createDirectories(cpuOut.toAbsolutePath().getParent());
+      Files.writeString(cpuOut, cpuTsv.toString());
       // The warm shared daemon outlives its pods by design (KRILL_IDLE_TIMEOUT); stop it.
       c.containerd().krillDaemons().stream()
           .filter(Host.Proc::isJava)
@@ -101,8 +129,14 @@ class ThroughputBench {
     }
   }
 
+  /** cpuMicros: this JVM, containerd's own threads, what containerd spawned, krill's daemon. */
   private record Result(
-      double seconds, int ok, int errors, List<Double> millis, String firstError) {}
+      double seconds,
+      int ok,
+      int errors,
+      List<Double> millis,
+      String firstError,
+      double[] cpuMicros) {}
 
   /**
    * {@code clients} pods of {@code runtime} and a thread each, looping cycles for {@code seconds}
@@ -119,6 +153,7 @@ class ThroughputBench {
     AtomicInteger ok = new AtomicInteger();
     AtomicInteger errors = new AtomicInteger();
     AtomicReference<String> firstError = new AtomicReference<>();
+    long[] cpu0 = cpu(c);
     long t0 = System.nanoTime();
     long deadline = t0 + seconds * 1_000_000_000L;
     List<Thread> threads = new ArrayList<>();
@@ -147,6 +182,11 @@ class ThroughputBench {
       t.join();
     }
     double elapsed = (System.nanoTime() - t0) / 1e9;
+    long[] cpu1 = cpu(c);
+    double[] cpu = new double[cpu0.length];
+    for (int i = 0; i < cpu.length; i++) {
+      cpu[i] = cpu1[i] - cpu0[i];
+    }
     for (Pod pod : pods) {
       c.cri()
           .runtime()
@@ -155,7 +195,48 @@ class ThroughputBench {
           .runtime()
           .removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.id()).build());
     }
-    return new Result(elapsed, ok.get(), errors.get(), millis, firstError.get());
+    return new Result(elapsed, ok.get(), errors.get(), millis, firstError.get(), cpu);
+  }
+
+  /**
+   * CPU time so far in µs: this JVM; containerd's own threads; its reaped children plus runc's
+   * shims (which outlive their {@code start} and so are nobody's children here) with the runc runs
+   * they reaped; krill's shared daemon. The shims and the daemon live as long as the pods, so the
+   * same processes are read before and after a measurement.
+   */
+  private static long[] cpu(CriContainerd c) {
+    long[] containerd = stat(c.containerd().pid());
+    long shims = 0;
+    for (Host.Proc p : Host.all()) {
+      if (p.isProgram("containerd-shim-runc-v2")
+          && p.mentions(c.containerd().socket().toString())) {
+        long[] s = stat(p.pid());
+        shims += s[0] + s[1];
+      }
+    }
+    long daemon = 0;
+    for (Host.Proc p : c.containerd().krillDaemons()) {
+      if (p.isJava()) {
+        daemon += stat(p.pid())[0];
+      }
+    }
+    return new long[] {
+      stat(ProcessHandle.current().pid())[0], containerd[0], containerd[1] + shims, daemon
+    };
+  }
+
+  /** {own threads, reaped children} CPU time of {@code pid} in µs, from /proc; zeros if gone. */
+  private static long[] stat(long pid) {
+    try {
+      String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // after "pid (comm) ": state is field 3, so utime (14), stime, cutime, cstime are 11..14
+      String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+      long own = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      long children = Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      return new long[] {own * 1_000_000 / CLK_TCK, children * 1_000_000 / CLK_TCK};
+    } catch (IOException | RuntimeException e) {
+      return new long[] {0, 0};
+    }
   }
 
   /**
