@@ -210,6 +210,10 @@ tp_section() {
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
         awk -v np="$(nproc)" '{ printf "| %s | %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %.0f cycles/s |\n", ($1 == "ctr" ? "`ctr run --rm`" : "CRI"), $2, $3, $4, $5, $6, $7, $8, ($8 > 0 ? np * 1000 / $8 : 0) }' "$T/throughput-cpu.tsv"
         echo
+        awk -v np="$(nproc)" '$1 == "ctr" && $2 == "krill" && $3 == 4 { f = $4 + $5
+            printf "Of krill'"'"'s `ctr run --rm` cycle at 4 clients, the `ctr` process and containerd alone take %.1f ms of CPU\n", f
+            printf "(%.0f %% of it): with a runtime that cost nothing, %d cores could do at most %.0f cycles/s that way.\n\n", 100 * f / $8, np, np * 1000 / f }' \
+            "$T/throughput-cpu.tsv"
     fi
     echo "- Each client loops for $secs s (no new cycle after that), all clients of one runtime at once, runc then"
     echo "  krill for each client count; cycles/s = good cycles / time from the first cycle's start to the last one's"
@@ -222,7 +226,8 @@ tp_section() {
     echo "  crictl would, on its own containerd (CNI bridge network) with the \`runc\` and \`krill\` handlers. Each"
     echo "  client runs one pod (RunPodSandbox once, not timed), then loops CreateContainer, StartContainer,"
     echo "  ContainerStatus every $TP_POLL_MS ms until the container has exited, RemoveContainer; an error is a failed"
-    echo "  call or a non-zero exit code. The polling rounds each cycle up by up to $TP_POLL_MS ms, for both runtimes."
+    echo "  call or a non-zero exit code. The polling rounds each cycle up by up to $TP_POLL_MS ms, for both runtimes, and"
+    echo "  costs client and containerd CPU in proportion to a cycle's wall time (one ContainerStatus call per poll)."
     echo "  krill runs from dist/ (\`make build\`) here, not the release tree."
     if awk -v a="${TP_LOAD0%% *}" -v b="${TP_LOAD1%% *}" -v c="$(nproc)" 'BEGIN { exit !(a > c / 2 || b > c / 2) }'; then
         echo "- **The machine was busy with other jobs during this run** (load average above): the clients, containerd,"
