@@ -72,7 +72,7 @@ set logscale x 2
 set xrange [3:20]
 set xtics (1, 2, 4, 8, 16)
 set yrange [0:*]
-set key top left
+set key bottom left
 plot "$T/tp-ctr-runc.dat" using 1:2 title "runc, ctr run --rm" lw 2 pt 7 lc rgb "#7f7f7f", \
      "$T/tp-ctr-krill.dat" using 1:2 title "krill, ctr run --rm" lw 2 pt 7 lc rgb "#1f77b4", \
      "$T/tp-cri-runc.dat" using 1:2 title "runc, CRI" lw 2 pt 6 dt 2 lc rgb "#7f7f7f", \
@@ -81,6 +81,7 @@ set title "wall time per cycle under that load: p50 (point) to p99 (bar)"
 set ylabel "ms per cycle"
 set logscale y 10
 set yrange [*:*]
+set key top left
 plot "$T/tp-ctr-runc.dat" using (\$1*0.88):3:3:4 with yerrorlines title "runc, ctr run --rm" lw 2 pt 7 lc rgb "#7f7f7f", \
      "$T/tp-ctr-krill.dat" using (\$1*0.96):3:3:4 with yerrorlines title "krill, ctr run --rm" lw 2 pt 7 lc rgb "#1f77b4", \
      "$T/tp-cri-runc.dat" using (\$1*1.04):3:3:4 with yerrorlines title "runc, CRI" lw 2 pt 6 dt 2 lc rgb "#7f7f7f", \
