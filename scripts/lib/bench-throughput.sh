@@ -231,7 +231,8 @@ tp_section() {
     echo "  krill runs from dist/ (\`make build\`) here, not the release tree."
     if awk -v a="${TP_LOAD0%% *}" -v b="${TP_LOAD1%% *}" -v c="$(nproc)" 'BEGIN { exit !(a > c / 2 || b > c / 2) }'; then
         echo "- **The machine was busy with other jobs during this run** (load average above): the clients, containerd,"
-        echo "  the shims and the krill daemon share its $(nproc) cores with them, which lowers both runtimes' rates."
+        echo "  the shims and the krill daemon share its $(nproc) cores with them, which lowers both runtimes' rates. The"
+        echo "  figure after includes the bench's own load: up to ${TP_CLIENTS[-1]} clients and what they keep busy."
     fi
 }
 
