@@ -3,8 +3,8 @@
 # both under one private containerd 1.6 in the same run.
 #
 #   make bench                    (installs deps, builds dist/, the release and the test programs, then runs this)
-#   bash scripts/bench.sh [--quick] [--pods-only] [--cold-only] [--engines-only] [--pure-java-only] [--http-only]
-#                         [--modules-only] [--scale-only] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--pods-only] [--throughput-only] [--cold-only] [--engines-only]
+#                         [--pure-java-only] [--http-only] [--modules-only] [--scale-only] [--out DIR]
 #
 #   a. `ctr run --rm` latency of a hello world: static native binary via runc vs hello.wasm via krill
 #   b. the native launcher's `start` with a warm daemon (what containerd execs for every krill task)
@@ -19,16 +19,20 @@
 #   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
 #   l. compiled modules shared by a daemon's tasks: warm start of the big module vs hello; memory of 100 replicas
 #   m. scale: threads, memory and kill + delete time with 1,000 sleeping containers, krill vs runc
+#   t. lifecycle throughput: 4 and 16 parallel clients looping hello cycles, through ctr and through CRI
 #
 # krill runs from the release tree `make dist` stages (its bundled Java runtime and AOT cache), or the
 # one KRILL_HOME names, or from dist/ if there is none. Writes docs/benchmarks.md and
 # docs/benchmarks.png (or DIR/...). --quick: fewer runs, N = 0,20, for development; its numbers are
 # not meant to be published. --pods-only: only g, replacing its section in an existing benchmarks.md.
+# --throughput-only: only t, replacing its section in an existing benchmarks.md and redrawing benchmarks.png
+# (its other plots from that benchmarks.md's numbers).
 # --cold-only: only h, printed, nothing written. --engines-only: only i, printed, nothing written.
-# --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md. g and j run through Maven ($MVN, default `mvn -B -q`).
+# --pure-java-only: only j, --http-only: only k, each replacing its section in an existing benchmarks.md.
 # --modules-only: only l, replacing its section in an existing benchmarks.md.
 # --scale-only: only m (SCALE_N krill containers, default 1000; SCALE_RUNC_N runc ones), replacing its
 # section in an existing benchmarks.md.
+# g, j and t's CRI half run through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -52,6 +56,7 @@ PAR=8               # parallel `ctr run -d` / cleanup workers
 BUDGET=${BENCH_BUDGET:-840}   # seconds; optional steps are skipped if they would not fit
 
 QUICK=0 PODS_ONLY=0 COLD_ONLY=0 ENGINES_ONLY=0 PURE_JAVA_ONLY=0 HTTP_ONLY=0 MODULES_ONLY=0 SCALE_ONLY=0
+THROUGHPUT_ONLY=0
 MVN=${MVN:-mvn -B -q}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -59,12 +64,14 @@ while [ $# -gt 0 ]; do
         --cold-only) COLD_ONLY=1; shift ;;
         --out) OUT_DIR=$2; shift 2 ;;
         --pods-only) PODS_ONLY=1; shift ;;
+        --throughput-only) THROUGHPUT_ONLY=1; shift ;;
         --engines-only) ENGINES_ONLY=1; shift ;;
         --pure-java-only) PURE_JAVA_ONLY=1; shift ;;
         --http-only) HTTP_ONLY=1; shift ;;
         --modules-only) MODULES_ONLY=1; shift ;;
         --scale-only) SCALE_ONLY=1; shift ;;
-        -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --throughput-only) THROUGHPUT_ONLY=1; shift ;;
+        -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -72,9 +79,12 @@ if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
     JHELLO_RUNS=20 HTTP_SECONDS=3 MODULE_REPLICAS=20
     SCALE_N=${SCALE_N:-200} SCALE_RUNC_N=${SCALE_RUNC_N:-50}
+    TP_SECONDS=5
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
-    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
+    JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100
+    SCALE_N=${SCALE_N:-1000} SCALE_RUNC_N=${SCALE_RUNC_N:-500}
+    TP_SECONDS=30
 fi
 
 if [ -t 1 ]; then B=$'\e[1m' N=$'\e[0m'; else B="" N=""; fi
@@ -100,6 +110,10 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-modules.sh"
 # shellcheck source=lib/bench-scale.sh
 . "$REPO/scripts/lib/bench-scale.sh"
+# shellcheck source=lib/bench-throughput.sh
+. "$REPO/scripts/lib/bench-throughput.sh"
+# shellcheck source=lib/bench-plot.sh
+. "$REPO/scripts/lib/bench-plot.sh"
 note() { printf '%s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -203,6 +217,7 @@ cleanup() {
     done
     rmdir /run/containerd/runc/$NS 2>/dev/null
     for m in /sys/fs/cgroup/*/$NS; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
+    tp_cg_remove
     rm -rf "$T"
     exit $rc
 }
@@ -310,6 +325,17 @@ if [ $SCALE_ONLY = 1 ]; then
     bench_scale "$SCALE_N" "$SCALE_RUNC_N"
     splice_scale_section "$OUT_DIR/benchmarks.md"
     note "replaced the scale section of $OUT_DIR/benchmarks.md"
+    exit 0
+fi
+if [ $THROUGHPUT_ONLY = 1 ]; then
+    section "t. lifecycle throughput: ${TP_CLIENTS[*]} parallel clients, ${TP_SECONDS} s each, ctr and CRI"
+    [ -f "$OUT_DIR/benchmarks.md" ] || die "$OUT_DIR/benchmarks.md does not exist: run the whole bench first"
+    bench_throughput "$TP_SECONDS"
+    cat "$T/throughput-section.md"
+    splice_throughput_section "$OUT_DIR/benchmarks.md"
+    bench_plot "$(plot_data_from_md "$OUT_DIR/benchmarks.md")"
+    cp "$T/benchmarks.png" "$OUT_DIR/benchmarks.png"
+    note "replaced the throughput section of $OUT_DIR/benchmarks.md and redrew $OUT_DIR/benchmarks.png"
     exit 0
 fi
 if [ $ENGINES_ONLY = 1 ]; then
@@ -514,6 +540,10 @@ section "m. scale: $SCALE_N sleeping krill containers (runc: $SCALE_RUNC_N)"
 bench_scale "$SCALE_N" "$SCALE_RUNC_N"
 
 # ---------------------------------------------------------------------------------------------------
+section "t. lifecycle throughput: ${TP_CLIENTS[*]} parallel clients, ${TP_SECONDS} s each, ctr and CRI"
+bench_throughput "$TP_SECONDS"
+
+# ---------------------------------------------------------------------------------------------------
 section "Results"
 TOTAL_S=$SECONDS
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -603,6 +633,8 @@ md=$T/benchmarks.md
     cat "$T/http-section.md"
     echo
     cat "$T/scale-section.md"
+    echo
+    cat "$T/throughput-section.md"
     echo
     echo "## How it was measured"
     echo
@@ -706,43 +738,14 @@ md=$T/benchmarks.md
 cp "$md" "$OUT_DIR/benchmarks.md"
 if [ $COLD_ONLY = 0 ]; then modules_section; splice_modules_section "$OUT_DIR/benchmarks.md"; fi
 
-# Plot: left, ctr run medians; right, memory vs number of sleeping containers.
+# Plot: ctr run medians, memory vs number of sleeping containers, throughput and per-cycle latency vs clients.
 {
     echo "\"hello\" $A_RUNC_MED $A_KRILL_MED"
     echo "\"cpu\" $D_RUNC_MED $D_KRILL_MED"
 } >"$T/bars.dat"
 for n in 0 "${MEM_N[@]}"; do echo "$n $(mib ${K_RSS[$n]})"; done >"$T/krill-mem.dat"
 for n in 0 "${R_MEM_N[@]}"; do echo "$n $(mib ${R_RSS[$n]}) $(mib ${R_PSS[$n]})"; done >"$T/runc-mem.dat"
-gnuplot <<EOF
-set terminal pngcairo size 1200,480 font "Sans,10" noenhanced
-set output "$T/benchmarks.png"
-set multiplot layout 1,2 title "krill (wasm) vs runc (native) under containerd $CD_VERSION — $NPROC vCPUs, $DATE"
-set title "ctr run --rm wall time, median"
-set ylabel "ms"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set boxwidth 0.9
-set yrange [0:$(awk -v a=$A_RUNC_MED -v b=$A_KRILL_MED -v c=$D_RUNC_MED -v d=$D_KRILL_MED 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; if (d > m) m = d; printf "%.0f", m * 1.12 }')]
-set grid ytics
-set key top left
-plot "$T/bars.dat" using 2:xtic(1) title "runc (native)" lc rgb "#7f7f7f", \
-     "" using 3 title "krill (wasm)" lc rgb "#1f77b4", \
-     "" using 0:2:(sprintf("%.0f", \$2)) with labels offset char -2.2,0.7 notitle, \
-     "" using 0:3:(sprintf("%.0f", \$3)) with labels offset char 2.2,0.7 notitle
-unset style
-set style data linespoints
-set title "memory with N sleeping containers"
-set xlabel "sleeping containers N"
-set ylabel "MiB"
-set xrange [0:*]
-set yrange [0:*]
-set key top left
-plot "$T/runc-mem.dat" using 1:2 title "runc: shims + containers, RSS sum" lw 2 pt 7 lc rgb "#7f7f7f", \
-     "" using 1:3 title "runc: PSS sum" lw 2 pt 6 dt 2 lc rgb "#7f7f7f", \
-     "$T/krill-mem.dat" using 1:2 title "krill: daemon RSS" lw 2 pt 7 lc rgb "#1f77b4"
-unset multiplot
-EOF
+bench_plot "krill (wasm) vs runc (native) under containerd $CD_VERSION — $NPROC vCPUs, $DATE"
 cp "$T/benchmarks.png" "$OUT_DIR/benchmarks.png"
 sed -n '/^## Results/,/^## How/p' "$md" | sed '$d'
 note "wrote $OUT_DIR/benchmarks.md and $OUT_DIR/benchmarks.png (${TOTAL_S} s)"
