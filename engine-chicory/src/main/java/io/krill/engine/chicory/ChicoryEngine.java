@@ -9,7 +9,10 @@ import com.dylibso.chicory.wasm.WasmModule;
 import com.dylibso.chicory.wasm.types.Import;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
+import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
+import io.krill.engine.Program;
 import io.krill.engine.WasmEngine;
 import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
@@ -18,7 +21,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -54,6 +60,76 @@ public final class ChicoryEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
+    Compiled c = compiled(spec);
+    return new ChicoryGuest(spec, c.module(), c.machine());
+  }
+
+  /**
+   * One compile for every request's instance; Chicory's compiled code checks the thread's interrupt
+   * as it runs, so a guest is stopped by its caller's interrupt.
+   */
+  @Override
+  public Program compile(GuestSpec spec, long maxRunMillis) {
+    Compiled c = compiled(spec);
+    Set<ChicoryGuest> running = ConcurrentHashMap.newKeySet();
+    return new Program() {
+      @Override
+      public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
+        GuestSpec s =
+            new GuestSpec(
+                spec.containerId(),
+                spec.modulePath(),
+                spec.module(),
+                spec.entry(),
+                args,
+                env,
+                spec.preopens(),
+                null,
+                null,
+                null,
+                spec.memoryLimitBytes());
+        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.machine(), io);
+        running.add(g);
+        return new Guest() {
+          @Override
+          public GuestResult run() {
+            return g.run();
+          }
+
+          @Override
+          public void interrupt() {
+            g.interrupt();
+          }
+
+          @Override
+          public boolean memoryExhausted() {
+            return g.memoryExhausted();
+          }
+
+          @Override
+          public long linearMemoryBytes() {
+            return g.linearMemoryBytes();
+          }
+
+          @Override
+          public void close() {
+            running.remove(g);
+            g.close();
+          }
+        };
+      }
+
+      @Override
+      public void interruptAll() {
+        running.forEach(ChicoryGuest::interrupt);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private Compiled compiled(GuestSpec spec) {
     String key = sha256(spec.module());
     Compiled c;
     synchronized (compiled) {
@@ -66,7 +142,7 @@ public final class ChicoryEngine implements WasmEngine {
         compiles++;
       }
     }
-    return new ChicoryGuest(spec, c.module(), c.machine());
+    return c;
   }
 
   /** How many modules were compiled rather than found compiled (for tests). */

@@ -13,11 +13,13 @@ import io.github.kawamuray.wasmtime.Val;
 import io.github.kawamuray.wasmtime.WasmFunctionError;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.os.GuestOutputs;
 import io.krill.os.ResidentMemory;
 import io.krill.wasi.ByteBufferMemory;
+import io.krill.wasi.BytesStdin;
 import io.krill.wasi.GuestMemory;
 import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
@@ -57,11 +59,38 @@ final class WasmtimeGuest implements Guest {
   private volatile Memory memory;
   private boolean closed;
 
+  /** Stdio in memory (an instance per request), or null for the spec's paths. */
+  private final GuestIo requestIo;
+
+  /**
+   * Epoch ticks this guest may run; 1 for a guest alone on its engine (a kill bumps the epoch
+   * once), more for a guest on a {@link WasmtimeEngine#compile program}'s shared engine, whose
+   * epoch a clock advances.
+   */
+  private final long deadlineTicks;
+
+  /** Whether the engine and module are this guest's alone (closed with it, bumped by a kill). */
+  private final boolean ownsEngine;
+
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
+    this(spec, engine, module, null, 1, true);
+  }
+
+  WasmtimeGuest(
+      GuestSpec spec,
+      Engine engine,
+      Module module,
+      GuestIo io,
+      long deadlineTicks,
+      boolean ownsEngine) {
     this.spec = spec;
     this.engine = engine;
     this.module = module;
-    this.session = new GuestSession(spec.stdin());
+    this.requestIo = io;
+    this.deadlineTicks = deadlineTicks;
+    this.ownsEngine = ownsEngine;
+    this.session =
+        io == null ? new GuestSession(spec.stdin()) : new GuestSession(new BytesStdin(io.stdin()));
   }
 
   @Override
@@ -80,11 +109,11 @@ final class WasmtimeGuest implements Guest {
               spec.env(),
               mounts(),
               spec.listeners(),
-              outputs.stdout(spec.stdout()),
-              outputs.stderr(spec.stderr()));
+              requestIo == null ? outputs.stdout(spec.stdout()) : requestIo.stdout(),
+              requestIo == null ? outputs.stderr(spec.stderr()) : requestIo.stderr());
       final Store<Void> s = new Store<>(null, engine);
       store = s;
-      s.setEpochDeadline(1);
+      s.setEpochDeadline(deadlineTicks);
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
       List<Extern> imports = new ArrayList<>();
       for (ImportType imp : module.imports()) {
@@ -213,6 +242,14 @@ final class WasmtimeGuest implements Guest {
         .toList();
   }
 
+  Engine engine() {
+    return engine;
+  }
+
+  Module module() {
+    return module;
+  }
+
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
   @Override
   public synchronized void interrupt() {
@@ -220,7 +257,9 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     session.interrupt();
-    engine.incrementEpoch();
+    if (ownsEngine) {
+      engine.incrementEpoch();
+    }
     outputs.closeNow();
   }
 
@@ -247,8 +286,10 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     closed = true;
-    module.close();
-    engine.close();
+    if (ownsEngine) {
+      module.close();
+      engine.close();
+    }
   }
 
   /** A trap kind in Wasmtime's (and Chicory's) words where the enum's name says it otherwise. */
