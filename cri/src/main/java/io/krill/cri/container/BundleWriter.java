@@ -66,7 +66,10 @@ final class BundleWriter {
                     new RuntimeSpec.Memory(
                         req.memoryLimitBytes() > 0 ? req.memoryLimitBytes() : null),
                     req.cpu()),
-                List.of(),
+                req.networkNamespace() == null
+                    ? List.of()
+                    : List.of(
+                        new RuntimeSpec.Namespace("network", req.networkNamespace().toString())),
                 cgroupsPath),
             null);
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec);

@@ -8,7 +8,8 @@ import java.util.Map;
 /**
  * What CreateContainer asks for, protobuf-free, with what the pod adds: its hostname (the HOSTNAME
  * variable) and the directory of its hostname, hosts and resolv.conf files ({@code PodFiles}).
- * {@code logPath} is absolute or empty (no log).
+ * {@code logPath} is absolute or empty (no log). {@code networkNamespace}: the pod's, which the
+ * container's spec names (null: the daemon's, a host-network pod).
  */
 public record ContainerRequest(
     String podId,
@@ -30,7 +31,8 @@ public record ContainerRequest(
     boolean stdinOnce,
     RuntimeSpec.Cpu cpu,
     ContainerResources resources,
-    String configJson) {
+    String configJson,
+    Path networkNamespace) {
   public ContainerRequest {
     resources =
         resources != null
@@ -84,6 +86,7 @@ public record ContainerRequest(
         podFiles,
         stdin,
         stdinOnce,
+        null,
         null,
         null,
         null);

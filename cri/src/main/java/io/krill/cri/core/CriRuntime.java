@@ -284,7 +284,8 @@ public final class CriRuntime {
             r.stdinOnce(),
             r.cpu(),
             r.resources(),
-            r.configJson()));
+            r.configJson(),
+            pods.networkNamespace(pod)));
   }
 
   public void startContainer(String id) {

@@ -155,6 +155,14 @@ public final class Pods {
   }
 
   /**
+   * The pod's network namespace, for its containers' specs (where krill opens a container's
+   * listening sockets); null for a host-network pod, which shares the daemon's.
+   */
+  public Path networkNamespace(Pod p) {
+    return p.hostNetwork() ? null : PodNetworks.netnsPath(p.id());
+  }
+
+  /**
    * A pod whose RunPodSandbox failed: its network is already undone, its record and files go too.
    */
   private void forget(Pod p) {
