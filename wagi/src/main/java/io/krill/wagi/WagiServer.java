@@ -77,6 +77,10 @@ final class WagiServer implements Guest {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final GuestOutputs outputs = new GuestOutputs();
   private volatile boolean stopping;
+
+  /** SIGKILL: a request waiting for an instance gets none. */
+  private volatile boolean killed;
+
   private volatile Channel server;
   private volatile WritableByteChannel accessLog;
   private volatile WritableByteChannel guestStderr;
@@ -158,6 +162,20 @@ final class WagiServer implements Guest {
       stopServing();
       connections.close();
       pool.shutdownNow();
+      try {
+        // Interrupted instances end at their next loop or WASI call; the compiled code they run
+        // must
+        // not be freed (close) before.
+        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+          LOG.log(
+              Level.WARNING,
+              "container {0}: instances still running 10 s after the stop; their compiled code is"
+                  + " kept until the daemon restarts",
+              service.containerId());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       outputs.linger();
     }
   }
@@ -213,6 +231,7 @@ final class WagiServer implements Guest {
   /** SIGKILL: every instance is stopped, every connection closed. */
   @Override
   public void interrupt() {
+    killed = true;
     stopping = true;
     Channel s = server;
     if (s != null) {
@@ -246,7 +265,9 @@ final class WagiServer implements Guest {
 
   @Override
   public void close() {
-    distinctPrograms().forEach(Program::close);
+    if (pool.isTerminated() || pool.getActiveCount() == 0 && pool.getQueue().isEmpty()) {
+      distinctPrograms().forEach(Program::close);
+    }
     try {
       service.listener().close();
     } catch (IOException ignored) {
@@ -524,6 +545,9 @@ final class WagiServer implements Guest {
       return plain(HttpResponseStatus.NOT_FOUND, "no route for " + path);
     }
     RequestService.Route route = match.get().route();
+    if (killed) {
+      return plain(HttpResponseStatus.SERVICE_UNAVAILABLE, "the container is stopping");
+    }
     BoundedOutput stdout = new BoundedOutput(settings.maxResponseBytes());
     Guest guest =
         route
