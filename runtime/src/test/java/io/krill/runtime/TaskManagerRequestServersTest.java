@@ -149,9 +149,7 @@ class TaskManagerRequestServersTest {
     servers.ran.await();
     f.tasks.kill(b.id(), 9);
     assertEquals(137, f.await(b.id()).code());
-    assertEquals(
-        "hello\n",
-        new String(servers.firstOutput.toByteArray(), StandardCharsets.UTF_8));
+    assertEquals("hello\n", new String(servers.firstOutput.toByteArray(), StandardCharsets.UTF_8));
     f.tasks.delete(b.id());
     new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close();
   }
