@@ -92,9 +92,7 @@ final class RequestRoutes {
                           new RuntimeSpec.Process(
                               List.of(modulePath), spec.env(), spec.cwd(), false)),
                       rootfs);
-          long maxRun =
-              servers.maxRunMillis(
-                  new RequestService.Route(r.getKey(), modulePath, null), spec.annotations());
+          long maxRun = servers.maxRunMillis(id, spec.annotations());
           try {
             program =
                 engine.compile(

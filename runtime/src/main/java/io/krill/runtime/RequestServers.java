@@ -1,6 +1,7 @@
 package io.krill.runtime;
 
 import io.krill.engine.Guest;
+import java.util.Map;
 
 /**
  * What serves containers in the instance-per-request (WAGI) shape: given to {@link TaskManager} by
@@ -15,8 +16,11 @@ public interface RequestServers {
    */
   String ROUTES_ANNOTATION = "krill.io/wagi-routes";
 
-  /** How long one request's instance may run; engines stop it by themselves a little after. */
-  long maxRunMillis(RequestService.Route route, java.util.Map<String, String> annotations);
+  /**
+   * How long one request's instance of this container may run (engines stop it by themselves a
+   * little after); a malformed setting in its annotations refuses the create, naming it.
+   */
+  long maxRunMillis(String containerId, Map<String, String> annotations);
 
   /**
    * The container's guest: {@link Guest#run()} serves until it is interrupted (SIGKILL) or, after

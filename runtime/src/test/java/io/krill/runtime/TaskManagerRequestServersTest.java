@@ -66,7 +66,7 @@ class TaskManagerRequestServersTest {
     final CountDownLatch ran = new CountDownLatch(1);
 
     @Override
-    public long maxRunMillis(RequestService.Route route, Map<String, String> annotations) {
+    public long maxRunMillis(String containerId, Map<String, String> annotations) {
       return 1000;
     }
 

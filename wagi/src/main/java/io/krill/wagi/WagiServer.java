@@ -1,5 +1,6 @@
 package io.krill.wagi;
 
+import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
 import io.krill.engine.GuestIo;
 import io.krill.engine.GuestResult;
@@ -557,7 +558,7 @@ final class WagiServer implements Guest {
                 Cgi.env(service.env(), req, match.get()),
                 new GuestIo(req.body(), stdout, guestStderr));
     AtomicInteger timedOut = new AtomicInteger();
-    java.util.concurrent.ScheduledFuture<?> timer =
+    java.util.concurrent.Future<?> timer =
         loops
             .next()
             .schedule(
@@ -589,7 +590,7 @@ final class WagiServer implements Guest {
       failure =
           oom
               ? "out of memory: the instance reached the container's memory limit"
-              : io.krill.engine.EngineException.firstLine(t.message());
+              : EngineException.firstLine(t.message());
     } else if (result instanceof GuestResult.Interrupted) {
       status = HttpResponseStatus.SERVICE_UNAVAILABLE;
       failure = "the container is stopping";

@@ -8,6 +8,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The daemon's WAGI servers: one netty event loop group (created with the first WAGI container)
@@ -23,8 +24,8 @@ public final class WagiServers implements RequestServers, AutoCloseable {
   }
 
   @Override
-  public long maxRunMillis(RequestService.Route route, Map<String, String> annotations) {
-    return defaults.forContainer("", annotations).timeoutMillis();
+  public long maxRunMillis(String containerId, Map<String, String> annotations) {
+    return defaults.forContainer(containerId, annotations).timeoutMillis();
   }
 
   @Override
@@ -47,7 +48,7 @@ public final class WagiServers implements RequestServers, AutoCloseable {
   @Override
   public synchronized void close() {
     if (loops != null) {
-      loops.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+      loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
   }
 }

@@ -13,7 +13,13 @@ import io.krill.engine.Program;
 import io.krill.engine.WasmEngine;
 import io.krill.wasi.WasiFunctions;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Wasmtime (7.0, through the wasmtime-java JNI binding) as krill's engine.
@@ -127,23 +133,19 @@ public final class WasmtimeEngine implements WasmEngine {
     Engine engine = owner.engine();
     Module module = owner.module();
     long ticks = Math.max(1, maxRunMillis / TICK_MILLIS) + DEADLINE_MARGIN_TICKS;
-    java.util.Set<WasmtimeGuest> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    java.util.concurrent.ScheduledExecutorService clock =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+    Set<WasmtimeGuest> running = ConcurrentHashMap.newKeySet();
+    ScheduledExecutorService clock =
+        Executors.newSingleThreadScheduledExecutor(
             r -> {
               Thread t = new Thread(r, "wasm-epoch-" + spec.containerId());
               t.setDaemon(true);
               return t;
             });
     clock.scheduleAtFixedRate(
-        engine::incrementEpoch,
-        TICK_MILLIS,
-        TICK_MILLIS,
-        java.util.concurrent.TimeUnit.MILLISECONDS);
+        engine::incrementEpoch, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     return new Program() {
       @Override
-      public Guest instantiate(
-          java.util.List<String> args, java.util.List<String> env, GuestIo io) {
+      public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
         GuestSpec s =
             new GuestSpec(
                 spec.containerId(),
