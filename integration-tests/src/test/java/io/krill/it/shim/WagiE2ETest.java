@@ -194,6 +194,7 @@ class WagiE2ETest {
               HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/echo"))
                   .header("X-Big", "y".repeat(20_000)));
       assertEquals(431, r.statusCode());
+      assertEquals(414, get(port, "/echo?q=" + "z".repeat(9000)).statusCode());
       try (Socket slow = new Socket(InetAddress.getByName("127.0.0.1"), port)) {
         slow.setSoTimeout(10_000);
         OutputStream out = slow.getOutputStream();
@@ -243,6 +244,7 @@ class WagiE2ETest {
               "GET /loop 504 ",
               "POST /echo 413 ",
               "GET /echo 431 ",
+              " 414 ",
               "- - 408 ",
               "GET /sleep 200 ")) {
         assertTrue(ended.stdout().contains(line), "access log " + line + " in " + ended.stdout());
