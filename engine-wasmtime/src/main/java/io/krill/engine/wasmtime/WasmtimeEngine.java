@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -143,7 +144,12 @@ public final class WasmtimeEngine implements WasmEngine {
             });
     clock.scheduleAtFixedRate(
         engine::incrementEpoch, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    ConcurrentLinkedQueue<StoreSlot> idle = new ConcurrentLinkedQueue<>();
+    // What the stores kept for reuse may hold of finished instances' memories: one cap's worth.
+    long retainLimit = spec.memoryLimitBytes() > 0 ? spec.memoryLimitBytes() : 64L << 20;
     return new Program() {
+      private volatile boolean closed;
+
       @Override
       public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
         GuestSpec s =
@@ -159,7 +165,9 @@ public final class WasmtimeEngine implements WasmEngine {
                 null,
                 null,
                 spec.memoryLimitBytes());
-        WasmtimeGuest g = new WasmtimeGuest(s, engine, module, io, ticks, false);
+        StoreSlot idleSlot = idle.poll();
+        StoreSlot slot = idleSlot != null ? idleSlot : new StoreSlot(engine, module, retainLimit);
+        WasmtimeGuest g = new WasmtimeGuest(s, engine, module, io, ticks, false, slot);
         running.add(g);
         return new Guest() {
           @Override
@@ -186,6 +194,11 @@ public final class WasmtimeEngine implements WasmEngine {
           public void close() {
             running.remove(g);
             g.close();
+            if (!closed && g.slotReusable()) {
+              idle.offer(slot);
+            } else {
+              slot.close();
+            }
           }
         };
       }
@@ -200,6 +213,10 @@ public final class WasmtimeEngine implements WasmEngine {
 
       @Override
       public void close() {
+        closed = true;
+        for (StoreSlot slot; (slot = idle.poll()) != null; ) {
+          slot.close();
+        }
         clock.shutdownNow();
         first.close();
       }

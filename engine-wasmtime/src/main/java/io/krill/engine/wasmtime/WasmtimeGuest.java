@@ -72,6 +72,15 @@ final class WasmtimeGuest implements Guest {
   /** Whether the engine and module are this guest's alone (closed with it, bumped by a kill). */
   private final boolean ownsEngine;
 
+  /** A program's store this guest's instance runs in, or null for a store of its own. */
+  private final StoreSlot slot;
+
+  /** This guest's WASI functions by import, for a {@link StoreSlot}'s host functions. */
+  private volatile Map<String, HostFunction> hostFunctions;
+
+  /** Bytes of linear memory the instance had at its end (0 if it did not end normally). */
+  private long endedMemoryBytes = -1;
+
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
     this(spec, engine, module, null, 1, true);
   }
@@ -83,6 +92,18 @@ final class WasmtimeGuest implements Guest {
       GuestIo io,
       long deadlineTicks,
       boolean ownsEngine) {
+    this(spec, engine, module, io, deadlineTicks, ownsEngine, null);
+  }
+
+  WasmtimeGuest(
+      GuestSpec spec,
+      Engine engine,
+      Module module,
+      GuestIo io,
+      long deadlineTicks,
+      boolean ownsEngine,
+      StoreSlot slot) {
+    this.slot = slot;
     this.spec = spec;
     this.engine = engine;
     this.module = module;
@@ -111,12 +132,17 @@ final class WasmtimeGuest implements Guest {
               spec.listeners(),
               requestIo == null ? outputs.stdout(spec.stdout()) : requestIo.stdout(),
               requestIo == null ? outputs.stderr(spec.stderr()) : requestIo.stderr());
-      final Store<Void> s = new Store<>(null, engine);
+      final Store<Void> s = slot != null ? slot.store : new Store<>(null, engine);
       store = s;
       s.setEpochDeadline(deadlineTicks);
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
+      hostFunctions = functions;
       List<Extern> imports = new ArrayList<>();
-      for (ImportType imp : module.imports()) {
+      if (slot != null) {
+        imports.addAll(slot.imports);
+        slot.current = this;
+      }
+      for (ImportType imp : slot != null ? new ImportType[0] : module.imports()) {
         HostFunction f = functions.get(imp.module() + "." + imp.name());
         if (f == null) {
           throw new IllegalStateException(
@@ -148,12 +174,20 @@ final class WasmtimeGuest implements Guest {
         return new GuestResult.Interrupted();
       }
       entry.call(store);
+      if (guestMemory != null) {
+        endedMemoryBytes = guestMemory.size(store) * 65536L;
+      } else {
+        endedMemoryBytes = 0;
+      }
       return new GuestResult.Exited(0);
     } catch (RuntimeException e) {
       ProcExit x = session.exit();
       if (x != null) {
         if (x.message() != null) {
           outputs.reportOnStderr(x.message());
+        }
+        if (x.code() == 0 && x.message() == null && store != null) {
+          endedMemoryBytes = guestMemory == null ? 0 : guestMemory.size(store) * 65536L;
         }
         return new GuestResult.Exited(x.code());
       }
@@ -189,9 +223,36 @@ final class WasmtimeGuest implements Guest {
           // Closing is best effort; the store below still frees the instance.
         }
       }
-      if (store != null) {
+      if (store != null && slot == null) {
         store.close();
       }
+    }
+  }
+
+  /**
+   * After {@link #run()} of a guest in a {@link StoreSlot}: whether that store may serve the next
+   * instance (this one returned from its entry, and the store keeps little enough).
+   */
+  boolean slotReusable() {
+    return slot != null && endedMemoryBytes >= 0 && slot.reusable(endedMemoryBytes);
+  }
+
+  /** A {@link StoreSlot}'s host function, served by this guest's WASI. */
+  void callHost(
+      String key,
+      Val.Type[] params,
+      Store<Void> store,
+      io.github.kawamuray.wasmtime.Caller<Void> caller,
+      Val[] in,
+      Val[] out) {
+    HostFunction f = hostFunctions.get(key);
+    long[] args = new long[in.length];
+    for (int i = 0; i < in.length; i++) {
+      args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();
+    }
+    int errno = session.call(f, memoryOf(store, caller), args);
+    if (f.returnsErrno()) {
+      out[0] = Val.fromI32(errno);
     }
   }
 
