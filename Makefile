@@ -48,7 +48,7 @@ testprogs:
 
 # The *-test targets assume `make build` has run; `make test` runs everything in order.
 unit-test:
-	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,wasi,engine-wasmtime,engine-chicory,runtime,daemon-support,shim,cli,cri,arch-test
+	$(MVN_TEST) test -pl containerd-api,ttrpc,oci,engine,os,wasi,engine-wasmtime,engine-chicory,runtime,wagi,daemon-support,shim,cli,cri,arch-test
 
 # Fuzzing with Jazzer (scripts/fuzz.sh): unit-test replays every target's corpus; this fuzzes each target for
 # FUZZ_SECONDS in its own JVM (make test: a few seconds each; alone: five minutes each unless told otherwise).

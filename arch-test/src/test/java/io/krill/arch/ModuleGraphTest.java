@@ -51,6 +51,7 @@ class ModuleGraphTest {
               "io.krill.cri..",
               "io.krill.cli..",
               "io.krill.daemon..",
+              "io.krill.wagi..",
               "io.krill.engine.wasmtime..",
               "io.krill.engine.chicory..",
               "io.github.kawamuray..",
@@ -58,6 +59,28 @@ class ModuleGraphTest {
               "com.sun.jna..")
           .because(
               "the core gets its engine from the daemon that builds it, and reaches libc through io.krill.os");
+
+  @ArchTest
+  static final ArchRule wagiServesTheCoreOnly =
+      noClasses()
+          .that()
+          .resideInAPackage("io.krill.wagi..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage(
+              "io.krill.shim..",
+              "io.krill.cri..",
+              "io.krill.cli..",
+              "io.krill.daemon..",
+              "io.krill.engine.wasmtime..",
+              "io.krill.engine.chicory..",
+              "io.krill.ttrpc..",
+              "io.krill.containerd..",
+              "io.grpc..",
+              "com.google.protobuf..")
+          .because(
+              "the WAGI server speaks HTTP (netty) on the core's RequestServers and the engine SPI;"
+                  + " the daemons' composition roots hand it to the core");
 
   @ArchTest
   static final ArchRule engineSpiStandsAlone =

@@ -26,6 +26,8 @@ import io.krill.engine.chicory.ChicoryEngine;
 import io.krill.engine.wasmtime.WasmtimeEngine;
 import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskManager;
+import io.krill.wagi.WagiServers;
+import io.krill.wagi.WagiSettings;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -234,6 +236,7 @@ public final class CriMain implements Callable<Integer> {
             s.defaultMemoryLimit(),
             MemoryBudget.of(s.memoryBudget().bytes()),
             null);
+    tasks.servingRequestsWith(new WagiServers(WagiSettings.defaults()));
     tasks.enforcingCpuLimits("/krill/cri");
     tasks.privateMountsUnder(root.resolve("mounts"));
     LOG.log(

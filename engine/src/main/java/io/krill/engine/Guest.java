@@ -10,6 +10,15 @@ public interface Guest extends AutoCloseable {
   void interrupt();
 
   /**
+   * SIGTERM: a guest that can stop gracefully (a server finishing its requests in flight) starts to
+   * and answers true; its {@link #run()} then ends by itself, reported as ended by the signal.
+   * False (the default): the signal interrupts it like any other.
+   */
+  default boolean terminateGracefully() {
+    return false;
+  }
+
+  /**
    * Ends the guest's stdin (CloseIO): what was written before it is still read, then end-of-file; a
    * read waiting on an empty stdin ends.
    */

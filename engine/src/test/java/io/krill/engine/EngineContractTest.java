@@ -408,6 +408,53 @@ public abstract class EngineContractTest {
     }
   }
 
+  /**
+   * A compiled program's instances are fresh: each writes the data segment's text to its own
+   * in-memory stdout and then overwrites it, which the next instance must not see.
+   */
+  @Test
+  void compile_eachInstanceHasFreshMemoryAndItsOwnStdout() throws Exception {
+    byte[] m =
+        Wasi.command(
+            concat(Wasi.write(1, "fresh\n"), Wasi.store32(Wasi.TEXT, 0x58585858L)),
+            Wasi.data(Wasi.TEXT, "fresh\n"));
+    try (Program p = engine.compile(spec(m), 10_000)) {
+      for (int i = 0; i < 3; i++) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Guest g =
+            p.instantiate(
+                List.of("/app.wasm"),
+                List.of("A=" + i),
+                new GuestIo(new byte[0], java.nio.channels.Channels.newChannel(out), null))) {
+          assertEquals(new GuestResult.Exited(0), g.run());
+        }
+        assertEquals("fresh\n", out.toString(StandardCharsets.UTF_8), "instance " + i);
+      }
+    }
+  }
+
+  /** interruptAll stops every instance running now, one spinning in wasm included. */
+  @Test
+  void compile_interruptAll_stopsASpinningInstance() throws Exception {
+    try (Program p = engine.compile(spec(Wasi.command(Wasi.spin())), 600_000);
+        Guest g =
+            p.instantiate(
+                List.of("/app.wasm"),
+                List.of(),
+                new GuestIo(
+                    new byte[0],
+                    java.nio.channels.Channels.newChannel(new ByteArrayOutputStream()),
+                    null))) {
+      CompletableFuture<GuestResult> result = CompletableFuture.supplyAsync(g::run);
+      Thread.sleep(200);
+      assertFalse(result.isDone(), "the guest ended on its own");
+      p.interruptAll();
+      GuestResult r = result.get(PATIENCE_SECONDS, TimeUnit.SECONDS);
+      assertTrue(
+          r instanceof GuestResult.Interrupted || r instanceof GuestResult.Trapped, r.toString());
+    }
+  }
+
   private void assertInterruptStops(byte[] module) throws Exception {
     try (Guest g = engine.prepare(spec(module))) {
       CompletableFuture<GuestResult> result = CompletableFuture.supplyAsync(g::run);

@@ -254,6 +254,10 @@ final class GuestProcess {
         return;
       }
       log(Level.INFO, "stopping on signal {2}", String.valueOf(signal));
+      if (signal == 15 && guest.terminateGracefully()) {
+        // The guest finishes what it is doing and ends by itself (a server's own drain bound).
+        return;
+      }
       guest.interrupt();
     }
     timer.schedule(

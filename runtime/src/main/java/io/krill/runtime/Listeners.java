@@ -25,7 +25,12 @@ final class Listeners {
 
   /** The container's listeners, none without the annotation; a bad one refuses the create. */
   static List<ServerSocketChannel> open(String id, RuntimeSpec spec) {
-    String value = spec.annotations().get(ANNOTATION);
+    return open(id, spec, ANNOTATION);
+  }
+
+  /** The sockets of this annotation of the container (same form), none without it. */
+  static List<ServerSocketChannel> open(String id, RuntimeSpec spec, String annotation) {
+    String value = spec.annotations().get(annotation);
     if (value == null || value.isBlank()) {
       return List.of();
     }
@@ -34,7 +39,7 @@ final class Listeners {
     try {
       for (String item : value.split(",")) {
         String address = item.trim();
-        InetSocketAddress at = parse(id, address);
+        InetSocketAddress at = parse(id, annotation, address);
         try {
           out.add(NetNamespaces.listen(netns, at));
         } catch (IOException e) {
@@ -44,7 +49,7 @@ final class Listeners {
                   + address
                   + (netns == null ? "" : " in network namespace " + netns)
                   + " (annotation "
-                  + ANNOTATION
+                  + annotation
                   + "): "
                   + e.getMessage()
                   + "; free the port or pick another address in the annotation");
@@ -57,7 +62,7 @@ final class Listeners {
     }
   }
 
-  private static InetSocketAddress parse(String id, String address) {
+  private static InetSocketAddress parse(String id, String annotation, String address) {
     String why = "write it as tcp://HOST:PORT, for example tcp://0.0.0.0:8080";
     try {
       URI u = new URI(address);
@@ -67,7 +72,7 @@ final class Listeners {
           || u.getPort() > 65535
           || !(u.getPath() == null || u.getPath().isEmpty())) {
         throw ModuleLoader.invalid(
-            id, "annotation " + ANNOTATION + " has \"" + address + "\": " + why);
+            id, "annotation " + annotation + " has \"" + address + "\": " + why);
       }
       String host = u.getHost();
       if (host.startsWith("[") && host.endsWith("]")) {
@@ -77,7 +82,7 @@ final class Listeners {
     } catch (URISyntaxException | UnknownHostException e) {
       throw ModuleLoader.invalid(
           id,
-          "annotation " + ANNOTATION + " has \"" + address + "\" (" + e.getMessage() + "): " + why);
+          "annotation " + annotation + " has \"" + address + "\" (" + e.getMessage() + "): " + why);
     }
   }
 

@@ -49,6 +49,9 @@ public final class TaskManager implements AutoCloseable {
   /** Each container's listening sockets ({@link Listeners}), closed when it is deleted. */
   private final Map<String, List<ServerSocketChannel>> listeners = new ConcurrentHashMap<>();
 
+  /** What serves containers of the instance-per-request shape; null: this daemon does not. */
+  private volatile RequestServers requestServers;
+
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
@@ -232,13 +235,36 @@ public final class TaskManager implements AutoCloseable {
           limit = capOf(runtimeSpec, module);
           memory = admit(id, "it", limit);
           WasmEngine engine = engine(id, runtimeSpec);
-          listening = Listeners.open(id, runtimeSpec);
-          guest =
-              prepare(
-                  engine,
-                  ModuleLoader.guestSpec(
-                          id, spec.bundle(), files, runtimeSpec, rootfs, module, limit)
-                      .withListeners(listening));
+          if (runtimeSpec.annotations().containsKey(RequestServers.ANNOTATION)) {
+            listening = Listeners.open(id, runtimeSpec, RequestServers.ANNOTATION);
+            if (listening.size() != 1) {
+              throw ModuleLoader.invalid(
+                  id,
+                  "annotation "
+                      + RequestServers.ANNOTATION
+                      + " must name one address, as tcp://HOST:PORT");
+            }
+            guest =
+                RequestRoutes.create(
+                    id,
+                    runtimeSpec,
+                    spec.bundle(),
+                    rootfs,
+                    files,
+                    module,
+                    limit,
+                    engine,
+                    listening.get(0),
+                    requestServers);
+          } else {
+            listening = Listeners.open(id, runtimeSpec);
+            guest =
+                prepare(
+                    engine,
+                    ModuleLoader.guestSpec(
+                            id, spec.bundle(), files, runtimeSpec, rootfs, module, limit)
+                        .withListeners(listening));
+          }
           engineName = engine.name();
           processPid = pid;
           cpu = cpuCgroup(id, runtimeSpec);
@@ -459,6 +485,15 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
+  /**
+   * Serves containers that ask for an instance per request ({@value RequestServers#ANNOTATION})
+   * with these servers; without them such a container is refused at Create.
+   */
+  public TaskManager servingRequestsWith(RequestServers servers) {
+    this.requestServers = servers;
+    return this;
+  }
+
   /** The container's engine: its annotation's, else the daemon's default. */
   private WasmEngine engine(String id, RuntimeSpec spec) {
     try {
@@ -646,7 +681,12 @@ public final class TaskManager implements AutoCloseable {
       }
     }
     List<ServerSocketChannel> listening = listeners.getOrDefault(id, List.of());
-    if (!exec && signal == SIGTERM && !listening.isEmpty() && task.process(execId).drain(signal)) {
+    if (!exec
+        && signal == SIGTERM
+        && !listening.isEmpty()
+        // an instance-per-request container drains in its own server, on the usual kill
+        && !task.runtimeSpec.annotations().containsKey(RequestServers.ANNOTATION)
+        && task.process(execId).drain(signal)) {
       // a listening guest stops gracefully: its ports close at once, its connections go on
       Listeners.close(listening);
       return;

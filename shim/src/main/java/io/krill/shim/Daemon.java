@@ -15,6 +15,8 @@ import io.krill.runtime.MemoryBudget;
 import io.krill.runtime.TaskEvent;
 import io.krill.runtime.TaskManager;
 import io.krill.ttrpc.TtrpcServer;
+import io.krill.wagi.WagiServers;
+import io.krill.wagi.WagiSettings;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
@@ -150,6 +152,7 @@ public final class Daemon {
             options.defaultMemoryLimit(),
             MemoryBudget.of(options.memoryBudget().bytes()),
             launcher());
+    tasks.servingRequestsWith(new WagiServers(WagiSettings.defaults()));
     tasks.enforcingCpuLimits("/krill/" + options.namespace());
     if (options.runDir() != null) {
       tasks.privateMountsUnder(options.runDir().resolve("mounts"));

@@ -14,6 +14,7 @@ import java.util.List;
 public final class GuestSession {
   private final Interruption interruption = new Interruption();
   private final GuestStdin stdin;
+  private final Stdin given;
   private volatile ProcExit exit;
   private Wasi wasi;
 
@@ -22,6 +23,13 @@ public final class GuestSession {
    */
   public GuestSession(Path stdin) {
     this.stdin = stdin == null ? null : new GuestStdin(stdin);
+    this.given = null;
+  }
+
+  /** A session whose stdin is this one, already open (a request's body). */
+  public GuestSession(Stdin stdin) {
+    this.stdin = null;
+    this.given = stdin;
   }
 
   public Interruption interruption() {
@@ -59,7 +67,7 @@ public final class GuestSession {
             new Wasi.Options()
                 .args(args)
                 .env(env)
-                .stdin(stdin)
+                .stdin(stdin != null ? stdin : given)
                 .stdout(stdout)
                 .stderr(stderr)
                 .mounts(mounts)

@@ -10,11 +10,17 @@ import com.dylibso.chicory.wasm.types.Import;
 import io.krill.engine.CompiledModules;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
+import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
+import io.krill.engine.Program;
 import io.krill.engine.WasmEngine;
 import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.ByteArrayInputStream;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -61,16 +67,88 @@ public final class ChicoryEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
-    CompiledModules.Lease<Compiled> lease =
+    Compiled c = compiled(spec);
+    return new ChicoryGuest(spec, c.module(), c.machine());
+  }
+
+  /**
+   * One compile for every request's instance; Chicory's compiled code checks the thread's interrupt
+   * as it runs, so a guest is stopped by its caller's interrupt.
+   */
+  @Override
+  public Program compile(GuestSpec spec, long maxRunMillis) {
+    Compiled c = compiled(spec);
+    Set<ChicoryGuest> running = ConcurrentHashMap.newKeySet();
+    return new Program() {
+      @Override
+      public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
+        GuestSpec s =
+            new GuestSpec(
+                spec.containerId(),
+                spec.modulePath(),
+                spec.module(),
+                spec.entry(),
+                args,
+                env,
+                spec.preopens(),
+                null,
+                null,
+                null,
+                spec.memoryLimitBytes());
+        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.machine(), io);
+        running.add(g);
+        return new Guest() {
+          @Override
+          public GuestResult run() {
+            return g.run();
+          }
+
+          @Override
+          public void interrupt() {
+            g.interrupt();
+          }
+
+          @Override
+          public boolean memoryExhausted() {
+            return g.memoryExhausted();
+          }
+
+          @Override
+          public long linearMemoryBytes() {
+            return g.linearMemoryBytes();
+          }
+
+          @Override
+          public void close() {
+            running.remove(g);
+            g.close();
+          }
+        };
+      }
+
+      @Override
+      public void interruptAll() {
+        running.forEach(ChicoryGuest::interrupt);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /**
+   * The module compiled, from memory if a guest of it was prepared before. The generated classes are
+   * the JVM's to collect once no guest refers to them: the lease only counts users, and is given
+   * back right away.
+   */
+  private Compiled compiled(GuestSpec spec) {
+    try (CompiledModules.Lease<Compiled> lease =
         compiled.get(
             CompiledModules.Key.of(spec.module(), SETTINGS),
             () ->
                 new CompiledModules.Compiled<>(
-                    compile(spec), (long) spec.module().length * BYTES_PER_MODULE_BYTE));
-    // The generated classes are the JVM's to collect once no guest refers to them: the lease
-    // only counts users, and is given back right away.
-    try (lease) {
-      return new ChicoryGuest(spec, lease.value().module(), lease.value().machine());
+                    compile(spec), (long) spec.module().length * BYTES_PER_MODULE_BYTE))) {
+      return lease.value();
     }
   }
 

@@ -14,9 +14,11 @@ import com.dylibso.chicory.wasm.types.Import;
 import com.dylibso.chicory.wasm.types.ValType;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.os.GuestOutputs;
+import io.krill.wasi.BytesStdin;
 import io.krill.wasi.GuestMemory;
 import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
@@ -54,11 +56,20 @@ final class ChicoryGuest implements Guest {
   /** The thread in {@link #run()}, interrupted by {@link #interrupt()}; guarded by this. */
   private Thread runner;
 
+  /** Stdio in memory (an instance per request), or null for the spec's paths. */
+  private final GuestIo io;
+
   ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine) {
+    this(spec, module, machine, null);
+  }
+
+  ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine, GuestIo io) {
     this.spec = spec.withoutModule();
     this.module = module;
     this.machine = machine;
-    this.session = new GuestSession(spec.stdin());
+    this.io = io;
+    this.session =
+        io == null ? new GuestSession(spec.stdin()) : new GuestSession(new BytesStdin(io.stdin()));
   }
 
   @Override
@@ -77,8 +88,8 @@ final class ChicoryGuest implements Guest {
               spec.env(),
               mounts(),
               spec.listeners(),
-              outputs.stdout(spec.stdout()),
-              outputs.stderr(spec.stderr()));
+              io == null ? outputs.stdout(spec.stdout()) : io.stdout(),
+              io == null ? outputs.stderr(spec.stderr()) : io.stderr());
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
       List<ImportFunction> imports = new ArrayList<>();
       for (Import imp : module.importSection().stream().toList()) {

@@ -7,12 +7,21 @@ import io.github.kawamuray.wasmtime.Module;
 import io.krill.engine.CompiledModules;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
+import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
+import io.krill.engine.Program;
 import io.krill.engine.WasmEngine;
 import io.krill.wasi.WasiFunctions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Wasmtime (7.0, through the wasmtime-java JNI binding) as krill's engine.
@@ -171,6 +180,116 @@ public final class WasmtimeEngine implements WasmEngine {
       }
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }
+  }
+
+  /** How often a program's shared engine advances its epoch (its guests' clock). */
+  static final long TICK_MILLIS = 10;
+
+  /** How long after its caller's timeout a program's guest traps by itself (500 ms). */
+  static final long DEADLINE_MARGIN_TICKS = 50;
+
+  /**
+   * One Engine and Module for every request's instance (each its own Store): the compile, or the
+   * cache's load, happens once. A guest cannot be stopped alone by bumping a shared engine's epoch,
+   * so a clock advances it every {@link #TICK_MILLIS} and each Store's deadline is {@code
+   * maxRunMillis} of ticks (plus half a second): a spinning guest traps there by itself, a guest
+   * waiting in WASI is stopped by its interruption. {@link Program#interruptAll} advances the epoch
+   * past every deadline at once.
+   */
+  @Override
+  public Program compile(GuestSpec spec, long maxRunMillis) {
+    Guest first = prepare(spec);
+    WasmtimeGuest owner = (WasmtimeGuest) first;
+    Engine engine = owner.engine();
+    Module module = owner.module();
+    long ticks = Math.max(1, maxRunMillis / TICK_MILLIS) + DEADLINE_MARGIN_TICKS;
+    Set<WasmtimeGuest> running = ConcurrentHashMap.newKeySet();
+    ScheduledExecutorService clock =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "wasm-epoch-" + spec.containerId());
+              t.setDaemon(true);
+              return t;
+            });
+    clock.scheduleAtFixedRate(
+        engine::incrementEpoch, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    ConcurrentLinkedQueue<StoreSlot> idle = new ConcurrentLinkedQueue<>();
+    // What the stores kept for reuse may hold of finished instances' memories: one cap's worth.
+    long retainLimit = spec.memoryLimitBytes() > 0 ? spec.memoryLimitBytes() : 64L << 20;
+    return new Program() {
+      private volatile boolean closed;
+
+      @Override
+      public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
+        GuestSpec s =
+            new GuestSpec(
+                spec.containerId(),
+                spec.modulePath(),
+                spec.module(),
+                spec.entry(),
+                args,
+                env,
+                spec.preopens(),
+                null,
+                null,
+                null,
+                spec.memoryLimitBytes());
+        StoreSlot idleSlot = idle.poll();
+        StoreSlot slot = idleSlot != null ? idleSlot : new StoreSlot(engine, module, retainLimit);
+        WasmtimeGuest g = new WasmtimeGuest(s, engine, module, io, ticks, false, slot);
+        running.add(g);
+        return new Guest() {
+          @Override
+          public GuestResult run() {
+            return g.run();
+          }
+
+          @Override
+          public void interrupt() {
+            g.interrupt();
+          }
+
+          @Override
+          public boolean memoryExhausted() {
+            return g.memoryExhausted();
+          }
+
+          @Override
+          public long linearMemoryBytes() {
+            return g.linearMemoryBytes();
+          }
+
+          @Override
+          public void close() {
+            running.remove(g);
+            g.close();
+            if (!closed && g.slotReusable()) {
+              idle.offer(slot);
+            } else {
+              slot.close();
+            }
+          }
+        };
+      }
+
+      @Override
+      public void interruptAll() {
+        running.forEach(WasmtimeGuest::interrupt);
+        for (long i = 0; i <= ticks; i++) {
+          engine.incrementEpoch();
+        }
+      }
+
+      @Override
+      public void close() {
+        closed = true;
+        for (StoreSlot slot; (slot = idle.poll()) != null; ) {
+          slot.close();
+        }
+        clock.shutdownNow();
+        first.close();
+      }
+    };
   }
 
   private static Engine newEngine(Optional<Path> cacheConfig) {

@@ -13,11 +13,13 @@ import io.github.kawamuray.wasmtime.Val;
 import io.github.kawamuray.wasmtime.WasmFunctionError;
 import io.krill.engine.EngineException;
 import io.krill.engine.Guest;
+import io.krill.engine.GuestIo;
 import io.krill.engine.GuestResult;
 import io.krill.engine.GuestSpec;
 import io.krill.os.GuestOutputs;
 import io.krill.os.ResidentMemory;
 import io.krill.wasi.ByteBufferMemory;
+import io.krill.wasi.BytesStdin;
 import io.krill.wasi.GuestMemory;
 import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
@@ -57,11 +59,59 @@ final class WasmtimeGuest implements Guest {
   private volatile Memory memory;
   private boolean closed;
 
+  /** Stdio in memory (an instance per request), or null for the spec's paths. */
+  private final GuestIo requestIo;
+
+  /**
+   * Epoch ticks this guest may run; 1 for a guest alone on its engine (a kill bumps the epoch
+   * once), more for a guest on a {@link WasmtimeEngine#compile program}'s shared engine, whose
+   * epoch a clock advances.
+   */
+  private final long deadlineTicks;
+
+  /** Whether the engine and module are this guest's alone (closed with it, bumped by a kill). */
+  private final boolean ownsEngine;
+
+  /** A program's store this guest's instance runs in, or null for a store of its own. */
+  private final StoreSlot slot;
+
+  /** This guest's WASI functions by import, for a {@link StoreSlot}'s host functions. */
+  private volatile Map<String, HostFunction> hostFunctions;
+
+  /** Bytes of linear memory the instance had at its end (0 if it did not end normally). */
+  private long endedMemoryBytes = -1;
+
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
+    this(spec, engine, module, null, 1, true);
+  }
+
+  WasmtimeGuest(
+      GuestSpec spec,
+      Engine engine,
+      Module module,
+      GuestIo io,
+      long deadlineTicks,
+      boolean ownsEngine) {
+    this(spec, engine, module, io, deadlineTicks, ownsEngine, null);
+  }
+
+  WasmtimeGuest(
+      GuestSpec spec,
+      Engine engine,
+      Module module,
+      GuestIo io,
+      long deadlineTicks,
+      boolean ownsEngine,
+      StoreSlot slot) {
+    this.slot = slot;
     this.spec = spec.withoutModule();
     this.engine = engine;
     this.module = module;
-    this.session = new GuestSession(spec.stdin());
+    this.requestIo = io;
+    this.deadlineTicks = deadlineTicks;
+    this.ownsEngine = ownsEngine;
+    this.session =
+        io == null ? new GuestSession(spec.stdin()) : new GuestSession(new BytesStdin(io.stdin()));
   }
 
   @Override
@@ -80,14 +130,19 @@ final class WasmtimeGuest implements Guest {
               spec.env(),
               mounts(),
               spec.listeners(),
-              outputs.stdout(spec.stdout()),
-              outputs.stderr(spec.stderr()));
-      final Store<Void> s = new Store<>(null, engine);
+              requestIo == null ? outputs.stdout(spec.stdout()) : requestIo.stdout(),
+              requestIo == null ? outputs.stderr(spec.stderr()) : requestIo.stderr());
+      final Store<Void> s = slot != null ? slot.store : new Store<>(null, engine);
       store = s;
-      s.setEpochDeadline(1);
+      s.setEpochDeadline(deadlineTicks);
       Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
+      hostFunctions = functions;
       List<Extern> imports = new ArrayList<>();
-      for (ImportType imp : module.imports()) {
+      if (slot != null) {
+        imports.addAll(slot.imports);
+        slot.current = this;
+      }
+      for (ImportType imp : slot != null ? new ImportType[0] : module.imports()) {
         HostFunction f = functions.get(imp.module() + "." + imp.name());
         if (f == null) {
           throw new IllegalStateException(
@@ -119,12 +174,20 @@ final class WasmtimeGuest implements Guest {
         return new GuestResult.Interrupted();
       }
       entry.call(store);
+      if (guestMemory != null) {
+        endedMemoryBytes = guestMemory.size(store) * 65536L;
+      } else {
+        endedMemoryBytes = 0;
+      }
       return new GuestResult.Exited(0);
     } catch (RuntimeException e) {
       ProcExit x = session.exit();
       if (x != null) {
         if (x.message() != null) {
           outputs.reportOnStderr(x.message());
+        }
+        if (x.code() == 0 && x.message() == null && store != null) {
+          endedMemoryBytes = guestMemory == null ? 0 : guestMemory.size(store) * 65536L;
         }
         return new GuestResult.Exited(x.code());
       }
@@ -160,9 +223,36 @@ final class WasmtimeGuest implements Guest {
           // Closing is best effort; the store below still frees the instance.
         }
       }
-      if (store != null) {
+      if (store != null && slot == null) {
         store.close();
       }
+    }
+  }
+
+  /**
+   * After {@link #run()} of a guest in a {@link StoreSlot}: whether that store may serve the next
+   * instance (this one returned from its entry, and the store keeps little enough).
+   */
+  boolean slotReusable() {
+    return slot != null && endedMemoryBytes >= 0 && slot.reusable(endedMemoryBytes);
+  }
+
+  /** A {@link StoreSlot}'s host function, served by this guest's WASI. */
+  void callHost(
+      String key,
+      Val.Type[] params,
+      Store<Void> store,
+      io.github.kawamuray.wasmtime.Caller<Void> caller,
+      Val[] in,
+      Val[] out) {
+    HostFunction f = hostFunctions.get(key);
+    long[] args = new long[in.length];
+    for (int i = 0; i < in.length; i++) {
+      args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();
+    }
+    int errno = session.call(f, memoryOf(store, caller), args);
+    if (f.returnsErrno()) {
+      out[0] = Val.fromI32(errno);
     }
   }
 
@@ -213,6 +303,14 @@ final class WasmtimeGuest implements Guest {
         .toList();
   }
 
+  Engine engine() {
+    return engine;
+  }
+
+  Module module() {
+    return module;
+  }
+
   /** Synchronized with {@link #close()}: the engine must not be freed under the epoch bump. */
   @Override
   public synchronized void interrupt() {
@@ -220,7 +318,9 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     session.interrupt();
-    engine.incrementEpoch();
+    if (ownsEngine) {
+      engine.incrementEpoch();
+    }
     outputs.closeNow();
   }
 
@@ -252,8 +352,10 @@ final class WasmtimeGuest implements Guest {
       return;
     }
     closed = true;
-    module.close();
-    engine.close();
+    if (ownsEngine) {
+      module.close();
+      engine.close();
+    }
   }
 
   /** A trap kind in Wasmtime's (and Chicory's) words where the enum's name says it otherwise. */

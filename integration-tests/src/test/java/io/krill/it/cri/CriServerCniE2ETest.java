@@ -305,6 +305,75 @@ class CriServerCniE2ETest {
   }
 
   /**
+   * A container with {@code krill.io/wagi} in a CNI pod: krill opens the socket in the pod's
+   * network namespace (the container's spec names it), so the host reaches the server at the pod
+   * IP; each request is an instance of wagi.wasm; StopContainer (SIGTERM) ends it with 143.
+   */
+  @Test
+  void wagiContainer_servesAtThePodIp_stopsWith143() throws Exception {
+    writeConflist(list -> {});
+    startDaemon();
+    try (LocalRegistry registry =
+            new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        CriClient c = new CriClient(socket)) {
+      String image = pushProgs(registry);
+      c.images()
+          .pullImage(
+              PullImageRequest.newBuilder()
+                  .setImage(ImageSpec.newBuilder().setImage(image))
+                  .build());
+      PodSandboxConfig config =
+          podConfig("wagi").setLogDirectory(tmp.resolve("logs").toString()).build();
+      String pod = runPod(c, config);
+      String ip = status(c, pod).getNetwork().getIp();
+      String id =
+          c.runtime()
+              .createContainer(
+                  CreateContainerRequest.newBuilder()
+                      .setPodSandboxId(pod)
+                      .setSandboxConfig(config)
+                      .setConfig(
+                          ContainerConfig.newBuilder()
+                              .setMetadata(ContainerMetadata.newBuilder().setName("web"))
+                              .setImage(ImageSpec.newBuilder().setImage(image))
+                              .setLogPath("web.log")
+                              .putAnnotations("krill.io/wagi", "tcp://0.0.0.0:8080")
+                              .addAllCommand(List.of("/wagi.wasm")))
+                      .build())
+              .getContainerId();
+      c.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.net.http.HttpRequest get =
+          java.net.http.HttpRequest.newBuilder(
+                  java.net.URI.create("http://" + ip + ":8080/echo?x=1"))
+              .version(java.net.http.HttpClient.Version.HTTP_1_1)
+              .timeout(java.time.Duration.ofSeconds(30))
+              .build();
+      java.net.http.HttpResponse<String> r = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (r == null) {
+        try {
+          r = http.send(get, java.net.http.HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+          if (System.nanoTime() > deadline) {
+            fail("nothing answers at " + ip + ":8080: " + log());
+          }
+          Host.sleep(100);
+        }
+      }
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.body().contains("path=/echo\nquery=x=1\n"), r.body());
+      c.runtime()
+          .stopContainer(
+              StopContainerRequest.newBuilder().setContainerId(id).setTimeout(10).build());
+      assertEquals(143, CriCalls.awaitExit(c, id).getExitCode());
+      String containerLog = Files.readString(tmp.resolve("logs").resolve("web.log"));
+      assertTrue(containerLog.contains(" stdout F GET /echo?x=1 200 "), containerLog);
+      c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+    }
+  }
+
+  /**
    * A pod annotated {@code krill.io/listen}: its container's socket is opened in the pod's network
    * namespace, so the pod IP serves HTTP from the guest (as kubelet's probes reach it) and the
    * node's loopback does not; removing the pod frees it.
@@ -650,6 +719,7 @@ class CriServerCniE2ETest {
     Map<String, byte[]> files = new LinkedHashMap<>();
     files.put("/args.wasm", TestPrograms.bytes("args.wasm"));
     files.put("/files.wasm", TestPrograms.bytes("files.wasm"));
+    files.put("/wagi.wasm", TestPrograms.bytes("wagi.wasm"));
     files.put("/etc/motd", "from the image\n".getBytes(StandardCharsets.UTF_8));
     return OciImage.named("cri/net-progs:v1")
         .layer(files)
