@@ -137,9 +137,9 @@ public final class ChicoryEngine implements WasmEngine {
   }
 
   /**
-   * The module compiled, from memory if a guest of it was prepared before. The generated classes are
-   * the JVM's to collect once no guest refers to them: the lease only counts users, and is given
-   * back right away.
+   * The module compiled, from memory if a guest of it was prepared before. The generated classes
+   * are the JVM's to collect once no guest refers to them: the lease only counts users, and is
+   * given back right away.
    */
   private Compiled compiled(GuestSpec spec) {
     try (CompiledModules.Lease<Compiled> lease =
