@@ -277,9 +277,10 @@ final class GuestProcess {
   /**
    * SIGTERM of a running listening guest: it takes no new connections, finishes the ones it has and
    * ends on its own, reported as {@code 128 + signal}; a SIGKILL (or another SIGTERM) still ends it
-   * at once. Returns false if the process is not running (then {@link #kill} applies).
+   * at once. {@code closeListeners} runs before the guest is told. Returns false if the process is
+   * not running (then {@link #kill} applies).
    */
-  boolean drain(int signal) {
+  boolean drain(int signal, Runnable closeListeners) {
     synchronized (this) {
       if (state != TaskState.RUNNING || draining || killSignal != 0) {
         return false;
@@ -292,6 +293,9 @@ final class GuestProcess {
               + " (SIGKILL ends it now)",
           String.valueOf(signal));
     }
+    // Closed before the guest is woken: a selector that wakes first would go back to waiting
+    // with the listener still open in the kernel, and new connections still queued.
+    closeListeners.run();
     guest.stopAccepting();
     return true;
   }

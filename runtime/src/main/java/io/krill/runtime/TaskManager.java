@@ -686,9 +686,8 @@ public final class TaskManager implements AutoCloseable {
         && !listening.isEmpty()
         // an instance-per-request container drains in its own server, on the usual kill
         && !task.runtimeSpec.annotations().containsKey(RequestServers.ANNOTATION)
-        && task.process(execId).drain(signal)) {
+        && task.process(execId).drain(signal, () -> Listeners.close(listening))) {
       // a listening guest stops gracefully: its ports close at once, its connections go on
-      Listeners.close(listening);
       return;
     }
     task.process(execId).kill(signal);

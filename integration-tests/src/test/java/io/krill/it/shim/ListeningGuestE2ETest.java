@@ -48,6 +48,7 @@ class ListeningGuestE2ETest {
 
   private static String get(int port) throws IOException {
     try (Socket s = new Socket(loopback(), port)) {
+      s.setSoTimeout(20_000); // a server that took the connection but never answers fails the test
       s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     }
