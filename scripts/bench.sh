@@ -16,7 +16,8 @@
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
-#   k. HTTP: one C server natively under runc vs as a krill listening guest (Wasmtime, Chicory), wrk at 1/16/64
+#   k. HTTP: one C server natively under runc vs as a krill listening guest, and krill's instance per request (WAGI),
+#      on Wasmtime and Chicory, wrk at 1/16/64 connections
 #   l. compiled modules shared by a daemon's tasks: warm start of the big module vs hello; memory of 100 replicas
 #   m. scale: threads, memory and kill + delete time with 1,000 sleeping containers, krill vs runc
 #   t. lifecycle throughput: 4 and 16 parallel clients looping hello cycles, through ctr and through CRI
@@ -71,7 +72,7 @@ while [ $# -gt 0 ]; do
         --modules-only) MODULES_ONLY=1; shift ;;
         --scale-only) SCALE_ONLY=1; shift ;;
         --throughput-only) THROUGHPUT_ONLY=1; shift ;;
-        -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -716,7 +717,10 @@ md=$T/benchmarks.md
     echo "  \`--annotation krill.io/listen=tcp://127.0.0.1:PORT\` as fd 3 (wasi-libc's accept/recv/send are WASI's"
     echo "  sock_accept/sock_recv/sock_send), once on each engine (\`krill.io/engine=chicory\`). All three run at once with"
     echo "  \`ctr run -d --net-host\`; each gets 2 s of wrk as a warm-up, then \`wrk -t2 -cC -d${HTTP_SECONDS}s --latency\` (one thread at"
-    echo "  C = 1) per row, one server at a time. wrk runs on the same 2 cores, so the rows measure the whole machine's"
+    echo "  C = 1) per row, one server at a time. The instance-per-request rows: \`wagi.wasm\` under"
+    echo "  \`--annotation krill.io/wagi=tcp://127.0.0.1:PORT\` (defaults: 16 instances at once, HTTP/1.1 keep-alive), its"
+    echo "  echo of each request (CGI headers, eight lines of body, a line on stderr and krill's access-log line, both to"
+    echo "  /dev/null here), once per engine. wrk runs on the same 2 cores, so the rows measure the whole machine's"
     echo "  work per request, client included; the ratio to native is the figure to read."
     echo
     echo "## Caveats"
