@@ -26,6 +26,9 @@
 #define GRPC_NOT_FOUND 5
 #define KILLED_EXIT_STATUS 137 /* 128 + SIGKILL: what runc reports for a lost task */
 
+/* Set when the daemon's end went away mid-call (EOF, reset): a daemon dying as it is called. */
+static int connection_lost;
+
 static int read_full(int fd, void *buf, size_t len, int64_t deadline, const char **why)
 {
     uint8_t *p = buf;
@@ -47,10 +50,12 @@ static int read_full(int fd, void *buf, size_t len, int64_t deadline, const char
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
+            connection_lost = errno == ECONNRESET;
             *why = strerror(errno);
             return -1;
         }
         if (n == 0) {
+            connection_lost = 1;
             *why = "connection closed by the daemon";
             return -1;
         }
@@ -73,7 +78,22 @@ static uint32_t get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-enum cleanup_result { CLEANUP_OK, CLEANUP_UNREACHABLE, CLEANUP_NOT_FOUND, CLEANUP_FAILED };
+enum cleanup_result {
+    CLEANUP_OK,
+    CLEANUP_UNREACHABLE,
+    CLEANUP_NOT_FOUND,
+    CLEANUP_FAILED,
+    CLEANUP_LOST /* accepted, then closed or reset before an answer */
+};
+
+/*
+ * A SIGKILLed daemon's listening socket can still accept for a moment while the kernel closes
+ * its descriptors, and containerd runs delete as soon as its own connection drops, so a
+ * connection lost before any answer is tried again until the socket refuses (the daemon is gone)
+ * or a daemon answers.
+ */
+#define LOST_RETRY_MS 50
+#define LOST_RETRIES 40
 
 /*
  * Asks the daemon for the task's exit via one ttrpc Cleanup call.  On
@@ -84,6 +104,7 @@ static enum cleanup_result daemon_cleanup(const char *socket, const char *id, st
 {
     int64_t deadline = mono_ms() + DELETE_TIMEOUT_MS;
     int err;
+    connection_lost = 0;
     int fd = unix_connect(socket, DELETE_TIMEOUT_MS, &err);
     if (fd < 0) {
         snprintf(why, why_len, "connect %s: %s", socket, strerror(err));
@@ -108,10 +129,11 @@ static enum cleanup_result daemon_cleanup(const char *socket, const char *id, st
     free(req.p);
     free(msg.p);
     if (write_all(fd, frame.p, frame.len) != 0) {
+        int lost = errno == EPIPE || errno == ECONNRESET;
         snprintf(why, why_len, "send to %s: %s", socket, strerror(errno));
         free(frame.p);
         close(fd);
-        return CLEANUP_FAILED;
+        return lost ? CLEANUP_LOST : CLEANUP_FAILED;
     }
     free(frame.p);
 
@@ -193,7 +215,7 @@ read_error:
     snprintf(why, why_len, "reading the response from %s: %s", socket, rwhy);
     free(body);
     close(fd);
-    return CLEANUP_FAILED;
+    return connection_lost ? CLEANUP_LOST : CLEANUP_FAILED;
 }
 
 struct task_exit {
@@ -357,7 +379,13 @@ int cmd_delete(const struct options *o)
         char why[512];
         daemon_paths(address, ns, pod, &d);
         res = daemon_cleanup(d.socket, o->id, &out, why, sizeof why);
-        if (res == CLEANUP_FAILED)
+        for (int i = 0; res == CLEANUP_LOST && i < LOST_RETRIES; i++) {
+            struct timespec ts = {.tv_nsec = LOST_RETRY_MS * 1000000L};
+            nanosleep(&ts, NULL);
+            out.len = 0;
+            res = daemon_cleanup(d.socket, o->id, &out, why, sizeof why);
+        }
+        if (res == CLEANUP_FAILED || res == CLEANUP_LOST)
             fprintf(stderr, "krill: warning: daemon cleanup failed, using %s/krill.state: %s\n",
                     bundle, why);
         if (res == CLEANUP_UNREACHABLE && pod)

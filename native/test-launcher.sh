@@ -587,9 +587,23 @@ copy=$KRILL_RUN_DIR/shim/$HA/mounts/appA/0
 mkdir -p "$copy"
 mounted=0
 mount -t tmpfs krill-test "$copy" 2>/dev/null && mounted=1
+# containerd runs delete the moment its connection to a SIGKILLed daemon drops, when the dying
+# daemon's socket may still accept: a listener that resets the one connection it takes, then
+# closes, stands for that moment.
+rm -f "/run/containerd/s/$HA"
+$PY -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+c, _ = s.accept()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close(); s.close()' "/run/containerd/s/$HA" &
+dying=$!
+for _ in $(seq 100); do [ -S "/run/containerd/s/$HA" ] && break; sleep 0.05; done
 (timeout 40 "$ISO" -namespace "$NS" -address "$ADDR6" -id appA -bundle "$T/bundles/appA" delete </dev/null >"$T/idel2.out" 2>"$T/idel2.err"; echo $? >"$T/idel2.rc")
+wait "$dying"
 if [ "$(cat "$T/idel2.rc")" = 0 ] && [ ! -e "$KRILL_RUN_DIR/shim/$HA/mounts/appA" ] && [ -S "/run/containerd/s/$HA" ]; then
-    pass "isolated delete, daemon dead: private mount copies released (mounted: $mounted), socket kept"
+    pass "isolated delete, daemon dying then dead: private mount copies released (mounted: $mounted), socket kept"
 else
     mountpoint -q "$copy" && umount "$copy"
     fail "dead pod daemon, container delete: rc=$(cat "$T/idel2.rc") err=$(cat "$T/idel2.err") $(ls -R "$KRILL_RUN_DIR/shim/$HA/mounts")"
