@@ -68,6 +68,14 @@ public final class ContainerdPerClass<T extends AutoCloseable>
   }
 
   /**
+   * As {@link #withCri()}, with the {@code portmap} plugin in each instance's CNI network ({@link
+   * CriContainerd#startWithPortmap}).
+   */
+  public static ContainerdPerClass<CriContainerd> withCriPortmap() {
+    return new ContainerdPerClass<>(CriContainerd::startWithPortmap);
+  }
+
+  /**
    * As {@link #withCri()}, with krill as containerd's default runtime ({@link
    * CriContainerd#startWithKrillAsDefault}).
    */

@@ -150,6 +150,16 @@ public final class CriConfig {
    * leftovers apart.
    */
   public static String cniConflist(String network, String bridge, String subnet, Path ipamDir) {
+    return cniConflist(network, bridge, subnet, ipamDir, false);
+  }
+
+  /**
+   * As above; with {@code portmap}, the {@code portmap} plugin chained after {@code bridge}, as
+   * docs/http.md shows it: containerd gives it the pod's host ports ({@code runtimeConfig.
+   * portMappings}, since it declares the capability) and it DNATs them to the pod IP.
+   */
+  public static String cniConflist(
+      String network, String bridge, String subnet, Path ipamDir, boolean portmap) {
     return """
                 {
                   "cniVersion": "1.0.0",
@@ -162,15 +172,26 @@ public final class CriConfig {
                       "ipMasq": false,
                       "ipam": {
                         "type": "host-local",
-                        "ranges": [[{"subnet": "%s"}]],
+                        "ranges": [[{"subnet": "%s"}]],%s
                         "dataDir": "%s"
                       }
-                    }
+                    }%s
                   ]
                 }
                 """
-        .formatted(network, bridge, subnet, ipamDir);
+        .formatted(
+            network, bridge, subnet, portmap ? DEFAULT_ROUTE : "", ipamDir, portmap ? PORTMAP : "");
   }
+
+  /**
+   * A default route in the pod (via the bridge, its gateway): a connection to a host port comes
+   * from the node's own address, not the bridge's, and the pod has to route its answers back.
+   */
+  static final String DEFAULT_ROUTE = "\n        \"routes\": [{\"dst\": \"0.0.0.0/0\"}],";
+
+  /** The conflist's plugin entry for host ports, as docs/http.md has it. */
+  static final String PORTMAP =
+      ",\n    {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}}";
 
   /** containerd's hosts.toml for the local registry: plain HTTP, pull and resolve only. */
   public static String hostsToml(String registryHost) {

@@ -66,14 +66,15 @@ public final class CriContainerd implements AutoCloseable {
   private final boolean krillDefault;
 
   private CriContainerd(ContainerdVersion version, boolean krillDefault) {
-    this(version, krillDefault, Map.of(), "");
+    this(version, krillDefault, Map.of(), "", false);
   }
 
   private CriContainerd(
       ContainerdVersion version,
       boolean krillDefault,
       Map<String, String> env,
-      String runtimeSettings) {
+      String runtimeSettings,
+      boolean portmap) {
     this.krillDefault = krillDefault;
     try {
       dir = Files.createTempDirectory(Path.of("/tmp"), "krill-cri-").toRealPath();
@@ -93,7 +94,7 @@ public final class CriContainerd implements AutoCloseable {
       String subnet = "10." + (200 + r.nextInt(8)) + "." + r.nextInt(256) + ".0/24";
       Files.writeString(
           cni.resolve("10-krill-it.conflist"),
-          CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam")));
+          CriConfig.cniConflist(bridge, bridge, subnet, dir.resolve("cni-ipam"), portmap));
       c =
           Containerd.startWithCri(
               version,
@@ -123,7 +124,16 @@ public final class CriContainerd implements AutoCloseable {
    */
   public static CriContainerd start(
       ContainerdVersion version, Map<String, String> env, String runtimeSettings) {
-    return new CriContainerd(version, false, env, runtimeSettings);
+    return new CriContainerd(version, false, env, runtimeSettings, false);
+  }
+
+  /**
+   * As {@link #start}, with CNI's {@code portmap} plugin chained after {@code bridge} in this
+   * instance's own conflist ({@link CriConfig#cniConflist(String, String, String, Path, boolean)}):
+   * a pod's port mappings with a host port become DNAT rules to the pod IP.
+   */
+  public static CriContainerd startWithPortmap(ContainerdVersion version) {
+    return new CriContainerd(version, false, Map.of(), "", true);
   }
 
   /**
