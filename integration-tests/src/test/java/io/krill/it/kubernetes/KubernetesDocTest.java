@@ -11,10 +11,28 @@ import org.junit.jupiter.api.Test;
 /** docs/kubernetes.md shows operators exactly the containerd config the CRI tests run with. */
 class KubernetesDocTest {
   private static String doc() throws Exception {
+    return doc("kubernetes.md");
+  }
+
+  private static String doc(String name) throws Exception {
     String dist = System.getProperty("krill.dist");
     assertTrue(
         dist != null && !dist.isBlank(), "krill.dist is not set: run the tests through Maven");
-    return Files.readString(Path.of(dist).getParent().resolve("docs/kubernetes.md"));
+    return Files.readString(Path.of(dist).getParent().resolve("docs").resolve(name));
+  }
+
+  /**
+   * docs/http.md's CNI network for host ports is the one CriPortMappingE2ETest runs with, its
+   * private bridge, subnet and IPAM directory aside.
+   */
+  @Test
+  void portmapConflist_isTheOneTheTestsUse() throws Exception {
+    String snippet =
+        "```json\n"
+            + CriConfig.cniConflist(
+                "pods", "cni0", "10.88.0.0/16", Path.of("/var/lib/cni/networks"), true)
+            + "```";
+    assertTrue(doc("http.md").contains(snippet), "docs/http.md lacks the CNI network:\n" + snippet);
   }
 
   @Test
