@@ -2,6 +2,7 @@ package io.krill.os;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 
 /** The few libc calls the JDK does not offer. */
@@ -23,4 +24,10 @@ interface LibC extends Library {
   int close(int fd);
 
   int setns(int fd, int nstype);
+
+  Pointer mmap(Pointer addr, long length, int prot, int flags, int fd, long offset);
+
+  int munmap(Pointer addr, long length);
+
+  int madvise(Pointer addr, long length, int advice);
 }

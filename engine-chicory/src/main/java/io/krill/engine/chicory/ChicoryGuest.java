@@ -104,6 +104,7 @@ final class ChicoryGuest implements Guest {
           Instance.builder(module)
               .withImportValues(ImportValues.builder().withFunctions(imports).build())
               .withMachineFactory(machine)
+              .withMemoryFactory(OffHeapMemory::new)
               .withStart(false)
               .build();
       memory = instance.memory();
@@ -152,6 +153,9 @@ final class ChicoryGuest implements Guest {
         // A failed grow leaves the memory within one allocation of its cap.
         long bytes = (long) m.pages() * Memory.PAGE_SIZE;
         memoryExhausted = bytes + EXHAUSTION_MARGIN >= spec.memoryLimitBytes();
+      }
+      if (m instanceof OffHeapMemory o) {
+        o.release();
       }
       memory = null;
       synchronized (this) {

@@ -10,9 +10,12 @@ import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.Host;
 import io.krill.it.harness.Result;
+import io.krill.it.harness.Tasks;
 import io.krill.it.harness.TestImages;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -62,6 +65,49 @@ class EnginePerContainerE2ETest {
     assertTrue(refused.stderr().contains("container " + unknown), refused.toString());
     assertTrue(refused.stderr().contains("krill.io/engine=v8"), refused.toString());
     assertTrue(refused.stderr().contains("use one of wasmtime, chicory"), refused.toString());
+    c.assertNoLeaks();
+  }
+
+  /**
+   * A Chicory guest's linear memory lives outside the daemon's Java heap, as a Wasmtime guest's
+   * does: a guest allowed four times the daemon's 256 MiB heap fills it, is OOMKilled alone, and
+   * the daemon and a container beside it carry on.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void chicoryGuestBeyondTheDaemonsHeap_isOomKilledAlone(ContainerdVersion v) {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+    String keeper = id("keeper");
+    Tasks.Task before = runDetached(c, NS, image, keeper, "/sleep.wasm", "300");
+    long daemon = onlyDaemon(c);
+
+    String hog = id("chicory-hog");
+    Result r =
+        run(
+            c,
+            NS,
+            "--annotation",
+            "krill.io/engine=chicory",
+            "--memory-limit",
+            Long.toString(1L << 30),
+            image,
+            hog,
+            "/memhog.wasm");
+    Matcher m = Pattern.compile("allocated (\\d+) MiB").matcher(r.stdout());
+    assertTrue(m.find(), "memhog did not report its allocation: " + r);
+    int mib = Integer.parseInt(m.group(1));
+    assertTrue(mib > 512 && mib < 1024, "allocated " + mib + " MiB under a 1 GiB limit: " + r);
+    assertExit(c, 137, r);
+    assertTrue(r.stderr().contains("out of memory"), r.toString());
+
+    assertEquals(before, tasks(c, NS).get(keeper), "the container beside it");
+    assertEquals(daemon, onlyDaemon(c), "the same daemon");
+    assertEquals(
+        HELLO,
+        runOk(c, NS, "--annotation", "krill.io/engine=chicory", image, id("hello"), "/hello.wasm")
+            .stdout());
+    killAndRemove(c, NS, keeper);
     c.assertNoLeaks();
   }
 
