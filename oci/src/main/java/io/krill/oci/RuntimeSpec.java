@@ -192,6 +192,11 @@ public record RuntimeSpec(
     return new RuntimeSpec(ociVersion, process, root, m, annotations, linux, hostname);
   }
 
+  /** The same spec with other annotations. */
+  public RuntimeSpec withAnnotations(Map<String, String> a) {
+    return new RuntimeSpec(ociVersion, process, root, mounts, a, linux, hostname);
+  }
+
   /** The same spec with another process (an exec runs in its container's context). */
   public RuntimeSpec withProcess(Process p) {
     return new RuntimeSpec(ociVersion, p, root, mounts, annotations, linux, hostname);

@@ -30,6 +30,15 @@ final class Listeners {
 
   /** The sockets of this annotation of the container (same form), none without it. */
   static List<ServerSocketChannel> open(String id, RuntimeSpec spec, String annotation) {
+    return open(id, spec, annotation, "annotation " + annotation);
+  }
+
+  /**
+   * As {@link #open(String, RuntimeSpec, String)}, the value said in messages to come from {@code
+   * source} ({@code annotation krill.io/wagi}, or a key of the image's krill.toml).
+   */
+  static List<ServerSocketChannel> open(
+      String id, RuntimeSpec spec, String annotation, String source) {
     String value = spec.annotations().get(annotation);
     if (value == null || value.isBlank()) {
       return List.of();
@@ -39,7 +48,7 @@ final class Listeners {
     try {
       for (String item : value.split(",")) {
         String address = item.trim();
-        InetSocketAddress at = parse(id, annotation, address);
+        InetSocketAddress at = parse(id, source, address);
         try {
           out.add(NetNamespaces.listen(netns, at));
         } catch (IOException e) {
@@ -48,11 +57,12 @@ final class Listeners {
               "cannot listen on "
                   + address
                   + (netns == null ? "" : " in network namespace " + netns)
-                  + " (annotation "
-                  + annotation
+                  + " ("
+                  + source
                   + "): "
                   + e.getMessage()
-                  + "; free the port or pick another address in the annotation");
+                  + "; free the port or pick another address in the "
+                  + (source.startsWith("annotation ") ? "annotation" : "annotation " + annotation));
         }
       }
       return List.copyOf(out);
@@ -62,7 +72,7 @@ final class Listeners {
     }
   }
 
-  private static InetSocketAddress parse(String id, String annotation, String address) {
+  private static InetSocketAddress parse(String id, String source, String address) {
     String why = "write it as tcp://HOST:PORT, for example tcp://0.0.0.0:8080";
     try {
       URI u = new URI(address);
@@ -71,8 +81,7 @@ final class Listeners {
           || u.getPort() < 0
           || u.getPort() > 65535
           || !(u.getPath() == null || u.getPath().isEmpty())) {
-        throw ModuleLoader.invalid(
-            id, "annotation " + annotation + " has \"" + address + "\": " + why);
+        throw ModuleLoader.invalid(id, source + " has \"" + address + "\": " + why);
       }
       String host = u.getHost();
       if (host.startsWith("[") && host.endsWith("]")) {
@@ -81,8 +90,7 @@ final class Listeners {
       return new InetSocketAddress(InetAddress.getByName(host), u.getPort());
     } catch (URISyntaxException | UnknownHostException e) {
       throw ModuleLoader.invalid(
-          id,
-          "annotation " + annotation + " has \"" + address + "\" (" + e.getMessage() + "): " + why);
+          id, source + " has \"" + address + "\" (" + e.getMessage() + "): " + why);
     }
   }
 

@@ -26,6 +26,11 @@ final class RequestRoutes {
 
   /** The routes as written, in order, each to a module path; the default when there are none. */
   static Map<String, String> parse(String id, String value, String mainModule) {
+    return parse(id, value, mainModule, "annotation " + RequestServers.ROUTES_ANNOTATION);
+  }
+
+  /** As {@link #parse(String, String, String)}, the value said to come from {@code source}. */
+  static Map<String, String> parse(String id, String value, String mainModule, String source) {
     Map<String, String> routes = new LinkedHashMap<>();
     if (value == null || value.isBlank()) {
       routes.put(ALL, mainModule);
@@ -41,8 +46,7 @@ final class RequestRoutes {
       if (!route.startsWith("/") || !module.startsWith("/") || routes.containsKey(route)) {
         throw ModuleLoader.invalid(
             id,
-            "annotation "
-                + RequestServers.ROUTES_ANNOTATION
+            source
                 + " has \""
                 + entry
                 + "\""
@@ -58,6 +62,7 @@ final class RequestRoutes {
   static Guest create(
       String id,
       RuntimeSpec spec,
+      String routesSource,
       Path bundle,
       Path rootfs,
       Stdio.Files files,
@@ -75,7 +80,11 @@ final class RequestRoutes {
               + " remove the annotation or run the container on a krill daemon that does");
     }
     Map<String, String> routes =
-        parse(id, spec.annotations().get(RequestServers.ROUTES_ANNOTATION), main.modulePath());
+        parse(
+            id,
+            spec.annotations().get(RequestServers.ROUTES_ANNOTATION),
+            main.modulePath(),
+            routesSource);
     Map<String, Program> programs = new LinkedHashMap<>();
     List<RequestService.Route> out = new ArrayList<>();
     try {

@@ -235,19 +235,21 @@ public final class TaskManager implements AutoCloseable {
           limit = capOf(runtimeSpec, module);
           memory = admit(id, "it", limit);
           WasmEngine engine = engine(id, runtimeSpec);
-          if (runtimeSpec.annotations().containsKey(RequestServers.ANNOTATION)) {
-            listening = Listeners.open(id, runtimeSpec, RequestServers.ANNOTATION);
+          KrillToml.Served served = KrillToml.served(id, runtimeSpec.annotations(), rootfs);
+          if (served.isWagi()) {
+            // The task keeps the merged settings: Kill drains it as an instance-per-request one.
+            runtimeSpec = runtimeSpec.withAnnotations(served.annotations());
+            String listenFrom = served.source(RequestServers.ANNOTATION);
+            listening = Listeners.open(id, runtimeSpec, RequestServers.ANNOTATION, listenFrom);
             if (listening.size() != 1) {
               throw ModuleLoader.invalid(
-                  id,
-                  "annotation "
-                      + RequestServers.ANNOTATION
-                      + " must name one address, as tcp://HOST:PORT");
+                  id, listenFrom + " must name one address, as tcp://HOST:PORT");
             }
             guest =
                 RequestRoutes.create(
                     id,
                     runtimeSpec,
+                    served.source(RequestServers.ROUTES_ANNOTATION),
                     spec.bundle(),
                     rootfs,
                     files,

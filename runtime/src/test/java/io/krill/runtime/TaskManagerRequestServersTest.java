@@ -64,6 +64,8 @@ class TaskManagerRequestServersTest {
     final AtomicReference<RequestService> service = new AtomicReference<>();
     final ByteArrayOutputStream firstOutput = new ByteArrayOutputStream();
     final CountDownLatch ran = new CountDownLatch(1);
+    final java.util.concurrent.atomic.AtomicBoolean drained =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     @Override
     public long maxRunMillis(String containerId, Map<String, String> annotations) {
@@ -99,6 +101,13 @@ class TaskManagerRequestServersTest {
         @Override
         public void interrupt() {
           stopped.countDown();
+        }
+
+        @Override
+        public boolean terminateGracefully() {
+          drained.set(true);
+          stopped.countDown();
+          return true;
         }
 
         @Override
@@ -170,5 +179,99 @@ class TaskManagerRequestServersTest {
     assertTrue(e.getMessage().contains("ROUTE=MODULE"), e.getMessage());
     // the listener opened before the routes were read is closed again
     new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close();
+  }
+
+  private static void krillToml(Bundle b, int port) throws IOException {
+    java.nio.file.Files.writeString(
+        b.rootfs().resolve("krill.toml"),
+        "[wagi]\nlisten = \"tcp://127.0.0.1:"
+            + port
+            + "\"\ntimeout = \"3s\"\n[[wagi.route]]\npath = \"/a/...\"\nmodule = \"/hello.wat\"\n"
+            + "[[wagi.route]]\npath = \"/b\"\nmodule = \"/hello.wat\"\n");
+  }
+
+  @Test
+  void anImagesKrillToml_makesItARequestContainer_drainedOnSigterm() throws Exception {
+    Recording servers = new Recording();
+    f.tasks.servingRequestsWith(servers);
+    int port = freePort();
+    Bundle b = hello("c-toml", "\"other\":\"x\"");
+    krillToml(b, port);
+    f.tasks.create(b.spec());
+    RequestService s = servers.service.get();
+    assertEquals(
+        new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port),
+        s.listener().getLocalAddress());
+    assertEquals(
+        List.of("/a/...", "/b"), s.routes().stream().map(RequestService.Route::pattern).toList());
+    assertEquals("3s", s.annotations().get("krill.io/wagi-timeout"));
+    f.tasks.start(b.id());
+    servers.ran.await();
+    // SIGTERM drains it in its server, as for a container with the annotation
+    f.tasks.kill(b.id(), 15);
+    assertEquals(143, f.await(b.id()).code());
+    assertTrue(servers.drained.get());
+    f.tasks.delete(b.id());
+    new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close();
+  }
+
+  @Test
+  void theAnnotationsWinOverTheImagesKrillToml() throws Exception {
+    Recording servers = new Recording();
+    f.tasks.servingRequestsWith(servers);
+    int filePort = freePort();
+    int port = freePort();
+    Bundle b =
+        hello(
+            "c-toml-over",
+            "\"krill.io/wagi\":\"tcp://127.0.0.1:"
+                + port
+                + "\",\"krill.io/wagi-routes\":\"/only=/hello.wat\"");
+    krillToml(b, filePort);
+    f.tasks.create(b.spec());
+    RequestService s = servers.service.get();
+    assertEquals(
+        new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port),
+        s.listener().getLocalAddress());
+    assertEquals(List.of("/only"), s.routes().stream().map(RequestService.Route::pattern).toList());
+    assertEquals("3s", s.annotations().get("krill.io/wagi-timeout"));
+    f.tasks.start(b.id());
+    servers.ran.await();
+    f.tasks.kill(b.id(), 9);
+    assertEquals(137, f.await(b.id()).code());
+    f.tasks.delete(b.id());
+    new ServerSocket(filePort, 1, InetAddress.getByName("127.0.0.1")).close();
+    new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1")).close();
+  }
+
+  @Test
+  void aMalformedKrillToml_refusesTheCreate_namingTheFileAndKey() throws Exception {
+    f.tasks.servingRequestsWith(new Recording());
+    Bundle b = hello("c-badtoml", "\"other\":\"x\"");
+    java.nio.file.Files.writeString(
+        b.rootfs().resolve("krill.toml"), "[wagi]\nconcurrency = \"many\"\n");
+    KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+    assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+    assertTrue(
+        e.getMessage().startsWith("container c-badtoml: /krill.toml in its image has"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("wagi.concurrency"), e.getMessage());
+    assertTrue(f.tasks.isEmpty());
+  }
+
+  @Test
+  void aKrillTomlListenAddressInUse_isNamedAsTheFilesKey() throws Exception {
+    f.tasks.servingRequestsWith(new Recording());
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      Bundle b = hello("c-taken", "\"other\":\"x\"");
+      java.nio.file.Files.writeString(
+          b.rootfs().resolve("krill.toml"),
+          "[wagi]\nlisten = \"tcp://127.0.0.1:" + taken.getLocalPort() + "\"\n");
+      KrillException e = assertThrows(KrillException.class, () -> f.tasks.create(b.spec()));
+      assertTrue(e.getMessage().contains("container c-taken"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("(key wagi.listen of /krill.toml in its image)"), e.getMessage());
+      assertTrue(f.tasks.isEmpty());
+    }
   }
 }

@@ -2,12 +2,14 @@ package io.krill.wagi;
 
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
+import io.krill.runtime.RequestServers;
 import java.util.Map;
 
 /**
- * A WAGI container's limits: the daemon's defaults, each overridable by an annotation of the
- * container ({@code krill.io/wagi-timeout: 30s}, {@code krill.io/wagi-concurrency: 16}, {@code
- * krill.io/wagi-max-body: 10Mi}, {@code krill.io/wagi-read-timeout: 10s}).
+ * A WAGI container's limits: the daemon's defaults, each overridable by the container's {@code
+ * /krill.toml} or an annotation ({@code krill.io/wagi-timeout: 30s}, {@code
+ * krill.io/wagi-concurrency: 16}, {@code krill.io/wagi-max-body: 10Mi}, {@code
+ * krill.io/wagi-read-timeout: 10s}).
  *
  * @param timeoutMillis how long one request's instance may run before it is stopped (504)
  * @param concurrency how many instances run at once; up to as many more requests wait, then 503
@@ -25,10 +27,10 @@ public record WagiSettings(
     long maxResponseBytes,
     long requestReadMillis) {
 
-  public static final String TIMEOUT = "krill.io/wagi-timeout";
-  public static final String CONCURRENCY = "krill.io/wagi-concurrency";
-  public static final String MAX_BODY = "krill.io/wagi-max-body";
-  public static final String READ_TIMEOUT = "krill.io/wagi-read-timeout";
+  public static final String TIMEOUT = RequestServers.TIMEOUT_ANNOTATION;
+  public static final String CONCURRENCY = RequestServers.CONCURRENCY_ANNOTATION;
+  public static final String MAX_BODY = RequestServers.MAX_BODY_ANNOTATION;
+  public static final String READ_TIMEOUT = RequestServers.READ_TIMEOUT_ANNOTATION;
 
   public static WagiSettings defaults() {
     return new WagiSettings(30_000, 16, 10L << 20, 16 << 10, 64L << 20, 10_000);
@@ -51,8 +53,8 @@ public record WagiSettings(
       } catch (NumberFormatException e) {
         conc = 0;
       }
-      if (conc < 1 || conc > 1024) {
-        throw bad(id, CONCURRENCY, v, "a number from 1 to 1024");
+      if (conc < 1 || conc > RequestServers.MAX_CONCURRENCY) {
+        throw bad(id, CONCURRENCY, v, "a number from 1 to " + RequestServers.MAX_CONCURRENCY);
       }
     }
     v = annotations.get(MAX_BODY);
@@ -67,49 +69,19 @@ public record WagiSettings(
   }
 
   static long duration(String id, String key, String v) {
-    String s = v.trim();
-    try {
-      long n;
-      if (s.endsWith("ms")) {
-        n = Long.parseLong(s.substring(0, s.length() - 2));
-      } else if (s.endsWith("s")) {
-        n = Long.parseLong(s.substring(0, s.length() - 1)) * 1000;
-      } else if (s.endsWith("m")) {
-        n = Long.parseLong(s.substring(0, s.length() - 1)) * 60_000;
-      } else {
-        n = -1;
-      }
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // refused below
+    long n = RequestServers.durationMillis(v);
+    if (n < 0) {
+      throw bad(id, key, v, RequestServers.DURATION_FORM);
     }
-    throw bad(id, key, v, "a duration such as 500ms, 30s or 2m");
+    return n;
   }
 
   static long size(String id, String key, String v) {
-    String s = v.trim();
-    long unit = 1;
-    if (s.endsWith("Ki")) {
-      unit = 1L << 10;
-    } else if (s.endsWith("Mi")) {
-      unit = 1L << 20;
-    } else if (s.endsWith("Gi")) {
-      unit = 1L << 30;
+    long n = RequestServers.sizeBytes(v);
+    if (n < 0) {
+      throw bad(id, key, v, RequestServers.SIZE_FORM);
     }
-    if (unit > 1) {
-      s = s.substring(0, s.length() - 2);
-    }
-    try {
-      long n = Long.parseLong(s) * unit;
-      if (n >= 0 && n <= Integer.MAX_VALUE - 1024) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // refused below
-    }
-    throw bad(id, key, v, "a size such as 65536, 64Ki or 10Mi (below 2Gi)");
+    return n;
   }
 
   private static KrillException bad(String id, String key, String v, String what) {

@@ -2,6 +2,8 @@ package io.krill.it.harness;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,11 +18,26 @@ public enum TestImages {
   /** Only hello.wasm, with it as the entrypoint. */
   HELLO("krill.test/hello:1"),
   /** The static native hello, for runc comparisons and harness checks. */
-  HELLO_NATIVE("krill.test/hello-native:1");
+  HELLO_NATIVE("krill.test/hello-native:1"),
+  /**
+   * An HTTP app: wagi.wasm as {@code /wagi.wasm} and {@code /routes/second.wasm}, and a {@code
+   * /krill.toml} whose {@code [wagi]} table serves them on two routes at {@link #WAGI_APP_PORT}.
+   */
+  WAGI_APP("krill.test/wagi-app:1"),
+  /** wagi.wasm and a {@code /krill.toml} whose {@code [wagi]} table has a malformed timeout. */
+  WAGI_BAD_TOML("krill.test/wagi-bad-toml:1");
 
   public static final String GREETING_PATH = "/data/greeting.txt";
   public static final String GREETING = "greetings from a layer\n";
   public static final String IMAGE_ENV = "IMAGE_VAR=from-image";
+
+  /**
+   * Where {@link #WAGI_APP}'s krill.toml listens: a port of 127.0.0.1 free when the JVM started.
+   */
+  public static final int WAGI_APP_PORT = freePort();
+
+  /** The malformed value of {@link #WAGI_BAD_TOML}'s {@code wagi.timeout}. */
+  public static final String BAD_TIMEOUT = "thirty seconds";
 
   private static final Map<TestImages, Path> TARBALLS = new EnumMap<>(TestImages.class);
   private static Path cacheDir;
@@ -54,6 +71,44 @@ public enum TestImages {
               .entrypoint("/hello.wasm");
       case HELLO_NATIVE ->
           img.layer(Map.of("/hello", TestPrograms.bytes("hello-native"))).entrypoint("/hello");
+      case WAGI_APP ->
+          img.layer(
+                  Map.of(
+                      "/wagi.wasm",
+                      TestPrograms.bytes("wagi.wasm"),
+                      "/routes/second.wasm",
+                      TestPrograms.bytes("wagi.wasm"),
+                      "/krill.toml",
+                      ("# an HTTP app: krill runs an instance of a module per request\n"
+                              + "[wagi]\n"
+                              + "listen = \"tcp://127.0.0.1:"
+                              + WAGI_APP_PORT
+                              + "\"\n"
+                              + "timeout = \"5s\"\n"
+                              + "concurrency = 4\n"
+                              + "\n"
+                              + "[[wagi.route]]\n"
+                              + "path = \"/api/...\"\n"
+                              + "module = \"/wagi.wasm\"\n"
+                              + "\n"
+                              + "[[wagi.route]]\n"
+                              + "path = \"/second\"\n"
+                              + "module = \"/routes/second.wasm\"\n")
+                          .getBytes(StandardCharsets.UTF_8)))
+              .entrypoint("/wagi.wasm");
+      case WAGI_BAD_TOML ->
+          img.layer(
+                  Map.of(
+                      "/wagi.wasm",
+                      TestPrograms.bytes("wagi.wasm"),
+                      "/krill.toml",
+                      ("[wagi]\nlisten = \"tcp://127.0.0.1:"
+                              + WAGI_APP_PORT
+                              + "\"\ntimeout = \""
+                              + BAD_TIMEOUT
+                              + "\"\n")
+                          .getBytes(StandardCharsets.UTF_8)))
+              .entrypoint("/wagi.wasm");
       default -> throw new IllegalStateException();
     }
     return img;
@@ -70,6 +125,14 @@ public enum TestImages {
   public String importInto(Containerd c, String ns) {
     c.importImage(ns, tarball());
     return ref;
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static synchronized Path cacheDir() {
