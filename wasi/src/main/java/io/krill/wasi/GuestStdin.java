@@ -31,6 +31,9 @@ import java.util.concurrent.TimeUnit;
  * waits after {@link #END_GRACE_MILLIS} is ended with end-of-file.
  */
 public final class GuestStdin implements Stdin {
+  /** How long {@link #close} waits for an opener it woke to let go of the end it opened. */
+  private static final long OPENER_JOIN_MILLIS = 1000;
+
   /** How long a read after CloseIO may wait on an empty pipe whose writer is still open. */
   public static final long END_GRACE_MILLIS = 100;
 
@@ -209,9 +212,13 @@ public final class GuestStdin implements Stdin {
         TimeUnit.MILLISECONDS);
   }
 
-  /** Kill and exit: closed at once, a read in progress ends with end-of-file. */
+  /**
+   * Kill and exit: closed at once, a read in progress ends with end-of-file. When it returns, the
+   * guest holds no reading end any more (a writer then gets a broken pipe), unless an opener stuck
+   * in open(2) for over a second still lets go later.
+   */
   public void close() {
-    boolean wakeOpener;
+    Thread wakeOpener;
     synchronized (this) {
       if (closed) {
         return;
@@ -220,17 +227,23 @@ public final class GuestStdin implements Stdin {
       closeQuietly(channel);
       channel = null;
       input = null;
-      wakeOpener = opener != null;
+      wakeOpener = opener;
       notifyAll();
     }
-    if (wakeOpener) {
+    if (wakeOpener != null) {
       // The opener waits in open(2) for a writer that may never come; opening the FIFO read-write
-      // (which never blocks) is a writer, and the woken opener sees `closed` and lets go.
+      // (which never blocks) is a writer, and the woken opener sees `closed` and lets go of the
+      // end it opened, which it may also hold already: either way, wait until it has.
       try (FileChannel unblock =
           FileChannel.open(source, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         // opened and closed: that is all it takes
       } catch (IOException | UnsupportedOperationException ignored) {
         // a source that cannot be opened so: the opener is not waiting for a writer
+      }
+      try {
+        wakeOpener.join(OPENER_JOIN_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
   }
