@@ -84,9 +84,7 @@ class CriPortMappingE2ETest {
                 .addPortMappings(mapping(hostPort))
                 .build(),
             CriConfig.HANDLER);
-    String ref = pull(c, c.push(CriContainerd.Image.PROGS));
-    String id = createAndStart(c, pod, containerConfig("web", ref, "/serve.wasm"));
-    awaitRunning(c, id);
+    String id = startWeb(c, pod, "/serve.wasm", null, null);
     String ip = podIp(c, pod);
     assertDnat(hostPort, ip, true);
 
@@ -136,14 +134,7 @@ class CriPortMappingE2ETest {
             c,
             podConfig(c, "hostport-wagi").toBuilder().addPortMappings(mapping(hostPort)).build(),
             CriConfig.HANDLER);
-    String ref = pull(c, c.push(CriContainerd.Image.PROGS));
-    String id =
-        createAndStart(
-            c,
-            pod,
-            containerConfig("web", ref, "/wagi.wasm")
-                .putAnnotations("krill.io/wagi", "tcp://0.0.0.0:" + CONTAINER_PORT));
-    awaitRunning(c, id);
+    String id = startWeb(c, pod, "/wagi.wasm", "krill.io/wagi", "tcp://0.0.0.0:" + CONTAINER_PORT);
     String ip = podIp(c, pod);
     assertDnat(hostPort, ip, true);
 
@@ -168,14 +159,7 @@ class CriPortMappingE2ETest {
     CriContainerd c = cris.get(v);
     int port = freePort(38000);
     Pod pod = runPod(c, hostNetwork(podConfig(c, "hostnet-listen")), CriConfig.HANDLER);
-    String ref = pull(c, c.push(CriContainerd.Image.PROGS));
-    String id =
-        createAndStart(
-            c,
-            pod,
-            containerConfig("web", ref, "/serve.wasm")
-                .putAnnotations("krill.io/listen", "tcp://127.0.0.1:" + port));
-    awaitRunning(c, id);
+    String id = startWeb(c, pod, "/serve.wasm", "krill.io/listen", "tcp://127.0.0.1:" + port);
 
     Curl r = curl(uri("127.0.0.1", port, "/"), Duration.ofSeconds(30));
     assertEquals(200, r.status(), r.body());
@@ -188,7 +172,7 @@ class CriPortMappingE2ETest {
         create(
             c,
             pod,
-            containerConfig("web2", ref, "/serve.wasm")
+            containerConfig("web2", pull(c, c.push(CriContainerd.Image.PROGS)), "/serve.wasm")
                 .putAnnotations("krill.io/listen", "tcp://127.0.0.1:" + port));
     StatusRuntimeException taken =
         assertThrows(
@@ -227,14 +211,7 @@ class CriPortMappingE2ETest {
     CriContainerd c = cris.get(v);
     int port = freePort(38000);
     Pod pod = runPod(c, hostNetwork(podConfig(c, "hostnet-wagi")), CriConfig.HANDLER);
-    String ref = pull(c, c.push(CriContainerd.Image.PROGS));
-    String id =
-        createAndStart(
-            c,
-            pod,
-            containerConfig("web", ref, "/wagi.wasm")
-                .putAnnotations("krill.io/wagi", "tcp://127.0.0.1:" + port));
-    awaitRunning(c, id);
+    String id = startWeb(c, pod, "/wagi.wasm", "krill.io/wagi", "tcp://127.0.0.1:" + port);
 
     Curl r = curl(uri("127.0.0.1", port, "/echo?x=1"), Duration.ofSeconds(30));
     assertEquals(200, r.status(), r.body());
@@ -245,6 +222,19 @@ class CriPortMappingE2ETest {
     teardown(c, pod, id);
     assertEquals(List.of(), krillTasks(c));
     c.assertNoLeaks();
+  }
+
+  /**
+   * Container {@code web} of the progs image running {@code module}, with the annotation {@code
+   * key: value} unless the key is null (the pod's annotation then applies).
+   */
+  private static String startWeb(
+      CriContainerd c, Pod pod, String module, String key, String value) {
+    String ref = pull(c, c.push(CriContainerd.Image.PROGS));
+    var config = containerConfig("web", ref, module);
+    String id = createAndStart(c, pod, key == null ? config : config.putAnnotations(key, value));
+    awaitRunning(c, id);
+    return id;
   }
 
   private static PortMapping mapping(int hostPort) {
