@@ -34,7 +34,7 @@
 # --modules-only: only l, replacing its section in an existing benchmarks.md.
 # --scale-only: only m (SCALE_N krill containers, default 1000; SCALE_RUNC_N runc ones), replacing its
 # section in an existing benchmarks.md.
-# g, j and t's CRI half run through Maven ($MVN, default `mvn -B -q`).
+# g, j, k's fresh-instance rows and t's CRI half run through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C

@@ -162,7 +162,8 @@ bench_http() {
         echo "containerd namespace of its own, so a krill daemon of its own, per engine; K requests to \`/sleep?ms=$HTTP_HOLD_MS\`"
         echo "(each instance waits in a WASI clock poll) sent at once and held; the daemon's RSS (it has no memory cgroup of"
         echo "its own) at the plateau (the highest of samples every 0.1 s until the first answer; every request was sent before"
-        echo "the first answer came) minus its RSS just before, divided by K."
+        echo "the first answer came) minus its RSS just before, divided by K. A Chicory instance's memory is on the Java heap:"
+        echo "RSS grows only where the heap has to, so its rows move with the garbage collector; Wasmtime's are native."
         echo
         echo "| Engine | In flight (K) | Daemon RSS before | At the plateau | Per request in flight |"
         echo "|---|---:|---:|---:|---:|"
@@ -174,6 +175,10 @@ bench_http() {
         done
         echo
         echo "Load average $load0 before this section and $load1 after."
+        awk -v a="${load0%% *}" -v b="${load1%% *}" 'BEGIN { exit !(a > 1.0 || b > 1.0) }' \
+            && echo "**The machine was busy with other jobs during this run** (1-minute load above 1 on $(nproc) cores): wrk," \
+                "the servers and the other jobs shared the cores, so the requests/s are low and the tails long; the" \
+                "ratios to native, the instantiation medians and the memory rows are the figures to read."
     } >"$T/http-section.md"
 }
 
