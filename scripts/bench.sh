@@ -17,7 +17,8 @@
 #   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
 #   k. HTTP: one C server natively under runc vs as a krill listening guest, and krill's instance per request (WAGI),
-#      on Wasmtime and Chicory, wrk at 1/16/64 connections
+#      on Wasmtime and Chicory, wrk at 1/16/64 connections; a fresh instance's cost per request (median, p99) and
+#      the daemon's memory per request in flight (1/16/64 held at once), on both engines
 #   l. compiled modules shared by a daemon's tasks: warm start of the big module vs hello; memory of 100 replicas
 #   m. scale: threads, memory and kill + delete time with 1,000 sleeping containers, krill vs runc
 #   t. lifecycle throughput: 4 and 16 parallel clients looping hello cycles, through ctr and through CRI
@@ -33,7 +34,7 @@
 # --modules-only: only l, replacing its section in an existing benchmarks.md.
 # --scale-only: only m (SCALE_N krill containers, default 1000; SCALE_RUNC_N runc ones), replacing its
 # section in an existing benchmarks.md.
-# g, j and t's CRI half run through Maven ($MVN, default `mvn -B -q`).
+# g, j, k's fresh-instance rows and t's CRI half run through Maven ($MVN, default `mvn -B -q`).
 # Needs root. Everything it starts is stopped and removed on exit, also on failure.
 set -euo pipefail
 export LC_ALL=C
@@ -72,18 +73,18 @@ while [ $# -gt 0 ]; do
         --modules-only) MODULES_ONLY=1; shift ;;
         --scale-only) SCALE_ONLY=1; shift ;;
         --throughput-only) THROUGHPUT_ONLY=1; shift ;;
-        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 if [ $QUICK = 1 ]; then
     WARMUP=1 RUNS=5 START_RUNS=30 CPU_RUNS=2 MEM_N=(20) POD_RUNS=3 POD_N=2 COLD_RUNS=5 WRITES=100000 WRITE_RUNS=1
-    JHELLO_RUNS=20 HTTP_SECONDS=3 MODULE_REPLICAS=20
+    JHELLO_RUNS=20 HTTP_SECONDS=3 MODULE_REPLICAS=20 HTTP_INST_WARMUP=200 HTTP_INST_RUNS=1000 HTTP_HOLD_MS=3000
     SCALE_N=${SCALE_N:-200} SCALE_RUNC_N=${SCALE_RUNC_N:-50}
     TP_SECONDS=5
 else
     WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
-    JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100
+    JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100 HTTP_INST_WARMUP=2000 HTTP_INST_RUNS=10000 HTTP_HOLD_MS=4000
     SCALE_N=${SCALE_N:-1000} SCALE_RUNC_N=${SCALE_RUNC_N:-500}
     TP_SECONDS=30
 fi
@@ -107,6 +108,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 . "$REPO/scripts/lib/bench-pure-java.sh"
 # shellcheck source=lib/bench-http.sh
 . "$REPO/scripts/lib/bench-http.sh"
+# shellcheck source=lib/bench-http-instance.sh
+. "$REPO/scripts/lib/bench-http-instance.sh"
 # shellcheck source=lib/bench-modules.sh
 . "$REPO/scripts/lib/bench-modules.sh"
 # shellcheck source=lib/bench-scale.sh
@@ -219,6 +222,7 @@ cleanup() {
     rmdir /run/containerd/runc/$NS 2>/dev/null
     for m in /sys/fs/cgroup/*/$NS; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
     tp_cg_remove
+    inflight_cgroups_remove
     rm -rf "$T"
     exit $rc
 }

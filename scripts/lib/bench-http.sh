@@ -7,7 +7,10 @@
 #   bench_http SECONDS        writes $T/http-section.md; sets K_* per server and connection count
 #   splice_http_section FILE  puts it in FILE in place of its own section (or before "How it was measured")
 #
-# Uses bench.sh's T, REPO, PROGS, KRILL, RUNC, ctr, img, now_us, note and die.
+# Then the instance per request's two costs (bench-http-instance.sh): a fresh instance's, and memory per request
+# in flight.
+#
+# Uses bench.sh's T, REPO, PROGS, KRILL, RUNC, ctr, img, now_us, mib, section, note and die.
 
 HTTP_CONNS=(1 16 64)
 
@@ -51,7 +54,8 @@ http_load() {
 }
 
 bench_http() {
-    local secs=$1 port_n=18080 port_w=18081 port_c=18082 port_gw=18083 port_gc=18084 c
+    local secs=$1 port_n=18080 port_w=18081 port_c=18082 port_gw=18083 port_gc=18084 c load0 load1
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
     command -v wrk >/dev/null || {
         note "installing wrk for the HTTP benchmark"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null \
@@ -94,6 +98,10 @@ bench_http() {
         ctr task delete -f "$id" >/dev/null 2>&1 || true
         ctr containers delete "$id" >/dev/null 2>&1 || true
     done
+    section "k. the instance per request: a fresh instance's cost, memory per request in flight"
+    http_instance_cost "$HTTP_INST_WARMUP" "$HTTP_INST_RUNS"
+    http_inflight_memory "$HTTP_HOLD_MS"
+    load1=$(cut -d' ' -f1-3 /proc/loadavg)
     local r16n=$K_RPS_native_16
     K_RATIO_W=$(awk -v k="$K_RPS_wasmtime_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
     K_RATIO_C=$(awk -v k="$K_RPS_chicory_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
@@ -134,6 +142,43 @@ bench_http() {
         echo "on Chicory $K_RATIO_C ×. Instance per request at 16 connections, the faster engine ($K_BEST_G):"
         echo "${!brps} requests/s, p99 ${!bp99} ms, $K_RATIO_G × native (target ≥ 5,000 req/s, p99 ≤ 10 ms and ≥ 0.5 × native:"
         echo "$K_MET_G)."
+        echo
+        echo "What a fresh instance costs, per request: \`InstantiationBench\` (integration-tests) on krill's own engine"
+        echo "classes, each module compiled once as a WAGI route is, then on one thread, as a request's pool thread does,"
+        echo "\`Program.instantiate\` with a CGI environment, \`run\`, \`close\`; timed from \`instantiate\` to the"
+        echo "instance ready to call \`_start\` (\`Guest.readyNanos\`; the guest's own run and the close not counted);"
+        echo "$HTTP_INST_RUNS requests after $HTTP_INST_WARMUP not counted."
+        echo
+        echo "| Engine | Module | Instantiation per request, median | p99 |"
+        echo "|---|---|---:|---:|"
+        for e in wasmtime chicory; do
+            for m in wagi hello; do
+                local med=K_INST_MED_${e}_$m p99=K_INST_P99_${e}_$m
+                echo "| $([ $e = wasmtime ] && echo Wasmtime || echo Chicory) | $m.wasm | ${!med} µs | ${!p99} µs |"
+            done
+        done
+        echo
+        echo "Memory per request in flight: a WAGI container of \`wagi.wasm\` (\`krill.io/wagi-concurrency: 128\`) in a"
+        echo "containerd namespace of its own, so a krill daemon of its own, per engine; K requests to \`/sleep?ms=$HTTP_HOLD_MS\`"
+        echo "(each instance waits in a WASI clock poll) sent at once and held; the daemon's RSS (it has no memory cgroup of"
+        echo "its own) at the plateau (the highest of samples every 0.1 s until the first answer; every request was sent before"
+        echo "the first answer came) minus its RSS just before, divided by K. A Chicory instance's memory is on the Java heap:"
+        echo "RSS grows only where the heap has to, so its rows move with the garbage collector; Wasmtime's are native."
+        echo
+        echo "| Engine | In flight (K) | Daemon RSS before | At the plateau | Per request in flight |"
+        echo "|---|---:|---:|---:|---:|"
+        for e in wasmtime chicory; do
+            for c in "${HTTP_INFLIGHT[@]}"; do
+                local idle=K_MEM_IDLE_${e}_$c peak=K_MEM_PEAK_${e}_$c per=K_MEM_PER_${e}_$c
+                echo "| $([ $e = wasmtime ] && echo Wasmtime || echo Chicory) | $c | $(mib "${!idle}") MiB | $(mib "${!peak}") MiB | ${!per} KiB |"
+            done
+        done
+        echo
+        echo "Load average $load0 before this section and $load1 after."
+        awk -v a="${load0%% *}" -v b="${load1%% *}" 'BEGIN { exit !(a > 1.0 || b > 1.0) }' \
+            && echo "**The machine was busy with other jobs during this run** (1-minute load above 1 on $(nproc) cores): wrk," \
+                "the servers and the other jobs shared the cores, so the requests/s are low and the tails long; the" \
+                "ratios to native, the instantiation medians and the memory rows are the figures to read."
     } >"$T/http-section.md"
 }
 

@@ -2,7 +2,7 @@
  *   /trap       traps (unreachable)
  *   /loop       spins forever (the server's timeout stops it)
  *   /malformed  writes a line that is not a CGI header
- *   /sleep      sleeps 1 s, then echoes
+ *   /sleep      sleeps 1 s (or N ms with ?ms=N), then echoes
  *   /grow       allocates until memory runs out
  *   /redirect   answers with a Location header only (302)
  *   /status     answers Status: 201 Created
@@ -54,6 +54,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(path, "/sleep") == 0) {
         struct timespec t = {1, 0};
+        const char *q = env("QUERY_STRING");
+        if (strncmp(q, "ms=", 3) == 0) {
+            long ms = strtol(q + 3, NULL, 10);
+            t.tv_sec = ms / 1000;
+            t.tv_nsec = (ms % 1000) * 1000000L;
+        }
         nanosleep(&t, NULL);
     }
     char body[65536];

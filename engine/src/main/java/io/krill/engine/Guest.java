@@ -35,6 +35,15 @@ public interface Guest extends AutoCloseable {
     return false;
   }
 
+  /**
+   * After {@link #run()}: the {@link System#nanoTime()} at which the instance was ready to run its
+   * entry (instantiated, its imports bound, about to call {@code _start}), or 0 if it never got
+   * there or the engine does not tell. What an instance costs before the guest's own code runs.
+   */
+  default long readyNanos() {
+    return 0;
+  }
+
   /** Resident bytes of the guest's linear memory, or 0 when not known (not started, ended). */
   long linearMemoryBytes();
 

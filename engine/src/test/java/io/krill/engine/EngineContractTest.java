@@ -433,6 +433,48 @@ public abstract class EngineContractTest {
     }
   }
 
+  /**
+   * readyNanos marks the instance ready to run its entry: 0 before run, then after instantiate was
+   * called and before the guest's own code wrote anything.
+   */
+  @Test
+  void compile_readyNanos_fallsBetweenInstantiateAndTheGuestsFirstWrite() throws Exception {
+    byte[] m = Wasi.command(Wasi.write(1, "ready\n"), Wasi.data(Wasi.TEXT, "ready\n"));
+    try (Program p = engine.compile(spec(m), 10_000)) {
+      long[] firstWrite = new long[1];
+      java.nio.channels.WritableByteChannel out =
+          new java.nio.channels.WritableByteChannel() {
+            @Override
+            public int write(ByteBuffer src) {
+              if (firstWrite[0] == 0) {
+                firstWrite[0] = System.nanoTime();
+              }
+              int n = src.remaining();
+              src.position(src.limit());
+              return n;
+            }
+
+            @Override
+            public boolean isOpen() {
+              return true;
+            }
+
+            @Override
+            public void close() {}
+          };
+      long before = System.nanoTime();
+      try (Guest g =
+          p.instantiate(List.of("/app.wasm"), List.of(), new GuestIo(new byte[0], out, null))) {
+        assertEquals(0, g.readyNanos(), "ready before run");
+        assertEquals(new GuestResult.Exited(0), g.run());
+        long ready = g.readyNanos();
+        assertTrue(ready - before >= 0, "ready before instantiate was called");
+        assertTrue(firstWrite[0] != 0, "the guest wrote nothing");
+        assertTrue(firstWrite[0] - ready >= 0, "ready after the guest's first write");
+      }
+    }
+  }
+
   /** interruptAll stops every instance running now, one spinning in wasm included. */
   @Test
   void compile_interruptAll_stopsASpinningInstance() throws Exception {

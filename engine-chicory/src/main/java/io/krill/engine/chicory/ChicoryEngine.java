@@ -119,6 +119,11 @@ public final class ChicoryEngine implements WasmEngine {
           }
 
           @Override
+          public long readyNanos() {
+            return g.readyNanos();
+          }
+
+          @Override
           public void close() {
             running.remove(g);
             g.close();

@@ -53,6 +53,9 @@ final class ChicoryGuest implements Guest {
   private volatile Memory memory;
   private volatile boolean memoryExhausted;
 
+  /** {@link System#nanoTime()} just before the entry was called, or 0. */
+  private volatile long readyNanos;
+
   /** The thread in {@link #run()}, interrupted by {@link #interrupt()}; guarded by this. */
   private Thread runner;
 
@@ -115,6 +118,7 @@ final class ChicoryGuest implements Guest {
           .startSection()
           .ifPresent(s -> instance.getMachine().call((int) s.startIndex(), new long[0]));
       ExportFunction entry = instance.export(spec.entry());
+      readyNanos = System.nanoTime();
       entry.apply();
       return new GuestResult.Exited(0);
     } catch (RuntimeException | StackOverflowError e) {
@@ -226,6 +230,11 @@ final class ChicoryGuest implements Guest {
   }
 
   /** The pages the guest has (Chicory's memory is on the Java heap, every page of it resident). */
+  @Override
+  public long readyNanos() {
+    return readyNanos;
+  }
+
   @Override
   public long linearMemoryBytes() {
     Memory m = memory;

@@ -260,6 +260,11 @@ public final class WasmtimeEngine implements WasmEngine {
           }
 
           @Override
+          public long readyNanos() {
+            return g.readyNanos();
+          }
+
+          @Override
           public void close() {
             running.remove(g);
             g.close();

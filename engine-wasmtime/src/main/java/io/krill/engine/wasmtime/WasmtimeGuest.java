@@ -81,6 +81,9 @@ final class WasmtimeGuest implements Guest {
   /** Bytes of linear memory the instance had at its end (0 if it did not end normally). */
   private long endedMemoryBytes = -1;
 
+  /** {@link System#nanoTime()} just before the entry was called, or 0. */
+  private volatile long readyNanos;
+
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
     this(spec, engine, module, null, 1, true);
   }
@@ -173,6 +176,7 @@ final class WasmtimeGuest implements Guest {
       if (session.interruption().interrupted()) {
         return new GuestResult.Interrupted();
       }
+      readyNanos = System.nanoTime();
       entry.call(store);
       if (guestMemory != null) {
         endedMemoryBytes = guestMemory.size(store) * 65536L;
@@ -227,6 +231,11 @@ final class WasmtimeGuest implements Guest {
         store.close();
       }
     }
+  }
+
+  @Override
+  public long readyNanos() {
+    return readyNanos;
   }
 
   /**
