@@ -162,8 +162,8 @@ bench_http() {
         echo "containerd namespace of its own, so a krill daemon of its own, per engine; K requests to \`/sleep?ms=$HTTP_HOLD_MS\`"
         echo "(each instance waits in a WASI clock poll) sent at once and held; the daemon's RSS (it has no memory cgroup of"
         echo "its own) at the plateau (the highest of samples every 0.1 s until the first answer; every request was sent before"
-        echo "the first answer came) minus its RSS just before, divided by K. A Chicory instance's memory is on the Java heap:"
-        echo "RSS grows only where the heap has to, so its rows move with the garbage collector; Wasmtime's are native."
+        echo "the first answer came) minus its RSS just before, divided by K. Both engines keep an instance's linear memory"
+        echo "outside the Java heap, so RSS counts the pages it touched; what else an instance holds is on the heap."
         echo
         echo "| Engine | In flight (K) | Daemon RSS before | At the plateau | Per request in flight |"
         echo "|---|---:|---:|---:|---:|"

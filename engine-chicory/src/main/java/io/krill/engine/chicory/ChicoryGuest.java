@@ -229,12 +229,12 @@ final class ChicoryGuest implements Guest {
     return memoryExhausted;
   }
 
-  /** The pages the guest has (Chicory's memory is on the Java heap, every page of it resident). */
   @Override
   public long readyNanos() {
     return readyNanos;
   }
 
+  /** The size of the guest's linear memory (outside the heap; a page resident once touched). */
   @Override
   public long linearMemoryBytes() {
     Memory m = memory;
