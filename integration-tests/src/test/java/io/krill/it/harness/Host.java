@@ -2,6 +2,8 @@ package io.krill.it.harness;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -277,6 +279,15 @@ public final class Host {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot delete " + root, e);
+    }
+  }
+
+  /** A TCP port on 127.0.0.1 that nothing listens on as this returns. */
+  public static int freeLoopbackPort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

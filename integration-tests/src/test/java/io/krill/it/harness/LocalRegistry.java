@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,7 +42,7 @@ public final class LocalRegistry implements AutoCloseable {
     if (!Files.isExecutable(BINARY)) {
       fail("no " + BINARY + ": run scripts/install-deps.sh");
     }
-    port = freePort();
+    port = Host.freeLoopbackPort();
     Path config = dir.resolve("registry.yml");
     try {
       Files.createDirectories(dir.resolve("storage"));
@@ -75,14 +73,6 @@ public final class LocalRegistry implements AutoCloseable {
       throw new UncheckedIOException("cannot start the local registry", e);
     }
     awaitReady();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private void awaitReady() {

@@ -2,8 +2,6 @@ package io.krill.it.harness;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +32,7 @@ public enum TestImages {
   /**
    * Where {@link #WAGI_APP}'s krill.toml listens: a port of 127.0.0.1 free when the JVM started.
    */
-  public static final int WAGI_APP_PORT = freePort();
+  public static final int WAGI_APP_PORT = Host.freeLoopbackPort();
 
   /** The malformed value of {@link #WAGI_BAD_TOML}'s {@code wagi.timeout}. */
   public static final String BAD_TIMEOUT = "thirty seconds";
@@ -125,14 +123,6 @@ public enum TestImages {
   public String importInto(Containerd c, String ns) {
     c.importImage(ns, tarball());
     return ref;
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private static synchronized Path cacheDir() {

@@ -15,8 +15,6 @@ import io.krill.it.harness.Result;
 import io.krill.it.harness.Tasks;
 import io.krill.it.harness.TestImages;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,7 +107,7 @@ class KillAnyStateE2ETest {
     long socketInode = -1;
     int port = -1;
     if (s.listens()) {
-      port = freePort();
+      port = Host.freeLoopbackPort();
       run.addAll(List.of("--annotation", "krill.io/listen=tcp://127.0.0.1:" + port));
     }
     run.add(image);
@@ -221,12 +219,6 @@ class KillAnyStateE2ETest {
       if (foreground != null) {
         foreground.close();
       }
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
     }
   }
 

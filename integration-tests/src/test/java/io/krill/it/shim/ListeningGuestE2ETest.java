@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.krill.it.harness.Containerd;
 import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
+import io.krill.it.harness.Host;
 import io.krill.it.harness.Result;
 import io.krill.it.harness.Tasks;
 import io.krill.it.harness.TestImages;
@@ -38,12 +39,6 @@ class ListeningGuestE2ETest {
 
   private static InetAddress loopback() throws IOException {
     return InetAddress.getByName("127.0.0.1");
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
-      return s.getLocalPort();
-    }
   }
 
   private static String get(int port) throws IOException {
@@ -79,7 +74,7 @@ class ListeningGuestE2ETest {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
     for (String engine : new String[] {"wasmtime", "chicory"}) {
-      int port = freePort();
+      int port = Host.freeLoopbackPort();
       String id = id("graceful-" + engine);
       Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port, engine);
       assertEquals(0, started.exitCode(), started.toString());
@@ -111,7 +106,7 @@ class ListeningGuestE2ETest {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
     for (String engine : new String[] {"wasmtime", "chicory"}) {
-      int port = freePort();
+      int port = Host.freeLoopbackPort();
       String id = id("httpd-" + engine);
       Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port, engine);
       assertEquals(0, started.exitCode(), started.toString());

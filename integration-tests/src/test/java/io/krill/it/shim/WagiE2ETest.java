@@ -52,12 +52,6 @@ class WagiE2ETest {
   @RegisterExtension
   static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
-  }
-
   private static HttpResponse<String> get(int port, String path) throws Exception {
     return send(port, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)));
   }
@@ -116,7 +110,7 @@ class WagiE2ETest {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
     for (String engine : new String[] {"wasmtime", "chicory"}) {
-      int port = freePort();
+      int port = Host.freeLoopbackPort();
       String id = id("wagi-" + engine);
       CtrProcess ctr = serve(c, image, id, port, engine);
 
@@ -264,7 +258,7 @@ class WagiE2ETest {
   void sigkillStopsARunningInstance_badRoutesRefused(ContainerdVersion v) throws Exception {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
-    int port = freePort();
+    int port = Host.freeLoopbackPort();
     String id = id("wagi-kill");
     CtrProcess ctr =
         serve(

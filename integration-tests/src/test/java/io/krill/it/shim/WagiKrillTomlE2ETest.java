@@ -46,12 +46,6 @@ class WagiKrillTomlE2ETest {
   @RegisterExtension
   static final ContainerdPerClass<Containerd> containerds = ContainerdPerClass.withKrill();
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
-  }
-
   private static HttpResponse<String> get(int port, String path) throws Exception {
     return HTTP.send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
@@ -114,7 +108,7 @@ class WagiKrillTomlE2ETest {
     stop(c, id, ctr);
 
     // The annotation's address over the file's; the file's routes still serve.
-    int port = freePort();
+    int port = Host.freeLoopbackPort();
     String moved = id("wagi-toml-moved");
     ctr = run(c, image, moved, port, "--annotation", "krill.io/wagi=tcp://127.0.0.1:" + port);
     assertServesTheFilesRoutes(port);
