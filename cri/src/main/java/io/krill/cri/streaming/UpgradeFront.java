@@ -18,13 +18,15 @@ import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command
- * protocol, answers 101 Switching Protocols and hands the connection to a {@link SpdySession}.
- * Anything else gets a plain text error that says what to do, and the connection is closed.
+ * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command or
+ * port forward protocol, answers 101 Switching Protocols and hands the connection to a {@link
+ * SpdySession} (exec, attach) or a {@link PortForwardSession}. Anything else gets a plain text
+ * error that says what to do, and the connection is closed.
  */
 final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -57,24 +59,19 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
           HttpResponseStatus.NOT_FOUND,
           "no such streaming path "
               + path
-              + "; streaming URLs come from the CRI Exec and Attach calls");
+              + "; streaming URLs come from the CRI Exec, Attach and PortForward calls");
       return;
     }
-    StreamRequest.Kind kind = null;
-    for (StreamRequest.Kind k : StreamRequest.Kind.values()) {
-      if (k.path.equals(parts[1])) {
-        kind = k;
-      }
-    }
-    StreamRequest pending = kind == null ? null : requests.peek(parts[2]);
-    if (pending == null || pending.kind() != kind) {
+    Issued pending = requests.peek(parts[2]);
+    if (pending == null || !pending.path().equals(parts[1])) {
       reject(
           ctx,
           HttpResponseStatus.NOT_FOUND,
           "unknown or expired streaming URL "
               + path
               + ": a URL serves one"
-              + " connection within a minute of the Exec or Attach call that made it; ask for a new one");
+              + " connection within a minute of the Exec, Attach or PortForward call that made it;"
+              + " ask for a new one");
       return;
     }
     String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").toLowerCase(Locale.ROOT);
@@ -84,8 +81,7 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
       reject(
           ctx,
           HttpResponseStatus.BAD_REQUEST,
-          "container "
-              + pending.containerId()
+          pending.owner()
               + ": krill's streaming"
               + " server speaks "
               + SPDY
@@ -96,22 +92,26 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
               + "'");
       return;
     }
-    String protocol = RemoteCommand.negotiate(req.headers().getAll(RemoteCommand.PROTOCOL_HEADER));
+    boolean forward = pending instanceof ForwardRequest;
+    List<String> offered = req.headers().getAll(RemoteCommand.PROTOCOL_HEADER);
+    String protocol =
+        forward ? PortForwardSession.negotiate(offered) : RemoteCommand.negotiate(offered);
     if (protocol == null) {
+      List<String> supported =
+          forward ? List.of(PortForwardSession.PROTOCOL) : RemoteCommand.SUPPORTED;
       FullHttpResponse r =
           text(
               HttpResponseStatus.FORBIDDEN,
-              "container "
-                  + pending.containerId()
+              pending.owner()
                   + ": none of the offered stream protocols "
-                  + req.headers().getAll(RemoteCommand.PROTOCOL_HEADER)
+                  + offered
                   + " is spoken here; use one of "
-                  + RemoteCommand.SUPPORTED);
-      RemoteCommand.SUPPORTED.forEach(p -> r.headers().add(RemoteCommand.ACCEPTED_HEADER, p));
+                  + supported);
+      supported.forEach(p -> r.headers().add(RemoteCommand.ACCEPTED_HEADER, p));
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    StreamRequest request = requests.consume(parts[2]);
+    Issued request = requests.consume(parts[2]);
     if (request == null) {
       reject(
           ctx,
@@ -136,14 +136,18 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     ctx.pipeline().addBefore("front", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
     ctx.pipeline()
         .replace(
-            this, "session", new SpdySession(request, RemoteCommand.version(protocol), sessions));
+            this,
+            "session",
+            request instanceof StreamRequest r
+                ? new SpdySession(r, RemoteCommand.version(protocol), sessions)
+                : new PortForwardSession((ForwardRequest) request, sessions));
     ctx.pipeline().remove("aggregate");
     ctx.pipeline().remove("http");
     LOG.log(
         Level.DEBUG,
-        "container {0}: {1} stream connected ({2})",
-        request.containerId(),
-        request.kind().path,
+        "{0}: {1} stream connected ({2})",
+        request.owner(),
+        request.path(),
         protocol.isEmpty() ? RemoteCommand.V1 : protocol);
   }
 
