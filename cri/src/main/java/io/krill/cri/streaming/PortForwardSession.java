@@ -321,7 +321,7 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
       return;
     }
     p.closeSocket();
-    p.toPod.finish();
+    p.toPod.discard();
     forwarding.remove(p);
     if (!gone) {
       if (failure != null) {
@@ -451,6 +451,16 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
     synchronized void finish() {
       eof = true;
       notifyAll();
+    }
+
+    /** Drops what the pod will never read, resuming the connection if those bytes had paused it. */
+    synchronized void discard() {
+      chunks.clear();
+      queued = 0;
+      finish();
+      if (!channel.config().isAutoRead()) {
+        channel.config().setAutoRead(true);
+      }
     }
 
     /** The next chunk, or null once the client has finished (or the pair ended). */

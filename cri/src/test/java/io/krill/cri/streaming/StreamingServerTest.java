@@ -37,6 +37,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -333,7 +334,128 @@ class StreamingServerTest {
         connect(url.replace("/attach/", "/exec/"), "v4.channel.k8s.io").upgrade.status().code());
   }
 
+  @Test
+  void portForward_pairsByRequestId_copiesBothWaysAtOnce_reportsARefusedPort() throws Exception {
+    try (ServerSocket echo = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (true) {
+                  Socket s;
+                  try {
+                    s = echo.accept();
+                  } catch (IOException e) {
+                    return;
+                  }
+                  Thread t =
+                      new Thread(
+                          () -> {
+                            try (s) {
+                              s.getInputStream().transferTo(s.getOutputStream());
+                            } catch (IOException e) {
+                              // closed by the server
+                            }
+                          });
+                  t.setDaemon(true);
+                  t.start();
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      String url =
+          server.register(
+              new ForwardRequest(
+                  "p1",
+                  port -> {
+                    if (port == 7) {
+                      throw new IOException("cannot connect to localhost:7: Connection refused");
+                    }
+                    return java.nio.channels.SocketChannel.open(
+                        new InetSocketAddress(
+                            InetAddress.getLoopbackAddress(), echo.getLocalPort()));
+                  }));
+      Client c = connect(url, "portforward.k8s.io");
+      assertEquals(101, c.upgrade.status().code());
+      assertEquals("portforward.k8s.io", c.upgrade.headers().get("X-Stream-Protocol-Version"));
+      // Two connections at once, their streams interleaved.
+      c.openForward(1, "error", "80", "0");
+      c.openForward(5, "error", "81", "1");
+      c.openForward(3, "data", "80", "0");
+      c.openForward(7, "data", "81", "1");
+      byte[] big = new byte[2 << 20];
+      new Random(9).nextBytes(big);
+      for (int off = 0; off < big.length; off += 32 * 1024) {
+        c.channel.write(new DefaultSpdyDataFrame(3, Unpooled.wrappedBuffer(big, off, 32 * 1024)));
+      }
+      c.channel.write(new DefaultSpdyDataFrame(7, Unpooled.copiedBuffer("small", UTF8)));
+      for (int id : new int[] {3, 7}) {
+        DefaultSpdyDataFrame fin = new DefaultSpdyDataFrame(id);
+        fin.setLast(true);
+        c.channel.write(fin);
+      }
+      c.channel.flush();
+      Map<Integer, ByteArrayOutputStream> data = c.untilFinished(1, 3, 5, 7);
+      assertTrue(java.util.Arrays.equals(big, data.get(3).toByteArray()), "2 MiB echoed intact");
+      assertEquals("small", data.get(7).toString(UTF8));
+      assertEquals("", data.get(1).toString(UTF8));
+      assertEquals("", data.get(5).toString(UTF8));
+
+      // Then one to a port nothing listens on: the reason on its error stream, the session goes on.
+      c.openForward(9, "error", "7", "2");
+      c.openForward(11, "data", "7", "2");
+      assertEquals(
+          "error forwarding port 7 to pod p1: cannot connect to localhost:7: Connection refused",
+          c.untilFinished(9, 11).get(9).toString(UTF8));
+      c.openForward(13, "error", "80", "3");
+      c.openForward(15, "data", "80", "3");
+      DefaultSpdyDataFrame again =
+          new DefaultSpdyDataFrame(15, Unpooled.copiedBuffer("again", UTF8));
+      again.setLast(true);
+      c.channel.writeAndFlush(again);
+      assertEquals("again", c.untilFinished(13, 15).get(15).toString(UTF8));
+      c.channel.close().sync();
+
+      String other = server.register(new ForwardRequest("p2", port -> null));
+      FullHttpResponse refused = connect(other, "v4.channel.k8s.io").upgrade;
+      assertEquals(403, refused.status().code());
+      assertEquals(
+          "portforward.k8s.io", refused.headers().get("X-Accepted-Stream-Protocol-Versions"));
+      assertTrue(refused.content().toString(UTF8).startsWith("pod p2: "));
+    }
+  }
+
+  private static final java.nio.charset.Charset UTF8 = StandardCharsets.UTF_8;
+
   private final class Client {
+    void openForward(int id, String type, String port, String requestId) {
+      DefaultSpdySynStreamFrame f = new DefaultSpdySynStreamFrame(id, 0, (byte) 0);
+      f.headers().set("streamtype", type).set("port", port).set("requestid", requestId);
+      channel.writeAndFlush(f);
+    }
+
+    /** What arrived on each of these streams once the server has finished them all. */
+    Map<Integer, ByteArrayOutputStream> untilFinished(Integer... ids) throws Exception {
+      Map<Integer, ByteArrayOutputStream> data = new java.util.HashMap<>();
+      java.util.Set<Integer> finished = new java.util.HashSet<>();
+      for (int id : ids) {
+        data.put(id, new ByteArrayOutputStream());
+      }
+      while (!finished.containsAll(java.util.List.of(ids))) {
+        SpdyFrame f = next();
+        if (f instanceof SpdyDataFrame d) {
+          data.computeIfAbsent(d.streamId(), k -> new ByteArrayOutputStream())
+              .write(ByteBufUtil.getBytes(d.content()));
+          if (d.isLast()) {
+            finished.add(d.streamId());
+          }
+          d.release();
+        } else if (f instanceof SpdyRstStreamFrame r) {
+          throw new AssertionError("stream " + r.streamId() + " reset: " + r.status());
+        }
+      }
+      return data;
+    }
+
     final BlockingQueue<Object> frames = new LinkedBlockingQueue<>();
     Channel channel;
     FullHttpResponse upgrade;
