@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.krill.cri.api.v1.*;
+import io.krill.it.harness.CriCalls;
 import io.krill.it.harness.CriClient;
 import io.krill.it.harness.CriConfig;
 import io.krill.it.harness.Host;
 import io.krill.it.harness.KrillCriFixture;
 import io.krill.it.harness.KubeApiFront;
 import io.krill.it.harness.OciImage;
-import io.krill.it.harness.Pod;
 import io.krill.it.harness.SpdyClient;
 import io.krill.it.harness.TestPrograms;
 import java.io.IOException;
@@ -40,9 +40,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * CRI PortForward through krill's streaming server: a pod with a network namespace of its own (CNI
  * bridge) whose guest listens on 8080 ({@code krill.io/listen}, {@code /serve.wasm}, which answers
- * every request with "hello"). Driven by the real kubectl (client-go's port forward client, the one
- * crictl uses) by way of {@link KubeApiFront}, and by {@link SpdyClient} for what kubectl does not
- * do on one connection: a stream pair that fails followed by one that works.
+ * every request with "hello"), and a host-network pod whose guest listens on the node's loopback.
+ * Driven by the real kubectl (client-go's port forward client, the one crictl uses) by way of
+ * {@link KubeApiFront}, and by {@link SpdyClient} for what kubectl does not do on one connection: a
+ * stream pair that fails followed by one that works.
  */
 class CriPortForwardE2ETest {
   private static final String PROTOCOL = "portforward.k8s.io";
@@ -54,6 +55,7 @@ class CriPortForwardE2ETest {
   static CriClient cri;
   static KubeApiFront front;
   static String pod;
+  static String image;
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -75,7 +77,7 @@ class CriPortForwardE2ETest {
             .layer(Map.of("/serve.wasm", TestPrograms.bytes("serve.wasm")))
             .entrypoint("/serve.wasm")
             .writeTarball(tmp.resolve("serve.tar"));
-    String image = krill.registry().push(tar, "cri/serve:v1");
+    image = krill.registry().push(tar, "cri/serve:v1");
     krill.pull(image);
     PodSandboxConfig config =
         PodSandboxConfig.newBuilder()
@@ -87,22 +89,8 @@ class CriPortForwardE2ETest {
             .setLogDirectory(Files.createDirectories(tmp.resolve("logs")).toString())
             .putAnnotations("krill.io/listen", "tcp://0.0.0.0:8080")
             .build();
-    Pod p = krill.runPod(config);
-    pod = p.id();
-    String id =
-        cri.runtime()
-            .createContainer(
-                CreateContainerRequest.newBuilder()
-                    .setPodSandboxId(pod)
-                    .setSandboxConfig(config)
-                    .setConfig(
-                        ContainerConfig.newBuilder()
-                            .setMetadata(ContainerMetadata.newBuilder().setName("serve"))
-                            .setImage(ImageSpec.newBuilder().setImage(image))
-                            .setLogPath("serve.log"))
-                    .build())
-            .getContainerId();
-    cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    pod = krill.runPod(config).id();
+    String id = startServe(pod, config);
     front = new KubeApiFront(cri);
     front.addPod("web", new KubeApiFront.PodEntry("serve", id, false, pod));
   }
@@ -234,6 +222,47 @@ class CriPortForwardE2ETest {
         refused.getMessage().contains("403")
             && refused.getMessage().contains("X-Accepted-Stream-Protocol-Versions: " + PROTOCOL),
         refused.getMessage());
+  }
+
+  @Test
+  void hostNetworkPod_forwardsToLocalhostInTheDaemonsNamespace() throws Exception {
+    int port;
+    try (java.net.ServerSocket free =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      port = free.getLocalPort();
+    }
+    PodSandboxConfig config =
+        CriCalls.hostPod("hostweb", Files.createDirectories(tmp.resolve("host-logs"))).toBuilder()
+            .putAnnotations("krill.io/listen", "tcp://127.0.0.1:" + port)
+            .build();
+    String hostPod = krill.runPod(config).id();
+    startServe(hostPod, config);
+    String url =
+        cri.runtime()
+            .portForward(PortForwardRequest.newBuilder().setPodSandboxId(hostPod).build())
+            .getUrl();
+    try (SpdyClient spdy = SpdyClient.upgrade(url, PROTOCOL)) {
+      assertEquals("hello\n", body(forward(spdy, port, "0", true)));
+    }
+  }
+
+  /** Creates and starts the {@code /serve.wasm} container in {@code podId}; returns its id. */
+  private static String startServe(String podId, PodSandboxConfig config) {
+    String id =
+        cri.runtime()
+            .createContainer(
+                CreateContainerRequest.newBuilder()
+                    .setPodSandboxId(podId)
+                    .setSandboxConfig(config)
+                    .setConfig(
+                        ContainerConfig.newBuilder()
+                            .setMetadata(ContainerMetadata.newBuilder().setName("serve"))
+                            .setImage(ImageSpec.newBuilder().setImage(image))
+                            .setLogPath("serve.log"))
+                    .build())
+            .getContainerId();
+    cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    return id;
   }
 
   /**
