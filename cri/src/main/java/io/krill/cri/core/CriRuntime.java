@@ -197,9 +197,10 @@ public final class CriRuntime {
    * A port forward into a ready pod, to be run when a client connects to the streaming server: each
    * forwarded connection goes to {@code localhost:PORT} in the pod's network namespace (the
    * daemon's for a host-network pod), where a guest listens through {@code krill.io/listen} or
-   * krill serves a {@code krill.io/wagi} container. The client names the ports as it connects.
+   * krill serves a {@code krill.io/wagi} container. Over SPDY the client names the ports as it
+   * connects; over WebSocket it is connected to {@code ports}.
    */
-  public ForwardRequest portForward(String podId) {
+  public ForwardRequest portForward(String podId, List<Integer> ports) {
     Pod pod = pods.get(podId);
     if (!pod.ready()) {
       throw new KrillException(
@@ -208,7 +209,14 @@ public final class CriRuntime {
               + " is not ready, so there is nothing to forward to; run a new pod sandbox");
     }
     String netns = pods.networkNamespace(pod).map(Path::toString).orElse(null);
-    return new ForwardRequest(pod.id(), port -> connect(pod, netns, port));
+    for (int port : ports) {
+      if (port < 1 || port > 65535) {
+        throw new KrillException(
+            ErrorCode.INVALID_ARGUMENT,
+            pod.describe() + ": port " + port + " is not a TCP port; name ports 1 to 65535");
+      }
+    }
+    return new ForwardRequest(pod.id(), ports, port -> connect(pod, netns, port));
   }
 
   /** {@code localhost:port} as the pod sees it: 127.0.0.1, else ::1, as containerd dials it. */

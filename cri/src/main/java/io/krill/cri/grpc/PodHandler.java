@@ -157,7 +157,8 @@ final class PodHandler {
         out,
         () -> {
           return PortForwardResponse.newBuilder()
-              .setUrl(streaming.register(runtime.portForward(req.getPodSandboxId())))
+              .setUrl(
+                  streaming.register(runtime.portForward(req.getPodSandboxId(), req.getPortList())))
               .build();
         });
   }

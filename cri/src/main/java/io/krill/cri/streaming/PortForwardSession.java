@@ -20,7 +20,6 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,9 +117,7 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
           if (f.content().isReadable()) {
             byte[] b = new byte[f.content().readableBytes()];
             f.content().readBytes(b);
-            if (p.toPod.offer(b) > TO_POD_HIGH_WATER) {
-              channel.config().setAutoRead(false);
-            }
+            p.toPod.offer(b);
           }
           if (f.isLast()) {
             p.toPod.finish();
@@ -406,7 +403,7 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
   /** One forwarded connection: its two streams, the pod's socket, and the bytes for the pod. */
   private final class Pair {
     final String requestId;
-    final ToPod toPod = new ToPod();
+    final ToPod toPod = new ToPod(channel, TO_POD_HIGH_WATER);
     final AtomicBoolean ended = new AtomicBoolean();
     Integer error;
     Integer data;
@@ -427,55 +424,6 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
           // closed either way
         }
       }
-    }
-  }
-
-  /**
-   * The client's bytes for the pod: queued by the event loop, taken by the pair's writer thread;
-   * the connection is paused while a pod does not read and resumed once it has caught up.
-   */
-  private final class ToPod {
-    private final ArrayDeque<byte[]> chunks = new ArrayDeque<>();
-    private int queued;
-    private boolean eof;
-
-    synchronized int offer(byte[] b) {
-      if (!eof) {
-        chunks.add(b);
-        queued += b.length;
-        notifyAll();
-      }
-      return queued;
-    }
-
-    synchronized void finish() {
-      eof = true;
-      notifyAll();
-    }
-
-    /** Drops what the pod will never read, resuming the connection if those bytes had paused it. */
-    synchronized void discard() {
-      chunks.clear();
-      queued = 0;
-      finish();
-      if (!channel.config().isAutoRead()) {
-        channel.config().setAutoRead(true);
-      }
-    }
-
-    /** The next chunk, or null once the client has finished (or the pair ended). */
-    synchronized byte[] take() throws InterruptedException {
-      while (chunks.isEmpty() && !eof) {
-        wait();
-      }
-      byte[] b = chunks.poll();
-      if (b != null) {
-        queued -= b.length;
-        if (queued < TO_POD_HIGH_WATER / 2 && !channel.config().isAutoRead()) {
-          channel.config().setAutoRead(true);
-        }
-      }
-      return b;
     }
   }
 }

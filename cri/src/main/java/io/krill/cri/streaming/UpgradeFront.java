@@ -14,6 +14,9 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.lang.System.Logger.Level;
@@ -76,6 +79,16 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").toLowerCase(Locale.ROOT);
     String connection = req.headers().get(HttpHeaderNames.CONNECTION, "").toLowerCase(Locale.ROOT);
+    if (pending instanceof ForwardRequest f && upgrade.equals("websocket")) {
+      String sub =
+          WebSocketForwardSession.negotiate(
+              req.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL));
+      // Other subprotocols (kubectl's SPDY tunnel) get the 400 below, and fall back to SPDY.
+      if (sub != null) {
+        webSocket(ctx, req, parts[2], f, sub);
+        return;
+      }
+    }
     if (!upgrade.contains(SPDY.toLowerCase(Locale.ROOT)) || !connection.contains("upgrade")) {
       // A WebSocket client (kubectl 1.30+ tries one first) falls back to SPDY on this answer.
       reject(
@@ -149,6 +162,40 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
         request.owner(),
         request.path(),
         protocol.isEmpty() ? RemoteCommand.V1 : protocol);
+  }
+
+  /** A port forward over WebSocket: one connection to each port the PortForward call named. */
+  private void webSocket(
+      ChannelHandlerContext ctx, FullHttpRequest req, String token, ForwardRequest f, String sub) {
+    if (f.ports().isEmpty()) {
+      reject(
+          ctx,
+          HttpResponseStatus.BAD_REQUEST,
+          f.owner()
+              + ": a WebSocket port forward connects to the ports named in the PortForward call,"
+              + " and it named none; name them (kubelet passes the ?port= of its request) or use "
+              + SPDY);
+      return;
+    }
+    WebSocketServerHandshaker handshaker =
+        new WebSocketServerHandshakerFactory(
+                "ws://" + req.headers().get(HttpHeaderNames.HOST, "localhost") + req.uri(),
+                WebSocketForwardSession.BINARY + "," + WebSocketForwardSession.BASE64,
+                false,
+                1 << 20)
+            .newHandshaker(req);
+    if (handshaker == null) {
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+      return;
+    }
+    if (requests.consume(token) == null) {
+      reject(ctx, HttpResponseStatus.NOT_FOUND, "streaming URL was used or expired meanwhile");
+      return;
+    }
+    handshaker.handshake(ctx.channel(), req);
+    ctx.pipeline().addBefore("front", "ws-aggregate", new WebSocketFrameAggregator(1 << 20));
+    ctx.pipeline().replace(this, "session", new WebSocketForwardSession(f, sub, sessions));
+    LOG.log(Level.DEBUG, "{0}: portforward WebSocket connected ({1})", f.owner(), sub);
   }
 
   @Override

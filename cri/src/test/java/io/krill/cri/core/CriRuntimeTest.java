@@ -339,7 +339,7 @@ class CriRuntimeTest {
   @Test
   void portForward_hostNetworkPod_connectsToLocalhostInTheDaemonsNamespace() throws Exception {
     Pod pod = f.runHostPod("web");
-    ForwardRequest forward = runtime.portForward(pod.id());
+    ForwardRequest forward = runtime.portForward(pod.id(), List.of());
     assertEquals(pod.id(), forward.podId());
     try (ServerSocket listening = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
         SocketChannel c = forward.forwarder().connect(listening.getLocalPort());
@@ -358,9 +358,10 @@ class CriRuntimeTest {
             && refused.getMessage().contains("listens on port " + free),
         refused.getMessage());
 
-    assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.portForward("0000nosuch")));
+    assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.portForward("0000nosuch", List.of())));
     runtime.stopPod(pod.id());
-    assertEquals(ErrorCode.FAILED_PRECONDITION, code(() -> runtime.portForward(pod.id())));
+    assertEquals(
+        ErrorCode.FAILED_PRECONDITION, code(() -> runtime.portForward(pod.id(), List.of())));
   }
 
   private String started(String name) {

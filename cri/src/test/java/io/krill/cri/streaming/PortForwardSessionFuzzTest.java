@@ -185,6 +185,7 @@ class PortForwardSessionFuzzTest {
     return server.register(
         new ForwardRequest(
             pod,
+            List.of(),
             p ->
                 SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))));
   }

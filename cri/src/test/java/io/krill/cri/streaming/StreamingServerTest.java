@@ -41,6 +41,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
@@ -366,6 +367,7 @@ class StreamingServerTest {
           server.register(
               new ForwardRequest(
                   "p1",
+                  List.of(),
                   port -> {
                     if (port == 7) {
                       throw new IOException("cannot connect to localhost:7: Connection refused");
@@ -415,12 +417,183 @@ class StreamingServerTest {
       assertEquals("again", c.untilFinished(13, 15).get(15).toString(UTF8));
       c.channel.close().sync();
 
-      String other = server.register(new ForwardRequest("p2", port -> null));
+      String other = server.register(new ForwardRequest("p2", List.of(), port -> null));
       FullHttpResponse refused = connect(other, "v4.channel.k8s.io").upgrade;
       assertEquals(403, refused.status().code());
       assertEquals(
           "portforward.k8s.io", refused.headers().get("X-Accepted-Stream-Protocol-Versions"));
       assertTrue(refused.content().toString(UTF8).startsWith("pod p2: "));
+    }
+  }
+
+  @Test
+  void portForward_overWebSocket_eachNamedPortOnItsChannels_binaryAndBase64() throws Exception {
+    try (ServerSocket echo = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (true) {
+                  try {
+                    Socket s = echo.accept();
+                    Thread t =
+                        new Thread(
+                            () -> {
+                              try (s) {
+                                s.getInputStream().transferTo(s.getOutputStream());
+                              } catch (IOException e) {
+                                // closed by the server
+                              }
+                            });
+                    t.setDaemon(true);
+                    t.start();
+                  } catch (IOException e) {
+                    return;
+                  }
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      ForwardRequest.Forwarder forwarder =
+          port -> {
+            if (port == 7) {
+              throw new IOException("cannot connect to localhost:7: Connection refused");
+            }
+            return java.nio.channels.SocketChannel.open(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort()));
+          };
+
+      String url = server.register(new ForwardRequest("p3", List.of(80, 7), forwarder));
+      WsClient binary = WsClient.open(url, "v4.channel.k8s.io");
+      assertEquals("v4.channel.k8s.io", binary.ws.getSubprotocol());
+      List<String> got = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        got.add(binary.nextHex());
+      }
+      // Each channel's first message is its port, little-endian: 80 = 0x0050, 7 = 0x0007.
+      assertEquals(List.of("005000", "015000", "020700", "030700"), got);
+      binary
+          .ws
+          .sendBinary(java.nio.ByteBuffer.wrap(new byte[] {0, 'h', 'i'}), true)
+          .get(10, TimeUnit.SECONDS);
+      java.util.Set<String> rest = new java.util.HashSet<>();
+      rest.add(binary.nextHex());
+      rest.add(binary.nextHex());
+      assertEquals(
+          java.util.Set.of(
+              "006869",
+              "03"
+                  + java.util.HexFormat.of()
+                      .formatHex(
+                          "error forwarding port 7 to pod p3: cannot connect to localhost:7: Connection refused"
+                              .getBytes(UTF8))),
+          rest);
+      binary.ws.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+      assertTrue(binary.closed.await(10, TimeUnit.SECONDS), "the server never closed");
+
+      String text = server.register(new ForwardRequest("p4", List.of(80), forwarder));
+      WsClient b64 = WsClient.open(text, "v4.base64.channel.k8s.io");
+      assertEquals("0UAA=", b64.nextText());
+      assertEquals("1UAA=", b64.nextText());
+      b64.ws.sendText("0aGk=", true).get(10, TimeUnit.SECONDS);
+      assertEquals("0aGk=", b64.nextText());
+      b64.ws.sendClose(1000, "done").get(10, TimeUnit.SECONDS);
+      assertTrue(b64.closed.await(10, TimeUnit.SECONDS), "the server never closed");
+
+      // Named no ports, or offered only other subprotocols (kubectl's SPDY tunnel): 400.
+      String none = server.register(new ForwardRequest("p5", List.of(), forwarder));
+      java.util.concurrent.CompletionException noPorts =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.CompletionException.class,
+              () -> WsClient.open(none, "v4.channel.k8s.io"));
+      assertEquals(
+          400,
+          ((java.net.http.WebSocketHandshakeException) noPorts.getCause())
+              .getResponse()
+              .statusCode());
+      String tunnel = server.register(new ForwardRequest("p6", List.of(80), forwarder));
+      URI u = URI.create(tunnel);
+      try (Socket raw = new Socket(u.getHost(), u.getPort())) {
+        raw.setSoTimeout(10_000);
+        raw.getOutputStream()
+            .write(
+                ("GET "
+                        + u.getPath()
+                        + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        + "Sec-WebSocket-Protocol: SPDY/3.1+portforward.k8s.io\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+        String head = readHead(raw.getInputStream());
+        assertTrue(head.startsWith("HTTP/1.1 400 "), head);
+      }
+    }
+  }
+
+  /** java.net.http's WebSocket client, its whole messages queued. */
+  private static final class WsClient implements java.net.http.WebSocket.Listener {
+    final BlockingQueue<Object> messages = new LinkedBlockingQueue<>();
+    final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    final ByteArrayOutputStream partBinary = new ByteArrayOutputStream();
+    final StringBuilder partText = new StringBuilder();
+    java.net.http.WebSocket ws;
+
+    static WsClient open(String url, String protocol) {
+      WsClient c = new WsClient();
+      c.ws =
+          java.net.http.HttpClient.newHttpClient()
+              .newWebSocketBuilder()
+              .subprotocols(protocol)
+              .buildAsync(URI.create(url.replace("http://", "ws://")), c)
+              .join();
+      return c;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<?> onBinary(
+        java.net.http.WebSocket w, java.nio.ByteBuffer data, boolean last) {
+      byte[] b = new byte[data.remaining()];
+      data.get(b);
+      partBinary.writeBytes(b);
+      if (last) {
+        messages.add(partBinary.toByteArray());
+        partBinary.reset();
+      }
+      w.request(1);
+      return null;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<?> onText(
+        java.net.http.WebSocket w, CharSequence data, boolean last) {
+      partText.append(data);
+      if (last) {
+        messages.add(partText.toString());
+        partText.setLength(0);
+      }
+      w.request(1);
+      return null;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<?> onClose(
+        java.net.http.WebSocket w, int status, String reason) {
+      closed.countDown();
+      return null;
+    }
+
+    Object next() throws InterruptedException {
+      Object o = messages.poll(10, TimeUnit.SECONDS);
+      if (o == null) {
+        throw new AssertionError("no WebSocket message within 10 s");
+      }
+      return o;
+    }
+
+    String nextHex() throws InterruptedException {
+      return java.util.HexFormat.of().formatHex((byte[]) next());
+    }
+
+    String nextText() throws InterruptedException {
+      return (String) next();
     }
   }
 

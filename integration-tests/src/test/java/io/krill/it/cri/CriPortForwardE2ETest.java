@@ -224,6 +224,64 @@ class CriPortForwardE2ETest {
         refused.getMessage());
   }
 
+  /**
+   * The WebSocket variant ({@code v4.channel.k8s.io}): the port named in the PortForward call on
+   * channels 0 (data) and 1 (error), each opened with the port; the WebSocket closes once the guest
+   * has answered and closed its end.
+   */
+  @Test
+  void webSocketPortForward_reachesTheGuest_andClosesWithIt() throws Exception {
+    String url =
+        cri.runtime()
+            .portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).addPort(8080).build())
+            .getUrl();
+    java.util.concurrent.BlockingQueue<byte[]> messages =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    java.io.ByteArrayOutputStream part = new java.io.ByteArrayOutputStream();
+    java.net.http.WebSocket ws =
+        java.net.http.HttpClient.newHttpClient()
+            .newWebSocketBuilder()
+            .subprotocols("v4.channel.k8s.io")
+            .buildAsync(
+                java.net.URI.create(url.replace("http://", "ws://")),
+                new java.net.http.WebSocket.Listener() {
+                  @Override
+                  public java.util.concurrent.CompletionStage<?> onBinary(
+                      java.net.http.WebSocket w, java.nio.ByteBuffer data, boolean last) {
+                    byte[] b = new byte[data.remaining()];
+                    data.get(b);
+                    part.writeBytes(b);
+                    if (last) {
+                      messages.add(part.toByteArray());
+                      part.reset();
+                    }
+                    w.request(1);
+                    return null;
+                  }
+
+                  @Override
+                  public java.util.concurrent.CompletionStage<?> onClose(
+                      java.net.http.WebSocket w, int status, String reason) {
+                    closed.countDown();
+                    return null;
+                  }
+                })
+            .join();
+    // 8080 = 0x1f90, little-endian after the channel byte.
+    assertEquals("00901f", HexFormat.of().formatHex(messages.poll(20, TimeUnit.SECONDS)));
+    assertEquals("01901f", HexFormat.of().formatHex(messages.poll(20, TimeUnit.SECONDS)));
+    byte[] request = ("\0" + REQUEST).getBytes(StandardCharsets.US_ASCII);
+    ws.sendBinary(java.nio.ByteBuffer.wrap(request), true).get(20, TimeUnit.SECONDS);
+    assertTrue(closed.await(20, TimeUnit.SECONDS), "the WebSocket stayed open: " + messages);
+    StringBuilder data = new StringBuilder();
+    for (byte[] m : messages) {
+      assertEquals(0, m[0], "only the data channel carries anything: " + new String(m));
+      data.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
+    }
+    assertEquals("hello\n", body(data.toString()));
+  }
+
   @Test
   void hostNetworkPod_forwardsToLocalhostInTheDaemonsNamespace() throws Exception {
     int port;
