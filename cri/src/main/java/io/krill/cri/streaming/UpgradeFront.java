@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.codec.spdy.SpdyFrameCodec;
@@ -193,7 +192,6 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     handshaker.handshake(ctx.channel(), req);
-    ctx.pipeline().addBefore("front", "ws-aggregate", new WebSocketFrameAggregator(1 << 20));
     ctx.pipeline().replace(this, "session", new WebSocketForwardSession(f, sub, sessions));
     LOG.log(Level.DEBUG, "{0}: portforward WebSocket connected ({1})", f.owner(), sub);
   }

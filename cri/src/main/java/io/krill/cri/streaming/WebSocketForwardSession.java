@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -42,12 +43,18 @@ final class WebSocketForwardSession extends SimpleChannelInboundHandler<WebSocke
   private static final int MAX_FRAME = 32 * 1024;
   private static final int TO_POD_HIGH_WATER = 1 << 20;
 
+  /** The largest message a client may send, fragments joined. */
+  private static final int MAX_MESSAGE = 1 << 20;
+
   private final ForwardRequest request;
   private final boolean base64;
   private final ExecutorService sessions;
   private final List<Connection> connections = new ArrayList<>();
   private final AtomicInteger running = new AtomicInteger();
   private final Object writability = new Object();
+  private final java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
+  private boolean messageIsText;
+  private boolean inMessage;
   private volatile boolean gone;
   private Channel channel;
 
@@ -102,23 +109,47 @@ final class WebSocketForwardSession extends SimpleChannelInboundHandler<WebSocke
       ctx.writeAndFlush(new PongWebSocketFrame(f.content().retain()));
       return;
     }
-    int ch;
+    // A message may come in fragments: the first a binary or text frame, the rest continuations.
+    if (f instanceof BinaryWebSocketFrame || f instanceof TextWebSocketFrame) {
+      message.reset();
+      messageIsText = f instanceof TextWebSocketFrame;
+      inMessage = true;
+    } else if (!(f instanceof ContinuationWebSocketFrame) || !inMessage) {
+      return;
+    }
+    if (message.size() + f.content().readableBytes() > MAX_MESSAGE) {
+      LOG.log(
+          Level.INFO,
+          "{0}: port forward websocket: a message over {1} bytes; closing",
+          request.owner(),
+          MAX_MESSAGE);
+      ctx.close();
+      return;
+    }
+    message.writeBytes(ByteBufUtil.getBytes(f.content()));
+    if (f.isFinalFragment()) {
+      inMessage = false;
+      received(messageIsText, message.toByteArray());
+    }
+  }
+
+  /** A whole message: its channel, then the bytes (binary) or their base64 (text). */
+  private void received(boolean text, byte[] m) {
+    if (m.length == 0 || text != base64) {
+      return;
+    }
+    int ch = text ? m[0] - '0' : m[0] & 0xff;
     byte[] payload;
-    if (f instanceof BinaryWebSocketFrame && !base64 && f.content().isReadable()) {
-      ByteBuf b = f.content();
-      ch = b.readUnsignedByte();
-      payload = ByteBufUtil.getBytes(b);
-    } else if (f instanceof TextWebSocketFrame t && base64 && t.content().isReadable()) {
-      String text = t.text();
-      ch = text.charAt(0) - '0';
+    if (text) {
       try {
-        payload = Base64.getDecoder().decode(text.substring(1));
+        payload =
+            Base64.getDecoder().decode(new String(m, 1, m.length - 1, StandardCharsets.US_ASCII));
       } catch (IllegalArgumentException e) {
         LOG.log(Level.INFO, "{0}: port forward: bad base64 on channel {1}", request.owner(), ch);
         return;
       }
     } else {
-      return;
+      payload = java.util.Arrays.copyOfRange(m, 1, m.length);
     }
     // Only data channels carry what the client sends; its writes to an error channel are dropped.
     if (ch >= 0 && ch % 2 == 0 && ch / 2 < connections.size() && payload.length > 0) {
