@@ -57,8 +57,6 @@ class WebSocketForwardSessionFuzzTest {
           "io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException",
           "io.netty.handler.codec.TooLongFrameException",
           "io.netty.handler.codec.CorruptedFrameException",
-          // the client's end arriving in the middle of a fragmented message
-          "io.netty.handler.codec.PrematureChannelClosureException",
           "java.io.IOException");
 
   /** Connections to the echo server not yet ended. */
