@@ -6,6 +6,7 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -77,6 +78,29 @@ public final class NetNamespaces {
                       : StandardProtocolFamily.INET);
           try {
             ch.bind(address, 128);
+            return ch;
+          } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+          }
+        });
+  }
+
+  /**
+   * A TCP connection to {@code address}, made from the network namespace at {@code path} (null:
+   * this process's); the socket is in blocking mode.
+   */
+  public static SocketChannel connect(String path, InetSocketAddress address) throws IOException {
+    return run(
+        path,
+        () -> {
+          SocketChannel ch =
+              SocketChannel.open(
+                  address.getAddress() instanceof Inet6Address
+                      ? StandardProtocolFamily.INET6
+                      : StandardProtocolFamily.INET);
+          try {
+            ch.connect(address);
             return ch;
           } catch (IOException | RuntimeException e) {
             ch.close();

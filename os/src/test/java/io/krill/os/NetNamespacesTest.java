@@ -68,6 +68,26 @@ class NetNamespacesTest {
   }
 
   @Test
+  void aConnectionMadeInTheNamespaceReachesItsListenerNotThisOne() throws Exception {
+    InetSocketAddress loopback = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0);
+    try (ServerSocketChannel there = NetNamespaces.listen(netns, loopback)) {
+      int port = ((InetSocketAddress) there.getLocalAddress()).getPort();
+      InetSocketAddress same = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port);
+      there.configureBlocking(true);
+      try (SocketChannel c = NetNamespaces.connect(netns, same);
+          SocketChannel accepted = there.accept()) {
+        assertTrue(c.isBlocking() && c.isConnected());
+        c.write(java.nio.ByteBuffer.wrap(new byte[] {42}));
+        java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+        accepted.read(one);
+        assertEquals(42, one.get(0));
+      }
+      // This process's loopback has no listener on that port.
+      assertThrows(ConnectException.class, () -> NetNamespaces.connect(null, same).close());
+    }
+  }
+
+  @Test
   void aListenerOpenedHereIsNotReachableFromTheNamespace() throws Exception {
     try (ServerSocketChannel here =
         NetNamespaces.listen(null, new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))) {

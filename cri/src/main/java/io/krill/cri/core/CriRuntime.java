@@ -15,13 +15,19 @@ import io.krill.cri.pod.Pod;
 import io.krill.cri.pod.PodRequest;
 import io.krill.cri.pod.PodStore;
 import io.krill.cri.pod.Pods;
+import io.krill.cri.streaming.ForwardRequest;
 import io.krill.cri.streaming.StreamRequest;
 import io.krill.oci.RuntimeSpec;
+import io.krill.os.NetNamespaces;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
 import io.krill.runtime.TaskState;
 import io.krill.runtime.TaskStats;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -188,17 +194,57 @@ public final class CriRuntime {
   }
 
   /**
-   * Always refused: wasm guests (WASI preview 1) open no sockets, so there is no port to forward
-   * to.
+   * A port forward into a ready pod, to be run when a client connects to the streaming server: each
+   * forwarded connection goes to {@code localhost:PORT} in the pod's network namespace (the
+   * daemon's for a host-network pod), where a guest listens through {@code krill.io/listen} or
+   * krill serves a {@code krill.io/wagi} container. Over SPDY the client names the ports as it
+   * connects; over WebSocket it is connected to {@code ports}.
    */
-  public void portForward(String podId) {
+  public ForwardRequest portForward(String podId, List<Integer> ports) {
     Pod pod = pods.get(podId);
-    throw new KrillException(
-        ErrorCode.UNIMPLEMENTED,
-        "pod "
-            + pod.id()
-            + ": port-forward is not supported by"
-            + " krill: wasm guests (WASI preview 1) open no sockets, so there is no port to forward to");
+    if (!pod.ready()) {
+      throw new KrillException(
+          ErrorCode.FAILED_PRECONDITION,
+          pod.describe()
+              + " is not ready, so there is nothing to forward to; run a new pod sandbox");
+    }
+    String netns = pods.networkNamespace(pod).map(Path::toString).orElse(null);
+    for (int port : ports) {
+      if (port < 1 || port > 65535) {
+        throw new KrillException(
+            ErrorCode.INVALID_ARGUMENT,
+            pod.describe() + ": port " + port + " is not a TCP port; name ports 1 to 65535");
+      }
+    }
+    return new ForwardRequest(pod.id(), ports, port -> connect(pod, netns, port));
+  }
+
+  /** {@code localhost:port} as the pod sees it: 127.0.0.1, else ::1, as containerd dials it. */
+  private static SocketChannel connect(Pod pod, String netns, int port) throws IOException {
+    IOException v4;
+    try {
+      return NetNamespaces.connect(
+          netns, new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
+    } catch (IOException e) {
+      v4 = e;
+    }
+    try {
+      return NetNamespaces.connect(
+          netns, new InetSocketAddress(InetAddress.getByName("::1"), port));
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot connect to localhost:"
+              + port
+              + (netns == null
+                  ? " (host network)"
+                  : " in the network namespace of " + pod.describe() + " (" + netns + ")")
+              + ": "
+              + v4.getMessage()
+              + "; check that a container of the pod listens on port "
+              + port
+              + " (annotation krill.io/listen, or krill.io/wagi) and is running",
+          v4);
+    }
   }
 
   // ---- containers

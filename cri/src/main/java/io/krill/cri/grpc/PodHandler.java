@@ -29,6 +29,7 @@ import io.krill.cri.core.CriRuntime;
 import io.krill.cri.pod.Pod;
 import io.krill.cri.pod.PodFiles;
 import io.krill.cri.pod.PodRequest;
+import io.krill.cri.streaming.StreamingServer;
 
 /**
  * Pod sandbox calls of runtime.v1.RuntimeService: protobuf in, {@link CriRuntime} calls, protobuf
@@ -36,9 +37,11 @@ import io.krill.cri.pod.PodRequest;
  */
 final class PodHandler {
   private final CriRuntime runtime;
+  private final StreamingServer streaming;
 
-  PodHandler(CriRuntime runtime) {
+  PodHandler(CriRuntime runtime, StreamingServer streaming) {
     this.runtime = runtime;
+    this.streaming = streaming;
   }
 
   void run(RunPodSandboxRequest req, StreamObserver<RunPodSandboxResponse> out) {
@@ -153,8 +156,10 @@ final class PodHandler {
         "PortForward",
         out,
         () -> {
-          runtime.portForward(req.getPodSandboxId());
-          return PortForwardResponse.getDefaultInstance();
+          return PortForwardResponse.newBuilder()
+              .setUrl(
+                  streaming.register(runtime.portForward(req.getPodSandboxId(), req.getPortList())))
+              .build();
         });
   }
 

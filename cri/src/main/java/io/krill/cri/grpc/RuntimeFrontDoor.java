@@ -76,7 +76,7 @@ public final class RuntimeFrontDoor implements RuntimeServiceGrpc.AsyncService, 
 
   public RuntimeFrontDoor(CriRuntime runtime, StreamingServer streaming) {
     this.runtime = runtime;
-    this.pods = new PodHandler(runtime);
+    this.pods = new PodHandler(runtime, streaming);
     this.containers = new ContainerHandler(runtime, streaming);
     this.stats = new StatsHandler(runtime);
   }

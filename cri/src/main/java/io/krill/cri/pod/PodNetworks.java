@@ -22,11 +22,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Pod networks through CNI 1.0 plugins, as libcni drives them: a named network namespace per pod
- * ({@code ip netns add}), the conflist's plugins run in order for ADD (each given the previous
- * result), with the final result as {@code prevResult} for CHECK (in order) and DEL (in reverse),
- * and the pod's port mappings as {@code runtimeConfig.portMappings} for plugins that declare that
- * capability. The final ADD result is kept beside the pod so CHECK and DEL can be given it after a
- * restart. Teardown is best effort per step so a half-built network is still taken down.
+ * ({@code ip netns add}, its loopback up), the conflist's plugins run in order for ADD (each given
+ * the previous result), with the final result as {@code prevResult} for CHECK (in order) and DEL
+ * (in reverse), and the pod's port mappings as {@code runtimeConfig.portMappings} for plugins that
+ * declare that capability. The final ADD result is kept beside the pod so CHECK and DEL can be
+ * given it after a restart. Teardown is best effort per step so a half-built network is still taken
+ * down.
  */
 public final class PodNetworks {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -69,6 +70,9 @@ public final class PodNetworks {
     }
     try {
       run(List.of("ip", "netns", "add", netnsName(pod.id())), null, Map.of());
+      // Its loopback up, as containerd's loopback network does: localhost in the pod (a port
+      // forward's target) reaches what listens there.
+      run(List.of("ip", "-n", netnsName(pod.id()), "link", "set", "lo", "up"), null, Map.of());
       CniConfList list = config();
       JsonNode result = null;
       for (int i = 0; i < list.plugins().size(); i++) {

@@ -17,7 +17,7 @@ final class RequestCache {
   static final int MAX_PENDING = 1000;
   static final Duration TTL = Duration.ofMinutes(1);
 
-  private record Entry(StreamRequest request, long expiresAtMillis) {}
+  private record Entry(Issued request, long expiresAtMillis) {}
 
   private final SecureRandom random = new SecureRandom();
   private final Clock clock;
@@ -27,7 +27,7 @@ final class RequestCache {
     this.clock = clock;
   }
 
-  synchronized String put(StreamRequest request) {
+  synchronized String put(Issued request) {
     evictExpired();
     if (pending.size() >= MAX_PENDING) {
       Iterator<String> oldest = pending.keySet().iterator();
@@ -42,14 +42,14 @@ final class RequestCache {
   }
 
   /** The request for {@code token}, left in place; null when unknown, used or expired. */
-  synchronized StreamRequest peek(String token) {
+  synchronized Issued peek(String token) {
     evictExpired();
     Entry e = pending.get(token);
     return e == null ? null : e.request();
   }
 
   /** The request for {@code token}, removed: a URL serves one connection. */
-  synchronized StreamRequest consume(String token) {
+  synchronized Issued consume(String token) {
     evictExpired();
     Entry e = pending.remove(token);
     return e == null ? null : e.request();

@@ -11,7 +11,8 @@ public record StreamRequest(
     boolean stdout,
     boolean stderr,
     boolean tty,
-    Session session) {
+    Session session)
+    implements Issued {
   /** The path prefix of the URL, as in kubelet's own streaming server. */
   public enum Kind {
     EXEC("exec"),
@@ -22,6 +23,16 @@ public record StreamRequest(
     Kind(String path) {
       this.path = path;
     }
+  }
+
+  @Override
+  public String path() {
+    return kind.path;
+  }
+
+  @Override
+  public String owner() {
+    return "container " + containerId;
   }
 
   public StreamRequest {

@@ -17,12 +17,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The CRI streaming server: Exec and Attach return a URL on it ({@code
- * http://HOST:PORT/exec/TOKEN}), and the client (kubelet's proxy, kubectl through it, crictl)
- * connects there with an HTTP/1.1 upgrade to SPDY/3.1 and Kubernetes' remote command protocol, as
- * with containerd's and CRI-O's servers. Each URL serves one connection within a minute of being
- * issued. It listens on loopback unless told otherwise: whoever reaches it with a token can run
- * code in the container, and kubelet, which proxies to it, runs on the same node.
+ * The CRI streaming server: Exec, Attach and PortForward return a URL on it ({@code
+ * http://HOST:PORT/exec/TOKEN}, {@code .../portforward/TOKEN}), and the client (kubelet's proxy,
+ * kubectl through it, crictl) connects there with an HTTP/1.1 upgrade to SPDY/3.1 and Kubernetes'
+ * remote command or port forward protocol, as with containerd's and CRI-O's servers. Each URL
+ * serves one connection within a minute of being issued. It listens on loopback unless told
+ * otherwise: whoever reaches it with a token can run code in the container, and kubelet, which
+ * proxies to it, runs on the same node.
  */
 public final class StreamingServer implements AutoCloseable {
   private final EventLoopGroup group =
@@ -77,7 +78,16 @@ public final class StreamingServer implements AutoCloseable {
 
   /** Keeps {@code request} until its client connects; returns the URL to give that client. */
   public String register(StreamRequest request) {
-    return base + "/" + request.kind().path + "/" + requests.put(request);
+    return url(request);
+  }
+
+  /** Keeps a port forward until its client connects; returns the URL to give that client. */
+  public String register(ForwardRequest request) {
+    return url(request);
+  }
+
+  private String url(Issued request) {
+    return base + "/" + request.path() + "/" + requests.put(request);
   }
 
   /** {@code http://HOST:PORT}. */

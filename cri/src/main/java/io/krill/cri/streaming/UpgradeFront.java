@@ -14,17 +14,21 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 
 /**
- * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command
- * protocol, answers 101 Switching Protocols and hands the connection to a {@link SpdySession}.
- * Anything else gets a plain text error that says what to do, and the connection is closed.
+ * The HTTP/1.1 side of a streaming URL: checks the path and token, negotiates the remote command or
+ * port forward protocol, answers 101 Switching Protocols and hands the connection to a {@link
+ * SpdySession} (exec, attach) or a {@link PortForwardSession}. Anything else gets a plain text
+ * error that says what to do, and the connection is closed.
  */
 final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final System.Logger LOG = System.getLogger("krill.cri");
@@ -57,35 +61,39 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
           HttpResponseStatus.NOT_FOUND,
           "no such streaming path "
               + path
-              + "; streaming URLs come from the CRI Exec and Attach calls");
+              + "; streaming URLs come from the CRI Exec, Attach and PortForward calls");
       return;
     }
-    StreamRequest.Kind kind = null;
-    for (StreamRequest.Kind k : StreamRequest.Kind.values()) {
-      if (k.path.equals(parts[1])) {
-        kind = k;
-      }
-    }
-    StreamRequest pending = kind == null ? null : requests.peek(parts[2]);
-    if (pending == null || pending.kind() != kind) {
+    Issued pending = requests.peek(parts[2]);
+    if (pending == null || !pending.path().equals(parts[1])) {
       reject(
           ctx,
           HttpResponseStatus.NOT_FOUND,
           "unknown or expired streaming URL "
               + path
               + ": a URL serves one"
-              + " connection within a minute of the Exec or Attach call that made it; ask for a new one");
+              + " connection within a minute of the Exec, Attach or PortForward call that made it;"
+              + " ask for a new one");
       return;
     }
     String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").toLowerCase(Locale.ROOT);
     String connection = req.headers().get(HttpHeaderNames.CONNECTION, "").toLowerCase(Locale.ROOT);
+    if (pending instanceof ForwardRequest f && upgrade.equals("websocket")) {
+      String sub =
+          WebSocketForwardSession.negotiate(
+              req.headers().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL));
+      // Other subprotocols (kubectl's SPDY tunnel) get the 400 below, and fall back to SPDY.
+      if (sub != null) {
+        webSocket(ctx, req, parts[2], f, sub);
+        return;
+      }
+    }
     if (!upgrade.contains(SPDY.toLowerCase(Locale.ROOT)) || !connection.contains("upgrade")) {
       // A WebSocket client (kubectl 1.30+ tries one first) falls back to SPDY on this answer.
       reject(
           ctx,
           HttpResponseStatus.BAD_REQUEST,
-          "container "
-              + pending.containerId()
+          pending.owner()
               + ": krill's streaming"
               + " server speaks "
               + SPDY
@@ -96,22 +104,26 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
               + "'");
       return;
     }
-    String protocol = RemoteCommand.negotiate(req.headers().getAll(RemoteCommand.PROTOCOL_HEADER));
+    boolean forward = pending instanceof ForwardRequest;
+    List<String> offered = req.headers().getAll(RemoteCommand.PROTOCOL_HEADER);
+    String protocol =
+        forward ? PortForwardSession.negotiate(offered) : RemoteCommand.negotiate(offered);
     if (protocol == null) {
+      List<String> supported =
+          forward ? List.of(PortForwardSession.PROTOCOL) : RemoteCommand.SUPPORTED;
       FullHttpResponse r =
           text(
               HttpResponseStatus.FORBIDDEN,
-              "container "
-                  + pending.containerId()
+              pending.owner()
                   + ": none of the offered stream protocols "
-                  + req.headers().getAll(RemoteCommand.PROTOCOL_HEADER)
+                  + offered
                   + " is spoken here; use one of "
-                  + RemoteCommand.SUPPORTED);
-      RemoteCommand.SUPPORTED.forEach(p -> r.headers().add(RemoteCommand.ACCEPTED_HEADER, p));
+                  + supported);
+      supported.forEach(p -> r.headers().add(RemoteCommand.ACCEPTED_HEADER, p));
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    StreamRequest request = requests.consume(parts[2]);
+    Issued request = requests.consume(parts[2]);
     if (request == null) {
       reject(
           ctx,
@@ -136,15 +148,52 @@ final class UpgradeFront extends SimpleChannelInboundHandler<FullHttpRequest> {
     ctx.pipeline().addBefore("front", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
     ctx.pipeline()
         .replace(
-            this, "session", new SpdySession(request, RemoteCommand.version(protocol), sessions));
+            this,
+            "session",
+            request instanceof StreamRequest r
+                ? new SpdySession(r, RemoteCommand.version(protocol), sessions)
+                : new PortForwardSession((ForwardRequest) request, sessions));
     ctx.pipeline().remove("aggregate");
     ctx.pipeline().remove("http");
     LOG.log(
         Level.DEBUG,
-        "container {0}: {1} stream connected ({2})",
-        request.containerId(),
-        request.kind().path,
+        "{0}: {1} stream connected ({2})",
+        request.owner(),
+        request.path(),
         protocol.isEmpty() ? RemoteCommand.V1 : protocol);
+  }
+
+  /** A port forward over WebSocket: one connection to each port the PortForward call named. */
+  private void webSocket(
+      ChannelHandlerContext ctx, FullHttpRequest req, String token, ForwardRequest f, String sub) {
+    if (f.ports().isEmpty()) {
+      reject(
+          ctx,
+          HttpResponseStatus.BAD_REQUEST,
+          f.owner()
+              + ": a WebSocket port forward connects to the ports named in the PortForward call,"
+              + " and it named none; name them (kubelet passes the ?port= of its request) or use "
+              + SPDY);
+      return;
+    }
+    WebSocketServerHandshaker handshaker =
+        new WebSocketServerHandshakerFactory(
+                "ws://" + req.headers().get(HttpHeaderNames.HOST, "localhost") + req.uri(),
+                WebSocketForwardSession.BINARY + "," + WebSocketForwardSession.BASE64,
+                false,
+                1 << 20)
+            .newHandshaker(req);
+    if (handshaker == null) {
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+      return;
+    }
+    if (requests.consume(token) == null) {
+      reject(ctx, HttpResponseStatus.NOT_FOUND, "streaming URL was used or expired meanwhile");
+      return;
+    }
+    handshaker.handshake(ctx.channel(), req);
+    ctx.pipeline().replace(this, "session", new WebSocketForwardSession(f, sub, sessions));
+    LOG.log(Level.DEBUG, "{0}: portforward WebSocket connected ({1})", f.owner(), sub);
   }
 
   @Override

@@ -14,10 +14,17 @@ import io.krill.cri.container.ExecSession;
 import io.krill.cri.container.NewContainer;
 import io.krill.cri.pod.Pod;
 import io.krill.cri.pod.PodRequest;
+import io.krill.cri.streaming.ForwardRequest;
 import io.krill.cri.streaming.Session.Outcome;
 import io.krill.cri.streaming.StreamRequest;
 import io.krill.runtime.ErrorCode;
 import io.krill.runtime.KrillException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -330,9 +337,31 @@ class CriRuntimeTest {
   }
 
   @Test
-  void portForward_unimplemented() {
+  void portForward_hostNetworkPod_connectsToLocalhostInTheDaemonsNamespace() throws Exception {
     Pod pod = f.runHostPod("web");
-    assertEquals(ErrorCode.UNIMPLEMENTED, code(() -> runtime.portForward(pod.id())));
+    ForwardRequest forward = runtime.portForward(pod.id(), List.of());
+    assertEquals(pod.id(), forward.podId());
+    try (ServerSocket listening = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+        SocketChannel c = forward.forwarder().connect(listening.getLocalPort());
+        Socket accepted = listening.accept()) {
+      assertTrue(c.isConnected() && c.isBlocking());
+      c.write(ByteBuffer.wrap(new byte[] {7}));
+      assertEquals(7, accepted.getInputStream().read());
+    }
+    int free;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      free = s.getLocalPort();
+    }
+    IOException refused = assertThrows(IOException.class, () -> forward.forwarder().connect(free));
+    assertTrue(
+        refused.getMessage().contains("localhost:" + free + " (host network)")
+            && refused.getMessage().contains("listens on port " + free),
+        refused.getMessage());
+
+    assertEquals(ErrorCode.NOT_FOUND, code(() -> runtime.portForward("0000nosuch", List.of())));
+    runtime.stopPod(pod.id());
+    assertEquals(
+        ErrorCode.FAILED_PRECONDITION, code(() -> runtime.portForward(pod.id(), List.of())));
   }
 
   private String started(String name) {

@@ -299,11 +299,18 @@ class RuntimeFrontDoorTest {
   }
 
   @Test
-  void portForward_unimplemented() {
+  void portForward_answersAUrlOnTheStreamingServer_orNotFound() {
     String pod = runPod("web");
+    String url =
+        cri.portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).addPort(80).build())
+            .getUrl();
+    assertTrue(url.startsWith(streaming.baseUrl() + "/portforward/"), url);
     assertEquals(
-        Status.Code.UNIMPLEMENTED,
-        fails(() -> cri.portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).build()))
+        Status.Code.NOT_FOUND,
+        fails(
+                () ->
+                    cri.portForward(
+                        PortForwardRequest.newBuilder().setPodSandboxId("0000nosuch").build()))
             .getStatus()
             .getCode());
   }

@@ -308,15 +308,23 @@ class CriStreamingE2ETest {
                             .build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, tty.getStatus().getCode());
 
-    StatusRuntimeException forward =
+    // PortForward is served (CriPortForwardE2ETest): a URL for a known pod, NOT_FOUND otherwise.
+    String forward =
+        cri.runtime()
+            .portForward(PortForwardRequest.newBuilder().setPodSandboxId(pod).addPort(80).build())
+            .getUrl();
+    assertTrue(
+        forward.matches("http://127\\.0\\.0\\.1:\\d+/portforward/[A-Za-z0-9_-]{22}"), forward);
+    StatusRuntimeException noPod =
         expectError(
             () ->
                 cri.runtime()
                     .portForward(
-                        PortForwardRequest.newBuilder().setPodSandboxId(pod).addPort(80).build()));
-    assertEquals(Status.Code.UNIMPLEMENTED, forward.getStatus().getCode());
-    assertTrue(
-        forward.getStatus().getDescription().contains(pod), forward.getStatus().getDescription());
+                        PortForwardRequest.newBuilder()
+                            .setPodSandboxId("0000nosuch")
+                            .addPort(80)
+                            .build()));
+    assertEquals(Status.Code.NOT_FOUND, noPod.getStatus().getCode());
 
     StatusRuntimeException unknown =
         expectError(

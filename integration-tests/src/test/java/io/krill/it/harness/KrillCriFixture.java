@@ -16,10 +16,11 @@ import java.util.List;
 /**
  * What every {@code krill cri} test class starts from, in a directory of its own: a local registry
  * ({@code registry/}), the built {@code krill cri} daemon on {@code run/krill.sock} with its root
- * in {@code root/}, no CNI config ({@code no-cni/}) and its output in {@code daemon.log}, a CRI
- * client, and the host-network pods the class runs through {@link #runHostPod}. A class opens one
- * in {@code @BeforeAll} and closes it in {@code @AfterAll}; {@link #close()} stops and removes
- * those pods, then the daemon, then the registry, each even if the one before failed.
+ * in {@code root/}, no CNI config ({@code no-cni/}) unless given one and its output in {@code
+ * daemon.log}, a CRI client, and the host-network pods the class runs through {@link #runHostPod}.
+ * A class opens one in {@code @BeforeAll} and closes it in {@code @AfterAll}; {@link #close()}
+ * stops and removes those pods, then the daemon, then the registry, each even if the one before
+ * failed.
  *
  * <pre>
  * fixture = KrillCriFixture.in(tmp).daemonOptions("--image-size-limit", "32M").start();
@@ -28,15 +29,18 @@ import java.util.List;
 public final class KrillCriFixture implements AutoCloseable {
   private final Path dir;
   private final List<String> daemonOptions;
+  private final Path cniConfDir;
   private final LocalRegistry registry;
   private final List<Pod> pods = new ArrayList<>();
   private KrillCriDaemon daemon;
   private CriClient client;
 
-  private KrillCriFixture(Path dir, List<String> registryConfig, List<String> daemonOptions)
+  private KrillCriFixture(
+      Path dir, List<String> registryConfig, List<String> daemonOptions, Path cniConfDir)
       throws IOException {
     this.dir = dir;
     this.daemonOptions = daemonOptions;
+    this.cniConfDir = cniConfDir == null ? dir.resolve("no-cni") : cniConfDir;
     registry = new LocalRegistry(Files.createDirectories(dir.resolve("registry")), registryConfig);
     try {
       startDaemon();
@@ -55,6 +59,7 @@ public final class KrillCriFixture implements AutoCloseable {
     private final Path dir;
     private List<String> registryConfig = List.of();
     private List<String> daemonOptions = List.of();
+    private Path cniConfDir;
 
     private Builder(Path dir) {
       this.dir = dir;
@@ -72,16 +77,25 @@ public final class KrillCriFixture implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The daemon's {@code --cni-conf-dir} (see {@link CriConfig#cniConflist}), so that pods get a
+     * network namespace of their own; the class deletes the bridge its config names when done.
+     */
+    public Builder cniConfDir(Path cni) {
+      cniConfDir = cni;
+      return this;
+    }
+
     /** Starts the registry and the daemon; on failure nothing is left running. */
     public KrillCriFixture start() throws IOException {
-      return new KrillCriFixture(dir, registryConfig, daemonOptions);
+      return new KrillCriFixture(dir, registryConfig, daemonOptions, cniConfDir);
     }
   }
 
   private void startDaemon() throws IOException {
     daemon =
         KrillCriDaemon.start(
-            socket(), root(), dir.resolve("no-cni"), log(), daemonOptions.toArray(String[]::new));
+            socket(), root(), cniConfDir, log(), daemonOptions.toArray(String[]::new));
   }
 
   public LocalRegistry registry() {
@@ -133,7 +147,11 @@ public final class KrillCriFixture implements AutoCloseable {
    * #close()}.
    */
   public Pod runHostPod(String name, Path logs) {
-    PodSandboxConfig config = CriCalls.hostPod(name, logs);
+    return runPod(CriCalls.hostPod(name, logs));
+  }
+
+  /** Runs a pod with {@code config}; stopped and removed by {@link #close()}. */
+  public Pod runPod(PodSandboxConfig config) {
     String id =
         cri()
             .runtime()

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.krill.cri.api.v1.AttachRequest;
 import io.krill.cri.api.v1.ExecRequest;
+import io.krill.cri.api.v1.PortForwardRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,18 +25,24 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What the API server and kubelet do for {@code kubectl exec} and {@code kubectl attach}, and no
- * more, so that the real kubectl (client-go's remote command client, the one crictl uses too) can
- * reach krill's streaming server: it answers API discovery and GET of the pods it is told about,
- * and for a pod's {@code exec} or {@code attach} subresource it calls CRI Exec/Attach on krill, as
- * kubelet does, and relays the connection, upgrade request and all, to the URL krill returned. The
- * bytes between kubectl and krill pass unchanged.
+ * What the API server and kubelet do for {@code kubectl exec}, {@code kubectl attach} and {@code
+ * kubectl port-forward}, and no more, so that the real kubectl (client-go's remote command and port
+ * forward clients, the ones crictl uses too) can reach krill's streaming server: it answers API
+ * discovery and GET of the pods it is told about, and for a pod's {@code exec}, {@code attach} or
+ * {@code portforward} subresource it calls CRI Exec/Attach/PortForward on krill, as kubelet does,
+ * and relays the connection, upgrade request and all, to the URL krill returned. The bytes between
+ * kubectl and krill pass unchanged.
  */
 public final class KubeApiFront implements AutoCloseable {
   /**
-   * A pod as kubectl sees it: its one container, and the CRI id the runtime gave that container.
+   * A pod as kubectl sees it: its one container, the CRI id the runtime gave that container, and
+   * the pod sandbox's id (for port-forward; empty when no test forwards to it).
    */
-  public record PodEntry(String container, String containerId, boolean stdin) {}
+  public record PodEntry(String container, String containerId, boolean stdin, String sandboxId) {
+    public PodEntry(String container, String containerId, boolean stdin) {
+      this(container, containerId, stdin, "");
+    }
+  }
 
   /** What a kubectl run printed and how it exited. */
   public record Kubectl(int exit, byte[] stdout, String stderr) {
@@ -124,6 +131,29 @@ public final class KubeApiFront implements AutoCloseable {
     return run(dir, null, true, true, args);
   }
 
+  /**
+   * Starts kubectl (a {@code port-forward}, which runs until stopped) with stdin closed and its
+   * output going to {@code out} and {@code err}; the caller destroys it.
+   */
+  public Process startKubectl(Path dir, Path out, Path err, String... args) throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "kubectl",
+                "--kubeconfig",
+                kubeconfig(dir).toString(),
+                "--cache-dir",
+                dir.resolve("kube-cache").toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.environment().put("HOME", dir.toString());
+    return pb.start();
+  }
+
   private Kubectl run(Path dir, byte[] input, boolean keepStdinOpen, String... args)
       throws IOException, InterruptedException {
     return run(dir, input, keepStdinOpen, false, args);
@@ -208,7 +238,7 @@ public final class KubeApiFront implements AutoCloseable {
         if (seg.length == 8
             && seg[3].equals("namespaces")
             && seg[5].equals("pods")
-            && (seg[7].equals("exec") || seg[7].equals("attach"))) {
+            && (seg[7].equals("exec") || seg[7].equals("attach") || seg[7].equals("portforward"))) {
           relay(client, in, head, seg[6], seg[7], query(uri.getRawQuery()));
           return;
         }
@@ -228,7 +258,9 @@ public final class KubeApiFront implements AutoCloseable {
                   + "{\"name\":\"pods/exec\",\"singularName\":\"\",\"namespaced\":true,"
                   + "\"kind\":\"PodExecOptions\",\"verbs\":[\"create\",\"get\"]},"
                   + "{\"name\":\"pods/attach\",\"singularName\":\"\",\"namespaced\":true,"
-                  + "\"kind\":\"PodAttachOptions\",\"verbs\":[\"create\",\"get\"]}]}";
+                  + "\"kind\":\"PodAttachOptions\",\"verbs\":[\"create\",\"get\"]},"
+                  + "{\"name\":\"pods/portforward\",\"singularName\":\"\",\"namespaced\":true,"
+                  + "\"kind\":\"PodPortForwardOptions\",\"verbs\":[\"create\",\"get\"]}]}";
         } else if (seg.length == 7
             && seg[3].equals("namespaces")
             && seg[5].equals("pods")
@@ -307,7 +339,12 @@ public final class KubeApiFront implements AutoCloseable {
     boolean tty = flag(q, "tty");
     String url;
     try {
-      if (what.equals("exec")) {
+      if (what.equals("portforward")) {
+        url =
+            cri.runtime()
+                .portForward(PortForwardRequest.newBuilder().setPodSandboxId(e.sandboxId()).build())
+                .getUrl();
+      } else if (what.equals("exec")) {
         url =
             cri.runtime()
                 .exec(
