@@ -71,7 +71,7 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
   private final Map<Integer, Pair> byStream = new HashMap<>();
 
   private final Set<Pair> forwarding = ConcurrentHashMap.newKeySet();
-  private final Object writability = new Object();
+  private final Writability writability = new Writability();
   private volatile boolean gone;
   private Channel channel;
   private boolean closing;
@@ -352,23 +352,12 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
   }
 
   private void awaitWritable() {
-    synchronized (writability) {
-      while (!channel.isWritable() && !gone) {
-        try {
-          writability.wait(1000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
+    writability.await(channel, () -> gone);
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
     ctx.fireChannelWritabilityChanged();
   }
 
@@ -383,9 +372,7 @@ final class PortForwardSession extends ChannelInboundHandlerAdapter {
       p.closeSocket();
       p.toPod.finish();
     }
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
     LOG.log(Level.DEBUG, "{0}: port forward connection closed", request.owner());
   }
 

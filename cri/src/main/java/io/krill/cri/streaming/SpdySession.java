@@ -58,7 +58,7 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   private final Map<String, Integer> streams = new HashMap<>();
   private final StdinPipe stdin = new StdinPipe();
   private final AtomicBoolean gone = new AtomicBoolean();
-  private final Object writability = new Object();
+  private final Writability writability = new Writability();
   private volatile Runnable onGone = () -> {};
   private Channel channel;
   private ScheduledFuture<?> creationTimeout;
@@ -293,23 +293,12 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
   }
 
   private void awaitWritable() {
-    synchronized (writability) {
-      while (!channel.isWritable() && !gone.get()) {
-        try {
-          writability.wait(1000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
+    writability.await(channel, () -> gone.get());
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
     ctx.fireChannelWritabilityChanged();
   }
 
@@ -320,9 +309,7 @@ final class SpdySession extends ChannelInboundHandlerAdapter {
     }
     gone.set(true);
     stdin.finish();
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
     onGone.run();
   }
 

@@ -51,7 +51,7 @@ final class WebSocketForwardSession extends SimpleChannelInboundHandler<WebSocke
   private final ExecutorService sessions;
   private final List<Connection> connections = new ArrayList<>();
   private final AtomicInteger running = new AtomicInteger();
-  private final Object writability = new Object();
+  private final Writability writability = new Writability();
   private final java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
   private boolean messageIsText;
   private boolean inMessage;
@@ -241,23 +241,12 @@ final class WebSocketForwardSession extends SimpleChannelInboundHandler<WebSocke
   }
 
   private void awaitWritable() {
-    synchronized (writability) {
-      while (!channel.isWritable() && !gone) {
-        try {
-          writability.wait(1000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
+    writability.await(channel, () -> gone);
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
     ctx.fireChannelWritabilityChanged();
   }
 
@@ -268,9 +257,7 @@ final class WebSocketForwardSession extends SimpleChannelInboundHandler<WebSocke
       c.closeSocket();
       c.toPod.discard();
     }
-    synchronized (writability) {
-      writability.notifyAll();
-    }
+    writability.changed();
   }
 
   @Override
