@@ -19,7 +19,7 @@ status=0
 JAZZER_FUZZ=1 $mvn_test test -pl "$modules" -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
   -DreuseForks=false -Djazzer.hooks=true \
   -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" >"$log" 2>&1 || status=$?
-grep -aE '^\[(ERROR|WARNING)\]|^(FAILURE|ERROR|Caused by)|== Java Exception|crash-' "$log" | grep -v 'WARNING.*Unable to\|overwritten by user properties' | head -60 || true
+grep -aE '^\[(ERROR|WARNING)\]|^(FAILURE|ERROR|Caused by)|== Java Exception|crash-' "$log" | grep -av 'WARNING.*Unable to\|overwritten by user properties' | head -60 || true
 echo "fuzz target                                                  executions  seconds"
 awk '/Running io\.krill\./ { target = $NF }
      /^Done [0-9]+ runs in [0-9]+ second/ { printf "%-60s %10s %8s\n", target, $2, $5 }' "$log"

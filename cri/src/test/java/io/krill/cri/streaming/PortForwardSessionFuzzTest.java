@@ -60,7 +60,15 @@ class PortForwardSessionFuzzTest {
   private static final int PATIENCE_MILLIS = 5_000;
 
   private static final List<String> EXPECTED_ERRORS =
-      List.of("io.netty.handler.codec.spdy.SpdyProtocolException", "java.io.IOException");
+      List.of(
+          "io.netty.handler.codec.spdy.SpdyProtocolException",
+          "java.io.IOException",
+          // netty's SPDY header validation: a header block naming a header with a null,
+          // non-ASCII or upper-case character, or an empty one, ends the session as a protocol
+          // error does
+          "java.lang.IllegalArgumentException: name ",
+          "java.lang.IllegalArgumentException: value ",
+          "java.lang.IllegalArgumentException: Param 'name'");
 
   /** Connections to the echo server not yet ended. */
   private static final AtomicInteger open = new AtomicInteger();

@@ -59,7 +59,15 @@ class SpdySessionFuzzTest {
 
   /** What a handler may meet on a connection whose peer sends garbage. */
   private static final List<String> EXPECTED_ERRORS =
-      List.of("io.netty.handler.codec.spdy.SpdyProtocolException", "java.io.IOException");
+      List.of(
+          "io.netty.handler.codec.spdy.SpdyProtocolException",
+          "java.io.IOException",
+          // netty's SPDY header validation: a header block naming a header with a null,
+          // non-ASCII or upper-case character, or an empty one, ends the session as a protocol
+          // error does
+          "java.lang.IllegalArgumentException: name ",
+          "java.lang.IllegalArgumentException: value ",
+          "java.lang.IllegalArgumentException: Param 'name'");
 
   private static final AtomicInteger started = new AtomicInteger();
   private static final AtomicInteger ended = new AtomicInteger();
