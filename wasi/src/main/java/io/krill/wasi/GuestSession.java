@@ -81,7 +81,7 @@ public final class GuestSession {
    */
   public int call(HostFunction f, GuestMemory memory, long[] args) {
     try {
-      return f.body().call(memory, args);
+      return f.body().call(wasi, memory, args);
     } catch (ProcExit e) {
       exit = e;
       throw e;

@@ -16,9 +16,12 @@ public record HostFunction(
     I64
   }
 
-  /** The call itself; {@code memory} is the caller's exported memory (empty when it has none). */
+  /**
+   * The call itself, on the calling guest's {@code wasi}; {@code memory} is the caller's exported
+   * memory (empty when it has none).
+   */
   @FunctionalInterface
   public interface Body {
-    int call(GuestMemory memory, long[] args);
+    int call(Wasi wasi, GuestMemory memory, long[] args);
   }
 }

@@ -12,14 +12,16 @@ import java.util.Map;
 
 /**
  * Every function of {@code wasi_snapshot_preview1} and of {@code wasi_unstable} (snapshot 0) as
- * {@link HostFunction}s over one {@link Wasi}: what an engine binding iterates to define imports.
+ * {@link HostFunction}s, each called with the guest's {@link Wasi}: what an engine binding looks up
+ * to define imports. The table is built once for the daemon, not per guest: an instance per request
+ * would otherwise build some ninety functions and their map for each request.
  */
 public final class WasiFunctions {
   public static final String PREVIEW1 = "wasi_snapshot_preview1";
   public static final String UNSTABLE = "wasi_unstable";
 
-  /** What {@link #provides} looks in: every function, over a WASI that is never run. */
-  private static final Map<String, HostFunction> PROVIDED = byImport(new Wasi(new Wasi.Options()));
+  /** Every function by {@code module.name}; built once, each guest's calls name their own WASI. */
+  private static final Map<String, HostFunction> BY_IMPORT = index();
 
   private WasiFunctions() {}
 
@@ -32,18 +34,29 @@ public final class WasiFunctions {
     out.add(new HostFunction(module, name, List.of(ps), true, body));
   }
 
-  /** Every import krill serves, by {@code module.name}: what an engine defines for a guest. */
-  public static Map<String, HostFunction> byImport(Wasi w) {
+  /**
+   * Every import krill serves, by {@code module.name}: what an engine defines for a guest, binding
+   * each to the guest's {@link Wasi} (through {@link GuestSession#call}).
+   */
+  public static Map<String, HostFunction> byImport() {
+    return BY_IMPORT;
+  }
+
+  private static Map<String, HostFunction> index() {
     Map<String, HostFunction> out = new HashMap<>();
-    for (HostFunction f : all(w)) {
+    for (HostFunction f : all()) {
       out.put(f.module() + "." + f.name(), f);
     }
     return Collections.unmodifiableMap(out);
   }
 
+  private static WasiUnstable unstable(Wasi w) {
+    return new WasiUnstable(w);
+  }
+
   /** Whether krill serves the function import {@code module.name}. */
   public static boolean provides(String module, String name) {
-    return PROVIDED.containsKey(module + "." + name);
+    return BY_IMPORT.containsKey(module + "." + name);
   }
 
   /** Why a module importing {@code module.name} cannot run, and what to do about it. */
@@ -65,30 +78,36 @@ public final class WasiFunctions {
   }
 
   /** Both modules' functions (snapshot 0's differing ones through {@link WasiUnstable}). */
-  public static List<HostFunction> all(Wasi w) {
-    List<HostFunction> out = new ArrayList<>(preview1(w));
-    out.addAll(unstable(w));
+  public static List<HostFunction> all() {
+    List<HostFunction> out = new ArrayList<>(preview1());
+    out.addAll(unstable());
     return out;
   }
 
-  public static List<HostFunction> preview1(Wasi w) {
+  public static List<HostFunction> preview1() {
     List<HostFunction> out = new ArrayList<>();
-    common(out, PREVIEW1, w);
+    common(out, PREVIEW1);
     add(
         out,
         PREVIEW1,
         "fd_seek",
-        (m, a) -> w.fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
+        (w, m, a) -> w.fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
         I32,
         I64,
         I32,
         I32);
-    add(out, PREVIEW1, "fd_filestat_get", (m, a) -> w.fdFilestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        PREVIEW1,
+        "fd_filestat_get",
+        (w, m, a) -> w.fdFilestatGet(m, i(a[0]), i(a[1])),
+        I32,
+        I32);
     add(
         out,
         PREVIEW1,
         "path_filestat_get",
-        (m, a) -> w.pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        (w, m, a) -> w.pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
         I32,
         I32,
         I32,
@@ -98,7 +117,7 @@ public final class WasiFunctions {
         out,
         PREVIEW1,
         "poll_oneoff",
-        (m, a) -> w.pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        (w, m, a) -> w.pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
         I32,
         I32,
         I32,
@@ -107,32 +126,37 @@ public final class WasiFunctions {
         out,
         PREVIEW1,
         "sock_accept",
-        (m, a) -> w.sockAccept(m, i(a[0]), i(a[1]), i(a[2])),
+        (w, m, a) -> w.sockAccept(m, i(a[0]), i(a[1]), i(a[2])),
         I32,
         I32,
         I32);
     return out;
   }
 
-  public static List<HostFunction> unstable(Wasi w) {
-    WasiUnstable u = new WasiUnstable(w);
+  public static List<HostFunction> unstable() {
     List<HostFunction> out = new ArrayList<>();
-    common(out, UNSTABLE, w);
+    common(out, UNSTABLE);
     add(
         out,
         UNSTABLE,
         "fd_seek",
-        (m, a) -> u.fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
+        (w, m, a) -> unstable(w).fdSeek(m, i(a[0]), a[1], i(a[2]), i(a[3])),
         I32,
         I64,
         I32,
         I32);
-    add(out, UNSTABLE, "fd_filestat_get", (m, a) -> u.fdFilestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        UNSTABLE,
+        "fd_filestat_get",
+        (w, m, a) -> unstable(w).fdFilestatGet(m, i(a[0]), i(a[1])),
+        I32,
+        I32);
     add(
         out,
         UNSTABLE,
         "path_filestat_get",
-        (m, a) -> u.pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        (w, m, a) -> unstable(w).pathFilestatGet(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
         I32,
         I32,
         I32,
@@ -142,7 +166,7 @@ public final class WasiFunctions {
         out,
         UNSTABLE,
         "poll_oneoff",
-        (m, a) -> u.pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        (w, m, a) -> unstable(w).pollOneoff(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
         I32,
         I32,
         I32,
@@ -151,17 +175,23 @@ public final class WasiFunctions {
   }
 
   /** The functions whose signature and layout both snapshots share. */
-  private static void common(List<HostFunction> out, String mod, Wasi w) {
-    add(out, mod, "args_get", (m, a) -> w.argsGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "args_sizes_get", (m, a) -> w.argsSizesGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "environ_get", (m, a) -> w.environGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "environ_sizes_get", (m, a) -> w.environSizesGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "clock_res_get", (m, a) -> w.clockResGet(m, i(a[0]), i(a[1])), I32, I32);
+  private static void common(List<HostFunction> out, String mod) {
+    add(out, mod, "args_get", (w, m, a) -> w.argsGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "args_sizes_get", (w, m, a) -> w.argsSizesGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "environ_get", (w, m, a) -> w.environGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "environ_sizes_get",
+        (w, m, a) -> w.environSizesGet(m, i(a[0]), i(a[1])),
+        I32,
+        I32);
+    add(out, mod, "clock_res_get", (w, m, a) -> w.clockResGet(m, i(a[0]), i(a[1])), I32, I32);
     add(
         out,
         mod,
         "clock_time_get",
-        (m, a) -> w.clockTimeGet(m, i(a[0]), a[1], i(a[2])),
+        (w, m, a) -> w.clockTimeGet(m, i(a[0]), a[1], i(a[2])),
         I32,
         I64,
         I32);
@@ -169,30 +199,42 @@ public final class WasiFunctions {
         out,
         mod,
         "fd_advise",
-        (m, a) -> w.fdAdvise(i(a[0]), a[1], a[2], i(a[3])),
+        (w, m, a) -> w.fdAdvise(i(a[0]), a[1], a[2], i(a[3])),
         I32,
         I64,
         I64,
         I32);
-    add(out, mod, "fd_allocate", (m, a) -> w.fdAllocate(i(a[0]), a[1], a[2]), I32, I64, I64);
-    add(out, mod, "fd_close", (m, a) -> w.fdClose(i(a[0])), I32);
-    add(out, mod, "fd_datasync", (m, a) -> w.fdDatasync(i(a[0])), I32);
-    add(out, mod, "fd_fdstat_get", (m, a) -> w.fdFdstatGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "fd_fdstat_set_flags", (m, a) -> w.fdFdstatSetFlags(i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_allocate", (w, m, a) -> w.fdAllocate(i(a[0]), a[1], a[2]), I32, I64, I64);
+    add(out, mod, "fd_close", (w, m, a) -> w.fdClose(i(a[0])), I32);
+    add(out, mod, "fd_datasync", (w, m, a) -> w.fdDatasync(i(a[0])), I32);
+    add(out, mod, "fd_fdstat_get", (w, m, a) -> w.fdFdstatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(
+        out,
+        mod,
+        "fd_fdstat_set_flags",
+        (w, m, a) -> w.fdFdstatSetFlags(i(a[0]), i(a[1])),
+        I32,
+        I32);
     add(
         out,
         mod,
         "fd_fdstat_set_rights",
-        (m, a) -> w.fdFdstatSetRights(i(a[0]), a[1], a[2]),
+        (w, m, a) -> w.fdFdstatSetRights(i(a[0]), a[1], a[2]),
         I32,
         I64,
         I64);
-    add(out, mod, "fd_filestat_set_size", (m, a) -> w.fdFilestatSetSize(i(a[0]), a[1]), I32, I64);
+    add(
+        out,
+        mod,
+        "fd_filestat_set_size",
+        (w, m, a) -> w.fdFilestatSetSize(i(a[0]), a[1]),
+        I32,
+        I64);
     add(
         out,
         mod,
         "fd_filestat_set_times",
-        (m, a) -> w.fdFilestatSetTimes(i(a[0]), a[1], a[2], i(a[3])),
+        (w, m, a) -> w.fdFilestatSetTimes(i(a[0]), a[1], a[2], i(a[3])),
         I32,
         I64,
         I64,
@@ -201,18 +243,18 @@ public final class WasiFunctions {
         out,
         mod,
         "fd_pread",
-        (m, a) -> w.fdPread(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        (w, m, a) -> w.fdPread(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
         I32,
         I32,
         I32,
         I64,
         I32);
-    add(out, mod, "fd_prestat_get", (m, a) -> w.fdPrestatGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_prestat_get", (w, m, a) -> w.fdPrestatGet(m, i(a[0]), i(a[1])), I32, I32);
     add(
         out,
         mod,
         "fd_prestat_dir_name",
-        (m, a) -> w.fdPrestatDirName(m, i(a[0]), i(a[1]), i(a[2])),
+        (w, m, a) -> w.fdPrestatDirName(m, i(a[0]), i(a[1]), i(a[2])),
         I32,
         I32,
         I32);
@@ -220,7 +262,7 @@ public final class WasiFunctions {
         out,
         mod,
         "fd_pwrite",
-        (m, a) -> w.fdPwrite(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        (w, m, a) -> w.fdPwrite(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
         I32,
         I32,
         I32,
@@ -230,7 +272,7 @@ public final class WasiFunctions {
         out,
         mod,
         "fd_read",
-        (m, a) -> w.fdRead(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        (w, m, a) -> w.fdRead(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
         I32,
         I32,
         I32,
@@ -239,20 +281,20 @@ public final class WasiFunctions {
         out,
         mod,
         "fd_readdir",
-        (m, a) -> w.fdReaddir(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
+        (w, m, a) -> w.fdReaddir(m, i(a[0]), i(a[1]), i(a[2]), a[3], i(a[4])),
         I32,
         I32,
         I32,
         I64,
         I32);
-    add(out, mod, "fd_renumber", (m, a) -> w.fdRenumber(i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "fd_sync", (m, a) -> w.fdSync(i(a[0])), I32);
-    add(out, mod, "fd_tell", (m, a) -> w.fdTell(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_renumber", (w, m, a) -> w.fdRenumber(i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "fd_sync", (w, m, a) -> w.fdSync(i(a[0])), I32);
+    add(out, mod, "fd_tell", (w, m, a) -> w.fdTell(m, i(a[0]), i(a[1])), I32, I32);
     add(
         out,
         mod,
         "fd_write",
-        (m, a) -> w.fdWrite(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
+        (w, m, a) -> w.fdWrite(m, i(a[0]), i(a[1]), i(a[2]), i(a[3])),
         I32,
         I32,
         I32,
@@ -261,7 +303,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_create_directory",
-        (m, a) -> w.pathCreateDirectory(m, i(a[0]), i(a[1]), i(a[2])),
+        (w, m, a) -> w.pathCreateDirectory(m, i(a[0]), i(a[1]), i(a[2])),
         I32,
         I32,
         I32);
@@ -269,7 +311,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_filestat_set_times",
-        (m, a) ->
+        (w, m, a) ->
             w.pathFilestatSetTimes(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), a[4], a[5], i(a[6])),
         I32,
         I32,
@@ -282,7 +324,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_link",
-        (m, a) -> w.pathLink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5]), i(a[6])),
+        (w, m, a) -> w.pathLink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5]), i(a[6])),
         I32,
         I32,
         I32,
@@ -294,7 +336,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_open",
-        (m, a) ->
+        (w, m, a) ->
             w.pathOpen(
                 m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), a[5], a[6], i(a[7]), i(a[8])),
         I32,
@@ -310,7 +352,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_readlink",
-        (m, a) -> w.pathReadlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        (w, m, a) -> w.pathReadlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
         I32,
         I32,
         I32,
@@ -321,7 +363,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_remove_directory",
-        (m, a) -> w.pathRemoveDirectory(m, i(a[0]), i(a[1]), i(a[2])),
+        (w, m, a) -> w.pathRemoveDirectory(m, i(a[0]), i(a[1]), i(a[2])),
         I32,
         I32,
         I32);
@@ -329,7 +371,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_rename",
-        (m, a) -> w.pathRename(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        (w, m, a) -> w.pathRename(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
         I32,
         I32,
         I32,
@@ -340,7 +382,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_symlink",
-        (m, a) -> w.pathSymlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        (w, m, a) -> w.pathSymlink(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
         I32,
         I32,
         I32,
@@ -350,7 +392,7 @@ public final class WasiFunctions {
         out,
         mod,
         "path_unlink_file",
-        (m, a) -> w.pathUnlinkFile(m, i(a[0]), i(a[1]), i(a[2])),
+        (w, m, a) -> w.pathUnlinkFile(m, i(a[0]), i(a[1]), i(a[2])),
         I32,
         I32,
         I32);
@@ -360,18 +402,18 @@ public final class WasiFunctions {
             "proc_exit",
             List.of(I32),
             false,
-            (m, a) -> {
+            (w, m, a) -> {
               w.procExit(i(a[0]));
               return 0;
             }));
-    add(out, mod, "proc_raise", (m, a) -> w.procRaise(i(a[0])), I32);
-    add(out, mod, "random_get", (m, a) -> w.randomGet(m, i(a[0]), i(a[1])), I32, I32);
-    add(out, mod, "sched_yield", (m, a) -> w.schedYield());
+    add(out, mod, "proc_raise", (w, m, a) -> w.procRaise(i(a[0])), I32);
+    add(out, mod, "random_get", (w, m, a) -> w.randomGet(m, i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "sched_yield", (w, m, a) -> w.schedYield());
     add(
         out,
         mod,
         "sock_recv",
-        (m, a) -> w.sockRecv(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
+        (w, m, a) -> w.sockRecv(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4]), i(a[5])),
         I32,
         I32,
         I32,
@@ -382,12 +424,12 @@ public final class WasiFunctions {
         out,
         mod,
         "sock_send",
-        (m, a) -> w.sockSend(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
+        (w, m, a) -> w.sockSend(m, i(a[0]), i(a[1]), i(a[2]), i(a[3]), i(a[4])),
         I32,
         I32,
         I32,
         I32,
         I32);
-    add(out, mod, "sock_shutdown", (m, a) -> w.sockShutdown(i(a[0]), i(a[1])), I32, I32);
+    add(out, mod, "sock_shutdown", (w, m, a) -> w.sockShutdown(i(a[0]), i(a[1])), I32, I32);
   }
 }

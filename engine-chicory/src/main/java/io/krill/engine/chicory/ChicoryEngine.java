@@ -45,7 +45,8 @@ public final class ChicoryEngine implements WasmEngine {
   static final int BYTES_PER_MODULE_BYTE = 4;
 
   /** A module parsed, checked and compiled: what every guest of it shares. */
-  private record Compiled(WasmModule module, Function<Instance, Machine> machine) {}
+  private record Compiled(
+      WasmModule module, ChicoryGuest.Imports imports, Function<Instance, Machine> machine) {}
 
   private final CompiledModules<Compiled> compiled;
 
@@ -68,7 +69,7 @@ public final class ChicoryEngine implements WasmEngine {
   @Override
   public Guest prepare(GuestSpec spec) {
     Compiled c = compiled(spec);
-    return new ChicoryGuest(spec, c.module(), c.machine());
+    return new ChicoryGuest(spec, c.module(), c.imports(), c.machine());
   }
 
   /**
@@ -95,7 +96,7 @@ public final class ChicoryEngine implements WasmEngine {
                 null,
                 null,
                 spec.memoryLimitBytes());
-        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.machine(), io);
+        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.imports(), c.machine(), io);
         running.add(g);
         return new Guest() {
           @Override
@@ -187,7 +188,8 @@ public final class ChicoryEngine implements WasmEngine {
       }
     }
     try {
-      return new Compiled(module, MachineFactoryCompiler.compile(module));
+      return new Compiled(
+          module, new ChicoryGuest.Imports(module), MachineFactoryCompiler.compile(module));
     } catch (ChicoryException | IllegalArgumentException | IllegalStateException e) {
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }

@@ -24,7 +24,6 @@ import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
 import io.krill.wasi.Mount;
 import io.krill.wasi.ProcExit;
-import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -47,6 +46,7 @@ final class ChicoryGuest implements Guest {
 
   private final GuestSpec spec;
   private final WasmModule module;
+  private final Imports imports;
   private final Function<Instance, Machine> machine;
   private final GuestSession session;
   private final GuestOutputs outputs = new GuestOutputs();
@@ -62,13 +62,20 @@ final class ChicoryGuest implements Guest {
   /** Stdio in memory (an instance per request), or null for the spec's paths. */
   private final GuestIo io;
 
-  ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine) {
-    this(spec, module, machine, null);
+  ChicoryGuest(
+      GuestSpec spec, WasmModule module, Imports imports, Function<Instance, Machine> machine) {
+    this(spec, module, imports, machine, null);
   }
 
-  ChicoryGuest(GuestSpec spec, WasmModule module, Function<Instance, Machine> machine, GuestIo io) {
+  ChicoryGuest(
+      GuestSpec spec,
+      WasmModule module,
+      Imports imports,
+      Function<Instance, Machine> machine,
+      GuestIo io) {
     this.spec = spec.withoutModule();
     this.module = module;
+    this.imports = imports;
     this.machine = machine;
     this.io = io;
     this.session =
@@ -84,24 +91,17 @@ final class ChicoryGuest implements Guest {
       runner = Thread.currentThread();
     }
     try {
-      Wasi wasi =
-          session.start(
-              spec.containerId(),
-              spec.args(),
-              spec.env(),
-              mounts(),
-              spec.listeners(),
-              io == null ? outputs.stdout(spec.stdout()) : io.stdout(),
-              io == null ? outputs.stderr(spec.stderr()) : io.stderr());
-      Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
-      List<ImportFunction> imports = new ArrayList<>();
-      for (Import imp : module.importSection().stream().toList()) {
-        HostFunction f = functions.get(imp.module() + "." + imp.name());
-        if (f == null) {
-          throw new IllegalStateException(
-              "import " + imp.module() + "." + imp.name() + " is not provided by krill");
-        }
-        imports.add(define(f));
+      session.start(
+          spec.containerId(),
+          spec.args(),
+          spec.env(),
+          mounts(),
+          spec.listeners(),
+          io == null ? outputs.stdout(spec.stdout()) : io.stdout(),
+          io == null ? outputs.stderr(spec.stderr()) : io.stderr());
+      List<ImportFunction> imports = new ArrayList<>(this.imports.functions.size());
+      for (int i = 0; i < this.imports.functions.size(); i++) {
+        imports.add(define(this.imports.functions.get(i), this.imports.types.get(i)));
       }
       Instance instance =
           Instance.builder(module)
@@ -172,17 +172,38 @@ final class ChicoryGuest implements Guest {
     }
   }
 
-  /** One WASI function as a Chicory host function. */
-  private ImportFunction define(HostFunction f) {
-    List<ValType> params = new ArrayList<>();
-    for (HostFunction.ValType t : f.params()) {
-      params.add(t == HostFunction.ValType.I64 ? ValType.I64 : ValType.I32);
+  /**
+   * A module's imports resolved to krill's WASI functions once, with their Chicory signatures: what
+   * each of its instances binds to its own session.
+   */
+  static final class Imports {
+    final List<HostFunction> functions = new ArrayList<>();
+    final List<FunctionType> types = new ArrayList<>();
+
+    Imports(WasmModule module) {
+      Map<String, HostFunction> provided = WasiFunctions.byImport();
+      for (Import imp : module.importSection().stream().toList()) {
+        HostFunction f = provided.get(imp.module() + "." + imp.name());
+        if (f == null) {
+          throw new IllegalStateException(
+              "import " + imp.module() + "." + imp.name() + " is not provided by krill");
+        }
+        List<ValType> params = new ArrayList<>();
+        for (HostFunction.ValType t : f.params()) {
+          params.add(t == HostFunction.ValType.I64 ? ValType.I64 : ValType.I32);
+        }
+        functions.add(f);
+        types.add(FunctionType.of(params, f.returnsErrno() ? List.of(ValType.I32) : List.of()));
+      }
     }
-    List<ValType> results = f.returnsErrno() ? List.of(ValType.I32) : List.of();
+  }
+
+  /** One WASI function as a Chicory host function of this guest. */
+  private ImportFunction define(HostFunction f, FunctionType type) {
     return new com.dylibso.chicory.runtime.HostFunction(
         f.module(),
         f.name(),
-        FunctionType.of(params, results),
+        type,
         (instance, args) -> {
           long[] in = new long[args.length];
           for (int i = 0; i < args.length; i++) {

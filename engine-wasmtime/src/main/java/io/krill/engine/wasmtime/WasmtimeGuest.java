@@ -25,7 +25,6 @@ import io.krill.wasi.GuestSession;
 import io.krill.wasi.HostFunction;
 import io.krill.wasi.Mount;
 import io.krill.wasi.ProcExit;
-import io.krill.wasi.Wasi;
 import io.krill.wasi.WasiFunctions;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -126,19 +125,18 @@ final class WasmtimeGuest implements Guest {
     Memory guestMemory = null;
     Store<Void> store = null;
     try {
-      Wasi wasi =
-          session.start(
-              spec.containerId(),
-              spec.args(),
-              spec.env(),
-              mounts(),
-              spec.listeners(),
-              requestIo == null ? outputs.stdout(spec.stdout()) : requestIo.stdout(),
-              requestIo == null ? outputs.stderr(spec.stderr()) : requestIo.stderr());
+      session.start(
+          spec.containerId(),
+          spec.args(),
+          spec.env(),
+          mounts(),
+          spec.listeners(),
+          requestIo == null ? outputs.stdout(spec.stdout()) : requestIo.stdout(),
+          requestIo == null ? outputs.stderr(spec.stderr()) : requestIo.stderr());
       final Store<Void> s = slot != null ? slot.store : new Store<>(null, engine);
       store = s;
       s.setEpochDeadline(deadlineTicks);
-      Map<String, HostFunction> functions = WasiFunctions.byImport(wasi);
+      Map<String, HostFunction> functions = WasiFunctions.byImport();
       hostFunctions = functions;
       List<Extern> imports = new ArrayList<>();
       if (slot != null) {
