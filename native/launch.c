@@ -189,7 +189,12 @@ char **daemon_argv(const char *java, const char *home, const struct options *o,
     char **argv = xmalloc(sizeof(char *) * cap);
     argv[n++] = (char *)java;
     argv[n++] = "-XX:+UseSerialGC";
-    argv[n++] = "-XX:TieredStopAtLevel=1";
+    /* Full tiered compilation: a WAGI container's requests and a listening guest's loop are hot
+     * Java (Chicory's generated classes, krill's WASI) that C2 runs in about two thirds of C1's
+     * CPU. A guest's big functions are big methods: HotSpot leaves methods over 8,000 bytes of
+     * bytecode to the interpreter unless told otherwise, and a C program's printf is one of those.
+     */
+    argv[n++] = "-XX:-DontCompileHugeMethods";
     argv[n++] = "-XX:+ExitOnOutOfMemoryError";
     /* The release's AOT cache (classes loaded and linked by a training run), else the runtime's
      * class data sharing archive if it has one. The cache's flag replaces -Xshare, which a JDK 25

@@ -276,7 +276,7 @@ rec = [json.loads(l) for l in open(log) if "/run/containerd/s/" + h in l][0]
 a = rec["argv"]
 def after(flag): return a[a.index(flag) + 1]
 errs = []
-if a[1:5] != ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto"]: errs.append("jvm flags %r" % a[1:5])
+if a[1:5] != ["-XX:+UseSerialGC", "-XX:-DontCompileHugeMethods", "-XX:+ExitOnOutOfMemoryError", "-Xshare:auto"]: errs.append("jvm flags %r" % a[1:5])
 # A JVM crash log goes to the daemon's run dir, not its cwd (/) or /tmp.
 if a[5] != "-XX:ErrorFile=%s/shim/%s/hs_err_pid%%p.log" % (rundir, h): errs.append("crash log flag %r" % a[5])
 if a[6] != "-Xmx256m": errs.append("heap flag %r" % a[6])
@@ -483,7 +483,7 @@ mkdir -p "$KH/jre/bin" && cp "$T/fake-java" "$KH/jre/bin/java"
 : >"$KH/lib/daemon.aot"
 dry=$(env -u KRILL_JAVA "$SHIM" daemon --namespace "$NS" --address "$ADDR5" --dry-run | sed -n 's/^exec //p')
 case " $dry " in
-    *" $KH/jre/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -XX:AOTCache=$KH/lib/daemon.aot "*)
+    *" $KH/jre/bin/java -XX:+UseSerialGC -XX:-DontCompileHugeMethods -XX:+ExitOnOutOfMemoryError -XX:AOTCache=$KH/lib/daemon.aot "*)
         case " $dry " in *" -Xshare:"*) fail "AOT cache beside -Xshare: $dry" ;; *) pass "bundled java gets the AOT cache" ;; esac ;;
     *) fail "bundled java without the AOT cache: $dry" ;;
 esac

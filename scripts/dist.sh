@@ -90,7 +90,7 @@ if [ "$RUNTIME_MAJOR" -ge 25 ]; then
     cp=$(cd "$TREE/lib" && LC_ALL=C ls -- *.jar | sed "s|^|$TREE/lib/|" | paste -sd: -)
     if ! env -u JAVA_TOOL_OPTIONS -u JDK_JAVA_OPTIONS -u _JAVA_OPTIONS -u KRILL_LOG_LEVEL \
             KRILL_CACHE_DIR="$scratch/cache" KRILL_CONFIG="$scratch/config.toml" \
-            "$TREE/jre/bin/java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError \
+            "$TREE/jre/bin/java" -XX:+UseSerialGC -XX:-DontCompileHugeMethods -XX:+ExitOnOutOfMemoryError \
             -Xmx256m -XX:AOTCacheOutput="$TREE/lib/daemon.aot" -Xlog:aot=error,cds=error \
             -Djava.library.path="$TREE/lib/native" -Dkrill.home="$TREE" -cp "$cp" \
             io.krill.shim.AotTraining "$scratch/t" >"$scratch/log" 2>&1 || [ ! -s "$TREE/lib/daemon.aot" ]; then
