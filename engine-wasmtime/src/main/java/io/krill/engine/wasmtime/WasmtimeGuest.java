@@ -83,6 +83,17 @@ final class WasmtimeGuest implements Guest {
   /** {@link System#nanoTime()} just before the entry was called, or 0. */
   private volatile long readyNanos;
 
+  /** The budget this guest's WASI calls count against (the daemon's but in tests). */
+  private HostCallBudget budget = HostCallBudget.DAEMON;
+
+  /** WASI calls of this run, and how many of them it has taken from {@link #budget}. */
+  private long hostCalls;
+
+  private long hostCallsTaken;
+
+  /** Set when the budget stopped this guest. */
+  private volatile boolean hostCallsExhausted;
+
   WasmtimeGuest(GuestSpec spec, Engine engine, Module module) {
     this(spec, engine, module, null, 1, true);
   }
@@ -183,6 +194,9 @@ final class WasmtimeGuest implements Guest {
       }
       return new GuestResult.Exited(0);
     } catch (RuntimeException e) {
+      if (hostCallsExhausted) {
+        return new GuestResult.Trapped(hostCallsMessage());
+      }
       ProcExit x = session.exit();
       if (x != null) {
         if (x.message() != null) {
@@ -208,6 +222,10 @@ final class WasmtimeGuest implements Guest {
               + e
               + "); check the stdio paths containerd was given");
     } finally {
+      // The entry has returned: the binding's JNI handles of this run's calls are gone.
+      budget.release(hostCallsTaken);
+      hostCallsTaken = 0;
+      hostCalls = 0;
       if (store != null && guestMemory != null && spec.memoryLimitBytes() > 0) {
         // A failed grow leaves the memory within one allocation of its cap.
         long bytes = guestMemory.size(store) * 65536L;
@@ -253,6 +271,7 @@ final class WasmtimeGuest implements Guest {
       Val[] in,
       Val[] out) {
     HostFunction f = hostFunctions.get(key);
+    countHostCall();
     long[] args = new long[in.length];
     for (int i = 0; i < in.length; i++) {
       args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();
@@ -261,6 +280,35 @@ final class WasmtimeGuest implements Guest {
     if (f.returnsErrno()) {
       out[0] = Val.fromI32(errno);
     }
+  }
+
+  /** Counts a WASI call against the daemon's {@link HostCallBudget}; past it, stops the guest. */
+  private void countHostCall() {
+    if (++hostCalls > hostCallsTaken) {
+      if (!budget.take()) {
+        hostCallsExhausted = true;
+        throw new IllegalStateException(hostCallsMessage());
+      }
+      hostCallsTaken += HostCallBudget.STEP;
+    }
+  }
+
+  private String hostCallsMessage() {
+    return "container "
+        + spec.containerId()
+        + ": stopped after "
+        + hostCalls
+        + " WASI calls in one run: on Wasmtime (wasmtime-java 0.19) each call keeps its arguments"
+        + " on the daemon's heap until the guest's run ends, and the daemon's running Wasmtime"
+        + " guests may keep "
+        + budget.max()
+        + " together; run it on Chicory (annotation krill.io/engine=chicory), which has no such"
+        + " limit, or make fewer, larger calls (buffer its output)";
+  }
+
+  /** For tests: count this guest's calls against {@code b}. */
+  void budget(HostCallBudget b) {
+    budget = b;
   }
 
   /** One WASI function as a host function of the binding. */
@@ -274,6 +322,7 @@ final class WasmtimeGuest implements Guest {
         store,
         new FuncType(params, results),
         (caller, in, out) -> {
+          countHostCall();
           long[] args = new long[in.length];
           for (int i = 0; i < in.length; i++) {
             args[i] = params[i] == Val.Type.I64 ? in[i].i64() : in[i].i32();

@@ -111,6 +111,47 @@ class EnginePerContainerE2ETest {
     c.assertNoLeaks();
   }
 
+  /**
+   * wasmtime-java keeps every WASI call's arguments on the daemon's heap until the guest's run
+   * ends: three million one-byte writes filled the daemon's heap and ended it, with the container
+   * beside it. The daemon's call budget stops that guest alone, saying why and what to do.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void wasmtimeGuestMakingMillionsOfWasiCalls_isStoppedAlone(ContainerdVersion v) {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+    String keeper = id("keeper");
+    Tasks.Task before = runDetached(c, NS, image, keeper, "/sleep.wasm", "300");
+    long daemon = onlyDaemon(c);
+
+    String chatty = id("chatty");
+    Result r = run(c, NS, image, chatty, "/writes.wasm", "3000000");
+    assertExit(c, TRAP_EXIT, r);
+    assertTrue(r.stderr().contains("container " + chatty + ": stopped after "), r.stderr());
+    assertTrue(r.stderr().contains("krill.io/engine=chicory"), r.stderr());
+    long written = r.stdout().length();
+    assertTrue(written > 100_000 && written < 3_000_000, written + " bytes written");
+
+    assertEquals(before, tasks(c, NS).get(keeper), "the container beside it");
+    assertEquals(daemon, onlyDaemon(c), "the same daemon");
+    assertEquals(
+        "",
+        runOk(
+                c,
+                NS,
+                "--annotation",
+                "krill.io/engine=chicory",
+                image,
+                id("w"),
+                "/writes.wasm",
+                "1000")
+            .stderr());
+    assertEquals(HELLO, runOk(c, NS, image, id("hello"), "/hello.wasm").stdout());
+    killAndRemove(c, NS, keeper);
+    c.assertNoLeaks();
+  }
+
   private static void assertLogSays(Containerd c, String id, String what) throws IOException {
     String logs = Host.daemonLogs(c.runDir());
     assertTrue(
