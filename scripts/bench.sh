@@ -14,7 +14,7 @@
 #   f. CPU limits: two spinning guests limited to 100m and 500m, CPU share of each over 10 s, krill only
 #   g. pods through CRI: cold pod start and memory per pod, runc vs krill vs krill-isolated
 #   h. cold start: hello with no krill daemon running (JVM start included) vs runc; `krill cri` to serving
-#   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 1 M one-byte writes, three ways
+#   i. krill on the pure-Java engine (Chicory): hello and cpu; host-call cost: 200,000 one-byte writes (within the Wasmtime call budget), three ways
 #   j. the pure-Java engines outside krill, each on its own WASI: Chicory vs GraalWasm (bench/pure-java-engines)
 #   k. HTTP: one C server natively under runc vs as a krill listening guest, and krill's instance per request (WAGI),
 #      on Wasmtime and Chicory, wrk at 1/16/64 connections; a fresh instance's cost per request (median, p99) and
@@ -83,7 +83,7 @@ if [ $QUICK = 1 ]; then
     SCALE_N=${SCALE_N:-200} SCALE_RUNC_N=${SCALE_RUNC_N:-50}
     TP_SECONDS=5
 else
-    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=1000000 WRITE_RUNS=3
+    WARMUP=3 RUNS=25 START_RUNS=200 CPU_RUNS=5 MEM_N=(100 500) POD_RUNS=10 POD_N=10 COLD_RUNS=15 WRITES=200000 WRITE_RUNS=3
     JHELLO_RUNS=200 HTTP_SECONDS=10 MODULE_REPLICAS=100 HTTP_INST_WARMUP=2000 HTTP_INST_RUNS=10000 HTTP_HOLD_MS=4000
     SCALE_N=${SCALE_N:-1000} SCALE_RUNC_N=${SCALE_RUNC_N:-500}
     TP_SECONDS=30
