@@ -8,11 +8,13 @@ import io.krill.engine.Program;
 import io.krill.os.GuestOutputs;
 import io.krill.runtime.RequestService;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -76,6 +78,13 @@ final class WagiServer implements Guest {
   private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final CountDownLatch done = new CountDownLatch(1);
   private final AtomicInteger inFlight = new AtomicInteger();
+
+  /**
+   * Connections with a request begun (some of it received) and not answered yet: after SIGTERM they
+   * are served like the requests in flight, and the drain waits for them.
+   */
+  private final AtomicInteger begun = new AtomicInteger();
+
   private final GuestOutputs outputs = new GuestOutputs();
   private volatile boolean stopping;
 
@@ -130,6 +139,7 @@ final class WagiServer implements Guest {
                       connections.add(ch);
                       ch.pipeline()
                           .addLast(
+                              new Begun(),
                               new HttpServerCodec(8192, settings.maxHeaderBytes(), 8192),
                               new BoundedBodies((int) settings.maxBodyBytes()),
                               new Connection());
@@ -198,7 +208,9 @@ final class WagiServer implements Guest {
   }
 
   /**
-   * SIGTERM: stop accepting, let the requests in flight finish (within their timeout), then end.
+   * SIGTERM: stop accepting, let the requests in flight finish (within their timeout), and those
+   * begun on connections accepted before (within the read timeout, then theirs), answered with
+   * {@code Connection: close}; then end, closing the idle connections.
    */
   @Override
   public boolean terminateGracefully() {
@@ -209,8 +221,11 @@ final class WagiServer implements Guest {
     Thread t =
         new Thread(
             () -> {
-              long deadline = System.nanoTime() + (settings.timeoutMillis() + 2000) * 1_000_000;
-              while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+              long deadline =
+                  System.nanoTime()
+                      + (settings.requestReadMillis() + settings.timeoutMillis() + 2000)
+                          * 1_000_000;
+              while ((inFlight.get() > 0 || begun.get() > 0) && System.nanoTime() < deadline) {
                 try {
                   Thread.sleep(10);
                 } catch (InterruptedException e) {
@@ -338,6 +353,36 @@ final class WagiServer implements Guest {
     }
   }
 
+  /**
+   * Counts the connection in {@link #begun} from the first bytes of a request until its response is
+   * written or the connection closes (on the connection's event loop, as everything of it).
+   */
+  private final class Begun extends ChannelInboundHandlerAdapter {
+    private boolean open;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!open && msg instanceof ByteBuf b && b.isReadable()) {
+        open = true;
+        begun.incrementAndGet();
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      answered();
+      ctx.fireChannelInactive();
+    }
+
+    void answered() {
+      if (open) {
+        open = false;
+        begun.decrementAndGet();
+      }
+    }
+  }
+
   /** Bodies aggregated up to the limit; a larger one is answered 413 and logged, then closed. */
   private final class BoundedBodies extends HttpObjectAggregator {
     BoundedBodies(int maxBodyBytes) {
@@ -439,16 +484,6 @@ final class WagiServer implements Guest {
         respond(ctx, plain(status, why), false, method, uri, start);
         return;
       }
-      if (stopping) {
-        respond(
-            ctx,
-            plain(HttpResponseStatus.SERVICE_UNAVAILABLE, "the container is stopping"),
-            false,
-            method,
-            uri,
-            start);
-        return;
-      }
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       Cgi.Request request = cgiRequest(ctx, req);
       ctx.channel().config().setAutoRead(false);
@@ -499,6 +534,10 @@ final class WagiServer implements Guest {
       }
       int status = r.status().code();
       accessLog(method, uri, status, start);
+      Begun b = ctx.pipeline().get(Begun.class);
+      if (b != null) {
+        b.answered();
+      }
       if (keep) {
         ctx.writeAndFlush(r)
             .addListener(

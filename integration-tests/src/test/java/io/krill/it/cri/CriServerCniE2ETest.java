@@ -16,6 +16,8 @@ import io.krill.it.harness.Host;
 import io.krill.it.harness.KrillCriDaemon;
 import io.krill.it.harness.LocalRegistry;
 import io.krill.it.harness.OciImage;
+import io.krill.it.harness.Pod;
+import io.krill.it.harness.ProbeScenarios;
 import io.krill.it.harness.TestPrograms;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -449,6 +451,82 @@ class CriServerCniE2ETest {
     }
   }
 
+  /**
+   * kubelet's httpGet and tcpSocket probes from the node against a WAGI container and a listening
+   * guest in CNI pods of {@code krill cri}, and kubelet's reaction to a failed liveness probe
+   * (StopContainer, attempt 1 in the same sandbox ready again), and a graceful stop as a probe sees
+   * it: the steps of {@link ProbeScenarios}, as HttpProbeE2ETest runs them through containerd.
+   */
+  @Test
+  void probes_wagiAndListeningGuest_readinessLivenessRestartAndDrain() throws Exception {
+    writeConflist(list -> {});
+    startDaemon();
+    int port = 38096;
+    try (LocalRegistry registry =
+            new LocalRegistry(Files.createDirectories(tmp.resolve("registry")));
+        CriClient c = new CriClient(socket)) {
+      String image = pushProgs(registry);
+      c.images()
+          .pullImage(
+              PullImageRequest.newBuilder()
+                  .setImage(ImageSpec.newBuilder().setImage(image))
+                  .build());
+
+      PodSandboxConfig wagiPod =
+          podConfig("probed-wagi")
+              .setLogDirectory(tmp.resolve("wagi-logs").toString())
+              .putAnnotations("krill.io/wagi", "tcp://0.0.0.0:8080")
+              .build();
+      String wagi = runPod(c, wagiPod);
+      ProbeScenarios w =
+          new ProbeScenarios(
+              c,
+              new Pod(wagi, wagiPod),
+              status(c, wagi).getNetwork().getIp(),
+              ContainerConfig.newBuilder()
+                  .setMetadata(ContainerMetadata.newBuilder().setName("web"))
+                  .setImage(ImageSpec.newBuilder().setImage(image))
+                  .addAllCommand(List.of("/wagi.wasm"))
+                  .build(),
+              this::logOrFailure);
+      w.wagi(8080);
+
+      PodSandboxConfig listenPod =
+          podConfig("probed-listen")
+              .setLogDirectory(tmp.resolve("listen-logs").toString())
+              .putAnnotations("krill.io/listen", "tcp://0.0.0.0:" + port)
+              .build();
+      String listen = runPod(c, listenPod);
+      ProbeScenarios l =
+          new ProbeScenarios(
+              c,
+              new Pod(listen, listenPod),
+              status(c, listen).getNetwork().getIp(),
+              ContainerConfig.newBuilder()
+                  .setMetadata(ContainerMetadata.newBuilder().setName("serve"))
+                  .setImage(ImageSpec.newBuilder().setImage(image))
+                  .addAllCommand(List.of("/serve.wasm"))
+                  .build(),
+              this::logOrFailure);
+      l.listening(port);
+
+      for (String id : w.containers()) {
+        c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+      }
+      for (String id : l.containers()) {
+        c.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+      }
+    }
+  }
+
+  private String logOrFailure() {
+    try {
+      return "\nkrill cri log:\n" + log();
+    } catch (IOException e) {
+      return "\n(no krill cri log: " + e + ")";
+    }
+  }
+
   /** An image whose entrypoint is the one-connection-at-a-time HTTP server. */
   private Path serveTar() throws IOException {
     return OciImage.named("cri/serve:v1")
@@ -714,12 +792,13 @@ class CriServerCniE2ETest {
     }
   }
 
-  /** An image with the env and file programs, and a file of its own in /etc. */
+  /** An image with the env, file, WAGI and listening programs, and a file of its own in /etc. */
   private Path progsTar() throws IOException {
     Map<String, byte[]> files = new LinkedHashMap<>();
     files.put("/args.wasm", TestPrograms.bytes("args.wasm"));
     files.put("/files.wasm", TestPrograms.bytes("files.wasm"));
     files.put("/wagi.wasm", TestPrograms.bytes("wagi.wasm"));
+    files.put("/serve.wasm", TestPrograms.bytes("serve.wasm"));
     files.put("/etc/motd", "from the image\n".getBytes(StandardCharsets.UTF_8));
     return OciImage.named("cri/net-progs:v1")
         .layer(files)
