@@ -51,7 +51,10 @@ final class KrillToml {
   /** Where a setting of the file is said to be in messages. */
   static final String WHERE = PATH + " in its image";
 
-  private static final TomlMapper TOML = new TomlMapper();
+  /** Built by the first image that has the file, not on every daemon's first Create. */
+  private static final class Parser {
+    static final TomlMapper TOML = new TomlMapper();
+  }
 
   /** The {@code [wagi]} keys and the annotation each stands for ({@code route}: the routes). */
   private static final Map<String, String> KEYS = new LinkedHashMap<>();
@@ -170,7 +173,7 @@ final class KrillToml {
   static Optional<Map<String, String>> parse(String id, String text) {
     JsonNode doc;
     try {
-      doc = TOML.readTree(text);
+      doc = Parser.TOML.readTree(text);
     } catch (JacksonException e) {
       throw refuse(
           id,
