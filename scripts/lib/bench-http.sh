@@ -105,7 +105,9 @@ bench_http() {
     local r16n=$K_RPS_native_16
     K_RATIO_W=$(awk -v k="$K_RPS_wasmtime_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
     K_RATIO_C=$(awk -v k="$K_RPS_chicory_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
-    K_MET=$(awk -v r="$K_RATIO_W" 'BEGIN { print (r >= 0.8) ? "met" : "missed" }')
+    # the listening guest's target (>= 0.8 x native at 16 connections), met by the faster engine
+    K_BEST_L=$(awk -v w="$K_RATIO_W" -v c="$K_RATIO_C" 'BEGIN { print (c > w) ? "Chicory" : "Wasmtime" }')
+    K_MET=$(awk -v w="$K_RATIO_W" -v c="$K_RATIO_C" 'BEGIN { print (w >= 0.8 || c >= 0.8) ? "met" : "missed" }')
     # the instance-per-request targets: >= 5,000 req/s with p99 <= 10 ms at 16 connections, >= 0.5 x native
     local best=wagiw
     awk -v a="$K_RPS_wagic_16" -v b="$K_RPS_wagiw_16" 'BEGIN { exit !(a > b) }' && best=wagic
@@ -138,8 +140,8 @@ bench_http() {
             done
         done
         echo
-        echo "Listening guest on Wasmtime at 16 connections: $K_RATIO_W × native's requests/s (target ≥ 0.8: $K_MET);"
-        echo "on Chicory $K_RATIO_C ×. Instance per request at 16 connections, the faster engine ($K_BEST_G):"
+        echo "Listening guest at 16 connections: $K_RATIO_W × native's requests/s on Wasmtime, $K_RATIO_C × on Chicory"
+        echo "(target ≥ 0.8 on the faster engine, $K_BEST_L: $K_MET). Instance per request at 16 connections, the faster engine ($K_BEST_G):"
         echo "${!brps} requests/s, p99 ${!bp99} ms, $K_RATIO_G × native (target ≥ 5,000 req/s, p99 ≤ 10 ms and ≥ 0.5 × native:"
         echo "$K_MET_G)."
         echo

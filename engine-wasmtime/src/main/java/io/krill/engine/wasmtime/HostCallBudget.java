@@ -14,15 +14,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * total past the budget is stopped, with a message saying why and what to do. Chicory, krill's
  * other engine, has no such limit.
  *
- * <p>Guests count their calls themselves and take from the budget in steps of {@link #STEP}, so the
- * shared counter is touched once per {@value #STEP} calls.
+ * <p>Guests count their calls themselves and take from the budget in steps: {@value #FIRST_STEP}
+ * calls first (what a sleeping guest needs, so a thousand of them take little), then as many as
+ * they have taken, up to {@value #MAX_STEP} at once, so the shared counter is touched rarely.
  */
 final class HostCallBudget {
   /** What one call keeps on the heap, rounded up from a guest of 4-argument calls (fd_write). */
   static final long BYTES_PER_CALL = 256;
 
-  /** Calls a guest takes from the budget at once. */
-  static final int STEP = 1024;
+  /** Calls a guest takes from the budget first, and at most at once. */
+  static final int FIRST_STEP = 64;
+
+  static final int MAX_STEP = 1024;
 
   /** The daemon's: two fifths of its heap. */
   static final HostCallBudget DAEMON =
@@ -35,11 +38,16 @@ final class HostCallBudget {
     this.max = max;
   }
 
-  /** Takes {@link #STEP} calls; false, taking nothing, if that would exceed the budget. */
-  boolean take() {
-    long now = taken.addAndGet(STEP);
+  /** What a guest that has taken {@code taken} calls takes next. */
+  static long nextStep(long taken) {
+    return taken == 0 ? FIRST_STEP : Math.min(taken, MAX_STEP);
+  }
+
+  /** Takes {@code calls}; false, taking nothing, if that would exceed the budget. */
+  boolean take(long calls) {
+    long now = taken.addAndGet(calls);
     if (now > max) {
-      taken.addAndGet(-STEP);
+      taken.addAndGet(-calls);
       return false;
     }
     return true;

@@ -285,11 +285,12 @@ final class WasmtimeGuest implements Guest {
   /** Counts a WASI call against the daemon's {@link HostCallBudget}; past it, stops the guest. */
   private void countHostCall() {
     if (++hostCalls > hostCallsTaken) {
-      if (!budget.take()) {
+      long step = HostCallBudget.nextStep(hostCallsTaken);
+      if (!budget.take(step)) {
         hostCallsExhausted = true;
         throw new IllegalStateException(hostCallsMessage());
       }
-      hostCallsTaken += HostCallBudget.STEP;
+      hostCallsTaken += step;
     }
   }
 
