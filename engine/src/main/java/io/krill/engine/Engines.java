@@ -60,9 +60,19 @@ public final class Engines implements AutoCloseable {
    *     the annotation names no engine of this daemon
    */
   public WasmEngine select(String containerId, Map<String, String> annotations) {
+    return select(containerId, annotations, null);
+  }
+
+  /**
+   * As {@link #select(String, Map)}, with {@code preferred} (when this daemon has it) in place of
+   * the daemon's default for a container whose annotation names no engine.
+   */
+  public WasmEngine select(String containerId, Map<String, String> annotations, String preferred) {
     String name = annotations.get(ANNOTATION);
     if (name == null || name.isBlank()) {
-      return defaultEngine();
+      return preferred != null && factories.containsKey(preferred)
+          ? engine(preferred)
+          : defaultEngine();
     }
     if (!factories.containsKey(name.strip())) {
       throw new EngineException(

@@ -57,6 +57,18 @@ class EnginesTest {
   }
 
   @Test
+  void select_preferred_inPlaceOfTheDefault_butNeverOverTheAnnotation() {
+    Engines e = engines();
+    assertEquals("chicory", e.select("c1", Map.of(), "chicory").name());
+    assertEquals(
+        "wasmtime",
+        e.select("c2", Map.of(Engines.ANNOTATION, "wasmtime"), "chicory").name(),
+        "the container's annotation wins");
+    assertEquals("wasmtime", e.select("c3", Map.of(), "none-such").name(), "an unknown one");
+    assertEquals("wasmtime", e.select("c4", Map.of(), null).name());
+  }
+
+  @Test
   void select_unknownName_refusedNamingContainerAnnotationAndValidValues() {
     EngineException x =
         assertThrows(

@@ -496,10 +496,23 @@ public final class TaskManager implements AutoCloseable {
     return this;
   }
 
-  /** The container's engine: its annotation's, else the daemon's default. */
+  /**
+   * The engine a listening guest ({@value Listeners#ANNOTATION}) runs on unless its annotation
+   * names one: a server's WASI calls never end, and wasmtime-java keeps every call's arguments on
+   * the heap until the guest's run ends (see engine-wasmtime's HostCallBudget); Chicory keeps
+   * nothing per call, and serves more requests per second.
+   */
+  static final String LISTENING_ENGINE = "chicory";
+
+  /**
+   * The container's engine: its annotation's, else Chicory for a listening guest, else the daemon's
+   * default.
+   */
   private WasmEngine engine(String id, RuntimeSpec spec) {
+    String listen = spec.annotations().get(Listeners.ANNOTATION);
     try {
-      return engines.select(id, spec.annotations());
+      return engines.select(
+          id, spec.annotations(), listen == null || listen.isBlank() ? null : LISTENING_ENGINE);
     } catch (EngineException e) {
       throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage(), e);
     }

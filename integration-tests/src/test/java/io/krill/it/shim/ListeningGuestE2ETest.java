@@ -19,6 +19,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,16 +52,12 @@ class ListeningGuestE2ETest {
 
   private static Result runListening(
       Containerd c, String image, String id, String listen, String engine) {
-    return c.ctr(
-        concat(
-            List.of("-n", NS, "run", "-d", "--runtime", RUNTIME),
-            "--annotation",
-            "krill.io/engine=" + engine,
-            "--annotation",
-            "krill.io/listen=" + listen,
-            image,
-            id,
-            "/httpd.wasm"));
+    List<String> args = new ArrayList<>(List.of("-n", NS, "run", "-d", "--runtime", RUNTIME));
+    if (!engine.isEmpty()) {
+      args.addAll(List.of("--annotation", "krill.io/engine=" + engine));
+    }
+    args.addAll(List.of("--annotation", "krill.io/listen=" + listen, image, id, "/httpd.wasm"));
+    return c.ctr(args.toArray(String[]::new));
   }
 
   /**
@@ -105,12 +102,18 @@ class ListeningGuestE2ETest {
   void guestServesOnTheAnnotatedPort_killFreesIt(ContainerdVersion v) throws Exception {
     Containerd c = containerds.get(v);
     String image = TestImages.PROGS.importInto(c, NS);
-    for (String engine : new String[] {"wasmtime", "chicory"}) {
+    // "": no krill.io/engine annotation, so a listening guest's own default, Chicory
+    for (String engine : new String[] {"wasmtime", "chicory", ""}) {
       int port = Host.freeLoopbackPort();
-      String id = id("httpd-" + engine);
+      String id = id("httpd-" + (engine.isEmpty() ? "default" : engine));
       Result started = runListening(c, image, id, "tcp://127.0.0.1:" + port, engine);
       assertEquals(0, started.exitCode(), started.toString());
       Tasks.awaitRunning(c, NS, id);
+      String created = "container " + id + ": created on engine ";
+      String logs = Host.daemonLogs(c.runDir());
+      assertTrue(
+          logs.contains(created + (engine.isEmpty() ? "chicory" : engine)),
+          "no '" + created + "...' as expected in: " + logs);
       assertEquals(REPLY, get(port));
       assertEquals(REPLY, get(port));
       killAndRemove(c, NS, id); // asserts exit 137
