@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * against both HTTP shapes in pods through containerd's CRI plugin with a CNI bridge network, and
  * what kubelet does about a failed liveness probe (StopContainer with the grace period, a new
  * attempt in the same sandbox): see {@link ProbeScenarios} for each step. A WAGI container on
- * Wasmtime and on Chicory (pod annotation {@code krill.io/engine}), a listening guest on Wasmtime,
- * each annotated on the pod as a Deployment would.
+ * Wasmtime and on Chicory (pod annotation {@code krill.io/engine}), a listening guest on its
+ * default engine (Chicory), each annotated on the pod as a Deployment would.
  */
 class HttpProbeE2ETest {
   /** Far from common ports, as CriListeningGuestE2ETest's. */
