@@ -13,6 +13,7 @@ import io.krill.cri.api.v1.CreateContainerRequest;
 import io.krill.cri.api.v1.ImageSpec;
 import io.krill.cri.api.v1.PodSandboxConfig;
 import io.krill.cri.api.v1.PodSandboxMetadata;
+import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.cri.api.v1.PullImageRequest;
 import io.krill.cri.api.v1.RemoveContainerRequest;
 import io.krill.cri.api.v1.RemovePodSandboxRequest;
@@ -132,6 +133,24 @@ public final class Kubelet {
                 .runtime()
                 .startContainer(StartContainerRequest.newBuilder().setContainerId(id).build()));
     return id;
+  }
+
+  /**
+   * The pod's IP on its CNI network, from PodSandboxStatus (what kubelet probes); fails if none.
+   */
+  public static String podIp(CriContainerd c, Pod pod) {
+    String ip =
+        c.cri()
+            .runtime()
+            .podSandboxStatus(
+                PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build())
+            .getStatus()
+            .getNetwork()
+            .getIp();
+    if (ip.isEmpty()) {
+      fail("pod " + pod.id() + " has no IP");
+    }
+    return ip;
   }
 
   public static ContainerStatus status(CriContainerd c, String id) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.cri.api.v1.ContainerStatus;
-import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
@@ -60,15 +59,7 @@ class CriListeningGuestE2ETest {
     String ref = pull(c, c.push(CriContainerd.Image.PROGS));
     String id = createAndStart(c, pod, containerConfig("web", ref, "/serve.wasm"));
     awaitRunning(c, id);
-    String ip =
-        c.cri()
-            .runtime()
-            .podSandboxStatus(
-                PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build())
-            .getStatus()
-            .getNetwork()
-            .getIp();
-    assertTrue(!ip.isEmpty(), "the pod has no IP");
+    String ip = podIp(c, pod);
 
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     URI uri = URI.create("http://" + ip + ":" + PORT + "/healthz");

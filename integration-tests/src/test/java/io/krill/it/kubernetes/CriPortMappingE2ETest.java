@@ -3,7 +3,6 @@ package io.krill.it.kubernetes;
 import static io.krill.it.harness.KrillTasks.*;
 import static io.krill.it.harness.Kubelet.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -15,7 +14,6 @@ import io.krill.cri.api.v1.LinuxSandboxSecurityContext;
 import io.krill.cri.api.v1.NamespaceMode;
 import io.krill.cri.api.v1.NamespaceOption;
 import io.krill.cri.api.v1.PodSandboxConfig;
-import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.cri.api.v1.PortMapping;
 import io.krill.cri.api.v1.Protocol;
 import io.krill.cri.api.v1.StartContainerRequest;
@@ -255,19 +253,6 @@ class CriPortMappingE2ETest {
                         .setNamespaceOptions(
                             NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE))))
         .build();
-  }
-
-  private static String podIp(CriContainerd c, Pod pod) {
-    String ip =
-        c.cri()
-            .runtime()
-            .podSandboxStatus(
-                PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build())
-            .getStatus()
-            .getNetwork()
-            .getIp();
-    assertFalse(ip.isEmpty(), "the pod has no IP");
-    return ip;
   }
 
   /** StopContainer as kubelet sends it (10 s grace period), then its exit. */

@@ -2,11 +2,9 @@ package io.krill.it.kubernetes;
 
 import static io.krill.it.harness.Kubelet.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.krill.cri.api.v1.ContainerConfig;
 import io.krill.cri.api.v1.PodSandboxConfig;
-import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.it.harness.ContainerdPerClass;
 import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.CriConfig;
@@ -78,19 +76,6 @@ class HttpProbeE2ETest {
     teardown(c, pod, s.containers().toArray(String[]::new));
     assertEquals(List.of(), krillTasks(c));
     c.assertNoLeaks();
-  }
-
-  private static String podIp(CriContainerd c, Pod pod) {
-    String ip =
-        c.cri()
-            .runtime()
-            .podSandboxStatus(
-                PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build())
-            .getStatus()
-            .getNetwork()
-            .getIp();
-    assertFalse(ip.isEmpty(), "the pod has no IP");
-    return ip;
   }
 
   private static String log(CriContainerd c) {

@@ -2,12 +2,10 @@ package io.krill.it.kubernetes;
 
 import static io.krill.it.harness.Kubelet.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.krill.cri.api.v1.ContainerStatus;
 import io.krill.cri.api.v1.KeyValue;
-import io.krill.cri.api.v1.PodSandboxStatusRequest;
 import io.krill.cri.api.v1.StopContainerRequest;
 import io.krill.it.harness.ContainerdVersion;
 import io.krill.it.harness.CriConfig;
@@ -70,15 +68,7 @@ class WagiCriE2ETest {
       String ref = c.push(CriContainerd.Image.PROGS);
       pull(c, ref);
       Pod pod = runPod(c, "web", HANDLER);
-      String ip =
-          c.cri()
-              .runtime()
-              .podSandboxStatus(
-                  PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod.id()).build())
-              .getStatus()
-              .getNetwork()
-              .getIp();
-      assertFalse(ip.isEmpty(), "pod IP");
+      String ip = podIp(c, pod);
       String id =
           createAndStart(
               c,
