@@ -119,6 +119,30 @@ class CgroupCleanupE2ETest {
     c.assertNoLeaks();
   }
 
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void aDaemonStoppedBySigtermLeavesNoEmptyCgroup(ContainerdVersion v) throws Exception {
+    Containerd c = containerds.get(v);
+    String ns = namespace("term", v);
+    String image = TestImages.PROGS.importInto(c, ns);
+    String first = id("first");
+    String second = id("second");
+    runDetached(c, ns, image, first, "/sleep.wasm", "600");
+    runDetached(c, ns, image, second, "/sleep.wasm", "600");
+    killAndRemove(c, ns, first);
+    killAndRemove(c, ns, second);
+    // Within its accept grace (5 s after the last call) the daemon is still up: stop it.
+    long daemon = onlyDaemon(c);
+    assertEquals(0, Host.run("kill", "-TERM", Long.toString(daemon)));
+    long deadline = System.nanoTime() + Containerd.DAEMON_EXIT_TIMEOUT.toNanos();
+    while (Host.alive(daemon)) {
+      assertTrue(System.nanoTime() < deadline, "daemon " + daemon + " alive after SIGTERM");
+      Host.sleep(50);
+    }
+    assertEquals(List.of(), Containerd.cgroupDirs(ns), "cgroups of " + ns + " after SIGTERM");
+    c.assertNoLeaks();
+  }
+
   private static Tasks.Task awaitStoppedOrGone(Containerd c, String ns, String id) {
     long deadline = System.nanoTime() + Containerd.CTR_TIMEOUT.toNanos();
     while (true) {
