@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +25,8 @@
 #define TTRPC_REQUEST 1
 #define TTRPC_RESPONSE 2
 #define GRPC_NOT_FOUND 5
-#define KILLED_EXIT_STATUS 137 /* 128 + SIGKILL: what runc reports for a lost task */
+#define CGROUP_V1_MAGIC 0x27e0eb /* statfs f_type of a cgroup v1 hierarchy */
+#define KILLED_EXIT_STATUS 137   /* 128 + SIGKILL: what runc reports for a lost task */
 
 /* Set when the daemon's end went away mid-call (EOF, reset): a daemon dying as it is called. */
 static int connection_lost;
@@ -364,6 +366,47 @@ static void cleanup_dead_pod_daemon(const struct daemon_paths *d, const char *id
         unlink(d->socket);
 }
 
+/*
+ * The task's own cgroup directories that its dead daemon recorded in <run dir>/cgroups (the
+ * daemon's CgroupRecord: one path a line, every directory a creation made), those whose last
+ * component is the task's id and that are on a cgroup v1 hierarchy: its guests died with the
+ * daemon, so they are empty and the kernel lets them go (it refuses one still in use).  Parents
+ * such as containerd's /<namespace> stay for the namespace's next daemon, which also drops from the
+ * record what is gone.
+ */
+static void remove_dead_task_cgroups(const struct daemon_paths *d, const char *id)
+{
+    if (!id || !*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return;
+    char *record = xasprintf("%s/cgroups", d->run_dir);
+    FILE *f = fopen(record, "re");
+    free(record);
+    if (!f)
+        return;
+    size_t idlen = strlen(id);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (line[0] != '/' || strstr(line, "/../") || (size_t)n <= idlen + 1 ||
+            strcmp(line + n - idlen, id) != 0 || line[n - idlen - 1] != '/')
+            continue;
+        struct statfs fs;
+        if (statfs(line, &fs) != 0 || fs.f_type != CGROUP_V1_MAGIC)
+            continue;
+        if (rmdir(line) != 0 && errno != ENOENT)
+            fprintf(stderr,
+                    "krill: warning: container %s: cannot remove its cgroup %s: %s; remove it with "
+                    "rmdir"
+                    " once no thread is in it\n",
+                    id, line, strerror(errno));
+    }
+    free(line);
+    fclose(f);
+}
+
 int cmd_delete(const struct options *o)
 {
     const char *bundle = o->bundle ? o->bundle : ".";
@@ -390,6 +433,8 @@ int cmd_delete(const struct options *o)
                     bundle, why);
         if (res == CLEANUP_UNREACHABLE && pod)
             cleanup_dead_pod_daemon(&d, o->id);
+        if (res == CLEANUP_UNREACHABLE)
+            remove_dead_task_cgroups(&d, o->id);
     }
     if (res != CLEANUP_OK) {
         struct task_exit e;

@@ -3,12 +3,15 @@ package io.krill.os;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where CPU cgroups are made on this host: the cgroup v1 cpu and cpuacct hierarchies (one mount
@@ -162,6 +165,21 @@ public final class CpuCgroups {
   }
 
   /**
+   * The mount points of the hierarchies cgroups are made in (cpu, cpuacct, and memory and pids
+   * where mounted apart); empty where limits are not enforced.
+   */
+  public List<Path> roots() {
+    if (!enforced()) {
+      return List.of();
+    }
+    Set<Path> out = new LinkedHashSet<>();
+    out.add(cpuRoot);
+    out.add(cpuacctRoot);
+    out.addAll(processRoots.values());
+    return List.copyOf(out);
+  }
+
+  /**
    * Creates (or adopts) the cgroup at {@code path} in both hierarchies and writes {@code limits}.
    */
   public CpuCgroup create(String path, CpuLimits limits) throws IOException {
@@ -197,7 +215,7 @@ public final class CpuCgroups {
     List<Path> made = new ArrayList<>();
     try {
       for (Path d : homes.keySet()) {
-        mkdirs(d, made);
+        mkdirsRacing(d, made);
       }
       CpuCgroup cgroup =
           new CpuCgroup(path, homes, dir(cpuRoot, path), dir(cpuacctRoot, path), memory, made);
@@ -212,6 +230,23 @@ public final class CpuCgroups {
         }
       }
       throw new IOException("cannot set up cgroup " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@link #mkdirs}, again when a parent went meanwhile: another daemon removed a namespace
+   * directory it made as it became empty, between our finding and our using it.
+   */
+  private static void mkdirsRacing(Path dir, List<Path> made) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        mkdirs(dir, made);
+        return;
+      } catch (NoSuchFileException parentGone) {
+        if (attempt == 3) {
+          throw parentGone;
+        }
+      }
     }
   }
 

@@ -228,4 +228,14 @@ class CpuCgroupTest {
     int tid = Threads.currentTid();
     assertTrue(Files.isDirectory(Path.of("/proc/self/task/" + tid)));
   }
+
+  @Test
+  void rootsAreEachHierarchyOnceAndNoneWhereLimitsAreNotEnforced() throws IOException {
+    Path both = tmp.resolve("cpu,cpuacct");
+    Path memory = tmp.resolve("memory");
+    assertEquals(
+        List.of(both, memory),
+        CpuCgroups.at(both, both, "/", "/").withProcessHierarchy("memory", memory, "/").roots());
+    assertEquals(List.of(), CpuCgroups.none("cgroup v2 only").roots());
+  }
 }

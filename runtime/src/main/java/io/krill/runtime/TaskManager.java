@@ -54,6 +54,10 @@ public final class TaskManager implements AutoCloseable {
 
   private volatile CpuCgroups cpuCgroups = CpuCgroups.none("not asked for");
   private volatile String cgroupParent = "/krill";
+
+  /** Where the cgroup directories this daemon made are kept for the next one; null: nowhere. */
+  private volatile CgroupRecord cgroupRecord;
+
   private volatile Path privateMounts = Path.of("/run/krill/mounts");
 
   /**
@@ -130,6 +134,54 @@ public final class TaskManager implements AutoCloseable {
                     "CPU limits (linux.resources.cpu) are not enforced on this host: {0}",
                     why));
     return this;
+  }
+
+  /**
+   * Keeps the cgroup directories this daemon makes (containers', pods', and the parents their
+   * creation made, such as containerd's {@code /<namespace>}) in {@code file}, and first removes
+   * those the previous daemon on the same file left: a daemon that was killed leaves its
+   * containers' cgroups, as their threads died with it. Call after {@link #withCpuCgroups}, before
+   * the first Create, and only while no other daemon uses {@code file} (it holds the socket).
+   */
+  public TaskManager recordingCgroupsIn(Path file) {
+    List<Path> roots = cpuCgroups.roots();
+    if (!roots.isEmpty()) {
+      cgroupRecord = CgroupRecord.takeOver(file, roots);
+    }
+    return this;
+  }
+
+  /**
+   * Removes the cgroup directories this daemon made that are still there and empty (call at exit,
+   * once the tasks are gone); those in use stay recorded for the next daemon ({@link
+   * #recordingCgroupsIn}).
+   */
+  public void removeCgroupsLeft() {
+    CgroupRecord record = cgroupRecord;
+    if (record == null) {
+      return;
+    }
+    List<Path> left = record.removeEmpty();
+    if (!left.isEmpty()) {
+      LOG.log(
+          Level.INFO,
+          "cgroups still in use at exit, left for the next daemon to remove: {0}",
+          left);
+    }
+  }
+
+  private void recordMade(CpuCgroup made) {
+    CgroupRecord record = cgroupRecord;
+    if (record != null) {
+      record.add(made.made());
+    }
+  }
+
+  private void forgetRemovedCgroups() {
+    CgroupRecord record = cgroupRecord;
+    if (record != null) {
+      record.forgetRemoved();
+    }
   }
 
   /**
@@ -338,7 +390,9 @@ public final class TaskManager implements AutoCloseable {
     }
     String path = cgroupPath(id, spec);
     try {
-      return cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
+      CpuCgroup made = cgroups.create(path, cpuLimits(spec.cpu().orElse(null)));
+      recordMade(made);
+      return made;
     } catch (IOException | RuntimeException e) {
       LOG.log(
           Level.WARNING,
@@ -367,6 +421,7 @@ public final class TaskManager implements AutoCloseable {
     CpuCgroup made = null;
     try {
       made = cgroups.createForProcess(path);
+      recordMade(made);
       made.addProcess(sandbox.pid());
       return made;
     } catch (IOException | RuntimeException e) {
@@ -420,9 +475,11 @@ public final class TaskManager implements AutoCloseable {
     }
     try {
       CpuCgroup made = cgroups.create(path, CpuLimits.NONE);
+      recordMade(made);
       CpuCgroup old = podCgroups.put(podId, made);
       if (old != null && !old.path().equals(path)) {
         old.removeMade();
+        forgetRemovedCgroups();
       }
       return Optional.of(path);
     } catch (IOException | RuntimeException e) {
@@ -464,6 +521,7 @@ public final class TaskManager implements AutoCloseable {
       return;
     }
     List<Path> left = g.removeMade();
+    forgetRemovedCgroups();
     if (!left.isEmpty()) {
       LOG.log(
           Level.WARNING,
@@ -478,12 +536,14 @@ public final class TaskManager implements AutoCloseable {
     return cpu == null ? CpuLimits.NONE : new CpuLimits(cpu.quota(), cpu.period(), cpu.shares());
   }
 
-  private static void removeCgroup(String id, CpuCgroup cpu) {
+  private void removeCgroup(String id, CpuCgroup cpu) {
     try {
       cpu.remove();
     } catch (IOException e) {
       LOG.log(
           Level.WARNING, "container {0}: {1}; remove it by hand with rmdir", id, e.getMessage());
+    } finally {
+      forgetRemovedCgroups();
     }
   }
 

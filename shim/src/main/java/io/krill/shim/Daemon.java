@@ -192,10 +192,19 @@ public final class Daemon {
           lastAccept.set(System.nanoTime());
           touch();
         });
+    // Holding the socket (the launcher's lock, or the claim), this daemon is the only one on the
+    // run directory: what the one before made of cgroups and could not remove is removed now.
+    SocketClaim.Listen listen =
+        () -> {
+          if (options.runDir() != null) {
+            tasks.recordingCgroupsIn(options.runDir().resolve("cgroups"));
+          }
+          server.start();
+        };
     if (options.foreground() && options.runDir() != null) {
-      SocketClaim.claim(options.runDir(), options.socket(), server::start);
+      SocketClaim.claim(options.runDir(), options.socket(), listen);
     } else {
-      server.start();
+      listen.start();
     }
     LOG.log(
         Level.INFO,
@@ -241,11 +250,20 @@ public final class Daemon {
           200,
           TimeUnit.MILLISECONDS);
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+    // Stopped by a signal: the cgroups of containers whose guests still run stay for the next
+    // daemon; the empty ones (and the namespace directory, once empty) go now.
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  tasks.removeCgroupsLeft();
+                }));
     String why = stopped.join();
     LOG.log(Level.INFO, "krill daemon {0}: {1}, exiting", String.valueOf(pid), why);
     server.close();
     tasks.close();
+    tasks.removeCgroupsLeft();
     publisher.close();
     if (content != null) {
       content.close();

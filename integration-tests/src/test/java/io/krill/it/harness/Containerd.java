@@ -53,6 +53,14 @@ public final class Containerd implements AutoCloseable {
   private final Map<String, String> env;
 
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Namespaces that had no cgroup directory of their name ({@link #cgroupDirs}) when this harness
+   * first used them: {@link #assertNoLeaks} checks that they have none at the end.
+   */
+  private final Set<String> cgroupFree = ConcurrentHashMap.newKeySet();
+
+  private final Set<String> cgroupSeen = ConcurrentHashMap.newKeySet();
   private final List<CtrProcess> background = new ArrayList<>();
   private Process process;
 
@@ -244,10 +252,13 @@ public final class Containerd implements AutoCloseable {
     List<String> cmd =
         new ArrayList<>(List.of(version.ctr().toString(), "--address", socket.toString()));
     cmd.addAll(List.of(args));
-    if (args.length >= 2 && (args[0].equals("-n") || args[0].equals("--namespace"))) {
-      namespaces.add(args[1]);
-    } else {
-      namespaces.add("default");
+    String ns =
+        args.length >= 2 && (args[0].equals("-n") || args[0].equals("--namespace"))
+            ? args[1]
+            : "default";
+    namespaces.add(ns);
+    if (cgroupSeen.add(ns) && cgroupDirs(ns).isEmpty()) {
+      cgroupFree.add(ns);
     }
     return cmd;
   }
@@ -389,6 +400,35 @@ public final class Containerd implements AutoCloseable {
     return left;
   }
 
+  /** The cgroup v1 hierarchies krill makes cgroups in, where mounted. */
+  private static final List<Path> CGROUP_ROOTS =
+      Stream.of("cpu", "cpuacct", "memory", "pids")
+          .map(c -> Path.of("/sys/fs/cgroup", c))
+          .filter(p -> Files.isRegularFile(p.resolve("tasks")))
+          .toList();
+
+  /**
+   * The cgroup directories of namespace {@code ns} in the v1 hierarchies, children included:
+   * containerd's {@code /<ns>} (a ctr container's cgroup is {@code /<ns>/<id>}) and krill's
+   * fallback {@code /krill/<ns>}. Empty on a host without v1 hierarchies.
+   */
+  public static List<Path> cgroupDirs(String ns) {
+    List<Path> out = new ArrayList<>();
+    for (Path root : CGROUP_ROOTS) {
+      for (Path top : List.of(root.resolve(ns), root.resolve("krill").resolve(ns))) {
+        if (!Files.isDirectory(top)) {
+          continue;
+        }
+        try (Stream<Path> walk = Files.walk(top)) {
+          walk.filter(Files::isDirectory).forEach(out::add);
+        } catch (IOException | UncheckedIOException e) {
+          out.add(top);
+        }
+      }
+    }
+    return out;
+  }
+
   /** The socket krill's launcher would create for namespace {@code ns} of this containerd. */
   public Path shimSocket(String ns) {
     try {
@@ -414,8 +454,8 @@ public final class Containerd implements AutoCloseable {
 
   /**
    * Fails unless everything a test started is gone: krill daemons (given time for their idle exit),
-   * mounts, bundle directories, daemon sockets, and tasks or containers still registered in any
-   * namespace.
+   * mounts, bundle directories, daemon sockets, tasks or containers still registered in any
+   * namespace, and cgroup directories of a namespace that had none before ({@link #cgroupDirs}).
    */
   public void assertNoLeaks() {
     List<String> problems = new ArrayList<>();
@@ -443,6 +483,12 @@ public final class Containerd implements AutoCloseable {
       problems.add("mounts left: " + mounts);
     }
     problems.addAll(awaitNoBundles());
+    for (String ns : cgroupFree) {
+      List<Path> cgroups = cgroupDirs(ns);
+      if (!cgroups.isEmpty()) {
+        problems.add("cgroups left for namespace " + ns + ": " + cgroups);
+      }
+    }
     for (String ns : nss) {
       if (Files.exists(shimSocket(ns))) {
         problems.add("krill socket left for namespace " + ns + ": " + shimSocket(ns));
