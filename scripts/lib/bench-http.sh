@@ -58,9 +58,9 @@ http_load() {
 # The listening guest on Wasmtime, started afresh: on Wasmtime a guest may make some 400,000 WASI calls in one run
 # (see HostCallBudget), about 100,000 requests of serve.c, so each row gets a new one, warmed up as the others.
 start_listening_wasmtime() {
-    ctr task kill -s SIGKILL k-wasmtime >/dev/null 2>&1 && sleep 0.5
-    ctr task delete -f k-wasmtime >/dev/null 2>&1
-    ctr containers delete k-wasmtime >/dev/null 2>&1
+    if ctr task kill -s SIGKILL k-wasmtime >/dev/null 2>&1; then sleep 0.5; fi
+    ctr task delete -f k-wasmtime >/dev/null 2>&1 || true
+    ctr containers delete k-wasmtime >/dev/null 2>&1 || true
     ctr run -d --null-io --net-host --runtime "$KRILL" --annotation "krill.io/listen=tcp://127.0.0.1:$K_PORT_W" \
         --annotation krill.io/engine=wasmtime docker.io/bench/serve-wasm:latest k-wasmtime >/dev/null \
         || die "cannot start the listening guest on Wasmtime"
@@ -194,7 +194,8 @@ bench_http() {
         done
         echo
         echo "Load average $load0 before this section and $load1 after."
-        awk -v a="${load0%% *}" -v b="${load1%% *}" 'BEGIN { exit !(a > 1.0 || b > 1.0) }' \
+        # the load before: wrk and the servers load both cores themselves, so the load after is always high
+        awk -v a="${load0%% *}" 'BEGIN { exit !(a > 1.0) }' \
             && echo "**The machine was busy with other jobs during this run** (1-minute load above 1 on $(nproc) cores): wrk," \
                 "the servers and the other jobs shared the cores, so the requests/s are low and the tails long; the" \
                 "ratios to native, the instantiation medians and the memory rows are the figures to read."
