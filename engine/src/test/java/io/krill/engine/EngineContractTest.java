@@ -15,6 +15,7 @@ import static io.krill.engine.wasm.WasmBytes.module;
 import static io.krill.engine.wasm.WasmBytes.name;
 import static io.krill.engine.wasm.WasmBytes.section;
 import static io.krill.engine.wasm.WasmBytes.vec;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -434,6 +435,39 @@ public abstract class EngineContractTest {
   }
 
   /**
+   * A compiled program's instances never see what an earlier one wrote outside its data segments:
+   * each grows its memory to 704 KiB, prints four bytes from its first page and four from its last
+   * (zero in a fresh memory), then writes "XXXX" to both.
+   */
+  @Test
+  void compile_memoryAnEarlierInstanceWrote_readsZeroInTheNext() throws Exception {
+    int low = 2048;
+    int high = 11 * 65536 - 8;
+    byte[] m =
+        Wasi.command(
+            concat(
+                Wasi.i32(10),
+                bytes(0x40, 0x00, 0x1a),
+                Wasi.writeAt(1, low, 4),
+                Wasi.writeAt(1, high, 4),
+                Wasi.store32(low, 0x58585858L),
+                Wasi.store32(high, 0x58585858L)));
+    try (Program p = engine.compile(spec(m), 10_000)) {
+      for (int i = 0; i < 4; i++) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Guest g =
+            p.instantiate(
+                List.of("/app.wasm"),
+                List.of(),
+                new GuestIo(new byte[0], java.nio.channels.Channels.newChannel(out), null))) {
+          assertEquals(new GuestResult.Exited(0), g.run());
+        }
+        assertArrayEquals(new byte[8], out.toByteArray(), "instance " + i);
+      }
+    }
+  }
+
+  /**
    * readyNanos marks the instance ready to run its entry: 0 before run, then after instantiate was
    * called and before the guest's own code wrote anything.
    */
@@ -654,6 +688,19 @@ public abstract class EngineContractTest {
       return concat(
           store32(0, TEXT),
           store32(4, text.length()),
+          i32(fd),
+          i32(0),
+          i32(1),
+          i32(8),
+          call(FD_WRITE),
+          bytes(0x1a));
+    }
+
+    /** Writes {@code length} bytes of memory from {@code address} to {@code fd}. */
+    static byte[] writeAt(int fd, int address, int length) {
+      return concat(
+          store32(0, address),
+          store32(4, length),
           i32(fd),
           i32(0),
           i32(1),

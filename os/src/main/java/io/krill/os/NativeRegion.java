@@ -72,4 +72,33 @@ public final class NativeRegion {
   public void release() {
     LibC.INSTANCE.madvise(base, size, MADV_DONTNEED);
   }
+
+  /**
+   * Gives back the pages of {@code [from, from + length)} (both multiples of the kernel's page
+   * size); they read zeros from then on, and the pages before {@code from} stay as they are.
+   */
+  public void release(long from, long length) {
+    check(from, length);
+    if (length > 0) {
+      LibC.INSTANCE.madvise(base.share(from), length, MADV_DONTNEED);
+    }
+  }
+
+  /**
+   * Writes zeros over {@code [from, from + length)} in place: the pages stay resident, so writing
+   * them again costs no page fault (cheaper than {@link #release} for what is touched again soon).
+   */
+  public void zero(long from, long length) {
+    check(from, length);
+    if (length > 0) {
+      base.setMemory(from, length, (byte) 0);
+    }
+  }
+
+  private void check(long from, long length) {
+    if (from < 0 || length < 0 || from + length > size) {
+      throw new IllegalArgumentException(
+          "bytes " + from + ".." + (from + length) + " of a region of " + size);
+    }
+  }
 }

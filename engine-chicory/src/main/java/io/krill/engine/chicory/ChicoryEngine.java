@@ -80,6 +80,9 @@ public final class ChicoryEngine implements WasmEngine {
   public Program compile(GuestSpec spec, long maxRunMillis) {
     Compiled c = compiled(spec);
     Set<ChicoryGuest> running = ConcurrentHashMap.newKeySet();
+    // What finished instances' memories may keep resident for the next ones: one cap's worth.
+    MemoryPool memories =
+        new MemoryPool(spec.memoryLimitBytes() > 0 ? spec.memoryLimitBytes() : 64L << 20);
     return new Program() {
       @Override
       public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
@@ -96,7 +99,7 @@ public final class ChicoryEngine implements WasmEngine {
                 null,
                 null,
                 spec.memoryLimitBytes());
-        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.imports(), c.machine(), io);
+        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.imports(), c.machine(), io, memories);
         running.add(g);
         return new Guest() {
           @Override
@@ -138,7 +141,9 @@ public final class ChicoryEngine implements WasmEngine {
       }
 
       @Override
-      public void close() {}
+      public void close() {
+        memories.close();
+      }
     };
   }
 

@@ -62,6 +62,8 @@ final class ChicoryGuest implements Guest {
   /** Stdio in memory (an instance per request), or null for the spec's paths. */
   private final GuestIo io;
 
+  private final MemoryPool memories;
+
   ChicoryGuest(
       GuestSpec spec, WasmModule module, Imports imports, Function<Instance, Machine> machine) {
     this(spec, module, imports, machine, null);
@@ -73,11 +75,26 @@ final class ChicoryGuest implements Guest {
       Imports imports,
       Function<Instance, Machine> machine,
       GuestIo io) {
+    this(spec, module, imports, machine, io, null);
+  }
+
+  /**
+   * @param memories where the instance's linear memory comes from and goes back to (null: a memory
+   *     of its own, handed back when it ends)
+   */
+  ChicoryGuest(
+      GuestSpec spec,
+      WasmModule module,
+      Imports imports,
+      Function<Instance, Machine> machine,
+      GuestIo io,
+      MemoryPool memories) {
     this.spec = spec.withoutModule();
     this.module = module;
     this.imports = imports;
     this.machine = machine;
     this.io = io;
+    this.memories = memories;
     this.session =
         io == null ? new GuestSession(spec.stdin()) : new GuestSession(new BytesStdin(io.stdin()));
   }
@@ -107,7 +124,7 @@ final class ChicoryGuest implements Guest {
           Instance.builder(module)
               .withImportValues(ImportValues.builder().withFunctions(imports).build())
               .withMachineFactory(machine)
-              .withMemoryFactory(OffHeapMemory::new)
+              .withMemoryFactory(memories == null ? OffHeapMemory::new : memories::take)
               .withStart(false)
               .build();
       memory = instance.memory();
@@ -159,7 +176,11 @@ final class ChicoryGuest implements Guest {
         memoryExhausted = bytes + EXHAUSTION_MARGIN >= spec.memoryLimitBytes();
       }
       if (m instanceof OffHeapMemory o) {
-        o.release();
+        if (memories == null) {
+          o.release();
+        } else {
+          memories.giveBack(o);
+        }
       }
       memory = null;
       synchronized (this) {

@@ -34,6 +34,8 @@ final class OffHeapMemory implements Memory {
   /** The instance zeroes its memory once, before any write: fresh pages are zero already. */
   private boolean fresh = true;
 
+  private long keptResident;
+
   OffHeapMemory(MemoryLimits limits) {
     this.limits = limits;
     this.maxPages = Math.min(limits.maximumPages(), RUNTIME_MAX_PAGES);
@@ -45,6 +47,39 @@ final class OffHeapMemory implements Memory {
   /** Hands the touched pages back; the memory reads zeros afterwards. */
   void release() {
     region.release();
+  }
+
+  /** Whether a module with these limits gets a memory of this one's size and reach. */
+  boolean fits(MemoryLimits other) {
+    return other.initialPages() == limits.initialPages()
+        && Math.min(other.maximumPages(), RUNTIME_MAX_PAGES) == maxPages
+        && other.shared() == limits.shared();
+  }
+
+  /**
+   * Back to a fresh instance's memory, for the next instance of the same module: its initial size,
+   * every byte zero, no data segments. The first {@code keepResident} bytes are zeroed in place
+   * (they stay resident, so the next instance touches them without a page fault), the rest of what
+   * the instance used is handed back to the kernel.
+   *
+   * @return the bytes that stay resident
+   */
+  long reset(long keepResident) {
+    long used = sizeInBytes();
+    long kept = Math.min(used, keepResident - keepResident % PAGE_SIZE);
+    region.zero(0, kept);
+    region.release(kept, used - kept);
+    pages = limits.initialPages();
+    buffer = region.view(sizeInBytes());
+    segments = null;
+    fresh = true;
+    keptResident = kept;
+    return kept;
+  }
+
+  /** What the last {@link #reset} kept resident. */
+  long residentAfterReset() {
+    return keptResident;
   }
 
   private int sizeInBytes() {
