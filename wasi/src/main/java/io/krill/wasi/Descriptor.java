@@ -31,6 +31,14 @@ abstract sealed class Descriptor {
 
   void close() throws IOException {}
 
+  /**
+   * A socket registered with the session's selector: closed for real only at the selector's next
+   * selection.
+   */
+  boolean registered() {
+    return false;
+  }
+
   /** fd 0, served by krill's {@link Stdin}. */
   static final class StdinFd extends Descriptor {
     final Stdin stdin;
@@ -189,6 +197,11 @@ abstract sealed class Descriptor {
     void close() throws IOException {
       channel.close();
     }
+
+    @Override
+    boolean registered() {
+      return channel.isRegistered();
+    }
   }
 
   /** A connection {@code sock_accept} returned. */
@@ -223,6 +236,11 @@ abstract sealed class Descriptor {
     @Override
     void close() throws IOException {
       channel.close();
+    }
+
+    @Override
+    boolean registered() {
+      return channel.isRegistered();
     }
   }
 }

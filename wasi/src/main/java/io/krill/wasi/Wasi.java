@@ -421,8 +421,11 @@ public final class Wasi {
         () -> {
           Descriptor d = fd(fd);
           fds.remove(fd);
+          boolean registered = d.registered();
           d.close();
-          flushCloses();
+          if (registered) {
+            flushCloses();
+          }
         });
   }
 
@@ -436,8 +439,11 @@ public final class Wasi {
           }
           fds.remove(from);
           fds.put(to, d);
+          boolean registered = old.registered();
           old.close();
-          flushCloses();
+          if (registered) {
+            flushCloses();
+          }
         });
   }
 
@@ -1556,12 +1562,18 @@ public final class Wasi {
     return (d.fdflags & FDFLAGS_NONBLOCK) != 0;
   }
 
+  /** Where every socket read of the session lands first (direct: the JDK copies none). */
+  private ByteBuffer readChunk;
+
   /** Reads what the socket has now into its pending bytes: how many, or -1 at its end. */
-  private static int readMore(SocketFd s) throws IOException {
+  private int readMore(SocketFd s) throws IOException {
     if (s.eof) {
       return -1;
     }
-    ByteBuffer chunk = ByteBuffer.allocate(SOCKET_CHUNK);
+    if (readChunk == null) {
+      readChunk = ByteBuffer.allocateDirect(SOCKET_CHUNK);
+    }
+    ByteBuffer chunk = readChunk.clear();
     int n = s.channel.read(chunk);
     if (n < 0) {
       s.eof = true;
@@ -1575,7 +1587,7 @@ public final class Wasi {
   }
 
   /** For poll: reads ahead if nothing is pending; the errno of a failed read. */
-  private static int fill(SocketFd s) {
+  private int fill(SocketFd s) {
     if (s.pending.hasRemaining() || s.eof) {
       return Errno.SUCCESS;
     }
@@ -1732,7 +1744,8 @@ public final class Wasi {
             throw new WasiError(Errno.INVAL);
           }
           if ((how & SDFLAGS_RD) != 0) {
-            s.channel.shutdownInput();
+            // Reads end here. Linux sends the peer nothing for SHUT_RD, and data that comes after
+            // it still makes the close a reset, so the host socket need not be told.
             s.eof = true;
             s.pending = ByteBuffer.allocate(0);
           }
