@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -23,6 +24,11 @@ import java.util.Set;
  * were still running when it was stopped) is removed by the next daemon on that run directory. Only
  * directories named in the file and below a cgroup hierarchy's root are ever removed; the kernel
  * refuses to remove one that has threads or children, which then stays in the record.
+ *
+ * <p>A Create appends its directories and a Delete appends {@code -<path>} for each of its own that
+ * went, so neither costs more with a thousand containers than with one; the file is written anew
+ * once such lines outnumber the live ones. A last line without its newline (a write cut short) is
+ * ignored.
  */
 final class CgroupRecord {
   private static final System.Logger LOG = System.getLogger("krill.tasks");
@@ -30,6 +36,12 @@ final class CgroupRecord {
   private final Path file;
   private final List<Path> roots;
   private final Set<Path> dirs = new LinkedHashSet<>();
+
+  /** Lines in the file: the live paths and what was appended since it was last written anew. */
+  private int fileLines;
+
+  /** Appended lines beyond the live ones that make the next change write the file anew. */
+  static final int SLACK = 64;
 
   private CgroupRecord(Path file, List<Path> roots) {
     this.file = file;
@@ -44,7 +56,8 @@ final class CgroupRecord {
     CgroupRecord record = new CgroupRecord(file, roots);
     List<String> lines;
     try {
-      lines = Files.readAllLines(file);
+      String text = Files.readString(file);
+      lines = List.of(text.substring(0, text.lastIndexOf('\n') + 1).split("\n"));
     } catch (NoSuchFileException none) {
       return record;
     } catch (IOException e) {
@@ -54,8 +67,11 @@ final class CgroupRecord {
     synchronized (record) {
       for (String line : lines) {
         if (!line.isBlank()) {
-          Path p = Path.of(line.strip());
-          if (record.ours(p)) {
+          boolean gone = line.startsWith("-");
+          Path p = Path.of(line.substring(gone ? 1 : 0).strip());
+          if (gone) {
+            record.dirs.remove(p);
+          } else if (record.ours(p)) {
             record.dirs.add(p);
           } else {
             LOG.log(Level.WARNING, "{0}: ignoring {1}, not a cgroup below {2}", file, p, roots);
@@ -90,22 +106,54 @@ final class CgroupRecord {
 
   /** Records directories that making a cgroup created. */
   synchronized void add(Collection<Path> made) {
-    boolean changed = false;
+    List<String> added = new ArrayList<>();
     for (Path p : made) {
-      if (ours(p)) {
-        changed |= dirs.add(p);
+      if (ours(p) && dirs.add(p)) {
+        added.add(p.toString());
       }
     }
-    if (changed) {
-      save();
-    }
+    append(added);
   }
 
-  /** Drops the directories that are gone (after a cgroup was removed). */
+  /** Drops those of {@code candidates} that are gone (after their cgroup was removed). */
+  synchronized void forgetRemoved(Collection<Path> candidates) {
+    List<String> gone = new ArrayList<>();
+    for (Path p : candidates) {
+      if (dirs.contains(p) && !Files.isDirectory(p)) {
+        dirs.remove(p);
+        gone.add("-" + p);
+      }
+    }
+    append(gone);
+  }
+
+  /** Drops every recorded directory that is gone. */
   synchronized void forgetRemoved() {
     if (dirs.removeIf(p -> !Files.isDirectory(p))) {
       save();
     }
+  }
+
+  /** Adds lines to the file, or writes it anew if they would outnumber the live ones. */
+  private void append(List<String> lines) {
+    if (lines.isEmpty()) {
+      return;
+    }
+    if (fileLines + lines.size() > 2 * dirs.size() + SLACK || !Files.exists(file)) {
+      save();
+      return;
+    }
+    try {
+      Files.write(file, lines, StandardOpenOption.APPEND);
+      fileLines += lines.size();
+    } catch (IOException e) {
+      warnUnrecorded(e);
+    }
+  }
+
+  /** Lines in the file (for tests). */
+  synchronized int fileLines() {
+    return fileLines;
   }
 
   /**
@@ -154,18 +202,24 @@ final class CgroupRecord {
     try {
       if (dirs.isEmpty()) {
         Files.deleteIfExists(file);
+        fileLines = 0;
         return;
       }
       Files.write(tmp, dirs.stream().map(Path::toString).toList());
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      fileLines = dirs.size();
     } catch (IOException e) {
-      LOG.log(
-          Level.WARNING,
-          "cannot record the cgroups this daemon made in {0}: {1}; a daemon killed now leaves them"
-              + " for rmdir by hand",
-          file,
-          e.getMessage());
+      warnUnrecorded(e);
     }
+  }
+
+  private void warnUnrecorded(IOException e) {
+    LOG.log(
+        Level.WARNING,
+        "cannot record the cgroups this daemon made in {0}: {1}; a daemon killed now leaves them"
+            + " for rmdir by hand",
+        file,
+        e.getMessage());
   }
 
   private static String summary(List<Path> paths) {

@@ -177,10 +177,16 @@ public final class TaskManager implements AutoCloseable {
     }
   }
 
-  private void forgetRemovedCgroups() {
+  /** Drops from the record what of {@code made} is gone (null: of every recorded directory). */
+  private void forgetRemovedCgroups(List<Path> made) {
     CgroupRecord record = cgroupRecord;
-    if (record != null) {
+    if (record == null) {
+      return;
+    }
+    if (made == null) {
       record.forgetRemoved();
+    } else {
+      record.forgetRemoved(made);
     }
   }
 
@@ -479,7 +485,7 @@ public final class TaskManager implements AutoCloseable {
       CpuCgroup old = podCgroups.put(podId, made);
       if (old != null && !old.path().equals(path)) {
         old.removeMade();
-        forgetRemovedCgroups();
+        forgetRemovedCgroups(old.made());
       }
       return Optional.of(path);
     } catch (IOException | RuntimeException e) {
@@ -517,11 +523,12 @@ public final class TaskManager implements AutoCloseable {
     }
     g.removeEmptyChildren();
     if (g.path().startsWith(cgroupParent.endsWith("/") ? cgroupParent : cgroupParent + "/")) {
-      removeCgroup(podId, g);
+      removeCgroup(podId, g, null);
       return;
     }
     List<Path> left = g.removeMade();
-    forgetRemovedCgroups();
+    // also what removeEmptyChildren took: an earlier daemon's containers' cgroups
+    forgetRemovedCgroups(null);
     if (!left.isEmpty()) {
       LOG.log(
           Level.WARNING,
@@ -537,13 +544,18 @@ public final class TaskManager implements AutoCloseable {
   }
 
   private void removeCgroup(String id, CpuCgroup cpu) {
+    removeCgroup(id, cpu, cpu.made());
+  }
+
+  /** Removes the cgroup, then forgets what of {@code candidates} went (null: all that went). */
+  private void removeCgroup(String id, CpuCgroup cpu, List<Path> candidates) {
     try {
       cpu.remove();
     } catch (IOException e) {
       LOG.log(
           Level.WARNING, "container {0}: {1}; remove it by hand with rmdir", id, e.getMessage());
     } finally {
-      forgetRemovedCgroups();
+      forgetRemovedCgroups(candidates);
     }
   }
 

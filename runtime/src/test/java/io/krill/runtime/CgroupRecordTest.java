@@ -114,4 +114,41 @@ class CgroupRecordTest {
     assertFalse(Files.exists(ns));
     assertFalse(Files.exists(file.getParent()));
   }
+
+  @Test
+  void createsAndDeletesAppend_theFileIsWrittenAnewOnceRemovalsOutnumberTheLive()
+      throws IOException {
+    CgroupRecord record = takeOver();
+    Path ns = Files.createDirectories(cpu.resolve("ns"));
+    record.add(List.of(ns));
+    Path kept = Files.createDirectories(ns.resolve("kept"));
+    record.add(List.of(kept));
+    int most = 0;
+    for (int i = 0; i < 500; i++) {
+      Path c = Files.createDirectories(ns.resolve("c" + i));
+      record.add(List.of(c));
+      Files.delete(c);
+      record.forgetRemoved(List.of(c, ns));
+      most = Math.max(most, record.fileLines());
+      assertEquals(record.fileLines(), Files.readAllLines(file).size());
+    }
+    assertTrue(most <= 2 * 2 + CgroupRecord.SLACK + 2, "at most " + most + " lines");
+
+    // What the next daemon reads is what this one has: ns and kept, which it removes.
+    Files.writeString(kept.resolve("tasks"), "42\n");
+    takeOver();
+    assertEquals(List.of(ns.toString(), kept.toString()), Files.readAllLines(file));
+  }
+
+  @Test
+  void aLastLineCutShort_isIgnored() throws IOException {
+    Path whole = Files.createDirectories(cpu.resolve("ns/abc"));
+    Path prefix = Files.createDirectories(cpu.resolve("ns/ab"));
+    Files.writeString(file, whole + "\n" + prefix);
+
+    takeOver();
+
+    assertFalse(Files.exists(whole));
+    assertTrue(Files.isDirectory(prefix), "a path cut short may name another cgroup");
+  }
 }
