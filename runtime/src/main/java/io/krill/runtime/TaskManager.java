@@ -292,8 +292,8 @@ public final class TaskManager implements AutoCloseable {
           ModuleLoader.Found module = ModuleLoader.find(id, runtimeSpec, rootfs, spec.images());
           limit = capOf(runtimeSpec, module);
           memory = admit(id, "it", limit);
-          WasmEngine engine = engine(id, runtimeSpec);
           KrillToml.Served served = KrillToml.served(id, runtimeSpec.annotations(), rootfs);
+          WasmEngine engine = engine(id, runtimeSpec, served.isWagi());
           if (served.isWagi()) {
             // The task keeps the merged settings: Kill drains it as an instance-per-request one.
             runtimeSpec = runtimeSpec.withAnnotations(served.annotations());
@@ -569,22 +569,25 @@ public final class TaskManager implements AutoCloseable {
   }
 
   /**
-   * The engine a listening guest ({@value Listeners#ANNOTATION}) runs on unless its annotation
-   * names one: a server's WASI calls never end, and wasmtime-java keeps every call's arguments on
+   * The engine a server runs on unless its annotation names one. A listening guest's ({@value
+   * Listeners#ANNOTATION}) WASI calls never end, and wasmtime-java keeps every call's arguments on
    * the heap until the guest's run ends (see engine-wasmtime's HostCallBudget); Chicory keeps
-   * nothing per call, and serves more requests per second.
+   * nothing per call. An instance per request ({@value RequestServers#ANNOTATION}) is mostly
+   * instantiation and host calls, which cost Chicory a fraction of what they cost through
+   * wasmtime-java's JNI. Both serve several times the requests per second on Chicory (make bench,
+   * section k).
    */
-  static final String LISTENING_ENGINE = "chicory";
+  static final String SERVER_ENGINE = "chicory";
 
   /**
-   * The container's engine: its annotation's, else Chicory for a listening guest, else the daemon's
-   * default.
+   * The container's engine: its annotation's, else Chicory for a server (a listening guest, an
+   * instance per request), else the daemon's default.
    */
-  private WasmEngine engine(String id, RuntimeSpec spec) {
+  private WasmEngine engine(String id, RuntimeSpec spec, boolean wagi) {
     String listen = spec.annotations().get(Listeners.ANNOTATION);
+    boolean server = wagi || listen != null && !listen.isBlank();
     try {
-      return engines.select(
-          id, spec.annotations(), listen == null || listen.isBlank() ? null : LISTENING_ENGINE);
+      return engines.select(id, spec.annotations(), server ? SERVER_ENGINE : null);
     } catch (EngineException e) {
       throw new KrillException(ErrorCode.INVALID_ARGUMENT, e.getMessage(), e);
     }
@@ -728,7 +731,7 @@ public final class TaskManager implements AutoCloseable {
     try {
       guest =
           prepare(
-              engine(id, execSpec),
+              engine(id, execSpec, false),
               ModuleLoader.guestSpec(
                   id, task.spec.bundle(), files, execSpec, task.rootfs, module, limit));
     } catch (RuntimeException e) {

@@ -105,6 +105,9 @@ class WagiKrillTomlE2ETest {
     String id = id("wagi-toml");
     CtrProcess ctr = run(c, image, id, filePort);
     assertServesTheFilesRoutes(filePort);
+    // A server, though only its image's file says so: Chicory unless an annotation names an engine.
+    String created = "container " + id + ": created on engine chicory";
+    assertTrue(Host.daemonLogs(c.runDir()).contains(created), created);
     stop(c, id, ctr);
 
     // The annotation's address over the file's; the file's routes still serve.
