@@ -174,7 +174,7 @@ public final class Wasi {
       fds.put(fd++, new ListenerFd(l));
     }
     for (Mount m : o.mounts) {
-      if (Files.isDirectory(m.hostPath())) {
+      if (m.directory()) {
         fds.put(fd++, new DirFd(Vfs.split(m.guestPath()), m.guestPath()));
       }
     }

@@ -83,6 +83,7 @@ public final class ChicoryEngine implements WasmEngine {
     // What finished instances' memories may keep resident for the next ones: one cap's worth.
     MemoryPool memories =
         new MemoryPool(spec.memoryLimitBytes() > 0 ? spec.memoryLimitBytes() : 64L << 20);
+    ChicoryGuest.Shared shared = new ChicoryGuest.Shared(memories, ChicoryGuest.mountsOf(spec));
     return new Program() {
       @Override
       public Guest instantiate(List<String> args, List<String> env, GuestIo io) {
@@ -99,7 +100,7 @@ public final class ChicoryEngine implements WasmEngine {
                 null,
                 null,
                 spec.memoryLimitBytes());
-        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.imports(), c.machine(), io, memories);
+        ChicoryGuest g = new ChicoryGuest(s, c.module(), c.imports(), c.machine(), io, shared);
         running.add(g);
         return new Guest() {
           @Override

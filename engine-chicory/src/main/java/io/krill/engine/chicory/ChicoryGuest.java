@@ -64,6 +64,15 @@ final class ChicoryGuest implements Guest {
 
   private final MemoryPool memories;
 
+  /** The mounts, made once for every instance of a program (null: made at run). */
+  private final List<Mount> mounts;
+
+  /**
+   * What a compiled program's instances share: where their linear memories come from and go back
+   * to, and their mounts.
+   */
+  record Shared(MemoryPool memories, List<Mount> mounts) {}
+
   ChicoryGuest(
       GuestSpec spec, WasmModule module, Imports imports, Function<Instance, Machine> machine) {
     this(spec, module, imports, machine, null);
@@ -79,8 +88,7 @@ final class ChicoryGuest implements Guest {
   }
 
   /**
-   * @param memories where the instance's linear memory comes from and goes back to (null: a memory
-   *     of its own, handed back when it ends)
+   * @param shared what this instance shares with the other instances of its program (null: none)
    */
   ChicoryGuest(
       GuestSpec spec,
@@ -88,13 +96,14 @@ final class ChicoryGuest implements Guest {
       Imports imports,
       Function<Instance, Machine> machine,
       GuestIo io,
-      MemoryPool memories) {
+      Shared shared) {
     this.spec = spec.withoutModule();
     this.module = module;
     this.imports = imports;
     this.machine = machine;
     this.io = io;
-    this.memories = memories;
+    this.memories = shared == null ? null : shared.memories();
+    this.mounts = shared == null ? null : shared.mounts();
     this.session =
         io == null ? new GuestSession(spec.stdin()) : new GuestSession(new BytesStdin(io.stdin()));
   }
@@ -241,6 +250,10 @@ final class ChicoryGuest implements Guest {
   }
 
   private List<Mount> mounts() {
+    return mounts != null ? mounts : mountsOf(spec);
+  }
+
+  static List<Mount> mountsOf(GuestSpec spec) {
     return spec.preopens().stream()
         .map(p -> new Mount(p.guestPath(), p.hostPath(), p.readOnly()))
         .toList();
