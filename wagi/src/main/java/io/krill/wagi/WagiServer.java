@@ -48,7 +48,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -92,7 +91,7 @@ final class WagiServer implements Guest {
   private volatile boolean killed;
 
   private volatile Channel server;
-  private volatile WritableByteChannel accessLog;
+  private volatile AccessLog accessLog;
   private volatile WritableByteChannel guestStderr;
 
   WagiServer(RequestService service, WagiSettings settings, EventLoopGroup loops) {
@@ -123,7 +122,8 @@ final class WagiServer implements Guest {
   @Override
   public GuestResult run() {
     try {
-      accessLog = outputs.stdout(service.stdout());
+      WritableByteChannel out = outputs.stdout(service.stdout());
+      accessLog = out == null ? null : new AccessLog(out);
       WritableByteChannel err = outputs.stderr(service.stderr());
       guestStderr = err == null ? null : new SharedOutput(err);
       NioServerSocketChannel channel = new NioServerSocketChannel(service.listener());
@@ -303,21 +303,9 @@ final class WagiServer implements Guest {
   }
 
   private void accessLog(String method, String uri, int status, long startNanos) {
-    WritableByteChannel out = accessLog;
-    if (out == null) {
-      return;
-    }
-    double ms = (System.nanoTime() - startNanos) / 1e6;
-    String line = String.format(Locale.ROOT, "%s %s %d %.1fms%n", method, uri, status, ms);
-    try {
-      synchronized (out) {
-        ByteBuffer b = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-          out.write(b);
-        }
-      }
-    } catch (IOException ignored) {
-      // the log's reader is gone; the request was still answered
+    AccessLog log = accessLog;
+    if (log != null) {
+      log.log(method, uri, status, startNanos);
     }
   }
 
@@ -500,8 +488,11 @@ final class WagiServer implements Guest {
               } finally {
                 inFlight.decrementAndGet();
               }
+              // logged here, where several instances' lines can go out in one write
+              accessLog(method, uri, r.status().code(), start);
               FullHttpResponse response = r;
-              ctx.executor().execute(() -> respond(ctx, response, keepAlive, method, uri, start));
+              ctx.executor()
+                  .execute(() -> respond(ctx, response, keepAlive, method, uri, start, false));
             });
       } catch (RejectedExecutionException e) {
         inFlight.decrementAndGet();
@@ -525,6 +516,18 @@ final class WagiServer implements Guest {
         String method,
         String uri,
         long start) {
+      respond(ctx, r, keepAlive, method, uri, start, true);
+    }
+
+    /** As above; {@code log}: false for a response whose line is in the access log already. */
+    private void respond(
+        ChannelHandlerContext ctx,
+        FullHttpResponse r,
+        boolean keepAlive,
+        String method,
+        String uri,
+        long start,
+        boolean log) {
       boolean keep = keepAlive && !stopping;
       HttpUtil.setContentLength(r, r.content().readableBytes());
       if (!keep) {
@@ -532,8 +535,9 @@ final class WagiServer implements Guest {
       } else {
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
       }
-      int status = r.status().code();
-      accessLog(method, uri, status, start);
+      if (log) {
+        accessLog(method, uri, r.status().code(), start);
+      }
       Begun b = ctx.pipeline().get(Begun.class);
       if (b != null) {
         b.answered();
