@@ -89,7 +89,7 @@ bench_http() {
         --annotation krill.io/engine=chicory docker.io/bench/serve-wasm:latest k-chicory >/dev/null \
         || die "cannot start the listening guest on Chicory"
     ctr run -d --null-io --net-host --runtime "$KRILL" --annotation "krill.io/wagi=tcp://127.0.0.1:$port_gw" \
-        docker.io/bench/wagi:latest k-wagi-wasmtime >/dev/null || die "cannot start the WAGI container on Wasmtime"
+        --annotation krill.io/engine=wasmtime docker.io/bench/wagi:latest k-wagi-wasmtime >/dev/null || die "cannot start the WAGI container on Wasmtime"
     ctr run -d --null-io --net-host --runtime "$KRILL" --annotation "krill.io/wagi=tcp://127.0.0.1:$port_gc" \
         --annotation krill.io/engine=chicory docker.io/bench/wagi:latest k-wagi-chicory >/dev/null \
         || die "cannot start the WAGI container on Chicory"
@@ -98,8 +98,8 @@ bench_http() {
     http_wait $port_c || die "the listening guest (Chicory) does not answer on $port_c"
     http_wait $port_gw method=GET || die "the WAGI container (Wasmtime) does not answer on $port_gw"
     http_wait $port_gc method=GET || die "the WAGI container (Chicory) does not answer on $port_gc"
-    # a short warm-up each (JIT, connection paths), not counted
-    for p in $port_n $port_w $port_c $port_gw $port_gc; do wrk -t1 -c4 -d2s "http://127.0.0.1:$p/" >/dev/null 2>&1 || true; done
+    # a warm-up each (the JIT compiles a Chicory guest's code as it runs), not counted
+    for p in $port_n $port_w $port_c $port_gw $port_gc; do wrk -t2 -c16 -d5s "http://127.0.0.1:$p/" >/dev/null 2>&1 || true; done
     http_load native $port_n "$secs"
     http_load wasmtime $port_w "$secs" start_listening_wasmtime
     # Gone before the other rows: the JNI handles its WASI calls left (see HostCallBudget) are scanned at
@@ -141,7 +141,8 @@ bench_http() {
         echo
         echo "k. The same one-connection-at-a-time C server (\`serve.c\`, Connection: close) natively under runc and as a"
         echo "krill listening guest (\`krill.io/listen\`); krill's instance-per-request shape (\`krill.io/wagi\`) running"
-        echo "\`wagi.c\`'s echo, a fresh instance per request; host network, \`wrk --latency\` for ${secs} s per row on loopback."
+        echo "\`wagi.c\`'s echo, a fresh instance per request; host network, \`wrk --latency\` for ${secs} s per row on loopback,"
+        echo "after 5 s of wrk at 16 connections against each server, not counted. Each row names its engine by annotation."
         echo "The listening guest on Wasmtime is started afresh for each row: a Wasmtime guest may make about 400,000"
         echo "WASI calls in one run (see docs/reliability.md), which is why listening guests run on Chicory by default;"
         echo "it is removed after its rows, as the JNI handles its calls left lengthen every garbage collection of the daemon."
