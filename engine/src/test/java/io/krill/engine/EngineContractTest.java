@@ -421,15 +421,8 @@ public abstract class EngineContractTest {
             Wasi.data(Wasi.TEXT, "fresh\n"));
     try (Program p = engine.compile(spec(m), 10_000)) {
       for (int i = 0; i < 3; i++) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (Guest g =
-            p.instantiate(
-                List.of("/app.wasm"),
-                List.of("A=" + i),
-                new GuestIo(new byte[0], java.nio.channels.Channels.newChannel(out), null))) {
-          assertEquals(new GuestResult.Exited(0), g.run());
-        }
-        assertEquals("fresh\n", out.toString(StandardCharsets.UTF_8), "instance " + i);
+        byte[] out = runInstance(p, List.of("A=" + i));
+        assertEquals("fresh\n", new String(out, StandardCharsets.UTF_8), "instance " + i);
       }
     }
   }
@@ -454,17 +447,22 @@ public abstract class EngineContractTest {
                 Wasi.store32(high, 0x58585858L)));
     try (Program p = engine.compile(spec(m), 10_000)) {
       for (int i = 0; i < 4; i++) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (Guest g =
-            p.instantiate(
-                List.of("/app.wasm"),
-                List.of(),
-                new GuestIo(new byte[0], java.nio.channels.Channels.newChannel(out), null))) {
-          assertEquals(new GuestResult.Exited(0), g.run());
-        }
-        assertArrayEquals(new byte[8], out.toByteArray(), "instance " + i);
+        assertArrayEquals(new byte[8], runInstance(p, List.of()), "instance " + i);
       }
     }
+  }
+
+  /** Runs one instance of the program with this environment; what it wrote to its stdout. */
+  private static byte[] runInstance(Program p, List<String> env) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (Guest g =
+        p.instantiate(
+            List.of("/app.wasm"),
+            env,
+            new GuestIo(new byte[0], java.nio.channels.Channels.newChannel(out), null))) {
+      assertEquals(new GuestResult.Exited(0), g.run());
+    }
+    return out.toByteArray();
   }
 
   /**
@@ -685,15 +683,7 @@ public abstract class EngineContractTest {
 
     /** Writes the text at {@link #TEXT} (its length given) to {@code fd}. */
     static byte[] write(int fd, String text) {
-      return concat(
-          store32(0, TEXT),
-          store32(4, text.length()),
-          i32(fd),
-          i32(0),
-          i32(1),
-          i32(8),
-          call(FD_WRITE),
-          bytes(0x1a));
+      return writeAt(fd, TEXT, text.length());
     }
 
     /** Writes {@code length} bytes of memory from {@code address} to {@code fd}. */

@@ -469,7 +469,7 @@ final class WagiServer implements Guest {
                 : status == HttpResponseStatus.REQUEST_URI_TOO_LONG
                     ? "request line too long"
                     : "malformed request";
-        respond(ctx, plain(status, why), false, method, uri, start);
+        respond(ctx, plain(status, why), false, method, uri, start, true);
         return;
       }
       boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -504,22 +504,15 @@ final class WagiServer implements Guest {
             false,
             method,
             uri,
-            start);
+            start,
+            true);
       }
     }
 
-    /** On the event loop: writes the response, logs it, reads the next request or closes. */
-    private void respond(
-        ChannelHandlerContext ctx,
-        FullHttpResponse r,
-        boolean keepAlive,
-        String method,
-        String uri,
-        long start) {
-      respond(ctx, r, keepAlive, method, uri, start, true);
-    }
-
-    /** As above; {@code log}: false for a response whose line is in the access log already. */
+    /**
+     * On the event loop: writes the response, logs it (unless {@code log} is false: its line is in
+     * the access log already), reads the next request or closes.
+     */
     private void respond(
         ChannelHandlerContext ctx,
         FullHttpResponse r,
