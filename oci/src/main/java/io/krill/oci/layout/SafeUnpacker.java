@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
@@ -109,7 +110,7 @@ public final class SafeUnpacker {
           throw new LimitExceededException(
               "archive has more than " + limits.maxEntries() + " entries");
         }
-        Path dest = checkedPath(root, e.getName());
+        Path dest = checkedPath(root, e.getName(), true);
         if (dest == null) {
           continue;
         }
@@ -150,7 +151,7 @@ public final class SafeUnpacker {
         } else if (e.isLink()) {
           Path source;
           try {
-            source = checkedPath(root, e.getLinkName());
+            source = checkedPath(root, e.getLinkName(), false);
           } catch (UnsafeArchiveException outside) {
             throw new UnsafeArchiveException(
                 "hard link "
@@ -168,6 +169,17 @@ public final class SafeUnpacker {
                     + " points at "
                     + e.getLinkName()
                     + ", which is not a regular file unpacked before it");
+          }
+          if (source.equals(dest)) {
+            continue; // a link to itself: the file is already there
+          }
+          if (source.startsWith(dest)) {
+            throw new UnsafeArchiveException(
+                "hard link "
+                    + e.getName()
+                    + " -> "
+                    + e.getLinkName()
+                    + " would replace the directory that holds its own target");
           }
           deleteTree(dest);
           Files.createLink(dest, source);
@@ -264,9 +276,10 @@ public final class SafeUnpacker {
 
   /**
    * Where an entry goes, or null for the root itself. Refuses names that leave the root and any
-   * existing symlink on the way, so no write can be redirected outside by an earlier entry.
+   * existing symlink on the way, so no write can be redirected outside by an earlier entry, and,
+   * when {@code writing}, any existing file on the way, under which nothing can be made or hidden.
    */
-  static Path checkedPath(Path root, String name) throws UnsafeArchiveException {
+  static Path checkedPath(Path root, String name, boolean writing) throws UnsafeArchiveException {
     if (name.startsWith("/")) {
       throw new UnsafeArchiveException("entry " + name + " has an absolute path");
     }
@@ -287,9 +300,23 @@ public final class SafeUnpacker {
     Path p = root;
     for (int i = 0; i < rel.getNameCount() - 1; i++) {
       p = p.resolve(rel.getName(i));
-      if (Files.isSymbolicLink(p)) {
+      BasicFileAttributes a;
+      try {
+        a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (IOException absent) {
+        break;
+      }
+      if (a.isSymbolicLink()) {
         throw new UnsafeArchiveException(
             "entry " + name + " would be written through the symlink " + root.relativize(p));
+      }
+      if (writing && !a.isDirectory()) {
+        throw new UnsafeArchiveException(
+            "entry "
+                + name
+                + " lies under "
+                + root.relativize(p)
+                + ", which an earlier entry made a file, not a directory");
       }
     }
     return root.resolve(rel);

@@ -201,6 +201,35 @@ class SafeUnpackerTest {
   }
 
   @Test
+  void unpack_entryUnderAFile_refusedNamingTheFile() throws IOException {
+    Entry whiteout = new Entry("a/.wh.b", TarConstants.LF_NORMAL, null, new byte[0]);
+    for (Entry under : List.of(whiteout, file("a/b", "2"), symlink("a/b/c", "x"))) {
+      assertEquals(
+          "entry "
+              + under.name()
+              + " lies under a, which an earlier entry made a file, not a directory",
+          refusal(file("a", "1"), under));
+    }
+    assertEquals(
+        "hard link h points at a/b, which is not a regular file unpacked before it",
+        refusal(file("a", "1"), new Entry("h", TarConstants.LF_LINK, "a/b", null)));
+  }
+
+  @Test
+  void unpack_hardLinkToItself_keepsTheFile() throws IOException {
+    Path target = tmp.resolve("t");
+    unpack(target, file("d/x", "1"), new Entry("d/x", TarConstants.LF_LINK, "d/x", null));
+    assertEquals("1", Files.readString(target.resolve("d/x")));
+  }
+
+  @Test
+  void unpack_hardLinkReplacingTheDirectoryOfItsTarget_refused() throws IOException {
+    assertEquals(
+        "hard link d -> d/x would replace the directory that holds its own target",
+        refusal(file("d/x", "1"), new Entry("d", TarConstants.LF_LINK, "d/x", null)));
+  }
+
+  @Test
   void unpack_hardLinkAbsolute_refusedAsOutside() throws IOException {
     assertEquals(
         "hard link h -> /etc/passwd points outside the target directory (entry /etc/passwd has an absolute"
