@@ -175,9 +175,13 @@ final class WagiServer implements Guest {
       pool.shutdownNow();
       try {
         // Interrupted instances end at their next loop or WASI call; the compiled code they run
-        // must
-        // not be freed (close) before.
-        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+        // must not be freed (close) before.
+        if (pool.awaitTermination(10, TimeUnit.SECONDS)) {
+          AccessLog log = accessLog;
+          if (log != null) {
+            log.flush(); // lines the event loop left to the pool
+          }
+        } else {
           LOG.log(
               Level.WARNING,
               "container {0}: instances still running 10 s after the stop; their compiled code is"
@@ -309,6 +313,14 @@ final class WagiServer implements Guest {
     }
   }
 
+  /** On the event loop: the line is written by the container's pool, never by the loop itself. */
+  private void accessLogLater(String method, String uri, int status, long startNanos) {
+    AccessLog log = accessLog;
+    if (log != null) {
+      log.logLater(method, uri, status, startNanos, pool);
+    }
+  }
+
   /** A failed request on the container's stderr and in the daemon's log, naming the container. */
   private void reportFailure(String method, String uri, int status, String reason) {
     LOG.log(
@@ -387,7 +399,7 @@ final class WagiServer implements Guest {
               "request body larger than " + settings.maxBodyBytes() + " bytes");
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       HttpUtil.setContentLength(resp, resp.content().readableBytes());
-      accessLog(method, uri, 413, System.nanoTime());
+      accessLogLater(method, uri, 413, System.nanoTime());
       ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
     }
   }
@@ -421,7 +433,7 @@ final class WagiServer implements Guest {
               .schedule(
                   () -> {
                     expired = true;
-                    accessLog("-", "-", 408, System.nanoTime());
+                    accessLogLater("-", "-", 408, System.nanoTime());
                     FullHttpResponse r =
                         plain(
                             HttpResponseStatus.REQUEST_TIMEOUT,
@@ -529,7 +541,7 @@ final class WagiServer implements Guest {
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
       }
       if (log) {
-        accessLog(method, uri, r.status().code(), start);
+        accessLogLater(method, uri, r.status().code(), start);
       }
       Begun b = ctx.pipeline().get(Begun.class);
       if (b != null) {

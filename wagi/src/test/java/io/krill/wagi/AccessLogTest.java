@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -122,5 +123,42 @@ class AccessLogTest {
     }
     assertEquals(Set.of(1023), lengths, "whole lines only");
     assertEquals(AccessLog.MAX_PENDING / line.length(), sink.lines().size() - 1);
+  }
+
+  @Test
+  void logLater_leavesTheWriteToTheExecutor_orToTheNextLineWhenItRefuses() {
+    Sink sink = new Sink(false);
+    AccessLog log = new AccessLog(sink);
+    List<Runnable> given = new ArrayList<>();
+    log.logLater("GET", "/a", 408, System.nanoTime(), given::add);
+    assertEquals(0, sink.writes, "the caller wrote");
+    assertEquals(1, given.size());
+    given.get(0).run();
+    assertEquals("GET /a 408", sink.lines().get(0).substring(0, 10));
+
+    log.logLater(
+        "GET",
+        "/b",
+        503,
+        System.nanoTime(),
+        r -> {
+          throw new RejectedExecutionException("full");
+        });
+    assertEquals(1, sink.writes, "the caller wrote");
+    log.log("GET", "/c", 200, System.nanoTime());
+    List<String> lines = sink.lines();
+    assertEquals(3, lines.size());
+    assertTrue(lines.get(1).startsWith("GET /b 503") && lines.get(2).startsWith("GET /c 200"));
+  }
+
+  @Test
+  void flush_writesWhatADroppedWriteLeft() {
+    Sink sink = new Sink(false);
+    AccessLog log = new AccessLog(sink);
+    log.logLater("GET", "/a", 413, System.nanoTime(), r -> {}); // taken, never run
+    log.logLater("GET", "/b", 408, System.nanoTime(), r -> {});
+    assertEquals(0, sink.writes);
+    log.flush();
+    assertEquals(2, sink.lines().size());
   }
 }
