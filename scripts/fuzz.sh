@@ -12,7 +12,8 @@ modules=${FUZZ_MODULES:-ttrpc,oci,os,cri}
 tests=${FUZZ_TESTS:-*FuzzTest}
 mvn_test=${MVN_TEST:-mvn -B --no-transfer-progress}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+started=$(mktemp)
+trap 'rm -f "$log" "$started"' EXIT
 status=0
 # JAZZER_FUZZ turns @FuzzTest from a corpus replay into fuzzing; Jazzer fuzzes one target per JVM, hence reuseForks.
 # Arguments after jazzer.internal.arg.0 (a stand-in for argv[0]) go to libFuzzer and override the annotation's.
@@ -23,5 +24,13 @@ grep -aE '^\[(ERROR|WARNING)\]|^(FAILURE|ERROR|Caused by)|== Java Exception|cras
 echo "fuzz target                                                  executions  seconds"
 awk '/Running io\.krill\./ { target = $NF }
      /^Done [0-9]+ runs in [0-9]+ second/ { printf "%-60s %10s %8s\n", target, $2, $5 }' "$log"
-[ "$status" -eq 0 ] || echo "fuzzing found something (exit $status): see the crash-* inputs above" >&2
+if [ "$status" -ne 0 ]; then
+  echo "fuzzing found something (exit $status): see the crash-* inputs above" >&2
+  # The inputs stay on the machine that found them; their bytes in the log let anyone replay them
+  # (base64 -d into the path named, then make unit-test).
+  find . -path '*/src/test/resources/*' -name 'crash-*' -newer "$started" -print | while read -r f; do
+    echo "$f (base64):" >&2
+    base64 "$f" >&2
+  done
+fi
 exit "$status"
