@@ -432,6 +432,15 @@ public final class Containerd implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Whether a runtime other than krill made cgroups of namespace {@code ns}: krill makes them only
+   * in the cpu, cpuacct, memory and pids hierarchies, runc in every one (devices, freezer too).
+   */
+  private static boolean madeByAnotherRuntime(String ns) {
+    return Stream.of("devices", "freezer")
+        .anyMatch(c -> Files.isDirectory(Path.of("/sys/fs/cgroup", c, ns)));
+  }
+
   /** The socket krill's launcher would create for namespace {@code ns} of this containerd. */
   public Path shimSocket(String ns) {
     try {
@@ -488,6 +497,10 @@ public final class Containerd implements AutoCloseable {
     problems.addAll(awaitNoBundles());
     for (String ns : cgroupFree) {
       List<Path> cgroups = cgroupDirs(ns);
+      if (madeByAnotherRuntime(ns)) {
+        // runc makes /<ns> in every hierarchy and never removes it; what is below it still counts
+        cgroups = cgroups.stream().filter(p -> !CGROUP_ROOTS.contains(p.getParent())).toList();
+      }
       if (!cgroups.isEmpty()) {
         problems.add("cgroups left for namespace " + ns + ": " + cgroups);
       }
