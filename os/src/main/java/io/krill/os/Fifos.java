@@ -7,11 +7,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * FIFOs a guest writes without ever waiting for their reader (containerd's stdout and stderr), its
@@ -59,6 +61,32 @@ public final class Fifos {
       return LibC.INSTANCE.ioctl(fd, FIONREAD, n) < 0 ? -1 : n.getValue();
     } finally {
       LibC.INSTANCE.close(fd);
+    }
+  }
+
+  /**
+   * Waits until none of {@code fifos} holds unread bytes, for at most {@code maxMillis} or until
+   * {@code stop} says so; a path that is no FIFO (any more) holds none. Returns whether they were
+   * all drained.
+   */
+  public static boolean awaitDrained(List<Path> fifos, long maxMillis, BooleanSupplier stop)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
+    while (true) {
+      boolean drained = true;
+      for (Path fifo : fifos) {
+        if (unread(fifo) > 0) {
+          drained = false;
+          break;
+        }
+      }
+      if (drained) {
+        return true;
+      }
+      if (stop.getAsBoolean() || System.nanoTime() - deadline >= 0) {
+        return false;
+      }
+      Thread.sleep(1);
     }
   }
 

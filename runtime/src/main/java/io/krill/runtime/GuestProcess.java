@@ -15,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,9 @@ final class GuestProcess {
 
   /** A killed guest is reported stopped within this time, even if its thread is stuck. */
   static final long KILL_GRACE_MILLIS = 700;
+
+  /** How long a guest's exit waits for a reader to take what is left in its stdout or stderr. */
+  static final long OUTPUT_READ_MILLIS = 1000;
 
   final String containerId;
 
@@ -175,6 +180,9 @@ final class GuestProcess {
       status = null; // decided under the lock: a SIGKILL that comes meanwhile is the one reported
     }
     writeAndClose(err, message);
+    if (status != null) {
+      awaitOutputRead();
+    }
     if (status == null) {
       finishKilled();
     } else {
@@ -199,6 +207,34 @@ final class GuestProcess {
               + " daemon runs as root with /sys/fs/cgroup writable",
           cpu.path(),
           e.getMessage());
+    }
+  }
+
+  /**
+   * A guest that ended by itself is reported exited once its stdout and stderr FIFOs are drained,
+   * at most {@link #OUTPUT_READ_MILLIS} later, or at a kill: a client of containerd (ctr, through
+   * containerd's {@code cio}) opens a FIFO's read end on a goroutine of its own and, once it has
+   * the task's exit, abandons an open that has not finished yet, and with it what the guest wrote.
+   */
+  private void awaitOutputRead() {
+    List<Path> fifos = new ArrayList<>(2);
+    for (String p : new String[] {stdout, stderr}) {
+      if (p != null && Fifos.isFifo(Path.of(p))) {
+        fifos.add(Path.of(p));
+      }
+    }
+    if (fifos.isEmpty()) {
+      return;
+    }
+    try {
+      if (!Fifos.awaitDrained(fifos, OUTPUT_READ_MILLIS, () -> killSignal != 0)) {
+        log(
+            Level.DEBUG,
+            "its output was not read within {2} ms of its end; reporting its exit",
+            String.valueOf(OUTPUT_READ_MILLIS));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

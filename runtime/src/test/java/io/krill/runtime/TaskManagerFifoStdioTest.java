@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,6 +82,38 @@ class TaskManagerFifoStdioTest {
       assertEquals(-1, in.read());
     }
     f.tasks.delete("late");
+  }
+
+  /**
+   * ctr opens its FIFO's read end on a goroutine and, once it has the task's exit, cancels an open
+   * that has not finished: output written before that open finished was lost. So the exit of a
+   * guest that ended by itself waits (a bounded time) until its output has been read.
+   */
+  @Test
+  void guestEndsBeforeItsReaderReads_exitComesOnlyOnceTheOutputIsRead() throws Exception {
+    Bundle b = f.bundleWithResource("early", "hello.wat");
+    Stdio stdio = fifoStdio(b);
+    f.tasks.create(b.spec(stdio));
+    AtomicReference<String> read = new AtomicReference<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(300);
+                try (InputStream in = Files.newInputStream(Path.of(stdio.stdout()))) {
+                  read.set(new String(in.readNBytes(6), StandardCharsets.UTF_8));
+                }
+              } catch (IOException | InterruptedException e) {
+                read.set(e.toString());
+              }
+            });
+    reader.start();
+    f.tasks.start("early");
+
+    assertEquals(0, f.await("early").code());
+    assertEquals("hello\n", read.get(), "the output was read before the exit was reported");
+    reader.join();
+    f.tasks.delete("early");
   }
 
   private Stdio fifoStdio(Bundle b) throws IOException, InterruptedException {
