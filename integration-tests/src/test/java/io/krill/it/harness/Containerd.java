@@ -258,9 +258,8 @@ public final class Containerd implements AutoCloseable {
             ? args[1]
             : "default";
     namespaces.add(ns);
-    // Only where krill runs: runc never removes the /<namespace> parent its containers' cgroups
-    // are made under, so a namespace that only runc used keeps it.
-    if (extraBin != null && cgroupSeen.add(ns) && cgroupDirs(ns).isEmpty()) {
+    // A namespace runc also used keeps its /<namespace> parents: see madeByAnotherRuntime.
+    if (cgroupSeen.add(ns) && cgroupDirs(ns).isEmpty()) {
       cgroupFree.add(ns);
     }
     return cmd;
