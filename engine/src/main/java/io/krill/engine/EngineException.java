@@ -11,6 +11,8 @@ import java.util.List;
 public final class EngineException extends RuntimeException {
   public enum Kind {
     INVALID_MODULE,
+    /** The daemon lacks what the module needs (its compile would not fit the Java heap). */
+    RESOURCE_EXHAUSTED,
     INTERNAL
   }
 

@@ -1,5 +1,7 @@
 package io.krill.runtime;
 
+import io.krill.engine.EngineException;
+
 /**
  * Why a runtime operation failed; each front door maps these to its protocol's status codes in one
  * place.
@@ -12,5 +14,14 @@ public enum ErrorCode {
   RESOURCE_EXHAUSTED,
   UNIMPLEMENTED,
   UNAVAILABLE,
-  INTERNAL
+  INTERNAL;
+
+  /** An engine's refusal: a module it rejects is the user's to fix, a lack is the daemon's. */
+  static ErrorCode of(EngineException.Kind kind) {
+    return switch (kind) {
+      case INVALID_MODULE -> INVALID_ARGUMENT;
+      case RESOURCE_EXHAUSTED -> RESOURCE_EXHAUSTED;
+      case INTERNAL -> INTERNAL;
+    };
+  }
 }

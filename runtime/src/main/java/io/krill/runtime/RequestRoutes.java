@@ -107,12 +107,7 @@ final class RequestRoutes {
                 engine.compile(
                     ModuleLoader.guestSpec(id, bundle, files, spec, rootfs, found, limit), maxRun);
           } catch (EngineException e) {
-            throw new KrillException(
-                e.kind() == EngineException.Kind.INVALID_MODULE
-                    ? ErrorCode.INVALID_ARGUMENT
-                    : ErrorCode.INTERNAL,
-                e.getMessage(),
-                e);
+            throw new KrillException(ErrorCode.of(e.kind()), e.getMessage(), e);
           }
           programs.put(modulePath, program);
         }

@@ -600,12 +600,7 @@ public final class TaskManager implements AutoCloseable {
     try {
       return engine.prepare(guestSpec);
     } catch (EngineException e) {
-      throw new KrillException(
-          e.kind() == EngineException.Kind.INVALID_MODULE
-              ? ErrorCode.INVALID_ARGUMENT
-              : ErrorCode.INTERNAL,
-          e.getMessage(),
-          e);
+      throw new KrillException(ErrorCode.of(e.kind()), e.getMessage(), e);
     }
   }
 

@@ -39,16 +39,40 @@ public final class ChicoryEngine implements WasmEngine {
   static final String SETTINGS = "chicory 1.7.5; runtime compiler; validation=true";
 
   /**
-   * What a compiled module counts against the cache's size bound, per byte of the module: the
-   * generated classes and Chicory's parsed form take several times the module's bytes.
+   * The Java heap a compiled module keeps, per byte of the module: Chicory's parsed form of every
+   * instruction, which its guests' instances use (36 to 41 measured for modules of 0.6 to 4.7 MiB).
+   * It is what a module counts against the cache's size bound, and against {@link #HEAP_SHARE}.
    */
-  static final int BYTES_PER_MODULE_BYTE = 4;
+  static final int HEAP_BYTES_PER_MODULE_BYTE = 44;
+
+  /**
+   * The Java heap a compile takes at its peak, per byte of the module, what it keeps included: a
+   * 1.2 MiB module compiles in a 96 MiB heap and not in 64, a 2.4 MiB one in 160 and not in 128.
+   */
+  static final int COMPILE_HEAP_BYTES_PER_MODULE_BYTE = 72;
+
+  /**
+   * The share of the daemon's maximum heap that compiled modules, and the compiles under way, may
+   * take together; a compile that would pass it is refused, so that no module can end the daemon
+   * with {@code OutOfMemoryError} (every task in it with the daemon).
+   */
+  static final double HEAP_SHARE = 0.5;
 
   /** A module parsed, checked and compiled: what every guest of it shares. */
   private record Compiled(
-      WasmModule module, ChicoryGuest.Imports imports, Function<Instance, Machine> machine) {}
+      WasmModule module,
+      ChicoryGuest.Imports imports,
+      Function<Instance, Machine> machine,
+      long heapBytes) {}
 
   private final CompiledModules<Compiled> compiled;
+  private final long heapAllowance;
+
+  /** Heap held by compiled modules still in memory (in the cache, or used by a guest). */
+  private long heapHeld;
+
+  /** Heap that compiles under way may take at their peak. */
+  private long heapCompiling;
 
   public ChicoryEngine() {
     this(CompiledModules.Limits.DEFAULT);
@@ -58,7 +82,24 @@ public final class ChicoryEngine implements WasmEngine {
    * @param limits how many compiled modules, and how many bytes of them, stay in memory
    */
   public ChicoryEngine(CompiledModules.Limits limits) {
-    this.compiled = new CompiledModules<>(limits, c -> {});
+    this(limits, (long) (Runtime.getRuntime().maxMemory() * HEAP_SHARE));
+  }
+
+  /**
+   * @param heapAllowance how much of the Java heap compiled modules and compiles may take
+   */
+  ChicoryEngine(CompiledModules.Limits limits, long heapAllowance) {
+    this.heapAllowance = heapAllowance;
+    this.compiled = new CompiledModules<>(limits, this::released);
+  }
+
+  private synchronized void released(Compiled c) {
+    heapHeld -= c.heapBytes();
+  }
+
+  /** Heap that compiled modules hold now (for tests). */
+  synchronized long heapHeld() {
+    return heapHeld;
   }
 
   @Override
@@ -68,8 +109,16 @@ public final class ChicoryEngine implements WasmEngine {
 
   @Override
   public Guest prepare(GuestSpec spec) {
-    Compiled c = compiled(spec);
-    return new ChicoryGuest(spec, c.module(), c.imports(), c.machine());
+    CompiledModules.Lease<Compiled> lease = compiled(spec);
+    try {
+      Compiled c = lease.value();
+      ChicoryGuest g = new ChicoryGuest(spec, c.module(), c.imports(), c.machine());
+      g.onClose(lease::close);
+      return g;
+    } catch (RuntimeException e) {
+      lease.close();
+      throw e;
+    }
   }
 
   /**
@@ -78,7 +127,8 @@ public final class ChicoryEngine implements WasmEngine {
    */
   @Override
   public Program compile(GuestSpec spec, long maxRunMillis) {
-    Compiled c = compiled(spec);
+    CompiledModules.Lease<Compiled> lease = compiled(spec);
+    Compiled c = lease.value();
     Set<ChicoryGuest> running = ConcurrentHashMap.newKeySet();
     // What finished instances' memories may keep resident for the next ones: one cap's worth.
     MemoryPool memories =
@@ -144,24 +194,67 @@ public final class ChicoryEngine implements WasmEngine {
       @Override
       public void close() {
         memories.close();
+        lease.close();
       }
     };
   }
 
   /**
-   * The module compiled, from memory if a guest of it was prepared before. The generated classes
-   * are the JVM's to collect once no guest refers to them: the lease only counts users, and is
-   * given back right away.
+   * The module compiled, from memory if a guest of it was prepared before; the caller holds the
+   * lease while it runs the module's code, so that the heap it keeps is counted until then.
    */
-  private Compiled compiled(GuestSpec spec) {
-    try (CompiledModules.Lease<Compiled> lease =
-        compiled.get(
-            CompiledModules.Key.of(spec.module(), SETTINGS),
-            () ->
-                new CompiledModules.Compiled<>(
-                    compile(spec), (long) spec.module().length * BYTES_PER_MODULE_BYTE))) {
-      return lease.value();
+  private CompiledModules.Lease<Compiled> compiled(GuestSpec spec) {
+    return compiled.get(
+        CompiledModules.Key.of(spec.module(), SETTINGS),
+        () -> {
+          Compiled c = compileWithinHeap(spec);
+          return new CompiledModules.Compiled<>(c, c.heapBytes());
+        });
+  }
+
+  /**
+   * Compiles the module if its compile fits what is left of the heap allowance, and counts what it
+   * keeps; refuses it otherwise, naming the container and what to do.
+   */
+  private Compiled compileWithinHeap(GuestSpec spec) {
+    long size = spec.module().length;
+    long peak = size * COMPILE_HEAP_BYTES_PER_MODULE_BYTE;
+    synchronized (this) {
+      long free = heapAllowance - heapHeld - heapCompiling;
+      if (peak > free) {
+        throw new EngineException(
+            EngineException.Kind.RESOURCE_EXHAUSTED,
+            String.format(
+                "container %s: module %s (%.1f MiB) is too big for the chicory engine in this"
+                    + " daemon: compiling it takes about %d MiB of the daemon's Java heap, and %d of"
+                    + " the %d MiB it allows compiled modules are free; run it on Wasmtime"
+                    + " (annotation krill.io/engine: wasmtime), or give the daemon a bigger heap"
+                    + " (KRILL_JAVA_OPTS=-Xmx..., see docs/install.md)",
+                spec.containerId(),
+                spec.modulePath(),
+                size / 1048576.0,
+                mib(peak),
+                mib(Math.max(0, free)),
+                mib(heapAllowance)));
+      }
+      heapCompiling += peak;
     }
+    Compiled c = null;
+    try {
+      c = parseAndCompile(spec, size * HEAP_BYTES_PER_MODULE_BYTE);
+      return c;
+    } finally {
+      synchronized (this) {
+        heapCompiling -= peak;
+        if (c != null) {
+          heapHeld += c.heapBytes();
+        }
+      }
+    }
+  }
+
+  private static long mib(long bytes) {
+    return (bytes + (1 << 20) - 1) >> 20;
   }
 
   /** How many modules were compiled rather than found compiled (for tests). */
@@ -174,7 +267,7 @@ public final class ChicoryEngine implements WasmEngine {
     return compiled.stats();
   }
 
-  private static Compiled compile(GuestSpec spec) {
+  private static Compiled parseAndCompile(GuestSpec spec, long heapBytes) {
     WasmModule module;
     try {
       module =
@@ -195,7 +288,10 @@ public final class ChicoryEngine implements WasmEngine {
     }
     try {
       return new Compiled(
-          module, new ChicoryGuest.Imports(module), MachineFactoryCompiler.compile(module));
+          module,
+          new ChicoryGuest.Imports(module),
+          MachineFactoryCompiler.compile(module),
+          heapBytes);
     } catch (ChicoryException | IllegalArgumentException | IllegalStateException e) {
       throw EngineException.invalidModule(spec.containerId(), spec.modulePath(), e);
     }

@@ -64,6 +64,9 @@ final class ChicoryGuest implements Guest {
 
   private final MemoryPool memories;
 
+  /** What {@link #close} gives back (null: nothing, or given back). */
+  private volatile Runnable release;
+
   /** The mounts, made once for every instance of a program (null: made at run). */
   private final List<Mount> mounts;
 
@@ -296,8 +299,18 @@ final class ChicoryGuest implements Guest {
     return m == null ? 0 : (long) m.pages() * Memory.PAGE_SIZE;
   }
 
+  /** Runs {@code release} when this guest is closed (its hold on its compiled module). */
+  void onClose(Runnable release) {
+    this.release = release;
+  }
+
   @Override
   public void close() {
     // Nothing native: the instance and its memory go with the last reference.
+    Runnable r = release;
+    release = null;
+    if (r != null) {
+      r.run();
+    }
   }
 }

@@ -11,9 +11,12 @@ import static io.krill.engine.wasm.WasmBytes.section;
 import static io.krill.engine.wasm.WasmBytes.vec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.krill.engine.CompiledModules;
 import io.krill.engine.EngineContractTest;
+import io.krill.engine.EngineException;
 import io.krill.engine.GuestResult;
 import io.krill.engine.WasmEngine;
 import org.junit.jupiter.api.Test;
@@ -61,6 +64,45 @@ class ChicoryEngineTest extends EngineContractTest {
         section(FUNCTION, vec(bytes(0))),
         section(EXPORT, vec(exportEntry("_start", 0, 0))),
         section(CODE, vec(bytes(body))));
+  }
+
+  @Test
+  void prepare_compileWouldPassTheHeapAllowance_refusedNamingContainerAndWhatToDo() {
+    byte[] m = unreachable();
+    long need = (long) m.length * ChicoryEngine.COMPILE_HEAP_BYTES_PER_MODULE_BYTE;
+    ChicoryEngine engine = new ChicoryEngine(CompiledModules.Limits.DEFAULT, need - 1);
+
+    EngineException e = assertThrows(EngineException.class, () -> engine.prepare(spec(m)));
+
+    assertEquals(EngineException.Kind.RESOURCE_EXHAUSTED, e.kind());
+    assertTrue(e.getMessage().startsWith("container c1: module /app.wasm ("), e.getMessage());
+    assertTrue(e.getMessage().contains("krill.io/engine: wasmtime"), e.getMessage());
+    assertEquals(0, engine.heapHeld());
+    try (var g = new ChicoryEngine(CompiledModules.Limits.DEFAULT, need).prepare(spec(m))) {
+      assertInstanceOf(GuestResult.Trapped.class, g.run());
+    }
+  }
+
+  @Test
+  void heldModules_leaveNoRoomForAnotherCompile_untilTheirGuestsClose() {
+    byte[] first = unreachable();
+    byte[] second = start(0x01, 0x00); // nop, unreachable
+    long held = (long) first.length * ChicoryEngine.HEAP_BYTES_PER_MODULE_BYTE;
+    long need = (long) second.length * ChicoryEngine.COMPILE_HEAP_BYTES_PER_MODULE_BYTE;
+    // Nothing kept beyond its guests: a module's heap is given back with its last guest.
+    ChicoryEngine engine = new ChicoryEngine(CompiledModules.Limits.NONE, held + need - 1);
+
+    var g = engine.prepare(spec(first));
+    assertEquals(held, engine.heapHeld());
+    EngineException e = assertThrows(EngineException.class, () -> engine.prepare(spec(second)));
+    assertEquals(EngineException.Kind.RESOURCE_EXHAUSTED, e.kind());
+
+    g.close();
+    assertEquals(0, engine.heapHeld());
+    try (var g2 = engine.prepare(spec(second))) {
+      assertInstanceOf(GuestResult.Trapped.class, g2.run());
+    }
+    assertEquals(0, engine.heapHeld());
   }
 
   @Test

@@ -23,11 +23,18 @@ public enum TestImages {
    */
   WAGI_APP("krill.test/wagi-app:1"),
   /** wagi.wasm and a {@code /krill.toml} whose {@code [wagi]} table has a malformed timeout. */
-  WAGI_BAD_TOML("krill.test/wagi-bad-toml:1");
+  WAGI_BAD_TOML("krill.test/wagi-bad-toml:1"),
+  /** {@link BigModule}'s module of about 7 MiB as {@code /big.wasm}, its entrypoint. */
+  BIG("krill.test/big:1");
 
   public static final String GREETING_PATH = "/data/greeting.txt";
   public static final String GREETING = "greetings from a layer\n";
   public static final String IMAGE_ENV = "IMAGE_VAR=from-image";
+
+  /** {@link #BIG}'s module: 8,000 functions of 50 steps, about 7 MiB. */
+  private static final int BIG_FUNCTIONS = 8000;
+
+  private static final int BIG_STEPS = 50;
 
   /**
    * Where {@link #WAGI_APP}'s krill.toml listens: a port of 127.0.0.1 free when the JVM started.
@@ -107,6 +114,9 @@ public enum TestImages {
                               + "\"\n")
                           .getBytes(StandardCharsets.UTF_8)))
               .entrypoint("/wagi.wasm");
+      case BIG ->
+          img.layer(Map.of("/big.wasm", BigModule.wasm(BIG_FUNCTIONS, BIG_STEPS)))
+              .entrypoint("/big.wasm");
       default -> throw new IllegalStateException();
     }
     return img;

@@ -54,4 +54,35 @@ class ChicoryEngineE2ETest {
     assertFalse(tasks(c, NS).containsKey(spin), "ctr run --rm left task " + spin);
     c.assertNoLeaks();
   }
+
+  /**
+   * A module whose compile would not fit the daemon's Java heap is refused for its own container:
+   * compiling a 7 MiB module on Chicory used to end the daemon with {@code OutOfMemoryError}, and
+   * with it every container it ran.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void moduleTooBigForTheHeap_refusedForItsContainer_theOthersRunOn(ContainerdVersion v)
+      throws Exception {
+    Containerd c = containerds.get(v);
+    String image = TestImages.PROGS.importInto(c, NS);
+    String big = TestImages.BIG.importInto(c, NS);
+    String sleeper = id("sleeper");
+    try (CtrProcess s = runInBackground(c, NS, image, sleeper, "/sleep.wasm", "3600")) {
+      long daemon = onlyDaemon(c);
+      String bigId = id("big");
+
+      Result r = run(c, NS, big, bigId);
+
+      assertFalse(r.ok(), r.toString());
+      assertTrue(r.stderr().contains("container " + bigId + ": module /big.wasm ("), r.toString());
+      assertTrue(r.stderr().contains("is too big for the chicory engine"), r.toString());
+      assertTrue(r.stderr().contains("krill.io/engine: wasmtime"), r.toString());
+      assertEquals("RUNNING", tasks(c, NS).get(sleeper).status(), "the other container runs on");
+      assertEquals(daemon, onlyDaemon(c), "the daemon that ran it before still does");
+      c.ok("-n", NS, "task", "kill", "-s", "SIGKILL", sleeper);
+      assertExit(c, SIGKILL_EXIT, s.await(Containerd.CTR_TIMEOUT));
+    }
+    c.assertNoLeaks();
+  }
 }
