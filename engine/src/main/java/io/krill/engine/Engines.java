@@ -14,6 +14,8 @@ public final class Engines implements AutoCloseable {
   /** The OCI annotation (config.json's {@code annotations}) that picks a container's engine. */
   public static final String ANNOTATION = "krill.io/engine";
 
+  private static final System.Logger LOG = System.getLogger("krill.engines");
+
   private final String defaultName;
   private final Map<String, Supplier<WasmEngine>> factories;
   private final Map<String, WasmEngine> built = new LinkedHashMap<>();
@@ -70,9 +72,12 @@ public final class Engines implements AutoCloseable {
   public WasmEngine select(String containerId, Map<String, String> annotations, String preferred) {
     String name = annotations.get(ANNOTATION);
     if (name == null || name.isBlank()) {
-      return preferred != null && factories.containsKey(preferred)
-          ? engine(preferred)
-          : defaultEngine();
+      if (preferred == null || !factories.containsKey(preferred)) {
+        return defaultEngine();
+      }
+      return preferred.equals(defaultName)
+          ? defaultEngine()
+          : new Preferred(containerId, engine(preferred), this::defaultEngine);
     }
     if (!factories.containsKey(name.strip())) {
       throw new EngineException(
@@ -107,5 +112,79 @@ public final class Engines implements AutoCloseable {
       e.close();
     }
     built.clear();
+  }
+
+  /**
+   * An engine krill picked for a container that named none, in place of the daemon's default: a
+   * module it refuses for want of resources ({@link EngineException.Kind#RESOURCE_EXHAUSTED}, such
+   * as one too big for Chicory's share of the heap) runs on the daemon's default engine instead,
+   * since the container never asked for this one. Made for one container; its name is that of the
+   * engine that took the container's last module.
+   */
+  private static final class Preferred implements WasmEngine {
+    private final String containerId;
+    private final WasmEngine preferred;
+    private final Supplier<WasmEngine> fallback;
+    private volatile WasmEngine used;
+
+    Preferred(String containerId, WasmEngine preferred, Supplier<WasmEngine> fallback) {
+      this.containerId = containerId;
+      this.preferred = preferred;
+      this.fallback = fallback;
+    }
+
+    @Override
+    public String name() {
+      WasmEngine u = used;
+      return (u == null ? preferred : u).name();
+    }
+
+    @Override
+    public Guest prepare(GuestSpec spec) {
+      try {
+        Guest g = preferred.prepare(spec);
+        used = preferred;
+        return g;
+      } catch (EngineException e) {
+        WasmEngine f = fallbackFor(e);
+        Guest g = f.prepare(spec);
+        used = f;
+        return g;
+      }
+    }
+
+    @Override
+    public Program compile(GuestSpec spec, long maxRunMillis) {
+      try {
+        Program p = preferred.compile(spec, maxRunMillis);
+        used = preferred;
+        return p;
+      } catch (EngineException e) {
+        WasmEngine f = fallbackFor(e);
+        Program p = f.compile(spec, maxRunMillis);
+        used = f;
+        return p;
+      }
+    }
+
+    private WasmEngine fallbackFor(EngineException e) {
+      if (e.kind() != EngineException.Kind.RESOURCE_EXHAUSTED) {
+        throw e;
+      }
+      WasmEngine f = fallback.get();
+      LOG.log(
+          System.Logger.Level.INFO,
+          "container {0}: engine {1} refused its module ({2}); running it on {3}, the default"
+              + " engine of this daemon",
+          containerId,
+          preferred.name(),
+          e.getMessage(),
+          f.name());
+      return f;
+    }
+
+    /** The engines belong to {@link Engines}, which closes them. */
+    @Override
+    public void close() {}
   }
 }

@@ -68,6 +68,87 @@ class EnginesTest {
     assertEquals("wasmtime", e.select("c4", Map.of(), null).name());
   }
 
+  /** A fake engine: prepare refuses with {@code refusal}, or, with none, gives a guest. */
+  private static WasmEngine refusing(String name, EngineException.Kind refusal) {
+    return new WasmEngine() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public Guest prepare(GuestSpec spec) {
+        if (refusal != null) {
+          throw new EngineException(refusal, "container c1: " + name + " refuses it");
+        }
+        return new Guest() {
+          @Override
+          public GuestResult run() {
+            return new GuestResult.Exited(0);
+          }
+
+          @Override
+          public void interrupt() {}
+
+          @Override
+          public long linearMemoryBytes() {
+            return 0;
+          }
+
+          @Override
+          public void close() {}
+        };
+      }
+    };
+  }
+
+  @Test
+  void preferred_refusingForWantOfResources_theDefaultEngineTakesTheModule() {
+    Engines e =
+        new Engines(
+            "wasmtime",
+            Map.of(
+                "wasmtime", () -> refusing("wasmtime", null),
+                "chicory", () -> refusing("chicory", EngineException.Kind.RESOURCE_EXHAUSTED)));
+    WasmEngine picked = e.select("c1", Map.of(), "chicory");
+
+    try (Guest g = picked.prepare(EngineContractTest.spec(new byte[0]))) {
+      assertEquals(new GuestResult.Exited(0), g.run());
+    }
+    assertEquals("wasmtime", picked.name(), "named after the engine that took the module");
+  }
+
+  @Test
+  void preferred_refusingTheModuleItself_orNamedByTheAnnotation_noOtherEngineTries() {
+    Engines e =
+        new Engines(
+            "wasmtime",
+            Map.of(
+                "wasmtime", () -> refusing("wasmtime", null),
+                "chicory", () -> refusing("chicory", EngineException.Kind.INVALID_MODULE)));
+    EngineException invalid =
+        assertThrows(
+            EngineException.class,
+            () ->
+                e.select("c1", Map.of(), "chicory").prepare(EngineContractTest.spec(new byte[0])));
+    assertEquals(EngineException.Kind.INVALID_MODULE, invalid.kind());
+
+    Engines asked =
+        new Engines(
+            "wasmtime",
+            Map.of(
+                "wasmtime", () -> refusing("wasmtime", null),
+                "chicory", () -> refusing("chicory", EngineException.Kind.RESOURCE_EXHAUSTED)));
+    EngineException refused =
+        assertThrows(
+            EngineException.class,
+            () ->
+                asked
+                    .select("c1", Map.of(Engines.ANNOTATION, "chicory"), "chicory")
+                    .prepare(EngineContractTest.spec(new byte[0])));
+    assertEquals(EngineException.Kind.RESOURCE_EXHAUSTED, refused.kind());
+  }
+
   @Test
   void select_unknownName_refusedNamingContainerAnnotationAndValidValues() {
     EngineException x =

@@ -132,4 +132,36 @@ class ListeningGuestE2ETest {
     }
     c.assertNoLeaks();
   }
+
+  /**
+   * A server without an engine annotation runs on Chicory, krill's pick for it; a module too big
+   * for Chicory's share of the daemon's heap runs on the daemon's default engine instead.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(ContainerdVersion.class)
+  void moduleTooBigForChicory_noEngineAnnotation_runsOnTheDefaultEngine(ContainerdVersion v)
+      throws Exception {
+    Containerd c = containerds.get(v);
+    String big = TestImages.BIG.importInto(c, NS);
+    String id = id("big-server");
+    String listen = "krill.io/listen=tcp://127.0.0.1:" + Host.freeLoopbackPort();
+
+    // its _start returns at once
+    Result r =
+        c.ctr("-n", NS, "run", "--rm", "--runtime", RUNTIME, "--annotation", listen, big, id);
+
+    assertEquals(0, r.exitCode(), r.toString());
+    String log = Host.daemonLogs(c.runDir());
+    assertTrue(
+        log.lines()
+            .anyMatch(
+                l ->
+                    l.contains(id)
+                        && l.contains("engine chicory refused its module")
+                        && l.contains("running it on wasmtime, the default engine")),
+        log);
+    assertTrue(
+        log.lines().anyMatch(l -> l.contains(id) && l.contains("created on engine wasmtime")), log);
+    c.assertNoLeaks();
+  }
 }
