@@ -14,6 +14,7 @@ import static io.krill.engine.wasm.WasmBytes.limits;
 import static io.krill.engine.wasm.WasmBytes.module;
 import static io.krill.engine.wasm.WasmBytes.name;
 import static io.krill.engine.wasm.WasmBytes.section;
+import static io.krill.engine.wasm.WasmBytes.sleb;
 import static io.krill.engine.wasm.WasmBytes.vec;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -578,19 +579,6 @@ public abstract class EngineContractTest {
         null,
         null,
         null);
-  }
-
-  static byte[] sleb(long v) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    while (true) {
-      int b = (int) (v & 0x7f);
-      v >>= 7;
-      boolean done = (v == 0 && (b & 0x40) == 0) || (v == -1 && (b & 0x40) != 0);
-      out.write(done ? b : b | 0x80);
-      if (done) {
-        return out.toByteArray();
-      }
-    }
   }
 
   /**

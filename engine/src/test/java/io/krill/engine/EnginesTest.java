@@ -102,14 +102,20 @@ class EnginesTest {
     };
   }
 
+  /** Wasmtime the default, which takes every module; Chicory refusing each with {@code kind}. */
+  private static Engines chicoryRefusing(EngineException.Kind kind) {
+    return new Engines(
+        "wasmtime",
+        Map.of(
+            "wasmtime",
+            () -> refusing("wasmtime", null),
+            "chicory",
+            () -> refusing("chicory", kind)));
+  }
+
   @Test
   void preferred_refusingForWantOfResources_theDefaultEngineTakesTheModule() {
-    Engines e =
-        new Engines(
-            "wasmtime",
-            Map.of(
-                "wasmtime", () -> refusing("wasmtime", null),
-                "chicory", () -> refusing("chicory", EngineException.Kind.RESOURCE_EXHAUSTED)));
+    Engines e = chicoryRefusing(EngineException.Kind.RESOURCE_EXHAUSTED);
     WasmEngine picked = e.select("c1", Map.of(), "chicory");
 
     try (Guest g = picked.prepare(EngineContractTest.spec(new byte[0]))) {
@@ -120,12 +126,7 @@ class EnginesTest {
 
   @Test
   void preferred_refusingTheModuleItself_orNamedByTheAnnotation_noOtherEngineTries() {
-    Engines e =
-        new Engines(
-            "wasmtime",
-            Map.of(
-                "wasmtime", () -> refusing("wasmtime", null),
-                "chicory", () -> refusing("chicory", EngineException.Kind.INVALID_MODULE)));
+    Engines e = chicoryRefusing(EngineException.Kind.INVALID_MODULE);
     EngineException invalid =
         assertThrows(
             EngineException.class,
@@ -133,12 +134,7 @@ class EnginesTest {
                 e.select("c1", Map.of(), "chicory").prepare(EngineContractTest.spec(new byte[0])));
     assertEquals(EngineException.Kind.INVALID_MODULE, invalid.kind());
 
-    Engines asked =
-        new Engines(
-            "wasmtime",
-            Map.of(
-                "wasmtime", () -> refusing("wasmtime", null),
-                "chicory", () -> refusing("chicory", EngineException.Kind.RESOURCE_EXHAUSTED)));
+    Engines asked = chicoryRefusing(EngineException.Kind.RESOURCE_EXHAUSTED);
     EngineException refused =
         assertThrows(
             EngineException.class,

@@ -35,6 +35,20 @@ public final class WasmBytes {
     return concat(leb(b.length), b);
   }
 
+  /** Signed LEB128, as {@code i32.const} and {@code i64.const} take their operand. */
+  public static byte[] sleb(long v) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    while (true) {
+      int b = (int) (v & 0x7f);
+      v >>= 7;
+      boolean done = (v == 0 && (b & 0x40) == 0) || (v == -1 && (b & 0x40) != 0);
+      out.write(done ? b : b | 0x80);
+      if (done) {
+        return out.toByteArray();
+      }
+    }
+  }
+
   public static byte[] leb(long v) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     do {
