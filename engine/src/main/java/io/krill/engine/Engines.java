@@ -3,6 +3,7 @@ package io.krill.engine;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -141,46 +142,37 @@ public final class Engines implements AutoCloseable {
 
     @Override
     public Guest prepare(GuestSpec spec) {
-      try {
-        Guest g = preferred.prepare(spec);
-        used = preferred;
-        return g;
-      } catch (EngineException e) {
-        WasmEngine f = fallbackFor(e);
-        Guest g = f.prepare(spec);
-        used = f;
-        return g;
-      }
+      return onEither(e -> e.prepare(spec));
     }
 
     @Override
     public Program compile(GuestSpec spec, long maxRunMillis) {
-      try {
-        Program p = preferred.compile(spec, maxRunMillis);
-        used = preferred;
-        return p;
-      } catch (EngineException e) {
-        WasmEngine f = fallbackFor(e);
-        Program p = f.compile(spec, maxRunMillis);
-        used = f;
-        return p;
-      }
+      return onEither(e -> e.compile(spec, maxRunMillis));
     }
 
-    private WasmEngine fallbackFor(EngineException e) {
-      if (e.kind() != EngineException.Kind.RESOURCE_EXHAUSTED) {
-        throw e;
+    /** {@code work} on the preferred engine, or on the fallback if it refuses for want of room. */
+    private <T> T onEither(Function<WasmEngine, T> work) {
+      WasmEngine engine = preferred;
+      T result;
+      try {
+        result = work.apply(engine);
+      } catch (EngineException e) {
+        if (e.kind() != EngineException.Kind.RESOURCE_EXHAUSTED) {
+          throw e;
+        }
+        engine = fallback.get();
+        LOG.log(
+            System.Logger.Level.INFO,
+            "container {0}: engine {1} refused its module ({2}); running it on {3}, the default"
+                + " engine of this daemon",
+            containerId,
+            preferred.name(),
+            e.getMessage(),
+            engine.name());
+        result = work.apply(engine);
       }
-      WasmEngine f = fallback.get();
-      LOG.log(
-          System.Logger.Level.INFO,
-          "container {0}: engine {1} refused its module ({2}); running it on {3}, the default"
-              + " engine of this daemon",
-          containerId,
-          preferred.name(),
-          e.getMessage(),
-          f.name());
-      return f;
+      used = engine;
+      return result;
     }
 
     /** The engines belong to {@link Engines}, which closes them. */

@@ -19,22 +19,7 @@ class EnginesTest {
   private Supplier<WasmEngine> named(String name) {
     return () -> {
       builtNames.add(name);
-      return new WasmEngine() {
-        @Override
-        public String name() {
-          return name;
-        }
-
-        @Override
-        public Guest prepare(GuestSpec spec) {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void close() {
-          closedNames.add(name);
-        }
-      };
+      return fake(name, null, () -> closedNames.add(name));
     };
   }
 
@@ -68,8 +53,15 @@ class EnginesTest {
     assertEquals("wasmtime", e.select("c4", Map.of(), null).name());
   }
 
-  /** A fake engine: prepare refuses with {@code refusal}, or, with none, gives a guest. */
   private static WasmEngine refusing(String name, EngineException.Kind refusal) {
+    return fake(name, refusal, () -> {});
+  }
+
+  /**
+   * A fake engine: prepare refuses with {@code refusal}, or, with none, gives a guest that exits 0;
+   * close runs {@code onClose}.
+   */
+  private static WasmEngine fake(String name, EngineException.Kind refusal, Runnable onClose) {
     return new WasmEngine() {
       @Override
       public String name() {
@@ -98,6 +90,11 @@ class EnginesTest {
           @Override
           public void close() {}
         };
+      }
+
+      @Override
+      public void close() {
+        onClose.run();
       }
     };
   }
