@@ -244,4 +244,83 @@ class WasiSocketTest {
       assertThrows(GuestInterrupted.class, () -> recv(fd, 4, 0));
     }
   }
+
+  /** Runs {@code call} on another thread: its result, or "interrupted" if a kill ended it. */
+  private static CompletableFuture<String> waiting(java.util.function.Supplier<String> call) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return call.get();
+          } catch (GuestInterrupted e) {
+            return "interrupted";
+          }
+        });
+  }
+
+  @Test
+  void aKillEndsARecvWaitingWithoutAPollAndAGracefulStopDoesNot() throws Exception {
+    try (Socket c = connect()) {
+      int fd = accept(0);
+      CompletableFuture<String> first = waiting(() -> recv(fd, 5, 0));
+      Thread.sleep(200); // let it wait in the host's read
+      g.wasi.interruption().stopAccepting();
+      c.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
+      assertEquals("ping\n", first.get(30, TimeUnit.SECONDS));
+      CompletableFuture<String> second = waiting(() -> recv(fd, 5, 0));
+      Thread.sleep(200);
+      assertFalse(second.isDone());
+      g.wasi.interruption().interrupt();
+      assertEquals("interrupted", second.get(30, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void aKillEndsASendThePeerDoesNotRead() throws Exception {
+    try (Socket c = connect()) {
+      int fd = accept(0);
+      int size = 512 << 10;
+      int buf = g.alloc(size);
+      int iov = g.iov(buf, size);
+      int n = g.alloc(4);
+      CompletableFuture<String> send =
+          waiting(
+              () -> {
+                // more than the socket buffers of both ends hold: one of these sends blocks
+                for (int i = 0; i < 64; i++) {
+                  int e = g.wasi.sockSend(g.mem, fd, iov, 1, 0, n);
+                  if (e != 0) {
+                    return "errno " + e;
+                  }
+                }
+                return "all sent";
+              });
+      Thread.sleep(300);
+      assertFalse(send.isDone());
+      g.wasi.interruption().interrupt();
+      assertEquals("interrupted", send.get(30, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void aConnectionReadBlockingThenPolledThenNonblockingKeepsItsBytes() throws Exception {
+    try (Socket c = connect()) {
+      int fd = accept(0);
+      OutputStream out = c.getOutputStream();
+      out.write("one".getBytes(StandardCharsets.UTF_8));
+      assertEquals("one", recv(fd, 3, Wasi.RIFLAGS_RECV_WAITALL));
+      out.write("two".getBytes(StandardCharsets.UTF_8));
+      assertEquals(1, pollRead(fd));
+      assertEquals("two", recv(fd, 3, Wasi.RIFLAGS_RECV_WAITALL));
+      CompletableFuture<String> three = waiting(() -> recv(fd, 5, Wasi.RIFLAGS_RECV_WAITALL));
+      out.write("three".getBytes(StandardCharsets.UTF_8));
+      assertEquals("three", three.get(30, TimeUnit.SECONDS));
+      assertEquals(0, g.wasi.fdFdstatSetFlags(fd, Wasi.FDFLAGS_NONBLOCK));
+      assertEquals("errno " + Errno.AGAIN, recv(fd, 10, 0));
+      out.write("four".getBytes(StandardCharsets.UTF_8));
+      assertEquals(1, pollRead(fd));
+      assertEquals("four", recv(fd, 10, 0));
+      assertEquals(4, send(fd, "back"));
+      assertEquals("back", new String(c.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+    }
+  }
 }
