@@ -101,7 +101,9 @@ bench_http() {
     # a warm-up each (the JIT compiles a Chicory guest's code as it runs), not counted
     for p in $port_n $port_w $port_c $port_gw $port_gc; do wrk -t2 -c16 -d5s "http://127.0.0.1:$p/" >/dev/null 2>&1 || true; done
     http_load native $port_n "$secs"
-    http_load wasmtime $port_w "$secs" start_listening_wasmtime
+    # at most 5 s a row: at 7,000 requests/s a 10 s row would pass the guest's WASI call budget
+    K_SECS_W=$((secs < 5 ? secs : 5))
+    http_load wasmtime $port_w "$K_SECS_W" start_listening_wasmtime
     # Gone before the other rows: the JNI handles its WASI calls left (see HostCallBudget) are scanned at
     # every garbage collection of the daemon, which would lengthen every other container's pauses.
     ctr task kill -s SIGKILL k-wasmtime >/dev/null 2>&1 && sleep 0.5
@@ -123,18 +125,20 @@ bench_http() {
     http_inflight_memory "$HTTP_HOLD_MS"
     load1=$(cut -d' ' -f1-3 /proc/loadavg)
     local r16n=$K_RPS_native_16
-    K_RATIO_W=$(awk -v k="$K_RPS_wasmtime_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
-    K_RATIO_C=$(awk -v k="$K_RPS_chicory_16" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
+    K_RATIO_W=$(awk -v k="$K_RPS_wasmtime_16" -v n="$r16n" 'BEGIN { printf "%.3f", k / n }')
+    K_RATIO_C=$(awk -v k="$K_RPS_chicory_16" -v n="$r16n" 'BEGIN { printf "%.3f", k / n }')
     # the listening guest's target (>= 0.8 x native at 16 connections), met by the faster engine
     K_BEST_L=$(awk -v w="$K_RATIO_W" -v c="$K_RATIO_C" 'BEGIN { print (c > w) ? "Chicory" : "Wasmtime" }')
-    K_MET=$(awk -v w="$K_RATIO_W" -v c="$K_RATIO_C" 'BEGIN { print (w >= 0.8 || c >= 0.8) ? "met" : "missed" }')
+    # (from the requests/s themselves: a ratio shown rounded up to 0.8 is not 0.8)
+    K_MET=$(awk -v w="$K_RPS_wasmtime_16" -v c="$K_RPS_chicory_16" -v n="$r16n" \
+        'BEGIN { print (w >= 0.8 * n || c >= 0.8 * n) ? "met" : "missed" }')
     # the instance-per-request targets: >= 5,000 req/s with p99 <= 10 ms at 16 connections, >= 0.5 x native
     local best=wagiw
     awk -v a="$K_RPS_wagic_16" -v b="$K_RPS_wagiw_16" 'BEGIN { exit !(a > b) }' && best=wagic
     local brps=K_RPS_${best}_16 bp99=K_P99_${best}_16
-    K_RATIO_G=$(awk -v k="${!brps}" -v n="$r16n" 'BEGIN { printf "%.2f", k / n }')
-    K_MET_G=$(awk -v r="${!brps}" -v p="${!bp99}" -v q="$K_RATIO_G" \
-        'BEGIN { print (r >= 5000 && p <= 10 && q >= 0.5) ? "met" : "missed" }')
+    K_RATIO_G=$(awk -v k="${!brps}" -v n="$r16n" 'BEGIN { printf "%.3f", k / n }')
+    K_MET_G=$(awk -v r="${!brps}" -v p="${!bp99}" -v n="$r16n" \
+        'BEGIN { print (r >= 5000 && p <= 10 && r >= 0.5 * n) ? "met" : "missed" }')
     K_BEST_G=$([ $best = wagic ] && echo Chicory || echo Wasmtime)
     {
         echo "## HTTP from a container"
@@ -143,8 +147,9 @@ bench_http() {
         echo "krill listening guest (\`krill.io/listen\`); krill's instance-per-request shape (\`krill.io/wagi\`) running"
         echo "\`wagi.c\`'s echo, a fresh instance per request; host network, \`wrk --latency\` for ${secs} s per row on loopback,"
         echo "after 5 s of wrk at 16 connections against each server, not counted. Each row names its engine by annotation."
-        echo "The listening guest on Wasmtime is started afresh for each row: a Wasmtime guest may make about 400,000"
-        echo "WASI calls in one run (see docs/reliability.md), which is why listening guests run on Chicory by default;"
+        echo "The listening guest on Wasmtime is started afresh for each row, which lasts ${K_SECS_W} s: a Wasmtime guest may make"
+        echo "about 400,000 WASI calls in one run (see docs/reliability.md; \`serve.c\` makes 5 a request), which is why"
+        echo "listening guests run on Chicory by default;"
         echo "it is removed after its rows, as the JNI handles its calls left lengthen every garbage collection of the daemon."
         echo
         echo "| Server | Connections | Requests/s | p50 | p99 | Errors |"
