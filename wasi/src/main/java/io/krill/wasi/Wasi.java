@@ -1543,7 +1543,34 @@ public final class Wasi {
     } catch (IOException e) {
       return true; // the call the guest makes next reports the error
     } finally {
-      k.interestOps(0);
+      release(List.of(k));
+    }
+  }
+
+  /**
+   * Ends a selection's interest in its channels. A listener's key is dropped at once, not kept: a
+   * channel registered with a selector is closed in the kernel only at that selector's next
+   * selection, and a graceful stop closes the listeners from another thread while the guest may
+   * wait in a connection's read, where no selection comes (new connections would queue, not be
+   * refused).
+   */
+  private void release(List<SelectionKey> keys) {
+    boolean dropped = false;
+    for (SelectionKey k : keys) {
+      if (k.channel() instanceof ServerSocketChannel) {
+        k.cancel();
+        dropped = true;
+      } else if (k.isValid()) {
+        k.interestOps(0);
+      }
+    }
+    try {
+      if (dropped) {
+        selector.selectNow();
+      }
+    } catch (IOException e) {
+      // the call the guest makes next reports it
+    } finally {
       selector.selectedKeys().clear();
     }
   }
@@ -1562,12 +1589,7 @@ public final class Wasi {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
-      for (SelectionKey k : keys) {
-        if (k.isValid()) {
-          k.interestOps(0);
-        }
-      }
-      selector.selectedKeys().clear();
+      release(keys);
     }
     interruption.check(what);
   }

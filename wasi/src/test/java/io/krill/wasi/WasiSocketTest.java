@@ -305,4 +305,25 @@ class WasiSocketTest {
       assertEquals("back", new String(c.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
     }
   }
+
+  @Test
+  void listenersClosedForAGracefulStopRefuseConnectionsWhileTheGuestWaitsInARead()
+      throws Exception {
+    // the first accept waits in the selector, so the listener has been registered with it
+    int fdp = g.alloc(4);
+    CompletableFuture<String> first = waiting(() -> "errno " + g.wasi.sockAccept(g.mem, 3, 0, fdp));
+    Thread.sleep(200);
+    try (Socket c = connect()) {
+      assertEquals("errno 0", first.get(30, TimeUnit.SECONDS));
+      int fd = g.mem.readInt(fdp);
+      CompletableFuture<String> inFlight = waiting(() -> recv(fd, 5, 0));
+      Thread.sleep(200); // the guest waits in the connection's read
+      // as GuestProcess stops a listening guest: its listeners closed, then the guest told
+      listener.close();
+      g.wasi.interruption().stopAccepting();
+      assertThrows(ConnectException.class, this::connect);
+      c.getOutputStream().write("done\n".getBytes(StandardCharsets.UTF_8));
+      assertEquals("done\n", inFlight.get(30, TimeUnit.SECONDS));
+    }
+  }
 }
