@@ -214,8 +214,8 @@ public final class GuestStdin implements Stdin {
 
   /**
    * Kill and exit: closed at once, a read in progress ends with end-of-file. When it returns, the
-   * guest holds no reading end any more (a writer then gets a broken pipe), unless an opener stuck
-   * in open(2) for over a second still lets go later.
+   * guest holds no reading end any more (a writer then gets a broken pipe), unless its opener was
+   * not scheduled for over a second.
    */
   public void close() {
     Thread wakeOpener;
@@ -231,12 +231,13 @@ public final class GuestStdin implements Stdin {
       notifyAll();
     }
     if (wakeOpener != null) {
-      // The opener waits in open(2) for a writer that may never come; opening the FIFO read-write
-      // (which never blocks) is a writer, and the woken opener sees `closed` and lets go of the
-      // end it opened, which it may also hold already: either way, wait until it has.
-      try (FileChannel unblock =
-          FileChannel.open(source, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        // opened and closed: that is all it takes
+      // The opener waits in open(2) for a writer that may never come, or is about to. The FIFO
+      // opened read-write (which never blocks) is a writer for as long as it is held: held until
+      // the opener has let go of its end, an opener that reaches open(2) only now still returns
+      // at once, sees `closed` and closes what it opened.
+      FileChannel unblock = null;
+      try {
+        unblock = FileChannel.open(source, StandardOpenOption.READ, StandardOpenOption.WRITE);
       } catch (IOException | UnsupportedOperationException ignored) {
         // a source that cannot be opened so: the opener is not waiting for a writer
       }
@@ -244,6 +245,8 @@ public final class GuestStdin implements Stdin {
         wakeOpener.join(OPENER_JOIN_MILLIS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+      } finally {
+        closeQuietly(unblock);
       }
     }
   }

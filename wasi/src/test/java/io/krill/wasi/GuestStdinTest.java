@@ -1,6 +1,7 @@
 package io.krill.wasi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -107,6 +108,25 @@ class GuestStdinTest {
       assertThrows(IOException.class, () -> w.write(ByteBuffer.wrap(new byte[] {1})));
       assertEquals(null, read(in));
     }
+  }
+
+  @Test
+  void close_rightAfterOpen_leavesNoOpenerWaitingForAWriter() throws Exception {
+    // A guest that ends at once (hello.wasm): its stdin opener may not have reached open(2) yet.
+    // Once close returns no reading end may be left: a writer coming later (ctr) must not find
+    // one that goes away under it, and the guest's end must not wait for it.
+    for (int i = 0; i < 20; i++) {
+      GuestStdin in = new GuestStdin(fifo);
+      String name = "early" + i;
+      in.open(name);
+      in.close();
+      assertFalse(openerAlive("stdin-open-" + name), "close left opener " + i + " behind");
+    }
+  }
+
+  private static boolean openerAlive(String name) {
+    return Thread.getAllStackTraces().keySet().stream()
+        .anyMatch(t -> t.getName().equals(name) && t.isAlive());
   }
 
   private static boolean readerWaits(GuestStdin in) {
