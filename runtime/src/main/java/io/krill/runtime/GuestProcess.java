@@ -71,6 +71,12 @@ final class GuestProcess {
   private volatile Thread thread;
   private volatile int killSignal;
 
+  /**
+   * The guest has ended by itself and its exit status is decided; the exit may still wait for its
+   * output's reader ({@link #awaitOutputRead}). A signal now is one to an exited process.
+   */
+  private boolean ended;
+
   /** Stopping gracefully ({@link #drain}): takes no new connections, ends on its own. */
   private volatile boolean draining;
 
@@ -181,6 +187,9 @@ final class GuestProcess {
     }
     writeAndClose(err, message);
     if (status != null) {
+      synchronized (this) {
+        ended = true;
+      }
       awaitOutputRead();
     }
     if (status == null) {
@@ -212,9 +221,10 @@ final class GuestProcess {
 
   /**
    * A guest that ended by itself is reported exited once its stdout and stderr FIFOs are drained,
-   * at most {@link #OUTPUT_READ_MILLIS} later, or at a kill: a client of containerd (ctr, through
-   * containerd's {@code cio}) opens a FIFO's read end on a goroutine of its own and, once it has
-   * the task's exit, abandons an open that has not finished yet, and with it what the guest wrote.
+   * at most {@link #OUTPUT_READ_MILLIS} later (a kill that came before its end cuts the wait; one
+   * after it changes nothing): a client of containerd (ctr, through containerd's {@code cio}) opens
+   * a FIFO's read end on a goroutine of its own and, once it has the task's exit, abandons an open
+   * that has not finished yet, and with it what the guest wrote.
    */
   private void awaitOutputRead() {
     List<Path> fifos = new ArrayList<>(2);
@@ -281,6 +291,11 @@ final class GuestProcess {
       if (!terminates) {
         return;
       }
+      if (ended) {
+        // as kill(2) of a process that has exited and not been reaped: nothing changes
+        log(Level.DEBUG, "signal {2} after its end: its exit status stays", String.valueOf(signal));
+        return;
+      }
       if (killSignal == 0 || signal == 9) {
         killSignal = signal;
       }
@@ -318,7 +333,7 @@ final class GuestProcess {
    */
   boolean drain(int signal, Runnable closeListeners) {
     synchronized (this) {
-      if (state != TaskState.RUNNING || draining || killSignal != 0) {
+      if (state != TaskState.RUNNING || ended || draining || killSignal != 0) {
         return false;
       }
       killSignal = signal;

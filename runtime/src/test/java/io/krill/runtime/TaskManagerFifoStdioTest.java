@@ -116,6 +116,54 @@ class TaskManagerFifoStdioTest {
     f.tasks.delete("early");
   }
 
+  /**
+   * A signal that comes once the guest has ended by itself (ctr forwards the SIGPIPE it gets when
+   * its stdin copy finds the guest gone) is sent to a process that has exited: it changes neither
+   * the exit status nor the wait for the output's reader (ctr abandons a FIFO open that has not
+   * finished when the exit comes).
+   */
+  @Test
+  void signalAfterTheGuestEnded_exitStatusAndOutputStayTheGuests() throws Exception {
+    Bundle b = f.bundleWithResource("ended", "hello.wat");
+    Stdio stdio = fifoStdio(b);
+    f.tasks.create(b.spec(stdio));
+    f.tasks.start("ended");
+    TaskFixture.eventually(
+        "the guest has ended and its exit waits for the output's reader",
+        () -> inFrame("guest-ended", "awaitOutputRead"));
+
+    AtomicReference<String> read = new AtomicReference<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(300);
+                try (InputStream in = Files.newInputStream(Path.of(stdio.stdout()))) {
+                  read.set(new String(in.readNBytes(6), StandardCharsets.UTF_8));
+                }
+              } catch (IOException | InterruptedException e) {
+                read.set(e.toString());
+              }
+            });
+    reader.start();
+    f.tasks.kill("ended", 13);
+
+    assertEquals(0, f.await("ended").code());
+    assertEquals("hello\n", read.get(), "the output was read before the exit was reported");
+    reader.join();
+    f.tasks.delete("ended");
+  }
+
+  /** Whether the thread named {@code name} is in a call of a method named {@code method}. */
+  private static boolean inFrame(String name, String method) {
+    return Thread.getAllStackTraces().entrySet().stream()
+        .anyMatch(
+            e ->
+                e.getKey().getName().equals(name)
+                    && java.util.Arrays.stream(e.getValue())
+                        .anyMatch(f -> f.getMethodName().equals(method)));
+  }
+
   private Stdio fifoStdio(Bundle b) throws IOException, InterruptedException {
     Path out = b.dir().resolve("stdout.fifo");
     Path err = b.dir().resolve("stderr.fifo");
