@@ -95,19 +95,7 @@ class TaskManagerFifoStdioTest {
     Stdio stdio = fifoStdio(b);
     f.tasks.create(b.spec(stdio));
     AtomicReference<String> read = new AtomicReference<>();
-    Thread reader =
-        new Thread(
-            () -> {
-              try {
-                Thread.sleep(300);
-                try (InputStream in = Files.newInputStream(Path.of(stdio.stdout()))) {
-                  read.set(new String(in.readNBytes(6), StandardCharsets.UTF_8));
-                }
-              } catch (IOException | InterruptedException e) {
-                read.set(e.toString());
-              }
-            });
-    reader.start();
+    Thread reader = lateReader(stdio, read);
     f.tasks.start("early");
 
     assertEquals(0, f.await("early").code());
@@ -133,6 +121,20 @@ class TaskManagerFifoStdioTest {
         () -> inFrame("guest-ended", "awaitOutputRead"));
 
     AtomicReference<String> read = new AtomicReference<>();
+    Thread reader = lateReader(stdio, read);
+    f.tasks.kill("ended", 13);
+
+    assertEquals(0, f.await("ended").code());
+    assertEquals("hello\n", read.get(), "the output was read before the exit was reported");
+    reader.join();
+    f.tasks.delete("ended");
+  }
+
+  /**
+   * Starts a reader that opens the stdout FIFO 300 ms late and puts its first 6 bytes in {@code
+   * read}.
+   */
+  private static Thread lateReader(Stdio stdio, AtomicReference<String> read) {
     Thread reader =
         new Thread(
             () -> {
@@ -146,12 +148,7 @@ class TaskManagerFifoStdioTest {
               }
             });
     reader.start();
-    f.tasks.kill("ended", 13);
-
-    assertEquals(0, f.await("ended").code());
-    assertEquals("hello\n", read.get(), "the output was read before the exit was reported");
-    reader.join();
-    f.tasks.delete("ended");
+    return reader;
   }
 
   /** Whether the thread named {@code name} is in a call of a method named {@code method}. */
