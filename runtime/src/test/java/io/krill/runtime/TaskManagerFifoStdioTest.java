@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -157,8 +158,7 @@ class TaskManagerFifoStdioTest {
         .anyMatch(
             e ->
                 e.getKey().getName().equals(name)
-                    && java.util.Arrays.stream(e.getValue())
-                        .anyMatch(f -> f.getMethodName().equals(method)));
+                    && Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals(method)));
   }
 
   private Stdio fifoStdio(Bundle b) throws IOException, InterruptedException {
