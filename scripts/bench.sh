@@ -207,6 +207,7 @@ cleanup() {
         for ((i = 0; i < 100; i++)); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$CPID" 2>/dev/null && kill -9 "$CPID"
     fi
+    [ -z "${K_JDK_PID:-}" ] || kill "$K_JDK_PID" 2>/dev/null
     for pid in $(runc_shim_pids); do echo "bench: stopping leftover runc shim $pid" >&2; kill -9 "$pid"; done
     # Our krill daemon exits by itself once idle; with the bench's long idle timeout, stop it.
     for pid in $(daemon_pids); do kill "$pid"; done
@@ -720,8 +721,13 @@ md=$T/benchmarks.md
     echo "  runc listens itself; \`serve.wasm\` (clang --target=wasm32-wasi) takes the socket krill opened for"
     echo "  \`--annotation krill.io/listen=tcp://127.0.0.1:PORT\` as fd 3 (wasi-libc's accept/recv/send are WASI's"
     echo "  sock_accept/sock_recv/sock_send), once on each engine (\`krill.io/engine=chicory\`). All three run at once with"
-    echo "  \`ctr run -d --net-host\`; each gets 2 s of wrk as a warm-up, then \`wrk -t2 -cC -d${HTTP_SECONDS}s --latency\` (one thread at"
-    echo "  C = 1) per row, one server at a time. The instance-per-request rows: \`wagi.wasm\` under"
+    echo "  \`ctr run -d --net-host\`; each gets 5 s of wrk as a warm-up, then \`wrk -t2 -cC -d${HTTP_SECONDS}s --latency\` (one thread at"
+    echo "  C = 1) per row, one server at a time. The JDK loop (\`bench/jdk-serve/ServeJdk.java\`, compiled by the build"
+    echo "  JDK's javac, run on the daemon's Java on the host) is serve.c's loop on the JDK's socket channels with the"
+    echo "  host calls krill's WASI layer makes (a non-blocking listener and a selector when no connection waits, blocking"
+    echo "  reads and writes, shutdown for writing, close), no wasm. Then $HTTP_ROUNDS rounds at 16 connections, native, the"
+    echo "  Chicory guest and the JDK loop in turn, wrk for ${HTTP_SECONDS} s each; the listening guest's target is judged on"
+    echo "  the median of the rounds' ratios. The instance-per-request rows: \`wagi.wasm\` under"
     echo "  \`--annotation krill.io/wagi=tcp://127.0.0.1:PORT\` (defaults: 16 instances at once, HTTP/1.1 keep-alive), its"
     echo "  echo of each request (CGI headers, eight lines of body, a line on stderr and krill's access-log line, both to"
     echo "  /dev/null here), once per engine. wrk runs on the same 2 cores, so the rows measure the whole machine's"
