@@ -4,9 +4,9 @@
 # shape (krill.io/wagi) runs wagi.c's echo, a fresh instance per request, on both engines; all with the host's
 # network, loaded by wrk at 1, 16 and 64 connections on loopback. Beside them, serve.c's loop in plain Java on the
 # JDK's socket channels with no wasm (bench/jdk-serve), on the daemon's Java, on the host: what a JVM's own socket
-# calls cost, which a listening guest's host calls are. The listening guest's target (>= 0.8 x native at 16 connections) is judged on the median of
-# HTTP_ROUNDS alternating rounds of native, the guest on Chicory and that floor, as one row's ratio moves a lot
-# between runs on a small machine.
+# calls cost, which a listening guest's host calls are. The listening guest's target (>= 0.8 x native at 16
+# connections) is judged on the median of HTTP_ROUNDS alternating rounds of native, the guest on Chicory and the
+# Java loop, as one row's ratio moves a lot between runs on a small machine.
 #
 #   bench_http SECONDS        writes $T/http-section.md; sets K_* per server and connection count
 #   splice_http_section FILE  puts it in FILE in place of its own section (or before "How it was measured")
