@@ -366,13 +366,35 @@ static void cleanup_dead_pod_daemon(const struct daemon_paths *d, const char *id
         unlink(d->socket);
 }
 
+/* How long one delete waits in all for a dead daemon's threads to leave the task's cgroups. */
+#define CGROUP_EMPTY_WAIT_MS 3000
+#define CGROUP_EMPTY_POLL_MS 20
+
+/*
+ * rmdir of a cgroup directory, waiting while the kernel refuses it as in use (EBUSY), for at most
+ * *budget_ms, which it spends.  containerd runs delete as soon as it sees a killed daemon's
+ * connection close, and that can come before each of the daemon's guest threads has finished
+ * exiting and left its task's cgroup.
+ */
+static int rmdir_when_empty(const char *dir, int *budget_ms)
+{
+    while (rmdir(dir) != 0) {
+        if (errno != EBUSY || *budget_ms <= 0)
+            return -1;
+        struct timespec ts = {.tv_nsec = CGROUP_EMPTY_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        *budget_ms -= CGROUP_EMPTY_POLL_MS;
+    }
+    return 0;
+}
+
 /*
  * The task's own cgroup directories that its dead daemon recorded in <run dir>/cgroups (the
  * daemon's CgroupRecord: one path a line, every directory a creation made), those whose last
  * component is the task's id and that are on a cgroup v1 hierarchy: its guests died with the
- * daemon, so they are empty and the kernel lets them go (it refuses one still in use).  Parents
- * such as containerd's /<namespace> stay for the namespace's next daemon, which also drops from the
- * record what is gone.
+ * daemon, so they are empty or soon are (rmdir_when_empty waits a while for that: the kernel
+ * refuses one still in use).  Parents such as containerd's /<namespace> stay for the namespace's
+ * next daemon, which also drops from the record what is gone.
  */
 static void remove_dead_task_cgroups(const struct daemon_paths *d, const char *id)
 {
@@ -384,6 +406,7 @@ static void remove_dead_task_cgroups(const struct daemon_paths *d, const char *i
     if (!f)
         return;
     size_t idlen = strlen(id);
+    int budget_ms = CGROUP_EMPTY_WAIT_MS;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -396,7 +419,7 @@ static void remove_dead_task_cgroups(const struct daemon_paths *d, const char *i
         struct statfs fs;
         if (statfs(line, &fs) != 0 || fs.f_type != CGROUP_V1_MAGIC)
             continue;
-        if (rmdir(line) != 0 && errno != ENOENT)
+        if (rmdir_when_empty(line, &budget_ms) != 0 && errno != ENOENT)
             fprintf(stderr,
                     "krill: warning: container %s: cannot remove its cgroup %s: %s; remove it with "
                     "rmdir"

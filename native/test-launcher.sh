@@ -23,19 +23,22 @@ ADDR3=/run/containerd/krill-test-$TAG-3.sock
 ADDR4=/run/containerd/krill-test-$TAG-4.sock
 ADDR5=/run/containerd/krill-test-$TAG-5.sock
 ADDR6=/run/containerd/krill-test-$TAG-6.sock
+ADDR7=/run/containerd/krill-test-$TAG-7.sock
 made_run_containerd=0
 made_sock_dir=0
 [ -d /run/containerd ] || made_run_containerd=1
 [ -d /run/containerd/s ] || made_sock_dir=1
 
 hash() { printf '%s' "$1/$NS/krill" | sha256sum | cut -c1-64; }
-H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4"); H5=$(hash "$ADDR5")
+H1=$(hash "$ADDR1"); H2=$(hash "$ADDR2"); H3=$(hash "$ADDR3"); H4=$(hash "$ADDR4"); H5=$(hash "$ADDR5"); H7=$(hash "$ADDR7")
 # krill-isolated: one daemon per pod (sandbox id).
 pod_hash() { printf '%s' "$ADDR6/$NS/krill-isolated/$1" | sha256sum | cut -c1-64; }
 HA=$(pod_hash podA); HB=$(pod_hash podB); HS=$(pod_hash solo)
 # A pod cgroup in the memory hierarchy, made as kubelet would, if this host lets us.
 CG=krill-launcher-test-$TAG
 CGDIR=/sys/fs/cgroup/memory/$CG
+# A dead daemon's task cgroup in the cpu hierarchy (cgroup v1), as krill's daemon makes them.
+CPUCG=/sys/fs/cgroup/cpu/$CG
 
 cleanup() {
     if [ -f "$T/pids" ]; then
@@ -50,6 +53,9 @@ cleanup() {
     # A cgroup with members cannot be removed: give the killed fake daemons a moment.
     for _ in $(seq 50); do rmdir "$CGDIR/podA" 2>/dev/null; [ -d "$CGDIR/podA" ] || break; sleep 0.1; done
     rmdir "$CGDIR" 2>/dev/null
+    [ -z "${cg_member:-}" ] || kill "$cg_member" 2>/dev/null
+    for _ in $(seq 50); do rmdir "$CPUCG/t1" 2>/dev/null; [ -d "$CPUCG/t1" ] || break; sleep 0.1; done
+    rmdir "$CPUCG" 2>/dev/null
     [ "$made_sock_dir" = 1 ] && rmdir /run/containerd/s 2>/dev/null
     [ "$made_run_containerd" = 1 ] && rmdir /run/containerd 2>/dev/null
     return 0
@@ -624,6 +630,28 @@ iso_start bad "$T/i5"
     && pass "isolated: refuses a sandbox id that is no id" || fail "bad sandbox id: rc=$(cat "$T/i5.rc") $(cat "$T/i5.err")"
 "$ISO" daemon --namespace "$NS" --address "$ADDR6" >/dev/null 2>"$T/idm.err"
 [ $? = 2 ] && grep -q "one daemon per pod" "$T/idm.err" && pass "isolated: no daemon subcommand" || fail "isolated daemon: $(cat "$T/idm.err")"
+
+# ---------------------------------------------------------------- a dead daemon's task cgroups
+# containerd runs delete as soon as it sees a killed daemon's connection close, which can be before
+# the killed guest threads have left the task's cgroup: delete waits for them (a few seconds at
+# most) and then removes it.
+if [ -f /sys/fs/cgroup/cpu/tasks ] && mkdir -p "$CPUCG/t1" 2>/dev/null; then
+    mkdir -p "$KRILL_RUN_DIR/shim/$H7" "$T/bundles/t1"
+    echo "$CPUCG/t1" >"$KRILL_RUN_DIR/shim/$H7/cgroups"
+    sleep 30 &
+    cg_member=$!
+    echo "$cg_member" >"$CPUCG/t1/cgroup.procs"
+    (sleep 0.5; kill "$cg_member") &
+    delete "$T/bundles/t1" "$T/cgdel" "$ADDR7" t1
+    wait "$cg_member" 2>/dev/null
+    if [ "$(cat "$T/cgdel.rc")" = 0 ] && [ ! -d "$CPUCG/t1" ] && [ ! -s "$T/cgdel.err" ]; then
+        pass "delete, daemon dead: the task's cgroup goes once its last thread has left it"
+    else
+        fail "dead daemon's task cgroup: rc=$(cat "$T/cgdel.rc") left=$([ -d "$CPUCG/t1" ] && echo yes || echo no) err=$(cat "$T/cgdel.err")"
+    fi
+else
+    echo "skip: no cgroup v1 cpu hierarchy to write to here, a dead daemon's task cgroups not tested"
+fi
 
 if [ "$failures" = 0 ]; then
     echo "all launcher tests passed"
