@@ -60,33 +60,35 @@ http_load() {
     done
 }
 
-# http_rounds SECONDS NATIVE-PORT GUEST-PORT JDK-PORT: HTTP_ROUNDS rounds of wrk at 16 connections against the
-# three in turn; K_ROUND_RPS_{N,C,J} (space-separated, per round), K_ROUND_RATIO_{C,J} (each round's ratio to the
-# native server, 3 decimals) and their medians K_ROUND_MEDIAN_{C,J} (unrounded)
-http_rounds() {
-    local secs=$1 r name port rps n var
-    K_ROUND_RPS_N= K_ROUND_RPS_C= K_ROUND_RPS_J= K_ROUND_RATIO_C= K_ROUND_RATIO_J=
-    for ((r = 1; r <= HTTP_ROUNDS; r++)); do
-        for name in N C J; do
-            case $name in N) port=$2 ;; C) port=$3 ;; J) port=$4 ;; esac
-            rps=$(wrk -t2 -c16 -d"${secs}s" "http://127.0.0.1:$port/" 2>&1 | awk '/^Requests\/sec:/ { print $2 }')
-            [ -n "$rps" ] || die "wrk against port $port failed in round $r"
-            var=K_ROUND_RPS_$name
-            printf -v "$var" '%s' "${!var} $rps"
-            [ $name = N ] && n=$rps
-        done
-        K_ROUND_RATIO_C+=" $(awk -v k="${K_ROUND_RPS_C##* }" -v n="$n" 'BEGIN { printf "%.3f", k / n }')"
-        K_ROUND_RATIO_J+=" $(awk -v k="${K_ROUND_RPS_J##* }" -v n="$n" 'BEGIN { printf "%.3f", k / n }')"
-        note "round $r at 16 connections: native $n, Chicory guest ${K_ROUND_RPS_C##* }, JDK loop ${K_ROUND_RPS_J##* } req/s"
-    done
-    K_ROUND_MEDIAN_C=$(http_median_ratio "$K_ROUND_RPS_C" "$K_ROUND_RPS_N")
-    K_ROUND_MEDIAN_J=$(http_median_ratio "$K_ROUND_RPS_J" "$K_ROUND_RPS_N")
+# http_rps16 PORT SECONDS VAR: wrk at 16 connections against PORT; its requests/s in VAR
+http_rps16() {
+    local rps
+    rps=$(wrk -t2 -c16 -d"${2}s" "http://127.0.0.1:$1/" 2>&1 | awk '/^Requests\/sec:/ { print $2 }')
+    [ -n "$rps" ] || die "wrk against port $1 failed"
+    printf -v "$3" '%s' "$rps"
 }
 
-# http_median_ratio "A1 A2 ..." "N1 N2 ...": the median of Ai / Ni (unrounded)
-http_median_ratio() {
-    paste -d' ' <(tr ' ' '\n' <<<"${1# }") <(tr ' ' '\n' <<<"${2# }") | awk '{ print $1 / $2 }' | sort -g \
-        | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+# http_rounds SECONDS NATIVE-PORT GUEST-PORT JDK-PORT: HTTP_ROUNDS rounds of wrk at 16 connections against the
+# three in turn; per round (arrays) K_ROUND_RPS_{N,C,J} and the guest's and the JDK loop's ratios to native
+# K_ROUND_X_{C,J}; the ratios' medians K_ROUND_MEDIAN_{C,J} (from stats on thousandths, so unrounded to 3 places)
+http_rounds() {
+    local secs=$1 r n c j
+    K_ROUND_RPS_N=() K_ROUND_RPS_C=() K_ROUND_RPS_J=() K_ROUND_X_C=() K_ROUND_X_J=()
+    : >"$T/k-rounds-C"
+    : >"$T/k-rounds-J"
+    for ((r = 1; r <= HTTP_ROUNDS; r++)); do
+        http_rps16 "$2" "$secs" n
+        http_rps16 "$3" "$secs" c
+        http_rps16 "$4" "$secs" j
+        K_ROUND_RPS_N+=("$n") K_ROUND_RPS_C+=("$c") K_ROUND_RPS_J+=("$j")
+        K_ROUND_X_C+=("$(awk -v k="$c" -v n="$n" 'BEGIN { printf "%.3f", k / n }')")
+        K_ROUND_X_J+=("$(awk -v k="$j" -v n="$n" 'BEGIN { printf "%.3f", k / n }')")
+        awk -v k="$c" -v n="$n" 'BEGIN { print 1000 * k / n }' >>"$T/k-rounds-C"
+        awk -v k="$j" -v n="$n" 'BEGIN { print 1000 * k / n }' >>"$T/k-rounds-J"
+        note "round $r at 16 connections: native $n, Chicory guest $c, JDK loop $j req/s"
+    done
+    K_ROUND_MEDIAN_C=$(stats "$T/k-rounds-C" | awk '{ print $1 / 1000 }')
+    K_ROUND_MEDIAN_J=$(stats "$T/k-rounds-J" | awk '{ print $1 / 1000 }')
 }
 
 # The listening guest on Wasmtime, started afresh: on Wasmtime a guest may make some 400,000 WASI calls in one run
@@ -228,12 +230,9 @@ bench_http() {
         echo
         echo "| Round | Native, requests/s | Chicory guest | × native | JDK loop | × native |"
         echo "|---:|---:|---:|---:|---:|---:|"
-        local i rn rc rj xc xj
-        for ((i = 1; i <= HTTP_ROUNDS; i++)); do
-            rn=$(cut -d' ' -f$((i + 1)) <<<"$K_ROUND_RPS_N") rc=$(cut -d' ' -f$((i + 1)) <<<"$K_ROUND_RPS_C")
-            rj=$(cut -d' ' -f$((i + 1)) <<<"$K_ROUND_RPS_J") xc=$(cut -d' ' -f$((i + 1)) <<<"$K_ROUND_RATIO_C")
-            xj=$(cut -d' ' -f$((i + 1)) <<<"$K_ROUND_RATIO_J")
-            echo "| $i | $rn | $rc | $xc | $rj | $xj |"
+        local i
+        for ((i = 0; i < HTTP_ROUNDS; i++)); do
+            echo "| $((i + 1)) | ${K_ROUND_RPS_N[i]} | ${K_ROUND_RPS_C[i]} | ${K_ROUND_X_C[i]} | ${K_ROUND_RPS_J[i]} | ${K_ROUND_X_J[i]} |"
         done
         echo
         echo "Median over the rounds: the Chicory guest $(printf '%.3f' "$K_ROUND_MEDIAN_C") × native, the JDK loop"
